@@ -1,0 +1,78 @@
+package dev.selfbyt.cortexsdr.core.codec;
+
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+
+/**
+ * Moves a tensor between its natural row-major order {@code [outer, R, inner]} and fiber-major
+ * order {@code [outer, inner, R]}, where each reduction-axis fiber is contiguous. When the
+ * reduction axis is the last one ({@code inner == 1}) both orders are the same and no copy is
+ * made. Transposes go tile by tile to stay in cache.
+ */
+final class FiberLayout {
+  private static final int TILE = 32;
+
+  private FiberLayout() {}
+
+  static int fiberLength(TensorInfo info) {
+    return (int) info.fiberLength();
+  }
+
+  static int fiberCount(TensorInfo info) {
+    return (int) (info.outer() * info.inner());
+  }
+
+  /** The values in fiber-major order; {@code x} itself when already so. */
+  static float[] toFiberMajor(float[] x, TensorInfo info) {
+    int inner = (int) info.inner();
+    if (inner == 1) {
+      return x;
+    }
+    int r = fiberLength(info);
+    int outer = (int) info.outer();
+    float[] out = new float[x.length];
+    for (int o = 0; o < outer; o++) {
+      transpose(x, o * r * inner, r, inner, out, o * r * inner);
+    }
+    return out;
+  }
+
+  /** The values back in natural order; {@code x} itself when already so. */
+  static float[] fromFiberMajor(float[] x, TensorInfo info) {
+    int inner = (int) info.inner();
+    if (inner == 1) {
+      return x;
+    }
+    int r = fiberLength(info);
+    int outer = (int) info.outer();
+    float[] out = new float[x.length];
+    for (int o = 0; o < outer; o++) {
+      transpose(x, o * r * inner, inner, r, out, o * r * inner);
+    }
+    return out;
+  }
+
+  /** out[c][r] = in[r][c] for an {@code rows x cols} matrix at the given offsets. */
+  private static void transpose(float[] in, int inOff, int rows, int cols, float[] out, int outOff) {
+    for (int r0 = 0; r0 < rows; r0 += TILE) {
+      int r1 = Math.min(rows, r0 + TILE);
+      for (int c0 = 0; c0 < cols; c0 += TILE) {
+        int c1 = Math.min(cols, c0 + TILE);
+        for (int r = r0; r < r1; r++) {
+          int src = inOff + r * cols;
+          for (int c = c0; c < c1; c++) {
+            out[outOff + c * rows + r] = in[src + c];
+          }
+        }
+      }
+    }
+  }
+
+  /** Fails with a message naming the tensor when it is too large for one array. */
+  static void checkIndexable(TensorInfo info) {
+    if (info.numel() > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "tensor '" + info.name() + "' has " + info.numel()
+              + " elements; a lossy codec handles at most 2^31-9 per tensor");
+    }
+  }
+}

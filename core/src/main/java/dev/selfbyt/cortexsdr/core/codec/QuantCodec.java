@@ -1,0 +1,579 @@
+package dev.selfbyt.cortexsdr.core.codec;
+
+import dev.selfbyt.cortexsdr.core.tensor.Fp16;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Round-to-nearest integer quantization, 2 to 8 bits, along the tensor's reduction axis. Get one
+ * with {@link #blockwise}, {@link #perChannel} or {@link #perTensor}.
+ *
+ * <p>Every group of values (the whole tensor, one fiber, or one block of a fiber) has a scale
+ * {@code s} and an integer zero point {@code z}; a value is stored as the code {@code
+ * q = clamp(round(x / s) + z, 0, 2^bits - 1)} and read back as {@code (q - z) * s}, exactly as
+ * ONNX {@code DequantizeLinear} and {@code com.microsoft.MatMulNBits} compute it.
+ *
+ * <ul>
+ *   <li>Symmetric: {@code s = max|x| / (2^(bits-1) - 1)}, {@code z = 2^(bits-1)} (not stored),
+ *       codes in {@code [1, 2^bits - 1]}; zero is exact.
+ *   <li>Asymmetric: the range {@code [min(min x, 0), max(max x, 0)]} is mapped onto {@code [0,
+ *       2^bits - 1]}, {@code z = round(-min / s)}; zero is exact.
+ * </ul>
+ *
+ * Scales are stored as fp16, rounded up so that no value falls outside the range; the error of
+ * every value is then at most {@code s / 2}. When a scale does not fit fp16 (above 65504, or so
+ * small that rounding would change it by more than 1%), the tensor's scales are stored as fp32.
+ *
+ * <p>Params: {@code u8 version (1), u8 bits, u8 flags (bit 0: symmetric), u8 granularity (0
+ * tensor, 1 channel, 2 block), varint blockSize}.
+ *
+ * <p>Payload, with {@code G} groups ({@code 1}, {@code fibers}, or {@code fibers *
+ * ceil(R / block)}, in fiber-major order):
+ *
+ * <pre>
+ * u8        scale type: 1 = fp16, 2 = fp32
+ * G x f16|f32 scales
+ * packed    zero points, G x bits bits, LSB first (asymmetric only), padded to a byte
+ * per fiber ceil(R * bits / 8) bytes of codes, LSB first (4 bits: element 2i in the low nibble)
+ * </pre>
+ */
+public final class QuantCodec implements TensorCodec {
+  /** How many values share one scale. */
+  public enum Granularity {
+    TENSOR,
+    CHANNEL,
+    BLOCK
+  }
+
+  static final int SCALE_FP16 = 1;
+  static final int SCALE_FP32 = 2;
+  private static final float FP16_MAX_DISTORTION = 0.01f;
+
+  private final int bits;
+  private final boolean symmetric;
+  private final Granularity granularity;
+  private final int blockSize;
+
+  private QuantCodec(int bits, boolean symmetric, Granularity granularity, int blockSize) {
+    if (bits < 2 || bits > 8) {
+      throw new IllegalArgumentException("quantization needs 2 to 8 bits, got " + bits);
+    }
+    if (granularity == Granularity.BLOCK && blockSize < 1) {
+      throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+    }
+    this.bits = bits;
+    this.symmetric = symmetric;
+    this.granularity = granularity;
+    this.blockSize = granularity == Granularity.BLOCK ? blockSize : 0;
+  }
+
+  /** Blocks of {@code blockSize} values along the reduction axis, each with its own scale. */
+  public static QuantCodec blockwise(int bits, boolean symmetric, int blockSize) {
+    return new QuantCodec(bits, symmetric, Granularity.BLOCK, blockSize);
+  }
+
+  /** One scale per fiber (output channel). */
+  public static QuantCodec perChannel(int bits, boolean symmetric) {
+    return new QuantCodec(bits, symmetric, Granularity.CHANNEL, 0);
+  }
+
+  /** One scale for the whole tensor. */
+  public static QuantCodec perTensor(int bits, boolean symmetric) {
+    return new QuantCodec(bits, symmetric, Granularity.TENSOR, 0);
+  }
+
+  static QuantCodec fromParams(ByteBuffer p) {
+    int version = p.get() & 0xff;
+    if (version != 1) {
+      throw new MalformedPayloadException("quant parameters of version " + version + " are not known");
+    }
+    int bits = p.get() & 0xff;
+    int flags = p.get() & 0xff;
+    int g = p.get() & 0xff;
+    if (g >= Granularity.values().length || bits < 2 || bits > 8) {
+      throw new MalformedPayloadException("quant parameters out of range: bits " + bits + ", granularity " + g);
+    }
+    int block = ByteSink.getVarInt(p, Integer.MAX_VALUE, "block size");
+    Granularity gran = Granularity.values()[g];
+    if (gran == Granularity.BLOCK && block < 1) {
+      throw new MalformedPayloadException("block size " + block);
+    }
+    return new QuantCodec(bits, (flags & 1) != 0, gran, block);
+  }
+
+  public int bits() {
+    return bits;
+  }
+
+  public boolean symmetric() {
+    return symmetric;
+  }
+
+  public Granularity granularity() {
+    return granularity;
+  }
+
+  /** The block size for {@link Granularity#BLOCK}, 0 otherwise. */
+  public int blockSize() {
+    return blockSize;
+  }
+
+  @Override
+  public CodecId id() {
+    return CodecId.QUANT;
+  }
+
+  @Override
+  public byte[] params() {
+    return new ByteSink(8)
+        .putU8(1)
+        .putU8(bits)
+        .putU8(symmetric ? 1 : 0)
+        .putU8(granularity.ordinal())
+        .putVarLong(blockSize)
+        .toArray();
+  }
+
+  @Override
+  public boolean isLossless() {
+    return false;
+  }
+
+  @Override
+  public String describe() {
+    String g =
+        switch (granularity) {
+          case TENSOR -> "per-tensor";
+          case CHANNEL -> "per-channel";
+          case BLOCK -> "block" + blockSize;
+        };
+    return "quant int" + bits + (symmetric ? " sym " : " asym ") + g;
+  }
+
+  /** Values sharing one scale within a fiber of length {@code r}. */
+  private int groupLength(int r) {
+    return granularity == Granularity.BLOCK ? Math.min(blockSize, Math.max(r, 1)) : Math.max(r, 1);
+  }
+
+  private int groupsPerFiber(int r) {
+    return granularity == Granularity.BLOCK ? ceilDiv(r, groupLength(r)) : 1;
+  }
+
+  private long groupCount(int fibers, int r) {
+    return granularity == Granularity.TENSOR ? 1 : (long) fibers * groupsPerFiber(r);
+  }
+
+  @Override
+  public ByteBuffer encode(TensorData data) {
+    TensorInfo info = data.info();
+    if (!info.dtype().isFloating()) {
+      throw new IllegalArgumentException(
+          "tensor '" + info.name() + "' is " + info.dtype() + "; quantization needs a floating type");
+    }
+    FiberLayout.checkIndexable(info);
+    float[] x = FiberLayout.toFiberMajor(data.floats(), info);
+    byte[] out = encode(x, info, true);
+    if (out == null) {
+      out = encode(x, info, false);
+    }
+    return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** Encodes fiber-major values; null when fp16 scales were asked for and do not fit. */
+  private byte[] encode(float[] x, TensorInfo info, boolean fp16) {
+    int r = FiberLayout.fiberLength(info);
+    int fibers = FiberLayout.fiberCount(info);
+    int gl = groupLength(r);
+    int gpf = groupsPerFiber(r);
+    int groups = Math.toIntExact(groupCount(fibers, r));
+    int scaleBytes = fp16 ? 2 : 4;
+    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
+    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
+    long total = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
+    if (total > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': quantized payload over 2 GiB");
+    }
+    byte[] out = new byte[(int) total];
+    out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
+    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+    int[] zps = symmetric ? null : new int[groups];
+    int zpOff = 1 + groups * scaleBytes;
+    int codeOff = zpOff + zpBytes;
+    byte[] codes = new byte[Math.max(r, 1)];
+    float[] range = new float[2];
+    int maxq = (1 << bits) - 1;
+    int half = 1 << (bits - 1);
+    int lo = symmetric ? 1 : 0;
+
+    float tensorScale = 0;
+    int tensorZp = 0;
+    if (granularity == Granularity.TENSOR && x.length > 0) {
+      minMax(x, 0, x.length, range, info);
+      tensorScale = scaleFor(range[0], range[1], fp16);
+      if (Float.isNaN(tensorScale)) {
+        return null;
+      }
+      tensorZp = symmetric ? half : zeroPoint(range[0], tensorScale, maxq);
+      putScale(scaleOut, 0, tensorScale, fp16);
+      if (zps != null) {
+        zps[0] = tensorZp;
+      }
+    }
+
+    for (int f = 0; f < fibers; f++) {
+      int base = f * r;
+      for (int j = 0; j < gpf; j++) {
+        int start = j * gl;
+        int len = Math.min(gl, r - start);
+        float s;
+        int z;
+        if (granularity == Granularity.TENSOR) {
+          s = tensorScale;
+          z = tensorZp;
+        } else {
+          minMax(x, base + start, len, range, info);
+          s = scaleFor(range[0], range[1], fp16);
+          if (Float.isNaN(s)) {
+            return null;
+          }
+          z = symmetric ? half : zeroPoint(range[0], s, maxq);
+          int g = f * gpf + j;
+          putScale(scaleOut, g, s, fp16);
+          if (zps != null) {
+            zps[g] = z;
+          }
+        }
+        quantize(x, base + start, len, s, z, lo, maxq, codes, start);
+      }
+      pack(codes, r, bits, out, codeOff + f * fiberBytes);
+    }
+    if (zps != null) {
+      packInts(zps, bits, out, zpOff);
+    }
+    return out;
+  }
+
+  private static void minMax(float[] x, int off, int len, float[] range, TensorInfo info) {
+    float mn = Float.POSITIVE_INFINITY;
+    float mx = Float.NEGATIVE_INFINITY;
+    for (int i = off, end = off + len; i < end; i++) {
+      float v = x[i];
+      mn = Math.min(mn, v);
+      mx = Math.max(mx, v);
+    }
+    if (!Float.isFinite(mn) || !Float.isFinite(mx)) {
+      for (int i = off; i < off + len; i++) {
+        if (!Float.isFinite(x[i])) {
+          throw new IllegalArgumentException(
+              "tensor '" + info.name() + "' holds " + x[i] + " (fiber-major element " + i
+                  + "); quantization needs finite values: keep this tensor lossless (--protect)");
+        }
+      }
+    }
+    range[0] = mn;
+    range[1] = mx;
+  }
+
+  /** The stored scale for a group's range; NaN when fp16 was asked for and does not fit. */
+  private float scaleFor(float mn, float mx, boolean fp16) {
+    float s;
+    if (symmetric) {
+      float amax = Math.max(Math.abs(mn), Math.abs(mx));
+      s = amax / ((1 << (bits - 1)) - 1);
+    } else {
+      float lo = Math.min(mn, 0f);
+      float hi = Math.max(mx, 0f);
+      s = (float) (((double) hi - lo) / ((1 << bits) - 1));
+    }
+    if (!fp16 || s == 0f) {
+      return s;
+    }
+    if (!(s <= Fp16.MAX)) {
+      return Float.NaN;
+    }
+    float stored = Fp16.toFloat(Fp16.fromFloatRoundUp(s));
+    if (stored - s > FP16_MAX_DISTORTION * s || Float.isInfinite(stored)) {
+      return Float.NaN;
+    }
+    return stored;
+  }
+
+  private static int zeroPoint(float mn, float s, int maxq) {
+    if (s == 0f) {
+      return 0;
+    }
+    int z = Math.round(-Math.min(mn, 0f) / s);
+    return Math.max(0, Math.min(maxq, z));
+  }
+
+  private static void putScale(ByteBuffer out, int g, float s, boolean fp16) {
+    if (fp16) {
+      out.putShort(2 * g, Fp16.fromFloat(s)); // s is already an exact fp16 value
+    } else {
+      out.putFloat(4 * g, s);
+    }
+  }
+
+  private static void quantize(
+      float[] x, int off, int len, float s, int z, int lo, int hi, byte[] codes, int codeOff) {
+    float inv = s == 0f ? 0f : 1f / s;
+    // x * inv + z + 0.5 is >= 0 for every value in range, so the int cast rounds half up
+    float bias = z + 0.5f;
+    for (int i = 0; i < len; i++) {
+      int q = (int) (x[off + i] * inv + bias);
+      codes[codeOff + i] = (byte) Math.max(lo, Math.min(hi, q));
+    }
+  }
+
+  static void pack(byte[] codes, int n, int bits, byte[] out, int off) {
+    if (bits == 8) {
+      System.arraycopy(codes, 0, out, off, n);
+    } else if (bits == 4) {
+      int pairs = n >> 1;
+      for (int i = 0; i < pairs; i++) {
+        out[off + i] = (byte) ((codes[2 * i] & 0xf) | (codes[2 * i + 1] << 4));
+      }
+      if ((n & 1) != 0) {
+        out[off + pairs] = (byte) (codes[n - 1] & 0xf);
+      }
+    } else {
+      long acc = 0;
+      int nb = 0;
+      int p = off;
+      for (int i = 0; i < n; i++) {
+        acc |= (long) (codes[i] & 0xff) << nb;
+        nb += bits;
+        while (nb >= 8) {
+          out[p++] = (byte) acc;
+          acc >>>= 8;
+          nb -= 8;
+        }
+      }
+      if (nb > 0) {
+        out[p] = (byte) acc;
+      }
+    }
+  }
+
+  static void unpack(byte[] in, int off, int n, int bits, byte[] codes) {
+    if (bits == 8) {
+      System.arraycopy(in, off, codes, 0, n);
+    } else if (bits == 4) {
+      int pairs = n >> 1;
+      for (int i = 0; i < pairs; i++) {
+        byte b = in[off + i];
+        codes[2 * i] = (byte) (b & 0xf);
+        codes[2 * i + 1] = (byte) ((b >> 4) & 0xf);
+      }
+      if ((n & 1) != 0) {
+        codes[n - 1] = (byte) (in[off + pairs] & 0xf);
+      }
+    } else {
+      int mask = (1 << bits) - 1;
+      long acc = 0;
+      int nb = 0;
+      int p = off;
+      for (int i = 0; i < n; i++) {
+        while (nb < bits) {
+          acc |= (long) (in[p++] & 0xff) << nb;
+          nb += 8;
+        }
+        codes[i] = (byte) (acc & mask);
+        acc >>>= bits;
+        nb -= bits;
+      }
+    }
+  }
+
+  private static void packInts(int[] v, int bits, byte[] out, int off) {
+    long acc = 0;
+    int nb = 0;
+    int p = off;
+    for (int x : v) {
+      acc |= (long) x << nb;
+      nb += bits;
+      while (nb >= 8) {
+        out[p++] = (byte) acc;
+        acc >>>= 8;
+        nb -= 8;
+      }
+    }
+    if (nb > 0) {
+      out[p] = (byte) acc;
+    }
+  }
+
+  private static int[] unpackInts(byte[] in, int off, int count, int bits) {
+    byte[] b = new byte[count];
+    unpack(in, off, count, bits, b);
+    int[] v = new int[count];
+    for (int i = 0; i < count; i++) {
+      v[i] = b[i] & 0xff;
+    }
+    return v;
+  }
+
+  @Override
+  public TensorData decode(TensorInfo info, ByteBuffer payload) {
+    QuantizedTensor q = unpack(info, payload);
+    float[] fm = new float[Math.toIntExact(info.numel())];
+    q.dequantizeInto(fm);
+    return TensorData.ofFloats(info, FiberLayout.fromFiberMajor(fm, info));
+  }
+
+  /**
+   * Parses a payload into its scales, zero points and packed codes, for consumers that compute
+   * on the quantized form directly (kernels, ONNX export) instead of decoding to floats.
+   */
+  public QuantizedTensor unpack(TensorInfo info, ByteBuffer payload) {
+    FiberLayout.checkIndexable(info);
+    int r = FiberLayout.fiberLength(info);
+    int fibers = FiberLayout.fiberCount(info);
+    int groups = Math.toIntExact(groupCount(fibers, r));
+    byte[] in = new byte[payload.remaining()];
+    payload.duplicate().get(in);
+    if (in.length < 1) {
+      throw new MalformedPayloadException("empty quant payload");
+    }
+    int type = in[0];
+    if (type != SCALE_FP16 && type != SCALE_FP32) {
+      throw new MalformedPayloadException("unknown scale type " + type);
+    }
+    int scaleBytes = type == SCALE_FP16 ? 2 : 4;
+    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
+    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
+    long expected = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
+    if (in.length != expected) {
+      throw new MalformedPayloadException(
+          "quant payload has " + in.length + " bytes, " + describe() + " of this shape needs " + expected);
+    }
+    ByteBuffer sb = ByteBuffer.wrap(in, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+    float[] scales = new float[groups];
+    for (int g = 0; g < groups; g++) {
+      scales[g] = scaleBytes == 2 ? Fp16.toFloat(sb.getShort(2 * g)) : sb.getFloat(4 * g);
+    }
+    int zpOff = 1 + groups * scaleBytes;
+    int[] zps;
+    if (symmetric) {
+      zps = new int[groups];
+      java.util.Arrays.fill(zps, 1 << (bits - 1));
+    } else {
+      zps = unpackInts(in, zpOff, groups, bits);
+    }
+    return new QuantizedTensor(
+        this, r, fibers, groupLength(r), scales, zps, in, zpOff + zpBytes, fiberBytes);
+  }
+
+  /**
+   * A quantized tensor in parsed form: per-group scales and zero points, and the packed codes of
+   * each fiber. Group {@code g} of fiber {@code f} covers elements {@code [g * groupLength,
+   * min(r, (g + 1) * groupLength))} of that fiber; for a per-tensor codec there is one group.
+   */
+  public static final class QuantizedTensor {
+    private final QuantCodec codec;
+    private final int fiberLength;
+    private final int fibers;
+    private final int groupLength;
+    private final float[] scales;
+    private final int[] zeroPoints;
+    private final byte[] data;
+    private final int codeOffset;
+    private final int fiberBytes;
+
+    QuantizedTensor(
+        QuantCodec codec, int fiberLength, int fibers, int groupLength, float[] scales,
+        int[] zeroPoints, byte[] data, int codeOffset, int fiberBytes) {
+      this.codec = codec;
+      this.fiberLength = fiberLength;
+      this.fibers = fibers;
+      this.groupLength = groupLength;
+      this.scales = scales;
+      this.zeroPoints = zeroPoints;
+      this.data = data;
+      this.codeOffset = codeOffset;
+      this.fiberBytes = fiberBytes;
+    }
+
+    public QuantCodec codec() {
+      return codec;
+    }
+
+    public int fiberLength() {
+      return fiberLength;
+    }
+
+    public int fibers() {
+      return fibers;
+    }
+
+    /** Values per scale along a fiber (the fiber length unless blockwise). */
+    public int groupLength() {
+      return groupLength;
+    }
+
+    /** Scales, one per group, in fiber-major order. */
+    public float[] scales() {
+      return scales.clone();
+    }
+
+    /** Zero points, one per group (symmetric: all {@code 2^(bits-1)}). */
+    public int[] zeroPoints() {
+      return zeroPoints.clone();
+    }
+
+    /** Index into {@link #scales()} of element {@code i} of fiber {@code f}. */
+    public int group(int f, int i) {
+      if (codec.granularity == Granularity.TENSOR) {
+        return 0;
+      }
+      return f * codec.groupsPerFiber(fiberLength) + i / groupLength;
+    }
+
+    /** The unsigned codes of fiber {@code f}, one per byte. */
+    public byte[] codes(int f) {
+      byte[] c = new byte[fiberLength];
+      unpack(data, codeOffset + f * fiberBytes, fiberLength, codec.bits, c);
+      return c;
+    }
+
+    /** The packed codes of all fibers, {@link #fiberBytes()} each, LSB first. */
+    public ByteBuffer packedCodes() {
+      return ByteBuffer.wrap(data, codeOffset, fibers * fiberBytes).slice();
+    }
+
+    public int fiberBytes() {
+      return fiberBytes;
+    }
+
+    /** Decodes every value into {@code out} in fiber-major order. */
+    public void dequantizeInto(float[] out) {
+      byte[] codes = new byte[Math.max(fiberLength, 1)];
+      int gpf = codec.groupsPerFiber(fiberLength);
+      boolean perTensor = codec.granularity == Granularity.TENSOR;
+      for (int f = 0; f < fibers; f++) {
+        unpack(data, codeOffset + f * fiberBytes, fiberLength, codec.bits, codes);
+        int base = f * fiberLength;
+        for (int j = 0; j < gpf; j++) {
+          int g = perTensor ? 0 : f * gpf + j;
+          float s = scales[g];
+          int z = zeroPoints[g];
+          int start = j * groupLength;
+          int end = Math.min(fiberLength, start + groupLength);
+          for (int i = start; i < end; i++) {
+            out[base + i] = ((codes[i] & 0xff) - z) * s;
+          }
+        }
+      }
+    }
+  }
+
+  static int ceilDiv(int a, int b) {
+    return (a + b - 1) / b;
+  }
+
+  static long ceilDiv(long a, long b) {
+    return (a + b - 1) / b;
+  }
+}

@@ -1,0 +1,46 @@
+package dev.selfbyt.cortexsdr.core.codec;
+
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.nio.ByteBuffer;
+
+/**
+ * One way to store a tensor. An instance is a codec together with its parameters (bits, block,
+ * sparsity...): {@link #params()} is what the file stores beside the payload, and {@link
+ * Codecs#fromStored} rebuilds an equal instance from it. Instances are immutable and
+ * thread-safe. Get one from {@link RawCodec}, {@link RleCodec}, {@link QuantCodec}, {@link
+ * SdrCodec}, or {@link Codecs#fromStored}.
+ */
+public interface TensorCodec {
+
+  CodecId id();
+
+  /** The parameters stored in the directory entry; with the {@link TensorInfo}, all a decoder needs. */
+  byte[] params();
+
+  /** True when {@code decode(encode(x))} gives back exactly the bytes of {@code x}. */
+  boolean isLossless();
+
+  /** Whether this codec can store the given tensor (lossy codecs need a floating dtype). */
+  default boolean accepts(TensorInfo info) {
+    return isLossless() || info.dtype().isFloating();
+  }
+
+  /**
+   * Encodes a tensor into a payload (position 0, little-endian).
+   *
+   * @throws IllegalArgumentException if the tensor cannot be stored this way (for example a lossy
+   *     codec given NaN values); the message names the tensor and the cause
+   */
+  ByteBuffer encode(TensorData data);
+
+  /**
+   * Decodes a payload written by {@link #encode} for the tensor {@code info}.
+   *
+   * @throws MalformedPayloadException if the payload is inconsistent
+   */
+  TensorData decode(TensorInfo info, ByteBuffer payload);
+
+  /** A short human description, e.g. {@code quant int4 asym block32}. */
+  String describe();
+}

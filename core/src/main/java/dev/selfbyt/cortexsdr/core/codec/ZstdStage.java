@@ -1,0 +1,88 @@
+package dev.selfbyt.cortexsdr.core.codec;
+
+import com.github.luben.zstd.Zstd;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The zstd entropy stage applied to any codec's output. {@link #compress} returns {@code null}
+ * when compression would not shrink the payload, so the caller stores it as it is; a directory
+ * flag records which was kept. Thread-safe; get one with {@code new ZstdStage(level)}.
+ */
+public final class ZstdStage {
+  private final int level;
+
+  /** @param level zstd level, 1 to 22 (3 is zstd's own default) */
+  public ZstdStage(int level) {
+    if (level < Zstd.minCompressionLevel() || level > Zstd.maxCompressionLevel() || level == 0) {
+      throw new IllegalArgumentException(
+          "zstd level must be in 1.." + Zstd.maxCompressionLevel() + ", got " + level);
+    }
+    this.level = level;
+  }
+
+  public int level() {
+    return level;
+  }
+
+  /** The compressed payload, or {@code null} if it would not be smaller than {@code payload}. */
+  public ByteBuffer compress(ByteBuffer payload) {
+    int n = payload.remaining();
+    if (n < 64) {
+      return null;
+    }
+    byte[] src;
+    int off;
+    if (payload.hasArray()) {
+      src = payload.array();
+      off = payload.arrayOffset() + payload.position();
+    } else {
+      src = new byte[n];
+      payload.duplicate().get(src);
+      off = 0;
+    }
+    byte[] dst = new byte[(int) Zstd.compressBound(n)];
+    long size = Zstd.compressByteArray(dst, 0, dst.length, src, off, n, level);
+    if (Zstd.isError(size)) {
+      throw new IllegalStateException("zstd: " + Zstd.getErrorName(size));
+    }
+    if (size >= n) {
+      return null;
+    }
+    return ByteBuffer.wrap(dst, 0, (int) size).slice().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /**
+   * Decompresses a payload whose original size is {@code rawLength}.
+   *
+   * @throws MalformedPayloadException if the data is not a zstd frame of that size
+   */
+  public static ByteBuffer decompress(ByteBuffer compressed, long rawLength) {
+    if (rawLength > Integer.MAX_VALUE - 16) {
+      throw new MalformedPayloadException("decompressed size " + rawLength + " over 2 GiB");
+    }
+    int n = compressed.remaining();
+    ByteBuffer dst = ByteBuffer.allocateDirect((int) rawLength);
+    ByteBuffer src;
+    if (compressed.isDirect()) {
+      src = compressed.slice();
+    } else {
+      src = ByteBuffer.allocateDirect(n);
+      src.put(compressed.duplicate()).flip();
+    }
+    long size;
+    try {
+      size = Zstd.decompressDirectByteBuffer(dst, 0, (int) rawLength, src, 0, n);
+    } catch (com.github.luben.zstd.ZstdException e) {
+      throw new MalformedPayloadException("zstd stage: " + e.getMessage());
+    }
+    if (Zstd.isError(size)) {
+      throw new MalformedPayloadException("zstd stage: " + Zstd.getErrorName(size));
+    }
+    if (size != rawLength) {
+      throw new MalformedPayloadException(
+          "zstd stage gave " + size + " bytes, the directory says " + rawLength);
+    }
+    return dst.order(ByteOrder.LITTLE_ENDIAN);
+  }
+}

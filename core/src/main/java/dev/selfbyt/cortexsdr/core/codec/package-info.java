@@ -1,0 +1,27 @@
+/**
+ * Tensor codecs, each a small class behind {@link dev.selfbyt.cortexsdr.core.codec.TensorCodec}:
+ *
+ * <ul>
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.RawCodec}: the bytes as they are, any dtype,
+ *       optionally byte-shuffled (all first bytes, then all second bytes...) so that the entropy
+ *       stage finds the redundancy in floating-point exponents.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.RleCodec}: lossless runs of repeated elements.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.QuantCodec}: 2 to 8 bits, symmetric or
+ *       asymmetric (integer zero point, as ONNX DequantizeLinear and MatMulNBits use), per
+ *       tensor, per channel or in blocks along the reduction axis, fp16 scales.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.SdrCodec}: keeps the significant weights only,
+ *       positions (delta+varint, bitmap or absolute, whichever is smaller) plus values (fp32, fp16
+ *       or quantized).
+ * </ul>
+ *
+ * <p>A codec instance is a codec plus its parameters: {@link
+ * dev.selfbyt.cortexsdr.core.codec.TensorCodec#params()} is what the directory stores and {@link
+ * dev.selfbyt.cortexsdr.core.codec.Codecs#fromStored} rebuilds the same instance from it to
+ * decode. {@link dev.selfbyt.cortexsdr.core.codec.ZstdStage} runs on any codec's output and is
+ * kept only where it shrinks it.
+ *
+ * <p>Lossy codecs work on fibers: the elements along the tensor's reduction axis (see {@link
+ * dev.selfbyt.cortexsdr.core.tensor.TensorInfo}). Their payloads store fibers one after the other
+ * ("fiber-major"), which is the original order when the reduction axis is the last one.
+ */
+package dev.selfbyt.cortexsdr.core.codec;

@@ -1,0 +1,426 @@
+package dev.selfbyt.cortexsdr.core.format;
+
+import static dev.selfbyt.cortexsdr.core.format.CaiFormat.*;
+
+import dev.selfbyt.cortexsdr.core.codec.ByteSink;
+import dev.selfbyt.cortexsdr.core.codec.CodecId;
+import dev.selfbyt.cortexsdr.core.codec.Codecs;
+import dev.selfbyt.cortexsdr.core.codec.MalformedPayloadException;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
+import dev.selfbyt.cortexsdr.core.codec.ZstdStage;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads a {@code .cai} file (format: see {@link CaiWriter}). {@link #open} checks the header,
+ * footer, manifest, graph and directory; each tensor is read on demand, memory-mapped, checked
+ * against its CRC32C and decoded. Files over 2 GiB work: payloads are mapped one at a time.
+ * Thread-safe; close it to release the file.
+ *
+ * <pre>{@code
+ * try (CaiReader cai = CaiReader.open(Path.of("model.cai"))) {
+ *   for (CaiEntry e : cai.entries()) {
+ *     float[] w = cai.read(e.name()).floats();
+ *   }
+ * }
+ * }</pre>
+ */
+public final class CaiReader implements Closeable {
+  private static final int MAP_THRESHOLD = 1 << 16;
+
+  private final Path path;
+  private final String file;
+  private final FileChannel ch;
+  private final long size;
+  private final int minor;
+  private final byte[] fileId;
+  private final Map<String, Object> manifest;
+  private final byte[] graph;
+  private final Map<String, CaiEntry> entries;
+
+  private CaiReader(Path path, FileChannel ch) throws IOException {
+    this.path = path;
+    this.file = path.toString();
+    this.ch = ch;
+    this.size = ch.size();
+    if (size < HEADER_SIZE) {
+      throw new NotCaiFileException(file, "not a .cai file: only " + size + " bytes" + guess(readAt(0, (int) size)));
+    }
+    ByteBuffer h = readAt(0, HEADER_SIZE);
+    byte[] magic = new byte[8];
+    h.get(magic);
+    if (!java.util.Arrays.equals(magic, MAGIC)) {
+      throw new NotCaiFileException(file, "not a .cai file (bad magic)" + guess(h.rewind()));
+    }
+    int major = h.getShort(8) & 0xffff;
+    this.minor = h.getShort(10) & 0xffff;
+    if (crc(h, 0, 28) != h.getInt(28)) {
+      throw new CorruptCaiException(file, null, "header is damaged (checksum mismatch)");
+    }
+    if (major > VERSION_MAJOR) {
+      throw new UnsupportedCaiVersionException(
+          file, "written in .cai format " + major + "." + minor + "; this reader knows up to "
+              + VERSION_MAJOR + ".x: use a newer CortexSDR");
+    }
+    this.fileId = new byte[16];
+    h.position(12);
+    h.get(fileId);
+
+    if (size < HEADER_SIZE + FOOTER_SIZE) {
+      throw new CorruptCaiException(file, null, "file is truncated: " + size + " bytes, no room for a footer");
+    }
+    ByteBuffer f = readAt(size - FOOTER_SIZE, FOOTER_SIZE);
+    byte[] fm = new byte[8];
+    f.position(32);
+    f.get(fm);
+    if (!java.util.Arrays.equals(fm, FOOTER_MAGIC)) {
+      throw new CorruptCaiException(
+          file, null, "footer is missing or damaged (file truncated or damaged at its end, " + size + " bytes)");
+    }
+    if (crc(f, 0, 28) != f.getInt(28)) {
+      throw new CorruptCaiException(file, null, "footer is damaged (checksum mismatch)");
+    }
+    long manifestOff = f.getLong(0);
+    long graphOff = f.getLong(8);
+    long dirOff = f.getLong(16);
+    long limit = size - FOOTER_SIZE;
+    if (!(HEADER_SIZE <= manifestOff && manifestOff < graphOff && graphOff < dirOff && dirOff < limit)) {
+      throw new CorruptCaiException(file, null, "footer holds impossible segment offsets");
+    }
+    byte[] m = readSegment(manifestOff, TAG_MANIFEST, graphOff);
+    try {
+      Object parsed = Json.parse(new String(m, StandardCharsets.UTF_8));
+      if (!(parsed instanceof Map)) {
+        throw new IllegalArgumentException("not a JSON object");
+      }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> mm = (Map<String, Object>) parsed;
+      this.manifest = Collections.unmodifiableMap(mm);
+    } catch (IllegalArgumentException e) {
+      throw new CorruptCaiException(file, null, "manifest is not valid JSON: " + e.getMessage(), e);
+    }
+    this.graph = readSegment(graphOff, TAG_GRAPH, limit);
+    byte[] dir = readSegment(dirOff, TAG_DIRECTORY, limit);
+    this.entries = parseDirectory(dir, dirOff);
+  }
+
+  /**
+   * Opens and checks a {@code .cai} file.
+   *
+   * @throws NotCaiFileException if it is not a {@code .cai} file
+   * @throws UnsupportedCaiVersionException if a newer major version wrote it
+   * @throws CorruptCaiException if the header, footer, manifest, graph or directory is damaged
+   */
+  public static CaiReader open(Path path) throws IOException {
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(path, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new CaiException(path.toString(), null, "no such file");
+    } catch (IOException e) {
+      throw new CaiException(path.toString(), null, "cannot open: " + e, e);
+    }
+    try {
+      return new CaiReader(path, ch);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      if (e instanceof CaiException c) {
+        throw c;
+      }
+      throw new CorruptCaiException(path.toString(), null, "cannot read: " + e, e);
+    }
+  }
+
+  private static String guess(ByteBuffer start) {
+    byte[] b = new byte[Math.min(8, start.remaining())];
+    start.duplicate().get(b);
+    if (b.length >= 2 && b[0] == 'P' && b[1] == 'K') {
+      return "; it looks like a zip archive (a PyTorch or jar file?)";
+    }
+    if (b.length >= 1 && b[0] == 0x08) {
+      return "; it looks like a protobuf (an ONNX model?): compress it first";
+    }
+    if (b.length >= 1 && (b[0] == '{' || b[0] == '[')) {
+      return "; it looks like JSON";
+    }
+    if (b.length == 0) {
+      return "; the file is empty";
+    }
+    return "; it starts with " + HexFormat.of().formatHex(b);
+  }
+
+  private ByteBuffer readAt(long off, int n) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+    while (b.hasRemaining()) {
+      int r = ch.read(b, off + b.position());
+      if (r < 0) {
+        throw new CorruptCaiException(file, null, "unexpected end of file at " + (off + b.position()));
+      }
+    }
+    return b.flip();
+  }
+
+  private static int crc(ByteBuffer b, int off, int len) {
+    CRC32C c = new CRC32C();
+    c.update(b.duplicate().position(off).limit(off + len));
+    return (int) c.getValue();
+  }
+
+  private byte[] readSegment(long off, int tag, long end) throws IOException {
+    String what = tagName(tag);
+    if (off + SEGMENT_HEADER_SIZE + SEGMENT_TRAILER_SIZE > end) {
+      throw new CorruptCaiException(file, null, what + " segment overruns the file");
+    }
+    ByteBuffer head = readAt(off, SEGMENT_HEADER_SIZE);
+    if (head.getInt(0) != tag) {
+      throw new CorruptCaiException(file, null, what + " segment is damaged (wrong tag at offset " + off + ")");
+    }
+    int flags = head.get(4);
+    long stored = head.getLong(8);
+    long raw = head.getLong(16);
+    if (stored < 0 || stored > end - off - SEGMENT_HEADER_SIZE - SEGMENT_TRAILER_SIZE || stored > Integer.MAX_VALUE - 16
+        || raw < 0 || raw > Integer.MAX_VALUE - 16) {
+      throw new CorruptCaiException(file, null, what + " segment is damaged (impossible length " + stored + ")");
+    }
+    ByteBuffer body = readAt(off + SEGMENT_HEADER_SIZE, (int) stored + SEGMENT_TRAILER_SIZE);
+    CRC32C c = new CRC32C();
+    c.update(head.duplicate());
+    c.update(body.duplicate().limit((int) stored));
+    if ((int) c.getValue() != body.getInt((int) stored)) {
+      throw new CorruptCaiException(file, null, what + " segment is damaged (checksum mismatch)");
+    }
+    ByteBuffer data = body.duplicate().limit((int) stored);
+    if ((flags & FLAG_ZSTD) != 0) {
+      try {
+        data = ZstdStage.decompress(data, raw);
+      } catch (MalformedPayloadException e) {
+        throw new CorruptCaiException(file, null, what + " segment does not decompress: " + e.getMessage(), e);
+      }
+    } else if (raw != stored) {
+      throw new CorruptCaiException(file, null, what + " segment is damaged (lengths disagree)");
+    }
+    byte[] out = new byte[data.remaining()];
+    data.get(out);
+    return out;
+  }
+
+  private Map<String, CaiEntry> parseDirectory(byte[] dir, long dirOff) throws CorruptCaiException {
+    ByteBuffer b = ByteBuffer.wrap(dir).order(ByteOrder.LITTLE_ENDIAN);
+    Map<String, CaiEntry> out = new LinkedHashMap<>();
+    String current = null;
+    try {
+      int count = ByteSink.getVarInt(b, b.remaining(), "entry count");
+      for (int i = 0; i < count; i++) {
+        int len = ByteSink.getVarInt(b, b.remaining(), "entry length");
+        ByteBuffer e = b.slice().limit(len).order(ByteOrder.LITTLE_ENDIAN);
+        b.position(b.position() + len);
+        String name = ByteSink.getString(e);
+        current = name;
+        int dtypeCode = e.get() & 0xff;
+        int roleCode = e.get() & 0xff;
+        int axis = ByteSink.getVarInt(e, 64, "reduction axis");
+        int rank = ByteSink.getVarInt(e, 64, "rank");
+        long[] shape = new long[rank];
+        for (int k = 0; k < rank; k++) {
+          shape[k] = ByteSink.getVarLong(e);
+          if (shape[k] < 0) {
+            throw new MalformedPayloadException("negative dimension");
+          }
+        }
+        int codec = e.get() & 0xff;
+        int plen = ByteSink.getVarInt(e, e.remaining(), "params length");
+        byte[] params = new byte[plen];
+        e.get(params);
+        int flags = e.get() & 0xff;
+        long offset = e.getLong();
+        long stored = e.getLong();
+        long raw = e.getLong();
+        int crc = e.getInt();
+        float nmse = e.getFloat();
+        float maxAbs = e.getFloat();
+        // fields appended by newer minor versions are skipped with the rest of the entry
+        if (offset < HEADER_SIZE || stored < 0 || offset + stored > dirOff || offset % ALIGNMENT != 0 || raw < 0) {
+          throw new MalformedPayloadException("payload at " + offset + "+" + stored + " lies outside the payload area");
+        }
+        DType dtype = DType.fromCode(dtypeCode);
+        TensorInfo info =
+            new TensorInfo(name, dtype == null ? DType.UINT8 : dtype, shape, TensorRole.fromCode(roleCode),
+                rank == 0 ? -1 : axis);
+        CaiEntry entry = new CaiEntry(info, codec, params, (flags & FLAG_ZSTD) != 0, offset, stored, raw, crc,
+            nmse, maxAbs, dtype == null ? dtypeCode : -1);
+        if (out.put(name, entry) != null) {
+          throw new MalformedPayloadException("duplicate tensor name");
+        }
+        current = null;
+      }
+      if (b.hasRemaining()) {
+        throw new MalformedPayloadException(b.remaining() + " trailing bytes");
+      }
+    } catch (MalformedPayloadException | BufferUnderflowException | IllegalArgumentException
+        | ArithmeticException e) {
+      throw new CorruptCaiException(file, current, "directory is damaged: " + e.getMessage(), e);
+    }
+    return Collections.unmodifiableMap(out);
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  /** The 16-byte file id from the header. */
+  public byte[] fileId() {
+    return fileId.clone();
+  }
+
+  /** Format version as {@code "major.minor"}. */
+  public String version() {
+    return VERSION_MAJOR + "." + minor;
+  }
+
+  /** The manifest (read-only JSON object). */
+  public Map<String, Object> manifest() {
+    return manifest;
+  }
+
+  /** The graph segment's bytes. */
+  public byte[] graph() {
+    return graph.clone();
+  }
+
+  /** Directory entries in file order. */
+  public List<CaiEntry> entries() {
+    return new ArrayList<>(entries.values());
+  }
+
+  /** The entry of a tensor, or throws a {@link CaiException} naming it when absent. */
+  public CaiEntry entry(String name) throws CaiException {
+    CaiEntry e = entries.get(name);
+    if (e == null) {
+      throw new CaiException(file, name, "no such tensor in this file");
+    }
+    return e;
+  }
+
+  public boolean contains(String name) {
+    return entries.containsKey(name);
+  }
+
+  /** File size in bytes. */
+  public long size() {
+    return size;
+  }
+
+  /**
+   * A tensor as stored: its codec rebuilt from the directory and its payload checked and
+   * through the zstd stage, ready for decoding or for computing on the compressed form.
+   */
+  public StoredTensor readStored(String name) throws IOException {
+    CaiEntry e = entry(name);
+    if (e.unknownDTypeCode() >= 0) {
+      throw new UnknownCodecException(file, name, "dtype code " + e.unknownDTypeCode()
+          + " is not known to this reader (written by a newer CortexSDR?)");
+    }
+    CodecId id = e.codec();
+    if (id == null) {
+      throw new UnknownCodecException(file, name, "codec id " + e.codecCode()
+          + " is not known to this reader (written by a newer CortexSDR?)");
+    }
+    TensorCodec codec;
+    try {
+      codec = Codecs.fromStored(id, e.params());
+    } catch (MalformedPayloadException ex) {
+      throw new CorruptCaiException(file, name, "codec parameters are damaged: " + ex.getMessage(), ex);
+    }
+    if (e.storedLength() > Integer.MAX_VALUE - 16) {
+      throw new CorruptCaiException(file, name, "payload of " + e.storedLength() + " bytes exceeds 2 GiB");
+    }
+    ByteBuffer stored;
+    if (e.storedLength() >= MAP_THRESHOLD) {
+      stored = ch.map(FileChannel.MapMode.READ_ONLY, e.offset(), e.storedLength()).order(ByteOrder.LITTLE_ENDIAN);
+    } else {
+      stored = readAt(e.offset(), (int) e.storedLength());
+    }
+    CRC32C c = new CRC32C();
+    c.update(stored.duplicate());
+    if ((int) c.getValue() != e.crc32c()) {
+      throw new CorruptCaiException(file, name, "payload is damaged (checksum mismatch at offset " + e.offset() + ")");
+    }
+    ByteBuffer payload = stored;
+    if (e.zstd()) {
+      try {
+        payload = ZstdStage.decompress(stored, e.rawLength());
+      } catch (MalformedPayloadException ex) {
+        throw new CorruptCaiException(file, name, "payload does not decompress: " + ex.getMessage(), ex);
+      }
+    } else if (e.rawLength() != e.storedLength()) {
+      throw new CorruptCaiException(file, name, "payload lengths disagree");
+    }
+    return new StoredTensor(e, codec, payload);
+  }
+
+  /** Reads and decodes one tensor into its original dtype and shape. */
+  public TensorData read(String name) throws IOException {
+    StoredTensor s = readStored(name);
+    try {
+      return s.codec().decode(s.entry().info(), s.payload());
+    } catch (MalformedPayloadException | BufferUnderflowException | IndexOutOfBoundsException
+        | IllegalArgumentException | ArithmeticException e) {
+      throw new CorruptCaiException(file, name, "payload does not decode as " + s.codec().describe() + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Checks everything: the whole-file checksum, then every tensor's checksum and decoding.
+   *
+   * @throws CaiException at the first problem, naming it
+   */
+  public void verify() throws IOException {
+    CRC32C c = new CRC32C();
+    long end = size - FOOTER_SIZE + 24;
+    long chunk = 1 << 26;
+    for (long off = 0; off < end; off += chunk) {
+      long n = Math.min(chunk, end - off);
+      c.update(ch.map(FileChannel.MapMode.READ_ONLY, off, n));
+    }
+    int expected = readAt(size - FOOTER_SIZE + 24, 4).getInt(0);
+    if ((int) c.getValue() != expected) {
+      throw new CorruptCaiException(file, null, "whole-file checksum mismatch: the file is damaged");
+    }
+    for (CaiEntry e : entries.values()) {
+      read(e.name());
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    ch.close();
+  }
+
+  /** A tensor's directory entry, its codec, and its payload after the zstd stage. */
+  public record StoredTensor(CaiEntry entry, TensorCodec codec, ByteBuffer payload) {}
+
+  @Override
+  public String toString() {
+    return "CaiReader[" + file + ", " + entries.size() + " tensors]";
+  }
+}

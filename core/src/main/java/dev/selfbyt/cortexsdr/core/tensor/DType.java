@@ -1,0 +1,56 @@
+package dev.selfbyt.cortexsdr.core.tensor;
+
+/**
+ * Element types a {@code .cai} tensor can hold. The numeric {@link #code()} is what the file
+ * stores; it never changes once released. Get one with {@link #fromCode(int)} or by name.
+ */
+public enum DType {
+  FLOAT32(1, 4, true),
+  FLOAT16(2, 2, true),
+  BFLOAT16(3, 2, true),
+  FLOAT64(4, 8, true),
+  INT8(5, 1, false),
+  INT16(6, 2, false),
+  INT32(7, 4, false),
+  INT64(8, 8, false),
+  UINT8(9, 1, false),
+  BOOL(10, 1, false);
+
+  private final int code;
+  private final int size;
+  private final boolean floating;
+
+  DType(int code, int size, boolean floating) {
+    this.code = code;
+    this.size = size;
+    this.floating = floating;
+  }
+
+  /** The code stored in a {@code .cai} directory entry. */
+  public int code() {
+    return code;
+  }
+
+  /** Bytes per element. */
+  public int size() {
+    return size;
+  }
+
+  /** True for the types a lossy codec (quantization, sparsity) may encode. */
+  public boolean isFloating() {
+    return floating;
+  }
+
+  /**
+   * The type stored under {@code code}, or {@code null} when this reader does not know it (a file
+   * from a newer writer); callers turn that into an error naming the tensor.
+   */
+  public static DType fromCode(int code) {
+    for (DType t : values()) {
+      if (t.code == code) {
+        return t;
+      }
+    }
+    return null;
+  }
+}

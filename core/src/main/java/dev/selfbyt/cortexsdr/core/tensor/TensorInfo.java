@@ -1,0 +1,136 @@
+package dev.selfbyt.cortexsdr.core.tensor;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A tensor's metadata: name, element type, shape, role and reduction axis. Immutable. Build one
+ * with the constructor, or {@link #of(String, DType, long...)} when the role is unknown.
+ *
+ * <p>The reduction axis is the axis a consumer sums over (K of a MatMul weight {@code [K, N]},
+ * the input channels of a convolution); block quantization and sparsity work along it. A
+ * tensor viewed around axis {@code a} is {@code [outer, shape[a], inner]}; a <em>fiber</em> is the
+ * {@code shape[a]} elements that share one {@code (outer, inner)} pair.
+ */
+public final class TensorInfo {
+  private final String name;
+  private final DType dtype;
+  private final long[] shape;
+  private final TensorRole role;
+  private final int reductionAxis;
+
+  /**
+   * @param reductionAxis axis in {@code [0, rank)}, or -1 for "last axis" (also used for scalars)
+   */
+  public TensorInfo(String name, DType dtype, long[] shape, TensorRole role, int reductionAxis) {
+    this.name = Objects.requireNonNull(name, "name");
+    this.dtype = Objects.requireNonNull(dtype, "dtype");
+    this.shape = shape.clone();
+    this.role = role == null ? TensorRole.OTHER : role;
+    for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException(
+            "tensor '" + name + "': negative dimension in shape " + Arrays.toString(shape));
+      }
+    }
+    int rank = shape.length;
+    int axis = reductionAxis < 0 ? rank - 1 : reductionAxis;
+    if (rank > 0 && axis >= rank) {
+      throw new IllegalArgumentException(
+          "tensor '" + name + "': reduction axis " + reductionAxis + " out of range for shape "
+              + Arrays.toString(shape));
+    }
+    this.reductionAxis = Math.max(axis, 0);
+  }
+
+  public static TensorInfo of(String name, DType dtype, long... shape) {
+    return new TensorInfo(name, dtype, shape, TensorRole.OTHER, -1);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  public long[] shape() {
+    return shape.clone();
+  }
+
+  public int rank() {
+    return shape.length;
+  }
+
+  public TensorRole role() {
+    return role;
+  }
+
+  /** The normalized reduction axis (0 for scalars). */
+  public int reductionAxis() {
+    return reductionAxis;
+  }
+
+  /** Number of elements (1 for a scalar). */
+  public long numel() {
+    long n = 1;
+    for (long d : shape) {
+      n = Math.multiplyExact(n, d);
+    }
+    return n;
+  }
+
+  /** Size in bytes of the tensor in its own dtype, uncompressed. */
+  public long byteSize() {
+    return Math.multiplyExact(numel(), dtype.size());
+  }
+
+  /** Length of a fiber: the size of the reduction axis (1 for scalars). */
+  public long fiberLength() {
+    return shape.length == 0 ? 1 : shape[reductionAxis];
+  }
+
+  /** Product of the dimensions after the reduction axis. */
+  public long inner() {
+    long n = 1;
+    for (int i = reductionAxis + 1; i < shape.length; i++) {
+      n *= shape[i];
+    }
+    return n;
+  }
+
+  /** Product of the dimensions before the reduction axis. */
+  public long outer() {
+    long n = 1;
+    for (int i = 0; i < reductionAxis && i < shape.length; i++) {
+      n *= shape[i];
+    }
+    return n;
+  }
+
+  /** The same tensor under another dtype (used when a codec changes the stored type). */
+  public TensorInfo withDType(DType other) {
+    return new TensorInfo(name, other, shape, role, reductionAxis);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TensorInfo t
+        && name.equals(t.name)
+        && dtype == t.dtype
+        && Arrays.equals(shape, t.shape)
+        && role == t.role
+        && reductionAxis == t.reductionAxis;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(name, dtype, Arrays.hashCode(shape), role, reductionAxis);
+  }
+
+  @Override
+  public String toString() {
+    return name + " " + dtype + Arrays.toString(shape);
+  }
+}

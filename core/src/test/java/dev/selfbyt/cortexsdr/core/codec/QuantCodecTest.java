@@ -1,0 +1,176 @@
+package dev.selfbyt.cortexsdr.core.codec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.selfbyt.cortexsdr.core.TestTensors;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class QuantCodecTest {
+
+  static Stream<Arguments> codecs() {
+    List<Arguments> out = new ArrayList<>();
+    for (int bits = 2; bits <= 8; bits++) {
+      for (boolean sym : new boolean[] {true, false}) {
+        out.add(Arguments.of(QuantCodec.perTensor(bits, sym)));
+        out.add(Arguments.of(QuantCodec.perChannel(bits, sym)));
+        for (int block : new int[] {32, 64, 128, 7}) {
+          out.add(Arguments.of(QuantCodec.blockwise(bits, sym, block)));
+        }
+      }
+    }
+    return out.stream();
+  }
+
+  /** Every value is within half a step (its group's scale / 2) of the original. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("codecs")
+  void errorStaysWithinHalfAStep(QuantCodec codec) {
+    // reduction axis 0 of a [K, N] matmul weight (strided fibers), and the last axis, odd sizes
+    for (TensorInfo info : List.of(
+        new TensorInfo("w", DType.FLOAT32, new long[] {200, 37}, TensorRole.MATMUL_WEIGHT, 0),
+        new TensorInfo("e", DType.FLOAT32, new long[] {13, 3, 150}, TensorRole.EMBEDDING, 2),
+        new TensorInfo("c", DType.FLOAT32, new long[] {8, 20, 3, 3}, TensorRole.CONV_WEIGHT, 1))) {
+      float[] x = TestTensors.gaussian((int) info.numel(), 7, 0.1f);
+      TensorData data = TensorData.ofFloats(info, x);
+      ByteBuffer payload = codec.encode(data);
+      QuantCodec stored = (QuantCodec) Codecs.fromStored(CodecId.QUANT, codec.params());
+      float[] y = stored.decode(info, payload.duplicate()).floats();
+      QuantCodec.QuantizedTensor q = stored.unpack(info, payload.duplicate());
+      float[] scales = q.scales();
+      int r = (int) info.fiberLength();
+      int inner = (int) info.inner();
+      for (int i = 0; i < x.length; i++) {
+        // element i in natural order -> (fiber, position along the fiber)
+        int o = i / (r * inner);
+        int k = (i / inner) % r;
+        int c = i % inner;
+        int fiber = o * inner + c;
+        float s = scales[q.group(fiber, k)];
+        float bound = s / 2 * (1 + 1e-5f) + 1e-12f;
+        if (!(Math.abs(x[i] - y[i]) <= bound)) {
+          throw new AssertionError(codec.describe() + " " + info + ": element " + i + " |" + x[i] + " - "
+              + y[i] + "| > " + bound);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = DType.class, names = {"FLOAT16", "BFLOAT16", "FLOAT64"})
+  void quantizesOtherFloatingTypesAndDecodesToTheSameType(DType dtype) {
+    TensorInfo info = new TensorInfo("h", dtype, new long[] {64, 64}, TensorRole.MATMUL_WEIGHT, 0);
+    TensorData data = TestTensors.random(info, 3);
+    QuantCodec c = QuantCodec.blockwise(8, true, 32);
+    TensorData back = c.decode(info, c.encode(data));
+    assertEquals(dtype, back.info().dtype());
+    assertEquals(info.byteSize(), back.bytes().remaining());
+    float[] x = data.floats();
+    float[] y = back.floats();
+    for (int i = 0; i < x.length; i++) {
+      assertEquals(x[i], y[i], 0.01f);
+    }
+  }
+
+  /** GGUF's Q4_0 / Q8_0 cost: 4.5 and 8.5 bits per weight at block 32 with fp16 scales. */
+  @Test
+  void storageCostMatchesTheGgufFormats() {
+    TensorInfo info = new TensorInfo("w", DType.FLOAT32, new long[] {256, 1024}, TensorRole.MATMUL_WEIGHT, 0);
+    TensorData data = TensorData.ofFloats(info, TestTensors.gaussian(256 * 1024, 1, 0.02f));
+    assertEquals(4.5, bitsPerWeight(QuantCodec.blockwise(4, true, 32), data), 0.001);
+    assertEquals(8.5, bitsPerWeight(QuantCodec.blockwise(8, true, 32), data), 0.001);
+    assertEquals(4.625, bitsPerWeight(QuantCodec.blockwise(4, false, 32), data), 0.001);
+    assertEquals(8.75, bitsPerWeight(QuantCodec.blockwise(8, false, 32), data), 0.001);
+    assertEquals(4.156, bitsPerWeight(QuantCodec.blockwise(4, false, 128), data), 0.001);
+    assertTrue(bitsPerWeight(QuantCodec.perChannel(8, true), data) < 8.1);
+    // the zstd stage takes 8-bit codes of Gaussian weights below 8 bits
+    ByteBuffer p = QuantCodec.perChannel(8, true).encode(data);
+    ByteBuffer z = new ZstdStage(3).compress(p);
+    assertTrue(z != null && z.remaining() * 8.0 / info.numel() < 7.5, "zstd on int8 codes");
+  }
+
+  private static double bitsPerWeight(QuantCodec c, TensorData d) {
+    return c.encode(d).remaining() * 8.0 / d.info().numel();
+  }
+
+  @Test
+  void zeroIsExactAndConstantBlocksDecodeExactly() {
+    TensorInfo info = TensorInfo.of("z", DType.FLOAT32, 4, 64);
+    float[] x = new float[256];
+    for (int i = 64; i < 128; i++) {
+      x[i] = 0.25f; // a constant block
+    }
+    x[200] = -3f;
+    for (QuantCodec c : List.of(QuantCodec.blockwise(4, false, 32), QuantCodec.blockwise(4, true, 32))) {
+      float[] y = c.decode(info, c.encode(TensorData.ofFloats(info, x))).floats();
+      for (int i = 0; i < 64; i++) {
+        assertEquals(0f, y[i], c.describe());
+      }
+      assertEquals(0.25f, y[70], 0.25f * 1e-3f, c.describe());
+      assertEquals(-3f, y[200], 3e-3f, c.describe());
+    }
+  }
+
+  @Test
+  void scalesThatDoNotFitFp16FallBackToFp32() {
+    TensorInfo info = TensorInfo.of("big", DType.FLOAT32, 2, 64);
+    float[] x = TestTensors.gaussian(128, 9, 1e7f); // scales far above 65504
+    QuantCodec c = QuantCodec.blockwise(8, true, 32);
+    ByteBuffer p = c.encode(TensorData.ofFloats(info, x));
+    assertEquals(QuantCodec.SCALE_FP32, p.get(0));
+    float[] y = c.decode(info, p).floats();
+    for (int i = 0; i < x.length; i++) {
+      assertEquals(x[i], y[i], Math.abs(x[i]) * 0.01f + 1e6f);
+    }
+    float[] tiny = TestTensors.gaussian(128, 9, 1e-9f); // fp16 would distort these scales
+    assertEquals(QuantCodec.SCALE_FP32, c.encode(TensorData.ofFloats(info, tiny)).get(0));
+  }
+
+  @Test
+  void nonFiniteValuesGetAnErrorNamingTheTensor() {
+    TensorInfo info = TensorInfo.of("layer3.weight", DType.FLOAT32, 2, 64);
+    float[] x = new float[128];
+    x[77] = Float.NaN;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> QuantCodec.blockwise(4, false, 32).encode(TensorData.ofFloats(info, x)));
+    assertTrue(e.getMessage().contains("layer3.weight") && e.getMessage().contains("NaN"), e.getMessage());
+    x[77] = Float.POSITIVE_INFINITY;
+    assertThrows(IllegalArgumentException.class,
+        () -> QuantCodec.perTensor(8, true).encode(TensorData.ofFloats(info, x)));
+  }
+
+  @Test
+  void wrongPayloadLengthsAreRejected() {
+    TensorInfo info = TensorInfo.of("w", DType.FLOAT32, 8, 64);
+    QuantCodec c = QuantCodec.blockwise(4, false, 32);
+    ByteBuffer p = c.encode(TensorData.ofFloats(info, TestTensors.gaussian(512, 1, 1f)));
+    assertThrows(MalformedPayloadException.class, () -> c.decode(info, p.duplicate().limit(p.remaining() - 1)));
+    assertThrows(MalformedPayloadException.class, () -> c.decode(TensorInfo.of("w", DType.FLOAT32, 9, 64), p));
+    assertThrows(MalformedPayloadException.class,
+        () -> Codecs.fromStored(CodecId.QUANT, new byte[] {1, 9, 0, 2, 32}));
+  }
+
+  @Test
+  void paramsRoundTrip() {
+    for (Arguments a : codecs().toList()) {
+      QuantCodec c = (QuantCodec) a.get()[0];
+      QuantCodec back = (QuantCodec) Codecs.fromStored(CodecId.QUANT, c.params());
+      assertArrayEquals(c.params(), back.params());
+      assertEquals(c.describe(), back.describe());
+    }
+  }
+}
