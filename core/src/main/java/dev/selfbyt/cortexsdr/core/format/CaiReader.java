@@ -63,7 +63,12 @@ public final class CaiReader implements Closeable {
     this.ch = ch;
     this.size = ch.size();
     if (size < HEADER_SIZE) {
-      throw new NotCaiFileException(file, "not a .cai file: only " + size + " bytes" + guess(readAt(0, (int) size)));
+      ByteBuffer start = readAt(0, (int) size);
+      int n = (int) Math.min(size, MAGIC.length);
+      if (n > 0 && start.duplicate().limit(n).equals(ByteBuffer.wrap(MAGIC, 0, n))) {
+        throw new CorruptCaiException(file, null, "file is truncated: only " + size + " bytes");
+      }
+      throw new NotCaiFileException(file, "not a .cai file: only " + size + " bytes" + guess(start));
     }
     ByteBuffer h = readAt(0, HEADER_SIZE);
     byte[] magic = new byte[8];
