@@ -23,9 +23,6 @@ public final class Codecs {
         case SDR -> SdrCodec.fromParams(p);
       };
     } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
-      if (e instanceof MalformedPayloadException m) {
-        throw m;
-      }
       throw new MalformedPayloadException(
           id + " parameters do not parse (" + params.length + " bytes): " + e.getMessage());
     }

@@ -5,7 +5,7 @@ package dev.selfbyt.cortexsdr.core.codec;
  * add up, a value out of range). The reader turns it into a {@code CorruptCaiException} naming
  * the file and the tensor; on its own it only says what was wrong.
  */
-public final class MalformedPayloadException extends RuntimeException {
+public class MalformedPayloadException extends RuntimeException {
   public MalformedPayloadException(String message) {
     super(message);
   }

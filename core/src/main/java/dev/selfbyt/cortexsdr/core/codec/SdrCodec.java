@@ -63,7 +63,7 @@ public final class SdrCodec implements TensorCodec {
   static SdrCodec fromParams(ByteBuffer p) {
     int version = p.get() & 0xff;
     if (version != 1) {
-      throw new MalformedPayloadException("sdr parameters of version " + version + " are not known");
+      throw new UnknownParamsVersionException("sdr", version);
     }
     int flags = p.get() & 0xff;
     float level = p.getFloat();

@@ -6,7 +6,8 @@ import java.nio.ByteOrder;
 
 /**
  * The zstd entropy stage applied to any codec's output. {@link #compress} returns {@code null}
- * when compression would not shrink the payload, so the caller stores it as it is; a directory
+ * when compression would not shrink the payload (and, without trying, for payloads under 64
+ * bytes), so the caller stores it as it is; a directory
  * flag records which was kept. Thread-safe; get one with {@code new ZstdStage(level)}.
  */
 public final class ZstdStage {

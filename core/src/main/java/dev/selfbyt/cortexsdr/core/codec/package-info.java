@@ -10,8 +10,8 @@
  *       asymmetric (integer zero point, as ONNX DequantizeLinear and MatMulNBits use), per
  *       tensor, per channel or in blocks along the reduction axis, fp16 scales.
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.SdrCodec}: keeps the significant weights only,
- *       positions (delta+varint, bitmap or absolute, whichever is smaller) plus values (fp32, fp16
- *       or quantized).
+ *       positions (delta+varint or a bitmap, whichever is smaller; bitmap or absolute u32 when
+ *       delta coding is off) plus values (fp32, fp16 or quantized).
  * </ul>
  *
  * <p>A codec instance is a codec plus its parameters: {@link

@@ -51,6 +51,7 @@ public final class CaiReader implements Closeable {
   private final String file;
   private final FileChannel ch;
   private final long size;
+  private final int major;
   private final int minor;
   private final byte[] fileId;
   private final Map<String, Object> manifest;
@@ -77,9 +78,13 @@ public final class CaiReader implements Closeable {
       throw new NotCaiFileException(file, "not a .cai file (bad magic)" + guess(h.rewind()));
     }
     int major = h.getShort(8) & 0xffff;
+    this.major = major;
     this.minor = h.getShort(10) & 0xffff;
     if (crc(h, 0, 28) != h.getInt(28)) {
       throw new CorruptCaiException(file, null, "header is damaged (checksum mismatch)");
+    }
+    if (major < 1) {
+      throw new CorruptCaiException(file, null, "header is damaged (format version " + major + "." + minor + ")");
     }
     if (major > VERSION_MAJOR) {
       throw new UnsupportedCaiVersionException(
@@ -298,7 +303,7 @@ public final class CaiReader implements Closeable {
 
   /** Format version as {@code "major.minor"}. */
   public String version() {
-    return VERSION_MAJOR + "." + minor;
+    return major + "." + minor;
   }
 
   /** The manifest (read-only JSON object). */
@@ -352,6 +357,8 @@ public final class CaiReader implements Closeable {
     TensorCodec codec;
     try {
       codec = Codecs.fromStored(id, e.params());
+    } catch (dev.selfbyt.cortexsdr.core.codec.UnknownParamsVersionException ex) {
+      throw new UnknownCodecException(file, name, ex.getMessage() + " (written by a newer CortexSDR?)");
     } catch (MalformedPayloadException ex) {
       throw new CorruptCaiException(file, name, "codec parameters are damaged: " + ex.getMessage(), ex);
     }

@@ -41,7 +41,8 @@ import java.util.zip.CRC32C;
  *  8  u16    major version (1)
  * 10  u16    minor version (0)
  * 12  u8[16] file id: the first 16 bytes of SHA-256 over the manifest, graph and directory
- *            segments as stored; the same model and options give the same id (and bytes)
+ *            segments as stored (each segment's 24-byte header and data, not its CRC
+ *            trailer); the same model and options give the same id (and bytes)
  * 28  u32    CRC32C of bytes 0..27
  * </pre>
  *
@@ -58,7 +59,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * The manifest is UTF-8 JSON (an object: {@code format}, {@code formatVersion}, {@code
- * producer}, {@code source} with the source format and metadata, {@code options}). The graph is
+ * producer}, {@code producerVersion}, {@code source} with the source format and metadata, {@code
+ * options}; readers ignore keys they do not know). The graph is
  * the host graph with weights stripped, opaque to the format (empty when there is none).
  *
  * <h3>Tensor payloads</h3>

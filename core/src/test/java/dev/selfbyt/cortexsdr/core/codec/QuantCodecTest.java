@@ -70,6 +70,33 @@ class QuantCodecTest {
     }
   }
 
+  /** A [K, N] weight quantized along K stores the same bytes as its transpose along its last axis. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("codecs")
+  void stridedFibersGiveTheSameBytesAsContiguousOnes(QuantCodec codec) {
+    int k = 150;
+    int n = 70;
+    float[] x = TestTensors.gaussian(k * n, 17, 0.1f);
+    float[] t = new float[k * n];
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < n; j++) {
+        t[j * k + i] = x[i * n + j];
+      }
+    }
+    TensorInfo strided = new TensorInfo("w", DType.FLOAT32, new long[] {k, n}, TensorRole.MATMUL_WEIGHT, 0);
+    TensorInfo contiguous = new TensorInfo("w", DType.FLOAT32, new long[] {n, k}, TensorRole.MATMUL_WEIGHT, 1);
+    ByteBuffer a = codec.encode(TensorData.ofFloats(strided, x));
+    ByteBuffer b = codec.encode(TensorData.ofFloats(contiguous, t));
+    assertEquals(b, a);
+    float[] back = codec.decode(strided, a).floats();
+    float[] backT = codec.decode(contiguous, b).floats();
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < n; j++) {
+        assertEquals(backT[j * k + i], back[i * n + j]);
+      }
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @EnumSource(value = DType.class, names = {"FLOAT16", "BFLOAT16", "FLOAT64"})
   void quantizesOtherFloatingTypesAndDecodesToTheSameType(DType dtype) {

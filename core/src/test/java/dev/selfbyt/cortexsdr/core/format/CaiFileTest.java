@@ -170,6 +170,12 @@ class CaiFileTest {
     Path plain = dir.resolve("plain.cai");
     CortexSdr.compress(model, plain, CompressionOptions.builder().preset(Preset.INT8).zstdLevel(0).build());
 
+    CaiSurgery zero = new CaiSurgery(plain);
+    zero.le().putShort(8, (short) 0);
+    Path v0 = dir.resolve("v0.cai");
+    zero.fixChecksums().writeTo(v0);
+    assertThrows(CorruptCaiException.class, () -> CaiReader.open(v0));
+
     CaiSurgery major = new CaiSurgery(plain);
     major.le().putShort(8, (short) 2);
     Path v2 = dir.resolve("v2.cai");
@@ -200,6 +206,17 @@ class CaiFileTest {
       UnknownCodecException e = assertThrows(UnknownCodecException.class, () -> cai.read(first));
       assertTrue(e.getMessage().contains("codec id 42") && e.getMessage().contains(first), e.getMessage());
       cai.read(cai.entries().get(1).name());
+    }
+    CaiSurgery params = new CaiSurgery(plain);
+    int codecAt = params.firstEntryCodecByte();
+    assertEquals(2, params.bytes[codecAt], "the first tensor is quantized");
+    params.bytes[codecAt + 2] = 9; // quant params version byte, after the params length
+    Path newer = dir.resolve("params9.cai");
+    params.fixChecksums().writeTo(newer);
+    try (CaiReader cai = CaiReader.open(newer)) {
+      String first = cai.entries().get(0).name();
+      UnknownCodecException e = assertThrows(UnknownCodecException.class, () -> cai.read(first));
+      assertTrue(e.getMessage().contains("version 9") && e.getMessage().contains("newer"), e.getMessage());
     }
     CaiSurgery dtype = new CaiSurgery(plain);
     dtype.bytes[dtype.firstEntryDTypeByte()] = 99;
