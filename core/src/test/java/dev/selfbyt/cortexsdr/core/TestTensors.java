@@ -43,7 +43,13 @@ public final class TestTensors {
         case INT16 -> b.putShort((short) r.nextInt());
         case INT32 -> b.putInt(r.nextInt(-1000, 1000));
         case INT64 -> b.putLong(r.nextLong());
-        default -> throw new AssertionError(info.dtype());
+        default -> {
+          byte[] any = new byte[info.dtype().size()];
+          for (int k = 0; k < any.length; k++) {
+            any[k] = (byte) r.nextInt();
+          }
+          b.put(any);
+        }
       }
     }
     return TensorData.ofBytes(info, b.flip());

@@ -14,7 +14,18 @@ public enum DType {
   INT32(7, 4, false),
   INT64(8, 8, false),
   UINT8(9, 1, false),
-  BOOL(10, 1, false);
+  BOOL(10, 1, false),
+  UINT16(11, 2, false),
+  UINT32(12, 4, false),
+  UINT64(13, 8, false),
+  /** Stored and restored bit-exactly; never quantized. */
+  COMPLEX64(14, 8, false),
+  COMPLEX128(15, 16, false),
+  /** The 8-bit float formats of ONNX (opset 19+), kept as opaque bytes. */
+  FLOAT8E4M3FN(16, 1, false),
+  FLOAT8E4M3FNUZ(17, 1, false),
+  FLOAT8E5M2(18, 1, false),
+  FLOAT8E5M2FNUZ(19, 1, false);
 
   private final int code;
   private final int size;

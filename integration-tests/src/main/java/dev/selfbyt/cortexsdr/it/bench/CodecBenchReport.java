@@ -43,5 +43,16 @@ public final class CodecBenchReport {
     System.out.println("| codec | reduction axis | operation | ms per 64 MiB tensor | MB/s of fp32, 1 thread |");
     System.out.println("|---|---|---|---|---|");
     rows.values().forEach(System.out::println);
+    System.out.println();
+    System.out.println("| codec | stored bits per weight | after the zstd stage |");
+    System.out.println("|---|---|---|");
+    for (String codec : new String[] {"int8", "int4"}) {
+      CodecBenchmark b = new CodecBenchmark();
+      b.codec = codec;
+      b.axis = 1;
+      b.setUp();
+      double[] bpw = b.bitsPerWeight();
+      System.out.printf(Locale.ROOT, "| %s | %.3f | %.3f |%n", codec, bpw[0], bpw[1]);
+    }
   }
 }

