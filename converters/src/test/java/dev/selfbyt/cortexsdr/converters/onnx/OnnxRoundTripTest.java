@@ -93,6 +93,41 @@ class OnnxRoundTripTest {
     assertTrue(cos > 0.999, "cosine " + cos);
   }
 
+  /** The quantized export computes what the decoded export computes, with the weights kept small. */
+  @Test
+  void quantizedExportAgreesWithTheDecodedOne() throws Exception {
+    CompressionOptions[] presets = {
+        CompressionOptions.builder().preset(Preset.INT4).build(),
+        CompressionOptions.builder().preset(Preset.INT8).build(),
+        // 5-bit symmetric: no operator has it, so the export widens the codes to 8 bits
+        CompressionOptions.builder().preset(Preset.INT4).bits(5).symmetric(true).blockSize(64).build()};
+    for (CompressionOptions opts : presets) {
+      String tag = opts.preset().id() + "-" + opts.bits() + (opts.symmetric() ? "s" : "a");
+      Path cai = dir.resolve("minilm-" + tag + ".cai");
+      Path decoded = dir.resolve("minilm-" + tag + "-decoded.onnx");
+      Path quantized = dir.resolve("minilm-" + tag + "-quantized.onnx");
+      try (OnnxModelReader onnx = OnnxModelReader.open(miniLm)) {
+        CortexSdr.compress(onnx, cai, opts);
+      }
+      java.util.List<QuantizedOnnxExporter.Form> forms;
+      try (CaiReader r = CaiReader.open(cai)) {
+        OnnxExporter.exportDecoded(r, decoded);
+        forms = QuantizedOnnxExporter.export(r, quantized, 0);
+      }
+      long nbits = forms.stream().filter(f -> f.form().startsWith("MatMulNBits")).count();
+      long gathers = forms.stream().filter(f -> f.form().startsWith("GatherBlockQuantized")).count();
+      assertEquals(36, nbits, tag + ": MatMul weights as MatMulNBits");
+      assertEquals(2, gathers, tag + ": word and position embeddings as GatherBlockQuantized");
+      assertTrue(Files.size(quantized) < Files.size(decoded) / 3, tag + ": " + Files.size(quantized) + " bytes");
+      float[] a = run(decoded);
+      float[] b = run(quantized);
+      double cos = cosine(meanPool(a), meanPool(b));
+      System.out.printf("MiniLM %s: quantized export %d bytes, cosine vs decoded export %.7f%n", tag,
+          Files.size(quantized), cos);
+      assertTrue(cos > 0.99999, tag + " cosine " + cos);
+    }
+  }
+
   @Test
   void constantNodesAndExternalDataRoundTrip() throws Exception {
     for (boolean external : new boolean[] {false, true}) {

@@ -1,0 +1,286 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity;
+import dev.selfbyt.cortexsdr.core.format.CaiEntry;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a {@code .cai} as an ONNX model whose quantized weights stay quantized inside ONNX
+ * Runtime, using only operators every ONNX Runtime (Java, Python, C#, JS) has:
+ *
+ * <ul>
+ *   <li>a MatMul whose right-hand side is a block-quantized {@code [K, N]} weight becomes {@code
+ *       com.microsoft.MatMulNBits} (4 or 8 bits; other widths are widened to 8 bits, exactly);
+ *   <li>a Gather from a block-quantized embedding table becomes {@code
+ *       com.microsoft.GatherBlockQuantized} (4 or 8 bits, widened likewise);
+ *   <li>everything else is decoded to its original dtype, and the report says why.
+ * </ul>
+ *
+ * Both operators need blocks of a power of two, at least 16. Scales are written as fp32 (the
+ * type of the activations); codes and zero points are copied, so the model computes exactly the
+ * values {@code cortexsdr} decodes.
+ */
+public final class QuantizedOnnxExporter {
+  private QuantizedOnnxExporter() {}
+
+  /** How one weight was written. */
+  public record Form(String tensor, String form, String note) {}
+
+  /**
+   * Exports {@code cai} to {@code target}.
+   *
+   * @param accuracyLevel MatMulNBits {@code accuracy_level}: 0 computes in fp32; 4 lets ONNX
+   *     Runtime quantize activations to int8 (faster, less exact)
+   * @return how each weight was written, in file order
+   */
+  public static List<Form> export(CaiReader cai, Path target, int accuracyLevel) throws IOException {
+    ModelProto model = OnnxExporter.storedModel(cai);
+    GraphProto g = model.getGraph();
+    Map<String, List<NodeProto>> consumers = new HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      for (String in : n.getInputList()) {
+        consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+      }
+    }
+    Map<String, Form> forms = new LinkedHashMap<>();
+    Map<NodeProto, NodeProto> replaced = new HashMap<>();
+    List<TensorProto> added = new ArrayList<>();
+    for (CaiEntry e : cai.entries()) {
+      String name = e.name();
+      List<NodeProto> users = consumers.getOrDefault(name, List.of());
+      QuantCodec q = quantCodec(cai, e);
+      if (q == null) {
+        forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : "codec has no ONNX operator"));
+        continue;
+      }
+      String why = blockProblem(q, e.info());
+      if (why != null) {
+        forms.put(name, new Form(name, "decoded", why));
+        continue;
+      }
+      if (users.size() != 1) {
+        forms.put(name, new Form(name, "decoded", users.size() + " consumers"));
+        continue;
+      }
+      NodeProto user = users.get(0);
+      boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
+      String widened = q.bits() == 4 || q.bits() == 8 ? "" : ", " + q.bits() + "-bit codes widened to 8 bits";
+      int bits = q.bits() == 4 ? 4 : 8;
+      QuantCodec.QuantizedTensor qt = q.unpack(e.info(), cai.readStored(name).payload());
+      if (plainDomain && user.getOpType().equals("MatMul") && user.getInput(1).equals(name)
+          && e.info().rank() == 2 && e.info().reductionAxis() == 0) {
+        replaced.put(user, matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added));
+        forms.put(name, new Form(name, "MatMulNBits int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
+      } else if (plainDomain && user.getOpType().equals("Gather") && user.getInput(0).equals(name)
+          && intAttr(user, "axis", 0) == 0 && e.info().rank() == 2 && e.info().reductionAxis() == 1) {
+        replaced.put(user, gatherBlockQuantized(user, name, e.info(), qt, bits, added));
+        forms.put(name, new Form(name, "GatherBlockQuantized int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
+      } else {
+        forms.put(name, new Form(name, "decoded", "used by " + user.getOpType() + ", which has no quantized form here"));
+      }
+    }
+
+    GraphProto.Builder gb = g.toBuilder().clearNode().clearInitializer();
+    for (NodeProto n : g.getNodeList()) {
+      NodeProto r = replaced.get(n);
+      if (r != null) {
+        gb.addNode(r);
+      } else if (n.getOpType().equals("Constant") && n.getOutputCount() == 1 && cai.contains(n.getOutput(0))) {
+        String out = n.getOutput(0);
+        if (!forms.get(out).form().equals("decoded")) {
+          continue; // its quantized form is an initializer of the replacing node
+        }
+        NodeProto.Builder nb = n.toBuilder();
+        for (int a = 0; a < n.getAttributeCount(); a++) {
+          AttributeProto attr = n.getAttribute(a);
+          if (attr.getName().equals("value") && attr.hasT()) {
+            nb.setAttribute(a, attr.toBuilder().setT(decoded(cai, out, attr.getT())));
+          }
+        }
+        gb.addNode(nb);
+      } else {
+        gb.addNode(n);
+      }
+    }
+    for (TensorProto t : g.getInitializerList()) {
+      Form f = forms.get(t.getName());
+      if (f == null || f.form().equals("decoded")) {
+        gb.addInitializer(f == null ? t : decoded(cai, t.getName(), t));
+      }
+    }
+    gb.addAllInitializer(added);
+    ModelProto.Builder mb = model.toBuilder().setGraph(gb);
+    boolean hasMs = model.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals("com.microsoft"));
+    if (!hasMs && !replaced.isEmpty()) {
+      mb.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1));
+    }
+    OnnxExporter.write(mb.build(), target);
+    return new ArrayList<>(forms.values());
+  }
+
+  private static QuantCodec quantCodec(CaiReader cai, CaiEntry e) throws IOException {
+    if (e.codec() != dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT || e.info().dtype() != DType.FLOAT32) {
+      return null;
+    }
+    return (QuantCodec) cai.readStored(e.name()).codec();
+  }
+
+  private static String blockProblem(QuantCodec q, TensorInfo info) {
+    if (q.granularity() != Granularity.BLOCK) {
+      return q.granularity().name().toLowerCase(java.util.Locale.ROOT) + " scales (the operators need blocks)";
+    }
+    int b = q.blockSize();
+    if (b < 16 || Integer.bitCount(b) != 1) {
+      return "block " + b + " (the operators need a power of two >= 16)";
+    }
+    if (b > info.fiberLength()) {
+      return "block " + b + " longer than the axis";
+    }
+    return null;
+  }
+
+  private static NodeProto matMulNBits(NodeProto mm, String name, TensorInfo info, QuantCodec.QuantizedTensor qt,
+      int bits, int accuracyLevel, List<TensorProto> added) {
+    int k = (int) info.shape()[0];
+    int n = (int) info.shape()[1];
+    int block = qt.codec().blockSize();
+    int kBlocks = (k + block - 1) / block;
+    int blob = block * bits / 8;
+    byte[] b = new byte[n * kBlocks * blob];
+    for (int f = 0; f < n; f++) {
+      packRow(qt.codes(f), bits, b, f * kBlocks * blob);
+    }
+    String base = name + "_MatMulNBits";
+    added.add(tensor(base + "_B", TensorProto.DataType.UINT8_VALUE, b, n, kBlocks, blob));
+    added.add(floats(base + "_scales", qt.scales(), n * kBlocks));
+    NodeProto.Builder nb = NodeProto.newBuilder()
+        .setName(mm.getName().isEmpty() ? base : mm.getName() + "_nbits")
+        .setOpType("MatMulNBits").setDomain("com.microsoft")
+        .addInput(mm.getInput(0)).addInput(base + "_B").addInput(base + "_scales")
+        .addAllOutput(mm.getOutputList())
+        .addAttribute(intAttr("K", k)).addAttribute(intAttr("N", n))
+        .addAttribute(intAttr("bits", bits)).addAttribute(intAttr("block_size", block));
+    if (accuracyLevel > 0) {
+      nb.addAttribute(intAttr("accuracy_level", accuracyLevel));
+    }
+    if (!qt.codec().symmetric()) {
+      added.add(tensor(base + "_zero_points", TensorProto.DataType.UINT8_VALUE,
+          packedZeroPoints(qt.zeroPoints(), n, kBlocks, bits), n * ((kBlocks * bits + 7) / 8)));
+      nb.addInput(base + "_zero_points");
+    } else if (bits != qt.codec().bits()) {
+      // widened symmetric codes keep their own zero point, which is not the 8-bit default
+      added.add(tensor(base + "_zero_points", TensorProto.DataType.UINT8_VALUE,
+          packedZeroPoints(qt.zeroPoints(), n, kBlocks, bits), n * kBlocks));
+      nb.addInput(base + "_zero_points");
+    }
+    return nb.build();
+  }
+
+  private static NodeProto gatherBlockQuantized(NodeProto gather, String name, TensorInfo info,
+      QuantCodec.QuantizedTensor qt, int bits, List<TensorProto> added) {
+    int rows = (int) info.shape()[0];
+    int d = (int) info.shape()[1];
+    int block = qt.codec().blockSize();
+    int blocks = (d + block - 1) / block;
+    int rowBytes = (d * bits + 7) / 8;
+    byte[] data = new byte[rows * rowBytes];
+    for (int r = 0; r < rows; r++) {
+      packRow(qt.codes(r), bits, data, r * rowBytes);
+    }
+    String base = name + "_GatherBlockQuantized";
+    added.add(tensor(base + "_data", TensorProto.DataType.UINT8_VALUE, data, rows, rowBytes));
+    added.add(floats(base + "_scales", qt.scales(), rows, blocks));
+    NodeProto.Builder nb = NodeProto.newBuilder()
+        .setName(gather.getName().isEmpty() ? base : gather.getName() + "_quantized")
+        .setOpType("GatherBlockQuantized").setDomain("com.microsoft")
+        .addInput(base + "_data").addInput(gather.getInput(1)).addInput(base + "_scales")
+        .addAllOutput(gather.getOutputList())
+        .addAttribute(intAttr("gather_axis", 0)).addAttribute(intAttr("quantize_axis", 1))
+        .addAttribute(intAttr("block_size", block)).addAttribute(intAttr("bits", bits));
+    if (!qt.codec().symmetric() || bits != qt.codec().bits()) {
+      int zpCols = (blocks * bits + 7) / 8;
+      added.add(tensor(base + "_zero_points", TensorProto.DataType.UINT8_VALUE,
+          packedZeroPoints(qt.zeroPoints(), rows, blocks, bits), rows, zpCols));
+      nb.addInput(base + "_zero_points");
+    }
+    return nb.build();
+  }
+
+  /** Codes of one fiber packed LSB first at {@code bits} per code (4: low nibble first). */
+  private static void packRow(byte[] codes, int bits, byte[] out, int off) {
+    if (bits == 8) {
+      System.arraycopy(codes, 0, out, off, codes.length);
+      return;
+    }
+    for (int i = 0; i < codes.length; i++) {
+      out[off + (i >> 1)] |= (byte) ((codes[i] & 0xf) << ((i & 1) * 4));
+    }
+  }
+
+  /** Zero points, one row of {@code cols} per fiber, each row packed and padded to a byte. */
+  private static byte[] packedZeroPoints(int[] zps, int rows, int cols, int bits) {
+    int rowBytes = (cols * bits + 7) / 8;
+    byte[] out = new byte[rows * rowBytes];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        int z = zps[r * cols + c];
+        if (bits == 8) {
+          out[r * rowBytes + c] = (byte) z;
+        } else {
+          out[r * rowBytes + (c >> 1)] |= (byte) ((z & 0xf) << ((c & 1) * 4));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static TensorProto decoded(CaiReader cai, String name, TensorProto t) throws IOException {
+    return t.toBuilder().setRawData(ByteString.copyFrom(cai.read(name).bytes())).build();
+  }
+
+  private static TensorProto tensor(String name, int type, byte[] data, long... dims) {
+    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type).setRawData(ByteString.copyFrom(data));
+    for (long d : dims) {
+      t.addDims(d);
+    }
+    return t.build();
+  }
+
+  private static TensorProto floats(String name, float[] v, long... dims) {
+    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.asFloatBuffer().put(v);
+    return tensor(name, TensorProto.DataType.FLOAT_VALUE, b.array(), dims);
+  }
+
+  private static AttributeProto intAttr(String name, long v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+  }
+
+  private static long intAttr(NodeProto n, String name, long dflt) {
+    for (AttributeProto a : n.getAttributeList()) {
+      if (a.getName().equals(name)) {
+        return a.getI();
+      }
+    }
+    return dflt;
+  }
+}
