@@ -93,10 +93,14 @@ public final class OnnxExporter {
     }
     Path abs = target.toAbsolutePath();
     Path temp;
+    if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
+    }
     try {
       temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
     } catch (IOException e) {
-      throw new CaiException(target.toString(), null, "cannot write here: " + e.getMessage(), e);
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent()
+          + " is not writable (" + e.getClass().getSimpleName() + ")", e);
     }
     try {
       try (OutputStream out = Files.newOutputStream(temp)) {

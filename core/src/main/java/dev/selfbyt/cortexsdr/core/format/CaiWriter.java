@@ -154,10 +154,17 @@ public final class CaiWriter implements Closeable {
     FileChannel ch;
     try {
       if (Files.isDirectory(abs)) {
-        throw new IOException("it is a directory");
+        throw new CaiException(target.toString(), null, "is a folder; give a file name");
+      }
+      if (dir == null || !Files.isDirectory(dir)) {
+        throw new CaiException(target.toString(), null, "cannot write here: folder " + dir + " does not exist");
       }
       temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
       ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+    } catch (CaiException e) {
+      throw e;
+    } catch (java.nio.file.AccessDeniedException e) {
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + dir + " is not writable", e);
     } catch (IOException | SecurityException e) {
       throw new CaiException(target.toString(), null, "cannot write here: " + describe(e), e);
     }

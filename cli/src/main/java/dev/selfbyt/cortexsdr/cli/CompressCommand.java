@@ -1,0 +1,156 @@
+package dev.selfbyt.cortexsdr.cli;
+
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CompressionStats;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.TensorStats;
+import dev.selfbyt.cortexsdr.core.format.Json;
+import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
+import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code cortexsdr compress IN -o OUT.cai [options]}. */
+@Command(name = "compress", mixinStandardHelpOptions = true,
+    description = "Compress a model (ONNX) into a .cai archive.")
+final class CompressCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx)")
+  Path in;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.cai", description = "the archive to write")
+  Path out;
+
+  @Option(names = "--preset", paramLabel = "NAME", description = "lossless, int8 (default), int4 or sdr")
+  String preset = "int8";
+
+  @Option(names = "--bits", paramLabel = "N", description = "quantization bits, 2 to 8 (default: the preset's)")
+  Integer bits;
+
+  @Option(names = "--block", paramLabel = "N", description = "values per scale along the reduction axis; 0 = per channel")
+  Integer block;
+
+  @Option(names = "--symmetric", description = "symmetric quantization (zero point fixed)")
+  boolean symmetric;
+
+  @Option(names = "--sparsity", paramLabel = "F", description = "fraction of weights dropped (SDR), in [0, 1)")
+  Double sparsity;
+
+  @Option(names = "--threads", paramLabel = "N", description = "encoding threads (default: all cores)")
+  Integer threads;
+
+  @Option(names = "--protect", paramLabel = "REGEX", description = "tensor names that stay lossless (repeatable)")
+  List<String> protect = new ArrayList<>();
+
+  @Option(names = "--zstd-level", paramLabel = "N", description = "entropy stage level, 0 (off) to 22; default 3")
+  Integer zstdLevel;
+
+  @Option(names = "--error-budget", paramLabel = "NMSE", description = "per-tensor error budget: smallest encoding under it")
+  Double errorBudget;
+
+  @Option(names = "--json", description = "print the result as JSON")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    CompressionOptions options = options();
+    CompressionStats stats;
+    try (TensorSource source = ModelFormats.open(in); ProgressBar bar = new ProgressBar(spec.commandLine().getErr(),
+        "compressing", json)) {
+      stats = new CompressionPipeline(options)
+          .onProgress(p -> bar.update(p.bytesDone(), p.bytesTotal(), p.tensor()))
+          .run(source, source.location(), out, CortexSdr.manifest(source, options));
+    }
+    var o = spec.commandLine().getOut();
+    if (json) {
+      o.println(Json.write(toMap(stats)));
+    } else {
+      long lossy = stats.tensors().stream().filter(t -> t.nmse() > 0).count();
+      double worst = stats.tensors().stream().mapToDouble(TensorStats::nmse).max().orElse(0);
+      o.printf(Locale.ROOT, "%s -> %s%n", in, out);
+      o.printf(Locale.ROOT, "  %,d -> %,d bytes, %.2fx smaller, %d ms%n", stats.inputBytes(), stats.outputBytes(),
+          stats.ratio(), stats.timeMs());
+      o.printf(Locale.ROOT, "  %d tensors (%d lossy, %d lossless), largest per-tensor NMSE %.3g%n",
+          stats.tensors().size(), lossy, stats.tensors().size() - lossy, worst);
+    }
+    return 0;
+  }
+
+  private CompressionOptions options() {
+    CompressionOptions.Builder b;
+    try {
+      b = CompressionOptions.builder().preset(Preset.parse(preset));
+      if (bits != null) {
+        b.bits(bits);
+      }
+      if (block != null) {
+        if (block == 0) {
+          b.perChannel();
+        } else {
+          b.blockSize(block);
+        }
+      }
+      if (symmetric) {
+        b.symmetric(true);
+      }
+      if (sparsity != null) {
+        b.sparsity(sparsity);
+      }
+      if (threads != null) {
+        b.threads(threads);
+      }
+      if (zstdLevel != null) {
+        b.zstdLevel(zstdLevel);
+      }
+      if (errorBudget != null) {
+        b.errorBudget(errorBudget);
+      }
+      for (String p : protect) {
+        b.protect(p);
+      }
+      return b.build();
+    } catch (IllegalArgumentException e) { // includes bad regular expressions
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  static Map<String, Object> toMap(CompressionStats s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("output", s.target().toString());
+    m.put("inputBytes", s.inputBytes());
+    m.put("outputBytes", s.outputBytes());
+    m.put("ratio", s.ratio());
+    m.put("timeMs", s.timeMs());
+    List<Object> ts = new ArrayList<>();
+    for (TensorStats t : s.tensors()) {
+      Map<String, Object> x = new LinkedHashMap<>();
+      x.put("name", t.name());
+      x.put("dtype", t.dtype());
+      List<Object> shape = new ArrayList<>();
+      for (long d : t.shape()) {
+        shape.add(d);
+      }
+      x.put("shape", shape);
+      x.put("codec", t.codec());
+      x.put("reason", t.reason());
+      x.put("storedBytes", t.storedBytes());
+      x.put("bitsPerWeight", t.bitsPerWeight());
+      x.put("nmse", t.nmse());
+      x.put("maxAbsError", t.maxAbsError());
+      ts.add(x);
+    }
+    m.put("tensors", ts);
+    return m;
+  }
+}

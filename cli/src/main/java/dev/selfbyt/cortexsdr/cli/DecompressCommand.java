@@ -1,0 +1,47 @@
+package dev.selfbyt.cortexsdr.cli;
+
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.format.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code cortexsdr decompress IN.cai -o OUT}: back to the source format, weights decoded. */
+@Command(name = "decompress", mixinStandardHelpOptions = true,
+    description = "Write a .cai archive back in its source format (ONNX), weights decoded.")
+final class DecompressCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "IN.cai")
+  Path in;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT")
+  Path out;
+
+  @Option(names = "--json", description = "print the result as JSON")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    try (CaiReader cai = CaiReader.open(in)) {
+      OnnxExporter.exportDecoded(cai, out);
+    }
+    long bytes = Files.size(out);
+    if (json) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("output", out.toString());
+      m.put("bytes", bytes);
+      spec.commandLine().getOut().println(Json.write(m));
+    } else {
+      spec.commandLine().getOut().printf("%s -> %s (%,d bytes)%n", in, out, bytes);
+    }
+    return 0;
+  }
+}

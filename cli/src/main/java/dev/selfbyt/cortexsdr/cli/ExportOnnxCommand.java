@@ -1,0 +1,90 @@
+package dev.selfbyt.cortexsdr.cli;
+
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.format.Json;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code cortexsdr export-onnx IN.cai -o OUT.onnx [--mode decoded|quantized]}. */
+@Command(name = "export-onnx", mixinStandardHelpOptions = true,
+    description = "Write a .cai archive as a standard .onnx model any ONNX Runtime loads.")
+final class ExportOnnxCommand implements Callable<Integer> {
+  enum Mode { decoded, quantized }
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "IN.cai")
+  Path in;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.onnx")
+  Path out;
+
+  @Option(names = "--mode", paramLabel = "MODE",
+      description = "decoded: fp32 weights, the original graph; quantized (default): weights stay "
+          + "quantized (MatMulNBits, GatherBlockQuantized)")
+  Mode mode = Mode.quantized;
+
+  @Option(names = "--accuracy-level", paramLabel = "N",
+      description = "MatMulNBits accuracy_level: 0 (default) computes in fp32, 4 uses int8 activations")
+  int accuracyLevel;
+
+  @Option(names = "--json", description = "print the result as JSON")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    List<QuantizedOnnxExporter.Form> forms = List.of();
+    try (CaiReader cai = CaiReader.open(in)) {
+      if (mode == Mode.decoded) {
+        OnnxExporter.exportDecoded(cai, out);
+      } else {
+        forms = QuantizedOnnxExporter.export(cai, out, accuracyLevel);
+      }
+    }
+    long bytes = Files.size(out);
+    Map<String, Integer> counts = new TreeMap<>();
+    List<Object> decodedLossy = new ArrayList<>();
+    for (QuantizedOnnxExporter.Form f : forms) {
+      counts.merge(f.form(), 1, Integer::sum);
+      if (f.form().equals("decoded") && !f.note().equals("lossless")) {
+        decodedLossy.add(Map.of("tensor", f.tensor(), "why", f.note()));
+      }
+    }
+    PrintWriter o = spec.commandLine().getOut();
+    if (json) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("output", out.toString());
+      m.put("mode", mode.name());
+      m.put("bytes", bytes);
+      m.put("forms", counts);
+      m.put("decodedLossyTensors", decodedLossy);
+      List<Object> widened = new ArrayList<>();
+      forms.stream().filter(f -> f.note().contains("widened")).forEach(f -> widened.add(f.tensor()));
+      m.put("widenedTensors", widened);
+      o.println(Json.write(m));
+      return 0;
+    }
+    o.printf("%s -> %s (%,d bytes, %s)%n", in, out, bytes, mode);
+    counts.forEach((form, n) -> o.printf("  %4d x %s%n", n, form));
+    for (Object d : decodedLossy) {
+      Map<?, ?> x = (Map<?, ?>) d;
+      o.printf("  decoded to fp32: %s (%s)%n", x.get("tensor"), x.get("why"));
+    }
+    forms.stream().filter(f -> f.note().contains("widened")).findFirst()
+        .ifPresent(f -> o.printf("  note: %s%n", f.note()));
+    return 0;
+  }
+}

@@ -1,0 +1,161 @@
+package dev.selfbyt.cortexsdr.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.selfbyt.cortexsdr.core.format.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The cortexsdr command as a script would use it: exit codes, stdout, stderr, files left. */
+class CortexSdrCommandTest {
+  @TempDir static Path shared;
+  @TempDir Path dir;
+  static Path miniLm;
+
+  record Run(int code, String out, String err) {}
+
+  static Run cortexsdr(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = CortexSdrCommand.run(new PrintWriter(out), new PrintWriter(err), args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @BeforeAll
+  static void model() throws IOException {
+    miniLm = shared.resolve("all-minilm-l6-v2.onnx");
+    try (InputStream in = CortexSdrCommandTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
+      Files.copy(in, miniLm, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  @Test
+  void compressInspectVerifyExportDecompress() throws IOException {
+    Path cai = dir.resolve("minilm.cai");
+    Run c = cortexsdr("compress", miniLm.toString(), "-o", cai.toString(), "--preset", "int4", "--threads", "2",
+        "--protect", ".*LayerNorm.*", "--json");
+    assertEquals(0, c.code(), c.err());
+    Map<?, ?> stats = (Map<?, ?>) Json.parse(c.out().strip());
+    assertTrue(((Number) stats.get("ratio")).doubleValue() > 6.5, "int4 ratio " + stats.get("ratio"));
+    assertEquals(Files.size(cai), ((Number) stats.get("outputBytes")).longValue());
+
+    Run i = cortexsdr("inspect", cai.toString(), "--json");
+    assertEquals(0, i.code(), i.err());
+    List<?> tensors = (List<?>) ((Map<?, ?>) Json.parse(i.out().strip())).get("tensors");
+    Map<?, ?> q = (Map<?, ?>) tensors.stream().filter(t -> ((Map<?, ?>) t).get("name").equals(
+        "embeddings.word_embeddings.weight")).findFirst().orElseThrow();
+    assertTrue(q.get("codec").toString().startsWith("quant int4 asym block32"), q.toString());
+    Run table = cortexsdr("inspect", cai.toString());
+    assertTrue(table.out().contains("embeddings.word_embeddings.weight") && table.out().contains("bits/w"));
+
+    Run v = cortexsdr("verify", cai.toString());
+    assertEquals(0, v.code(), v.err());
+    assertTrue(v.out().contains("OK"), v.out());
+
+    Path q4 = dir.resolve("minilm-q.onnx");
+    Run e = cortexsdr("export-onnx", cai.toString(), "-o", q4.toString(), "--mode", "quantized", "--json");
+    assertEquals(0, e.code(), e.err());
+    Map<?, ?> forms = (Map<?, ?>) ((Map<?, ?>) Json.parse(e.out().strip())).get("forms");
+    assertEquals(36L, forms.get("MatMulNBits int4 block32"));
+
+    Path back = dir.resolve("minilm-back.onnx");
+    Run d = cortexsdr("decompress", cai.toString(), "-o", back.toString());
+    assertEquals(0, d.code(), d.err());
+    assertTrue(Files.size(back) > 85_000_000, "fp32 weights again");
+  }
+
+  /** Bad input: one line on stderr, exit code 1, and no output file left behind. */
+  @Test
+  void badInputsFailWithOneLineAndLeaveNothing() throws IOException {
+    Path notOnnx = dir.resolve("notes.onnx");
+    Files.writeString(notOnnx, "not a model at all\n");
+    Path truncated = dir.resolve("cut.onnx");
+    byte[] full = Files.readAllBytes(miniLm);
+    Files.write(truncated, Arrays.copyOf(full, full.length / 3));
+    ModelProto m = dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.matMul(16, 8, false, dir);
+    Path unknownType = dir.resolve("int4-weights.onnx");
+    Files.write(unknownType, m.toBuilder().setGraph(m.getGraph().toBuilder().addInitializer(
+        TensorProto.newBuilder().setName("packed").setDataType(22).addDims(4)
+            .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[2])))).build().toByteArray());
+    Path ext = Files.createDirectories(dir.resolve("ext"));
+    Path external = ext.resolve("ext.onnx");
+    Files.write(external, dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.matMul(16, 8, true, ext).toByteArray());
+    Files.delete(ext.resolve("w.bin"));
+
+    Map<Path, String> cases = Map.of(
+        notOnnx, "ONNX",
+        truncated, "complete",
+        unknownType, "'packed'",
+        external, "w.bin");
+    for (Map.Entry<Path, String> c : cases.entrySet()) {
+      Path out = dir.resolve("out-" + c.getKey().getFileName() + ".cai");
+      Run r = cortexsdr("compress", c.getKey().toString(), "-o", out.toString());
+      assertEquals(1, r.code(), c.getKey() + ": " + r.err());
+      assertEquals(1, r.err().strip().lines().count(), r.err());
+      assertTrue(r.err().startsWith("cortexsdr: " + c.getKey()) && r.err().contains(c.getValue()), r.err());
+      assertFalse(Files.exists(out), "no output for " + c.getKey());
+      assertEquals("", r.out());
+    }
+
+    Path readOnly = Files.createDirectories(dir.resolve("read-only"));
+    readOnly.toFile().setWritable(false, false);
+    try {
+      Path target = readOnly.resolve("x.cai");
+      Run r = cortexsdr("compress", miniLm.toString(), "-o", target.toString());
+      if (readOnly.toFile().canWrite()) {
+        // root ignores write bits: use a folder that does not exist instead
+        target = dir.resolve("missing/folder/x.cai");
+        r = cortexsdr("compress", miniLm.toString(), "-o", target.toString());
+      }
+      assertEquals(1, r.code(), r.err());
+      assertEquals(1, r.err().strip().lines().count(), r.err());
+      assertTrue(r.err().contains("cannot write here"), r.err());
+      assertFalse(Files.exists(target));
+    } finally {
+      readOnly.toFile().setWritable(true, false);
+    }
+    try (Stream<Path> left = Files.walk(dir)) {
+      assertEquals(List.of(), left.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList());
+    }
+  }
+
+  @Test
+  void badUsageExitsWith2() {
+    assertEquals(2, cortexsdr().code());
+    assertEquals(2, cortexsdr("compress", miniLm.toString()).code()); // no -o
+    Run r = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("x.cai").toString(), "--bits", "9");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("bits"), r.err());
+    assertEquals(2, cortexsdr("frobnicate").code());
+    assertEquals(2, cortexsdr("export-onnx", "x.cai", "-o", "y.onnx", "--mode", "sideways").code());
+    assertEquals(0, cortexsdr("--version").code());
+  }
+
+  @Test
+  void aCaiThatIsDamagedFailsVerify() throws IOException {
+    Path cai = dir.resolve("m.cai");
+    assertEquals(0, cortexsdr("compress", miniLm.toString(), "-o", cai.toString()).code());
+    byte[] b = Files.readAllBytes(cai);
+    b[b.length / 2] ^= 0x40;
+    Files.write(cai, b);
+    Run v = cortexsdr("verify", cai.toString());
+    assertEquals(1, v.code());
+    assertTrue(v.err().contains("damaged") || v.err().contains("checksum"), v.err());
+  }
+}
