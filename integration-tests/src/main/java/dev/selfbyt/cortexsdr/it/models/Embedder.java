@@ -1,0 +1,114 @@
+package dev.selfbyt.cortexsdr.it.models;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A sentence encoder in ONNX Runtime: tokenizes with the model's tokenizer.json, runs the session
+ * (batch 1), pools the last hidden state. Open one per model file; close it after.
+ */
+public final class Embedder implements AutoCloseable {
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final RealModel.Pooling pooling;
+  private final boolean tokenTypes;
+
+  public Embedder(Path model, RealModel.Pooling pooling, int threads) throws OrtException {
+    this.env = OrtEnvironment.getEnvironment();
+    OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+    o.setIntraOpNumThreads(threads);
+    o.setInterOpNumThreads(1);
+    this.session = env.createSession(model.toString(), o);
+    this.pooling = pooling;
+    this.tokenTypes = session.getInputNames().contains("token_type_ids");
+  }
+
+  public static HuggingFaceTokenizer tokenizer(Path json, int maxLength) throws java.io.IOException {
+    return HuggingFaceTokenizer.builder().optTokenizerPath(json).optMaxLength(maxLength).optTruncation(true)
+        .optPadding(false).build();
+  }
+
+  public float[] embed(Encoding e) throws OrtException {
+    return pool(hidden(e.getIds(), e.getAttentionMask()), e.getAttentionMask());
+  }
+
+  public float[][] embedAll(List<Encoding> encodings) throws OrtException {
+    float[][] out = new float[encodings.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = embed(encodings.get(i));
+    }
+    return out;
+  }
+
+  /** The last hidden state, flattened {@code [n, d]}. */
+  public float[] hidden(long[] ids, long[] mask) throws OrtException {
+    long[] shape = {1, ids.length};
+    Map<String, OnnxTensor> in = new HashMap<>();
+    try {
+      in.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
+      in.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+      if (tokenTypes) {
+        in.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), shape));
+      }
+      try (OrtSession.Result r = session.run(in)) {
+        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+        float[] h = new float[fb.remaining()];
+        fb.get(h);
+        return h;
+      }
+    } finally {
+      in.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  private float[] pool(float[] hidden, long[] mask) {
+    int n = mask.length;
+    int d = hidden.length / n;
+    float[] out = new float[d];
+    if (pooling == RealModel.Pooling.CLS) {
+      System.arraycopy(hidden, 0, out, 0, d);
+      return out;
+    }
+    int count = 0;
+    for (int t = 0; t < n; t++) {
+      if (mask[t] == 0) {
+        continue;
+      }
+      count++;
+      for (int j = 0; j < d; j++) {
+        out[j] += hidden[t * d + j];
+      }
+    }
+    for (int j = 0; j < d; j++) {
+      out[j] /= Math.max(count, 1);
+    }
+    return out;
+  }
+
+  public static double cosine(float[] a, float[] b) {
+    double ab = 0;
+    double aa = 0;
+    double bb = 0;
+    for (int i = 0; i < a.length; i++) {
+      ab += a[i] * (double) b[i];
+      aa += a[i] * (double) a[i];
+      bb += b[i] * (double) b[i];
+    }
+    return ab / Math.sqrt(aa * bb);
+  }
+
+  @Override
+  public void close() throws OrtException {
+    session.close();
+  }
+}

@@ -1,0 +1,184 @@
+package dev.selfbyt.cortexsdr.it.models;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CompressionStats;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The README's main job: compresses a real sentence encoder with CortexSDR, exports it to ONNX,
+ * and runs the original, the compressed model and ONNX Runtime's own int8 twin on real
+ * sentences, printing size, ratio, fidelity (cosine of pooled embeddings against the fp32
+ * model) and latency (batch 1, 128 tokens) side by side, all measured in this run.
+ *
+ * <p>Usage: {@code ModelReport [--models minilm,bge] [--presets int8,int4,lossless]
+ * [--sentences 200] [--latency-runs 30] [--threads 2] [--work DIR]}. Defaults: all-MiniLM-L6-v2,
+ * the default preset.
+ */
+public final class ModelReport {
+  private ModelReport() {}
+
+  /** One line of the table. */
+  public record Row(String model, String variant, long bytes, double ratio, double meanCos, double minCos,
+      double latencyMs, String note) {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> a = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    List<RealModel> models = new ArrayList<>();
+    for (String m : a.getOrDefault("models", "minilm").split(",")) {
+      models.add(RealModel.parse(m));
+    }
+    List<Preset> presets = new ArrayList<>();
+    for (String p : a.getOrDefault("presets", CompressionOptions.defaults().preset().id()).split(",")) {
+      presets.add(Preset.parse(p));
+    }
+    int sentences = Integer.parseInt(a.getOrDefault("sentences", "200"));
+    int runs = Integer.parseInt(a.getOrDefault("latency-runs", "30"));
+    int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
+    Path work = Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir") + "/cortexsdr-report"));
+    Files.createDirectories(work);
+
+    List<Row> rows = new ArrayList<>();
+    for (RealModel m : models) {
+      rows.addAll(evaluate(m, presets, sentences, runs, threads, work, true));
+    }
+    System.out.println();
+    System.out.printf(Locale.ROOT, "%d Moby-Dick sentences; cosine of pooled embeddings vs the fp32 model; "
+        + "latency: median of %d runs, batch 1, 128 tokens, %d threads, ONNX Runtime 1.29.0%n%n", sentences, runs, threads);
+    System.out.println(markdown(rows));
+  }
+
+  /**
+   * Measures one model: fp32, ONNX Runtime's int8 twin, and each preset as a {@code .cai} (size)
+   * exported with quantized weights (fidelity and latency) and decoded (fidelity).
+   *
+   * @param runs latency runs per variant; 0 skips latency
+   */
+  public static List<Row> evaluate(RealModel model, List<Preset> presets, int sentenceCount, int runs, int threads,
+      Path work, boolean log) throws Exception {
+    Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
+    Path fp32 = model.onnx(dir);
+    Path twin = model.int8Twin(dir);
+    List<Encoding> enc = new ArrayList<>();
+    List<Encoding> latencyInput;
+    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
+      for (String s : MobyDick.sentences(sentenceCount, 0)) {
+        enc.add(tok.encode(s));
+      }
+      String longText = String.join(" ", MobyDick.sentences(40, sentenceCount));
+      latencyInput = List.of(tok.encode(longText));
+    }
+    long fp32Bytes = Files.size(fp32);
+    float[][] reference;
+    try (Embedder e = new Embedder(fp32, model.pooling(), threads)) {
+      reference = e.embedAll(enc);
+    }
+    Map<String, Path> timed = new LinkedHashMap<>();
+    List<Row> rows = new ArrayList<>();
+    rows.add(new Row(model.displayName(), "fp32 original", fp32Bytes, 1.0, 1.0, 1.0, Double.NaN, ""));
+    timed.put("fp32 original", fp32);
+    rows.add(fidelity(model, "ONNX Runtime int8 twin", twin, Files.size(twin), fp32Bytes, reference, enc, threads, ""));
+    timed.put("ONNX Runtime int8 twin", twin);
+
+    for (Preset p : presets) {
+      Path cai = dir.resolve(p.id() + ".cai");
+      CompressionStats stats;
+      try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
+        stats = CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(p).threads(threads).build());
+      }
+      Path decoded = dir.resolve(p.id() + "-decoded.onnx");
+      Path quantized = dir.resolve(p.id() + "-quantized.onnx");
+      Path quantizedInt8Act = dir.resolve(p.id() + "-quantized-acc4.onnx");
+      List<QuantizedOnnxExporter.Form> forms;
+      try (CaiReader r = CaiReader.open(cai)) {
+        OnnxExporter.exportDecoded(r, decoded);
+        forms = QuantizedOnnxExporter.export(r, quantized, 0);
+        QuantizedOnnxExporter.export(r, quantizedInt8Act, 4);
+      }
+      long kept = forms.stream().filter(f -> !f.form().equals("decoded")).count();
+      if (log) {
+        System.err.printf(Locale.ROOT, "%s %s: %s%n", model.displayName(), p.id(), stats);
+      }
+      rows.add(fidelity(model, ".cai " + p.id() + " (decoded)", decoded, Files.size(cai), fp32Bytes, reference, enc,
+          threads, "the .cai file's size"));
+      rows.add(fidelity(model, ".cai " + p.id() + " -> quantized .onnx", quantized, Files.size(quantized), fp32Bytes,
+          reference, enc, threads, kept + " weights stay quantized in ORT"));
+      timed.put(".cai " + p.id() + " -> quantized .onnx", quantized);
+      if (kept > 0) {
+        String v = ".cai " + p.id() + " -> quantized .onnx, accuracy_level 4";
+        rows.add(fidelity(model, v, quantizedInt8Act, Files.size(quantizedInt8Act), fp32Bytes, reference, enc, threads,
+            "MatMulNBits with int8 activations"));
+        timed.put(v, quantizedInt8Act);
+      }
+    }
+    if (runs > 0) {
+      Map<String, Double> lat = Latency.median(timed, model.pooling(), latencyInput.get(0), runs, threads);
+      List<Row> withLatency = new ArrayList<>();
+      for (Row r : rows) {
+        Double ms = lat.get(r.variant());
+        withLatency.add(ms == null ? r : new Row(r.model(), r.variant(), r.bytes(), r.ratio(), r.meanCos(), r.minCos(),
+            ms, r.note()));
+      }
+      rows = withLatency;
+    }
+    return rows;
+  }
+
+  private static Row fidelity(RealModel model, String variant, Path onnx, long bytes, long fp32Bytes,
+      float[][] reference, List<Encoding> enc, int threads, String note) throws Exception {
+    double sum = 0;
+    double min = 1;
+    try (Embedder e = new Embedder(onnx, model.pooling(), threads)) {
+      for (int i = 0; i < enc.size(); i++) {
+        float[] v = e.embed(enc.get(i));
+        double c = Arrays.equals(v, reference[i]) ? 1.0 : Embedder.cosine(v, reference[i]);
+        sum += c;
+        min = Math.min(min, c);
+      }
+    }
+    return new Row(model.displayName(), variant, bytes, (double) fp32Bytes / bytes, sum / enc.size(), min, Double.NaN,
+        note);
+  }
+
+  public static String markdown(List<Row> rows) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| model | variant | bytes | smaller than fp32 | mean cosine | min cosine | latency ms | vs fp32 latency | note |\n");
+    sb.append("|---|---|---|---|---|---|---|---|---|\n");
+    Map<String, Double> base = new LinkedHashMap<>();
+    for (Row r : rows) {
+      if (r.variant().equals("fp32 original")) {
+        base.put(r.model(), r.latencyMs());
+      }
+    }
+    for (Row r : rows) {
+      double b = base.getOrDefault(r.model(), Double.NaN);
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2fx | %s | %s | %s | %s | %s |%n", r.model(), r.variant(),
+          r.bytes(), r.ratio(), cos(r.meanCos()), cos(r.minCos()),
+          Double.isNaN(r.latencyMs()) ? "" : String.format(Locale.ROOT, "%.1f", r.latencyMs()),
+          Double.isNaN(r.latencyMs()) || Double.isNaN(b) ? "" : String.format(Locale.ROOT, "%.2fx", r.latencyMs() / b),
+          r.note()));
+    }
+    return sb.toString();
+  }
+
+  private static String cos(double c) {
+    return c == 1.0 ? "1 (identical)" : String.format(Locale.ROOT, "%.4f", c);
+  }
+}
