@@ -89,9 +89,9 @@ class CortexSdrCommandTest {
     byte[] full = Files.readAllBytes(miniLm);
     Files.write(truncated, Arrays.copyOf(full, full.length / 3));
     ModelProto m = dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.matMul(16, 8, false, dir);
-    Path unknownType = dir.resolve("int4-weights.onnx");
+    Path unknownType = dir.resolve("future-type.onnx");
     Files.write(unknownType, m.toBuilder().setGraph(m.getGraph().toBuilder().addInitializer(
-        TensorProto.newBuilder().setName("packed").setDataType(22).addDims(4)
+        TensorProto.newBuilder().setName("packed").setDataType(99).addDims(4)
             .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[2])))).build().toByteArray());
     Path ext = Files.createDirectories(dir.resolve("ext"));
     Path external = ext.resolve("ext.onnx");

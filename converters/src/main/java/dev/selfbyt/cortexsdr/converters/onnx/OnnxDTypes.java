@@ -69,6 +69,11 @@ final class OnnxDTypes {
     return t.getNumber();
   }
 
+  /** INT4 (22), UINT4 (21) and FLOAT4E2M1 (23): two elements per byte. */
+  static boolean isPacked4Bit(int onnxType) {
+    return onnxType == 21 || onnxType == 22 || onnxType == 23;
+  }
+
   static String name(int onnxType) {
     DataType t = DataType.forNumber(onnxType);
     return t == null ? "type " + onnxType : t.name();

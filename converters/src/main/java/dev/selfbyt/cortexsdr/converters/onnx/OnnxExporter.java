@@ -45,7 +45,9 @@ public final class OnnxExporter {
     GraphProto.Builder gb = g.toBuilder();
     for (int i = 0; i < g.getInitializerCount(); i++) {
       TensorProto t = g.getInitializer(i);
-      gb.setInitializer(i, withData(cai, t.getName(), t));
+      if (cai.contains(t.getName())) { // tensors that are no weights (strings) were kept in the graph
+        gb.setInitializer(i, withData(cai, t.getName(), t));
+      }
     }
     for (int n = 0; n < g.getNodeCount(); n++) {
       NodeProto node = g.getNode(n);

@@ -57,6 +57,9 @@ public final class OnnxModelReader implements TensorSource {
     GraphProto.Builder gb = g.toBuilder();
     for (int i = 0; i < g.getInitializerCount(); i++) {
       TensorProto t = g.getInitializer(i);
+      if (t.getDataType() == TensorProto.DataType.STRING_VALUE) {
+        continue; // strings are no weights: they stay in the graph as they are
+      }
       add(t.getName(), t, uses);
       gb.setInitializer(i, strip(t));
     }
@@ -67,7 +70,8 @@ public final class OnnxModelReader implements TensorSource {
       }
       for (int a = 0; a < node.getAttributeCount(); a++) {
         AttributeProto attr = node.getAttribute(a);
-        if (attr.getName().equals("value") && attr.hasT()) {
+        if (attr.getName().equals("value") && attr.hasT()
+            && attr.getT().getDataType() != TensorProto.DataType.STRING_VALUE) {
           String name = node.getOutput(0);
           add(name, attr.getT(), uses);
           gb.setNode(n, node.toBuilder().setAttribute(a, attr.toBuilder().setT(strip(attr.getT()))));
@@ -113,17 +117,28 @@ public final class OnnxModelReader implements TensorSource {
   }
 
   private void add(String name, TensorProto t, Map<String, RoleUse> uses) throws OnnxFormatException {
-    DType dtype = OnnxDTypes.toDType(t.getDataType());
-    if (dtype == null) {
-      throw new OnnxFormatException(path.toString(), name, "element type " + OnnxDTypes.name(t.getDataType())
-          + " is not supported by CortexSDR");
-    }
     long[] shape = new long[t.getDimsCount()];
     for (int i = 0; i < shape.length; i++) {
       shape[i] = t.getDims(i);
       if (shape[i] < 0) {
         throw new OnnxFormatException(path.toString(), name, "negative dimension " + shape[i]);
       }
+    }
+    DType dtype = OnnxDTypes.toDType(t.getDataType());
+    if (OnnxDTypes.isPacked4Bit(t.getDataType())) {
+      // int4, uint4, float4: two per byte; stored losslessly as their packed bytes, the graph
+      // keeps the real type and shape
+      long n = 1;
+      for (long d : shape) {
+        n = Math.multiplyExact(n, d);
+      }
+      dtype = DType.UINT8;
+      shape = new long[] {(n + 1) / 2};
+      uses = Map.of();
+    }
+    if (dtype == null) {
+      throw new OnnxFormatException(path.toString(), name, "element type " + OnnxDTypes.name(t.getDataType())
+          + " is not known to CortexSDR");
     }
     if (protos.containsKey(name)) {
       throw new OnnxFormatException(path.toString(), name, "two weights share this name");
@@ -227,6 +242,9 @@ public final class OnnxModelReader implements TensorSource {
       data = readExternal(info, t, (int) bytes);
     } else if (!t.getRawData().isEmpty()) {
       data = t.getRawData().asReadOnlyByteBuffer();
+    } else if (OnnxDTypes.isPacked4Bit(t.getDataType())) {
+      throw new OnnxFormatException(path.toString(), info.name(), "4-bit values in int32_data are not supported; "
+          + "save the model with raw_data");
     } else {
       data = typedData(info, t);
     }

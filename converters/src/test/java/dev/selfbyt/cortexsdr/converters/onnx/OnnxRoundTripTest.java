@@ -152,6 +152,37 @@ class OnnxRoundTripTest {
     }
   }
 
+  /** int4 weights travel as their packed bytes; string tensors stay in the graph untouched. */
+  @Test
+  void packed4BitAndStringTensorsSurvive() throws Exception {
+    Path sub = Files.createDirectories(dir.resolve("odd-types"));
+    ai.onnx.proto.OnnxMl.ModelProto m = OnnxTestModels.matMul(16, 8, false, sub);
+    ai.onnx.proto.OnnxMl.TensorProto int4 = ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName("packed")
+        .setDataType(22).addDims(3).addDims(5)
+        .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[] {1, 35, 69, 103, -119, -85, -51, -17}))
+        .build();
+    ai.onnx.proto.OnnxMl.TensorProto text = ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName("labels")
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.STRING_VALUE).addDims(2)
+        .addStringData(com.google.protobuf.ByteString.copyFromUtf8("whale"))
+        .addStringData(com.google.protobuf.ByteString.copyFromUtf8("ship")).build();
+    Path model = sub.resolve("odd.onnx");
+    Files.write(model, m.toBuilder().setGraph(m.getGraph().toBuilder().addInitializer(int4).addInitializer(text))
+        .build().toByteArray());
+    Path cai = sub.resolve("odd.cai");
+    try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+      TensorInfo packed = onnx.tensors().stream().filter(t -> t.name().equals("packed")).findFirst().orElseThrow();
+      assertEquals(8, packed.numel(), "15 int4 values in 8 bytes");
+      CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(Preset.INT4).build());
+    }
+    Path back = sub.resolve("back.onnx");
+    try (CaiReader r = CaiReader.open(cai)) {
+      OnnxExporter.exportDecoded(r, back);
+    }
+    ai.onnx.proto.OnnxMl.GraphProto g = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(back)).getGraph();
+    assertEquals(int4, g.getInitializerList().stream().filter(t -> t.getName().equals("packed")).findFirst().orElseThrow());
+    assertEquals(text, g.getInitializerList().stream().filter(t -> t.getName().equals("labels")).findFirst().orElseThrow());
+  }
+
   static float[] run(Path model) throws OrtException {
     try (OrtSession s = env.createSession(model.toString(), new OrtSession.SessionOptions())) {
       long[] shape = {1, TOKENS.length};
