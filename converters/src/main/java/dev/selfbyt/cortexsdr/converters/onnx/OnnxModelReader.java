@@ -360,7 +360,7 @@ public final class OnnxModelReader implements TensorSource {
     GEMM_B(TensorRole.MATMUL_WEIGHT),
     GEMM_B_TRANSPOSED(TensorRole.MATMUL_WEIGHT),
     CONV(TensorRole.CONV_WEIGHT),
-    CONV_TRANSPOSE(TensorRole.CONV_WEIGHT),
+    CONV_TRANSPOSE(TensorRole.MATMUL_WEIGHT), // [in, out/g, k...]: sums over axis 0 alone
     GATHER(TensorRole.EMBEDDING),
     BIAS(TensorRole.BIAS),
     NORM(TensorRole.NORM),

@@ -152,9 +152,6 @@ public final class QuantizedOnnxExporter {
     if (b < 16 || Integer.bitCount(b) != 1) {
       return "block " + b + " (the operators need a power of two >= 16)";
     }
-    if (b > info.fiberLength()) {
-      return "block " + b + " longer than the axis";
-    }
     return null;
   }
 

@@ -25,9 +25,21 @@ public final class TensorEncoder {
   public EncodedTensor encode(TensorData data, TensorPlan plan) {
     return switch (plan.kind()) {
       case LOSSLESS -> smallest(data, plan.candidates());
-      case FIXED -> encodeWith(data, plan.candidates().get(0));
+      case FIXED -> atMostLossless(data, encodeWith(data, plan.candidates().get(0)), plan);
       case BUDGET -> withinBudget(data, plan);
     };
+  }
+
+  /**
+   * A lossy encoding that does not beat the raw size (one scale per few values, say) is not
+   * worth its error: store the tensor losslessly instead.
+   */
+  private EncodedTensor atMostLossless(TensorData data, EncodedTensor lossy, TensorPlan plan) {
+    if (lossy.codec().isLossless() || lossy.storedLength() < data.info().byteSize()) {
+      return lossy;
+    }
+    EncodedTensor lossless = smallest(data, plan.losslessFallback());
+    return lossless.storedLength() <= lossy.storedLength() ? lossless : lossy;
   }
 
   private EncodedTensor withinBudget(TensorData data, TensorPlan plan) {

@@ -11,6 +11,10 @@ import java.util.Objects;
  * the input channels of a convolution); block quantization and sparsity work along it. A
  * tensor viewed around axis {@code a} is {@code [outer, shape[a], inner]}; a <em>fiber</em> is the
  * {@code shape[a]} elements that share one {@code (outer, inner)} pair.
+ *
+ * <p>A convolution kernel ({@link TensorRole#CONV_WEIGHT}) sums over its input channels and its
+ * kernel window together, so its fibers span every axis from the reduction axis to the last:
+ * {@code [out, in, kh, kw]} with axis 1 has {@code out} fibers of {@code in * kh * kw} values.
  */
 public final class TensorInfo {
   private final String name;
@@ -86,18 +90,38 @@ public final class TensorInfo {
     return Math.multiplyExact(numel(), dtype.size());
   }
 
-  /** Length of a fiber: the size of the reduction axis (1 for scalars). */
+  /**
+   * Length of a fiber: the size of the reduction axis (1 for scalars), or for a convolution
+   * kernel the product of the reduction axis and all axes after it.
+   */
   public long fiberLength() {
-    return shape.length == 0 ? 1 : shape[reductionAxis];
+    if (shape.length == 0) {
+      return 1;
+    }
+    if (fibersSpanTrailingAxes()) {
+      long n = 1;
+      for (int i = reductionAxis; i < shape.length; i++) {
+        n *= shape[i];
+      }
+      return n;
+    }
+    return shape[reductionAxis];
   }
 
-  /** Product of the dimensions after the reduction axis. */
+  /** Product of the dimensions after the reduction axis (1 when fibers span them). */
   public long inner() {
+    if (fibersSpanTrailingAxes()) {
+      return 1;
+    }
     long n = 1;
     for (int i = reductionAxis + 1; i < shape.length; i++) {
       n *= shape[i];
     }
     return n;
+  }
+
+  private boolean fibersSpanTrailingAxes() {
+    return role == TensorRole.CONV_WEIGHT;
   }
 
   /** Product of the dimensions before the reduction axis. */

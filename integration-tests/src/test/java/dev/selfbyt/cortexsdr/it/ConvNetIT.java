@@ -1,0 +1,150 @@
+package dev.selfbyt.cortexsdr.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CompressionStats;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.TensorStats;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.it.models.Embedder;
+import dev.selfbyt.cortexsdr.it.models.MobyDick;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A real CNN whose weights sit in {@code Constant} nodes (M-LSD, MobileNetV2 backbone, opset 11):
+ * compressed, exported, and run in ONNX Runtime against the original on the same inputs.
+ */
+class ConvNetIT {
+  @TempDir Path dir;
+
+  @ParameterizedTest
+  @ValueSource(strings = {"mlsd_320x320_tiny", "mlsd_320x320_large"})
+  void compressedConvNetsRunInOnnxRuntime(String name) throws Exception {
+    Path model = MobyDick.dataDir().resolve("mlsd/package/ONNX/" + name + ".onnx");
+    assertTrue(Files.exists(model), model + " (unpacked by the build)");
+    List<float[]> reference = run(model);
+    for (Preset preset : List.of(Preset.LOSSLESS, Preset.INT8, Preset.INT4)) {
+      Path cai = dir.resolve(name + "-" + preset.id() + ".cai");
+      CompressionStats stats;
+      try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+        stats = CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(preset).build());
+      }
+      Path decoded = dir.resolve(name + "-" + preset.id() + ".onnx");
+      Path quantized = dir.resolve(name + "-" + preset.id() + "-q.onnx");
+      try (CaiReader r = CaiReader.open(cai)) {
+        OnnxExporter.exportDecoded(r, decoded);
+        QuantizedOnnxExporter.export(r, quantized, 0);
+      }
+      List<float[]> a = run(decoded);
+      List<float[]> b = run(quantized);
+      assertEquals(reference.size(), a.size());
+      for (int i = 0; i < a.size(); i++) {
+        assertTrue(java.util.Arrays.equals(a.get(i), b.get(i)), "quantized export = decoded export");
+      }
+      if (preset == Preset.LOSSLESS) {
+        for (int i = 0; i < a.size(); i++) {
+          assertTrue(java.util.Arrays.equals(reference.get(i), a.get(i)), "lossless: identical output " + i);
+        }
+        continue;
+      }
+      long convs = stats.tensors().stream().filter(t -> t.nmse() > 0).count();
+      assertTrue(convs >= 20, "conv kernels from Constant nodes were quantized: " + convs);
+      double worstBits = stats.tensors().stream().filter(t -> t.nmse() > 0).mapToDouble(TensorStats::bitsPerWeight)
+          .max().orElse(0);
+      assertTrue(worstBits < 32, "no lossy tensor costs more than fp32: " + worstBits);
+      // output 0 (line offsets) is continuous; output 1 (scores after the model's own peak
+      // selection) flips where two neighbours are close, so it is reported, not bounded
+      double offsets = Embedder.cosine(reference.get(0), a.get(0));
+      double scores = Embedder.cosine(reference.get(1), a.get(1));
+      System.out.printf("%s %s: %.2fx, offsets cosine %.5f, scores cosine %.5f%n", name, preset.id(), stats.ratio(),
+          offsets, scores);
+      if (preset == Preset.INT8) {
+        assertTrue(offsets > 0.99, name + " int8 offsets cosine " + offsets);
+      }
+    }
+  }
+
+  /**
+   * Runs a model on a synthetic scene (a grey background crossed by eight light lines, an alpha
+   * channel of ones: the kind of input a line detector is for) and returns each output, flattened.
+   */
+  static List<float[]> run(Path model) throws Exception {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    List<float[]> outs = new ArrayList<>();
+    try (OrtSession s = env.createSession(model.toString(), new OrtSession.SessionOptions())) {
+      Map<String, OnnxTensor> in = new HashMap<>();
+      for (Map.Entry<String, NodeInfo> e : s.getInputInfo().entrySet()) {
+        long[] shape = ((TensorInfo) e.getValue().getInfo()).getShape();
+        in.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(lines(shape, 1)), shape));
+      }
+      try (OrtSession.Result res = s.run(in)) {
+        for (var o : res) {
+          FloatBuffer fb = ((OnnxTensor) o.getValue()).getFloatBuffer();
+          float[] v = new float[fb.remaining()];
+          fb.get(v);
+          outs.add(v);
+        }
+      } finally {
+        in.values().forEach(OnnxTensor::close);
+      }
+    }
+    return outs;
+  }
+
+  /** An NHWC image {@code [1, h, w, c]}: grey, eight random light lines, last channel 1. */
+  static float[] lines(long[] shape, long seed) {
+    int h = (int) shape[1];
+    int w = (int) shape[2];
+    int c = (int) shape[3];
+    float[] x = new float[h * w * c];
+    for (int p = 0; p < h * w; p++) {
+      for (int k = 0; k < c; k++) {
+        x[p * c + k] = k == 3 ? 1f : 0.2f;
+      }
+    }
+    SplittableRandom r = new SplittableRandom(seed);
+    for (int l = 0; l < 8; l++) {
+      double x0 = r.nextDouble(w);
+      double y0 = r.nextDouble(h);
+      double x1 = r.nextDouble(w);
+      double y1 = r.nextDouble(h);
+      for (int t = 0; t <= 400; t++) {
+        int px = (int) (x0 + (x1 - x0) * t / 400);
+        int py = (int) (y0 + (y1 - y0) * t / 400);
+        for (int dy = -1; dy <= 1; dy++) {
+          for (int dx = -1; dx <= 1; dx++) {
+            int qx = px + dx;
+            int qy = py + dy;
+            if (qx >= 0 && qy >= 0 && qx < w && qy < h) {
+              for (int k = 0; k < Math.min(3, c); k++) {
+                x[(qy * w + qx) * c + k] = 0.9f;
+              }
+            }
+          }
+        }
+      }
+    }
+    return x;
+  }
+}
