@@ -9,14 +9,13 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.format.CaiWriter;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 
 /**
@@ -110,11 +109,7 @@ public final class OnnxExporter {
         model.writeTo(c);
         c.flush();
       }
-      try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
+      CaiWriter.moveIntoPlace(temp, target);
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(temp);
       throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);

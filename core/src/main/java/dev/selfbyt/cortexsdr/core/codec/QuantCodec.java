@@ -153,6 +153,23 @@ public final class QuantCodec implements TensorCodec {
     return "quant int" + bits + (symmetric ? " sym " : " asym ") + g;
   }
 
+  /** Where the parts of a payload sit, for a tensor and a scale width. */
+  private record Layout(int groups, int scaleBytes, int fiberBytes, int zpOffset, int codeOffset, int total) {}
+
+  private Layout layout(TensorInfo info, int scaleBytes) {
+    int r = FiberLayout.fiberLength(info);
+    int fibers = FiberLayout.fiberCount(info);
+    int groups = Math.toIntExact(groupCount(fibers, r));
+    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
+    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
+    long total = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
+    if (total > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': quantized payload over 2 GiB");
+    }
+    int zpOffset = 1 + groups * scaleBytes;
+    return new Layout(groups, scaleBytes, fiberBytes, zpOffset, zpOffset + zpBytes, (int) total);
+  }
+
   /** Values sharing one scale within a fiber of length {@code r}. */
   private int groupLength(int r) {
     return granularity == Granularity.BLOCK ? Math.min(blockSize, Math.max(r, 1)) : Math.max(r, 1);
@@ -201,23 +218,17 @@ public final class QuantCodec implements TensorCodec {
     int r = FiberLayout.fiberLength(info);
     int inner = (int) info.inner();
     int outer = (int) info.outer();
-    int fibers = FiberLayout.fiberCount(info);
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
-    int groups = Math.toIntExact(groupCount(fibers, r));
-    int scaleBytes = fp16 ? 2 : 4;
-    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
-    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
-    long total = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
-    if (total > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "': quantized payload over 2 GiB");
-    }
-    byte[] out = new byte[(int) total];
+    Layout layout = layout(info, fp16 ? 2 : 4);
+    int groups = layout.groups();
+    int fiberBytes = layout.fiberBytes();
+    byte[] out = new byte[layout.total()];
     out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
-    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * layout.scaleBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
     int[] zps = symmetric ? null : new int[groups];
-    int zpOff = 1 + groups * scaleBytes;
-    int codeOff = zpOff + zpBytes;
+    int zpOff = layout.zpOffset();
+    int codeOff = layout.codeOffset();
     int maxq = (1 << bits) - 1;
     int half = 1 << (bits - 1);
     int lo = symmetric ? 1 : 0;
@@ -294,20 +305,15 @@ public final class QuantCodec implements TensorCodec {
     int fibers = FiberLayout.fiberCount(info);
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
-    int groups = Math.toIntExact(groupCount(fibers, r));
-    int scaleBytes = fp16 ? 2 : 4;
-    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
-    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
-    long total = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
-    if (total > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "': quantized payload over 2 GiB");
-    }
-    byte[] out = new byte[(int) total];
+    Layout layout = layout(info, fp16 ? 2 : 4);
+    int groups = layout.groups();
+    int fiberBytes = layout.fiberBytes();
+    byte[] out = new byte[layout.total()];
     out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
-    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * layout.scaleBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
     int[] zps = symmetric ? null : new int[groups];
-    int zpOff = 1 + groups * scaleBytes;
-    int codeOff = zpOff + zpBytes;
+    int zpOff = layout.zpOffset();
+    int codeOff = layout.codeOffset();
     byte[] codes = new byte[Math.max(r, 1)];
     float[] range = new float[2];
     int maxq = (1 << bits) - 1;
@@ -567,7 +573,6 @@ public final class QuantCodec implements TensorCodec {
     FiberLayout.checkIndexable(info);
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);
-    int groups = Math.toIntExact(groupCount(fibers, r));
     byte[] in = new byte[payload.remaining()];
     payload.duplicate().get(in);
     if (in.length < 1) {
@@ -578,9 +583,15 @@ public final class QuantCodec implements TensorCodec {
       throw new MalformedPayloadException("unknown scale type " + type);
     }
     int scaleBytes = type == SCALE_FP16 ? 2 : 4;
-    int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
-    int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
-    long expected = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
+    Layout layout;
+    try {
+      layout = layout(info, scaleBytes);
+    } catch (IllegalArgumentException e) {
+      throw new MalformedPayloadException(e.getMessage());
+    }
+    int groups = layout.groups();
+    int fiberBytes = layout.fiberBytes();
+    long expected = layout.total();
     if (in.length != expected) {
       throw new MalformedPayloadException(
           "quant payload has " + in.length + " bytes, " + describe() + " of this shape needs " + expected);
@@ -590,7 +601,7 @@ public final class QuantCodec implements TensorCodec {
     for (int g = 0; g < groups; g++) {
       scales[g] = scaleBytes == 2 ? Fp16.toFloat(sb.getShort(2 * g)) : sb.getFloat(4 * g);
     }
-    int zpOff = 1 + groups * scaleBytes;
+    int zpOff = layout.zpOffset();
     int[] zps;
     if (symmetric) {
       zps = new int[groups];
@@ -599,7 +610,7 @@ public final class QuantCodec implements TensorCodec {
       zps = unpackInts(in, zpOff, groups, bits);
     }
     return new QuantizedTensor(
-        this, r, fibers, groupLength(r), scales, zps, in, zpOff + zpBytes, fiberBytes);
+        this, r, fibers, groupLength(r), scales, zps, in, layout.codeOffset(), fiberBytes);
   }
 
   /**

@@ -281,15 +281,23 @@ public final class CaiWriter implements Closeable {
       ch.write(header, 0);
       ch.force(true);
       ch.close();
-      try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
+      moveIntoPlace(temp, target);
       finished = true;
     } catch (IOException | RuntimeException e) {
       close();
       throw wrap(e, null);
+    }
+  }
+
+  /**
+   * Renames a finished temporary file onto its target, atomically where the file system can.
+   * Shared by every writer that follows the write-then-rename rule.
+   */
+  public static void moveIntoPlace(Path temp, Path target) throws IOException {
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
     }
   }
 
