@@ -30,7 +30,9 @@ final class DecompressCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (CaiReader cai = CaiReader.open(in)) {
+    try (CaiReader cai = CaiReader.open(in);
+        ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "decompressing", json)) {
+      bar.follow(cai);
       OnnxExporter.exportDecoded(cai, out);
     }
     long bytes = Files.size(out);

@@ -47,7 +47,9 @@ final class ExportOnnxCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     List<QuantizedOnnxExporter.Form> forms = List.of();
-    try (CaiReader cai = CaiReader.open(in)) {
+    try (CaiReader cai = CaiReader.open(in);
+        ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "exporting", json)) {
+      bar.follow(cai);
       if (mode == Mode.decoded) {
         OnnxExporter.exportDecoded(cai, out);
       } else {

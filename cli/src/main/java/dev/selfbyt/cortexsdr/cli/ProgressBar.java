@@ -20,7 +20,17 @@ final class ProgressBar implements AutoCloseable {
     this.enabled = !quiet && System.console() != null;
   }
 
-  void update(long done, long total, String detail) {
+  /** Follows a reader: one step per distinct tensor read, out of all its tensors. */
+  void follow(dev.selfbyt.cortexsdr.core.format.CaiReader cai) {
+    java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    int total = cai.entries().size();
+    cai.onTensorRead(e -> {
+      seen.add(e.name());
+      update(seen.size(), total, e.name());
+    });
+  }
+
+  synchronized void update(long done, long total, String detail) {
     if (!enabled || total <= 0) {
       return;
     }

@@ -27,7 +27,9 @@ final class VerifyCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     long start = System.nanoTime();
     int count;
-    try (CaiReader cai = CaiReader.open(in)) {
+    try (CaiReader cai = CaiReader.open(in);
+        ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "verifying", json)) {
+      bar.follow(cai);
       cai.verify();
       count = cai.entries().size();
     }

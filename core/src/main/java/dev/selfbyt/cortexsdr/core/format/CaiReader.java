@@ -57,6 +57,7 @@ public final class CaiReader implements Closeable {
   private final Map<String, Object> manifest;
   private final byte[] graph;
   private final Map<String, CaiEntry> entries;
+  private volatile java.util.function.Consumer<CaiEntry> readListener = e -> {};
 
   private CaiReader(Path path, FileChannel ch) throws IOException {
     this.path = path;
@@ -386,7 +387,16 @@ public final class CaiReader implements Closeable {
     } else if (e.rawLength() != e.storedLength()) {
       throw new CorruptCaiException(file, name, "payload lengths disagree");
     }
+    readListener.accept(e);
     return new StoredTensor(e, codec, payload);
+  }
+
+  /**
+   * Calls {@code listener} after each tensor is read (for progress bars over long reads such as
+   * {@link #verify()} or an export). It may be called from several threads.
+   */
+  public void onTensorRead(java.util.function.Consumer<CaiEntry> listener) {
+    this.readListener = listener == null ? e -> {} : listener;
   }
 
   /** Reads and decodes one tensor into its original dtype and shape. */
