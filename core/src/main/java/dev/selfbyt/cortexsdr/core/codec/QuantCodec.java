@@ -192,6 +192,10 @@ public final class QuantCodec implements TensorCodec {
     }
     FiberLayout.checkIndexable(info);
     float[] x = data.floats();
+    QuantGrid grid = data.grid();
+    if (grid != null && grid.fits(this)) {
+      return ByteBuffer.wrap(encodeOnGrid(FiberLayout.toFiberMajor(x, info), info, grid)).order(ByteOrder.LITTLE_ENDIAN);
+    }
     if (info.inner() > 1 && granularity != Granularity.TENSOR) {
       // strided fibers: quantize tile by tile from the natural layout, no transposed copy
       byte[] out = encodeStrided(x, info, true);
@@ -403,6 +407,59 @@ public final class QuantCodec implements TensorCodec {
     }
     range[0] = mn;
     range[1] = mx;
+  }
+
+  /** Rounds fiber-major values on a grid chosen ahead; fp16 scales when all are exact in fp16. */
+  private byte[] encodeOnGrid(float[] x, TensorInfo info, QuantGrid grid) {
+    boolean fp16 = true;
+    for (float sc : grid.scales()) {
+      fp16 &= Fp16.toFloat(Fp16.fromFloat(sc)) == sc;
+    }
+    Layout layout = layout(info, fp16 ? 2 : 4);
+    if (grid.scales().length != layout.groups()) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "': grid of " + grid.scales().length
+          + " groups, " + describe() + " needs " + layout.groups());
+    }
+    int r = FiberLayout.fiberLength(info);
+    int fibers = FiberLayout.fiberCount(info);
+    int gl = groupLength(r);
+    int gpf = groupsPerFiber(r);
+    byte[] out = new byte[layout.total()];
+    out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
+    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, layout.groups() * layout.scaleBytes()).slice()
+        .order(ByteOrder.LITTLE_ENDIAN);
+    for (int g = 0; g < layout.groups(); g++) {
+      putScale(scaleOut, g, grid.scales()[g], fp16);
+    }
+    byte[] codes = new byte[Math.max(r, 1)];
+    int maxq = (1 << bits) - 1;
+    int lo = symmetric ? 1 : 0;
+    for (int f = 0; f < fibers; f++) {
+      for (int j = 0; j < gpf; j++) {
+        int g = f * gpf + j;
+        int start = j * gl;
+        quantize(x, f * r + start, Math.min(gl, r - start), grid.scales()[g], grid.zeroPoints()[g], lo, maxq, codes,
+            start);
+      }
+      pack(codes, r, bits, out, layout.codeOffset() + f * layout.fiberBytes());
+    }
+    if (!symmetric) {
+      packInts(grid.zeroPoints(), bits, out, layout.zpOffset());
+    }
+    return out;
+  }
+
+  /**
+   * The scale and zero point this codec gives a group whose values span {@code [min, max]}
+   * (fp16-exact scale, rounded up), for callers that build a {@link QuantGrid} themselves.
+   */
+  public float[] scaleAndZeroPoint(float min, float max) {
+    float s = scaleFor(min, max, true);
+    if (Float.isNaN(s)) {
+      s = scaleFor(min, max, false);
+    }
+    int z = symmetric ? 1 << (bits - 1) : zeroPoint(min, s, (1 << bits) - 1);
+    return new float[] {s, z};
   }
 
   /** The stored scale for a group's range; NaN when fp16 was asked for and does not fit. */

@@ -13,11 +13,27 @@ public final class TensorData {
   private final TensorInfo info;
   private ByteBuffer bytes;
   private float[] floats;
+  private dev.selfbyt.cortexsdr.core.codec.QuantGrid grid;
 
   private TensorData(TensorInfo info, ByteBuffer bytes, float[] floats) {
     this.info = info;
     this.bytes = bytes;
     this.floats = floats;
+  }
+
+  /**
+   * The same values with a quantization grid chosen ahead (see {@link
+   * dev.selfbyt.cortexsdr.core.codec.QuantGrid}); a quant codec of matching settings uses it.
+   */
+  public TensorData withGrid(dev.selfbyt.cortexsdr.core.codec.QuantGrid grid) {
+    TensorData d = new TensorData(info, bytes, floats);
+    d.grid = grid;
+    return d;
+  }
+
+  /** The attached quantization grid, or null. */
+  public dev.selfbyt.cortexsdr.core.codec.QuantGrid grid() {
+    return grid;
   }
 
   /** Wraps little-endian bytes of {@code info.dtype()}; the buffer's remaining bytes are used. */

@@ -1,0 +1,110 @@
+package dev.selfbyt.cortexsdr.core.calibrate;
+
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.QuantGrid;
+
+/**
+ * Error-compensating rounding (GPTQ, Frantar et al. 2022) of a {@code [K, N]} weight used as
+ * {@code Y = X W}, quantized along K in the blocks of a {@link QuantCodec}. Rows are rounded in
+ * order; each row's error, divided by the pivot of the upper Cholesky factor {@code U} of {@code
+ * (X^T X + lambda I)^-1}, is subtracted from the rows not yet rounded, weighted by {@code U}'s row.
+ * A block's scale and zero point are taken from its values as they stand when its first row is
+ * reached. With {@code X^T X = I} this is plain rounding.
+ */
+public final class Gptq {
+  private Gptq() {}
+
+  /**
+   * The values as they were when rounded (row-major {@code [K, N]}) and the grid they were
+   * rounded on; {@code TensorData.ofFloats(info, values).withGrid(grid)} encodes to GPTQ's codes.
+   */
+  public record Result(float[] values, QuantGrid grid) {}
+
+  /**
+   * @param w the weight, row-major {@code [K, N]}
+   * @param codec a block-wise quant codec (its bits, symmetry and block size are used)
+   * @param hessian {@code X^T X} of the weight's input
+   * @param damping relative damping: {@code lambda = damping * mean(diag(X^T X))} (e.g. 0.01)
+   */
+  public static Result quantize(float[] w, int k, int n, QuantCodec codec, Hessian hessian, double damping) {
+    if (codec.granularity() != QuantCodec.Granularity.BLOCK) {
+      throw new IllegalArgumentException("GPTQ here needs a block-wise codec, got " + codec.describe());
+    }
+    if (hessian.size() != k || w.length != k * n) {
+      throw new IllegalArgumentException("shapes disagree: W has " + w.length + " values for [" + k + ", " + n
+          + "], X^T X is " + hessian.size() + " wide");
+    }
+    double[] h = hessian.matrix();
+    double[] wd = new double[k * n];
+    for (int i = 0; i < wd.length; i++) {
+      wd[i] = w[i];
+    }
+    double mean = 0;
+    for (int i = 0; i < k; i++) {
+      mean += h[i * k + i];
+    }
+    mean /= k;
+    for (int i = 0; i < k; i++) {
+      if (h[i * k + i] == 0) { // an input that never fires: its weights cannot matter
+        h[i * k + i] = 1;
+        for (int c = 0; c < n; c++) {
+          wd[i * n + c] = 0;
+        }
+      }
+      h[i * k + i] += damping * (mean == 0 ? 1 : mean);
+    }
+    double[] u = Linalg.upperCholeskyOfInverse(h, k);
+
+    int bits = codec.bits();
+    int maxq = (1 << bits) - 1;
+    int lo = codec.symmetric() ? 1 : 0;
+    int block = Math.min(codec.blockSize(), k);
+    int groupsPerFiber = (k + block - 1) / block;
+    float[] scales = new float[n * groupsPerFiber];
+    int[] zps = new int[n * groupsPerFiber];
+    float[] values = new float[k * n];
+    double[] err = new double[n];
+    for (int i = 0; i < k; i++) {
+      int j = i / block;
+      if (i % block == 0) {
+        int end = Math.min(k, i + block);
+        for (int c = 0; c < n; c++) {
+          float mn = Float.POSITIVE_INFINITY;
+          float mx = Float.NEGATIVE_INFINITY;
+          for (int r = i; r < end; r++) {
+            float v = (float) wd[r * n + c];
+            mn = Math.min(mn, v);
+            mx = Math.max(mx, v);
+          }
+          float[] sz = codec.scaleAndZeroPoint(mn, mx);
+          scales[c * groupsPerFiber + j] = sz[0];
+          zps[c * groupsPerFiber + j] = (int) sz[1];
+        }
+      }
+      double pivot = u[i * k + i];
+      for (int c = 0; c < n; c++) {
+        int g = c * groupsPerFiber + j;
+        float s = scales[g];
+        int z = zps[g];
+        float x = (float) wd[i * n + c];
+        values[i * n + c] = x;
+        // the same float arithmetic as QuantCodec, so the codec reproduces these codes
+        float inv = s == 0f ? 0f : 1f / s;
+        int q = Math.max(lo, Math.min(maxq, (int) (x * inv + (z + 0.5f))));
+        float deq = (q - z) * s;
+        err[c] = (x - deq) / pivot;
+      }
+      for (int r = i + 1; r < k; r++) {
+        double f = u[i * k + r];
+        if (f == 0) {
+          continue;
+        }
+        int row = r * n;
+        for (int c = 0; c < n; c++) {
+          wd[row + c] -= f * err[c];
+        }
+      }
+    }
+    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps));
+  }
+}

@@ -1,0 +1,58 @@
+package dev.selfbyt.cortexsdr.core.calibrate;
+
+/**
+ * The sum {@code X^T X} over calibration activations of one weight's input ({@code K} features),
+ * in double precision. Feed it rows with {@link #add}; thread-safe.
+ */
+public final class Hessian {
+  private final int k;
+  private final double[] sum;
+  private long rows;
+
+  public Hessian(int k) {
+    if (k < 1) {
+      throw new IllegalArgumentException("K must be >= 1");
+    }
+    this.k = k;
+    this.sum = new double[k * k];
+  }
+
+  public int size() {
+    return k;
+  }
+
+  /** Adds {@code n} rows of {@code K} values each, row-major from {@code off}. */
+  public synchronized void add(float[] x, int off, int n) {
+    for (int r = 0; r < n; r++) {
+      int base = off + r * k;
+      for (int i = 0; i < k; i++) {
+        double xi = x[base + i];
+        if (xi == 0) {
+          continue;
+        }
+        int row = i * k;
+        for (int j = i; j < k; j++) {
+          sum[row + j] += xi * x[base + j];
+        }
+      }
+    }
+    rows += n;
+  }
+
+  /** Rows added so far. */
+  public synchronized long rows() {
+    return rows;
+  }
+
+  /** The full symmetric matrix, row-major {@code K x K}. */
+  public synchronized double[] matrix() {
+    double[] m = new double[k * k];
+    for (int i = 0; i < k; i++) {
+      for (int j = i; j < k; j++) {
+        m[i * k + j] = sum[i * k + j];
+        m[j * k + i] = sum[i * k + j];
+      }
+    }
+    return m;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Calibrated compression: quantization that looks at what a weight's inputs actually are.
+ *
+ * <ul>
+ *   <li>{@link dev.selfbyt.cortexsdr.core.calibrate.Hessian}: accumulates {@code X^T X} of a
+ *       weight's input activations (rows of {@code X} are calibration samples).
+ *   <li>{@link dev.selfbyt.cortexsdr.core.calibrate.Gptq}: error-compensating rounding (GPTQ):
+ *       quantizes a {@code [K, N]} weight row by row along K and spreads each row's rounding error
+ *       over the rows not yet quantized, through the inverse of {@code X^T X}; returns the values
+ *       at the moment each was rounded plus the grid used, so that the quant codec stores exactly
+ *       those codes.
+ * </ul>
+ *
+ * Framework-free: collecting activations (running the model) is the converters' job.
+ */
+package dev.selfbyt.cortexsdr.core.calibrate;

@@ -1,0 +1,148 @@
+package dev.selfbyt.cortexsdr.core.calibrate;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import java.nio.ByteBuffer;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** A linear layer Y = X W with correlated inputs: the known answer is the least output error. */
+class GptqTest {
+  static final int K = 96;
+  static final int N = 40;
+  static final int SAMPLES = 600;
+  static final TensorInfo W = new TensorInfo("w", DType.FLOAT32, new long[] {K, N}, TensorRole.MATMUL_WEIGHT, 0);
+
+  /** Inputs with strongly correlated features, as real activations have. */
+  static float[] inputs(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    int latent = 12;
+    double[] mix = new double[latent * K];
+    for (int i = 0; i < mix.length; i++) {
+      mix[i] = r.nextGaussian();
+    }
+    float[] x = new float[SAMPLES * K];
+    for (int s = 0; s < SAMPLES; s++) {
+      double[] z = new double[latent];
+      for (int l = 0; l < latent; l++) {
+        z[l] = r.nextGaussian();
+      }
+      for (int i = 0; i < K; i++) {
+        double v = 0.1 * r.nextGaussian();
+        for (int l = 0; l < latent; l++) {
+          v += z[l] * mix[l * K + i];
+        }
+        x[s * K + i] = (float) v;
+      }
+    }
+    return x;
+  }
+
+  static float[] weights(long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] w = new float[K * N];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (float) (r.nextGaussian() * 0.05);
+    }
+    return w;
+  }
+
+  static double outputError(float[] x, float[] w, float[] q) {
+    double e = 0;
+    for (int s = 0; s < SAMPLES; s++) {
+      for (int c = 0; c < N; c++) {
+        double a = 0;
+        double b = 0;
+        for (int i = 0; i < K; i++) {
+          a += x[s * K + i] * (double) w[i * N + c];
+          b += x[s * K + i] * (double) q[i * N + c];
+        }
+        e += (a - b) * (a - b);
+      }
+    }
+    return e;
+  }
+
+  @Test
+  void errorCompensationLowersTheOutputErrorOfPlainRounding() {
+    float[] x = inputs(1);
+    float[] w = weights(2);
+    Hessian h = new Hessian(K);
+    h.add(x, 0, SAMPLES);
+    for (int bits : new int[] {3, 4, 8}) {
+      QuantCodec codec = QuantCodec.blockwise(bits, false, 32);
+      float[] rtn = codec.decode(W, codec.encode(TensorData.ofFloats(W, w))).floats();
+      Gptq.Result g = Gptq.quantize(w, K, N, codec, h, 0.01);
+      ByteBuffer payload = codec.encode(TensorData.ofFloats(W, g.values()).withGrid(g.grid()));
+      float[] gptq = codec.decode(W, payload).floats();
+      double eRtn = outputError(x, w, rtn);
+      double eGptq = outputError(x, w, gptq);
+      System.out.printf("%d bits: output error plain %.4g, GPTQ %.4g (%.1f%%)%n", bits, eRtn, eGptq, 100 * eGptq / eRtn);
+      assertTrue(eGptq < 0.8 * eRtn, bits + " bits: GPTQ " + eGptq + " vs plain " + eRtn);
+    }
+  }
+
+  @Test
+  void withUncorrelatedUnitInputsItIsPlainRounding() {
+    float[] w = weights(3);
+    Hessian identity = new Hessian(K);
+    float[] unit = new float[K];
+    for (int i = 0; i < K; i++) {
+      java.util.Arrays.fill(unit, 0f);
+      unit[i] = 1f;
+      identity.add(unit, 0, 1);
+    }
+    QuantCodec codec = QuantCodec.blockwise(4, true, 32);
+    Gptq.Result g = Gptq.quantize(w, K, N, codec, identity, 0.0);
+    ByteBuffer viaGptq = codec.encode(TensorData.ofFloats(W, g.values()).withGrid(g.grid()));
+    ByteBuffer plain = codec.encode(TensorData.ofFloats(W, w));
+    assertArrayEquals(bytes(plain), bytes(viaGptq));
+  }
+
+  @Test
+  void theUpperFactorInvertsTheMatrix() {
+    int k = 7;
+    double[] a = new double[k * k];
+    SplittableRandom r = new SplittableRandom(5);
+    double[] m = new double[k * k];
+    for (int i = 0; i < m.length; i++) {
+      m[i] = r.nextGaussian();
+    }
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < k; j++) {
+        double s = i == j ? 1 : 0;
+        for (int p = 0; p < k; p++) {
+          s += m[i * k + p] * m[j * k + p];
+        }
+        a[i * k + j] = s;
+      }
+    }
+    double[] u = Linalg.upperCholeskyOfInverse(a, k);
+    // (U^T U) a = I
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < k; j++) {
+        double s = 0;
+        for (int p = 0; p < k; p++) {
+          double inv = 0;
+          for (int q = 0; q < k; q++) {
+            inv += u[q * k + i] * u[q * k + p];
+          }
+          s += inv * a[p * k + j];
+        }
+        assertTrue(Math.abs(s - (i == j ? 1 : 0)) < 1e-9, "(" + i + "," + j + ") = " + s);
+      }
+    }
+  }
+
+  static byte[] bytes(ByteBuffer b) {
+    byte[] a = new byte[b.remaining()];
+    b.duplicate().get(a);
+    return a;
+  }
+}
