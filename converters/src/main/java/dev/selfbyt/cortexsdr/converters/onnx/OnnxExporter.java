@@ -10,7 +10,6 @@ import com.google.protobuf.CodedOutputStream;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.CaiWriter;
-import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -40,28 +39,46 @@ public final class OnnxExporter {
    */
   public static void exportDecoded(CaiReader cai, Path target) throws IOException {
     ModelProto model = storedModel(cai);
+    write(withWeights(model, name -> cai.contains(name) ? cai.read(name).bytes() : null), target);
+  }
+
+  /** Where a weight's little-endian bytes come from; null leaves the tensor as it is. */
+  @FunctionalInterface
+  public interface WeightData {
+    ByteBuffer get(String name) throws IOException;
+  }
+
+  /**
+   * A stripped model (see {@link OnnxModelReader#graph()}) with weight data put back into its
+   * initializers and {@code Constant} nodes (named by their output).
+   */
+  public static ModelProto withWeights(ModelProto model, WeightData data) throws IOException {
     GraphProto g = model.getGraph();
     GraphProto.Builder gb = g.toBuilder();
     for (int i = 0; i < g.getInitializerCount(); i++) {
       TensorProto t = g.getInitializer(i);
-      if (cai.contains(t.getName())) { // tensors that are no weights (strings) were kept in the graph
-        gb.setInitializer(i, withData(cai, t.getName(), t));
+      ByteBuffer b = data.get(t.getName()); // tensors that are no weights (strings) stay as they are
+      if (b != null) {
+        gb.setInitializer(i, t.toBuilder().setRawData(ByteString.copyFrom(b)).build());
       }
     }
     for (int n = 0; n < g.getNodeCount(); n++) {
       NodeProto node = g.getNode(n);
-      if (!node.getOpType().equals("Constant") || node.getOutputCount() != 1 || !cai.contains(node.getOutput(0))) {
+      if (!node.getOpType().equals("Constant") || node.getOutputCount() != 1) {
         continue;
       }
       for (int a = 0; a < node.getAttributeCount(); a++) {
         AttributeProto attr = node.getAttribute(a);
         if (attr.getName().equals("value") && attr.hasT()) {
-          gb.setNode(n, node.toBuilder().setAttribute(a,
-              attr.toBuilder().setT(withData(cai, node.getOutput(0), attr.getT()))));
+          ByteBuffer b = data.get(node.getOutput(0));
+          if (b != null) {
+            gb.setNode(n, node.toBuilder().setAttribute(a,
+                attr.toBuilder().setT(attr.getT().toBuilder().setRawData(ByteString.copyFrom(b)))));
+          }
         }
       }
     }
-    write(model.toBuilder().setGraph(gb).build(), target);
+    return model.toBuilder().setGraph(gb).build();
   }
 
   /** The ONNX model stored in a {@code .cai} graph segment (weights stripped). */
@@ -77,12 +94,6 @@ public final class OnnxExporter {
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw new CaiException(cai.path().toString(), null, "graph segment is not an ONNX model: " + e.getMessage(), e);
     }
-  }
-
-  private static TensorProto withData(CaiReader cai, String name, TensorProto t) throws IOException {
-    TensorData d = cai.read(name);
-    ByteBuffer b = d.bytes();
-    return t.toBuilder().setRawData(ByteString.copyFrom(b)).build();
   }
 
   /** Writes a model to a temp file beside {@code target}, then renames it. */

@@ -21,11 +21,33 @@ public final class Hessian {
     return k;
   }
 
-  /** Adds {@code n} rows of {@code K} values each, row-major from {@code off}. */
+  /**
+   * Adds {@code n} rows of {@code K} values each, row-major from {@code off}. Rows of the sum
+   * are split between two threads when K is large.
+   */
   public synchronized void add(float[] x, int off, int n) {
+    if (k >= 256 && n * (long) k * k > 50_000_000L) {
+      // the upper triangle of row i costs K - i: split where each half holds half the work
+      int mid = (int) (k - k / Math.sqrt(2));
+      Thread t = new Thread(() -> addRows(x, off, n, mid, k));
+      t.start();
+      addRows(x, off, n, 0, mid);
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+    } else {
+      addRows(x, off, n, 0, k);
+    }
+    rows += n;
+  }
+
+  private void addRows(float[] x, int off, int n, int from, int to) {
     for (int r = 0; r < n; r++) {
       int base = off + r * k;
-      for (int i = 0; i < k; i++) {
+      for (int i = from; i < to; i++) {
         double xi = x[base + i];
         if (xi == 0) {
           continue;
@@ -36,7 +58,6 @@ public final class Hessian {
         }
       }
     }
-    rows += n;
   }
 
   /** Rows added so far. */

@@ -30,18 +30,29 @@ final class Linalg {
     return l;
   }
 
-  /** Inverse of a lower triangular matrix. */
+  /**
+   * Inverse of a lower triangular matrix, row by row: row i of the inverse is a combination of
+   * the rows above it, so every inner loop runs along a contiguous row.
+   */
   static double[] invertLower(double[] l, int k) {
     double[] inv = new double[k * k];
-    for (int j = 0; j < k; j++) {
-      inv[j * k + j] = 1 / l[j * k + j];
-      for (int i = j + 1; i < k; i++) {
-        double s = 0;
-        for (int p = j; p < i; p++) {
-          s += l[i * k + p] * inv[p * k + j];
+    for (int i = 0; i < k; i++) {
+      int ri = i * k;
+      for (int p = 0; p < i; p++) {
+        double f = l[ri + p];
+        if (f == 0) {
+          continue;
         }
-        inv[i * k + j] = -s / l[i * k + i];
+        int rp = p * k;
+        for (int j = 0; j <= p; j++) {
+          inv[ri + j] -= f * inv[rp + j];
+        }
       }
+      double d = 1 / l[ri + i];
+      for (int j = 0; j < i; j++) {
+        inv[ri + j] *= d;
+      }
+      inv[ri + i] = d;
     }
     return inv;
   }
@@ -52,15 +63,23 @@ final class Linalg {
    */
   static double[] upperCholeskyOfInverse(double[] a, int k) {
     double[] linv = invertLower(cholesky(a, k), k);
-    double[] inv = new double[k * k]; // L^-T L^-1, symmetric
-    for (int i = 0; i < k; i++) {
-      for (int j = 0; j <= i; j++) {
-        double s = 0;
-        for (int p = i; p < k; p++) { // linv[p][i] nonzero for p >= i, linv[p][j] for p >= j
-          s += linv[p * k + i] * linv[p * k + j];
+    double[] inv = new double[k * k]; // L^-T L^-1 = sum over rows p of linv[p]^T linv[p]; lower half
+    for (int p = 0; p < k; p++) {
+      int rp = p * k;
+      for (int i = 0; i <= p; i++) {
+        double f = linv[rp + i];
+        if (f == 0) {
+          continue;
         }
-        inv[i * k + j] = s;
-        inv[j * k + i] = s;
+        int ri = i * k;
+        for (int j = 0; j <= i; j++) {
+          inv[ri + j] += f * linv[rp + j];
+        }
+      }
+    }
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < i; j++) {
+        inv[j * k + i] = inv[i * k + j];
       }
     }
     double[] l2 = cholesky(inv, k);

@@ -2,6 +2,7 @@ package dev.selfbyt.cortexsdr.it.models;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
@@ -9,6 +10,7 @@ import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CompressionStats;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,12 +105,27 @@ public final class ModelReport {
       try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
         stats = CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(p).threads(threads).build());
       }
-      Path decoded = dir.resolve(p.id() + "-decoded.onnx");
+      rows.add(fidelity(model, ".cai " + p.id() + " (decoded)", decodedExport(cai, dir, p.id()), Files.size(cai),
+          fp32Bytes, reference, enc, threads, "the .cai file's size"));
+      if (CALIBRATION_SAMPLES > 0 && p != Preset.LOSSLESS) {
+        Path gptq = dir.resolve(p.id() + "-gptq.cai");
+        long t0 = System.nanoTime();
+        CompressionOptions opts = CompressionOptions.builder().preset(p).threads(threads).build();
+        try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
+          QuantCodec codec = QuantCodec.blockwise(opts.bits(), opts.symmetric(), opts.blockSize());
+          var calibrated = new OnnxCalibrator(onnx, codec, 0.01, threads)
+              .calibrate(calibrationInputs(model, dir, sentenceCount + 100, CALIBRATION_SAMPLES));
+          CortexSdr.compress(calibrated, gptq, opts);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        rows.add(fidelity(model, ".cai " + p.id() + " + GPTQ (decoded)", decodedExport(gptq, dir, p.id() + "-gptq"),
+            Files.size(gptq), fp32Bytes, reference, enc, threads,
+            String.format(Locale.ROOT, "%d calibration sentences, %.0f s", CALIBRATION_SAMPLES, secs)));
+      }
       Path quantized = dir.resolve(p.id() + "-quantized.onnx");
       Path quantizedInt8Act = dir.resolve(p.id() + "-quantized-acc4.onnx");
       List<QuantizedOnnxExporter.Form> forms;
       try (CaiReader r = CaiReader.open(cai)) {
-        OnnxExporter.exportDecoded(r, decoded);
         forms = QuantizedOnnxExporter.export(r, quantized, 0);
         QuantizedOnnxExporter.export(r, quantizedInt8Act, 4);
       }
@@ -116,8 +133,6 @@ public final class ModelReport {
       if (log) {
         System.err.printf(Locale.ROOT, "%s %s: %s%n", model.displayName(), p.id(), stats);
       }
-      rows.add(fidelity(model, ".cai " + p.id() + " (decoded)", decoded, Files.size(cai), fp32Bytes, reference, enc,
-          threads, "the .cai file's size"));
       rows.add(fidelity(model, ".cai " + p.id() + " -> quantized .onnx", quantized, Files.size(quantized), fp32Bytes,
           reference, enc, threads, kept + " weights stay quantized in ORT"));
       timed.put(".cai " + p.id() + " -> quantized .onnx", quantized);
@@ -139,6 +154,32 @@ public final class ModelReport {
       rows = withLatency;
     }
     return rows;
+  }
+
+  /** Sentences for calibration, disjoint from the evaluation ones. Set with -Dcortexsdr.calibration=N. */
+  static final int CALIBRATION_SAMPLES = Integer.getInteger("cortexsdr.calibration", 0);
+
+  static List<Map<String, OnnxCalibrator.Input>> calibrationInputs(RealModel model, Path dir, int skip, int count)
+      throws Exception {
+    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
+    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
+      for (String s : MobyDick.sentences(count, skip)) {
+        Encoding e = tok.encode(s);
+        long[] shape = {1, e.getIds().length};
+        out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
+            "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
+            "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[e.getIds().length])));
+      }
+    }
+    return out;
+  }
+
+  private static Path decodedExport(Path cai, Path dir, String tag) throws Exception {
+    Path decoded = dir.resolve(tag + "-decoded.onnx");
+    try (CaiReader r = CaiReader.open(cai)) {
+      OnnxExporter.exportDecoded(r, decoded);
+    }
+    return decoded;
   }
 
   private static Row fidelity(RealModel model, String variant, Path onnx, long bytes, long fp32Bytes,

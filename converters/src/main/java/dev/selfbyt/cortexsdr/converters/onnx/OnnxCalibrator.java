@@ -1,0 +1,257 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
+import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Calibrated 4-bit (or any width) compression of an ONNX model: runs it in ONNX Runtime on
+ * calibration inputs, collects {@code X^T X} of the input of every MatMul weight, and rounds each
+ * weight with {@link Gptq}. Weights are processed in graph order, a group of weights sharing one
+ * input at a time, and each group sees the activations of the model whose earlier weights are
+ * already quantized (so errors upstream are compensated downstream). The result is a {@link
+ * TensorSource} over the same model whose calibrated weights carry their quantization grid; the
+ * compression pipeline stores exactly those codes when its codec matches.
+ */
+public final class OnnxCalibrator {
+  /** One calibration input: a tensor per model input, int64 or float32. */
+  public record Input(long[] shape, long[] int64, float[] fp32) {
+    public static Input ofLongs(long[] shape, long[] values) {
+      return new Input(shape, values, null);
+    }
+
+    public static Input ofFloats(long[] shape, float[] values) {
+      return new Input(shape, null, values);
+    }
+  }
+
+  private final OnnxModelReader source;
+  private final QuantCodec codec;
+  private final double damping;
+  private final int threads;
+  private Consumer<String> log = s -> {};
+
+  /**
+   * @param codec the block-wise codec the weights will be stored with
+   * @param damping GPTQ's relative damping, e.g. 0.01
+   */
+  public OnnxCalibrator(OnnxModelReader source, QuantCodec codec, double damping, int threads) {
+    this.source = source;
+    this.codec = codec;
+    this.damping = damping;
+    this.threads = threads;
+  }
+
+  public OnnxCalibrator onProgress(Consumer<String> log) {
+    this.log = log;
+    return this;
+  }
+
+  /** Runs calibration and returns the source to compress. */
+  public TensorSource calibrate(List<Map<String, Input>> samples) throws IOException {
+    if (samples.isEmpty()) {
+      throw new CaiException(source.location(), null, "no calibration samples");
+    }
+    ModelProto stripped = source.strippedModel();
+    Map<String, TensorInfo> infos = new LinkedHashMap<>();
+    for (TensorInfo t : source.tensors()) {
+      infos.put(t.name(), t);
+    }
+    List<List<String>> groups = matmulGroups(stripped.getGraph(), infos);
+    Map<String, float[]> quantized = new HashMap<>();
+    Map<String, Gptq.Result> results = new LinkedHashMap<>();
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    int done = 0;
+    for (List<String> group : groups) {
+      String activation = consumerInput(stripped.getGraph(), group.get(0));
+      TensorInfo first = infos.get(group.get(0));
+      int k = (int) first.shape()[0];
+      Hessian h = new Hessian(k);
+      ModelProto m = probe(stripped, quantized, activation);
+      try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+        o.setIntraOpNumThreads(threads);
+        try (OrtSession s = env.createSession(m.toByteArray(), o)) {
+          for (Map<String, Input> sample : samples) {
+            float[] x = run(env, s, sample);
+            if (x.length % k != 0) {
+              throw new CaiException(source.location(), group.get(0), "activation " + activation + " has "
+                  + x.length + " values, not rows of " + k);
+            }
+            h.add(x, 0, x.length / k);
+          }
+        }
+      } catch (OrtException e) {
+        throw new CaiException(source.location(), group.get(0), "calibration run failed: " + e.getMessage(), e);
+      }
+      for (String name : group) {
+        TensorInfo info = infos.get(name);
+        int n = (int) info.shape()[1];
+        float[] w = source.read(info).floats();
+        Gptq.Result r;
+        try {
+          r = Gptq.quantize(w, k, n, codec, h, damping);
+        } catch (ArithmeticException e) {
+          throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
+        }
+        results.put(name, r);
+        // what later groups see: this weight as the codec will decode it
+        quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
+            .floats());
+        done++;
+      }
+      log.accept("calibrated " + done + " weights (" + String.join(", ", group) + ")");
+    }
+    return new CalibratedSource(source, results);
+  }
+
+  /** MatMul weights ([K, N], reduction along K), grouped by the activation they multiply, in graph order. */
+  private static List<List<String>> matmulGroups(GraphProto g, Map<String, TensorInfo> infos) {
+    Map<String, Integer> uses = new HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      for (String in : n.getInputList()) {
+        uses.merge(in, 1, Integer::sum);
+      }
+    }
+    Map<String, List<String>> byActivation = new LinkedHashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      if (!n.getOpType().equals("MatMul") || !(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))) {
+        continue;
+      }
+      String w = n.getInput(1);
+      TensorInfo t = infos.get(w);
+      if (t == null || t.dtype() != DType.FLOAT32 || t.rank() != 2 || t.role() != TensorRole.MATMUL_WEIGHT
+          || uses.getOrDefault(w, 0) != 1 || infos.containsKey(n.getInput(0))) {
+        continue;
+      }
+      byActivation.computeIfAbsent(n.getInput(0), a -> new ArrayList<>()).add(w);
+    }
+    return new ArrayList<>(byActivation.values());
+  }
+
+  private static String consumerInput(GraphProto g, String weight) {
+    for (NodeProto n : g.getNodeList()) {
+      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
+        return n.getInput(0);
+      }
+    }
+    throw new IllegalStateException("no MatMul uses " + weight);
+  }
+
+  /** The model with current weights, quantized ones decoded, whose only output is {@code activation}. */
+  private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation) throws IOException {
+    Map<String, TensorInfo> infos = new HashMap<>();
+    for (TensorInfo t : source.tensors()) {
+      infos.put(t.name(), t);
+    }
+    ModelProto full = OnnxExporter.withWeights(stripped, name -> {
+      float[] q = quantized.get(name);
+      if (q != null) {
+        ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(q);
+        return b;
+      }
+      TensorInfo t = infos.get(name);
+      return t == null ? null : source.read(t).bytes();
+    });
+    GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
+    g.addOutput(ValueInfoProto.newBuilder().setName(activation)
+        .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    return full.toBuilder().setGraph(g).build();
+  }
+
+  private static float[] run(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
+    Map<String, OnnxTensor> in = new HashMap<>();
+    try {
+      for (Map.Entry<String, Input> e : sample.entrySet()) {
+        if (!s.getInputNames().contains(e.getKey())) {
+          continue;
+        }
+        Input v = e.getValue();
+        in.put(e.getKey(), v.int64() != null
+            ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.int64()), v.shape())
+            : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
+      }
+      try (OrtSession.Result r = s.run(in)) {
+        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+        float[] x = new float[fb.remaining()];
+        fb.get(x);
+        return x;
+      }
+    } finally {
+      in.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /** The source model with calibrated weights: same tensors, GPTQ values and grids where computed. */
+  private static final class CalibratedSource implements TensorSource {
+    private final OnnxModelReader base;
+    private final Map<String, Gptq.Result> results;
+
+    CalibratedSource(OnnxModelReader base, Map<String, Gptq.Result> results) {
+      this.base = base;
+      this.results = results;
+    }
+
+    @Override
+    public String format() {
+      return base.format();
+    }
+
+    @Override
+    public String location() {
+      return base.location();
+    }
+
+    @Override
+    public Map<String, String> metadata() {
+      Map<String, String> m = new LinkedHashMap<>(base.metadata());
+      m.put("calibration", "gptq on " + results.size() + " weights");
+      return m;
+    }
+
+    @Override
+    public byte[] graph() {
+      return base.graph();
+    }
+
+    @Override
+    public List<TensorInfo> tensors() {
+      return base.tensors();
+    }
+
+    @Override
+    public TensorData read(TensorInfo tensor) throws IOException {
+      Gptq.Result r = results.get(tensor.name());
+      if (r == null) {
+        return base.read(tensor);
+      }
+      return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid());
+    }
+  }
+}
