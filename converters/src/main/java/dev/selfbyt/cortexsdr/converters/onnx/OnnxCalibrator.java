@@ -93,17 +93,12 @@ public final class OnnxCalibrator {
       TensorInfo first = infos.get(group.get(0));
       int k = (int) first.shape()[0];
       Hessian h = new Hessian(k);
-      ModelProto m = probe(stripped, quantized, activation);
+      ModelProto m = probe(stripped, quantized, activation, k);
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
           for (Map<String, Input> sample : samples) {
-            float[] x = run(env, s, sample);
-            if (x.length % k != 0) {
-              throw new CaiException(source.location(), group.get(0), "activation " + activation + " has "
-                  + x.length + " values, not rows of " + k);
-            }
-            h.add(x, 0, x.length / k);
+            h.addGram(run(env, s, sample), 1);
           }
         }
       } catch (OrtException e) {
@@ -163,8 +158,13 @@ public final class OnnxCalibrator {
     throw new IllegalStateException("no MatMul uses " + weight);
   }
 
-  /** The model with current weights, quantized ones decoded, whose only output is {@code activation}. */
-  private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation) throws IOException {
+  /**
+   * The model with current weights, quantized ones decoded, whose only output is the Gram matrix
+   * {@code A^T A} of {@code activation} flattened to rows of {@code k}: ONNX Runtime's own GEMM
+   * does the heavy sum, Java only adds {@code k x k} per sample.
+   */
+  private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation, int k)
+      throws IOException {
     Map<String, TensorInfo> infos = new HashMap<>();
     for (TensorInfo t : source.tensors()) {
       infos.put(t.name(), t);
@@ -180,7 +180,17 @@ public final class OnnxCalibrator {
       return t == null ? null : source.read(t).bytes();
     });
     GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
-    g.addOutput(ValueInfoProto.newBuilder().setName(activation)
+    String p = "cortexsdr_calibration_";
+    g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(2)
+        .addInt64Data(-1).addInt64Data(k));
+    g.addNode(NodeProto.newBuilder().setOpType("Reshape").addInput(activation).addInput(p + "shape")
+        .addOutput(p + "rows").setName(p + "reshape"));
+    g.addNode(NodeProto.newBuilder().setOpType("Transpose").addInput(p + "rows").addOutput(p + "cols")
+        .setName(p + "transpose"));
+    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput(p + "cols").addInput(p + "rows")
+        .addOutput(p + "gram").setName(p + "gram"));
+    g.addOutput(ValueInfoProto.newBuilder().setName(p + "gram")
         .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
     return full.toBuilder().setGraph(g).build();
   }

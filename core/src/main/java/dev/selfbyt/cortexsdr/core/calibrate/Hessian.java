@@ -60,6 +60,23 @@ public final class Hessian {
     }
   }
 
+  /**
+   * Adds a Gram matrix {@code X^T X} (row-major {@code K x K}) computed elsewhere (by the model's
+   * runtime, say) over {@code rows} rows.
+   */
+  public synchronized void addGram(float[] gram, long rows) {
+    if (gram.length != k * k) {
+      throw new IllegalArgumentException("Gram matrix of " + gram.length + " values for K = " + k);
+    }
+    for (int i = 0; i < k; i++) {
+      int row = i * k;
+      for (int j = i; j < k; j++) {
+        sum[row + j] += gram[row + j];
+      }
+    }
+    this.rows += rows;
+  }
+
   /** Rows added so far. */
   public synchronized long rows() {
     return rows;
