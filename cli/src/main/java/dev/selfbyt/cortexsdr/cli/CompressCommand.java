@@ -5,6 +5,9 @@ import dev.selfbyt.cortexsdr.core.CompressionStats;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
@@ -59,6 +62,18 @@ final class CompressCommand implements Callable<Integer> {
   @Option(names = "--error-budget", paramLabel = "NMSE", description = "per-tensor error budget: smallest encoding under it")
   Double errorBudget;
 
+  @Option(names = "--calibrate", paramLabel = "PATH",
+      description = "calibration data for error-compensating rounding (GPTQ): a text file (one sample per line, "
+          + "tokenized with the model's tokenizer.json) or 'random'")
+  String calibrate;
+
+  @Option(names = "--calibration-samples", paramLabel = "N", description = "samples to calibrate on (default 256)")
+  int calibrationSamples = 256;
+
+  @Option(names = "--tokenizer", paramLabel = "PATH",
+      description = "tokenizer.json for --calibrate text (default: beside the model)")
+  Path tokenizer;
+
   @Option(names = "--json", description = "print the result as JSON")
   boolean json;
 
@@ -66,8 +81,21 @@ final class CompressCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CompressionOptions options = options();
     CompressionStats stats;
-    try (TensorSource source = ModelFormats.open(in); ProgressBar bar = new ProgressBar(spec.commandLine().getErr(),
+    try (TensorSource opened = ModelFormats.open(in); ProgressBar bar = new ProgressBar(spec.commandLine().getErr(),
         "compressing", json)) {
+      TensorSource source = opened;
+      if (calibrate != null) {
+        if (!(opened instanceof OnnxModelReader onnx)) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--calibrate needs an ONNX model");
+        }
+        QuantCodec codec = QuantCodec.blockwise(options.bits(), options.symmetric(), options.blockSize());
+        var inputs = CalibrationInputs.load(onnx, in, calibrate, tokenizer, calibrationSamples);
+        if (!json) {
+          spec.commandLine().getErr().printf("calibrating on %d samples...%n", inputs.size());
+          spec.commandLine().getErr().flush();
+        }
+        source = new OnnxCalibrator(onnx, codec, 0.01, options.threads()).calibrate(inputs);
+      }
       stats = new CompressionPipeline(options)
           .onProgress(p -> bar.update(p.bytesDone(), p.bytesTotal(), p.tensor()))
           .run(source, source.location(), out, CortexSdr.manifest(source, options));
@@ -119,7 +147,16 @@ final class CompressCommand implements Callable<Integer> {
       for (String p : protect) {
         b.protect(p);
       }
-      return b.build();
+      CompressionOptions o = b.build();
+      if (calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
+          || o.errorBudget() > 0)) {
+        throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
+            + "--block > 0, no sparsity or error budget)");
+      }
+      if (calibrationSamples < 1) {
+        throw new IllegalArgumentException("--calibration-samples must be >= 1");
+      }
+      return o;
     } catch (IllegalArgumentException e) { // includes bad regular expressions
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }

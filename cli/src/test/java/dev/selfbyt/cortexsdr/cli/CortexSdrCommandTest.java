@@ -40,6 +40,7 @@ class CortexSdrCommandTest {
   @BeforeAll
   static void model() throws IOException {
     miniLm = shared.resolve("all-minilm-l6-v2.onnx");
+    // (its tokenizer.json is copied beside it by the calibration test)
     try (InputStream in = CortexSdrCommandTest.class.getResourceAsStream("/all-minilm-l6-v2.onnx")) {
       Files.copy(in, miniLm, StandardCopyOption.REPLACE_EXISTING);
     }
@@ -133,6 +134,36 @@ class CortexSdrCommandTest {
     try (Stream<Path> left = Files.walk(dir)) {
       assertEquals(List.of(), left.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList());
     }
+  }
+
+  /** GPTQ on a few sentences: same size, different codes, smaller output error than plain rounding. */
+  @Test
+  void calibratedCompressionFromAText() throws IOException {
+    try (InputStream in = CortexSdrCommandTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+      Files.copy(in, shared.resolve("all-minilm-l6-v2-tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+    }
+    Path text = dir.resolve("calibration.txt");
+    Files.writeString(text, String.join("\n",
+        "Call me Ishmael.",
+        "Some years ago, never mind how long precisely, I thought I would sail about a little.",
+        "It is a way I have of driving off the spleen and regulating the circulation.",
+        "There now is your insular city of the Manhattoes, belted round by wharves."));
+    Path plain = dir.resolve("plain.cai");
+    Path gptq = dir.resolve("gptq.cai");
+    assertEquals(0, cortexsdr("compress", miniLm.toString(), "-o", plain.toString(), "--preset", "int4").code());
+    Run c = cortexsdr("compress", miniLm.toString(), "-o", gptq.toString(), "--preset", "int4", "--calibrate",
+        text.toString(), "--json");
+    assertEquals(0, c.code(), c.err());
+    assertEquals(Files.size(plain), Files.size(gptq), 4096.0, "same codec, same size");
+    assertFalse(Arrays.equals(Files.readAllBytes(plain), Files.readAllBytes(gptq)), "different codes");
+    Run again = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("again.cai").toString(), "--preset", "int4",
+        "--calibrate", text.toString());
+    assertEquals(0, again.code(), again.err());
+    assertTrue(Arrays.equals(Files.readAllBytes(gptq), Files.readAllBytes(dir.resolve("again.cai"))),
+        "same inputs give the same bytes");
+    Run bad = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("x.cai").toString(), "--preset", "lossless",
+        "--calibrate", text.toString());
+    assertEquals(2, bad.code());
   }
 
   @Test
