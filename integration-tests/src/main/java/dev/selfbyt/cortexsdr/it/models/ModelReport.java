@@ -28,8 +28,8 @@ import java.util.Map;
  * model) and latency (batch 1, 128 tokens) side by side, all measured in this run.
  *
  * <p>Usage: {@code ModelReport [--models minilm,bge] [--presets int8,int4,lossless]
- * [--sentences 200] [--latency-runs 30] [--threads 2] [--work DIR]}. Defaults: all-MiniLM-L6-v2,
- * the default preset.
+ * [--sentences 200] [--latency-runs 30] [--threads 2] [--calibration N] [--work DIR]}. Defaults:
+ * all-MiniLM-L6-v2, the default preset, no calibrated rows.
  */
 public final class ModelReport {
   private ModelReport() {}
@@ -54,6 +54,7 @@ public final class ModelReport {
     int sentences = Integer.parseInt(a.getOrDefault("sentences", "200"));
     int runs = Integer.parseInt(a.getOrDefault("latency-runs", "30"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
+    calibrationSamples = Integer.parseInt(a.getOrDefault("calibration", Integer.toString(calibrationSamples)));
     Path work = Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir") + "/cortexsdr-report"));
     Files.createDirectories(work);
 
@@ -107,20 +108,20 @@ public final class ModelReport {
       }
       rows.add(fidelity(model, ".cai " + p.id() + " (decoded)", decodedExport(cai, dir, p.id()), Files.size(cai),
           fp32Bytes, reference, enc, threads, "the .cai file's size"));
-      if (CALIBRATION_SAMPLES > 0 && p != Preset.LOSSLESS) {
+      if (calibrationSamples > 0 && p != Preset.LOSSLESS) {
         Path gptq = dir.resolve(p.id() + "-gptq.cai");
         long t0 = System.nanoTime();
         CompressionOptions opts = CompressionOptions.builder().preset(p).threads(threads).build();
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
           QuantCodec codec = QuantCodec.blockwise(opts.bits(), opts.symmetric(), opts.blockSize());
           var calibrated = new OnnxCalibrator(onnx, codec, 0.01, threads)
-              .calibrate(calibrationInputs(model, dir, sentenceCount + 100, CALIBRATION_SAMPLES));
+              .calibrate(calibrationInputs(model, dir, sentenceCount + 100, calibrationSamples));
           CortexSdr.compress(calibrated, gptq, opts);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         rows.add(fidelity(model, ".cai " + p.id() + " + GPTQ (decoded)", decodedExport(gptq, dir, p.id() + "-gptq"),
             Files.size(gptq), fp32Bytes, reference, enc, threads,
-            String.format(Locale.ROOT, "%d calibration sentences, %.0f s", CALIBRATION_SAMPLES, secs)));
+            String.format(Locale.ROOT, "%d calibration sentences, %.0f s", calibrationSamples, secs)));
       }
       Path quantized = dir.resolve(p.id() + "-quantized.onnx");
       Path quantizedInt8Act = dir.resolve(p.id() + "-quantized-acc4.onnx");
@@ -156,8 +157,11 @@ public final class ModelReport {
     return rows;
   }
 
-  /** Sentences for calibration, disjoint from the evaluation ones. Set with -Dcortexsdr.calibration=N. */
-  static final int CALIBRATION_SAMPLES = Integer.getInteger("cortexsdr.calibration", 0);
+  /**
+   * Sentences for calibration (GPTQ rows), disjoint from the evaluation ones; 0 for none. Set with
+   * {@code --calibration N} or {@code -Dcortexsdr.calibration=N}.
+   */
+  static int calibrationSamples = Integer.getInteger("cortexsdr.calibration", 0);
 
   static List<Map<String, OnnxCalibrator.Input>> calibrationInputs(RealModel model, Path dir, int skip, int count)
       throws Exception {
