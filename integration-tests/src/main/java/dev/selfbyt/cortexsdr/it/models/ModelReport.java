@@ -60,7 +60,7 @@ public final class ModelReport {
 
     List<Row> rows = new ArrayList<>();
     for (RealModel m : models) {
-      rows.addAll(evaluate(m, presets, sentences, runs, threads, work, true));
+      rows.addAll(evaluate(m, presets, sentences, runs, threads, work, true, calibrationSamples));
     }
     System.out.println();
     System.out.printf(Locale.ROOT, "%d Moby-Dick sentences; cosine of pooled embeddings vs the fp32 model; "
@@ -73,9 +73,10 @@ public final class ModelReport {
    * exported with quantized weights (fidelity and latency) and decoded (fidelity).
    *
    * @param runs latency runs per variant; 0 skips latency
+   * @param calibration sentences for the GPTQ rows (after the evaluation ones); 0 for none
    */
   public static List<Row> evaluate(RealModel model, List<Preset> presets, int sentenceCount, int runs, int threads,
-      Path work, boolean log) throws Exception {
+      Path work, boolean log, int calibration) throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     Path fp32 = model.onnx(dir);
     Path twin = model.int8Twin(dir);
@@ -108,20 +109,20 @@ public final class ModelReport {
       }
       rows.add(fidelity(model, ".cai " + p.id() + " (decoded)", decodedExport(cai, dir, p.id()), Files.size(cai),
           fp32Bytes, reference, enc, threads, "the .cai file's size"));
-      if (calibrationSamples > 0 && p != Preset.LOSSLESS) {
+      if (calibration > 0 && p != Preset.LOSSLESS) {
         Path gptq = dir.resolve(p.id() + "-gptq.cai");
         long t0 = System.nanoTime();
         CompressionOptions opts = CompressionOptions.builder().preset(p).threads(threads).build();
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
           QuantCodec codec = QuantCodec.blockwise(opts.bits(), opts.symmetric(), opts.blockSize());
           var calibrated = new OnnxCalibrator(onnx, codec, 0.01, threads)
-              .calibrate(calibrationInputs(model, dir, sentenceCount + 100, calibrationSamples));
+              .calibrate(calibrationInputs(model, dir, sentenceCount + 100, calibration));
           CortexSdr.compress(calibrated, gptq, opts);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         rows.add(fidelity(model, ".cai " + p.id() + " + GPTQ (decoded)", decodedExport(gptq, dir, p.id() + "-gptq"),
             Files.size(gptq), fp32Bytes, reference, enc, threads,
-            String.format(Locale.ROOT, "%d calibration sentences, %.0f s", calibrationSamples, secs)));
+            String.format(Locale.ROOT, "%d calibration sentences, %.0f s", calibration, secs)));
       }
       Path quantized = dir.resolve(p.id() + "-quantized.onnx");
       Path quantizedInt8Act = dir.resolve(p.id() + "-quantized-acc4.onnx");
