@@ -52,7 +52,7 @@ public final class OnnxCalibrator {
   }
 
   private final OnnxModelReader source;
-  private final QuantCodec codec;
+  private final java.util.function.Function<String, QuantCodec> codecs;
   private final double damping;
   private final int threads;
   private Consumer<String> log = s -> {};
@@ -62,8 +62,17 @@ public final class OnnxCalibrator {
    * @param damping GPTQ's relative damping, e.g. 0.01
    */
   public OnnxCalibrator(OnnxModelReader source, QuantCodec codec, double damping, int threads) {
+    this(source, name -> codec, damping, threads);
+  }
+
+  /**
+   * @param codecs the block-wise codec of each weight (mixed precision); null leaves a weight to
+   *     the compression policy
+   */
+  public OnnxCalibrator(OnnxModelReader source, java.util.function.Function<String, QuantCodec> codecs,
+      double damping, int threads) {
     this.source = source;
-    this.codec = codec;
+    this.codecs = codecs;
     this.damping = damping;
     this.threads = threads;
   }
@@ -98,13 +107,17 @@ public final class OnnxCalibrator {
         o.setIntraOpNumThreads(threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
           for (Map<String, Input> sample : samples) {
-            h.addGram(run(env, s, sample), 1);
+            h.addGram(runFirstOutput(env, s, sample), 1);
           }
         }
       } catch (OrtException e) {
         throw new CaiException(source.location(), group.get(0), "calibration run failed: " + e.getMessage(), e);
       }
       for (String name : group) {
+        QuantCodec codec = codecs.apply(name);
+        if (codec == null) {
+          continue;
+        }
         TensorInfo info = infos.get(name);
         int n = (int) info.shape()[1];
         float[] w = source.read(info).floats();
@@ -195,7 +208,8 @@ public final class OnnxCalibrator {
     return full.toBuilder().setGraph(g).build();
   }
 
-  private static float[] run(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
+  /** Runs one sample and returns the session's first output, flattened (float32). */
+  static float[] runFirstOutput(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
     Map<String, OnnxTensor> in = new HashMap<>();
     try {
       for (Map.Entry<String, Input> e : sample.entrySet()) {
