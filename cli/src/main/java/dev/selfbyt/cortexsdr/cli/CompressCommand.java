@@ -6,6 +6,7 @@ import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.converters.onnx.MixedPrecision;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
@@ -70,6 +71,11 @@ final class CompressCommand implements Callable<Integer> {
   @Option(names = "--calibration-samples", paramLabel = "N", description = "samples to calibrate on (default 256)")
   int calibrationSamples = 256;
 
+  @Option(names = "--target-cosine", paramLabel = "T",
+      description = "mixed precision: each weight gets the narrowest width (3 to 8 bits) such that the "
+          + "model's output keeps this cosine to the fp32 output on the calibration data (needs --calibrate)")
+  Double targetCosine;
+
   @Option(names = "--tokenizer", paramLabel = "PATH",
       description = "tokenizer.json for --calibrate text (default: beside the model)")
   Path tokenizer;
@@ -94,7 +100,18 @@ final class CompressCommand implements Callable<Integer> {
           spec.commandLine().getErr().printf("calibrating on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();
         }
-        source = new OnnxCalibrator(onnx, codec, 0.01, options.threads()).calibrate(inputs);
+        if (targetCosine != null) {
+          MixedPrecision.Plan plan = MixedPrecision.plan(onnx, options, inputs, targetCosine, options.threads(),
+              s -> {});
+          if (!json) {
+            spec.commandLine().getErr().printf("bit plan (width: weights): %s%n", plan.histogram());
+            spec.commandLine().getErr().flush();
+          }
+          source = plan.calibrate(onnx, inputs, options.threads());
+          options = plan.options(builder()).build();
+        } else {
+          source = new OnnxCalibrator(onnx, codec, 0.01, options.threads()).calibrate(inputs);
+        }
       }
       stats = new CompressionPipeline(options)
           .onProgress(p -> bar.update(p.bytesDone(), p.bytesTotal(), p.tensor()))
@@ -116,8 +133,29 @@ final class CompressCommand implements Callable<Integer> {
   }
 
   private CompressionOptions options() {
-    CompressionOptions.Builder b;
     try {
+      CompressionOptions o = builder().build();
+      if (calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
+          || o.errorBudget() > 0)) {
+        throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
+            + "--block > 0, no sparsity or error budget)");
+      }
+      if (calibrationSamples < 1) {
+        throw new IllegalArgumentException("--calibration-samples must be >= 1");
+      }
+      if (targetCosine != null && (calibrate == null || !(targetCosine > 0 && targetCosine < 1))) {
+        throw new IllegalArgumentException("--target-cosine needs --calibrate and a value between 0 and 1");
+      }
+      return o;
+    } catch (IllegalArgumentException e) { // includes bad regular expressions
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  /** The options the flags ask for. */
+  private CompressionOptions.Builder builder() {
+    CompressionOptions.Builder b;
+    {
       b = CompressionOptions.builder().preset(Preset.parse(preset));
       if (bits != null) {
         b.bits(bits);
@@ -147,18 +185,7 @@ final class CompressCommand implements Callable<Integer> {
       for (String p : protect) {
         b.protect(p);
       }
-      CompressionOptions o = b.build();
-      if (calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
-          || o.errorBudget() > 0)) {
-        throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
-            + "--block > 0, no sparsity or error budget)");
-      }
-      if (calibrationSamples < 1) {
-        throw new IllegalArgumentException("--calibration-samples must be >= 1");
-      }
-      return o;
-    } catch (IllegalArgumentException e) { // includes bad regular expressions
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      return b;
     }
   }
 

@@ -166,6 +166,27 @@ class CortexSdrCommandTest {
     assertEquals(2, bad.code());
   }
 
+  /** A higher output target buys more bits: the file grows, and the plan is reported. */
+  @Test
+  void mixedPrecisionFollowsTheTarget() throws IOException {
+    Path model = dir.resolve("mlp.onnx");
+    Files.write(model, dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.matMul(256, 64, false, dir)
+        .toByteArray());
+    long previous = 0;
+    for (String target : new String[] {"0.9", "0.999", "0.99999"}) {
+      Path out = dir.resolve("mlp-" + target + ".cai");
+      Run r = cortexsdr("compress", model.toString(), "-o", out.toString(), "--preset", "int4", "--calibrate",
+          "random", "--calibration-samples", "16", "--target-cosine", target);
+      assertEquals(0, r.code(), r.err());
+      assertTrue(r.err().contains("bit plan"), r.err());
+      long size = Files.size(out);
+      assertTrue(size >= previous, target + ": " + size + " after " + previous);
+      previous = size;
+    }
+    assertEquals(2, cortexsdr("compress", model.toString(), "-o", dir.resolve("x.cai").toString(),
+        "--target-cosine", "0.99").code(), "needs --calibrate");
+  }
+
   @Test
   void badUsageExitsWith2() {
     assertEquals(2, cortexsdr().code());

@@ -3,6 +3,7 @@ package dev.selfbyt.cortexsdr.it.models;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.MixedPrecision;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
@@ -191,9 +192,8 @@ public final class ModelReport {
   static List<Double> targets = new ArrayList<>();
 
   /**
-   * Mixed precision: measures each quantizable weight's effect on the model's output at 3, 4, 5,
-   * 6 and 8 bits (32 calibration sentences), allocates widths within {@code 1 - target}, rounds
-   * with GPTQ at those widths, and evaluates the file.
+   * Mixed precision toward an output target ({@link MixedPrecision}), GPTQ at the planned widths,
+   * evaluated on the evaluation sentences.
    */
   private static Row mixedPrecision(RealModel model, Path fp32, Path dir, double target, int sentenceCount,
       int threads, long fp32Bytes, float[][] reference, List<Encoding> enc, boolean log) throws Exception {
@@ -202,46 +202,20 @@ public final class ModelReport {
     List<Map<String, OnnxCalibrator.Input>> calib = calibrationInputs(model, dir, sentenceCount + 100, samples);
     Path cai = dir.resolve(String.format(Locale.ROOT, "mixed-%.4f.cai", target));
     CompressionOptions base = CompressionOptions.builder().preset(Preset.INT4).threads(threads).build();
-    dev.selfbyt.cortexsdr.core.policy.CompressionPolicy policy =
-        new dev.selfbyt.cortexsdr.core.policy.CompressionPolicy(base);
-    Map<String, Integer> plan;
+    MixedPrecision.Plan plan;
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-      List<String> weights = new ArrayList<>();
-      for (var t : onnx.tensors()) {
-        if (policy.plan(t).kind() == dev.selfbyt.cortexsdr.core.policy.TensorPlan.Kind.FIXED) {
-          weights.add(t.name());
-        }
-      }
-      var effects = MEASURED.computeIfAbsent(model, m -> {
-        try {
-          return new dev.selfbyt.cortexsdr.converters.onnx.BitAllocator(onnx, new int[] {3, 4, 5, 6, 8}, 32, false,
-              threads).measure(weights, calib.subList(0, 32));
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      });
-      plan = dev.selfbyt.cortexsdr.converters.onnx.BitAllocator.allocate(effects, 1 - target);
-      Map<String, Integer> bits = plan;
-      var calibrated = new OnnxCalibrator(onnx,
-          name -> bits.containsKey(name) ? QuantCodec.blockwise(bits.get(name), false, 32) : null, 0.01, threads)
-          .calibrate(calib);
-      CompressionOptions.Builder b = CompressionOptions.builder().preset(Preset.INT4).threads(threads);
-      plan.forEach((name, w) -> b.override(java.util.regex.Pattern.quote(name), QuantCodec.blockwise(w, false, 32)));
-      CortexSdr.compress(calibrated, cai, b.build());
+      plan = MixedPrecision.plan(onnx, base, calib, target, threads, s -> {});
+      CortexSdr.compress(plan.calibrate(onnx, calib, threads), cai,
+          plan.options(CompressionOptions.builder().preset(Preset.INT4).threads(threads)).build());
     }
-    Map<Integer, Integer> histogram = new java.util.TreeMap<>();
-    plan.values().forEach(w -> histogram.merge(w, 1, Integer::sum));
     double secs = (System.nanoTime() - t0) / 1e9;
     if (log) {
-      System.err.printf(Locale.ROOT, "%s mixed %.4f: %s%n", model.displayName(), target, plan);
+      System.err.printf(Locale.ROOT, "%s mixed %.4f: %s%n", model.displayName(), target, plan.bits());
     }
     return fidelity(model, String.format(Locale.ROOT, ".cai mixed precision + GPTQ, target %.3f", target),
         decodedExport(cai, dir, String.format(Locale.ROOT, "mixed-%.4f", target)), Files.size(cai), fp32Bytes,
-        reference, enc, threads, "widths:count " + histogram + String.format(Locale.ROOT, ", %.0f s", secs));
+        reference, enc, threads, "widths:count " + plan.histogram() + String.format(Locale.ROOT, ", %.0f s", secs));
   }
-
-  private static final Map<RealModel, List<dev.selfbyt.cortexsdr.converters.onnx.BitAllocator.Effect>> MEASURED =
-      new java.util.EnumMap<>(RealModel.class);
 
   private static Path decodedExport(Path cai, Path dir, String tag) throws Exception {
     Path decoded = dir.resolve(tag + "-decoded.onnx");
