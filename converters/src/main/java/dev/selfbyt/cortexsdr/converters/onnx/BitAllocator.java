@@ -1,7 +1,6 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -11,9 +10,6 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -74,7 +70,7 @@ public final class BitAllocator {
         List<float[]> o = outputs(env, Map.of(w, q), samples);
         double d = 0;
         for (int i = 0; i < o.size(); i++) {
-          d += 1 - cosine(reference.get(i), o.get(i));
+          d += 1 - dev.selfbyt.cortexsdr.core.calibrate.Metrics.cosine(reference.get(i), o.get(i));
         }
         out.add(new Effect(w, bits, payload.remaining(), d / o.size()));
       }
@@ -184,20 +180,7 @@ public final class BitAllocator {
 
   private List<float[]> outputs(OrtEnvironment env, Map<String, float[]> replaced,
       List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {
-    Map<String, TensorInfo> infos = new HashMap<>();
-    for (TensorInfo t : source.tensors()) {
-      infos.put(t.name(), t);
-    }
-    ModelProto m = OnnxExporter.withWeights(source.strippedModel(), name -> {
-      float[] q = replaced.get(name);
-      if (q != null) {
-        ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(q);
-        return b;
-      }
-      TensorInfo t = infos.get(name);
-      return t == null ? null : source.read(t).bytes();
-    });
+    ModelProto m = OnnxCalibrator.modelWith(source, replaced);
     List<float[]> out = new ArrayList<>();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
@@ -212,15 +195,4 @@ public final class BitAllocator {
     return out;
   }
 
-  static double cosine(float[] a, float[] b) {
-    double ab = 0;
-    double aa = 0;
-    double bb = 0;
-    for (int i = 0; i < a.length; i++) {
-      ab += a[i] * (double) b[i];
-      aa += a[i] * (double) a[i];
-      bb += b[i] * (double) b[i];
-    }
-    return aa == 0 && bb == 0 ? 1 : ab / Math.sqrt(aa * bb);
-  }
 }

@@ -178,20 +178,7 @@ public final class OnnxCalibrator {
    */
   private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation, int k)
       throws IOException {
-    Map<String, TensorInfo> infos = new HashMap<>();
-    for (TensorInfo t : source.tensors()) {
-      infos.put(t.name(), t);
-    }
-    ModelProto full = OnnxExporter.withWeights(stripped, name -> {
-      float[] q = quantized.get(name);
-      if (q != null) {
-        ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(q);
-        return b;
-      }
-      TensorInfo t = infos.get(name);
-      return t == null ? null : source.read(t).bytes();
-    });
+    ModelProto full = modelWith(source, quantized);
     GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
     String p = "cortexsdr_calibration_";
     g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
@@ -206,6 +193,24 @@ public final class OnnxCalibrator {
     g.addOutput(ValueInfoProto.newBuilder().setName(p + "gram")
         .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
     return full.toBuilder().setGraph(g).build();
+  }
+
+  /** The full model of {@code source}, with the weights in {@code replaced} swapped for those values. */
+  static ModelProto modelWith(OnnxModelReader source, Map<String, float[]> replaced) throws IOException {
+    Map<String, TensorInfo> infos = new HashMap<>();
+    for (TensorInfo t : source.tensors()) {
+      infos.put(t.name(), t);
+    }
+    return OnnxExporter.withWeights(source.strippedModel(), name -> {
+      float[] q = replaced.get(name);
+      if (q != null) {
+        ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(q);
+        return b;
+      }
+      TensorInfo t = infos.get(name);
+      return t == null ? null : source.read(t).bytes();
+    });
   }
 
   /** Runs one sample and returns the session's first output, flattened (float32). */

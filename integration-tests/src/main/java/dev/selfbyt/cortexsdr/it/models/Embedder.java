@@ -96,15 +96,7 @@ public final class Embedder implements AutoCloseable {
   }
 
   public static double cosine(float[] a, float[] b) {
-    double ab = 0;
-    double aa = 0;
-    double bb = 0;
-    for (int i = 0; i < a.length; i++) {
-      ab += a[i] * (double) b[i];
-      aa += a[i] * (double) a[i];
-      bb += b[i] * (double) b[i];
-    }
-    return ab / Math.sqrt(aa * bb);
+    return dev.selfbyt.cortexsdr.core.calibrate.Metrics.cosine(a, b);
   }
 
   @Override
