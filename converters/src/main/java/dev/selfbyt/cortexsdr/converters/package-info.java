@@ -11,7 +11,11 @@
  *   <li>{@code OnnxDTypes}: ONNX element types to and from {@link
  *       dev.selfbyt.cortexsdr.core.tensor.DType}.
  *   <li>{@code OnnxExporter}: writes a {@code .cai} back out as a standard {@code .onnx} file,
- *       with fp32 (decoded) weights.
+ *       with decoded weights; {@code QuantizedOnnxExporter}: the same with weights kept quantized
+ *       ({@code MatMulNBits}, {@code GatherBlockQuantized}).
+ *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
+ *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
+ *       widths toward an output target. (Calibration is why this module depends on ONNX Runtime.)
  *   <li>{@code OnnxFormatException}: a bad ONNX input, naming the file, the tensor and the cause.
  * </ul>
  */

@@ -20,6 +20,8 @@
  *       protected or not) from presets, overrides and an optional error budget.
  *   <li>{@code pipeline}: {@code CompressionPipeline} encodes tensors on N threads with a bounded
  *       window and hands them to the writer in source order, so output bytes never depend on N.
+ *   <li>{@code calibrate}: {@code Hessian} ({@code X^T X}), {@code Gptq} (error-compensating
+ *       rounding), {@code Metrics}; framework-free, fed by the converters.
  *   <li>{@code format}: {@code CaiWriter} (streams; its Javadoc is the format spec),
  *       {@code CaiReader} (memory-maps, decodes one tensor on demand), {@code CaiEntry} (a
  *       directory entry), the {@code CaiException} family, and the small {@code Json} codec used
