@@ -213,8 +213,11 @@ public final class OnnxCalibrator {
     });
   }
 
-  /** Runs one sample and returns the session's first output, flattened (float32). */
-  static float[] runFirstOutput(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
+  /**
+   * Runs one sample (inputs the session does not have are skipped) and returns its first output,
+   * flattened (float32).
+   */
+  public static float[] runFirstOutput(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
     Map<String, OnnxTensor> in = new HashMap<>();
     try {
       for (Map.Entry<String, Input> e : sample.entrySet()) {

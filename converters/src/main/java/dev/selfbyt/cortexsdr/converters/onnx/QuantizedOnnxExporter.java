@@ -67,7 +67,8 @@ public final class QuantizedOnnxExporter {
     for (CaiEntry e : cai.entries()) {
       String name = e.name();
       List<NodeProto> users = consumers.getOrDefault(name, List.of());
-      QuantCodec q = quantCodec(cai, e);
+      CaiReader.StoredTensor stored = isQuantizedFloat32(e) ? cai.readStored(name) : null;
+      QuantCodec q = stored == null ? null : (QuantCodec) stored.codec();
       if (q == null) {
         forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : "codec has no ONNX operator"));
         continue;
@@ -85,7 +86,7 @@ public final class QuantizedOnnxExporter {
       boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
       String widened = q.bits() == 4 || q.bits() == 8 ? "" : ", " + q.bits() + "-bit codes widened to 8 bits";
       int bits = q.bits() == 4 ? 4 : 8;
-      QuantCodec.QuantizedTensor qt = q.unpack(e.info(), cai.readStored(name).payload());
+      QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
       if (plainDomain && user.getOpType().equals("MatMul") && user.getInput(1).equals(name)
           && e.info().rank() == 2 && e.info().reductionAxis() == 0) {
         replaced.put(user, matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added));
@@ -99,32 +100,23 @@ public final class QuantizedOnnxExporter {
       }
     }
 
-    GraphProto.Builder gb = g.toBuilder().clearNode().clearInitializer();
-    for (NodeProto n : g.getNodeList()) {
+    // weights without a quantized form go back decoded, as in the decoded export
+    GraphProto dg = OnnxExporter.withWeights(model, name -> {
+      Form f = forms.get(name);
+      return f != null && f.form().equals("decoded") ? cai.read(name).bytes() : null;
+    }).getGraph();
+    GraphProto.Builder gb = dg.toBuilder().clearNode().clearInitializer();
+    for (NodeProto n : dg.getNodeList()) {
       NodeProto r = replaced.get(n);
       if (r != null) {
         gb.addNode(r);
-      } else if (n.getOpType().equals("Constant") && n.getOutputCount() == 1 && cai.contains(n.getOutput(0))) {
-        String out = n.getOutput(0);
-        if (!forms.get(out).form().equals("decoded")) {
-          continue; // its quantized form is an initializer of the replacing node
-        }
-        NodeProto.Builder nb = n.toBuilder();
-        for (int a = 0; a < n.getAttributeCount(); a++) {
-          AttributeProto attr = n.getAttribute(a);
-          if (attr.getName().equals("value") && attr.hasT()) {
-            nb.setAttribute(a, attr.toBuilder().setT(decoded(cai, out, attr.getT())));
-          }
-        }
-        gb.addNode(nb);
-      } else {
-        gb.addNode(n);
+      } else if (!(n.getOpType().equals("Constant") && n.getOutputCount() == 1 && isQuantized(forms, n.getOutput(0)))) {
+        gb.addNode(n); // a quantized Constant's data now lives in the replacing node's initializers
       }
     }
-    for (TensorProto t : g.getInitializerList()) {
-      Form f = forms.get(t.getName());
-      if (f == null || f.form().equals("decoded")) {
-        gb.addInitializer(f == null ? t : decoded(cai, t.getName(), t));
+    for (TensorProto t : dg.getInitializerList()) {
+      if (!isQuantized(forms, t.getName())) {
+        gb.addInitializer(t);
       }
     }
     gb.addAllInitializer(added);
@@ -137,11 +129,13 @@ public final class QuantizedOnnxExporter {
     return new ArrayList<>(forms.values());
   }
 
-  private static QuantCodec quantCodec(CaiReader cai, CaiEntry e) throws IOException {
-    if (e.codec() != dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT || e.info().dtype() != DType.FLOAT32) {
-      return null;
-    }
-    return (QuantCodec) cai.readStored(e.name()).codec();
+  private static boolean isQuantizedFloat32(CaiEntry e) {
+    return e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT && e.info().dtype() == DType.FLOAT32;
+  }
+
+  private static boolean isQuantized(Map<String, Form> forms, String name) {
+    Form f = forms.get(name);
+    return f != null && !f.form().equals("decoded");
   }
 
   private static String blockProblem(QuantCodec q, TensorInfo info) {
@@ -248,10 +242,6 @@ public final class QuantizedOnnxExporter {
       }
     }
     return out;
-  }
-
-  private static TensorProto decoded(CaiReader cai, String name, TensorProto t) throws IOException {
-    return t.toBuilder().setRawData(ByteString.copyFrom(cai.read(name).bytes())).build();
   }
 
   private static TensorProto tensor(String name, int type, byte[] data, long... dims) {

@@ -170,6 +170,48 @@ public final class QuantCodec implements TensorCodec {
     return new Layout(groups, scaleBytes, fiberBytes, zpOffset, zpOffset + zpBytes, (int) total);
   }
 
+  /** A payload being filled: scale type, scales, zero points and packed codes at their offsets. */
+  private final class PayloadWriter {
+    private final Layout layout;
+    private final boolean fp16;
+    private final byte[] out;
+    private final ByteBuffer scales;
+    private final int[] zeroPoints;
+
+    PayloadWriter(TensorInfo info, boolean fp16) {
+      this.layout = layout(info, fp16 ? 2 : 4);
+      this.fp16 = fp16;
+      this.out = new byte[layout.total()];
+      out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
+      this.scales = ByteBuffer.wrap(out, 1, layout.groups() * layout.scaleBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
+      this.zeroPoints = symmetric ? null : new int[layout.groups()];
+    }
+
+    int groups() {
+      return layout.groups();
+    }
+
+    /** Records group {@code g}'s scale and zero point. */
+    void group(int g, float scale, int zeroPoint) {
+      putScale(scales, g, scale, fp16);
+      if (zeroPoints != null) {
+        zeroPoints[g] = zeroPoint;
+      }
+    }
+
+    /** Packs fiber {@code f}'s codes, {@code codes[from .. from + r)}. */
+    void fiber(int f, byte[] codes, int from, int r) {
+      pack(codes, from, r, bits, out, layout.codeOffset() + f * layout.fiberBytes());
+    }
+
+    byte[] finish() {
+      if (zeroPoints != null) {
+        packInts(zeroPoints, bits, out, layout.zpOffset());
+      }
+      return out;
+    }
+  }
+
   /** Values sharing one scale within a fiber of length {@code r}. */
   private int groupLength(int r) {
     return granularity == Granularity.BLOCK ? Math.min(blockSize, Math.max(r, 1)) : Math.max(r, 1);
@@ -224,15 +266,7 @@ public final class QuantCodec implements TensorCodec {
     int outer = (int) info.outer();
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
-    Layout layout = layout(info, fp16 ? 2 : 4);
-    int groups = layout.groups();
-    int fiberBytes = layout.fiberBytes();
-    byte[] out = new byte[layout.total()];
-    out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
-    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * layout.scaleBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
-    int[] zps = symmetric ? null : new int[groups];
-    int zpOff = layout.zpOffset();
-    int codeOff = layout.codeOffset();
+    PayloadWriter w = new PayloadWriter(info, fp16);
     int maxq = (1 << bits) - 1;
     int half = 1 << (bits - 1);
     int lo = symmetric ? 1 : 0;
@@ -276,11 +310,7 @@ public final class QuantCodec implements TensorCodec {
               return null;
             }
             int z = symmetric ? half : zeroPoint(mn[c], sc, maxq);
-            int g = (o * inner + c0 + c) * gpf + j;
-            putScale(scaleOut, g, sc, fp16);
-            if (zps != null) {
-              zps[g] = z;
-            }
+            w.group((o * inner + c0 + c) * gpf + j, sc, z);
             inv[c] = sc == 0f ? 0f : 1f / sc;
             bias[c] = z + 0.5f;
           }
@@ -293,14 +323,11 @@ public final class QuantCodec implements TensorCodec {
           }
         }
         for (int c = 0; c < tw; c++) {
-          pack(tile, c * r, r, bits, out, codeOff + (o * inner + c0 + c) * fiberBytes);
+          w.fiber(o * inner + c0 + c, tile, c * r, r);
         }
       }
     }
-    if (zps != null) {
-      packInts(zps, bits, out, zpOff);
-    }
-    return out;
+    return w.finish();
   }
 
   /** Encodes fiber-major values; null when fp16 scales were asked for and do not fit. */
@@ -309,15 +336,7 @@ public final class QuantCodec implements TensorCodec {
     int fibers = FiberLayout.fiberCount(info);
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
-    Layout layout = layout(info, fp16 ? 2 : 4);
-    int groups = layout.groups();
-    int fiberBytes = layout.fiberBytes();
-    byte[] out = new byte[layout.total()];
-    out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
-    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, groups * layout.scaleBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
-    int[] zps = symmetric ? null : new int[groups];
-    int zpOff = layout.zpOffset();
-    int codeOff = layout.codeOffset();
+    PayloadWriter w = new PayloadWriter(info, fp16);
     byte[] codes = new byte[Math.max(r, 1)];
     float[] range = new float[2];
     int maxq = (1 << bits) - 1;
@@ -333,10 +352,7 @@ public final class QuantCodec implements TensorCodec {
         return null;
       }
       tensorZp = symmetric ? half : zeroPoint(range[0], tensorScale, maxq);
-      putScale(scaleOut, 0, tensorScale, fp16);
-      if (zps != null) {
-        zps[0] = tensorZp;
-      }
+      w.group(0, tensorScale, tensorZp);
     }
 
     for (int f = 0; f < fibers; f++) {
@@ -356,20 +372,13 @@ public final class QuantCodec implements TensorCodec {
             return null;
           }
           z = symmetric ? half : zeroPoint(range[0], s, maxq);
-          int g = f * gpf + j;
-          putScale(scaleOut, g, s, fp16);
-          if (zps != null) {
-            zps[g] = z;
-          }
+          w.group(f * gpf + j, s, z);
         }
         quantize(x, base + start, len, s, z, lo, maxq, codes, start);
       }
-      pack(codes, r, bits, out, codeOff + f * fiberBytes);
+      w.fiber(f, codes, 0, r);
     }
-    if (zps != null) {
-      packInts(zps, bits, out, zpOff);
-    }
-    return out;
+    return w.finish();
   }
 
   /**
@@ -415,21 +424,17 @@ public final class QuantCodec implements TensorCodec {
     for (float sc : grid.scales()) {
       fp16 &= Fp16.toFloat(Fp16.fromFloat(sc)) == sc;
     }
-    Layout layout = layout(info, fp16 ? 2 : 4);
-    if (grid.scales().length != layout.groups()) {
+    PayloadWriter w = new PayloadWriter(info, fp16);
+    if (grid.scales().length != w.groups()) {
       throw new IllegalArgumentException("tensor '" + info.name() + "': grid of " + grid.scales().length
-          + " groups, " + describe() + " needs " + layout.groups());
+          + " groups, " + describe() + " needs " + w.groups());
     }
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
-    byte[] out = new byte[layout.total()];
-    out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
-    ByteBuffer scaleOut = ByteBuffer.wrap(out, 1, layout.groups() * layout.scaleBytes()).slice()
-        .order(ByteOrder.LITTLE_ENDIAN);
-    for (int g = 0; g < layout.groups(); g++) {
-      putScale(scaleOut, g, grid.scales()[g], fp16);
+    for (int g = 0; g < w.groups(); g++) {
+      w.group(g, grid.scales()[g], grid.zeroPoints()[g]);
     }
     byte[] codes = new byte[Math.max(r, 1)];
     int maxq = (1 << bits) - 1;
@@ -441,12 +446,9 @@ public final class QuantCodec implements TensorCodec {
         quantize(x, f * r + start, Math.min(gl, r - start), grid.scales()[g], grid.zeroPoints()[g], lo, maxq, codes,
             start);
       }
-      pack(codes, r, bits, out, layout.codeOffset() + f * layout.fiberBytes());
+      w.fiber(f, codes, 0, r);
     }
-    if (!symmetric) {
-      packInts(grid.zeroPoints(), bits, out, layout.zpOffset());
-    }
-    return out;
+    return w.finish();
   }
 
   /**

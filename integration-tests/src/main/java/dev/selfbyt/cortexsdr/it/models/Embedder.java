@@ -2,14 +2,11 @@ package dev.selfbyt.cortexsdr.it.models;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +18,6 @@ public final class Embedder implements AutoCloseable {
   private final OrtEnvironment env;
   private final OrtSession session;
   private final RealModel.Pooling pooling;
-  private final boolean tokenTypes;
 
   public Embedder(Path model, RealModel.Pooling pooling, int threads) throws OrtException {
     this.env = OrtEnvironment.getEnvironment();
@@ -30,7 +26,6 @@ public final class Embedder implements AutoCloseable {
     o.setInterOpNumThreads(1);
     this.session = env.createSession(model.toString(), o);
     this.pooling = pooling;
-    this.tokenTypes = session.getInputNames().contains("token_type_ids");
   }
 
   public static HuggingFaceTokenizer tokenizer(Path json, int maxLength) throws java.io.IOException {
@@ -53,22 +48,10 @@ public final class Embedder implements AutoCloseable {
   /** The last hidden state, flattened {@code [n, d]}. */
   public float[] hidden(long[] ids, long[] mask) throws OrtException {
     long[] shape = {1, ids.length};
-    Map<String, OnnxTensor> in = new HashMap<>();
-    try {
-      in.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
-      in.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
-      if (tokenTypes) {
-        in.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), shape));
-      }
-      try (OrtSession.Result r = session.run(in)) {
-        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-        float[] h = new float[fb.remaining()];
-        fb.get(h);
-        return h;
-      }
-    } finally {
-      in.values().forEach(OnnxTensor::close);
-    }
+    return OnnxCalibrator.runFirstOutput(env, session, Map.of(
+        "input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
+        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
+        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[ids.length])));
   }
 
   private float[] pool(float[] hidden, long[] mask) {
