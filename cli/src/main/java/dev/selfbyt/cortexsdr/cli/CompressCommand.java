@@ -76,6 +76,20 @@ final class CompressCommand implements Callable<Integer> {
           + "model's output keeps this cosine to the fp32 output on the calibration data (needs --calibrate)")
   Double targetCosine;
 
+  @Option(names = "--target-min-cosine", paramLabel = "T",
+      description = "with --target-cosine: the cosine every calibration sample keeps (default: twice the "
+          + "target's loss, e.g. 0.98 for 0.99)")
+  Double targetMinCosine;
+
+  @Option(names = "--activation-scaling",
+      description = "with --calibrate: scale each MatMul input per channel by its activation size before "
+          + "rounding (AWQ-style; a Mul by the inverse is added to the graph) where that lowers the error")
+  boolean activationScaling;
+
+  @Option(names = "--no-error-compensation",
+      description = "with --calibrate: plain rounding instead of GPTQ's error-compensating rounding")
+  boolean noErrorCompensation;
+
   @Option(names = "--tokenizer", paramLabel = "PATH",
       description = "tokenizer.json for --calibrate text (default: beside the model)")
   Path tokenizer;
@@ -94,23 +108,24 @@ final class CompressCommand implements Callable<Integer> {
         if (!(opened instanceof OnnxModelReader onnx)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--calibrate needs an ONNX model");
         }
-        QuantCodec codec = QuantCodec.blockwise(options.bits(), options.symmetric(), options.blockSize());
         var inputs = CalibrationInputs.load(onnx, in, calibrate, tokenizer, calibrationSamples);
         if (!json) {
           spec.commandLine().getErr().printf("calibrating on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();
         }
         if (targetCosine != null) {
-          MixedPrecision.Plan plan = MixedPrecision.plan(onnx, options, inputs, targetCosine, options.threads(),
+          double min = targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine);
+          MixedPrecision.Plan plan = MixedPrecision.plan(onnx, options, inputs, targetCosine, min, options.threads(),
               s -> {});
           if (!json) {
-            spec.commandLine().getErr().printf("bit plan (width: weights): %s%n", plan.histogram());
+            spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n", plan.histogram());
             spec.commandLine().getErr().flush();
           }
-          source = plan.calibrate(onnx, inputs, options.threads());
+          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling);
           options = plan.options(builder()).build();
         } else {
-          source = new OnnxCalibrator(onnx, codec, 0.01, options.threads()).calibrate(inputs);
+          source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads())
+              .activationScaling(activationScaling).errorCompensation(!noErrorCompensation).calibrate(inputs);
         }
       }
       stats = new CompressionPipeline(options)
@@ -145,6 +160,15 @@ final class CompressCommand implements Callable<Integer> {
       }
       if (targetCosine != null && (calibrate == null || !(targetCosine > 0 && targetCosine < 1))) {
         throw new IllegalArgumentException("--target-cosine needs --calibrate and a value between 0 and 1");
+      }
+      if ((activationScaling || noErrorCompensation) && calibrate == null) {
+        throw new IllegalArgumentException("--activation-scaling and --no-error-compensation need --calibrate");
+      }
+      if (noErrorCompensation && targetCosine != null) {
+        throw new IllegalArgumentException("--target-cosine always rounds with GPTQ: drop --no-error-compensation");
+      }
+      if (targetMinCosine != null && (targetCosine == null || !(targetMinCosine > -1 && targetMinCosine <= targetCosine))) {
+        throw new IllegalArgumentException("--target-min-cosine needs --target-cosine and a value in (-1, target]");
       }
       return o;
     } catch (IllegalArgumentException e) { // includes bad regular expressions

@@ -75,6 +75,13 @@ final class InspectCommand implements Callable<Integer> {
       o.printf(Locale.ROOT, "%s: .cai %s, %,d bytes, %d tensors%n", in, cai.version(), cai.size(), cai.entries().size());
       o.printf(Locale.ROOT, "  source: %s%n", src instanceof Map<?, ?> s ? s.get("format") : "?");
       o.printf(Locale.ROOT, "  preset: %s%n", opts instanceof Map<?, ?> p ? p.get("preset") : "?");
+      if (src instanceof Map<?, ?> s && s.get("metadata") instanceof Map<?, ?> meta) {
+        for (String key : List.of("calibration", "activation scaling", "mixed precision")) {
+          if (meta.get(key) != null) {
+            o.printf(Locale.ROOT, "  %s: %s%n", key, meta.get(key));
+          }
+        }
+      }
       o.printf(Locale.ROOT, "  weights: %,d bytes -> %,d stored (%.2fx)%n", weights, stored,
           stored == 0 ? 0.0 : (double) weights / stored);
       int w = 20;

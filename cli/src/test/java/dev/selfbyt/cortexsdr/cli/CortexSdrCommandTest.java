@@ -178,11 +178,20 @@ class CortexSdrCommandTest {
       Run r = cortexsdr("compress", model.toString(), "-o", out.toString(), "--preset", "int4", "--calibrate",
           "random", "--calibration-samples", "16", "--target-cosine", target);
       assertEquals(0, r.code(), r.err());
-      assertTrue(r.err().contains("bit plan"), r.err());
+      assertTrue(r.err().contains("plan (bits/block: weights)"), r.err());
       long size = Files.size(out);
       assertTrue(size >= previous, target + ": " + size + " after " + previous);
       previous = size;
+      Run inspect = cortexsdr("inspect", out.toString());
+      assertTrue(inspect.out().contains("mixed precision: target cosine " + String.format("%.4f", Double.parseDouble(target))),
+          inspect.out());
     }
+    Path scaled = dir.resolve("mlp-scaled.cai");
+    Run r = cortexsdr("compress", model.toString(), "-o", scaled.toString(), "--preset", "int4", "--calibrate",
+        "random", "--calibration-samples", "16", "--activation-scaling");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(cortexsdr("inspect", scaled.toString()).out().contains("activation scaling: "));
+    assertEquals(0, cortexsdr("verify", scaled.toString()).code());
     assertEquals(2, cortexsdr("compress", model.toString(), "-o", dir.resolve("x.cai").toString(),
         "--target-cosine", "0.99").code(), "needs --calibrate");
   }

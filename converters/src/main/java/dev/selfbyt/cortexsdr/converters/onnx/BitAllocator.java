@@ -1,44 +1,55 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
+import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.core.calibrate.Metrics;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
  * Mixed precision driven by the model's output: measures, for every quantizable weight and every
- * candidate width, how far the model's first output moves (1 - cosine, averaged over the
- * calibration samples) when only that weight is rounded; then, treating those effects as
- * additive, gives each weight the narrowest width such that the summed effect stays within a
- * budget, spending bits where they buy the most fidelity per byte. {@link #plan} returns one
- * codec per weight.
+ * candidate codec (a width and a block size), how far the model's first output moves (1 - cosine,
+ * per calibration sample) when only that weight is rounded; then, treating those effects as
+ * additive, gives each weight the smallest codec such that both the mean effect and every
+ * sample's effect stay within their budgets, spending bytes where they buy the most fidelity.
+ *
+ * <p>Measuring runs one ONNX Runtime session in which the measured weights are graph inputs: each
+ * (weight, codec) pair is a handful of runs with one input swapped, no session rebuilt.
  */
 public final class BitAllocator {
   private final OnnxModelReader source;
-  private final int[] widths;
-  private final int block;
-  private final boolean symmetric;
+  private final List<QuantCodec> candidates;
   private final int threads;
   private Consumer<String> log = s -> {};
 
-  public BitAllocator(OnnxModelReader source, int[] widths, int block, boolean symmetric, int threads) {
+  /** @param candidates the codecs each weight may get (block-wise, one symmetry) */
+  public BitAllocator(OnnxModelReader source, List<QuantCodec> candidates, int threads) {
     this.source = source;
-    this.widths = widths.clone();
-    java.util.Arrays.sort(this.widths);
-    this.block = block;
-    this.symmetric = symmetric;
+    this.candidates = List.copyOf(candidates);
     this.threads = threads;
   }
 
@@ -47,10 +58,18 @@ public final class BitAllocator {
     return this;
   }
 
-  /** Measured effect of one weight at one width. */
-  public record Effect(String tensor, int bits, long bytes, double distortion) {}
+  /**
+   * Measured effect of one weight under one codec: payload bytes, and 1 - cosine of the output per
+   * sample ({@code distortion} is their mean).
+   */
+  public record Effect(String tensor, QuantCodec codec, long bytes, double distortion, double[] perSample) {
+    /** An effect that is the same on every sample (for planning by the mean alone). */
+    public static Effect uniform(String tensor, QuantCodec codec, long bytes, double distortion) {
+      return new Effect(tensor, codec, bytes, distortion, new double[] {distortion});
+    }
+  }
 
-  /** Measures every (weight, width) pair on the samples. */
+  /** Measures every (weight, candidate) pair on the samples. */
   public List<Effect> measure(List<String> weights, List<Map<String, OnnxCalibrator.Input>> samples)
       throws IOException {
     Map<String, TensorInfo> infos = new HashMap<>();
@@ -58,118 +77,156 @@ public final class BitAllocator {
       infos.put(t.name(), t);
     }
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    List<float[]> reference = outputs(env, Map.of(), samples);
     List<Effect> out = new ArrayList<>();
-    for (String w : weights) {
-      TensorInfo info = infos.get(w);
-      TensorData data = source.read(info);
-      for (int bits : widths) {
-        QuantCodec c = QuantCodec.blockwise(bits, symmetric, block);
-        ByteBuffer payload = c.encode(data);
-        float[] q = c.decode(info, payload.duplicate()).floats();
-        List<float[]> o = outputs(env, Map.of(w, q), samples);
-        double d = 0;
-        for (int i = 0; i < o.size(); i++) {
-          d += 1 - dev.selfbyt.cortexsdr.core.calibrate.Metrics.cosine(reference.get(i), o.get(i));
+    Map<String, OnnxTensor> originals = new LinkedHashMap<>();
+    List<Map<String, OnnxTensor>> feeds = new ArrayList<>();
+    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+      o.setIntraOpNumThreads(threads);
+      try (OrtSession s = env.createSession(measuringModel(new HashSet<>(weights), infos).toByteArray(), o)) {
+        for (String w : weights) {
+          TensorInfo info = infos.get(w);
+          originals.put(w, tensor(env, source.read(info).floats(), info.shape()));
         }
-        out.add(new Effect(w, bits, payload.remaining(), d / o.size()));
+        for (Map<String, OnnxCalibrator.Input> sample : samples) {
+          feeds.add(inputs(env, s, sample));
+        }
+        List<float[]> reference = run(s, feeds, originals, null, null);
+        for (String w : weights) {
+          TensorInfo info = infos.get(w);
+          TensorData data = source.read(info);
+          for (QuantCodec c : candidates) {
+            ByteBuffer payload = c.encode(data);
+            float[] q = c.decode(info, payload.duplicate()).floats();
+            List<float[]> o2;
+            try (OnnxTensor qt = tensor(env, q, info.shape())) {
+              o2 = run(s, feeds, originals, w, qt);
+            }
+            double[] per = new double[o2.size()];
+            double sum = 0;
+            for (int i = 0; i < per.length; i++) {
+              per[i] = Math.max(0, 1 - Metrics.cosine(reference.get(i), o2.get(i)));
+              sum += per[i];
+            }
+            out.add(new Effect(w, c, payload.remaining(), sum / per.length, per));
+          }
+          log.accept("measured " + w);
+        }
       }
-      log.accept("measured " + w);
+    } catch (OrtException e) {
+      throw new CaiException(source.location(), null, "measuring the output failed: " + e.getMessage(), e);
+    } finally {
+      originals.values().forEach(OnnxTensor::close);
+      feeds.forEach(f -> f.values().forEach(OnnxTensor::close));
     }
     return out;
   }
 
   /**
-   * The narrowest widths whose summed distortion stays within {@code budget}: start every weight
-   * at its narrowest width, then widen the weight that removes the most distortion per added byte,
-   * until the sum fits.
+   * The smallest codec per weight such that the summed mean effect stays within {@code meanBudget}
+   * and, on every sample, the summed effect within {@code worstBudget}: start every weight at its
+   * smallest candidate, then repeatedly take the change that removes the most excess per added
+   * byte, until both fit or nothing helps. Never larger than the smallest one-codec-for-all plan
+   * that fits.
    */
-  public static Map<String, Integer> allocate(List<Effect> effects, double budget) {
-    Map<String, List<Effect>> byTensor = new LinkedHashMap<>();
-    for (Effect e : effects) {
-      byTensor.computeIfAbsent(e.tensor(), k -> new ArrayList<>()).add(e);
-    }
-    Map<String, Integer> level = new LinkedHashMap<>();
-    double total = 0;
+  public static Map<String, Effect> allocate(List<Effect> effects, double meanBudget, double worstBudget) {
+    Map<String, List<Effect>> byTensor = byTensor(effects);
+    int samples = effects.stream().mapToInt(e -> e.perSample().length).max().orElse(1);
+    Map<String, Effect> plan = new LinkedHashMap<>();
     for (Map.Entry<String, List<Effect>> t : byTensor.entrySet()) {
-      t.getValue().sort(java.util.Comparator.comparingInt(Effect::bits));
-      level.put(t.getKey(), 0);
-      total += t.getValue().get(0).distortion();
+      t.getValue().sort(Comparator.comparingLong(Effect::bytes).thenComparingDouble(Effect::distortion));
+      plan.put(t.getKey(), t.getValue().get(0));
     }
-    while (total > budget) {
-      String best = null;
+    double[] perSample = new double[samples];
+    double mean = 0;
+    for (Effect e : plan.values()) {
+      mean += e.distortion();
+      add(perSample, e, 1);
+    }
+    double excess = excess(mean, perSample, meanBudget, worstBudget);
+    while (excess > 0) {
+      Effect bestFrom = null;
+      Effect bestTo = null;
       double bestGain = 0;
       for (Map.Entry<String, List<Effect>> t : byTensor.entrySet()) {
-        int l = level.get(t.getKey());
-        List<Effect> options = t.getValue();
-        if (l + 1 >= options.size()) {
-          continue;
-        }
-        Effect now = options.get(l);
-        Effect next = options.get(l + 1);
-        double gain = (now.distortion() - next.distortion()) / Math.max(1, next.bytes() - now.bytes());
-        if (best == null || gain > bestGain) {
-          best = t.getKey();
-          bestGain = gain;
-        }
-      }
-      if (best == null) {
-        break; // everything at its widest
-      }
-      List<Effect> options = byTensor.get(best);
-      int l = level.get(best);
-      total += options.get(l + 1).distortion() - options.get(l).distortion();
-      level.put(best, l + 1);
-    }
-    Map<String, Integer> greedy = new LinkedHashMap<>();
-    level.forEach((t, l) -> greedy.put(t, byTensor.get(t).get(l).bits()));
-    Map<String, Integer> bits = greedy;
-    // never worse than one width for all: the smallest uniform plan within budget, if smaller
-    long mixed = bytes(byTensor, bits);
-    for (int w : widthsOf(effects)) {
-      Map<String, Integer> uniform = new LinkedHashMap<>();
-      double d = 0;
-      boolean complete = true;
-      for (Map.Entry<String, List<Effect>> t : byTensor.entrySet()) {
-        Effect e = null;
-        for (Effect x : t.getValue()) {
-          if (x.bits() == w) {
-            e = x;
+        Effect now = plan.get(t.getKey());
+        for (Effect next : t.getValue()) {
+          if (next.bytes() <= now.bytes() || next.distortion() >= now.distortion()) {
+            continue;
+          }
+          add(perSample, now, -1);
+          add(perSample, next, 1);
+          double e = excess(mean - now.distortion() + next.distortion(), perSample, meanBudget, worstBudget);
+          add(perSample, next, -1);
+          add(perSample, now, 1);
+          double gain = (excess - e) / (next.bytes() - now.bytes());
+          if (gain > bestGain) {
+            bestGain = gain;
+            bestFrom = now;
+            bestTo = next;
           }
         }
-        if (e == null) {
-          complete = false;
-          break;
-        }
-        uniform.put(t.getKey(), w);
-        d += e.distortion();
       }
-      if (complete && d <= budget && bytes(byTensor, uniform) < mixed) {
-        bits = uniform;
-        mixed = bytes(byTensor, uniform);
+      if (bestTo == null) {
+        break; // nothing left that helps
+      }
+      add(perSample, bestFrom, -1);
+      add(perSample, bestTo, 1);
+      mean += bestTo.distortion() - bestFrom.distortion();
+      plan.put(bestTo.tensor(), bestTo);
+      excess = excess(mean, perSample, meanBudget, worstBudget);
+    }
+    // never worse than one codec for all: the smallest uniform plan within budget, if smaller
+    long bytes = bytes(plan);
+    for (Effect c : effects) {
+      Map<String, Effect> uniform = new LinkedHashMap<>();
+      for (Map.Entry<String, List<Effect>> t : byTensor.entrySet()) {
+        t.getValue().stream().filter(x -> x.codec().equals(c.codec())).findFirst()
+            .ifPresent(x -> uniform.put(t.getKey(), x));
+      }
+      if (uniform.size() == byTensor.size() && fits(uniform.values(), samples, meanBudget, worstBudget)
+          && bytes(uniform) < bytes) {
+        plan = uniform;
+        bytes = bytes(uniform);
       }
     }
-    return bits;
+    return plan;
+  }
+
+  /** Whether a set of effects stays within both budgets. */
+  public static boolean fits(Iterable<Effect> chosen, int samples, double meanBudget, double worstBudget) {
+    double[] perSample = new double[samples];
+    double mean = 0;
+    for (Effect e : chosen) {
+      mean += e.distortion();
+      add(perSample, e, 1);
+    }
+    return excess(mean, perSample, meanBudget, worstBudget) <= 0;
+  }
+
+  /** How far over budget: relative excess of the mean plus mean relative excess of the samples. */
+  private static double excess(double mean, double[] perSample, double meanBudget, double worstBudget) {
+    double e = Math.max(0, mean - meanBudget) / meanBudget;
+    double w = 0;
+    for (double s : perSample) {
+      w += Math.max(0, s - worstBudget) / worstBudget;
+    }
+    return e + w / perSample.length;
+  }
+
+  /** Adds {@code sign} times an effect's per-sample values (a one-value effect counts on every sample). */
+  private static void add(double[] perSample, Effect e, int sign) {
+    double[] p = e.perSample();
+    for (int i = 0; i < perSample.length; i++) {
+      perSample[i] += sign * (p.length == perSample.length ? p[i] : e.distortion());
+    }
   }
 
   /** Total bytes of a plan. */
-  public static long bytes(Map<String, List<Effect>> byTensor, Map<String, Integer> plan) {
-    long n = 0;
-    for (Map.Entry<String, Integer> p : plan.entrySet()) {
-      for (Effect e : byTensor.get(p.getKey())) {
-        if (e.bits() == p.getValue()) {
-          n += e.bytes();
-        }
-      }
-    }
-    return n;
+  public static long bytes(Map<String, Effect> plan) {
+    return plan.values().stream().mapToLong(Effect::bytes).sum();
   }
 
-  private static int[] widthsOf(List<Effect> effects) {
-    return effects.stream().mapToInt(Effect::bits).distinct().sorted().toArray();
-  }
-
-  /** Effects grouped by tensor, for {@link #bytes}. */
+  /** Effects grouped by tensor, in first-seen order. */
   public static Map<String, List<Effect>> byTensor(List<Effect> effects) {
     Map<String, List<Effect>> m = new LinkedHashMap<>();
     for (Effect e : effects) {
@@ -178,21 +235,76 @@ public final class BitAllocator {
     return m;
   }
 
-  private List<float[]> outputs(OrtEnvironment env, Map<String, float[]> replaced,
-      List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {
-    ModelProto m = OnnxCalibrator.modelWith(source, replaced);
-    List<float[]> out = new ArrayList<>();
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-      o.setIntraOpNumThreads(threads);
-      try (OrtSession s = env.createSession(m.toByteArray(), o)) {
-        for (Map<String, OnnxCalibrator.Input> sample : samples) {
-          out.add(OnnxCalibrator.runFirstOutput(env, s, sample));
-        }
+  /**
+   * The full model in which the measured weights are graph inputs (their initializers or {@code
+   * Constant} nodes removed) and every other weight is filled in.
+   */
+  private ModelProto measuringModel(Set<String> measured, Map<String, TensorInfo> infos) throws IOException {
+    ModelProto full = OnnxExporter.withWeights(source.strippedModel(), name -> {
+      TensorInfo t = infos.get(name);
+      return t == null || measured.contains(name) ? null : source.read(t).bytes();
+    });
+    GraphProto g = full.getGraph();
+    GraphProto.Builder gb = g.toBuilder().clearInitializer().clearNode();
+    g.getInitializerList().stream().filter(t -> !measured.contains(t.getName())).forEach(gb::addInitializer);
+    for (NodeProto n : g.getNodeList()) {
+      boolean measuredConstant = n.getOpType().equals("Constant") && n.getOutputCount() == 1
+          && measured.contains(n.getOutput(0));
+      if (!measuredConstant) {
+        gb.addNode(n);
       }
-    } catch (OrtException e) {
-      throw new CaiException(source.location(), null, "measuring the output failed: " + e.getMessage(), e);
+    }
+    List<ValueInfoProto> inputs = new ArrayList<>(g.getInputList());
+    inputs.removeIf(v -> measured.contains(v.getName())); // old-style models list initializers as inputs
+    gb.clearInput().addAllInput(inputs);
+    for (String w : measured) {
+      TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+      for (long d : infos.get(w).shape()) {
+        shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+      }
+      gb.addInput(ValueInfoProto.newBuilder().setName(w).setType(TypeProto.newBuilder()
+          .setTensorType(TypeProto.Tensor.newBuilder().setElemType(1).setShape(shape))));
+    }
+    return full.toBuilder().setGraph(gb).build();
+  }
+
+  private static OnnxTensor tensor(OrtEnvironment env, float[] values, long[] shape) throws OrtException {
+    FloatBuffer b = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    b.put(values).flip();
+    return OnnxTensor.createTensor(env, b, shape); // direct: ORT uses the buffer in place
+  }
+
+  private static Map<String, OnnxTensor> inputs(OrtEnvironment env, OrtSession s, Map<String, OnnxCalibrator.Input> sample)
+      throws OrtException {
+    Map<String, OnnxTensor> in = new HashMap<>();
+    for (Map.Entry<String, OnnxCalibrator.Input> e : sample.entrySet()) {
+      if (s.getInputNames().contains(e.getKey())) {
+        OnnxCalibrator.Input v = e.getValue();
+        in.put(e.getKey(), v.int64() != null
+            ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.int64()), v.shape())
+            : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
+      }
+    }
+    return in;
+  }
+
+  /** First output per sample, with {@code swapped} fed for weight {@code name} (or none swapped). */
+  private static List<float[]> run(OrtSession s, List<Map<String, OnnxTensor>> feeds, Map<String, OnnxTensor> weights,
+      String name, OnnxTensor swapped) throws OrtException {
+    List<float[]> out = new ArrayList<>();
+    for (Map<String, OnnxTensor> feed : feeds) {
+      Map<String, OnnxTensor> in = new HashMap<>(feed);
+      in.putAll(weights);
+      if (name != null) {
+        in.put(name, swapped);
+      }
+      try (OrtSession.Result r = s.run(in)) {
+        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+        float[] x = new float[fb.remaining()];
+        fb.get(x);
+        out.add(x);
+      }
     }
     return out;
   }
-
 }

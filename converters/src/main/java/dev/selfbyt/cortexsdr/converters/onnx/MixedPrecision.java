@@ -8,6 +8,7 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,54 +17,98 @@ import java.util.regex.Pattern;
 
 /**
  * Mixed-precision compression toward an output target: measures what each quantizable weight does
- * to the model's output at 3, 4, 5, 6 and 8 bits, gives each the narrowest width that keeps the
- * summed effect within {@code 1 - targetCosine} ({@link BitAllocator}), then rounds with GPTQ at
- * those widths ({@link OnnxCalibrator}). Use {@link #plan}, then {@link Plan#calibrate} and {@link
- * Plan#options}.
+ * to the model's output under each candidate codec (3, 4, 5, 6 and 8 bits at the options' block
+ * size, and 3 to 6 bits at blocks of 128), gives each weight the smallest codec that keeps the
+ * mean effect within {@code 1 - targetCosine} and every calibration sample's within {@code 1 -
+ * minCosine} ({@link BitAllocator}), then rounds with GPTQ under those codecs ({@link
+ * OnnxCalibrator}). Use {@link #plan}, then {@link Plan#calibrate} and {@link Plan#options}.
  */
 public final class MixedPrecision {
   static final int[] WIDTHS = {3, 4, 5, 6, 8};
+  /** Widths also offered with blocks of {@value #WIDE_BLOCK} (fewer scales, fewer bytes). */
+  static final int[] WIDE_BLOCK_WIDTHS = {3, 4, 5, 6};
+  static final int WIDE_BLOCK = 128;
   /** Samples used to measure effects; more only slow the measuring down. */
   static final int MEASURE_SAMPLES = 32;
 
   private MixedPrecision() {}
 
-  /** Chosen width per weight, for one block size and symmetry. */
-  public record Plan(Map<String, Integer> bits, int block, boolean symmetric) {
+  /** The worst-sample target that goes with a mean target when none is given: twice the loss. */
+  public static double defaultMinCosine(double targetCosine) {
+    return 1 - 2 * (1 - targetCosine);
+  }
+
+  /** The codec chosen per weight. */
+  public record Plan(Map<String, QuantCodec> codecs, double targetCosine, double minCosine) {
     /** The codec of a planned weight, or null. */
     public QuantCodec codec(String name) {
-      Integer b = bits.get(name);
-      return b == null ? null : QuantCodec.blockwise(b, symmetric, block);
+      return codecs.get(name);
     }
 
-    /** How many weights got each width. */
-    public Map<Integer, Integer> histogram() {
-      Map<Integer, Integer> h = new TreeMap<>();
-      bits.values().forEach(w -> h.merge(w, 1, Integer::sum));
+    /** How many weights got each codec, e.g. {@code {"4b/32": 30, "8b/32": 2}}. */
+    public Map<String, Integer> histogram() {
+      Map<String, Integer> h = new TreeMap<>();
+      codecs.values().forEach(c -> h.merge(label(c), 1, Integer::sum));
       return h;
     }
 
-    /** The weights with GPTQ at their planned widths, ready to compress. */
-    public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads)
-        throws IOException {
-      return new OnnxCalibrator(onnx, this::codec, 0.01, threads).calibrate(samples);
+    /** Weight name to a short label of its codec ({@code 5b/32}), for manifests and reports. */
+    public Map<String, String> labels() {
+      Map<String, String> m = new LinkedHashMap<>();
+      codecs.forEach((n, c) -> m.put(n, label(c)));
+      return m;
+    }
+
+    static String label(QuantCodec c) {
+      return c.bits() + "b/" + c.blockSize();
+    }
+
+    /**
+     * The weights with GPTQ under their planned codecs, ready to compress; with {@code scaling},
+     * activation scaling first.
+     */
+    public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
+        boolean scaling) throws IOException {
+      return new OnnxCalibrator(onnx, this::codec, 0.01, threads).activationScaling(scaling)
+          .describe("mixed precision", String.format(java.util.Locale.ROOT, "target cosine %.4f, min %.4f: %s",
+              targetCosine, minCosine, histogram()))
+          .calibrate(samples);
     }
 
     /** {@code base} plus one override per planned weight. */
     public CompressionOptions.Builder options(CompressionOptions.Builder base) {
-      bits.forEach((name, w) -> base.override(Pattern.quote(name), QuantCodec.blockwise(w, symmetric, block)));
+      codecs.forEach((name, c) -> base.override(Pattern.quote(name), c));
       return base;
     }
+  }
+
+  /** The candidate codecs for a block size and symmetry. */
+  static List<QuantCodec> candidates(int block, boolean symmetric) {
+    List<QuantCodec> c = new ArrayList<>();
+    for (int w : WIDTHS) {
+      c.add(QuantCodec.blockwise(w, symmetric, block));
+    }
+    if (block < WIDE_BLOCK) {
+      for (int w : WIDE_BLOCK_WIDTHS) {
+        c.add(QuantCodec.blockwise(w, symmetric, WIDE_BLOCK));
+      }
+    }
+    return c;
   }
 
   /**
    * @param options the compression options; the weights it would quantize are planned, with its
    *     block size and symmetry
+   * @param targetCosine the mean output cosine to keep on the calibration samples
+   * @param minCosine the cosine every calibration sample keeps (see {@link #defaultMinCosine})
    */
   public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
-      double targetCosine, int threads, Consumer<String> log) throws IOException {
+      double targetCosine, double minCosine, int threads, Consumer<String> log) throws IOException {
     if (!(targetCosine > 0 && targetCosine < 1)) {
       throw new IllegalArgumentException("target cosine must be in (0, 1), got " + targetCosine);
+    }
+    if (!(minCosine > -1 && minCosine <= targetCosine)) {
+      throw new IllegalArgumentException("minimum cosine must be in (-1, target " + targetCosine + "], got " + minCosine);
     }
     CompressionPolicy policy = new CompressionPolicy(options);
     List<String> weights = new ArrayList<>();
@@ -72,8 +117,11 @@ public final class MixedPrecision {
         weights.add(t.name());
       }
     }
-    List<BitAllocator.Effect> effects = new BitAllocator(onnx, WIDTHS, options.blockSize(), options.symmetric(), threads)
-        .onProgress(log).measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
-    return new Plan(BitAllocator.allocate(effects, 1 - targetCosine), options.blockSize(), options.symmetric());
+    List<BitAllocator.Effect> effects =
+        new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric()), threads)
+            .onProgress(log).measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
+    Map<String, QuantCodec> codecs = new LinkedHashMap<>();
+    BitAllocator.allocate(effects, 1 - targetCosine, 1 - minCosine).forEach((n, e) -> codecs.put(n, e.codec()));
+    return new Plan(codecs, targetCosine, minCosine);
   }
 }

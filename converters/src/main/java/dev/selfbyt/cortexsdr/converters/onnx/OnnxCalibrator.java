@@ -9,10 +9,14 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
 import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.policy.CompressionPolicy;
+import dev.selfbyt.cortexsdr.core.policy.TensorPlan;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
@@ -56,6 +60,9 @@ public final class OnnxCalibrator {
   private final double damping;
   private final int threads;
   private Consumer<String> log = s -> {};
+  private final Map<String, String> metadata = new LinkedHashMap<>();
+  private boolean activationScaling;
+  private boolean errorCompensation = true;
 
   /**
    * @param codec the block-wise codec the weights will be stored with
@@ -77,8 +84,52 @@ public final class OnnxCalibrator {
     this.threads = threads;
   }
 
+  /**
+   * A calibrator for exactly the weights {@code options} would quantize block-wise, each with the
+   * codec the policy plans for it: protected, small and lossless tensors are left alone.
+   */
+  public static OnnxCalibrator forOptions(OnnxModelReader source, CompressionOptions options, double damping,
+      int threads) {
+    CompressionPolicy policy = new CompressionPolicy(options);
+    Map<String, QuantCodec> planned = new HashMap<>();
+    for (TensorInfo t : source.tensors()) {
+      TensorPlan p = policy.plan(t);
+      if (p.kind() == TensorPlan.Kind.FIXED && p.candidates().get(0) instanceof QuantCodec q
+          && q.granularity() == QuantCodec.Granularity.BLOCK) {
+        planned.put(t.name(), q);
+      }
+    }
+    return new OnnxCalibrator(source, planned::get, damping, threads);
+  }
+
   public OnnxCalibrator onProgress(Consumer<String> log) {
     this.log = log;
+    return this;
+  }
+
+  /**
+   * Turns on activation-aware scaling ({@link ActivationScaling}) before GPTQ: where it lowers the
+   * rounding error, the weights sharing an input are scaled per input channel and a {@code Mul}
+   * by the inverse scales is inserted before their {@code MatMul}s (stored lossless), so the
+   * model computes the same function before rounding.
+   */
+  public OnnxCalibrator activationScaling(boolean on) {
+    this.activationScaling = on;
+    return this;
+  }
+
+  /**
+   * Error-compensating rounding (GPTQ), on by default; off leaves plain rounding (useful with
+   * {@link #activationScaling} alone, to compare methods).
+   */
+  public OnnxCalibrator errorCompensation(boolean on) {
+    this.errorCompensation = on;
+    return this;
+  }
+
+  /** Adds a line to the metadata of the calibrated source (stored in the manifest, shown by inspect). */
+  public OnnxCalibrator describe(String key, String value) {
+    metadata.put(key, value);
     return this;
   }
 
@@ -93,16 +144,19 @@ public final class OnnxCalibrator {
       infos.put(t.name(), t);
     }
     List<List<String>> groups = matmulGroups(stripped.getGraph(), infos);
-    Map<String, float[]> quantized = new HashMap<>();
+    Map<String, float[]> quantized = new HashMap<>(); // and the inverse scales added
     Map<String, Gptq.Result> results = new LinkedHashMap<>();
+    Map<String, TensorInfo> added = new LinkedHashMap<>();
+    ModelProto current = stripped;
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     int done = 0;
+    int scaledGroups = 0;
     for (List<String> group : groups) {
-      String activation = consumerInput(stripped.getGraph(), group.get(0));
+      String activation = consumerInput(current.getGraph(), group.get(0));
       TensorInfo first = infos.get(group.get(0));
       int k = (int) first.shape()[0];
       Hessian h = new Hessian(k);
-      ModelProto m = probe(stripped, quantized, activation, k);
+      ModelProto m = probe(current, quantized, activation, k);
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
@@ -113,6 +167,18 @@ public final class OnnxCalibrator {
       } catch (OrtException e) {
         throw new CaiException(source.location(), group.get(0), "calibration run failed: " + e.getMessage(), e);
       }
+      float[] scales = null;
+      if (activationScaling) {
+        scales = searchScales(group, infos, h);
+        if (scales != null) {
+          String inv = uniqueName(current.getGraph(), activation + "_cortexsdr_inverse_scale");
+          added.put(inv, new TensorInfo(inv, DType.FLOAT32, new long[] {k}, TensorRole.OTHER, -1));
+          quantized.put(inv, ActivationScaling.inverse(scales));
+          current = withInputScaled(current, group, activation, inv, k);
+          h = h.dividedBy(scales);
+          scaledGroups++;
+        }
+      }
       for (String name : group) {
         QuantCodec codec = codecs.apply(name);
         if (codec == null) {
@@ -121,11 +187,21 @@ public final class OnnxCalibrator {
         TensorInfo info = infos.get(name);
         int n = (int) info.shape()[1];
         float[] w = source.read(info).floats();
+        if (scales != null) {
+          w = ActivationScaling.scaleRows(w, k, n, scales);
+        }
         Gptq.Result r;
-        try {
-          r = Gptq.quantize(w, k, n, codec, h, damping);
-        } catch (ArithmeticException e) {
-          throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
+        if (!errorCompensation) {
+          if (scales == null) {
+            continue; // plain rounding by the policy, nothing changed upstream sees
+          }
+          r = new Gptq.Result(w, null); // scaled, then plain rounding
+        } else {
+          try {
+            r = Gptq.quantize(w, k, n, codec, h, damping);
+          } catch (ArithmeticException e) {
+            throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
+          }
         }
         results.put(name, r);
         // what later groups see: this weight as the codec will decode it
@@ -135,7 +211,83 @@ public final class OnnxCalibrator {
       }
       log.accept("calibrated " + done + " weights (" + String.join(", ", group) + ")");
     }
-    return new CalibratedSource(source, results);
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("calibration", (errorCompensation ? "gptq on " + results.size() + " weights, damping " + damping
+        : "plain rounding") + ", " + samples.size() + " samples");
+    if (activationScaling) {
+      meta.put("activation scaling", scaledGroups + " of " + groups.size() + " inputs scaled");
+    }
+    meta.putAll(metadata);
+    Map<String, float[]> addedValues = new LinkedHashMap<>();
+    added.keySet().forEach(n -> addedValues.put(n, quantized.get(n)));
+    return new CalibratedSource(source, current, results, added, addedValues, meta);
+  }
+
+  /**
+   * Scales for the weights of a group that will be quantized, or null where scaling does not lower
+   * their rounding error (or some weight of the group is left to the policy: they share one input).
+   */
+  private float[] searchScales(List<String> group, Map<String, TensorInfo> infos, Hessian h) throws IOException {
+    List<float[]> ws = new ArrayList<>();
+    int[] cols = new int[group.size()];
+    QuantCodec codec = null;
+    for (int i = 0; i < group.size(); i++) {
+      QuantCodec c = codecs.apply(group.get(i));
+      if (c == null) {
+        return null;
+      }
+      codec = codec == null || c.bits() < codec.bits() ? c : codec; // search for the narrowest
+      TensorInfo info = infos.get(group.get(i));
+      ws.add(source.read(info).floats());
+      cols[i] = (int) info.shape()[1];
+    }
+    ActivationScaling.Result r = ActivationScaling.search(h, ws, cols, codec);
+    if (r.scaled()) {
+      log.accept(String.format(java.util.Locale.ROOT, "scaled input of %s: alpha %.3f, error %.4g -> %.4g",
+          group, r.alpha(), r.plainError(), r.error()));
+    }
+    return r.scaled() ? r.scales() : null;
+  }
+
+  /**
+   * The graph with {@code activation} multiplied by the initializer {@code inverse} ({@code [k]},
+   * weight data stripped) before the group's {@code MatMul}s, the node placed before the first of
+   * them.
+   */
+  static ModelProto withInputScaled(ModelProto model, List<String> group, String activation, String inverse, int k) {
+    GraphProto g = model.getGraph();
+    String scaled = uniqueName(g, activation + "_cortexsdr_scaled");
+    GraphProto.Builder gb = g.toBuilder().clearNode();
+    boolean inserted = false;
+    for (NodeProto n : g.getNodeList()) {
+      boolean ours = n.getOpType().equals("MatMul") && n.getInputCount() == 2 && group.contains(n.getInput(1))
+          && n.getInput(0).equals(activation);
+      if (ours && !inserted) {
+        gb.addNode(NodeProto.newBuilder().setOpType("Mul").setName(scaled).addInput(activation).addInput(inverse)
+            .addOutput(scaled));
+        inserted = true;
+      }
+      gb.addNode(ours ? n.toBuilder().setInput(0, scaled).build() : n);
+    }
+    gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(inverse)
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(k));
+    return model.toBuilder().setGraph(gb).build();
+  }
+
+  /** {@code base}, or {@code base_2}, ... whichever names nothing in the graph yet. */
+  private static String uniqueName(GraphProto g, String base) {
+    java.util.Set<String> used = new java.util.HashSet<>();
+    g.getInitializerList().forEach(t -> used.add(t.getName()));
+    for (NodeProto n : g.getNodeList()) {
+      used.addAll(n.getOutputList());
+      used.add(n.getName());
+    }
+    g.getInputList().forEach(v -> used.add(v.getName()));
+    String name = base;
+    for (int i = 2; used.contains(name); i++) {
+      name = base + "_" + i;
+    }
+    return name;
   }
 
   /** MatMul weights ([K, N], reduction along K), grouped by the activation they multiply, in graph order. */
@@ -178,7 +330,7 @@ public final class OnnxCalibrator {
    */
   private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation, int k)
       throws IOException {
-    ModelProto full = modelWith(source, quantized);
+    ModelProto full = modelWith(stripped, source, quantized);
     GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
     String p = "cortexsdr_calibration_";
     g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
@@ -195,13 +347,17 @@ public final class OnnxCalibrator {
     return full.toBuilder().setGraph(g).build();
   }
 
-  /** The full model of {@code source}, with the weights in {@code replaced} swapped for those values. */
-  static ModelProto modelWith(OnnxModelReader source, Map<String, float[]> replaced) throws IOException {
+  /**
+   * A stripped graph of {@code source} (possibly with tensors added) filled in: the tensors in
+   * {@code replaced} get those values, the others their values in the source.
+   */
+  static ModelProto modelWith(ModelProto stripped, OnnxModelReader source, Map<String, float[]> replaced)
+      throws IOException {
     Map<String, TensorInfo> infos = new HashMap<>();
     for (TensorInfo t : source.tensors()) {
       infos.put(t.name(), t);
     }
-    return OnnxExporter.withWeights(source.strippedModel(), name -> {
+    return OnnxExporter.withWeights(stripped, name -> {
       float[] q = replaced.get(name);
       if (q != null) {
         ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
@@ -243,11 +399,20 @@ public final class OnnxCalibrator {
   /** The source model with calibrated weights: same tensors, GPTQ values and grids where computed. */
   private static final class CalibratedSource implements TensorSource {
     private final OnnxModelReader base;
+    private final ModelProto graph;
     private final Map<String, Gptq.Result> results;
+    private final Map<String, TensorInfo> added;
+    private final Map<String, float[]> addedValues;
+    private final Map<String, String> metadata;
 
-    CalibratedSource(OnnxModelReader base, Map<String, Gptq.Result> results) {
+    CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
+        Map<String, TensorInfo> added, Map<String, float[]> addedValues, Map<String, String> metadata) {
       this.base = base;
+      this.graph = graph;
       this.results = results;
+      this.added = added;
+      this.addedValues = addedValues;
+      this.metadata = metadata;
     }
 
     @Override
@@ -263,22 +428,28 @@ public final class OnnxCalibrator {
     @Override
     public Map<String, String> metadata() {
       Map<String, String> m = new LinkedHashMap<>(base.metadata());
-      m.put("calibration", "gptq on " + results.size() + " weights");
+      m.putAll(metadata);
       return m;
     }
 
     @Override
     public byte[] graph() {
-      return base.graph();
+      return graph.toByteArray();
     }
 
     @Override
     public List<TensorInfo> tensors() {
-      return base.tensors();
+      List<TensorInfo> all = new ArrayList<>(base.tensors());
+      all.addAll(added.values());
+      return all;
     }
 
     @Override
     public TensorData read(TensorInfo tensor) throws IOException {
+      float[] a = addedValues.get(tensor.name());
+      if (a != null) {
+        return TensorData.ofFloats(tensor, a);
+      }
       Gptq.Result r = results.get(tensor.name());
       if (r == null) {
         return base.read(tensor);

@@ -3,52 +3,61 @@ package dev.selfbyt.cortexsdr.converters.onnx;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The allocation on measured effects: within budget, never larger than one width for all. */
+/** The allocation on measured effects: within budget, never larger than one codec for all. */
 class BitAllocatorTest {
-  static final int[] WIDTHS = {3, 4, 5, 6, 8};
+  static final List<QuantCodec> CODECS = MixedPrecision.candidates(32, false);
 
-  /** Tensors of assorted sizes and sensitivities; distortion falls 4x per extra bit. */
+  /**
+   * Tensors of assorted sizes and sensitivities over 8 samples; distortion falls 4x per extra bit
+   * and grows with the block size; some samples are more sensitive than others.
+   */
   static List<BitAllocator.Effect> effects(long seed, int tensors) {
     SplittableRandom r = new SplittableRandom(seed);
+    double[] sampleWeight = new double[8];
+    for (int s = 0; s < sampleWeight.length; s++) {
+      sampleWeight[s] = Math.exp(r.nextDouble(-1, 1));
+    }
     List<BitAllocator.Effect> out = new ArrayList<>();
     for (int t = 0; t < tensors; t++) {
       long numel = 4096L * (1 + r.nextInt(64));
       double sensitivity = Math.exp(r.nextDouble(-4, 2));
-      for (int b : WIDTHS) {
-        out.add(new BitAllocator.Effect("t" + t, b, numel * b / 8 + numel / 16,
-            sensitivity * 1e-3 * Math.pow(4, 4 - b)));
+      for (QuantCodec c : CODECS) {
+        double base = sensitivity * 1e-3 * Math.pow(4, 4 - c.bits()) * (c.blockSize() == 128 ? 1.3 : 1);
+        double[] per = new double[sampleWeight.length];
+        double sum = 0;
+        for (int s = 0; s < per.length; s++) {
+          per[s] = base * sampleWeight[s] * Math.exp(r.nextDouble(-0.5, 0.5));
+          sum += per[s];
+        }
+        long bytes = numel * c.bits() / 8 + numel / c.blockSize() * 3;
+        out.add(new BitAllocator.Effect("t" + t, c, bytes, sum / per.length, per));
       }
     }
     return out;
   }
 
   @Test
-  void staysWithinBudgetAndNeverExceedsAUniformPlan() {
+  void staysWithinBothBudgetsAndNeverExceedsAUniformPlan() {
     for (long seed = 1; seed <= 20; seed++) {
       List<BitAllocator.Effect> e = effects(seed, 30);
-      Map<String, List<BitAllocator.Effect>> by = BitAllocator.byTensor(e);
       for (double budget : new double[] {1e-4, 1e-3, 1e-2, 5e-2}) {
-        Map<String, Integer> plan = BitAllocator.allocate(e, budget);
+        Map<String, BitAllocator.Effect> plan = BitAllocator.allocate(e, budget, 2 * budget);
         assertEquals(30, plan.size());
-        double d = 0;
-        for (BitAllocator.Effect x : e) {
-          if (plan.get(x.tensor()) == x.bits()) {
-            d += x.distortion();
-          }
-        }
-        long bytes = BitAllocator.bytes(by, plan);
-        for (int w : WIDTHS) {
-          double dw = e.stream().filter(x -> x.bits() == w).mapToDouble(BitAllocator.Effect::distortion).sum();
-          long bw = e.stream().filter(x -> x.bits() == w).mapToLong(BitAllocator.Effect::bytes).sum();
-          if (dw <= budget) {
-            assertTrue(d <= budget, "within budget " + budget + ": " + d);
-            assertTrue(bytes <= bw, "seed " + seed + " budget " + budget + ": " + bytes + " > uniform " + w + "-bit " + bw);
+        boolean fits = BitAllocator.fits(plan.values(), 8, budget, 2 * budget);
+        long bytes = BitAllocator.bytes(plan);
+        for (QuantCodec c : CODECS) {
+          List<BitAllocator.Effect> uniform = e.stream().filter(x -> x.codec().equals(c)).toList();
+          if (BitAllocator.fits(uniform, 8, budget, 2 * budget)) {
+            assertTrue(fits, "seed " + seed + " budget " + budget + ": a uniform plan fits, the mixed one must too");
+            long bu = uniform.stream().mapToLong(BitAllocator.Effect::bytes).sum();
+            assertTrue(bytes <= bu, "seed " + seed + " budget " + budget + ": " + bytes + " > uniform " + c + " " + bu);
           }
         }
       }
@@ -58,11 +67,30 @@ class BitAllocatorTest {
   @Test
   void sensitiveTensorsGetMoreBits() {
     List<BitAllocator.Effect> e = new ArrayList<>();
-    for (int b : WIDTHS) {
-      e.add(new BitAllocator.Effect("robust", b, 1000L * b, 1e-4 * Math.pow(4, 4 - b)));
-      e.add(new BitAllocator.Effect("sensitive", b, 1000L * b, 1e-2 * Math.pow(4, 4 - b)));
+    for (int b : MixedPrecision.WIDTHS) {
+      QuantCodec c = QuantCodec.blockwise(b, false, 32);
+      e.add(BitAllocator.Effect.uniform("robust", c, 1000L * b, 1e-4 * Math.pow(4, 4 - b)));
+      e.add(BitAllocator.Effect.uniform("sensitive", c, 1000L * b, 1e-2 * Math.pow(4, 4 - b)));
     }
-    Map<String, Integer> plan = BitAllocator.allocate(e, 2e-3);
-    assertTrue(plan.get("sensitive") > plan.get("robust"), plan.toString());
+    Map<String, BitAllocator.Effect> plan = BitAllocator.allocate(e, 2e-3, 2e-3);
+    assertTrue(plan.get("sensitive").codec().bits() > plan.get("robust").codec().bits(), plan.toString());
+  }
+
+  @Test
+  void theWorstSampleBudgetBuysBitsTheMeanAloneWouldNot() {
+    // two tensors; "a" hurts one sample badly at 3 bits, "b" hurts every sample a little
+    List<BitAllocator.Effect> e = new ArrayList<>();
+    for (int b : MixedPrecision.WIDTHS) {
+      QuantCodec c = QuantCodec.blockwise(b, false, 32);
+      double f = Math.pow(4, 3 - b);
+      e.add(new BitAllocator.Effect("a", c, 1000L * b, 0.01 * f, new double[] {0.04 * f, 0, 0, 0}));
+      e.add(new BitAllocator.Effect("b", c, 1000L * b, 0.001 * f, new double[] {0.001 * f, 0.001 * f, 0.001 * f,
+          0.001 * f}));
+    }
+    Map<String, BitAllocator.Effect> meanOnly = BitAllocator.allocate(e, 0.011, 1);
+    Map<String, BitAllocator.Effect> both = BitAllocator.allocate(e, 0.011, 0.02);
+    assertEquals(3, meanOnly.get("a").codec().bits(), meanOnly.toString());
+    assertTrue(both.get("a").codec().bits() > 3, both.toString());
+    assertTrue(BitAllocator.fits(both.values(), 4, 0.011, 0.02));
   }
 }

@@ -77,6 +77,24 @@ public final class Hessian {
     this.rows += rows;
   }
 
+  /**
+   * The statistics of the input divided channel-wise by {@code s} ({@code x_i / s_i}): {@code
+   * diag(1/s) X^T X diag(1/s)}, what a weight scaled by {@code s} along K sees.
+   */
+  public synchronized Hessian dividedBy(float[] s) {
+    if (s.length != k) {
+      throw new IllegalArgumentException(s.length + " scales for K = " + k);
+    }
+    Hessian h = new Hessian(k);
+    for (int i = 0; i < k; i++) {
+      for (int j = i; j < k; j++) {
+        h.sum[i * k + j] = sum[i * k + j] / ((double) s[i] * s[j]);
+      }
+    }
+    h.rows = rows;
+    return h;
+  }
+
   /** Rows added so far. */
   public synchronized long rows() {
     return rows;

@@ -121,6 +121,23 @@ public final class QuantCodec implements TensorCodec {
     return blockSize;
   }
 
+  /** Codecs are equal when they store the same way (same params). */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof QuantCodec q && q.bits == bits && q.symmetric == symmetric && q.granularity == granularity
+        && q.blockSize == blockSize;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(bits, symmetric, granularity, blockSize);
+  }
+
+  @Override
+  public String toString() {
+    return describe();
+  }
+
   @Override
   public CodecId id() {
     return CodecId.QUANT;

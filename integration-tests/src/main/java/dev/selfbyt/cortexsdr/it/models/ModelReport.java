@@ -56,6 +56,10 @@ public final class ModelReport {
     int runs = Integer.parseInt(a.getOrDefault("latency-runs", "30"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     calibrationSamples = Integer.parseInt(a.getOrDefault("calibration", Integer.toString(calibrationSamples)));
+    mixedScaling = Boolean.parseBoolean(a.getOrDefault("mixed-scaling", "false"));
+    if (a.containsKey("methods")) {
+      methods = new ArrayList<>(List.of(a.get("methods").split(",")));
+    }
     for (String t : a.getOrDefault("targets", "").split(",")) {
       if (!t.isBlank()) {
         targets.add(Double.parseDouble(t));
@@ -116,19 +120,24 @@ public final class ModelReport {
       rows.add(fidelity(model, ".cai " + p.id() + " (decoded)", decodedExport(cai, dir, p.id()), Files.size(cai),
           fp32Bytes, reference, enc, threads, "the .cai file's size"));
       if (calibration > 0 && p != Preset.LOSSLESS) {
-        Path gptq = dir.resolve(p.id() + "-gptq.cai");
-        long t0 = System.nanoTime();
         CompressionOptions opts = CompressionOptions.builder().preset(p).threads(threads).build();
-        try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-          QuantCodec codec = QuantCodec.blockwise(opts.bits(), opts.symmetric(), opts.blockSize());
-          var calibrated = new OnnxCalibrator(onnx, codec, 0.01, threads)
-              .calibrate(calibrationInputs(model, dir, sentenceCount + 100, calibration));
-          CortexSdr.compress(calibrated, gptq, opts);
+        var calib = calibrationInputs(model, dir, sentenceCount + 100, calibration);
+        for (String method : methods) {
+          boolean scaling = method.contains("scaling");
+          boolean gptq = method.contains("gptq");
+          String tag = p.id() + "-" + method.replace('+', '-');
+          Path out = dir.resolve(tag + ".cai");
+          long t0 = System.nanoTime();
+          try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
+            var calibrated = OnnxCalibrator.forOptions(onnx, opts, 0.01, threads).activationScaling(scaling)
+                .errorCompensation(gptq).calibrate(calib);
+            CortexSdr.compress(calibrated, out, opts);
+          }
+          double secs = (System.nanoTime() - t0) / 1e9;
+          rows.add(fidelity(model, ".cai " + p.id() + " + " + method + " (decoded)", decodedExport(out, dir, tag),
+              Files.size(out), fp32Bytes, reference, enc, threads,
+              String.format(Locale.ROOT, "%d calibration sentences, %.0f s", calibration, secs)));
         }
-        double secs = (System.nanoTime() - t0) / 1e9;
-        rows.add(fidelity(model, ".cai " + p.id() + " + GPTQ (decoded)", decodedExport(gptq, dir, p.id() + "-gptq"),
-            Files.size(gptq), fp32Bytes, reference, enc, threads,
-            String.format(Locale.ROOT, "%d calibration sentences, %.0f s", calibration, secs)));
       }
       Path quantized = dir.resolve(p.id() + "-quantized.onnx");
       Path quantizedInt8Act = dir.resolve(p.id() + "-quantized-acc4.onnx");
@@ -188,6 +197,15 @@ public final class ModelReport {
     return out;
   }
 
+  /**
+   * Calibration methods compared ({@code --methods gptq,scaling,scaling+gptq}): error-compensating
+   * rounding, activation scaling, or both.
+   */
+  static List<String> methods = new ArrayList<>(List.of("gptq", "scaling", "scaling+gptq"));
+
+  /** Whether mixed-precision rows also scale activations ({@code --mixed-scaling true}). */
+  static boolean mixedScaling = false;
+
   /** Output cosine targets for mixed-precision rows ({@code --targets 0.99,0.995}); none by default. */
   static List<Double> targets = new ArrayList<>();
 
@@ -204,17 +222,18 @@ public final class ModelReport {
     CompressionOptions base = CompressionOptions.builder().preset(Preset.INT4).threads(threads).build();
     MixedPrecision.Plan plan;
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-      plan = MixedPrecision.plan(onnx, base, calib, target, threads, s -> {});
-      CortexSdr.compress(plan.calibrate(onnx, calib, threads), cai,
+      plan = MixedPrecision.plan(onnx, base, calib, target, MixedPrecision.defaultMinCosine(target), threads, s -> {});
+      CortexSdr.compress(plan.calibrate(onnx, calib, threads, mixedScaling), cai,
           plan.options(CompressionOptions.builder().preset(Preset.INT4).threads(threads)).build());
     }
     double secs = (System.nanoTime() - t0) / 1e9;
     if (log) {
-      System.err.printf(Locale.ROOT, "%s mixed %.4f: %s%n", model.displayName(), target, plan.bits());
+      System.err.printf(Locale.ROOT, "%s mixed %.4f: %s%n", model.displayName(), target, plan.labels());
     }
-    return fidelity(model, String.format(Locale.ROOT, ".cai mixed precision + GPTQ, target %.3f", target),
+    return fidelity(model, String.format(Locale.ROOT, ".cai mixed precision + %s, target %.3f",
+        mixedScaling ? "scaling + GPTQ" : "GPTQ", target),
         decodedExport(cai, dir, String.format(Locale.ROOT, "mixed-%.4f", target)), Files.size(cai), fp32Bytes,
-        reference, enc, threads, "widths:count " + plan.histogram() + String.format(Locale.ROOT, ", %.0f s", secs));
+        reference, enc, threads, "bits/block: weights " + plan.histogram() + String.format(Locale.ROOT, ", %.0f s", secs));
   }
 
   private static Path decodedExport(Path cai, Path dir, String tag) throws Exception {
