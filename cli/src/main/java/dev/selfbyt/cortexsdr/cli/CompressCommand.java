@@ -65,8 +65,13 @@ final class CompressCommand implements Callable<Integer> {
 
   @Option(names = "--calibrate", paramLabel = "PATH",
       description = "calibration data for error-compensating rounding (GPTQ): a text file (one sample per line, "
-          + "tokenized with the model's tokenizer.json) or 'random'")
+          + "tokenized with the model's tokenizer.json), a folder of images, or 'random'")
   String calibrate;
+
+  @Option(names = "--image-range", paramLabel = "R",
+      description = "with --calibrate FOLDER: pixel values as the model takes them: 0,1 (default), -1,1, 0,255 "
+          + "or imagenet (0,1 then ImageNet mean and std)")
+  String imageRange = "0,1";
 
   @Option(names = "--calibration-samples", paramLabel = "N", description = "samples to calibrate on (default 256)")
   int calibrationSamples = 256;
@@ -108,7 +113,8 @@ final class CompressCommand implements Callable<Integer> {
         if (!(opened instanceof OnnxModelReader onnx)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--calibrate needs an ONNX model");
         }
-        var inputs = CalibrationInputs.load(onnx, in, calibrate, tokenizer, calibrationSamples);
+        var inputs = CalibrationInputs.load(onnx, in, calibrate, tokenizer, calibrationSamples,
+            CalibrationInputs.ImageRange.parse(imageRange));
         if (!json) {
           spec.commandLine().getErr().printf("calibrating on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();
@@ -155,6 +161,7 @@ final class CompressCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
             + "--block > 0, no sparsity or error budget)");
       }
+      CalibrationInputs.ImageRange.parse(imageRange);
       if (calibrationSamples < 1) {
         throw new IllegalArgumentException("--calibration-samples must be >= 1");
       }

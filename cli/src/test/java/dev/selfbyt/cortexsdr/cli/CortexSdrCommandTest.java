@@ -196,6 +196,41 @@ class CortexSdrCommandTest {
         "--target-cosine", "0.99").code(), "needs --calibrate");
   }
 
+  /** A folder of images calibrates an image model: mixed precision plans its conv weights. */
+  @Test
+  void calibratesAnImageModelFromAFolderOfImages() throws IOException {
+    Path model = dir.resolve("convnet.onnx");
+    Files.write(model, dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.convNet().toByteArray());
+    Path images = Files.createDirectories(dir.resolve("images"));
+    for (int i = 0; i < 4; i++) { // gradients and stripes, of another size than the input
+      java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(48, 40, java.awt.image.BufferedImage.TYPE_INT_RGB);
+      for (int y = 0; y < 40; y++) {
+        for (int x = 0; x < 48; x++) {
+          img.setRGB(x, y, ((x * 5 + i * 40) & 0xff) << 16 | ((y * 6) & 0xff) << 8 | (((x + y) % (i + 2)) * 60 & 0xff));
+        }
+      }
+      javax.imageio.ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
+    }
+    Files.writeString(images.resolve("notes.txt"), "not an image, skipped");
+    Path out = dir.resolve("convnet.cai");
+    Run r = cortexsdr("compress", model.toString(), "-o", out.toString(), "--preset", "int4", "--calibrate",
+        images.toString(), "--target-cosine", "0.999", "--image-range", "-1,1");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("calibrating on 4 samples"), r.err());
+    Run inspect = cortexsdr("inspect", out.toString());
+    assertTrue(inspect.out().contains("mixed precision: target cosine 0.9990"), inspect.out());
+    assertEquals(0, cortexsdr("verify", out.toString()).code());
+
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    Run none = cortexsdr("compress", model.toString(), "-o", dir.resolve("x.cai").toString(), "--preset", "int4",
+        "--calibrate", empty.toString(), "--target-cosine", "0.99");
+    assertEquals(1, none.code());
+    assertTrue(none.err().contains("no images"), none.err());
+    assertFalse(Files.exists(dir.resolve("x.cai")));
+    assertEquals(2, cortexsdr("compress", model.toString(), "-o", dir.resolve("x.cai").toString(), "--calibrate",
+        images.toString(), "--image-range", "0,2").code());
+  }
+
   @Test
   void badUsageExitsWith2() {
     assertEquals(2, cortexsdr().code());

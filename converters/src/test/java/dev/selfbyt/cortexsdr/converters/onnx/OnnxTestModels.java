@@ -98,4 +98,23 @@ final class OnnxTestModels {
     return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
         .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
   }
+
+  /**
+   * A small image network: X [1, 3, 32, 32] (channels first) -> Conv 3x3 (32) -> Relu -> Conv 3x3
+   * (64) -> Y [1, 64, 28, 28], weights as initializers.
+   */
+  static ModelProto convNet() {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("convnet")
+        .addInput(floatInput("X", 1, 3, 32, 32))
+        .addOutput(floatInput("Y", 1, 64, 28, 28));
+    g.addInitializer(TensorProto.newBuilder().setName("C1").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(32).addDims(3).addDims(3).addDims(3).setRawData(raw(weights(32 * 27, 21))));
+    g.addInitializer(TensorProto.newBuilder().setName("C2").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(64).addDims(32).addDims(3).addDims(3).setRawData(raw(weights(64 * 32 * 9, 22))));
+    g.addNode(NodeProto.newBuilder().setOpType("Conv").addInput("X").addInput("C1").addOutput("A").setName("conv1"));
+    g.addNode(NodeProto.newBuilder().setOpType("Relu").addInput("A").addOutput("R").setName("relu"));
+    g.addNode(NodeProto.newBuilder().setOpType("Conv").addInput("R").addInput("C2").addOutput("Y").setName("conv2"));
+    return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
+  }
 }

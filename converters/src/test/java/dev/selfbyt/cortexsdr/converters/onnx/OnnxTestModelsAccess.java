@@ -11,4 +11,8 @@ public final class OnnxTestModelsAccess {
   public static ModelProto matMul(int k, int n, boolean external, Path dir) throws IOException {
     return OnnxTestModels.matMul(k, n, external, dir);
   }
+
+  public static ModelProto convNet() {
+    return OnnxTestModels.convNet();
+  }
 }

@@ -29,15 +29,19 @@ import java.util.Map;
  * model) and latency (batch 1, 128 tokens) side by side, all measured in this run.
  *
  * <p>Usage: {@code ModelReport [--models minilm,bge] [--presets int8,int4,lossless]
- * [--sentences 200] [--latency-runs 30] [--threads 2] [--calibration N] [--work DIR]}. Defaults:
- * all-MiniLM-L6-v2, the default preset, no calibrated rows.
+ * [--sentences 200] [--latency-runs 30] [--threads 2] [--calibration N] [--methods gptq,scaling,scaling+gptq]
+ * [--targets 0.99,0.995] [--mixed-scaling true] [--lexicon N|-1] [--work DIR]}. Defaults: all-MiniLM-L6-v2,
+ * the default preset, no calibrated rows, no lexicon column. {@code --calibration N} adds a row per
+ * calibration method on N sentences after the evaluation ones; {@code --targets} adds mixed-precision
+ * rows; {@code --lexicon} adds the Liu-lexicon 10-NN accuracy of every variant (N words of each
+ * polarity, -1 for all).
  */
 public final class ModelReport {
   private ModelReport() {}
 
   /** One line of the table. */
   public record Row(String model, String variant, long bytes, double ratio, double meanCos, double minCos,
-      double latencyMs, String note) {}
+      double knn, double latencyMs, String note) {}
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = new LinkedHashMap<>();
@@ -56,6 +60,7 @@ public final class ModelReport {
     int runs = Integer.parseInt(a.getOrDefault("latency-runs", "30"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     calibrationSamples = Integer.parseInt(a.getOrDefault("calibration", Integer.toString(calibrationSamples)));
+    lexiconWords = Integer.parseInt(a.getOrDefault("lexicon", "0"));
     mixedScaling = Boolean.parseBoolean(a.getOrDefault("mixed-scaling", "false"));
     if (a.containsKey("methods")) {
       methods = new ArrayList<>(List.of(a.get("methods").split(",")));
@@ -106,7 +111,18 @@ public final class ModelReport {
     }
     Map<String, Path> timed = new LinkedHashMap<>();
     List<Row> rows = new ArrayList<>();
-    rows.add(new Row(model.displayName(), "fp32 original", fp32Bytes, 1.0, 1.0, 1.0, Double.NaN, ""));
+    lexiconEncodings = null;
+    if (lexiconWords != 0) {
+      lexicon = LiuLexicon.words(lexiconWords);
+      lexiconEncodings = new ArrayList<>();
+      try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
+        for (LiuLexicon.Word w : lexicon) {
+          lexiconEncodings.add(tok.encode(w.text()));
+        }
+      }
+    }
+    rows.add(new Row(model.displayName(), "fp32 original", fp32Bytes, 1.0, 1.0, 1.0, knn(model, fp32, threads),
+        Double.NaN, ""));
     timed.put("fp32 original", fp32);
     rows.add(fidelity(model, "ONNX Runtime int8 twin", twin, Files.size(twin), fp32Bytes, reference, enc, threads, ""));
     timed.put("ONNX Runtime int8 twin", twin);
@@ -168,7 +184,7 @@ public final class ModelReport {
       List<Row> withLatency = new ArrayList<>();
       for (Row r : rows) {
         Double ms = lat.get(r.variant());
-        withLatency.add(ms == null ? r : new Row(r.model(), r.variant(), r.bytes(), r.ratio(), r.meanCos(), r.minCos(),
+        withLatency.add(ms == null ? r : new Row(r.model(), r.variant(), r.bytes(), r.ratio(), r.meanCos(), r.minCos(), r.knn(),
             ms, r.note()));
       }
       rows = withLatency;
@@ -244,6 +260,21 @@ public final class ModelReport {
     return decoded;
   }
 
+  /** Words of each polarity for the lexicon kNN column ({@code --lexicon N}, 0 off, -1 all). */
+  static int lexiconWords = 0;
+  private static List<LiuLexicon.Word> lexicon;
+  private static List<Encoding> lexiconEncodings;
+
+  /** Leave-one-out 10-NN accuracy on the Liu lexicon, or NaN when the column is off. */
+  private static double knn(RealModel model, Path onnx, int threads) throws Exception {
+    if (lexiconEncodings == null) {
+      return Double.NaN;
+    }
+    try (Embedder e = new Embedder(onnx, model.pooling(), threads)) {
+      return LiuLexicon.knnAccuracy(e.embedAll(lexiconEncodings), lexicon, 10);
+    }
+  }
+
   private static Row fidelity(RealModel model, String variant, Path onnx, long bytes, long fp32Bytes,
       float[][] reference, List<Encoding> enc, int threads, String note) throws Exception {
     double sum = 0;
@@ -256,14 +287,17 @@ public final class ModelReport {
         min = Math.min(min, c);
       }
     }
-    return new Row(model.displayName(), variant, bytes, (double) fp32Bytes / bytes, sum / enc.size(), min, Double.NaN,
+    return new Row(model.displayName(), variant, bytes, (double) fp32Bytes / bytes, sum / enc.size(), min,
+        knn(model, onnx, threads), Double.NaN,
         note);
   }
 
   public static String markdown(List<Row> rows) {
     StringBuilder sb = new StringBuilder();
-    sb.append("| model | variant | bytes | smaller than fp32 | mean cosine | min cosine | latency ms | vs fp32 latency | note |\n");
-    sb.append("|---|---|---|---|---|---|---|---|---|\n");
+    boolean knn = rows.stream().anyMatch(r -> !Double.isNaN(r.knn()));
+    sb.append("| model | variant | bytes | smaller than fp32 | mean cosine | min cosine |"
+        + (knn ? " lexicon 10-NN accuracy |" : "") + " latency ms | vs fp32 latency | note |\n");
+    sb.append("|---|---|---|---|---|---|" + (knn ? "---|" : "") + "---|---|---|\n");
     Map<String, Double> base = new LinkedHashMap<>();
     for (Row r : rows) {
       if (r.variant().equals("fp32 original")) {
@@ -272,8 +306,9 @@ public final class ModelReport {
     }
     for (Row r : rows) {
       double b = base.getOrDefault(r.model(), Double.NaN);
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2fx | %s | %s | %s | %s | %s |%n", r.model(), r.variant(),
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.2fx | %s | %s |%s %s | %s | %s |%n", r.model(), r.variant(),
           r.bytes(), r.ratio(), cos(r.meanCos()), cos(r.minCos()),
+          knn ? String.format(Locale.ROOT, " %.2f%% |", 100 * r.knn()) : "",
           Double.isNaN(r.latencyMs()) ? "" : String.format(Locale.ROOT, "%.1f", r.latencyMs()),
           Double.isNaN(r.latencyMs()) || Double.isNaN(b) ? "" : String.format(Locale.ROOT, "%.2fx", r.latencyMs() / b),
           r.note()));
