@@ -91,6 +91,11 @@ final class CompressCommand implements Callable<Integer> {
           + "rounding (AWQ-style; a Mul by the inverse is added to the graph) where that lowers the error")
   boolean activationScaling;
 
+  @Option(names = "--refit",
+      description = "with --calibrate: re-fit each weight to the inputs the rounded layers before it give, "
+          + "so that the output matches the fp32 model's (runs a second copy of the model while calibrating)")
+  boolean refit;
+
   @Option(names = "--no-error-compensation",
       description = "with --calibrate: plain rounding instead of GPTQ's error-compensating rounding")
   boolean noErrorCompensation;
@@ -127,11 +132,12 @@ final class CompressCommand implements Callable<Integer> {
             spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n", plan.histogram());
             spec.commandLine().getErr().flush();
           }
-          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling);
+          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit);
           options = plan.options(builder()).build();
         } else {
           source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads())
-              .activationScaling(activationScaling).errorCompensation(!noErrorCompensation).calibrate(inputs);
+              .activationScaling(activationScaling).refit(refit).errorCompensation(!noErrorCompensation)
+              .calibrate(inputs);
         }
       }
       stats = new CompressionPipeline(options)
@@ -168,8 +174,8 @@ final class CompressCommand implements Callable<Integer> {
       if (targetCosine != null && (calibrate == null || !(targetCosine > 0 && targetCosine < 1))) {
         throw new IllegalArgumentException("--target-cosine needs --calibrate and a value between 0 and 1");
       }
-      if ((activationScaling || noErrorCompensation) && calibrate == null) {
-        throw new IllegalArgumentException("--activation-scaling and --no-error-compensation need --calibrate");
+      if ((activationScaling || refit || noErrorCompensation) && calibrate == null) {
+        throw new IllegalArgumentException("--activation-scaling, --refit and --no-error-compensation need --calibrate");
       }
       if (noErrorCompensation && targetCosine != null) {
         throw new IllegalArgumentException("--target-cosine always rounds with GPTQ: drop --no-error-compensation");

@@ -65,11 +65,11 @@ public final class MixedPrecision {
 
     /**
      * The weights with GPTQ under their planned codecs, ready to compress; with {@code scaling},
-     * activation scaling first.
+     * activation scaling first, with {@code refit}, re-fitted before that.
      */
     public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
-        boolean scaling) throws IOException {
-      return new OnnxCalibrator(onnx, this::codec, 0.01, threads).activationScaling(scaling)
+        boolean scaling, boolean refit) throws IOException {
+      return new OnnxCalibrator(onnx, this::codec, 0.01, threads).activationScaling(scaling).refit(refit)
           .describe("mixed precision", String.format(java.util.Locale.ROOT, "target cosine %.4f, min %.4f: %s",
               targetCosine, minCosine, histogram()))
           .calibrate(samples);
@@ -97,19 +97,12 @@ public final class MixedPrecision {
   }
 
   /**
-   * @param options the compression options; the weights it would quantize are planned, with its
-   *     block size and symmetry
-   * @param targetCosine the mean output cosine to keep on the calibration samples
-   * @param minCosine the cosine every calibration sample keeps (see {@link #defaultMinCosine})
+   * Measures the effect of every weight {@code options} would quantize under every candidate codec
+   * (its block size and symmetry), on up to {@value #MEASURE_SAMPLES} samples. Measure once, plan
+   * for as many targets as needed.
    */
-  public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
-      double targetCosine, double minCosine, int threads, Consumer<String> log) throws IOException {
-    if (!(targetCosine > 0 && targetCosine < 1)) {
-      throw new IllegalArgumentException("target cosine must be in (0, 1), got " + targetCosine);
-    }
-    if (!(minCosine > -1 && minCosine <= targetCosine)) {
-      throw new IllegalArgumentException("minimum cosine must be in (-1, target " + targetCosine + "], got " + minCosine);
-    }
+  public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
+      List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log) throws IOException {
     CompressionPolicy policy = new CompressionPolicy(options);
     List<String> weights = new ArrayList<>();
     for (TensorInfo t : onnx.tensors()) {
@@ -117,11 +110,32 @@ public final class MixedPrecision {
         weights.add(t.name());
       }
     }
-    List<BitAllocator.Effect> effects =
-        new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric()), threads)
-            .onProgress(log).measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
+    return new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric()), threads)
+        .onProgress(log).measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
+  }
+
+  /**
+   * The plan for a target on measured effects.
+   *
+   * @param targetCosine the mean output cosine to keep on the calibration samples
+   * @param minCosine the cosine every calibration sample keeps (see {@link #defaultMinCosine})
+   */
+  public static Plan plan(List<BitAllocator.Effect> effects, double targetCosine, double minCosine) {
+    if (!(targetCosine > 0 && targetCosine < 1)) {
+      throw new IllegalArgumentException("target cosine must be in (0, 1), got " + targetCosine);
+    }
+    if (!(minCosine > -1 && minCosine <= targetCosine)) {
+      throw new IllegalArgumentException("minimum cosine must be in (-1, target " + targetCosine + "], got " + minCosine);
+    }
     Map<String, QuantCodec> codecs = new LinkedHashMap<>();
     BitAllocator.allocate(effects, 1 - targetCosine, 1 - minCosine).forEach((n, e) -> codecs.put(n, e.codec()));
     return new Plan(codecs, targetCosine, minCosine);
+  }
+
+  /** {@link #measure}, then {@link #plan(List, double, double)}. */
+  public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
+      double targetCosine, double minCosine, int threads, Consumer<String> log) throws IOException {
+    plan(List.of(), targetCosine, minCosine); // checks the targets before the long part
+    return plan(measure(onnx, options, samples, threads, log), targetCosine, minCosine);
   }
 }

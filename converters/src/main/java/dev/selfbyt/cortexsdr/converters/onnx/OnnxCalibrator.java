@@ -12,6 +12,7 @@ import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
 import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
+import dev.selfbyt.cortexsdr.core.calibrate.Refit;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
@@ -63,6 +64,9 @@ public final class OnnxCalibrator {
   private final Map<String, String> metadata = new LinkedHashMap<>();
   private boolean activationScaling;
   private boolean errorCompensation = true;
+  private boolean refit;
+  /** Re-fit damping relative to the mean of diag(X^T X): heavy, a few hundred samples are little data. */
+  static final double REFIT_DAMPING = 1.0;
 
   /**
    * @param codec the block-wise codec the weights will be stored with
@@ -127,6 +131,16 @@ public final class OnnxCalibrator {
     return this;
   }
 
+  /**
+   * Re-fits each weight, before rounding, to the inputs the already-rounded layers upstream give it
+   * ({@link Refit}): the quantized model's activations should reproduce the fp32 model's outputs.
+   * Needs a second copy of the model in the calibration runs.
+   */
+  public OnnxCalibrator refit(boolean on) {
+    this.refit = on;
+    return this;
+  }
+
   /** Adds a line to the metadata of the calibrated source (stored in the manifest, shown by inspect). */
   public OnnxCalibrator describe(String key, String value) {
     metadata.put(key, value);
@@ -148,6 +162,15 @@ public final class OnnxCalibrator {
     Map<String, Gptq.Result> results = new LinkedHashMap<>();
     Map<String, TensorInfo> added = new LinkedHashMap<>();
     ModelProto current = stripped;
+    // weights the codecs round that no group calibrates (embedding tables, say): every group sees them rounded
+    java.util.Set<String> grouped = new java.util.HashSet<>();
+    groups.forEach(grouped::addAll);
+    for (TensorInfo t : source.tensors()) {
+      QuantCodec codec = codecs.apply(t.name());
+      if (codec != null && !grouped.contains(t.name()) && t.dtype() == DType.FLOAT32) {
+        quantized.put(t.name(), codec.decode(t, codec.encode(source.read(t))).floats());
+      }
+    }
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     int done = 0;
     int scaledGroups = 0;
@@ -156,20 +179,36 @@ public final class OnnxCalibrator {
       TensorInfo first = infos.get(group.get(0));
       int k = (int) first.shape()[0];
       Hessian h = new Hessian(k);
-      ModelProto m = probe(current, quantized, activation, k);
+      boolean cross = refit && !quantized.isEmpty(); // before anything is rounded X = Xq: nothing to re-fit
+      ModelProto m = probe(current, quantized, activation, k, cross);
+      double[] c = cross ? new double[k * k] : null;
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
           for (Map<String, Input> sample : samples) {
-            h.addGram(runFirstOutput(env, s, sample), 1);
+            List<float[]> out = runOutputs(env, s, sample);
+            h.addGram(out.get(0), 1);
+            if (cross) {
+              float[] x = out.get(1);
+              for (int i = 0; i < c.length; i++) {
+                c[i] += x[i];
+              }
+            }
           }
         }
       } catch (OrtException e) {
         throw new CaiException(source.location(), group.get(0), "calibration run failed: " + e.getMessage(), e);
       }
+      Map<String, float[]> originals = new HashMap<>();
+      for (String name : group) {
+        if (codecs.apply(name) != null) {
+          float[] w = source.read(infos.get(name)).floats();
+          originals.put(name, cross ? Refit.apply(w, k, (int) infos.get(name).shape()[1], h, c, REFIT_DAMPING) : w);
+        }
+      }
       float[] scales = null;
       if (activationScaling) {
-        scales = searchScales(group, infos, h);
+        scales = searchScales(group, infos, originals, h);
         if (scales != null) {
           String inv = uniqueName(current.getGraph(), activation + "_cortexsdr_inverse_scale");
           added.put(inv, new TensorInfo(inv, DType.FLOAT32, new long[] {k}, TensorRole.OTHER, -1));
@@ -186,16 +225,16 @@ public final class OnnxCalibrator {
         }
         TensorInfo info = infos.get(name);
         int n = (int) info.shape()[1];
-        float[] w = source.read(info).floats();
+        float[] w = originals.get(name);
         if (scales != null) {
           w = ActivationScaling.scaleRows(w, k, n, scales);
         }
         Gptq.Result r;
         if (!errorCompensation) {
-          if (scales == null) {
+          if (scales == null && !cross) {
             continue; // plain rounding by the policy, nothing changed upstream sees
           }
-          r = new Gptq.Result(w, null); // scaled, then plain rounding
+          r = new Gptq.Result(w, null); // re-fitted or scaled, then plain rounding
         } else {
           try {
             r = Gptq.quantize(w, k, n, codec, h, damping);
@@ -214,6 +253,9 @@ public final class OnnxCalibrator {
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("calibration", (errorCompensation ? "gptq on " + results.size() + " weights, damping " + damping
         : "plain rounding") + ", " + samples.size() + " samples");
+    if (refit) {
+      meta.put("refit", "weights re-fitted to the rounded model's inputs, damping " + REFIT_DAMPING);
+    }
     if (activationScaling) {
       meta.put("activation scaling", scaledGroups + " of " + groups.size() + " inputs scaled");
     }
@@ -227,7 +269,8 @@ public final class OnnxCalibrator {
    * Scales for the weights of a group that will be quantized, or null where scaling does not lower
    * their rounding error (or some weight of the group is left to the policy: they share one input).
    */
-  private float[] searchScales(List<String> group, Map<String, TensorInfo> infos, Hessian h) throws IOException {
+  private float[] searchScales(List<String> group, Map<String, TensorInfo> infos, Map<String, float[]> weights,
+      Hessian h) {
     List<float[]> ws = new ArrayList<>();
     int[] cols = new int[group.size()];
     QuantCodec codec = null;
@@ -238,7 +281,7 @@ public final class OnnxCalibrator {
       }
       codec = codec == null || c.bits() < codec.bits() ? c : codec; // search for the narrowest
       TensorInfo info = infos.get(group.get(i));
-      ws.add(source.read(info).floats());
+      ws.add(weights.get(group.get(i)));
       cols[i] = (int) info.shape()[1];
     }
     ActivationScaling.Result r = ActivationScaling.search(h, ws, cols, codec);
@@ -328,8 +371,8 @@ public final class OnnxCalibrator {
    * {@code A^T A} of {@code activation} flattened to rows of {@code k}: ONNX Runtime's own GEMM
    * does the heavy sum, Java only adds {@code k x k} per sample.
    */
-  private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation, int k)
-      throws IOException {
+  private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation, int k,
+      boolean cross) throws IOException {
     ModelProto full = modelWith(stripped, source, quantized);
     GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
     String p = "cortexsdr_calibration_";
@@ -344,6 +387,35 @@ public final class OnnxCalibrator {
         .addOutput(p + "gram").setName(p + "gram"));
     g.addOutput(ValueInfoProto.newBuilder().setName(p + "gram")
         .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    if (cross) {
+      // the original fp32 model beside it, every name prefixed but the inputs: X^T of the rounded
+      // model times X of the original, in one run
+      String f = "cortexsdr_fp32_";
+      GraphProto fp = modelWith(source.strippedModel(), source, Map.of()).getGraph();
+      java.util.Set<String> inputs = new java.util.HashSet<>();
+      fp.getInputList().forEach(v -> inputs.add(v.getName()));
+      fp.getInitializerList().forEach(t -> inputs.remove(t.getName()));
+      java.util.function.UnaryOperator<String> rename = x -> x.isEmpty() || inputs.contains(x) ? x : f + x;
+      for (ai.onnx.proto.OnnxMl.TensorProto t : fp.getInitializerList()) {
+        g.addInitializer(t.toBuilder().setName(rename.apply(t.getName())));
+      }
+      for (NodeProto n : fp.getNodeList()) {
+        if (n.getAttributeList().stream().anyMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
+          throw new CaiException(source.location(), null, "re-fitting needs a graph without subgraphs (node "
+              + n.getName() + " has one): calibrate without refit");
+        }
+        NodeProto.Builder b = n.toBuilder().clearInput().clearOutput().setName(f + n.getName());
+        n.getInputList().forEach(x -> b.addInput(rename.apply(x)));
+        n.getOutputList().forEach(x -> b.addOutput(rename.apply(x)));
+        g.addNode(b);
+      }
+      g.addNode(NodeProto.newBuilder().setOpType("Reshape").addInput(rename.apply(activation)).addInput(p + "shape")
+          .addOutput(p + "fp32_rows").setName(p + "fp32_reshape"));
+      g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput(p + "cols").addInput(p + "fp32_rows")
+          .addOutput(p + "cross").setName(p + "cross"));
+      g.addOutput(ValueInfoProto.newBuilder().setName(p + "cross")
+          .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    }
     return full.toBuilder().setGraph(g).build();
   }
 
@@ -374,6 +446,11 @@ public final class OnnxCalibrator {
    * flattened (float32).
    */
   public static float[] runFirstOutput(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
+    return runOutputs(env, s, sample).get(0);
+  }
+
+  /** Runs one sample and returns every output, flattened (float32). */
+  static List<float[]> runOutputs(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
     Map<String, OnnxTensor> in = new HashMap<>();
     try {
       for (Map.Entry<String, Input> e : sample.entrySet()) {
@@ -386,10 +463,14 @@ public final class OnnxCalibrator {
             : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
       }
       try (OrtSession.Result r = s.run(in)) {
-        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-        float[] x = new float[fb.remaining()];
-        fb.get(x);
-        return x;
+        List<float[]> out = new ArrayList<>();
+        for (int i = 0; i < r.size(); i++) {
+          FloatBuffer fb = ((OnnxTensor) r.get(i)).getFloatBuffer();
+          float[] x = new float[fb.remaining()];
+          fb.get(x);
+          out.add(x);
+        }
+        return out;
       }
     } finally {
       in.values().forEach(OnnxTensor::close);

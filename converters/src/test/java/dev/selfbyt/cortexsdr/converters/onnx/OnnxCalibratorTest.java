@@ -134,6 +134,7 @@ class OnnxCalibratorTest {
     double scaling;
     double gptq;
     double both;
+    double refit;
     try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
       plain = outputError(onnx, eval, int4, "plain");
       scaling = outputError(OnnxCalibrator.forOptions(onnx, int4, 0.01, 1).errorCompensation(false).activationScaling(true)
@@ -143,8 +144,12 @@ class OnnxCalibratorTest {
       long added = all.tensors().stream().filter(t -> t.name().contains("inverse_scale")).count();
       assertTrue(added >= 1 && all.tensors().size() == 2 + added, "inverse scales added beside W1 and W2");
       both = outputError(all, eval, int4, "both");
+      refit = outputError(OnnxCalibrator.forOptions(onnx, int4, 0.01, 1).refit(true).calibrate(calib), eval, int4,
+          "refit");
     }
-    System.out.printf("output error: plain %.4g, scaling %.4g, gptq %.4g, both %.4g%n", plain, scaling, gptq, both);
+    System.out.printf("output error: plain %.4g, scaling %.4g, gptq %.4g, both %.4g, refit + gptq %.4g%n", plain,
+        scaling, gptq, both, refit);
+    assertTrue(refit < plain, "refit + gptq " + refit + " vs plain " + plain);
     assertTrue(scaling < plain, "scaling " + scaling + " vs plain " + plain);
     assertTrue(gptq < plain, "gptq " + gptq + " vs plain " + plain);
     assertTrue(both < plain, "both " + both + " vs plain " + plain);

@@ -2,6 +2,7 @@ package dev.selfbyt.cortexsdr.it.models;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.selfbyt.cortexsdr.converters.onnx.BitAllocator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.MixedPrecision;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
@@ -30,7 +31,7 @@ import java.util.Map;
  *
  * <p>Usage: {@code ModelReport [--models minilm,bge] [--presets int8,int4,lossless]
  * [--sentences 200] [--latency-runs 30] [--threads 2] [--calibration N] [--methods gptq,scaling,scaling+gptq]
- * [--targets 0.99,0.995] [--mixed-scaling true] [--lexicon N|-1] [--work DIR]}. Defaults: all-MiniLM-L6-v2,
+ * [--targets 0.99,0.995] [--mixed-scaling true] [--mixed-refit true] [--lexicon N|-1] [--work DIR]}. Defaults: all-MiniLM-L6-v2,
  * the default preset, no calibrated rows, no lexicon column. {@code --calibration N} adds a row per
  * calibration method on N sentences after the evaluation ones; {@code --targets} adds mixed-precision
  * rows; {@code --lexicon} adds the Liu-lexicon 10-NN accuracy of every variant (N words of each
@@ -62,6 +63,7 @@ public final class ModelReport {
     calibrationSamples = Integer.parseInt(a.getOrDefault("calibration", Integer.toString(calibrationSamples)));
     lexiconWords = Integer.parseInt(a.getOrDefault("lexicon", "0"));
     mixedScaling = Boolean.parseBoolean(a.getOrDefault("mixed-scaling", "false"));
+    mixedRefit = Boolean.parseBoolean(a.getOrDefault("mixed-refit", "false"));
     if (a.containsKey("methods")) {
       methods = new ArrayList<>(List.of(a.get("methods").split(",")));
     }
@@ -141,12 +143,13 @@ public final class ModelReport {
         for (String method : methods) {
           boolean scaling = method.contains("scaling");
           boolean gptq = method.contains("gptq");
+          boolean refit = method.contains("refit");
           String tag = p.id() + "-" + method.replace('+', '-');
           Path out = dir.resolve(tag + ".cai");
           long t0 = System.nanoTime();
           try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
             var calibrated = OnnxCalibrator.forOptions(onnx, opts, 0.01, threads).activationScaling(scaling)
-                .errorCompensation(gptq).calibrate(calib);
+                .refit(refit).errorCompensation(gptq).calibrate(calib);
             CortexSdr.compress(calibrated, out, opts);
           }
           double secs = (System.nanoTime() - t0) / 1e9;
@@ -176,8 +179,21 @@ public final class ModelReport {
         timed.put(v, quantizedInt8Act);
       }
     }
+    List<BitAllocator.Effect> effects = null;
     for (double target : targets) {
-      rows.add(mixedPrecision(model, fp32, dir, target, sentenceCount, threads, fp32Bytes, reference, enc, log));
+      if (effects == null) {
+        long t0 = System.nanoTime();
+        try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
+          effects = MixedPrecision.measure(onnx, CompressionOptions.builder().preset(Preset.INT4).threads(threads).build(),
+              calibrationInputs(model, dir, sentenceCount + 100, MIXED_MEASURE_SAMPLES), threads, s -> {});
+        }
+        if (log) {
+          System.err.printf(Locale.ROOT, "%s: measured %d (weight, codec) effects in %.0f s%n", model.displayName(),
+              effects.size(), (System.nanoTime() - t0) / 1e9);
+        }
+      }
+      rows.add(mixedPrecision(model, fp32, dir, effects, target, sentenceCount, threads, fp32Bytes, reference, enc,
+          log));
     }
     if (runs > 0) {
       Map<String, Double> lat = Latency.median(timed, model.pooling(), latencyInput.get(0), runs, threads);
@@ -214,13 +230,16 @@ public final class ModelReport {
   }
 
   /**
-   * Calibration methods compared ({@code --methods gptq,scaling,scaling+gptq}): error-compensating
-   * rounding, activation scaling, or both.
+   * Calibration methods compared ({@code --methods gptq,scaling,refit+gptq,...}): any of
+   * error-compensating rounding (gptq), activation scaling (scaling) and re-fitting (refit).
    */
-  static List<String> methods = new ArrayList<>(List.of("gptq", "scaling", "scaling+gptq"));
+  static List<String> methods = new ArrayList<>(List.of("gptq", "scaling", "refit+gptq", "refit+scaling+gptq"));
 
   /** Whether mixed-precision rows also scale activations ({@code --mixed-scaling true}). */
   static boolean mixedScaling = false;
+
+  /** Whether mixed-precision rows also re-fit weights ({@code --mixed-refit true}). */
+  static boolean mixedRefit = false;
 
   /** Output cosine targets for mixed-precision rows ({@code --targets 0.99,0.995}); none by default. */
   static List<Double> targets = new ArrayList<>();
@@ -229,17 +248,20 @@ public final class ModelReport {
    * Mixed precision toward an output target ({@link MixedPrecision}), GPTQ at the planned widths,
    * evaluated on the evaluation sentences.
    */
-  private static Row mixedPrecision(RealModel model, Path fp32, Path dir, double target, int sentenceCount,
-      int threads, long fp32Bytes, float[][] reference, List<Encoding> enc, boolean log) throws Exception {
+  /** Samples measured for mixed precision (of the calibration sentences). */
+  static final int MIXED_MEASURE_SAMPLES = 32;
+
+  private static Row mixedPrecision(RealModel model, Path fp32, Path dir, List<BitAllocator.Effect> effects,
+      double target, int sentenceCount, int threads, long fp32Bytes, float[][] reference, List<Encoding> enc,
+      boolean log) throws Exception {
     long t0 = System.nanoTime();
     int samples = Math.max(calibrationSamples, 32);
     List<Map<String, OnnxCalibrator.Input>> calib = calibrationInputs(model, dir, sentenceCount + 100, samples);
     Path cai = dir.resolve(String.format(Locale.ROOT, "mixed-%.4f.cai", target));
-    CompressionOptions base = CompressionOptions.builder().preset(Preset.INT4).threads(threads).build();
     MixedPrecision.Plan plan;
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-      plan = MixedPrecision.plan(onnx, base, calib, target, MixedPrecision.defaultMinCosine(target), threads, s -> {});
-      CortexSdr.compress(plan.calibrate(onnx, calib, threads, mixedScaling), cai,
+      plan = MixedPrecision.plan(effects, target, MixedPrecision.defaultMinCosine(target));
+      CortexSdr.compress(plan.calibrate(onnx, calib, threads, mixedScaling, mixedRefit), cai,
           plan.options(CompressionOptions.builder().preset(Preset.INT4).threads(threads)).build());
     }
     double secs = (System.nanoTime() - t0) / 1e9;
@@ -247,7 +269,7 @@ public final class ModelReport {
       System.err.printf(Locale.ROOT, "%s mixed %.4f: %s%n", model.displayName(), target, plan.labels());
     }
     return fidelity(model, String.format(Locale.ROOT, ".cai mixed precision + %s, target %.3f",
-        mixedScaling ? "scaling + GPTQ" : "GPTQ", target),
+        (mixedRefit ? "refit + " : "") + (mixedScaling ? "scaling + " : "") + "GPTQ", target),
         decodedExport(cai, dir, String.format(Locale.ROOT, "mixed-%.4f", target)), Files.size(cai), fp32Bytes,
         reference, enc, threads, "bits/block: weights " + plan.histogram() + String.format(Locale.ROOT, ", %.0f s", secs));
   }
