@@ -192,8 +192,8 @@ public final class ModelReport {
               effects.size(), (System.nanoTime() - t0) / 1e9);
         }
       }
-      rows.add(mixedPrecision(model, fp32, dir, effects, target, sentenceCount, threads, fp32Bytes, reference, enc,
-          log));
+      rows.addAll(mixedPrecision(model, fp32, dir, effects, target, sentenceCount, threads, fp32Bytes, reference, enc,
+          log, timed));
     }
     if (runs > 0) {
       Map<String, Double> lat = Latency.median(timed, model.pooling(), latencyInput.get(0), runs, threads);
@@ -251,9 +251,10 @@ public final class ModelReport {
   /** Samples measured for mixed precision (of the calibration sentences). */
   static final int MIXED_MEASURE_SAMPLES = 32;
 
-  private static Row mixedPrecision(RealModel model, Path fp32, Path dir, List<BitAllocator.Effect> effects,
+  /** The decoded and the quantized-export rows of a mixed-precision {@code .cai}; the export is timed. */
+  private static List<Row> mixedPrecision(RealModel model, Path fp32, Path dir, List<BitAllocator.Effect> effects,
       double target, int sentenceCount, int threads, long fp32Bytes, float[][] reference, List<Encoding> enc,
-      boolean log) throws Exception {
+      boolean log, Map<String, Path> timed) throws Exception {
     long t0 = System.nanoTime();
     int samples = Math.max(calibrationSamples, 32);
     List<Map<String, OnnxCalibrator.Input>> calib = calibrationInputs(model, dir, sentenceCount + 100, samples);
@@ -268,10 +269,21 @@ public final class ModelReport {
     if (log) {
       System.err.printf(Locale.ROOT, "%s mixed %.4f: %s%n", model.displayName(), target, plan.labels());
     }
-    return fidelity(model, String.format(Locale.ROOT, ".cai mixed precision + %s, target %.3f",
-        (mixedRefit ? "refit + " : "") + (mixedScaling ? "scaling + " : "") + "GPTQ", target),
-        decodedExport(cai, dir, String.format(Locale.ROOT, "mixed-%.4f", target)), Files.size(cai), fp32Bytes,
-        reference, enc, threads, "bits/block: weights " + plan.histogram() + String.format(Locale.ROOT, ", %.0f s", secs));
+    String variant = String.format(Locale.ROOT, ".cai mixed precision + %s, target %.3f",
+        (mixedRefit ? "refit + " : "") + (mixedScaling ? "scaling + " : "") + "GPTQ", target);
+    Path quantized = dir.resolve(String.format(Locale.ROOT, "mixed-%.4f-quantized.onnx", target));
+    List<QuantizedOnnxExporter.Form> forms;
+    try (CaiReader r = CaiReader.open(cai)) {
+      forms = QuantizedOnnxExporter.export(r, quantized, 0);
+    }
+    long widened = forms.stream().filter(f -> f.note() != null && f.note().contains("widen")).count();
+    timed.put(variant + " -> quantized .onnx", quantized);
+    return List.of(
+        fidelity(model, variant + " (decoded)", decodedExport(cai, dir, String.format(Locale.ROOT, "mixed-%.4f", target)),
+            Files.size(cai), fp32Bytes, reference, enc, threads,
+            "bits/block: weights " + plan.histogram() + String.format(Locale.ROOT, ", %.0f s", secs)),
+        fidelity(model, variant + " -> quantized .onnx", quantized, Files.size(quantized), fp32Bytes, reference, enc,
+            threads, widened + " weights widened to 8 bits for ORT"));
   }
 
   private static Path decodedExport(Path cai, Path dir, String tag) throws Exception {
