@@ -161,6 +161,7 @@ public final class OnnxCalibrator {
     Map<String, float[]> quantized = new HashMap<>(); // and the inverse scales added
     Map<String, Gptq.Result> results = new LinkedHashMap<>();
     Map<String, TensorInfo> added = new LinkedHashMap<>();
+    Map<String, float[]> scalesOf = new HashMap<>();
     ModelProto current = stripped;
     // weights the codecs round that no group calibrates (embedding tables, say): every group sees them rounded
     java.util.Set<String> grouped = new java.util.HashSet<>();
@@ -228,6 +229,7 @@ public final class OnnxCalibrator {
         float[] w = originals.get(name);
         if (scales != null) {
           w = ActivationScaling.scaleRows(w, k, n, scales);
+          scalesOf.put(name, scales);
         }
         Gptq.Result r;
         if (!errorCompensation) {
@@ -262,7 +264,7 @@ public final class OnnxCalibrator {
     meta.putAll(metadata);
     Map<String, float[]> addedValues = new LinkedHashMap<>();
     added.keySet().forEach(n -> addedValues.put(n, quantized.get(n)));
-    return new CalibratedSource(source, current, results, added, addedValues, meta);
+    return new CalibratedSource(source, current, results, scalesOf, added, addedValues, meta);
   }
 
   /**
@@ -482,13 +484,16 @@ public final class OnnxCalibrator {
     private final OnnxModelReader base;
     private final ModelProto graph;
     private final Map<String, Gptq.Result> results;
+    private final Map<String, float[]> scales;
     private final Map<String, TensorInfo> added;
     private final Map<String, float[]> addedValues;
     private final Map<String, String> metadata;
 
     CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
-        Map<String, TensorInfo> added, Map<String, float[]> addedValues, Map<String, String> metadata) {
+        Map<String, float[]> scales, Map<String, TensorInfo> added, Map<String, float[]> addedValues,
+        Map<String, String> metadata) {
       this.base = base;
+      this.scales = scales;
       this.graph = graph;
       this.results = results;
       this.added = added;
@@ -535,7 +540,12 @@ public final class OnnxCalibrator {
       if (r == null) {
         return base.read(tensor);
       }
-      return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid());
+      // errors are reported against the original weight (scaled as stored, where scaling applies)
+      float[] original = base.read(tensor).floats();
+      float[] s = scales.get(tensor.name());
+      float[] reference = s == null ? original
+          : ActivationScaling.scaleRows(original, (int) tensor.shape()[0], (int) tensor.shape()[1], s);
+      return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid()).withReference(reference);
     }
   }
 }

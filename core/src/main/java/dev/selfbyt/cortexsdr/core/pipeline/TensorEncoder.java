@@ -78,9 +78,9 @@ public final class TensorEncoder {
     return new EncodedTensor(data.info(), codec, zstd ? z : payload, zstd, raw, err[0], err[1]);
   }
 
-  /** {nmse, max abs error} of a lossy encoding. */
+  /** {nmse, max abs error} of a lossy encoding, against what the values stand for. */
   private static float[] error(TensorData data, TensorCodec codec, ByteBuffer payload) {
-    float[] x = data.floats();
+    float[] x = data.reference();
     float[] y = codec.decode(data.info(), payload.duplicate()).floats();
     double num = 0;
     double den = 0;

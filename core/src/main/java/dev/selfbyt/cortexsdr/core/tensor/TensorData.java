@@ -14,6 +14,7 @@ public final class TensorData {
   private ByteBuffer bytes;
   private float[] floats;
   private dev.selfbyt.cortexsdr.core.codec.QuantGrid grid;
+  private float[] reference;
 
   private TensorData(TensorInfo info, ByteBuffer bytes, float[] floats) {
     this.info = info;
@@ -28,7 +29,28 @@ public final class TensorData {
   public TensorData withGrid(dev.selfbyt.cortexsdr.core.codec.QuantGrid grid) {
     TensorData d = new TensorData(info, bytes, floats);
     d.grid = grid;
+    d.reference = reference;
     return d;
+  }
+
+  /**
+   * The same values, with the values they stand for when calibration has moved them away from the
+   * original (GPTQ's updated weights, say): the stored error is measured against {@code
+   * reference}.
+   */
+  public TensorData withReference(float[] reference) {
+    if (reference != null && reference.length != info.numel()) {
+      throw new IllegalArgumentException("reference of " + reference.length + " values for " + info);
+    }
+    TensorData d = new TensorData(info, bytes, floats);
+    d.grid = grid;
+    d.reference = reference;
+    return d;
+  }
+
+  /** What the error is measured against: the {@linkplain #withReference reference}, else the values. */
+  public float[] reference() {
+    return reference != null ? reference : floats();
   }
 
   /** The attached quantization grid, or null. */
