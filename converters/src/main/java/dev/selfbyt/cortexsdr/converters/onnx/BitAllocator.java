@@ -19,7 +19,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -88,7 +87,7 @@ public final class BitAllocator {
           originals.put(w, tensor(env, source.read(info).floats(), info.shape()));
         }
         for (Map<String, OnnxCalibrator.Input> sample : samples) {
-          feeds.add(inputs(env, s, sample));
+          feeds.add(OnnxCalibrator.feed(env, s, sample));
         }
         List<float[]> reference = run(s, feeds, originals, null, null);
         for (String w : weights) {
@@ -272,20 +271,6 @@ public final class BitAllocator {
     FloatBuffer b = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.nativeOrder()).asFloatBuffer();
     b.put(values).flip();
     return OnnxTensor.createTensor(env, b, shape); // direct: ORT uses the buffer in place
-  }
-
-  private static Map<String, OnnxTensor> inputs(OrtEnvironment env, OrtSession s, Map<String, OnnxCalibrator.Input> sample)
-      throws OrtException {
-    Map<String, OnnxTensor> in = new HashMap<>();
-    for (Map.Entry<String, OnnxCalibrator.Input> e : sample.entrySet()) {
-      if (s.getInputNames().contains(e.getKey())) {
-        OnnxCalibrator.Input v = e.getValue();
-        in.put(e.getKey(), v.int64() != null
-            ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.int64()), v.shape())
-            : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
-      }
-    }
-    return in;
   }
 
   /** First output per sample, with {@code swapped} fed for weight {@code name} (or none swapped). */

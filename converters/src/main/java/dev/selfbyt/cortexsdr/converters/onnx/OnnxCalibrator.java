@@ -451,19 +451,25 @@ public final class OnnxCalibrator {
     return runOutputs(env, s, sample).get(0);
   }
 
-  /** Runs one sample and returns every output, flattened (float32). */
-  static List<float[]> runOutputs(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
+  /** One sample as tensors, for the inputs the session has (the caller closes them). */
+  static Map<String, OnnxTensor> feed(OrtEnvironment env, OrtSession s, Map<String, Input> sample)
+      throws OrtException {
     Map<String, OnnxTensor> in = new HashMap<>();
-    try {
-      for (Map.Entry<String, Input> e : sample.entrySet()) {
-        if (!s.getInputNames().contains(e.getKey())) {
-          continue;
-        }
+    for (Map.Entry<String, Input> e : sample.entrySet()) {
+      if (s.getInputNames().contains(e.getKey())) {
         Input v = e.getValue();
         in.put(e.getKey(), v.int64() != null
             ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.int64()), v.shape())
             : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
       }
+    }
+    return in;
+  }
+
+  /** Runs one sample and returns every output, flattened (float32). */
+  static List<float[]> runOutputs(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
+    Map<String, OnnxTensor> in = feed(env, s, sample);
+    try {
       try (OrtSession.Result r = s.run(in)) {
         List<float[]> out = new ArrayList<>();
         for (int i = 0; i < r.size(); i++) {
