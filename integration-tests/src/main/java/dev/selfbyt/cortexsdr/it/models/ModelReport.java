@@ -94,6 +94,15 @@ public final class ModelReport {
    */
   public static List<Row> evaluate(RealModel model, List<Preset> presets, int sentenceCount, int runs, int threads,
       Path work, boolean log, int calibration) throws Exception {
+    return evaluate(model, presets, sentenceCount, runs, threads, work, log, calibration, methods);
+  }
+
+  /**
+   * {@link #evaluate(RealModel, List, int, int, int, Path, boolean, int)} with the calibration
+   * methods to compare, e.g. {@code gptq}, {@code scaling}, {@code refit+scaling+gptq}.
+   */
+  public static List<Row> evaluate(RealModel model, List<Preset> presets, int sentenceCount, int runs, int threads,
+      Path work, boolean log, int calibration, List<String> methods) throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     Path fp32 = model.onnx(dir);
     Path twin = model.int8Twin(dir);
