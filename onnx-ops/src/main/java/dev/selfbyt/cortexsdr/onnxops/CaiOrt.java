@@ -1,0 +1,151 @@
+package dev.selfbyt.cortexsdr.onnxops;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import java.io.IOException;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Opens a {@code .cai} made from an ONNX model as an ONNX Runtime session, in one call:
+ *
+ * <pre>{@code
+ * // before: OrtSession s = env.createSession("model.onnx", options);
+ * OrtSession s = CaiOrt.createSession(env, Path.of("model.cai"), options);
+ * }</pre>
+ *
+ * The model is rebuilt in memory as {@code export-onnx --mode quantized} writes it: block-quantized
+ * weights become {@code MatMulNBits} / {@code GatherBlockQuantized} and stay quantized in ONNX
+ * Runtime, SDR-sparse MatMul weights become {@code ai.cortexsdr.SdrMatMul} when sparse enough
+ * ({@link SdrMatMulRewriter}, whose library is then registered on {@code options}), and every
+ * other weight is decoded into a direct buffer handed to ONNX Runtime with {@code
+ * SessionOptions.addExternalInitializers}. Nothing is written to disk, and the model bytes hold no
+ * decoded weight.
+ *
+ * <p>{@code options} is changed (external initializers added, the operator library registered):
+ * use a fresh {@code SessionOptions} for each call. The decoded buffers stay alive as long as the
+ * returned session is reachable; close the session as usual.
+ */
+public final class CaiOrt {
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  private CaiOrt() {}
+
+  /** Opens {@code cai} with the SdrMatMul threshold from {@link SdrMatMulRewriter#fromSystemProperty()}. */
+  public static OrtSession createSession(OrtEnvironment env, Path cai, OrtSession.SessionOptions options)
+      throws IOException, OrtException {
+    return createSession(env, cai, options, SdrMatMulRewriter.fromSystemProperty());
+  }
+
+  /**
+   * Opens {@code cai}, turning SDR MatMul weights into {@code SdrMatMul} as {@code sdr} decides.
+   *
+   * @throws CaiException if the file is damaged or was not made from an ONNX model
+   * @throws OrtException if ONNX Runtime rejects the model or the options
+   */
+  public static OrtSession createSession(OrtEnvironment env, Path cai, OrtSession.SessionOptions options,
+      SdrMatMulRewriter sdr) throws IOException, OrtException {
+    List<OnnxTensor> owned = new ArrayList<>();
+    boolean done = false;
+    try (CaiReader r = CaiReader.open(cai)) {
+      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, 0, false, sdr);
+      GraphProto graph = g.model().getGraph();
+      Map<String, Integer> initializer = new HashMap<>();
+      for (int i = 0; i < graph.getInitializerCount(); i++) {
+        initializer.put(graph.getInitializer(i).getName(), i);
+      }
+      GraphProto.Builder gb = graph.toBuilder();
+      Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
+      for (String name : g.decoded()) {
+        Integer at = initializer.get(name);
+        if (at == null) {
+          continue; // not in the graph as a tensor (e.g. a weight nothing uses)
+        }
+        TensorData data = r.read(name);
+        OnnxJavaType type = javaType(data.info().dtype());
+        if (type == null) {
+          // ONNX Runtime's Java API has no tensor of this type: the model carries it
+          gb.setInitializer(at, gb.getInitializer(at).toBuilder().setRawData(ByteString.copyFrom(data.bytes())));
+          continue;
+        }
+        ByteBuffer src = data.bytes();
+        ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
+        direct.put(src.duplicate().order(ByteOrder.LITTLE_ENDIAN)).flip();
+        OnnxTensor t = OnnxTensor.createTensor(env, direct, data.info().shape(), type);
+        owned.add(t);
+        external.put(name, t);
+        // ONNX Runtime only replaces initializers marked as external data; the location is never read
+        gb.setInitializer(at, gb.getInitializer(at).toBuilder()
+            .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+            .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("cortexsdr-decoded-" + name))
+            .build());
+      }
+      if (sdr.rewritten() > 0) {
+        SdrOps.register(options);
+      }
+      if (!external.isEmpty()) {
+        options.addExternalInitializers(external);
+      }
+      ModelProto model = g.model().toBuilder().setGraph(gb).build();
+      OrtSession session = env.createSession(model.toByteArray(), options);
+      CLEANER.register(session, new Release(owned));
+      done = true;
+      return session;
+    } catch (OrtException e) {
+      throw new OrtException(e.getCode(), cai + ": ONNX Runtime rejected the model rebuilt from this .cai: "
+          + e.getMessage());
+    } finally {
+      if (!done) {
+        new Release(owned).run();
+      }
+    }
+  }
+
+  /** The ONNX Runtime Java type of a {@code .cai} dtype, or null when the Java API has none. */
+  static OnnxJavaType javaType(DType d) {
+    return switch (d) {
+      case FLOAT32 -> OnnxJavaType.FLOAT;
+      case FLOAT64 -> OnnxJavaType.DOUBLE;
+      case FLOAT16 -> OnnxJavaType.FLOAT16;
+      case BFLOAT16 -> OnnxJavaType.BFLOAT16;
+      case INT8 -> OnnxJavaType.INT8;
+      case UINT8 -> OnnxJavaType.UINT8;
+      case INT16 -> OnnxJavaType.INT16;
+      case INT32 -> OnnxJavaType.INT32;
+      case INT64 -> OnnxJavaType.INT64;
+      case BOOL -> OnnxJavaType.BOOL;
+      default -> null;
+    };
+  }
+
+  /** Closes the decoded tensors once their session is unreachable (their buffers then go too). */
+  private record Release(List<OnnxTensor> tensors) implements Runnable {
+    @Override
+    public void run() {
+      for (OnnxTensor t : tensors) {
+        t.close();
+      }
+    }
+  }
+}
