@@ -204,9 +204,14 @@ public final class SdrMatMulWeights {
 
   /** The node's initializers, named {@code prefix_col_ptr}, {@code prefix_row_idx}, ... */
   public List<TensorProto> initializers(String prefix) {
+    return initializers(prefix, k > 65536);
+  }
+
+  /** As {@link #initializers(String)}, with int32 row indices even where uint16 would do. */
+  List<TensorProto> initializers(String prefix, boolean int32Rows) {
     List<TensorProto> t = new ArrayList<>();
     t.add(tensor(prefix + "_col_ptr", TensorProto.DataType.INT32_VALUE, ints(colPtr), colPtr.length));
-    if (k <= 65536) {
+    if (!int32Rows) {
       ByteBuffer b = le(2 * rowIdx.length);
       for (int r : rowIdx) {
         b.putShort((short) r);
