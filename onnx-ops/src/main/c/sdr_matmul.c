@@ -183,58 +183,70 @@ static float dot_avx2(const Weights* w, const float* x, int64_t s, int64_t e) {
     }
     return t;
   }
-  float total = 0.f;
+  __m256 acc = _mm256_setzero_ps();
+  float scalar = 0.f;
   for (int64_t j = s; j < e;) {
     int64_t b = j / w->block;
     int64_t be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
     int z = zp_at(w, b);
-    float seg = 0.f;
+    float sc = w->scales[b];
     if (w->bits == 4 && (j & 1) && j < be) {
-      seg += (float)(code_at(w, j) - z) * x[idx_at(w, j)];
+      scalar += (float)(code_at(w, j) - z) * sc * x[idx_at(w, j)];
       j++;
     }
-    __m256 acc = _mm256_setzero_ps();
     __m256i zv = _mm256_set1_epi32(z);
+    __m256 sv = _mm256_set1_ps(sc);
     for (; j + 8 <= be; j += 8) {
       __m256 xv = _mm256_i32gather_ps(x, idx8_avx2(w, j), 4);
       __m256 cv = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes8_avx2(w, j), zv));
-      acc = _mm256_fmadd_ps(cv, xv, acc);
+      acc = _mm256_fmadd_ps(_mm256_mul_ps(cv, sv), xv, acc);
     }
-    seg += hsum256(acc);
     for (; j < be; j++) {
-      seg += (float)(code_at(w, j) - z) * x[idx_at(w, j)];
+      scalar += (float)(code_at(w, j) - z) * sc * x[idx_at(w, j)];
     }
-    total += seg * w->scales[b];
   }
-  return total;
+  return hsum256(acc) + scalar;
 }
 
 /* tile of 32 rows: two sets of four accumulators over alternate non-zeros */
 static void axpy_avx2(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* out) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  int64_t j = s;
-  for (; j + 2 <= e; j += 2) {
-    __m256 v = _mm256_set1_ps(value_at(w, j));
-    __m256 u = _mm256_set1_ps(value_at(w, j + 1));
-    const float* r = xt + idx_at(w, j) * tw;
-    const float* q = xt + idx_at(w, j + 1) * tw;
-    a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
-    a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
-    a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
-    a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
-    b0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q), b0);
-    b1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 8), b1);
-    b2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 16), b2);
-    b3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 24), b3);
-  }
-  if (j < e) {
-    __m256 v = _mm256_set1_ps(value_at(w, j));
-    const float* r = xt + idx_at(w, j) * tw;
-    a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
-    a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
-    a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
-    a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j + 2 <= be; j += 2) {
+      float v0 = w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc;
+      float v1 = w->bits == 32 ? w->vf[j + 1] : (float)(code_at(w, j + 1) - z) * sc;
+      __m256 v = _mm256_set1_ps(v0);
+      __m256 u = _mm256_set1_ps(v1);
+      const float* r = xt + idx_at(w, j) * tw;
+      const float* q = xt + idx_at(w, j + 1) * tw;
+      a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
+      a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
+      a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
+      a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
+      b0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q), b0);
+      b1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 8), b1);
+      b2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 16), b2);
+      b3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 24), b3);
+    }
+    if (j < be) {
+      __m256 v = _mm256_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = xt + idx_at(w, j) * tw;
+      a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
+      a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
+      a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
+      a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
+      j++;
+    }
   }
   _mm256_storeu_ps(out, _mm256_add_ps(a0, b0));
   _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
@@ -284,66 +296,85 @@ static float dot_avx512(const Weights* w, const float* x, int64_t s, int64_t e) 
     }
     return _mm512_reduce_add_ps(acc);
   }
-  float total = 0.f;
+  __m512 acc = _mm512_setzero_ps();
+  float scalar = 0.f;
   for (int64_t j = s; j < e;) {
     int64_t b = j / w->block;
     int64_t be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
     int z = zp_at(w, b);
-    float seg = 0.f;
+    float sc = w->scales[b];
     if (w->bits == 4 && (j & 1) && j < be) {
-      seg += (float)(code_at(w, j) - z) * x[idx_at(w, j)];
+      scalar += (float)(code_at(w, j) - z) * sc * x[idx_at(w, j)];
       j++;
     }
-    __m512 acc = _mm512_setzero_ps();
     __m512i zv = _mm512_set1_epi32(z);
+    __m512 sv = _mm512_set1_ps(sc);
     for (; j + 16 <= be; j += 16) {
       __m512 xv = _mm512_i32gather_ps(idx16_avx512(w, j), x, 4);
       __m512 cv = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes16_avx512(w, j), zv));
-      acc = _mm512_fmadd_ps(cv, xv, acc);
+      acc = _mm512_fmadd_ps(_mm512_mul_ps(cv, sv), xv, acc);
     }
-    if (w->bits == 8 && j < be) {
+    if (j < be) {
       __mmask16 m = (__mmask16)((1u << (be - j)) - 1);
       __m512 xv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx16_mask_avx512(w, j, m), x, 4);
-      __m512i c = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, w->vq + j));
+      __m512i c;
+      if (w->bits == 8) {
+        c = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, w->vq + j));
+      } else {
+        __mmask16 bytes = (__mmask16)((1u << ((be - j + 1) / 2)) - 1);
+        __m128i p = _mm_maskz_loadu_epi8(bytes, w->vq + (j >> 1));
+        __m128i nib = _mm_set1_epi8(0x0f);
+        __m128i lo = _mm_and_si128(p, nib);
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(p, 4), nib);
+        c = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+      }
       __m512 cv = _mm512_maskz_cvtepi32_ps(m, _mm512_sub_epi32(c, zv));
-      acc = _mm512_fmadd_ps(cv, xv, acc);
+      acc = _mm512_fmadd_ps(_mm512_mul_ps(cv, sv), xv, acc);
       j = be;
     }
-    seg += _mm512_reduce_add_ps(acc);
-    for (; j < be; j++) {
-      seg += (float)(code_at(w, j) - z) * x[idx_at(w, j)];
-    }
-    total += seg * w->scales[b];
   }
-  return total;
+  return _mm512_reduce_add_ps(acc) + scalar;
 }
 
 /* tile of 64 rows: two sets of four accumulators over alternate non-zeros */
 static void axpy_avx512(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* out) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  int64_t j = s;
-  for (; j + 2 <= e; j += 2) {
-    __m512 v = _mm512_set1_ps(value_at(w, j));
-    __m512 u = _mm512_set1_ps(value_at(w, j + 1));
-    const float* r = xt + idx_at(w, j) * tw;
-    const float* q = xt + idx_at(w, j + 1) * tw;
-    a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
-    a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
-    a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
-    a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 48), a3);
-    b0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q), b0);
-    b1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 16), b1);
-    b2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 32), b2);
-    b3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 48), b3);
-  }
-  if (j < e) {
-    __m512 v = _mm512_set1_ps(value_at(w, j));
-    const float* r = xt + idx_at(w, j) * tw;
-    a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
-    a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
-    a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
-    a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 48), a3);
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j + 2 <= be; j += 2) {
+      float v0 = w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc;
+      float v1 = w->bits == 32 ? w->vf[j + 1] : (float)(code_at(w, j + 1) - z) * sc;
+      __m512 v = _mm512_set1_ps(v0);
+      __m512 u = _mm512_set1_ps(v1);
+      const float* r = xt + idx_at(w, j) * tw;
+      const float* q = xt + idx_at(w, j + 1) * tw;
+      a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
+      a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
+      a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
+      a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 48), a3);
+      b0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q), b0);
+      b1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 16), b1);
+      b2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 32), b2);
+      b3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 48), b3);
+    }
+    if (j < be) {
+      __m512 v = _mm512_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = xt + idx_at(w, j) * tw;
+      a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
+      a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
+      a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
+      a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 48), a3);
+      j++;
+    }
   }
   _mm512_storeu_ps(out, _mm512_add_ps(a0, b0));
   _mm512_storeu_ps(out + 16, _mm512_add_ps(a1, b1));
