@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
@@ -66,10 +67,21 @@ public final class CaiOrt {
    */
   public static OrtSession createSession(OrtEnvironment env, Path cai, OrtSession.SessionOptions options,
       SdrMatMulRewriter sdr) throws IOException, OrtException {
+    return createSession(env, cai, options, sdr, accuracyLevel());
+  }
+
+  /**
+   * As {@link #createSession(OrtEnvironment, Path, OrtSession.SessionOptions, SdrMatMulRewriter)}
+   * with an explicit {@code MatMulNBits accuracy_level}: 0 (the default, as {@code export-onnx
+   * --mode quantized}) computes in fp32; 4 lets ONNX Runtime quantize activations to int8, faster
+   * and slightly less exact.
+   */
+  public static OrtSession createSession(OrtEnvironment env, Path cai, OrtSession.SessionOptions options,
+      SdrMatMulRewriter sdr, int accuracyLevel) throws IOException, OrtException {
     List<OnnxTensor> owned = new ArrayList<>();
     boolean done = false;
     try (CaiReader r = CaiReader.open(cai)) {
-      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, 0, false, sdr);
+      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, accuracyLevel, false, sdr);
       GraphProto graph = g.model().getGraph();
       Map<String, Integer> initializer = new HashMap<>();
       for (int i = 0; i < graph.getInitializerCount(); i++) {
@@ -108,7 +120,15 @@ public final class CaiOrt {
         options.addExternalInitializers(external);
       }
       ModelProto model = g.model().toBuilder().setGraph(gb).build();
-      OrtSession session = env.createSession(model.toByteArray(), options);
+      g = null;
+      // serialized off the Java heap; ONNX Runtime parses it during the call and keeps nothing of it
+      ByteBuffer bytes = ByteBuffer.allocateDirect(model.getSerializedSize());
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      model.writeTo(out);
+      out.flush();
+      model = null;
+      bytes.flip();
+      OrtSession session = env.createSession(bytes, options);
       CLEANER.register(session, new Release(owned));
       done = true;
       return session;
@@ -120,6 +140,22 @@ public final class CaiOrt {
         new Release(owned).run();
       }
     }
+  }
+
+  /** System property for the default {@code MatMulNBits accuracy_level} (0 or 4; default 0). */
+  public static final String ACCURACY_LEVEL_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.accuracy_level";
+
+  private static int accuracyLevel() {
+    String v = System.getProperty(ACCURACY_LEVEL_PROPERTY, "0").trim();
+    try {
+      int level = Integer.parseInt(v);
+      if (level >= 0 && level <= 4) {
+        return level;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("-D" + ACCURACY_LEVEL_PROPERTY + "=" + v + ": use 0 (fp32) to 4 (int8 activations)");
   }
 
   /** The ONNX Runtime Java type of a {@code .cai} dtype, or null when the Java API has none. */
