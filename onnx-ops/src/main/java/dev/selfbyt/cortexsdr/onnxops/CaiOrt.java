@@ -142,6 +142,23 @@ public final class CaiOrt {
     }
   }
 
+  /**
+   * Writes the graph {@link #createSession} builds to a standard {@code .onnx} file, with every
+   * weight inside it: SDR MatMul weights chosen by {@code sdr} as {@code ai.cortexsdr.SdrMatMul}
+   * nodes (any ONNX Runtime runs the file after registering {@code libcortexsdr_ops.so}), the rest
+   * as {@code export-onnx --mode quantized} writes them. Temp file, then rename.
+   *
+   * @return how each weight was written
+   */
+  public static List<QuantizedOnnxExporter.Form> export(Path cai, Path target, SdrMatMulRewriter sdr)
+      throws IOException {
+    try (CaiReader r = CaiReader.open(cai)) {
+      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, 0, true, sdr);
+      dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(g.model(), target);
+      return g.forms();
+    }
+  }
+
   /** System property for the default {@code MatMulNBits accuracy_level} (0 or 4; default 0). */
   public static final String ACCURACY_LEVEL_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.accuracy_level";
 

@@ -112,6 +112,17 @@ class CaiOrtTest {
         norm += a[i] * (double) a[i];
       }
       assertTrue(err / norm < 1e-9, "SdrMatMul computes the decoded weights: relative error " + err / norm);
+
+      // the same graph as a file, for any ONNX Runtime that registers the library
+      Path file = dir.resolve("minilm-sdr.sdrmatmul.onnx");
+      List<QuantizedOnnxExporter.Form> forms = CaiOrt.export(cai, file, SdrMatMulRewriter.withMinSparsity(0.0));
+      assertEquals(36, forms.stream().filter(f -> f.form().startsWith("SdrMatMul")).count(), forms.toString());
+      try (OrtSession.SessionOptions o3 = new OrtSession.SessionOptions()) {
+        SdrOps.register(o3);
+        try (OrtSession fromFile = ENV.createSession(file.toString(), o3)) {
+          assertArrayEquals(b, run(fromFile, 7), 0f, "the exported file computes what the session does");
+        }
+      }
     }
   }
 
