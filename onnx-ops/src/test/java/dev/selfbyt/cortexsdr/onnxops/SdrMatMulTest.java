@@ -180,6 +180,59 @@ class SdrMatMulTest {
   }
 
   @Test
+  void weightsFedAsInputsAreCheckedOnEveryRun() throws Exception {
+    // col_ptr, row_idx and values as graph inputs instead of initializers
+    SdrMatMulWeights w = SdrModels.random(new Random(5), 16, 8, 0.5, 32, 0);
+    NodeProto node = NodeProto.newBuilder().setName("sdr").setOpType("SdrMatMul").setDomain(SdrOps.DOMAIN)
+        .addInput("X").addInput("col_ptr").addInput("row_idx").addInput("values").addOutput("Y")
+        .addAttribute(AttributeProto.newBuilder().setName("K").setType(AttributeProto.AttributeType.INT).setI(16))
+        .addAttribute(AttributeProto.newBuilder().setName("N").setType(AttributeProto.AttributeType.INT).setI(8))
+        .build();
+    ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+        SdrModels.model(node, List.of(), TensorProto.DataType.FLOAT_VALUE, 1L, 16L));
+    ai.onnx.proto.OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
+    g.addInput(SdrModels.input("col_ptr", TensorProto.DataType.INT32_VALUE, 9));
+    g.addInput(SdrModels.input("row_idx", TensorProto.DataType.INT32_VALUE, w.nnz()));
+    g.addInput(SdrModels.input("values", TensorProto.DataType.FLOAT_VALUE, w.nnz()));
+    byte[] model = m.toBuilder().setGraph(g).build().toByteArray();
+    List<TensorProto> inits = w.initializers("W", true);
+    int[] colPtr = ints(inits.get(0));
+    int[] rows = ints(inits.get(1));
+    float[] values = new float[w.nnz()];
+    java.nio.ByteBuffer.wrap(inits.get(2).getRawData().toByteArray()).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .asFloatBuffer().get(values);
+    float[] x = SdrModels.randomInput(new Random(6), 16);
+    try (OrtSession s = session(model, "auto", 1)) {
+      assertClose(SdrModels.reference(x, 1, w), SdrModels.tolerance(x, 1, w), runWith(s, x, colPtr, rows, values),
+          "weights as inputs");
+      rows[rows.length - 1] = 16;
+      OrtException e = assertThrows(OrtException.class, () -> runWith(s, x, colPtr, rows, values));
+      assertTrue(e.getMessage().contains("is outside [0, K = 16)"), e.getMessage());
+    }
+  }
+
+  static int[] ints(TensorProto t) {
+    java.nio.IntBuffer b = java.nio.ByteBuffer.wrap(t.getRawData().toByteArray())
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+    int[] out = new int[b.remaining()];
+    b.get(out);
+    return out;
+  }
+
+  static float[] runWith(OrtSession s, float[] x, int[] colPtr, int[] rows, float[] values) throws OrtException {
+    try (OnnxTensor tx = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), new long[] {1, x.length});
+        OnnxTensor tc = OnnxTensor.createTensor(ENV, java.nio.IntBuffer.wrap(colPtr), new long[] {colPtr.length});
+        OnnxTensor tr = OnnxTensor.createTensor(ENV, java.nio.IntBuffer.wrap(rows), new long[] {rows.length});
+        OnnxTensor tv = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(values), new long[] {values.length});
+        OrtSession.Result r = s.run(Map.of("X", tx, "col_ptr", tc, "row_idx", tr, "values", tv))) {
+      FloatBuffer b = ((OnnxTensor) r.get(0)).getFloatBuffer();
+      float[] out = new float[b.remaining()];
+      b.get(out);
+      return out;
+    }
+  }
+
+  @Test
   void tooOldRuntimeIsAClearError() throws Exception {
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.addConfigEntry("cortexsdr.ops.required_api", "1000");

@@ -70,6 +70,13 @@ final class SdrModels {
         .addOpsetImport(SdrMatMulWeights.opset()).build().toByteArray();
   }
 
+  /** A 1-D graph input. */
+  static ValueInfoProto input(String name, int type, long length) {
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+        TypeProto.Tensor.newBuilder().setElemType(type).setShape(TensorShapeProto.newBuilder()
+            .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(length))))).build();
+  }
+
   /** {@code x [M, K] * W} in double precision, rounded to float. */
   static float[] reference(float[] x, int m, SdrMatMulWeights w) {
     float[] d = w.dense();
