@@ -113,7 +113,7 @@ public final class CaiOrt {
             .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("cortexsdr-decoded-" + name))
             .build());
       }
-      if (sdr.rewritten() > 0) {
+      if (graph.getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
         SdrOps.register(options);
       }
       if (!external.isEmpty()) {

@@ -26,7 +26,7 @@ public final class SdrMatMulRewriter implements QuantizedOnnxExporter.Rewriter {
   public static final double DEFAULT_MIN_SPARSITY = 0.75;
 
   private final double minSparsity;
-  private int rewritten;
+  private final java.util.concurrent.atomic.AtomicInteger rewritten = new java.util.concurrent.atomic.AtomicInteger();
 
   private SdrMatMulRewriter(double minSparsity) {
     if (!(minSparsity >= 0 && minSparsity <= 1)) {
@@ -53,9 +53,9 @@ public final class SdrMatMulRewriter implements QuantizedOnnxExporter.Rewriter {
     return minSparsity;
   }
 
-  /** How many weights this rewriter turned into SdrMatMul so far. */
+  /** How many weights this rewriter turned into SdrMatMul so far, over all models it was used on. */
   public int rewritten() {
-    return rewritten;
+    return rewritten.get();
   }
 
   @Override
@@ -70,7 +70,7 @@ public final class SdrMatMulRewriter implements QuantizedOnnxExporter.Rewriter {
     if (w.sparsity() < minSparsity) {
       return null;
     }
-    rewritten++;
+    rewritten.incrementAndGet();
     String prefix = e.name() + "_SdrMatMul";
     String node = user.getName().isEmpty() ? prefix : user.getName() + "_sdr";
     String how = "SdrMatMul " + (w.bits() == 32 ? "fp32" : "int" + w.bits())
