@@ -50,6 +50,9 @@ import java.util.Map;
  */
 public final class CaiOrt {
   private static final Cleaner CLEANER = Cleaner.create();
+  /** Options already given decoded weights, and the file they came from (weak keys). */
+  private static final Map<OrtSession.SessionOptions, Path> USED =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
   private CaiOrt() {}
 
@@ -78,6 +81,13 @@ public final class CaiOrt {
    */
   public static OrtSession createSession(OrtEnvironment env, Path cai, OrtSession.SessionOptions options,
       SdrMatMulRewriter sdr, int accuracyLevel) throws IOException, OrtException {
+    Path earlier = USED.get(options);
+    if (earlier != null) {
+      // ONNX Runtime would fail later with "An OrtValue for this name has already been added"
+      throw new IllegalArgumentException("these SessionOptions already carry the decoded weights of " + earlier
+          + " (CaiOrt.createSession adds them to the options it is given): pass a new SessionOptions to open "
+          + cai + ", and do not reuse it for other sessions");
+    }
     List<OnnxTensor> owned = new ArrayList<>();
     boolean done = false;
     try (CaiReader r = CaiReader.open(cai)) {
@@ -118,6 +128,7 @@ public final class CaiOrt {
       }
       if (!external.isEmpty()) {
         options.addExternalInitializers(external);
+        USED.put(options, cai);
       }
       ModelProto model = g.model().toBuilder().setGraph(gb).build();
       g = null;

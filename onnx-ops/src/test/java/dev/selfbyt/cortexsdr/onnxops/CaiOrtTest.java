@@ -127,6 +127,18 @@ class CaiOrtTest {
   }
 
   @Test
+  void reusingTheOptionsIsAClearError() throws Exception {
+    Path cai = compress(Preset.INT8, "minilm-int8.cai");
+    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        OrtSession first = CaiOrt.createSession(ENV, cai, o)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CaiOrt.createSession(ENV, cai, o));
+      assertTrue(e.getMessage().contains("already carry the decoded weights of " + cai)
+          && e.getMessage().contains("pass a new SessionOptions"), e.getMessage());
+      assertEquals(128 * 384, run(first, 1).length, "the first session still runs");
+    }
+  }
+
+  @Test
   void notACaiFileIsAClearError() throws Exception {
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       CaiException e = assertThrows(CaiException.class, () -> CaiOrt.createSession(ENV, fp32, o));
