@@ -26,17 +26,20 @@ import java.util.Random;
  * over dense MatMul, and each model's weight bytes.
  *
  * <pre>
- * java -cp ... dev.selfbyt.cortexsdr.onnxops.SdrMatMulBench [threads] [seconds per cell]
+ * java -cp ... dev.selfbyt.cortexsdr.onnxops.SdrMatMulBench [threads] [seconds per cell] [isa] [M]
  * </pre>
  */
 public final class SdrMatMulBench {
   static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+  static String isa = "auto";
 
   public static void main(String[] args) throws Exception {
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
     double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 0.4;
+    isa = args.length > 2 ? args[2] : "auto";
+    int[] onlyM = args.length > 3 ? new int[] {Integer.parseInt(args[3])} : null;
     int[][] shapes = {{2048, 2048}, {384, 384}, {384, 1536}, {1536, 384}};
-    int[] ms = {1, 128};
+    int[] ms = onlyM != null ? onlyM : new int[] {1, 128};
     double[] sparsities = {0.5, 0.75, 0.9, 0.95};
     System.out.printf(Locale.ROOT, "SdrMatMul benchmark: %d intra-op threads, ONNX Runtime %s, %s%n", threads,
         ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(), System.getProperty("os.arch"));
@@ -93,6 +96,7 @@ public final class SdrMatMulBench {
             o.setInterOpNumThreads(1);
             // many sessions take turns: idle thread pools must not spin on the cores the next one needs
             o.addConfigEntry("session.intra_op.allow_spinning", "0");
+            o.addConfigEntry(SdrOps.ISA_CONFIG, isa);
             SdrOps.register(o);
             OrtSession s = ENV.createSession(e.getValue(), o);
             open.put(e.getKey(), s);
