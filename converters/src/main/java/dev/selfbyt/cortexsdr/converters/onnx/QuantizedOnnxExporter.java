@@ -20,8 +20,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Writes a {@code .cai} as an ONNX model whose quantized weights stay quantized inside ONNX
@@ -46,6 +48,35 @@ public final class QuantizedOnnxExporter {
   public record Form(String tensor, String form, String note) {}
 
   /**
+   * The quantized model in memory.
+   *
+   * @param model the ONNX model; with {@code decodedInline = false} the initializers named in
+   *     {@link #decoded()} carry dims and type but no data
+   * @param forms how each weight was written, in file order
+   * @param decoded the weights written decoded, in file order
+   */
+  public record Graph(ModelProto model, List<Form> forms, List<String> decoded) {}
+
+  /**
+   * A node that computes from a weight in place of its only consumer, for weights this exporter
+   * would otherwise decode (such as SDR-sparse MatMul weights and a custom operator).
+   */
+  @FunctionalInterface
+  public interface Rewriter {
+    /**
+     * The replacement of {@code user} for weight {@code entry}, or null to leave the weight to
+     * the exporter.
+     */
+    Rewrite rewrite(CaiReader cai, CaiEntry entry, NodeProto user) throws IOException;
+  }
+
+  /**
+   * A replacement node with the initializers it adds, how the weight is described in the report,
+   * and the operator set its domain needs.
+   */
+  public record Rewrite(NodeProto node, List<TensorProto> initializers, Form form, OperatorSetIdProto opset) {}
+
+  /**
    * Exports {@code cai} to {@code target}.
    *
    * @param accuracyLevel MatMulNBits {@code accuracy_level}: 0 computes in fp32; 4 lets ONNX
@@ -53,6 +84,22 @@ public final class QuantizedOnnxExporter {
    * @return how each weight was written, in file order
    */
   public static List<Form> export(CaiReader cai, Path target, int accuracyLevel) throws IOException {
+    Graph g = build(cai, accuracyLevel, true, null);
+    OnnxExporter.write(g.model(), target);
+    return g.forms();
+  }
+
+  /**
+   * Builds the quantized model in memory, the same graph {@link #export} writes.
+   *
+   * @param decodedInline true puts decoded weights' data into the model; false leaves their
+   *     initializers without data (a decoded weight held by a {@code Constant} node becomes such
+   *     an initializer) so that a caller can supply them, e.g. with ONNX Runtime's {@code
+   *     SessionOptions.addExternalInitializers}, without the model ever holding them
+   * @param rewriter asked first for every weight with a single consumer; may be null
+   */
+  public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter)
+      throws IOException {
     ModelProto model = OnnxExporter.storedModel(cai);
     GraphProto g = model.getGraph();
     Map<String, List<NodeProto>> consumers = new HashMap<>();
@@ -64,9 +111,22 @@ public final class QuantizedOnnxExporter {
     Map<String, Form> forms = new LinkedHashMap<>();
     Map<NodeProto, NodeProto> replaced = new HashMap<>();
     List<TensorProto> added = new ArrayList<>();
+    List<OperatorSetIdProto> opsets = new ArrayList<>();
     for (CaiEntry e : cai.entries()) {
       String name = e.name();
       List<NodeProto> users = consumers.getOrDefault(name, List.of());
+      if (rewriter != null && users.size() == 1) {
+        Rewrite r = rewriter.rewrite(cai, e, users.get(0));
+        if (r != null) {
+          replaced.put(users.get(0), r.node());
+          added.addAll(r.initializers());
+          forms.put(name, r.form());
+          if (r.opset() != null) {
+            opsets.add(r.opset());
+          }
+          continue;
+        }
+      }
       CaiReader.StoredTensor stored = isQuantizedFloat32(e) ? cai.readStored(name) : null;
       QuantCodec q = stored == null ? null : (QuantCodec) stored.codec();
       if (q == null) {
@@ -99,19 +159,34 @@ public final class QuantizedOnnxExporter {
         forms.put(name, new Form(name, "decoded", "used by " + user.getOpType() + ", which has no quantized form here"));
       }
     }
+    if (replaced.values().stream().anyMatch(n -> n.getDomain().equals("com.microsoft"))) {
+      opsets.add(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1).build());
+    }
+    Set<String> decoded = new LinkedHashSet<>();
+    forms.forEach((k, v) -> {
+      if (v.form().equals("decoded")) {
+        decoded.add(k);
+      }
+    });
 
-    // weights without a quantized form go back decoded, as in the decoded export
-    GraphProto dg = OnnxExporter.withWeights(model, name -> {
-      Form f = forms.get(name);
-      return f != null && f.form().equals("decoded") ? cai.read(name).bytes() : null;
-    }).getGraph();
+    // weights without a quantized form go back decoded, as in the decoded export, or stay
+    // data-less initializers for the caller to supply
+    GraphProto dg = decodedInline
+        ? OnnxExporter.withWeights(model, name -> decoded.contains(name) ? cai.read(name).bytes() : null).getGraph()
+        : g;
     GraphProto.Builder gb = dg.toBuilder().clearNode().clearInitializer();
+    List<TensorProto> lifted = new ArrayList<>();
     for (NodeProto n : dg.getNodeList()) {
       NodeProto r = replaced.get(n);
+      boolean constant = n.getOpType().equals("Constant") && n.getOutputCount() == 1;
       if (r != null) {
         gb.addNode(r);
-      } else if (!(n.getOpType().equals("Constant") && n.getOutputCount() == 1 && isQuantized(forms, n.getOutput(0)))) {
-        gb.addNode(n); // a quantized Constant's data now lives in the replacing node's initializers
+      } else if (constant && isQuantized(forms, n.getOutput(0))) {
+        continue; // a quantized Constant's data now lives in the replacing node's initializers
+      } else if (constant && !decodedInline && decoded.contains(n.getOutput(0)) && constantTensor(n) != null) {
+        lifted.add(constantTensor(n).toBuilder().setName(n.getOutput(0)).build());
+      } else {
+        gb.addNode(n);
       }
     }
     for (TensorProto t : dg.getInitializerList()) {
@@ -119,14 +194,25 @@ public final class QuantizedOnnxExporter {
         gb.addInitializer(t);
       }
     }
+    gb.addAllInitializer(lifted);
     gb.addAllInitializer(added);
     ModelProto.Builder mb = model.toBuilder().setGraph(gb);
-    boolean hasMs = model.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals("com.microsoft"));
-    if (!hasMs && !replaced.isEmpty()) {
-      mb.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1));
+    for (OperatorSetIdProto o : opsets) {
+      boolean has = mb.getOpsetImportList().stream().anyMatch(x -> x.getDomain().equals(o.getDomain()));
+      if (!has) {
+        mb.addOpsetImport(o);
+      }
     }
-    OnnxExporter.write(mb.build(), target);
-    return new ArrayList<>(forms.values());
+    return new Graph(mb.build(), new ArrayList<>(forms.values()), List.copyOf(decoded));
+  }
+
+  private static TensorProto constantTensor(NodeProto constant) {
+    for (AttributeProto a : constant.getAttributeList()) {
+      if (a.getName().equals("value") && a.hasT()) {
+        return a.getT();
+      }
+    }
+    return null;
   }
 
   private static boolean isQuantizedFloat32(CaiEntry e) {

@@ -333,9 +333,60 @@ public final class SdrCodec implements TensorCodec {
 
   /** Parses a payload into positions (fiber-major, ascending) and values. */
   public SparseTensor unpack(TensorInfo info, ByteBuffer payload) {
+    ByteBuffer in = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    int[] pos = positions(info, in);
+    int nnz = pos.length;
+    float[] values;
+    switch (valueType) {
+      case VALUES_FP32 -> {
+        values = new float[nnz];
+        in.asFloatBuffer().get(values);
+        in.position(in.position() + 4 * nnz);
+      }
+      case VALUES_FP16 -> {
+        values = new float[nnz];
+        for (int i = 0; i < nnz; i++) {
+          values[i] = Fp16.toFloat(in.getShort());
+        }
+      }
+      default -> {
+        values = valueQuant.decode(valuesInfo(info, nnz), in.slice()).floats();
+        in.position(in.limit());
+      }
+    }
+    if (in.hasRemaining()) {
+      throw new MalformedPayloadException("sdr payload has " + in.remaining() + " trailing bytes");
+    }
+    return new SparseTensor(pos, values);
+  }
+
+  /**
+   * Parses a payload whose values are quantized into positions and the values' codes, scales and
+   * zero points as stored (a 1-D tensor of {@code nnz} values), for kernels that compute on codes.
+   *
+   * @throws IllegalStateException if this codec keeps fp32 or fp16 values (use {@link #unpack})
+   */
+  public QuantizedSparse unpackQuantized(TensorInfo info, ByteBuffer payload) {
+    if (valueType != VALUES_QUANT) {
+      throw new IllegalStateException("sdr values of " + info.name() + " are not quantized: " + describe());
+    }
+    ByteBuffer in = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    int[] pos = positions(info, in);
+    return new QuantizedSparse(pos, valueQuant.unpack(valuesInfo(info, pos.length), in.slice()));
+  }
+
+  /** The codec of the kept values when they are quantized, else null (fp32 or fp16 values). */
+  public QuantCodec valueCodec() {
+    return valueQuant;
+  }
+
+  /** Kept positions (fiber-major, ascending) with the quantized codes of their values. */
+  public record QuantizedSparse(int[] positions, QuantCodec.QuantizedTensor values) {}
+
+  /** Reads the position section of a payload, leaving {@code in} at the values. */
+  private static int[] positions(TensorInfo info, ByteBuffer in) {
     FiberLayout.checkIndexable(info);
     int n = (int) info.numel();
-    ByteBuffer in = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     int coding = in.get() & 0xff;
     int nnz = ByteSink.getVarInt(in, n, "non-zero count");
     int posBytes = ByteSink.getVarInt(in, in.remaining(), "position bytes");
@@ -383,28 +434,7 @@ public final class SdrCodec implements TensorCodec {
       }
       default -> throw new MalformedPayloadException("unknown sdr position coding " + coding);
     }
-    float[] values;
-    switch (valueType) {
-      case VALUES_FP32 -> {
-        values = new float[nnz];
-        in.asFloatBuffer().get(values);
-        in.position(in.position() + 4 * nnz);
-      }
-      case VALUES_FP16 -> {
-        values = new float[nnz];
-        for (int i = 0; i < nnz; i++) {
-          values[i] = Fp16.toFloat(in.getShort());
-        }
-      }
-      default -> {
-        values = valueQuant.decode(valuesInfo(info, nnz), in.slice()).floats();
-        in.position(in.limit());
-      }
-    }
-    if (in.hasRemaining()) {
-      throw new MalformedPayloadException("sdr payload has " + in.remaining() + " trailing bytes");
-    }
-    return new SparseTensor(pos, values);
+    return pos;
   }
 
   private static int checkPos(long p, int n) {

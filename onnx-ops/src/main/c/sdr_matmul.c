@@ -1,0 +1,976 @@
+/*
+ * CortexSDR custom operators for ONNX Runtime (domain "ai.cortexsdr").
+ *
+ * SdrMatMul: Y = X * W, where W [K, N] is stored sparse, column by column (compressed sparse
+ * columns: the non-zeros of output column n are entries col_ptr[n] .. col_ptr[n+1]-1).
+ *
+ *   inputs   0 X           float [..., K]
+ *            1 col_ptr     int32 [N + 1], ascending, col_ptr[0] = 0, col_ptr[N] = nnz
+ *            2 row_idx     uint16 or int32 [nnz], the row k (0 <= k < K) of each non-zero
+ *            3 values      bits = 32: float [nnz]; bits = 8: uint8 [nnz];
+ *                          bits = 4: uint8 [ceil(nnz / 2)], two codes a byte, low nibble first
+ *            4 scales      float [ceil(nnz / block_size)]        (bits 8 and 4 only)
+ *            5 zero_points uint8 [ceil(nnz / block_size)], optional, default 2^(bits-1)
+ *   output   0 Y           float [..., N]
+ *   attributes  K, N (int, required), bits (32, 8 or 4; default 32), block_size (int, required
+ *            for bits 8 and 4): non-zero j (in storage order) has value
+ *            (code[j] - zero_points[j / block_size]) * scales[j / block_size].
+ *
+ * This is the layout the .cai SDR codec keeps for a MatMul weight: positions in fiber-major order
+ * (one fiber = one output column, since MatMul reduces along K) and the kept values quantized in
+ * blocks along their storage order. One column's work is a dot product of X's row with a gathered
+ * subset of it, which vectorizes with gather instructions, and memory stays proportional to the
+ * non-zeros.
+ *
+ * Two kernels: for few rows (M <= 4) each output is a gathered dot product; for more rows X is
+ * transposed into tiles of TW rows so each non-zero becomes one contiguous multiply-add over the
+ * tile. Work is split with the kernel context's parallel-for (ONNX Runtime's intra-op threads).
+ * AVX-512 and AVX2+FMA versions are picked at run time (__builtin_cpu_supports), with a portable
+ * C version for other CPUs (and for aarch64, where the compiler vectorizes it).
+ *
+ * Session config entries read at registration (SessionOptions.addConfigEntry):
+ *   cortexsdr.ops.isa            auto (default), avx512, avx2 or scalar: force one code path
+ *   cortexsdr.ops.required_api   a C API version to require instead of the minimum (tests)
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnxruntime_c_api.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define CSDR_EXPORT __attribute__((visibility("default")))
+/* KernelContext_ParallelFor, KernelComputeV2 and KernelInfo_GetNodeName: ONNX Runtime 1.17 */
+#define CSDR_MIN_API 17
+#define CSDR_FEW_ROWS 4
+
+enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AUTO = 3 };
+static const char* ISA_NAMES[] = {"scalar", "avx2", "avx512", "auto"};
+
+typedef struct {
+  OrtCustomOp op;
+  int isa;
+} SdrOp;
+
+typedef struct {
+  const OrtApi* api;
+  int isa;
+  int64_t K, N, bits, block;
+  char name[160];
+  /* constant inputs already checked (initializers keep their address) */
+  pthread_mutex_t lock;
+  const void* checked[5];
+  int64_t checked_nnz;
+  int constant_weights; /* inputs 1..5 are initializers: checking once per address is safe */
+} SdrKernel;
+
+/* One weight as the kernels see it. */
+typedef struct {
+  int64_t K, N, nnz, block;
+  int bits;
+  const int32_t* col_ptr;
+  const uint16_t* idx16; /* one of idx16, idx32 */
+  const int32_t* idx32;
+  const float* vf;   /* bits 32 */
+  const uint8_t* vq; /* bits 8, 4 */
+  const float* scales;
+  const uint8_t* zps; /* NULL: 2^(bits-1) */
+} Weights;
+
+static inline int64_t idx_at(const Weights* w, int64_t j) {
+  return w->idx16 ? w->idx16[j] : w->idx32[j];
+}
+
+static inline int code_at(const Weights* w, int64_t j) {
+  return w->bits == 8 ? w->vq[j] : (w->vq[j >> 1] >> ((j & 1) * 4)) & 0xf;
+}
+
+static inline int zp_at(const Weights* w, int64_t b) {
+  return w->zps ? w->zps[b] : 1 << (w->bits - 1);
+}
+
+static inline float value_at(const Weights* w, int64_t j) {
+  if (w->bits == 32) {
+    return w->vf[j];
+  }
+  int64_t b = j / w->block;
+  return (float)(code_at(w, j) - zp_at(w, b)) * w->scales[b];
+}
+
+/* ---------------------------------------------------------------- portable kernels */
+
+static float dot_scalar(const Weights* w, const float* x, int64_t s, int64_t e) {
+  float acc = 0.f;
+  if (w->bits == 32) {
+    for (int64_t j = s; j < e; j++) {
+      acc += w->vf[j] * x[idx_at(w, j)];
+    }
+    return acc;
+  }
+  for (int64_t j = s; j < e;) {
+    int64_t b = j / w->block;
+    int64_t be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+    int z = zp_at(w, b);
+    float seg = 0.f;
+    for (; j < be; j++) {
+      seg += (float)(code_at(w, j) - z) * x[idx_at(w, j)];
+    }
+    acc += seg * w->scales[b];
+  }
+  return acc;
+}
+
+/* acc[0..tw) = sum over the column's non-zeros of value * xt[row * tw .. + tw) */
+static void axpy_scalar(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* acc) {
+  for (int i = 0; i < tw; i++) {
+    acc[i] = 0.f;
+  }
+  for (int64_t j = s; j < e; j++) {
+    float v = value_at(w, j);
+    const float* r = xt + idx_at(w, j) * tw;
+    for (int i = 0; i < tw; i++) {
+      acc[i] += v * r[i];
+    }
+  }
+}
+
+#if defined(__x86_64__)
+/* ---------------------------------------------------------------- AVX2 + FMA */
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+static inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+static inline __m256i idx8_avx2(const Weights* w, int64_t j) {
+  return w->idx16 ? _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(w->idx16 + j)))
+                  : _mm256_loadu_si256((const __m256i*)(w->idx32 + j));
+}
+
+/* 8 codes from j (even when 4-bit) as int32 */
+static inline __m256i codes8_avx2(const Weights* w, int64_t j) {
+  if (w->bits == 8) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(w->vq + j)));
+  }
+  int32_t packed;
+  memcpy(&packed, w->vq + (j >> 1), 4);
+  __m128i b = _mm_cvtsi32_si128(packed);
+  __m128i m = _mm_set1_epi8(0x0f);
+  __m128i lo = _mm_and_si128(b, m);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+  return _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+}
+
+static float dot_avx2(const Weights* w, const float* x, int64_t s, int64_t e) {
+  if (w->bits == 32) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t j = s;
+    for (; j + 8 <= e; j += 8) {
+      __m256 xv = _mm256_i32gather_ps(x, idx8_avx2(w, j), 4);
+      acc = _mm256_fmadd_ps(_mm256_loadu_ps(w->vf + j), xv, acc);
+    }
+    float t = hsum256(acc);
+    for (; j < e; j++) {
+      t += w->vf[j] * x[idx_at(w, j)];
+    }
+    return t;
+  }
+  __m256 acc = _mm256_setzero_ps();
+  float scalar = 0.f;
+  for (int64_t j = s; j < e;) {
+    int64_t b = j / w->block;
+    int64_t be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+    int z = zp_at(w, b);
+    float sc = w->scales[b];
+    if (w->bits == 4 && (j & 1) && j < be) {
+      scalar += (float)(code_at(w, j) - z) * sc * x[idx_at(w, j)];
+      j++;
+    }
+    __m256i zv = _mm256_set1_epi32(z);
+    __m256 sv = _mm256_set1_ps(sc);
+    for (; j + 8 <= be; j += 8) {
+      __m256 xv = _mm256_i32gather_ps(x, idx8_avx2(w, j), 4);
+      __m256 cv = _mm256_cvtepi32_ps(_mm256_sub_epi32(codes8_avx2(w, j), zv));
+      acc = _mm256_fmadd_ps(_mm256_mul_ps(cv, sv), xv, acc);
+    }
+    for (; j < be; j++) {
+      scalar += (float)(code_at(w, j) - z) * sc * x[idx_at(w, j)];
+    }
+  }
+  return hsum256(acc) + scalar;
+}
+
+/* tile of 32 rows: two sets of four accumulators over alternate non-zeros */
+static void axpy_avx2(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* out) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j + 2 <= be; j += 2) {
+      float v0 = w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc;
+      float v1 = w->bits == 32 ? w->vf[j + 1] : (float)(code_at(w, j + 1) - z) * sc;
+      __m256 v = _mm256_set1_ps(v0);
+      __m256 u = _mm256_set1_ps(v1);
+      const float* r = xt + idx_at(w, j) * tw;
+      const float* q = xt + idx_at(w, j + 1) * tw;
+      a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
+      a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
+      a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
+      a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
+      b0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q), b0);
+      b1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 8), b1);
+      b2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 16), b2);
+      b3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(q + 24), b3);
+    }
+    if (j < be) {
+      __m256 v = _mm256_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = xt + idx_at(w, j) * tw;
+      a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
+      a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
+      a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
+      a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), a3);
+      j++;
+    }
+  }
+  _mm256_storeu_ps(out, _mm256_add_ps(a0, b0));
+  _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
+  _mm256_storeu_ps(out + 16, _mm256_add_ps(a2, b2));
+  _mm256_storeu_ps(out + 24, _mm256_add_ps(a3, b3));
+}
+#pragma GCC pop_options
+
+/* ---------------------------------------------------------------- AVX-512 */
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma")
+
+static inline __m512i idx16_avx512(const Weights* w, int64_t j) {
+  return w->idx16 ? _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w->idx16 + j)))
+                  : _mm512_loadu_si512((const void*)(w->idx32 + j));
+}
+
+static inline __m512i idx16_mask_avx512(const Weights* w, int64_t j, __mmask16 m) {
+  return w->idx16 ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w->idx16 + j))
+                  : _mm512_maskz_loadu_epi32(m, w->idx32 + j);
+}
+
+/* 16 codes from j (even when 4-bit) as int32 */
+static inline __m512i codes16_avx512(const Weights* w, int64_t j) {
+  if (w->bits == 8) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)(w->vq + j)));
+  }
+  __m128i b = _mm_loadl_epi64((const __m128i*)(w->vq + (j >> 1)));
+  __m128i m = _mm_set1_epi8(0x0f);
+  __m128i lo = _mm_and_si128(b, m);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+  return _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+}
+
+static float dot_avx512(const Weights* w, const float* x, int64_t s, int64_t e) {
+  if (w->bits == 32) {
+    __m512 acc = _mm512_setzero_ps();
+    int64_t j = s;
+    for (; j + 16 <= e; j += 16) {
+      __m512 xv = _mm512_i32gather_ps(idx16_avx512(w, j), x, 4);
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(w->vf + j), xv, acc);
+    }
+    if (j < e) {
+      __mmask16 m = (__mmask16)((1u << (e - j)) - 1);
+      __m512 xv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx16_mask_avx512(w, j, m), x, 4);
+      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w->vf + j), xv, acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+  }
+  __m512 acc = _mm512_setzero_ps();
+  float scalar = 0.f;
+  for (int64_t j = s; j < e;) {
+    int64_t b = j / w->block;
+    int64_t be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+    int z = zp_at(w, b);
+    float sc = w->scales[b];
+    if (w->bits == 4 && (j & 1) && j < be) {
+      scalar += (float)(code_at(w, j) - z) * sc * x[idx_at(w, j)];
+      j++;
+    }
+    __m512i zv = _mm512_set1_epi32(z);
+    __m512 sv = _mm512_set1_ps(sc);
+    for (; j + 16 <= be; j += 16) {
+      __m512 xv = _mm512_i32gather_ps(idx16_avx512(w, j), x, 4);
+      __m512 cv = _mm512_cvtepi32_ps(_mm512_sub_epi32(codes16_avx512(w, j), zv));
+      acc = _mm512_fmadd_ps(_mm512_mul_ps(cv, sv), xv, acc);
+    }
+    if (j < be) {
+      __mmask16 m = (__mmask16)((1u << (be - j)) - 1);
+      __m512 xv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx16_mask_avx512(w, j, m), x, 4);
+      __m512i c;
+      if (w->bits == 8) {
+        c = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, w->vq + j));
+      } else {
+        __mmask16 bytes = (__mmask16)((1u << ((be - j + 1) / 2)) - 1);
+        __m128i p = _mm_maskz_loadu_epi8(bytes, w->vq + (j >> 1));
+        __m128i nib = _mm_set1_epi8(0x0f);
+        __m128i lo = _mm_and_si128(p, nib);
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(p, 4), nib);
+        c = _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+      }
+      __m512 cv = _mm512_maskz_cvtepi32_ps(m, _mm512_sub_epi32(c, zv));
+      acc = _mm512_fmadd_ps(_mm512_mul_ps(cv, sv), xv, acc);
+      j = be;
+    }
+  }
+  return _mm512_reduce_add_ps(acc) + scalar;
+}
+
+/* tile of 64 rows: two sets of four accumulators over alternate non-zeros */
+static void axpy_avx512(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* out) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j + 2 <= be; j += 2) {
+      float v0 = w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc;
+      float v1 = w->bits == 32 ? w->vf[j + 1] : (float)(code_at(w, j + 1) - z) * sc;
+      __m512 v = _mm512_set1_ps(v0);
+      __m512 u = _mm512_set1_ps(v1);
+      const float* r = xt + idx_at(w, j) * tw;
+      const float* q = xt + idx_at(w, j + 1) * tw;
+      a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
+      a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
+      a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
+      a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 48), a3);
+      b0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q), b0);
+      b1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 16), b1);
+      b2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 32), b2);
+      b3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(q + 48), b3);
+    }
+    if (j < be) {
+      __m512 v = _mm512_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = xt + idx_at(w, j) * tw;
+      a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
+      a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
+      a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
+      a3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 48), a3);
+      j++;
+    }
+  }
+  _mm512_storeu_ps(out, _mm512_add_ps(a0, b0));
+  _mm512_storeu_ps(out + 16, _mm512_add_ps(a1, b1));
+  _mm512_storeu_ps(out + 32, _mm512_add_ps(a2, b2));
+  _mm512_storeu_ps(out + 48, _mm512_add_ps(a3, b3));
+}
+#pragma GCC pop_options
+#endif
+
+/* ---------------------------------------------------------------- dispatch */
+
+typedef float (*DotFn)(const Weights*, const float*, int64_t, int64_t);
+typedef void (*AxpyFn)(const Weights*, const float*, int, int64_t, int64_t, float*);
+
+static int cpu_isa(void) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl")) {
+    return ISA_AVX512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return ISA_AVX2;
+  }
+#endif
+  return ISA_SCALAR;
+}
+
+static DotFn dot_fn(int isa) {
+#if defined(__x86_64__)
+  if (isa == ISA_AVX512) return dot_avx512;
+  if (isa == ISA_AVX2) return dot_avx2;
+#endif
+  (void)isa;
+  return dot_scalar;
+}
+
+static AxpyFn axpy_fn(int isa) {
+#if defined(__x86_64__)
+  if (isa == ISA_AVX512) return axpy_avx512;
+  if (isa == ISA_AVX2) return axpy_avx2;
+#endif
+  (void)isa;
+  return axpy_scalar;
+}
+
+static int tile_width(int isa) {
+  return isa == ISA_AVX512 ? 64 : 32;
+}
+
+/* ---------------------------------------------------------------- parallel jobs */
+
+#define COLS_PER_TASK 32
+
+typedef struct {
+  const Weights* w;
+  const float* x;
+  float* y;
+  float* xt;
+  int64_t M;
+  int tw;
+  int64_t col_tasks;
+  DotFn dot;
+  AxpyFn axpy;
+} Job;
+
+static void few_rows_task(void* p, size_t t) {
+  const Job* j = (const Job*)p;
+  int64_t m = (int64_t)t / j->col_tasks;
+  int64_t n0 = ((int64_t)t % j->col_tasks) * COLS_PER_TASK;
+  int64_t n1 = n0 + COLS_PER_TASK < j->w->N ? n0 + COLS_PER_TASK : j->w->N;
+  const float* x = j->x + m * j->w->K;
+  float* y = j->y + m * j->w->N;
+  for (int64_t n = n0; n < n1; n++) {
+    y[n] = j->dot(j->w, x, j->w->col_ptr[n], j->w->col_ptr[n + 1]);
+  }
+}
+
+/* xt tile t holds rows t*tw .. t*tw+tw-1 of X transposed: xt[t][k][i], zero past M */
+static void transpose_task(void* p, size_t t) {
+  const Job* j = (const Job*)p;
+  int64_t K = j->w->K;
+  int tw = j->tw;
+  float* out = j->xt + (int64_t)t * K * tw;
+  for (int i = 0; i < tw; i++) {
+    int64_t m = (int64_t)t * tw + i;
+    if (m < j->M) {
+      const float* x = j->x + m * K;
+      for (int64_t k = 0; k < K; k++) {
+        out[k * tw + i] = x[k];
+      }
+    } else {
+      for (int64_t k = 0; k < K; k++) {
+        out[k * tw + i] = 0.f;
+      }
+    }
+  }
+}
+
+static void tile_task(void* p, size_t t) {
+  const Job* j = (const Job*)p;
+  int64_t tile = (int64_t)t / j->col_tasks;
+  int64_t n0 = ((int64_t)t % j->col_tasks) * COLS_PER_TASK;
+  int64_t n1 = n0 + COLS_PER_TASK < j->w->N ? n0 + COLS_PER_TASK : j->w->N;
+  int tw = j->tw;
+  const float* xt = j->xt + tile * j->w->K * tw;
+  int64_t m0 = tile * tw;
+  int64_t rows = j->M - m0 < tw ? j->M - m0 : tw;
+  float acc[64];
+  for (int64_t n = n0; n < n1; n++) {
+    j->axpy(j->w, xt, tw, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
+    for (int64_t i = 0; i < rows; i++) {
+      j->y[(m0 + i) * j->w->N + n] = acc[i];
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- kernel */
+
+static OrtStatus* fail(const OrtApi* api, const char* fmt, const char* node, const char* detail) {
+  char msg[512];
+  snprintf(msg, sizeof msg, fmt, node, detail);
+  return api->CreateStatus(ORT_INVALID_ARGUMENT, msg);
+}
+
+static const char* type_name(ONNXTensorElementDataType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return "uint16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return "int16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "double";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    default: return "another type";
+  }
+}
+
+typedef struct {
+  ONNXTensorElementDataType type;
+  size_t rank;
+  int64_t dims[8];
+  int64_t count;
+  void* data;
+} Tensor;
+
+#define CHECK(expr)                  \
+  do {                               \
+    OrtStatus* _s = (expr);          \
+    if (_s) return _s;               \
+  } while (0)
+
+static OrtStatus* read_tensor(const OrtApi* api, const SdrKernel* k, const OrtValue* v, const char* what,
+                              Tensor* t) {
+  OrtTensorTypeAndShapeInfo* info;
+  CHECK(api->GetTensorTypeAndShape(v, &info));
+  OrtStatus* s = api->GetTensorElementType(info, &t->type);
+  if (!s) s = api->GetDimensionsCount(info, &t->rank);
+  if (!s && t->rank > 8) {
+    api->ReleaseTensorTypeAndShapeInfo(info);
+    return fail(api, "SdrMatMul node '%s': input %s has more than 8 dimensions", k->name, what);
+  }
+  if (!s) s = api->GetDimensions(info, t->dims, t->rank);
+  size_t count = 0;
+  if (!s) s = api->GetTensorShapeElementCount(info, &count);
+  api->ReleaseTensorTypeAndShapeInfo(info);
+  if (s) return s;
+  t->count = (int64_t)count;
+  return api->GetTensorMutableData((OrtValue*)v, &t->data);
+}
+
+/* checks the weight arrays once per address: initializers do not move */
+static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
+  const OrtApi* api = k->api;
+  pthread_mutex_lock(&k->lock);
+  int same = k->constant_weights && k->checked_nnz == w->nnz;
+  for (int i = 0; i < 5; i++) {
+    same = same && k->checked[i] == in[i + 1].data;
+  }
+  pthread_mutex_unlock(&k->lock);
+  if (same) {
+    return NULL;
+  }
+  char d[200];
+  if (w->col_ptr[0] != 0) {
+    return fail(api, "SdrMatMul node '%s': col_ptr[0] must be 0%s", k->name, "");
+  }
+  for (int64_t n = 0; n < w->N; n++) {
+    if (w->col_ptr[n + 1] < w->col_ptr[n]) {
+      snprintf(d, sizeof d, " (col_ptr[%lld] = %d < col_ptr[%lld] = %d)", (long long)n + 1, w->col_ptr[n + 1],
+               (long long)n, w->col_ptr[n]);
+      return fail(api, "SdrMatMul node '%s': col_ptr must not decrease%s", k->name, d);
+    }
+  }
+  for (int64_t j = 0; j < w->nnz; j++) {
+    int64_t r = idx_at(w, j);
+    if (r < 0 || r >= w->K) {
+      snprintf(d, sizeof d, "row_idx[%lld] = %lld is outside [0, K = %lld)", (long long)j, (long long)r,
+               (long long)w->K);
+      return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    }
+  }
+  pthread_mutex_lock(&k->lock);
+  for (int i = 0; i < 5; i++) {
+    k->checked[i] = in[i + 1].data;
+  }
+  k->checked_nnz = w->nnz;
+  pthread_mutex_unlock(&k->lock);
+  return NULL;
+}
+
+static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) {
+  SdrKernel* k = (SdrKernel*)kernel;
+  const OrtApi* api = k->api;
+  size_t n_in;
+  CHECK(api->KernelContext_GetInputCount(ctx, &n_in));
+  Tensor in[6];
+  memset(in, 0, sizeof in);
+  static const char* names[] = {"X", "col_ptr", "row_idx", "values", "scales", "zero_points"};
+  for (size_t i = 0; i < 6; i++) {
+    const OrtValue* v = NULL;
+    if (i < n_in) {
+      CHECK(api->KernelContext_GetInput(ctx, i, &v));
+    }
+    if (!v) {
+      if (i < 4 || (i == 4 && k->bits != 32)) {
+        return fail(api, "SdrMatMul node '%s': input %s is missing", k->name, names[i]);
+      }
+      continue;
+    }
+    CHECK(read_tensor(api, k, v, names[i], &in[i]));
+  }
+  char d[200];
+  Weights w;
+  memset(&w, 0, sizeof w);
+  w.K = k->K;
+  w.N = k->N;
+  w.bits = (int)k->bits;
+  w.block = k->block;
+  Tensor* x = &in[0];
+  if (x->rank < 1 || x->dims[x->rank - 1] != k->K) {
+    snprintf(d, sizeof d, "X's last dimension is %lld, the attribute K is %lld", x->rank ? (long long)x->dims[x->rank - 1] : 0LL,
+             (long long)k->K);
+    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  if (in[1].rank != 1 || in[1].count != k->N + 1) {
+    snprintf(d, sizeof d, "col_ptr must be a 1-D int32 tensor of N + 1 = %lld elements, it has %lld", (long long)k->N + 1,
+             (long long)in[1].count);
+    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  w.col_ptr = (const int32_t*)in[1].data;
+  w.nnz = w.col_ptr[k->N];
+  if (in[2].type == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16) {
+    w.idx16 = (const uint16_t*)in[2].data;
+  } else if (in[2].type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32) {
+    w.idx32 = (const int32_t*)in[2].data;
+  } else {
+    return fail(api, "SdrMatMul node '%s': row_idx must be uint16 or int32, it is %s", k->name, type_name(in[2].type));
+  }
+  if (in[2].count != w.nnz) {
+    snprintf(d, sizeof d, "row_idx has %lld elements, col_ptr[N] says nnz = %lld", (long long)in[2].count, (long long)w.nnz);
+    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  ONNXTensorElementDataType want = k->bits == 32 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+  if (in[3].type != want) {
+    snprintf(d, sizeof d, "values must be %s for bits = %lld, they are %s", type_name(want), (long long)k->bits,
+             type_name(in[3].type));
+    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  int64_t want_values = k->bits == 4 ? (w.nnz + 1) / 2 : w.nnz;
+  if (in[3].count != want_values) {
+    snprintf(d, sizeof d, "values has %lld elements, %lld expected for nnz = %lld at %lld bits", (long long)in[3].count,
+             (long long)want_values, (long long)w.nnz, (long long)k->bits);
+    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  if (k->bits == 32) {
+    w.vf = (const float*)in[3].data;
+  } else {
+    w.vq = (const uint8_t*)in[3].data;
+    int64_t blocks = (w.nnz + k->block - 1) / k->block;
+    if (in[4].count < blocks) {
+      snprintf(d, sizeof d, "scales has %lld elements, nnz = %lld in blocks of %lld needs %lld", (long long)in[4].count,
+               (long long)w.nnz, (long long)k->block, (long long)blocks);
+      return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    }
+    w.scales = (const float*)in[4].data;
+    if (in[5].data) {
+      if (in[5].count < blocks) {
+        snprintf(d, sizeof d, "zero_points has %lld elements, %lld needed", (long long)in[5].count, (long long)blocks);
+        return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+      }
+      w.zps = (const uint8_t*)in[5].data;
+    }
+  }
+  CHECK(check_weights(k, &w, in));
+
+  int64_t M = x->count / k->K;
+  int64_t ydims[8];
+  memcpy(ydims, x->dims, sizeof(int64_t) * x->rank);
+  ydims[x->rank - 1] = k->N;
+  OrtValue* yv;
+  CHECK(api->KernelContext_GetOutput(ctx, 0, ydims, x->rank, &yv));
+  float* y;
+  CHECK(api->GetTensorMutableData(yv, (void**)&y));
+  if (M == 0 || k->N == 0) {
+    return NULL;
+  }
+  Job job = {&w, (const float*)x->data, y, NULL, M, tile_width(k->isa), (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK,
+             dot_fn(k->isa), axpy_fn(k->isa)};
+  /* small products do not pay for waking threads */
+  int serial = w.nnz * M < 16384;
+  if (M <= CSDR_FEW_ROWS) {
+    size_t tasks = (size_t)(M * job.col_tasks);
+    if (serial) {
+      for (size_t t = 0; t < tasks; t++) few_rows_task(&job, t);
+    } else {
+      CHECK(api->KernelContext_ParallelFor(ctx, few_rows_task, tasks, 0, &job));
+    }
+    return NULL;
+  }
+  int64_t tiles = (M + job.tw - 1) / job.tw;
+  job.xt = (float*)aligned_alloc(64, (size_t)(tiles * k->K * job.tw * sizeof(float) + 64) / 64 * 64);
+  if (!job.xt) {
+    return fail(api, "SdrMatMul node '%s': out of memory for %s", k->name, "the transposed input");
+  }
+  OrtStatus* s = NULL;
+  size_t tasks = (size_t)(tiles * job.col_tasks);
+  if (serial) {
+    for (size_t t = 0; t < (size_t)tiles; t++) transpose_task(&job, t);
+    for (size_t t = 0; t < tasks; t++) tile_task(&job, t);
+  } else {
+    s = api->KernelContext_ParallelFor(ctx, transpose_task, (size_t)tiles, 0, &job);
+    if (!s) s = api->KernelContext_ParallelFor(ctx, tile_task, tasks, 0, &job);
+  }
+  free(job.xt);
+  return s;
+}
+
+static OrtStatus* attr(const OrtApi* api, const OrtKernelInfo* info, const char* node, const char* name, int64_t dflt,
+                       int required, int64_t* out) {
+  OrtStatus* s = api->KernelInfoGetAttribute_int64(info, name, out);
+  if (s) {
+    api->ReleaseStatus(s);
+    if (required) {
+      return fail(api, "SdrMatMul node '%s': attribute %s is missing", node, name);
+    }
+    *out = dflt;
+  }
+  return NULL;
+}
+
+static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* api, const OrtKernelInfo* info,
+                                          void** kernel) {
+  SdrKernel* k = (SdrKernel*)calloc(1, sizeof(SdrKernel));
+  if (!k) return api->CreateStatus(ORT_FAIL, "SdrMatMul: out of memory");
+  k->api = api;
+  k->isa = ((const SdrOp*)op)->isa;
+  size_t len = sizeof k->name;
+  OrtStatus* s = api->KernelInfo_GetNodeName(info, k->name, &len);
+  if (s) {
+    api->ReleaseStatus(s);
+    snprintf(k->name, sizeof k->name, "%s", "(unnamed)");
+  }
+  char d[200];
+  if (!s) s = attr(api, info, k->name, "K", 0, 1, &k->K);
+  if (!s) s = attr(api, info, k->name, "N", 0, 1, &k->N);
+  if (!s) s = attr(api, info, k->name, "bits", 32, 0, &k->bits);
+  if (!s) s = attr(api, info, k->name, "block_size", 0, k->bits != 32, &k->block);
+  if (!s && (k->K <= 0 || k->N < 0 || k->K > INT32_MAX || k->N > INT32_MAX)) {
+    snprintf(d, sizeof d, "K = %lld and N = %lld must be positive and below 2^31", (long long)k->K, (long long)k->N);
+    s = fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  if (!s && k->bits != 32 && k->bits != 8 && k->bits != 4) {
+    snprintf(d, sizeof d, "bits = %lld; supported are 32 (float values), 8 and 4", (long long)k->bits);
+    s = fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  if (!s && k->bits != 32 && k->block <= 0) {
+    snprintf(d, sizeof d, "block_size = %lld must be positive", (long long)k->block);
+    s = fail(api, "SdrMatMul node '%s': %s", k->name, d);
+  }
+  if (s) {
+    free(k);
+    return s;
+  }
+  pthread_mutex_init(&k->lock, NULL);
+  k->checked_nnz = -1;
+  /* weights fed as graph inputs may change at the same address: those are checked on every run */
+  k->constant_weights = 1;
+  for (size_t i = 1; i <= 3; i++) {
+    int constant = 0;
+    const OrtValue* v = NULL;
+    OrtStatus* cs = api->KernelInfoGetConstantInput_tensor(info, i, &constant, &v);
+    if (cs) {
+      api->ReleaseStatus(cs);
+      constant = 0;
+    }
+    k->constant_weights = k->constant_weights && constant;
+  }
+  *kernel = k;
+  return NULL;
+}
+
+static void ORT_API_CALL sdr_destroy(void* kernel) {
+  SdrKernel* k = (SdrKernel*)kernel;
+  pthread_mutex_destroy(&k->lock);
+  free(k);
+}
+
+static const char* ORT_API_CALL sdr_name(const OrtCustomOp* op) {
+  (void)op;
+  return "SdrMatMul";
+}
+
+static ONNXTensorElementDataType ORT_API_CALL sdr_input_type(const OrtCustomOp* op, size_t i) {
+  (void)op;
+  switch (i) {
+    case 0: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case 1: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+    case 4: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case 5: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    default: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; /* row_idx, values: checked at run */
+  }
+}
+
+static size_t ORT_API_CALL sdr_input_count(const OrtCustomOp* op) {
+  (void)op;
+  return 6;
+}
+
+static ONNXTensorElementDataType ORT_API_CALL sdr_output_type(const OrtCustomOp* op, size_t i) {
+  (void)op;
+  (void)i;
+  return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+static size_t ORT_API_CALL sdr_output_count(const OrtCustomOp* op) {
+  (void)op;
+  return 1;
+}
+
+static OrtCustomOpInputOutputCharacteristic ORT_API_CALL sdr_input_kind(const OrtCustomOp* op, size_t i) {
+  (void)op;
+  return i >= 4 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+}
+
+static OrtCustomOpInputOutputCharacteristic ORT_API_CALL sdr_output_kind(const OrtCustomOp* op, size_t i) {
+  (void)op;
+  (void)i;
+  return INPUT_OUTPUT_REQUIRED;
+}
+
+static const char* ORT_API_CALL sdr_provider(const OrtCustomOp* op) {
+  (void)op;
+  return NULL; /* the CPU execution provider */
+}
+
+static OrtMemType ORT_API_CALL sdr_input_memory(const OrtCustomOp* op, size_t i) {
+  (void)op;
+  (void)i;
+  return OrtMemTypeDefault;
+}
+
+static int ORT_API_CALL sdr_variadic_arity(const OrtCustomOp* op) {
+  (void)op;
+  return 1;
+}
+
+static int ORT_API_CALL sdr_variadic_homogeneity(const OrtCustomOp* op) {
+  (void)op;
+  return 1;
+}
+
+static int ORT_API_CALL sdr_start_version(const OrtCustomOp* op) {
+  (void)op;
+  return 1;
+}
+
+static int ORT_API_CALL sdr_end_version(const OrtCustomOp* op) {
+  (void)op;
+  return INT32_MAX;
+}
+
+/* ---------------------------------------------------------------- registration */
+
+static SdrOp OPS[3];
+static OrtCustomOpDomain* DOMAINS[3];
+static pthread_mutex_t REGISTER_LOCK = PTHREAD_MUTEX_INITIALIZER;
+
+static void init_op(SdrOp* o, int isa) {
+  memset(o, 0, sizeof *o);
+  /* ONNX Runtime reads this struct as of API version CSDR_MIN_API, so newer fields stay unused */
+  o->op.version = CSDR_MIN_API;
+  o->op.GetName = sdr_name;
+  o->op.GetInputType = sdr_input_type;
+  o->op.GetInputTypeCount = sdr_input_count;
+  o->op.GetOutputType = sdr_output_type;
+  o->op.GetOutputTypeCount = sdr_output_count;
+  o->op.KernelDestroy = sdr_destroy;
+  o->op.GetInputCharacteristic = sdr_input_kind;
+  o->op.GetOutputCharacteristic = sdr_output_kind;
+  o->op.GetExecutionProviderType = sdr_provider;
+  o->op.GetInputMemoryType = sdr_input_memory;
+  o->op.GetVariadicInputMinArity = sdr_variadic_arity;
+  o->op.GetVariadicInputHomogeneity = sdr_variadic_homogeneity;
+  o->op.GetVariadicOutputMinArity = sdr_variadic_arity;
+  o->op.GetVariadicOutputHomogeneity = sdr_variadic_homogeneity;
+  o->op.GetStartVersion = sdr_start_version;
+  o->op.GetEndVersion = sdr_end_version;
+  o->op.CreateKernelV2 = sdr_create;
+  o->op.KernelComputeV2 = sdr_compute;
+  o->isa = isa;
+}
+
+static int config(const OrtApi* api, const OrtSessionOptions* options, const char* key, char* out, size_t cap) {
+  int has = 0;
+  OrtStatus* s = api->HasSessionConfigEntry(options, key, &has);
+  if (s) {
+    api->ReleaseStatus(s);
+    return 0;
+  }
+  if (!has) return 0;
+  size_t len = cap;
+  s = api->GetSessionConfigEntry(options, key, out, &len);
+  if (s) {
+    api->ReleaseStatus(s);
+    return 0;
+  }
+  return 1;
+}
+
+/* The library's version, for the Java side to check it loaded the library it shipped. */
+CSDR_EXPORT const char* CortexSdrOpsInfo(void) {
+  static char info[96];
+  snprintf(info, sizeof info, "cortexsdr-ops built against ORT C API %d, requires %d, cpu %s", ORT_API_VERSION,
+           CSDR_MIN_API, ISA_NAMES[cpu_isa()]);
+  return info;
+}
+
+CSDR_EXPORT OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* base) {
+  const OrtApi* api1 = base->GetApi(1); /* every runtime serves version 1: enough to report errors */
+  const char* runtime = base->GetVersionString();
+  char msg[400];
+  const OrtApi* api = base->GetApi(CSDR_MIN_API);
+  if (!api) {
+    snprintf(msg, sizeof msg,
+             "cortexsdr ops (domain ai.cortexsdr) need ONNX Runtime 1.%d or newer (C API version %d); "
+             "this process runs ONNX Runtime %s: upgrade com.microsoft.onnxruntime:onnxruntime",
+             CSDR_MIN_API, CSDR_MIN_API, runtime);
+    return api1->CreateStatus(ORT_FAIL, msg);
+  }
+  char value[32];
+  if (config(api, options, "cortexsdr.ops.required_api", value, sizeof value)) {
+    int want = atoi(value);
+    if (want < 1 || !base->GetApi((uint32_t)want)) {
+      snprintf(msg, sizeof msg,
+               "cortexsdr ops (domain ai.cortexsdr) need ONNX Runtime C API version %d "
+               "(cortexsdr.ops.required_api); this process runs ONNX Runtime %s, which is too old",
+               want, runtime);
+      return api->CreateStatus(ORT_FAIL, msg);
+    }
+  }
+  int isa = cpu_isa();
+  if (config(api, options, "cortexsdr.ops.isa", value, sizeof value)) {
+    int want = -1;
+    for (int i = 0; i < 4; i++) {
+      if (strcmp(value, ISA_NAMES[i]) == 0) want = i;
+    }
+    if (want < 0) {
+      snprintf(msg, sizeof msg, "cortexsdr.ops.isa = '%s': use auto, avx512, avx2 or scalar", value);
+      return api->CreateStatus(ORT_INVALID_ARGUMENT, msg);
+    }
+    if (want != ISA_AUTO) {
+      if (want > isa) {
+        snprintf(msg, sizeof msg, "cortexsdr.ops.isa = %s, but this CPU supports at most %s", value, ISA_NAMES[isa]);
+        return api->CreateStatus(ORT_INVALID_ARGUMENT, msg);
+      }
+      isa = want;
+    }
+  }
+  pthread_mutex_lock(&REGISTER_LOCK);
+  OrtStatus* s = NULL;
+  if (!DOMAINS[isa]) {
+    init_op(&OPS[isa], isa);
+    OrtCustomOpDomain* d = NULL;
+    s = api->CreateCustomOpDomain("ai.cortexsdr", &d);
+    if (!s) s = api->CustomOpDomain_Add(d, &OPS[isa].op);
+    if (!s) {
+      DOMAINS[isa] = d; /* kept for the life of the process: sessions may outlive the options */
+    } else if (d) {
+      api->ReleaseCustomOpDomain(d);
+    }
+  }
+  if (!s) s = api->AddCustomOpDomain(options, DOMAINS[isa]);
+  pthread_mutex_unlock(&REGISTER_LOCK);
+  return s;
+}

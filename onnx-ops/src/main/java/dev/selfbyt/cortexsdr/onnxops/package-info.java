@@ -1,0 +1,31 @@
+/**
+ * ONNX Runtime side of CortexSDR: a {@code .cai} opened as an {@code OrtSession} in one call, and
+ * the native custom operators for what ONNX Runtime's own operators cannot express.
+ *
+ * <ul>
+ *   <li>{@code CaiOrt}: {@code CaiOrt.createSession(env, path, options)} in place of {@code
+ *       env.createSession(path, options)}. Rebuilds the model in memory with {@code
+ *       QuantizedOnnxExporter.build} (the graph {@code export-onnx --mode quantized} writes):
+ *       block-quantized weights become {@code MatMulNBits} / {@code GatherBlockQuantized} and stay
+ *       quantized inside ONNX Runtime; SDR-sparse MatMul weights become {@code
+ *       ai.cortexsdr.SdrMatMul} when sparse enough for it to be faster (see {@code
+ *       SdrMatMulRewriter}); every other weight (lossless, or without an operator) is decoded
+ *       straight into a direct buffer and handed over with {@code
+ *       SessionOptions.addExternalInitializers}, never into the model bytes nor a file. The buffers
+ *       live as long as the session.
+ *   <li>{@code SdrOps}: the native library {@code libcortexsdr_ops.so} (C, built by Maven from
+ *       {@code src/main/c}, bundled under {@code native/linux-<arch>/}), extracted once to a temp
+ *       file, pinned with {@code System.load} (closing a SessionOptions would otherwise unload it
+ *       under live sessions), and registered on a {@code SessionOptions}.
+ *   <li>{@code SdrMatMulWeights}: a {@code [K, N]} weight in the operator's layout (compressed
+ *       sparse columns: {@code col_ptr}, {@code row_idx}, fp32 values or 8/4-bit codes with block
+ *       scales and zero points), made from an SDR-coded {@code .cai} tensor or from arrays; gives
+ *       the node and its initializers, its size, and a dense copy for reference checks.
+ *   <li>{@code SdrMatMulRewriter}: the {@code QuantizedOnnxExporter.Rewriter} that turns a MatMul
+ *       on an SDR weight into {@code SdrMatMul} above a sparsity threshold.
+ * </ul>
+ *
+ * <p>The operator's inputs, attributes and layout are specified in {@code src/main/c/sdr_matmul.c}
+ * and in {@code docs/onnxruntime.md}.
+ */
+package dev.selfbyt.cortexsdr.onnxops;
