@@ -66,6 +66,7 @@ public final class ModelReport {
     mixedRefit = Boolean.parseBoolean(a.getOrDefault("mixed-refit", "false"));
     if (a.containsKey("methods")) {
       methods = new ArrayList<>(List.of(a.get("methods").split(",")));
+      methods.removeIf(String::isBlank);
     }
     for (String t : a.getOrDefault("targets", "").split(",")) {
       if (!t.isBlank()) {
