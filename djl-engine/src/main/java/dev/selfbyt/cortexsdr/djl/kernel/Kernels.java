@@ -1,0 +1,74 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The inner loops every product runs, in two implementations: {@code VectorKernels} (Java Vector
+ * API) when the JVM has the {@code jdk.incubator.vector} module, {@link ScalarKernels} otherwise.
+ * Get the one in use with {@link #get()}; {@code -Ddev.selfbyt.cortexsdr.vector=false} forces the
+ * scalar one. The vector class is loaded by name only after the module was found, so a JVM started
+ * without {@code --add-modules jdk.incubator.vector} never touches it and needs no flag.
+ */
+public abstract class Kernels {
+  private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
+  private static final Kernels SCALAR = new ScalarKernels();
+  private static final Kernels ACTIVE = pick();
+
+  /** The kernels in use. */
+  public static Kernels get() {
+    return ACTIVE;
+  }
+
+  /** The scalar kernels, for comparison. */
+  public static Kernels scalar() {
+    return SCALAR;
+  }
+
+  /** The Vector API kernels, or null when this JVM lacks {@code jdk.incubator.vector}. */
+  public static Kernels vector() {
+    return ACTIVE == SCALAR ? loadVector() : ACTIVE;
+  }
+
+  private static Kernels pick() {
+    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.vector", "true"))) {
+      return SCALAR;
+    }
+    Kernels v = loadVector();
+    if (v == null) {
+      LOG.log(Level.INFO, "jdk.incubator.vector is not in this JVM: CortexSDR uses its scalar kernels "
+          + "(start Java with --add-modules jdk.incubator.vector for the faster ones)");
+      return SCALAR;
+    }
+    return v;
+  }
+
+  private static Kernels loadVector() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return null;
+    }
+    try {
+      return (Kernels) Class.forName("dev.selfbyt.cortexsdr.djl.kernel.VectorKernels")
+          .getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | LinkageError e) {
+      LOG.log(Level.WARNING, "Vector API kernels unavailable, using scalar ones: " + e);
+      return null;
+    }
+  }
+
+  /** A short name for reports: {@code "vector (512-bit)"} or {@code "scalar"}. */
+  public abstract String name();
+
+  /**
+   * {@code y[i * ldy + j] = sum_k x[xOff + i * k + kk] * w[wOff + j * k + kk]} for {@code i < m}, {@code j
+   * < nb}: {@code m} rows of {@code x} times {@code nb} rows of {@code w} from {@code wOff} (each {@code k}
+   * long).
+   */
+  public abstract void gemmTile(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff, int ldy);
+
+  /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
+  public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
+
+  /** {@code sum_i a[aOff + i] * b[bOff + i]}. */
+  public abstract float dot(float[] a, int aOff, float[] b, int bOff, int len);
+}

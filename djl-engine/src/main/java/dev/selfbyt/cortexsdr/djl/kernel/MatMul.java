@@ -1,0 +1,97 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+/**
+ * Matrix products {@code Y[M,N] = X[M,K] * W[K,N]} with {@code W} given as its {@code N} rows of
+ * {@code K} ({@code W} transposed, which is how quantized and sparse weights store their fibers):
+ * dense, block-quantized ({@link QuantMatrix}) or sparse ({@link SparseMatrix}). Quantized rows are
+ * decoded {@value #TILE} at a time into a per-task buffer, then multiplied with every row of
+ * {@code X}, so a weight is never held decoded. Large products are split over {@code N} on
+ * {@link KernelThreads}.
+ */
+public final class MatMul {
+  /** Rows of W decoded and multiplied together. */
+  static final int TILE = 16;
+
+  private MatMul() {}
+
+  /** {@code y[yOff + i*n + j] = sum_k x[xOff + i*k + kk] * w.row(j)[kk]} with the active kernels. */
+  public static void multiply(float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
+    multiply(Kernels.get(), x, xOff, m, w, y, yOff);
+  }
+
+  public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
+    int n = w.rows();
+    int k = w.cols();
+    int tiles = (n + TILE - 1) / TILE;
+    if (w instanceof DenseRows d) {
+      KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+        int r0 = t * TILE;
+        int r1 = Math.min(n, r0 + TILE);
+        kern.gemmTile(x, xOff, m, k, d.data(), r0 * k, r1 - r0, y, yOff + r0, n);
+      });
+      return;
+    }
+    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+      int r0 = t * TILE;
+      int r1 = Math.min(n, r0 + TILE);
+      float[] buf = new float[(r1 - r0) * k];
+      w.decodeRows(r0, r1, buf);
+      kern.gemmTile(x, xOff, m, k, buf, 0, r1 - r0, y, yOff + r0, n);
+    });
+  }
+
+  /** The same product with a sparse {@code W}; its rows are the {@code N} outputs. */
+  public static void multiply(float[] x, int xOff, int m, SparseMatrix w, float[] y, int yOff) {
+    multiply(Kernels.get(), x, xOff, m, w, y, yOff);
+  }
+
+  public static void multiply(Kernels kern, float[] x, int xOff, int m, SparseMatrix w, float[] y, int yOff) {
+    int n = w.rows();
+    int k = w.cols();
+    int[] col = w.colIndexArray();
+    float[] val = w.valueArray();
+    int tiles = (n + TILE - 1) / TILE;
+    long work = (long) m * w.nnz();
+    if (m < 8) {
+      KernelThreads.forEach(tiles, work, t -> {
+        for (int r = t * TILE, end = Math.min(n, r + TILE); r < end; r++) {
+          int p0 = w.rowStart(r);
+          int p1 = w.rowStart(r + 1);
+          for (int i = 0; i < m; i++) {
+            int xr = xOff + i * k;
+            float s0 = 0, s1 = 0;
+            int p = p0;
+            for (; p + 1 < p1; p += 2) {
+              s0 += x[xr + col[p]] * val[p];
+              s1 += x[xr + col[p + 1]] * val[p + 1];
+            }
+            if (p < p1) {
+              s0 += x[xr + col[p]] * val[p];
+            }
+            y[yOff + i * n + r] = s0 + s1;
+          }
+        }
+      });
+      return;
+    }
+    // many rows of X: walk X transposed, so each kept weight scales one contiguous column of X
+    float[] xt = new float[k * m];
+    for (int i = 0; i < m; i++) {
+      for (int kk = 0; kk < k; kk++) {
+        xt[kk * m + i] = x[xOff + i * k + kk];
+      }
+    }
+    KernelThreads.forEach(tiles, work, t -> {
+      float[] acc = new float[m];
+      for (int r = t * TILE, end = Math.min(n, r + TILE); r < end; r++) {
+        java.util.Arrays.fill(acc, 0f);
+        for (int p = w.rowStart(r), p1 = w.rowStart(r + 1); p < p1; p++) {
+          kern.axpy(val[p], xt, col[p] * m, acc, 0, m);
+        }
+        for (int i = 0; i < m; i++) {
+          y[yOff + i * n + r] = acc[i];
+        }
+      }
+    });
+  }
+}

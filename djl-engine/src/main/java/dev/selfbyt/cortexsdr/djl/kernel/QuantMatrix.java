@@ -1,0 +1,124 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import java.nio.ByteBuffer;
+
+/**
+ * A block-quantized weight kept as stored: {@link #rows()} fibers of {@link #cols()} packed codes
+ * (2 to 8 bits, LSB first), a scale and a zero point per group of {@code groupLength} codes. Get
+ * one with {@link #of(QuantCodec.QuantizedTensor)} from {@code QuantCodec.unpack}; rows decode to
+ * floats exactly as {@code QuantCodec.decode} does ({@code (q - z) * s}). Immutable.
+ */
+public final class QuantMatrix implements WeightRows {
+  private final int rows;
+  private final int cols;
+  private final int bits;
+  private final byte[] packed;
+  private final int rowBytes;
+  private final float[] scales;
+  private final float[] zeroPoints;
+  private final int groupLength;
+  private final int groupsPerRow;
+  private final boolean perTensor;
+
+  private QuantMatrix(QuantCodec.QuantizedTensor q) {
+    this.rows = q.fibers();
+    this.cols = q.fiberLength();
+    this.bits = q.codec().bits();
+    ByteBuffer codes = q.packedCodes();
+    this.packed = new byte[codes.remaining()];
+    codes.duplicate().get(packed);
+    this.rowBytes = q.fiberBytes();
+    this.scales = q.scales();
+    int[] z = q.zeroPoints();
+    this.zeroPoints = new float[z.length];
+    for (int i = 0; i < z.length; i++) {
+      zeroPoints[i] = z[i];
+    }
+    this.perTensor = q.codec().granularity() == QuantCodec.Granularity.TENSOR;
+    this.groupLength = Math.max(1, q.groupLength());
+    this.groupsPerRow = perTensor ? 1 : (cols + groupLength - 1) / groupLength;
+  }
+
+  /** Wraps a parsed quantized tensor (copies its packed codes, decodes nothing). */
+  public static QuantMatrix of(QuantCodec.QuantizedTensor q) {
+    return new QuantMatrix(q);
+  }
+
+  @Override
+  public int rows() {
+    return rows;
+  }
+
+  @Override
+  public int cols() {
+    return cols;
+  }
+
+  public int bits() {
+    return bits;
+  }
+
+  @Override
+  public long residentBytes() {
+    return packed.length + 4L * scales.length + 4L * zeroPoints.length;
+  }
+
+  @Override
+  public void decodeRows(int r0, int r1, float[] dst) {
+    for (int r = r0; r < r1; r++) {
+      decodeRow(r, dst, (r - r0) * cols);
+    }
+  }
+
+  /** Decodes row {@code r} into {@code dst[off .. off + cols)}. */
+  public void decodeRow(int r, float[] dst, int off) {
+    int base = r * rowBytes;
+    for (int j = 0; j < groupsPerRow; j++) {
+      int g = perTensor ? 0 : r * groupsPerRow + j;
+      float s = scales[g];
+      float z = zeroPoints[g];
+      int start = perTensor ? 0 : j * groupLength;
+      int end = perTensor ? cols : Math.min(cols, start + groupLength);
+      switch (bits) {
+        case 8 -> {
+          for (int i = start; i < end; i++) {
+            dst[off + i] = ((packed[base + i] & 0xff) - z) * s;
+          }
+        }
+        case 4 -> decode4(base, start, end, s, z, dst, off);
+        default -> decodeBits(base, start, end, s, z, dst, off);
+      }
+    }
+  }
+
+  private void decode4(int base, int start, int end, float s, float z, float[] dst, int off) {
+    int i = start;
+    if ((i & 1) != 0 && i < end) {
+      dst[off + i] = (((packed[base + (i >> 1)] >> 4) & 0xf) - z) * s;
+      i++;
+    }
+    for (; i + 1 < end; i += 2) {
+      int b = packed[base + (i >> 1)];
+      dst[off + i] = ((b & 0xf) - z) * s;
+      dst[off + i + 1] = (((b >> 4) & 0xf) - z) * s;
+    }
+    if (i < end) {
+      dst[off + i] = ((packed[base + (i >> 1)] & 0xf) - z) * s;
+    }
+  }
+
+  private void decodeBits(int base, int start, int end, float s, float z, float[] dst, int off) {
+    int mask = (1 << bits) - 1;
+    for (int i = start; i < end; i++) {
+      long bit = (long) i * bits;
+      int p = base + (int) (bit >>> 3);
+      int shift = (int) (bit & 7);
+      int v = packed[p] & 0xff;
+      if (shift + bits > 8) {
+        v |= (packed[p + 1] & 0xff) << 8;
+      }
+      dst[off + i] = (((v >>> shift) & mask) - z) * s;
+    }
+  }
+}
