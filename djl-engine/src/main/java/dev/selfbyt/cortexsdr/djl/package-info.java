@@ -44,6 +44,7 @@
  *
  * <p>Settings are system properties: {@code dev.selfbyt.cortexsdr.num_threads} (kernel threads,
  * default: available processors), {@code dev.selfbyt.cortexsdr.vector} ({@code false} forces the
- * scalar kernels).
+ * scalar kernels), {@code dev.selfbyt.cortexsdr.ort_fallback} ({@code false} turns the ONNX Runtime
+ * fallback off).
  */
 package dev.selfbyt.cortexsdr.djl;

@@ -38,6 +38,7 @@ public final class GraphExecutor {
   private final int[] inputSlots;
   private final int[] outputSlots;
   private final Value[] constants;
+  private final String[] slotNames;
   private final Step[] steps;
   private final long constantBytes;
 
@@ -112,6 +113,8 @@ public final class GraphExecutor {
       outputNames.add(vi.getName());
     }
     this.constants = consts.toArray(new Value[0]);
+    this.slotNames = new String[constants.length];
+    slots.forEach((name, s) -> slotNames[s] = name);
     this.inputSlots = inputNames.stream().mapToInt(slots::get).toArray();
     this.outputSlots = new int[outputNames.size()];
     for (int i = 0; i < outputSlots.length; i++) {
@@ -161,11 +164,43 @@ public final class GraphExecutor {
       int[] outs = n.getOutputList().stream().mapToInt(o -> o.isEmpty() ? -1 : slots.get(o)).toArray();
       steps[i] = new Step(n, Ops.compile(n, opset), ins[i], outs, frees.get(i).stream().mapToInt(x -> x).toArray());
     }
+    this.constantBytes = bytes(constants);
+  }
+
+  private GraphExecutor(GraphExecutor base, Value[] constants) {
+    this.inputNames.addAll(base.inputNames);
+    this.outputNames.addAll(base.outputNames);
+    this.inputSlots = base.inputSlots;
+    this.outputSlots = base.outputSlots;
+    this.constants = constants;
+    this.slotNames = base.slotNames;
+    this.steps = base.steps;
+    this.constantBytes = bytes(constants);
+  }
+
+  private static long bytes(Value[] constants) {
     long bytes = 0;
     for (Value v : constants) {
       bytes += v == null ? 0 : v.residentBytes();
     }
-    this.constantBytes = bytes;
+    return bytes;
+  }
+
+  /** How a weight is replaced: given its name and value, the new value (or the same one). */
+  @FunctionalInterface
+  public interface WeightRewriter {
+    Value rewrite(String name, Value value) throws IOException;
+  }
+
+  /** The same graph with some weights replaced (for example compressed); this executor is unchanged. */
+  public GraphExecutor withWeights(WeightRewriter rewriter) throws IOException {
+    Value[] c = constants.clone();
+    for (int i = 0; i < c.length; i++) {
+      if (c[i] != null) {
+        c[i] = rewriter.rewrite(slotNames[i], c[i]);
+      }
+    }
+    return new GraphExecutor(this, c);
   }
 
   private static void slot(Map<String, Integer> slots, String name, List<Value> consts, Value v) {
