@@ -569,11 +569,12 @@ public final class Ops {
       for (int i = 0; i < cols; i++) {
         max = Math.max(max, src[o + i]);
       }
+      for (int i = 0; i < cols; i++) {
+        dst[o + i] = Arith.exp(src[o + i] - max);
+      }
       double sum = 0;
       for (int i = 0; i < cols; i++) {
-        float e = (float) Math.exp(src[o + i] - max);
-        dst[o + i] = e;
-        sum += e;
+        sum += dst[o + i];
       }
       float inv = (float) (1.0 / sum);
       for (int i = 0; i < cols; i++) {
@@ -678,8 +679,7 @@ public final class Ops {
       }
     });
     for (int t = 0; t < nb; t++) {
-      float[] wt = transposeMatrix(w, bOff[t] * k * n, k, n);
-      MatMul.multiply(x, aOff[t] * m * k, m, new DenseRows(wt, n, k), y, t * m * n);
+      MatMul.multiplyDense(x, aOff[t] * m * k, m, k, w, bOff[t] * k * n, n, y, t * m * n);
     }
     long[] out = new long[batch.length + 2];
     System.arraycopy(batch, 0, out, 0, batch.length);
@@ -712,7 +712,7 @@ public final class Ops {
     } else if (w.sparse() != null && columns) {
       MatMul.multiply(x, xOff, m, w.sparse(), y, yOff);
     } else {
-      MatMul.multiply(x, xOff, m, w.denseRows(k, n), y, yOff);
+      MatMul.multiplyDense(x, xOff, m, k, w.floats(), 0, n, y, yOff);
     }
   }
 

@@ -2,7 +2,6 @@ package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
-import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
 import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
 import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.util.Arrays;
@@ -23,7 +22,6 @@ public final class Value {
   private final TensorInfo stored;
   private final QuantMatrix quant;
   private final SparseMatrix sparse;
-  private volatile DenseRows rows;
 
   private Value(DType dtype, long[] shape, float[] floats, long[] longs, TensorInfo stored, QuantMatrix quant,
       SparseMatrix sparse) {
@@ -161,21 +159,6 @@ public final class Value {
       return sparse.residentBytes();
     }
     return floats != null ? 4L * floats.length : 8L * longs.length;
-  }
-
-  /**
-   * This {@code [k, n]} matrix as {@code n} rows of {@code k} (transposed), for the product
-   * kernels; kept for the next call when the values are dense, since constants are reused.
-   */
-  DenseRows denseRows(int k, int n) {
-    DenseRows r = rows;
-    if (r == null) {
-      r = new DenseRows(Ops.transposeMatrix(floats(), 0, k, n), n, k);
-      if (!isCompressed()) {
-        rows = r;
-      }
-    }
-    return r;
   }
 
   private float[] decode() {

@@ -60,11 +60,12 @@ public abstract class Kernels {
   public abstract String name();
 
   /**
-   * {@code y[i * ldy + j] = sum_k x[xOff + i * k + kk] * w[wOff + j * k + kk]} for {@code i < m}, {@code j
-   * < nb}: {@code m} rows of {@code x} times {@code nb} rows of {@code w} from {@code wOff} (each {@code k}
-   * long).
+   * {@code y[yOff + i*ldy + j] = sum_kk x[xOff + i*k + kk] * p[pOff + kk*ldp + j]} for {@code i < m},
+   * {@code j < nb}: {@code m} rows of {@code x} times a panel of {@code nb} columns of a {@code [k, *]}
+   * matrix stored row-major with row stride {@code ldp}. The outputs are overwritten.
    */
-  public abstract void gemmTile(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff, int ldy);
+  public abstract void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y,
+      int yOff, int ldy);
 
   /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);

@@ -9,8 +9,8 @@ package dev.selfbyt.cortexsdr.djl.kernel;
  * {@link KernelThreads}.
  */
 public final class MatMul {
-  /** Rows of W decoded and multiplied together. */
-  static final int TILE = 16;
+  /** Columns of W (rows as stored) decoded and multiplied together: two 512-bit vectors. */
+  static final int TILE = 32;
 
   private MatMul() {}
 
@@ -19,24 +19,42 @@ public final class MatMul {
     multiply(Kernels.get(), x, xOff, m, w, y, yOff);
   }
 
+  /**
+   * The same with given kernels: {@value #TILE} rows of {@code w} at a time are decoded into a
+   * per-task buffer and laid out as a {@code [k, TILE]} panel for {@link Kernels#gemmPanel}.
+   */
   public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
     int n = w.rows();
     int k = w.cols();
     int tiles = (n + TILE - 1) / TILE;
-    if (w instanceof DenseRows d) {
-      KernelThreads.forEach(tiles, (long) m * n * k, t -> {
-        int r0 = t * TILE;
-        int r1 = Math.min(n, r0 + TILE);
-        kern.gemmTile(x, xOff, m, k, d.data(), r0 * k, r1 - r0, y, yOff + r0, n);
-      });
-      return;
-    }
     KernelThreads.forEach(tiles, (long) m * n * k, t -> {
       int r0 = t * TILE;
-      int r1 = Math.min(n, r0 + TILE);
-      float[] buf = new float[(r1 - r0) * k];
-      w.decodeRows(r0, r1, buf);
-      kern.gemmTile(x, xOff, m, k, buf, 0, r1 - r0, y, yOff + r0, n);
+      int nb = Math.min(n, r0 + TILE) - r0;
+      float[] rows = new float[nb * k];
+      w.decodeRows(r0, r0 + nb, rows);
+      float[] panel = new float[k * nb];
+      for (int j = 0; j < nb; j++) {
+        for (int kk = 0, src = j * k; kk < k; kk++) {
+          panel[kk * nb + j] = rows[src + kk];
+        }
+      }
+      kern.gemmPanel(x, xOff, m, k, panel, 0, nb, nb, y, yOff + r0, n);
+    });
+  }
+
+  /** {@code y[yOff..] = x[xOff..][m, k] * b[bOff..][k, n]} for a dense row-major {@code b}, used in place. */
+  public static void multiplyDense(float[] x, int xOff, int m, int k, float[] b, int bOff, int n, float[] y,
+      int yOff) {
+    multiplyDense(Kernels.get(), x, xOff, m, k, b, bOff, n, y, yOff);
+  }
+
+  public static void multiplyDense(Kernels kern, float[] x, int xOff, int m, int k, float[] b, int bOff, int n,
+      float[] y, int yOff) {
+    int tiles = (n + TILE - 1) / TILE;
+    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+      int j0 = t * TILE;
+      int nb = Math.min(n, j0 + TILE) - j0;
+      kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n);
     });
   }
 

@@ -87,7 +87,10 @@ class MatMulTest {
       float[] y = new float[m * n + 3];
       MatMul.multiply(kern, x, 0, m, new DenseRows(wt, n, k), y, 3);
       float[] shifted = java.util.Arrays.copyOfRange(y, 3, y.length);
-      assertClose(expected, shifted, k, "dense " + kern.name());
+      assertClose(expected, shifted, k, "dense rows " + kern.name());
+      float[] z = new float[m * n];
+      MatMul.multiplyDense(kern, x, 0, m, k, w, 0, n, z, 0);
+      assertClose(expected, z, k, "dense [k, n] " + kern.name());
     }
   }
 
