@@ -271,12 +271,13 @@ final class Arith {
    * Inputs below -87 give 0's neighbour {@code ~1e-38}; above 88.7 give {@code 2^128} clamped.
    */
   static float exp(float x) {
-    x = Math.max(-87.3f, Math.min(88.7f, x));
+    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
     // x * LOG2E + 128.5 > 0 here, so the int cast rounds down: k = round(x / ln2)
-    float k = (int) (x * LOG2E + 128.5f) - 128;
-    float r = x - k * LN2_HI - k * LN2_LO;
+    int k = (int) (x * LOG2E + 128.5f) - 128;
+    float kf = k;
+    float r = x - kf * LN2_HI - kf * LN2_LO;
     float p = 1f + r * (1f + r * (0.5f + r * (1f / 6 + r * (1f / 24 + r * (1f / 120 + r * (1f / 720))))));
-    return p * Float.intBitsToFloat(((int) k + 127) << 23);
+    return p * Float.intBitsToFloat((k + 127) << 23);
   }
 
   static Value equal(Value a, Value b) {

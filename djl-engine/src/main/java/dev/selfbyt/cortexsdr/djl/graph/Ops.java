@@ -567,7 +567,8 @@ public final class Ops {
       int o = r * cols;
       float max = Float.NEGATIVE_INFINITY;
       for (int i = 0; i < cols; i++) {
-        max = Math.max(max, src[o + i]);
+        float x = src[o + i];
+        max = x > max ? x : max;
       }
       for (int i = 0; i < cols; i++) {
         dst[o + i] = Arith.exp(src[o + i] - max);

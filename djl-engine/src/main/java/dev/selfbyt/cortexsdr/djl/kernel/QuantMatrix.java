@@ -16,7 +16,9 @@ public final class QuantMatrix implements WeightRows {
   private final byte[] packed;
   private final int rowBytes;
   private final float[] scales;
-  private final float[] zeroPoints;
+  /** Zero points as unsigned bytes (codes have at most 8 bits); null when all are {@link #commonZero}. */
+  private final byte[] zeroPoints;
+  private final float commonZero;
   private final int groupLength;
   private final int groupsPerRow;
   private final boolean perTensor;
@@ -31,9 +33,18 @@ public final class QuantMatrix implements WeightRows {
     this.rowBytes = q.fiberBytes();
     this.scales = q.scales();
     int[] z = q.zeroPoints();
-    this.zeroPoints = new float[z.length];
-    for (int i = 0; i < z.length; i++) {
-      zeroPoints[i] = z[i];
+    boolean same = true;
+    for (int v : z) {
+      same &= v == z[0];
+    }
+    this.commonZero = z.length == 0 ? 0 : z[0];
+    if (same) {
+      this.zeroPoints = null; // symmetric codecs: one zero point for all groups
+    } else {
+      this.zeroPoints = new byte[z.length];
+      for (int i = 0; i < z.length; i++) {
+        zeroPoints[i] = (byte) z[i];
+      }
     }
     this.perTensor = q.codec().granularity() == QuantCodec.Granularity.TENSOR;
     this.groupLength = Math.max(1, q.groupLength());
@@ -61,7 +72,7 @@ public final class QuantMatrix implements WeightRows {
 
   @Override
   public long residentBytes() {
-    return packed.length + 4L * scales.length + 4L * zeroPoints.length;
+    return packed.length + 4L * scales.length + (zeroPoints == null ? 0 : zeroPoints.length);
   }
 
   @Override
@@ -77,7 +88,7 @@ public final class QuantMatrix implements WeightRows {
     for (int j = 0; j < groupsPerRow; j++) {
       int g = perTensor ? 0 : r * groupsPerRow + j;
       float s = scales[g];
-      float z = zeroPoints[g];
+      float z = zeroPoints == null ? commonZero : zeroPoints[g] & 0xff;
       int start = perTensor ? 0 : j * groupLength;
       int end = perTensor ? cols : Math.min(cols, start + groupLength);
       switch (bits) {
