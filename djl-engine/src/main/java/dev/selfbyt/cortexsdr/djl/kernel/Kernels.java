@@ -67,6 +67,19 @@ public abstract class Kernels {
   public abstract void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y,
       int yOff, int ldy);
 
+  /**
+   * {@code sum_i x[xOff + i] * (codes[cOff + i] ^ 0x80)} over unsigned 8-bit codes seen as signed
+   * ({@code q - 128}), for {@code i < len}.
+   */
+  public abstract float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len);
+
+  /**
+   * {@code sum_i xe[xOff + i] * lo(codes[cOff + i]) + xo[xOff + i] * hi(codes[cOff + i])} over
+   * {@code len} bytes of packed 4-bit codes, with {@code x} split beforehand into its even ({@code
+   * xe}) and odd ({@code xo}) elements.
+   */
+  public abstract float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len);
+
   /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
 

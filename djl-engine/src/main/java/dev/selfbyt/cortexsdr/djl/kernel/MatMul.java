@@ -11,6 +11,23 @@ package dev.selfbyt.cortexsdr.djl.kernel;
 public final class MatMul {
   /** Columns of W (rows as stored) decoded and multiplied together: two 512-bit vectors. */
   static final int TILE = 32;
+  /** Below this many rows of X, quantized weights are multiplied from their codes without decoding. */
+  static final int FUSED_MAX_ROWS = 4;
+  /** Per-thread buffers for decoded rows and their panel (reused: no garbage per tile). */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0],
+      new float[0]});
+
+  /** Per-task copies of the prepared rows' scratch buffers (the sums and halves are shared, read-only). */
+  private static QuantMatrix.Prepared[] withScratch(QuantMatrix.Prepared[] px, int k) {
+    if (px.length == 0 || px[0].scratch == null) {
+      return px;
+    }
+    QuantMatrix.Prepared[] c = new QuantMatrix.Prepared[px.length];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = new QuantMatrix.Prepared(px[i].groupSums, px[i].even, px[i].odd, new float[k]);
+    }
+    return c;
+  }
 
   private MatMul() {}
 
@@ -27,12 +44,28 @@ public final class MatMul {
     int n = w.rows();
     int k = w.cols();
     int tiles = (n + TILE - 1) / TILE;
+    if (m < FUSED_MAX_ROWS && w instanceof QuantMatrix q) {
+      QuantMatrix.Prepared[] px = new QuantMatrix.Prepared[m];
+      for (int i = 0; i < m; i++) {
+        px[i] = q.prepare(x, xOff + i * k);
+      }
+      KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+        int r0 = t * TILE;
+        q.multiplyRows(kern, x, xOff, m, r0, Math.min(n, r0 + TILE), y, yOff, withScratch(px, k));
+      });
+      return;
+    }
     KernelThreads.forEach(tiles, (long) m * n * k, t -> {
       int r0 = t * TILE;
       int nb = Math.min(n, r0 + TILE) - r0;
-      float[] rows = new float[nb * k];
+      float[][] buf = SCRATCH.get();
+      if (buf[0].length < nb * k) {
+        buf[0] = new float[nb * k];
+        buf[1] = new float[nb * k];
+      }
+      float[] rows = buf[0];
       w.decodeRows(r0, r0 + nb, rows);
-      float[] panel = new float[k * nb];
+      float[] panel = buf[1];
       for (int j = 0; j < nb; j++) {
         for (int kk = 0, src = j * k; kk < k; kk++) {
           panel[kk * nb + j] = rows[src + kk];

@@ -82,6 +82,92 @@ public final class QuantMatrix implements WeightRows {
     }
   }
 
+  /**
+   * {@code y[yOff + i*rows + r] = x_i . row(r)} for {@code i < m}, {@code r} in {@code [r0, r1)},
+   * straight from the codes: per group, {@code s * (sum x q - z * sum x)} with the sums of {@code x}
+   * over each group taken once per row of {@code x}. Used when {@code x} has too few rows to pay
+   * for decoding the weight.
+   */
+  void multiplyRows(Kernels kern, float[] x, int xOff, int m, int r0, int r1, float[] y, int yOff, Prepared[] px) {
+    for (int i = 0; i < m; i++) {
+      Prepared p = px[i];
+      int yr = yOff + i * rows;
+      for (int r = r0; r < r1; r++) {
+        if (!fusable()) {
+          decodeRow(r, p.scratch, 0);
+          y[yr + r] = kern.dot(x, xOff + i * cols, p.scratch, 0, cols);
+          continue;
+        }
+        int base = r * rowBytes;
+        double acc = 0;
+        for (int j = 0; j < groupsPerRow; j++) {
+          int g = perTensor ? 0 : r * groupsPerRow + j;
+          int start = perTensor ? 0 : j * groupLength;
+          int end = perTensor ? cols : Math.min(cols, start + groupLength);
+          float z = zeroPoints == null ? commonZero : zeroPoints[g] & 0xff;
+          float dot;
+          if (bits == 8) {
+            // codes as q - 128: sum x q = sum x (q - 128) + 128 sum x
+            dot = kern.dotS8(x, xOff + i * cols + start, packed, base + start, end - start)
+                + (128f - z) * p.groupSums[j];
+          } else {
+            dot = kern.dotU4(p.even, p.odd, start >> 1, packed, base + (start >> 1), (end - start) >> 1)
+                - z * p.groupSums[j];
+          }
+          acc += scales[g] * dot;
+        }
+        y[yr + r] = (float) acc;
+      }
+    }
+  }
+
+  /** 8-bit codes, or 4-bit codes whose groups start and end on whole bytes. */
+  private boolean fusable() {
+    return bits == 8 || (bits == 4 && cols % 2 == 0 && (perTensor || groupLength % 2 == 0));
+  }
+
+  /** One row of {@code x} made ready for {@link #multiplyRows}: group sums, even and odd halves. */
+  static final class Prepared {
+    final float[] groupSums;
+    final float[] even;
+    final float[] odd;
+    final float[] scratch;
+
+    Prepared(float[] groupSums, float[] even, float[] odd, float[] scratch) {
+      this.groupSums = groupSums;
+      this.even = even;
+      this.odd = odd;
+      this.scratch = scratch;
+    }
+  }
+
+  Prepared prepare(float[] x, int off) {
+    float[] sums = new float[groupsPerRow];
+    for (int j = 0; j < groupsPerRow; j++) {
+      int start = perTensor ? 0 : j * groupLength;
+      int end = perTensor ? cols : Math.min(cols, start + groupLength);
+      float s = 0;
+      for (int k = start; k < end; k++) {
+        s += x[off + k];
+      }
+      sums[j] = s;
+    }
+    float[] even = null;
+    float[] odd = null;
+    if (bits == 4) {
+      even = new float[(cols + 1) / 2];
+      odd = new float[(cols + 1) / 2];
+      for (int k = 0; k < cols; k++) {
+        if ((k & 1) == 0) {
+          even[k >> 1] = x[off + k];
+        } else {
+          odd[k >> 1] = x[off + k];
+        }
+      }
+    }
+    return new Prepared(sums, even, odd, fusable() ? null : new float[cols]);
+  }
+
   /** Decodes row {@code r} into {@code dst[off .. off + cols)}. */
   public void decodeRow(int r, float[] dst, int off) {
     int base = r * rowBytes;

@@ -48,6 +48,41 @@ final class ScalarKernels extends Kernels {
   }
 
   @Override
+  public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 3 < len; i += 4) {
+      s0 += x[xOff + i] * (byte) (codes[cOff + i] ^ 0x80);
+      s1 += x[xOff + i + 1] * (byte) (codes[cOff + i + 1] ^ 0x80);
+      s2 += x[xOff + i + 2] * (byte) (codes[cOff + i + 2] ^ 0x80);
+      s3 += x[xOff + i + 3] * (byte) (codes[cOff + i + 3] ^ 0x80);
+    }
+    for (; i < len; i++) {
+      s0 += x[xOff + i] * (byte) (codes[cOff + i] ^ 0x80);
+    }
+    return (s0 + s1) + (s2 + s3);
+  }
+
+  @Override
+  public float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 1 < len; i += 2) {
+      int b0 = codes[cOff + i];
+      int b1 = codes[cOff + i + 1];
+      s0 += xe[xOff + i] * (b0 & 0xf);
+      s1 += xo[xOff + i] * ((b0 >> 4) & 0xf);
+      s2 += xe[xOff + i + 1] * (b1 & 0xf);
+      s3 += xo[xOff + i + 1] * ((b1 >> 4) & 0xf);
+    }
+    for (; i < len; i++) {
+      int b = codes[cOff + i];
+      s0 += xe[xOff + i] * (b & 0xf) + xo[xOff + i] * ((b >> 4) & 0xf);
+    }
+    return (s0 + s1) + (s2 + s3);
+  }
+
+  @Override
   public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
     for (int i = 0; i < len; i++) {
       y[yOff + i] += a * x[xOff + i];

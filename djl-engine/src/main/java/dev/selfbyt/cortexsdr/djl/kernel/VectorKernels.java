@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,6 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorKernels extends Kernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int L = S.length();
+  /** As many bytes as {@link #S} has floats. */
+  private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class,
+      jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, S.length() * 8)));
 
   @Override
   public String name() {
@@ -102,6 +106,44 @@ final class VectorKernels extends Kernels {
     }
     c0.intoArray(y, y0);
     c1.intoArray(y, y0 + L);
+  }
+
+  @Override
+  public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
+    int lv = len - len % L;
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector q = (FloatVector) ByteVector.fromArray(B, codes, cOff + i).lanewise(VectorOperators.XOR, (byte) 0x80)
+          .convertShape(VectorOperators.B2F, S, 0);
+      acc = FloatVector.fromArray(S, x, xOff + i).fma(q, acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      s += x[xOff + i] * (byte) (codes[cOff + i] ^ 0x80);
+    }
+    return s;
+  }
+
+  @Override
+  public float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len) {
+    int lv = len - len % L;
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      ByteVector b = ByteVector.fromArray(B, codes, cOff + i);
+      FloatVector lo = (FloatVector) b.and((byte) 0xf).convertShape(VectorOperators.B2F, S, 0);
+      FloatVector hi = (FloatVector) b.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf)
+          .convertShape(VectorOperators.B2F, S, 0);
+      acc = FloatVector.fromArray(S, xe, xOff + i).fma(lo, acc);
+      acc = FloatVector.fromArray(S, xo, xOff + i).fma(hi, acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      int v = codes[cOff + i];
+      s += xe[xOff + i] * (v & 0xf) + xo[xOff + i] * ((v >> 4) & 0xf);
+    }
+    return s;
   }
 
   @Override
