@@ -63,12 +63,16 @@ public final class MatMul {
         buf[0] = new float[nb * k];
         buf[1] = new float[nb * k];
       }
-      float[] rows = buf[0];
-      w.decodeRows(r0, r0 + nb, rows);
       float[] panel = buf[1];
-      for (int j = 0; j < nb; j++) {
-        for (int kk = 0, src = j * k; kk < k; kk++) {
-          panel[kk * nb + j] = rows[src + kk];
+      if (w instanceof QuantMatrix q) {
+        q.decodePanel(r0, nb, panel);
+      } else {
+        float[] rows = buf[0];
+        w.decodeRows(r0, r0 + nb, rows);
+        for (int j = 0; j < nb; j++) {
+          for (int kk = 0, src = j * k; kk < k; kk++) {
+            panel[kk * nb + j] = rows[src + kk];
+          }
         }
       }
       kern.gemmPanel(x, xOff, m, k, panel, 0, nb, nb, y, yOff + r0, n);

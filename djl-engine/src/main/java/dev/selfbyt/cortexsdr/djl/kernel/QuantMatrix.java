@@ -83,6 +83,45 @@ public final class QuantMatrix implements WeightRows {
   }
 
   /**
+   * Decodes rows {@code [r0, r0 + nb)} straight into a {@code [cols, nb]} panel: element {@code i}
+   * of row {@code r0 + j} goes to {@code panel[i * nb + j]}.
+   */
+  public void decodePanel(int r0, int nb, float[] panel) {
+    for (int j = 0; j < nb; j++) {
+      int r = r0 + j;
+      int base = r * rowBytes;
+      for (int g = 0; g < groupsPerRow; g++) {
+        int gi = perTensor ? 0 : r * groupsPerRow + g;
+        float s = scales[gi];
+        float z = zeroPoints == null ? commonZero : zeroPoints[gi] & 0xff;
+        int start = perTensor ? 0 : g * groupLength;
+        int end = perTensor ? cols : Math.min(cols, start + groupLength);
+        if (bits == 8) {
+          for (int i = start; i < end; i++) {
+            panel[i * nb + j] = ((packed[base + i] & 0xff) - z) * s;
+          }
+        } else if (bits == 4) {
+          for (int i = start; i < end; i++) {
+            panel[i * nb + j] = (((packed[base + (i >> 1)] >> ((i & 1) << 2)) & 0xf) - z) * s;
+          }
+        } else {
+          int mask = (1 << bits) - 1;
+          for (int i = start; i < end; i++) {
+            long bit = (long) i * bits;
+            int p = base + (int) (bit >>> 3);
+            int shift = (int) (bit & 7);
+            int v = packed[p] & 0xff;
+            if (shift + bits > 8) {
+              v |= (packed[p + 1] & 0xff) << 8;
+            }
+            panel[i * nb + j] = (((v >>> shift) & mask) - z) * s;
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * {@code y[yOff + i*rows + r] = x_i . row(r)} for {@code i < m}, {@code r} in {@code [r0, r1)},
    * straight from the codes: per group, {@code s * (sum x q - z * sum x)} with the sums of {@code x}
    * over each group taken once per row of {@code x}. Used when {@code x} has too few rows to pay

@@ -248,7 +248,10 @@ public final class DjlEngineReport {
     Map<String, long[]> byOp = new TreeMap<>();
     long total;
     try (CaiReader r = CaiReader.open(cai(model, p, work))) {
-      GraphExecutor exec = new GraphExecutor(OnnxExporter.storedModel(r), n -> CaiWeights.load(r, n));
+      ai.onnx.proto.OnnxMl.ModelProto stored = OnnxExporter.storedModel(r);
+      java.util.Set<String> weights = new java.util.HashSet<>();
+      stored.getGraph().getInitializerList().forEach(t -> weights.add(t.getName()));
+      GraphExecutor exec = new GraphExecutor(stored, n -> CaiWeights.load(r, n));
       long[] shape = {1, e.getIds().length};
       Map<String, Value> in = new HashMap<>();
       in.put("input_ids", Value.ofLongs(DType.INT64, shape, e.getIds()));
@@ -260,7 +263,10 @@ public final class DjlEngineReport {
       long t0 = System.nanoTime();
       for (int i = 0; i < runs; i++) {
         exec.run(in, (node, nanos) -> {
-          long[] acc = byOp.computeIfAbsent(node.getOpType(), k -> new long[2]);
+          String key = node.getOpType().equals("MatMul")
+              ? (weights.contains(node.getInput(1)) ? "MatMul (x weight)" : "MatMul (x activation)")
+              : node.getOpType();
+          long[] acc = byOp.computeIfAbsent(key, k -> new long[2]);
           acc[0] += nanos;
           acc[1]++;
         });
