@@ -261,25 +261,6 @@ final class Arith {
     return xf < 0 ? -r : r;
   }
 
-  private static final float LOG2E = 1.44269504f;
-  private static final float LN2_HI = 0.693145752f;
-  private static final float LN2_LO = 1.42860677e-6f;
-
-  /**
-   * {@code e^x} in float, relative error about 1e-7: {@code x = k ln2 + r} with {@code |r| <= ln2/2},
-   * a degree-6 Taylor polynomial for {@code e^r}, and {@code 2^k} built in the exponent bits.
-   * Inputs below -87 give 0's neighbour {@code ~1e-38}; above 88.7 give {@code 2^128} clamped.
-   */
-  static float exp(float x) {
-    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
-    // x * LOG2E + 128.5 > 0 here, so the int cast rounds down: k = round(x / ln2)
-    int k = (int) (x * LOG2E + 128.5f) - 128;
-    float kf = k;
-    float r = x - kf * LN2_HI - kf * LN2_LO;
-    float p = 1f + r * (1f + r * (0.5f + r * (1f / 6 + r * (1f / 24 + r * (1f / 120 + r * (1f / 720))))));
-    return p * Float.intBitsToFloat((k + 127) << 23);
-  }
-
   static Value equal(Value a, Value b) {
     long[] out = Broadcast.shape(a.shapeRef(), b.shapeRef());
     long[] z = new long[Broadcast.size(out)];

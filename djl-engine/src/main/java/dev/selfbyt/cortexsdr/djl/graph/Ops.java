@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.djl.kernel.MatMul;
 import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
 import java.util.Arrays;
@@ -115,6 +116,11 @@ public final class Ops {
       return in -> one(softmax(in[0], axis, o < 13));
     });
     OPS.put("MatMul", (a, n, o) -> in -> one(matMul(in[0], in[1])));
+    OPS.put("Conv", (a, n, o) -> ConvOps.conv(a));
+    OPS.put("MaxPool", (a, n, o) -> ConvOps.maxPool(a));
+    OPS.put("Pad", (a, n, o) -> ConvOps.pad(a, o));
+    OPS.put("Resize", (a, n, o) -> ConvOps.resize(a, o));
+    OPS.put("Split", (a, n, o) -> ConvOps.split(a, o, n.getOutputCount()));
     OPS.put("Gemm", Ops::gemm);
     OPS.put("LayerNormalization", (a, n, o) -> {
       long axis = a.i("axis", -1);
@@ -570,13 +576,7 @@ public final class Ops {
         float x = src[o + i];
         max = x > max ? x : max;
       }
-      for (int i = 0; i < cols; i++) {
-        dst[o + i] = Arith.exp(src[o + i] - max);
-      }
-      double sum = 0;
-      for (int i = 0; i < cols; i++) {
-        sum += dst[o + i];
-      }
+      float sum = Kernels.get().expShifted(src, o, cols, max, dst);
       float inv = (float) (1.0 / sum);
       for (int i = 0; i < cols; i++) {
         dst[o + i] *= inv;

@@ -80,6 +80,9 @@ public abstract class Kernels {
    */
   public abstract float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len);
 
+  /** {@code dst[off + i] = exp(src[off + i] - max)} for {@code i < len}; returns their sum. */
+  public abstract float expShifted(float[] src, int off, int len, float max, float[] dst);
+
   /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
 

@@ -82,6 +82,36 @@ final class ScalarKernels extends Kernels {
     return (s0 + s1) + (s2 + s3);
   }
 
+  private static final float LOG2E = 1.44269504f;
+  private static final float LN2_HI = 0.693145752f;
+  private static final float LN2_LO = 1.42860677e-6f;
+
+  /**
+   * {@code e^x} in float, relative error about 1e-7: {@code x = k ln2 + r} with {@code |r| <= ln2/2},
+   * a degree-6 Taylor polynomial for {@code e^r}, and {@code 2^k} built in the exponent bits.
+   */
+  static float exp(float x) {
+    x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
+    // x * LOG2E + 128.5 > 0 here, so the int cast rounds down: k = round(x / ln2)
+    int k = (int) (x * LOG2E + 128.5f) - 128;
+    float kf = k;
+    float r = x - kf * LN2_HI - kf * LN2_LO;
+    float p = 1f + r * (1f + r * (0.5f + r * (1f / 6 + r * (1f / 24 + r * (1f / 120 + r * (1f / 720))))));
+    return p * Float.intBitsToFloat((k + 127) << 23);
+  }
+
+  @Override
+  public float expShifted(float[] src, int off, int len, float max, float[] dst) {
+    for (int i = 0; i < len; i++) {
+      dst[off + i] = exp(src[off + i] - max);
+    }
+    float s = 0;
+    for (int i = 0; i < len; i++) {
+      s += dst[off + i];
+    }
+    return s;
+  }
+
   @Override
   public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
     for (int i = 0; i < len; i++) {

@@ -147,6 +147,26 @@ final class VectorKernels extends Kernels {
   }
 
   @Override
+  public float expShifted(float[] src, int off, int len, float max, float[] dst) {
+    int lv = len - len % L;
+    FloatVector m = FloatVector.broadcast(S, max);
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector e = FloatVector.fromArray(S, src, off + i).sub(m).lanewise(VectorOperators.EXP);
+      e.intoArray(dst, off + i);
+      acc = acc.add(e);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      float e = (float) Math.exp(src[off + i] - max);
+      dst[off + i] = e;
+      s += e;
+    }
+    return s;
+  }
+
+  @Override
   public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
     int i = 0;
     int lv = len - len % L;

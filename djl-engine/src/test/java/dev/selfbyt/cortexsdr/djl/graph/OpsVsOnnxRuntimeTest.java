@@ -148,7 +148,33 @@ class OpsVsOnnxRuntimeTest {
         f(16)));
     l.add(c("Clip opset 13", "Clip", 13, List.of(), f(4, 6), Value.ofFloats(new long[0], new float[] {-0.5f}),
         Value.ofFloats(new long[0], new float[] {0.7f})));
+    l.add(c("Conv pads strides", "Conv", 11, List.of(ais("pads", 1, 1, 1, 1), ais("strides", 2, 2)), f(1, 3, 9, 8),
+        f(5, 3, 3, 3), f(5)));
+    l.add(c("Conv dilation", "Conv", 11, List.of(ais("pads", 2, 2, 2, 2), ais("dilations", 2, 2)), f(2, 2, 7, 7),
+        f(4, 2, 3, 3)));
+    l.add(c("Conv depthwise", "Conv", 11, List.of(ai("group", 4), ais("pads", 1, 1, 1, 1)), f(1, 4, 6, 6),
+        f(4, 1, 3, 3), f(4)));
+    l.add(c("Conv grouped", "Conv", 11, List.of(ai("group", 2)), f(1, 4, 5, 5), f(6, 2, 1, 1)));
+    l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
+    l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
+        f(1, 2, 7, 6)));
+    l.add(c("Pad constant", "Pad", 11, List.of(), f(1, 2, 3, 4), i64(0, 0, 1, 0, 0, 0, 0, 2)));
+    l.add(c("Pad reflect", "Pad", 11, List.of(AttributeProto.newBuilder().setName("mode")
+        .setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8("reflect"))
+        .build()), f(1, 1, 4, 5), i64(0, 0, 2, 1, 0, 0, 1, 2)));
+    l.add(c("Resize linear half_pixel", "Resize", 11, List.of(str("mode", "linear"),
+        str("coordinate_transformation_mode", "half_pixel")), f(1, 2, 4, 5),
+        Value.ofFloats(new long[] {0}, new float[0]), Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 2})));
+    l.add(c("Resize nearest asymmetric", "Resize", 11, List.of(str("mode", "nearest"),
+        str("coordinate_transformation_mode", "asymmetric"), str("nearest_mode", "floor")), f(1, 2, 3, 4),
+        Value.ofFloats(new long[] {0}, new float[0]), Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 3})));
+    l.add(c("Split", "Split", 11, List.of(ai("axis", 1), ais("split", 1, 3)), f(2, 4, 3)));
     return l;
+  }
+
+  static AttributeProto str(String n, String v) {
+    return AttributeProto.newBuilder().setName(n).setType(AttributeProto.AttributeType.STRING)
+        .setS(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
   }
 
   @ParameterizedTest
@@ -200,6 +226,9 @@ class OpsVsOnnxRuntimeTest {
 
   private static ModelProto singleNode(Case tc) {
     NodeProto.Builder n = NodeProto.newBuilder().setOpType(tc.op()).setName(tc.name()).addOutput("y");
+    if (tc.op().equals("Split")) {
+      n.addOutput("y2"); // the test compares the first part; both must be produced
+    }
     tc.attrs().forEach(n::addAttribute);
     if (tc.op().equals("ConstantOfShape")) {
       n.addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
