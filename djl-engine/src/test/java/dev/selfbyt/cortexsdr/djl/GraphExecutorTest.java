@@ -18,17 +18,22 @@ import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The executor runs a real .cai graph and agrees with ONNX Runtime on the same decoded weights. */
 class GraphExecutorTest {
-  @Test
-  void minilmInt8MatchesOnnxRuntimeOnDecodedWeights() throws Exception {
-    Path cai = TestModels.minilmCai(Preset.INT8);
-    Path decoded = TestModels.DIR.resolve("minilm-int8.decoded.onnx");
+  /** Quantized weights (int8, int4) and SDR-sparse ones, each used in its compressed form. */
+  @ParameterizedTest
+  @EnumSource(value = Preset.class, names = {"INT8", "INT4", "SDR"})
+  void minilmMatchesOnnxRuntimeOnDecodedWeights(Preset preset) throws Exception {
+    Path cai = TestModels.minilmCai(preset);
+    Path decoded = TestModels.DIR.resolve("minilm-" + preset.id() + ".decoded.onnx");
     try (CaiReader r = CaiReader.open(cai)) {
       OnnxExporter.exportDecoded(r, decoded);
       GraphExecutor exec = new GraphExecutor(OnnxExporter.storedModel(r), name -> CaiWeights.load(r, name));
+      long compressed = exec.constants().stream().filter(Value::isCompressed).count();
+      assertTrue(compressed >= 36, compressed + " weights kept compressed"); // 6 layers x 6 MatMul weights
       HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(TestModels.minilmTokenizer());
       Encoding e = tok.encode("Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.");
       long[] ids = e.getIds();
@@ -54,7 +59,7 @@ class GraphExecutorTest {
           for (int i = 0; i < ort.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ort[i]));
           }
-          System.out.println("cosine " + cos + " max |diff| " + maxDiff);
+          System.out.println(preset.id() + ": cosine " + cos + " max |diff| " + maxDiff);
           assertTrue(cos > 0.99999, "cosine " + cos);
           assertTrue(maxDiff < 1e-3, "max diff " + maxDiff);
         }
