@@ -80,6 +80,17 @@ public abstract class Kernels {
    */
   public abstract float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len);
 
+  /**
+   * {@code y[yOff + i*ldy + j] = sum_kk x[xOff + i*k + kk] * w[wOff + j*k + kk]} for {@code i < m},
+   * {@code j < nb}: {@code m} rows of {@code x} times {@code nb} contiguous rows of {@code w}
+   * (dot products; the form decoded weight rows come in).
+   */
+  public abstract void gemmRows(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff,
+      int ldy);
+
+  /** {@code dst[dOff + i] = ((codes[off + i] & 0xff) - zero) * scale} for {@code i < len}. */
+  public abstract void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff);
+
   /** {@code dst[off + i] = exp(src[off + i] - max)} for {@code i < len}; returns their sum. */
   public abstract float expShifted(float[] src, int off, int len, float max, float[] dst);
 

@@ -207,6 +207,25 @@ public final class QuantMatrix implements WeightRows {
     return new Prepared(sums, even, odd, fusable() ? null : new float[cols]);
   }
 
+  /** Decodes rows {@code [r0, r1)} one after the other into {@code dst}, 8-bit groups with {@code kern}. */
+  void decodeRows(Kernels kern, int r0, int r1, float[] dst) {
+    if (bits != 8) {
+      decodeRows(r0, r1, dst);
+      return;
+    }
+    for (int r = r0; r < r1; r++) {
+      int base = r * rowBytes;
+      int off = (r - r0) * cols;
+      for (int j = 0; j < groupsPerRow; j++) {
+        int g = perTensor ? 0 : r * groupsPerRow + j;
+        int start = perTensor ? 0 : j * groupLength;
+        int end = perTensor ? cols : Math.min(cols, start + groupLength);
+        float z = zeroPoints == null ? commonZero : zeroPoints[g] & 0xff;
+        kern.dequant8(packed, base + start, end - start, scales[g], z, dst, off + start);
+      }
+    }
+  }
+
   /** Decodes row {@code r} into {@code dst[off .. off + cols)}. */
   public void decodeRow(int r, float[] dst, int off) {
     int base = r * rowBytes;

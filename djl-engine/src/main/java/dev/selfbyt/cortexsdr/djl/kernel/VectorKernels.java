@@ -109,6 +109,122 @@ final class VectorKernels extends Kernels {
   }
 
   @Override
+  public void gemmRows(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff, int ldy) {
+    int kv = k - k % L;
+    int i = 0;
+    for (; i + 3 < m; i += 4) {
+      int x0 = xOff + i * k;
+      int j = 0;
+      for (; j + 3 < nb; j += 4) {
+        block4x4(x, x0, k, kv, w, wOff + j * k, y, yOff + i * ldy + j, ldy);
+      }
+      for (; j < nb; j++) {
+        for (int r = 0; r < 4; r++) {
+          y[yOff + (i + r) * ldy + j] = dot(x, x0 + r * k, w, wOff + j * k, k);
+        }
+      }
+    }
+    for (; i < m; i++) {
+      int x0 = xOff + i * k;
+      int j = 0;
+      for (; j + 3 < nb; j += 4) {
+        block1x4(x, x0, k, kv, w, wOff + j * k, y, yOff + i * ldy + j);
+      }
+      for (; j < nb; j++) {
+        y[yOff + i * ldy + j] = dot(x, x0, w, wOff + j * k, k);
+      }
+    }
+  }
+
+  private static void block4x4(float[] x, int x0, int k, int kv, float[] w, int w0, float[] y, int y0, int ldy) {
+    FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+    FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+    FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+    int w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+    for (int kk = 0; kk < kv; kk += L) {
+      FloatVector b0 = FloatVector.fromArray(S, w, w0 + kk);
+      FloatVector b1 = FloatVector.fromArray(S, w, w1 + kk);
+      FloatVector b2 = FloatVector.fromArray(S, w, w2 + kk);
+      FloatVector b3 = FloatVector.fromArray(S, w, w3 + kk);
+      FloatVector a = FloatVector.fromArray(S, x, x0 + kk);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      c02 = a.fma(b2, c02);
+      c03 = a.fma(b3, c03);
+      a = FloatVector.fromArray(S, x, x1 + kk);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      c12 = a.fma(b2, c12);
+      c13 = a.fma(b3, c13);
+      a = FloatVector.fromArray(S, x, x2 + kk);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      c22 = a.fma(b2, c22);
+      c23 = a.fma(b3, c23);
+      a = FloatVector.fromArray(S, x, x3 + kk);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      c32 = a.fma(b2, c32);
+      c33 = a.fma(b3, c33);
+    }
+    store(y, y0, c00, c01, c02, c03, x, x0, w, w0, w1, w2, w3, kv, k);
+    store(y, y0 + ldy, c10, c11, c12, c13, x, x1, w, w0, w1, w2, w3, kv, k);
+    store(y, y0 + 2 * ldy, c20, c21, c22, c23, x, x2, w, w0, w1, w2, w3, kv, k);
+    store(y, y0 + 3 * ldy, c30, c31, c32, c33, x, x3, w, w0, w1, w2, w3, kv, k);
+  }
+
+  private static void block1x4(float[] x, int x0, int k, int kv, float[] w, int w0, float[] y, int y0) {
+    FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+    int w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+    for (int kk = 0; kk < kv; kk += L) {
+      FloatVector a = FloatVector.fromArray(S, x, x0 + kk);
+      c0 = a.fma(FloatVector.fromArray(S, w, w0 + kk), c0);
+      c1 = a.fma(FloatVector.fromArray(S, w, w1 + kk), c1);
+      c2 = a.fma(FloatVector.fromArray(S, w, w2 + kk), c2);
+      c3 = a.fma(FloatVector.fromArray(S, w, w3 + kk), c3);
+    }
+    store(y, y0, c0, c1, c2, c3, x, x0, w, w0, w1, w2, w3, kv, k);
+  }
+
+  /** Sums the lanes, adds the scalar tail {@code [kv, k)}, stores four outputs. */
+  private static void store(float[] y, int y0, FloatVector c0, FloatVector c1, FloatVector c2, FloatVector c3,
+      float[] x, int xr, float[] w, int w0, int w1, int w2, int w3, int kv, int k) {
+    float s0 = c0.reduceLanes(VectorOperators.ADD);
+    float s1 = c1.reduceLanes(VectorOperators.ADD);
+    float s2 = c2.reduceLanes(VectorOperators.ADD);
+    float s3 = c3.reduceLanes(VectorOperators.ADD);
+    for (int kk = kv; kk < k; kk++) {
+      float a = x[xr + kk];
+      s0 += a * w[w0 + kk];
+      s1 += a * w[w1 + kk];
+      s2 += a * w[w2 + kk];
+      s3 += a * w[w3 + kk];
+    }
+    y[y0] = s0;
+    y[y0 + 1] = s1;
+    y[y0 + 2] = s2;
+    y[y0 + 3] = s3;
+  }
+
+  @Override
+  public void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff) {
+    int lv = len - len % L;
+    FloatVector sv = FloatVector.broadcast(S, scale);
+    FloatVector bias = FloatVector.broadcast(S, (128f - zero) * scale);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector q = (FloatVector) ByteVector.fromArray(B, codes, off + i).lanewise(VectorOperators.XOR, (byte) 0x80)
+          .convertShape(VectorOperators.B2F, S, 0);
+      q.fma(sv, bias).intoArray(dst, dOff + i);
+    }
+    for (; i < len; i++) {
+      dst[dOff + i] = ((codes[off + i] & 0xff) - zero) * scale;
+    }
+  }
+
+  @Override
   public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
     int lv = len - len % L;
     FloatVector acc = FloatVector.zero(S);
