@@ -1,0 +1,255 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import ai.djl.BaseModel;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
+import dev.selfbyt.cortexsdr.core.format.CaiEntry;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.policy.CompressionPolicy;
+import dev.selfbyt.cortexsdr.core.policy.TensorPlan;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.djl.graph.CaiWeights;
+import dev.selfbyt.cortexsdr.djl.graph.GraphExecutor;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
+import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@code .cai} model in DJL. {@link #load(Path, String, Map)} takes the {@code .cai} file itself
+ * or a folder holding one ({@code <prefix>.cai}, {@code <folder name>.cai}, {@code model.cai}, or
+ * the only {@code .cai} there); every weight is read once and kept in its stored form, and the
+ * file is closed again. Get one through {@code Criteria} with {@code optEngine("CortexSDR")}, or
+ * {@code Model.newInstance(name, "CortexSDR")}.
+ *
+ * <p>A graph with operators the Java executor lacks runs whole in ONNX Runtime when it is on the
+ * classpath (and {@code -Ddev.selfbyt.cortexsdr.ort_fallback} is not {@code false}); the log names
+ * the operators. Otherwise loading fails with a {@link MalformedModelException} listing them.
+ */
+public class CaiModel extends BaseModel {
+  private static final Logger LOG = LoggerFactory.getLogger(CaiModel.class);
+
+  private Path caiFile;
+  private final Map<String, TensorInfo> infos = new HashMap<>();
+
+  CaiModel(String name, NDManager manager) {
+    super(name);
+    this.manager = manager;
+    this.manager.setName("caiModel");
+    this.dataType = DataType.FLOAT32;
+  }
+
+  @Override
+  public void load(Path modelPath, String prefix, Map<String, ?> options) throws IOException, MalformedModelException {
+    setModelDir(modelPath);
+    wasLoaded = true;
+    Path file = findCai(modelPath, prefix);
+    this.caiFile = file;
+    try (CaiReader cai = CaiReader.open(file)) {
+      for (CaiEntry e : cai.entries()) {
+        infos.put(e.name(), e.info());
+      }
+      ModelProto model = OnnxExporter.storedModel(cai);
+      Set<String> missing = GraphExecutor.missingOperators(model.getGraph());
+      CaiSymbolBlock.Runner runner;
+      if (missing.isEmpty()) {
+        runner = new ExecutorRunner(new GraphExecutor(model, name -> CaiWeights.load(cai, name)));
+      } else if (onnxRuntimePresent()) {
+        LOG.warn("{}: operators {} are not supported by the CortexSDR executor; running the whole graph in "
+            + "ONNX Runtime with decoded weights", file, missing);
+        ModelProto decoded = OnnxExporter.withWeights(model, n -> cai.contains(n) ? cai.read(n).bytes() : null);
+        runner = openOrt(decoded, file);
+      } else {
+        throw new MalformedModelException(file + ": operators " + String.join(", ", missing) + " are not supported"
+            + " by the CortexSDR executor; add com.microsoft.onnxruntime:onnxruntime to the classpath to run this"
+            + " model in ONNX Runtime");
+      }
+      block = new CaiSymbolBlock((CaiNDManager) manager, runner);
+    } catch (CaiException e) {
+      throw new MalformedModelException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void load(InputStream is, Map<String, ?> options) throws IOException, MalformedModelException {
+    Path tmp = Files.createTempFile("cortexsdr-model", ".cai");
+    try {
+      Files.copy(is, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      load(tmp, null, options);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private Path findCai(Path modelPath, String prefix) throws IOException {
+    if (Files.isRegularFile(modelPath)) {
+      modelDir = modelPath.toAbsolutePath().getParent();
+      String f = modelPath.getFileName().toString();
+      modelName = f.endsWith(".cai") ? f.substring(0, f.length() - 4) : f;
+      return modelPath;
+    }
+    if (!Files.isDirectory(modelPath)) {
+      throw new java.io.FileNotFoundException(modelPath + ": no such file or folder");
+    }
+    List<String> tried = new ArrayList<>();
+    for (String p : new String[] {prefix, modelName, modelPath.getFileName().toString(), "model"}) {
+      if (p == null) {
+        continue;
+      }
+      Path c = modelPath.resolve(p.endsWith(".cai") ? p : p + ".cai");
+      tried.add(c.getFileName().toString());
+      if (Files.isRegularFile(c)) {
+        return c;
+      }
+    }
+    List<Path> all = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(modelPath, "*.cai")) {
+      ds.forEach(all::add);
+    }
+    if (all.size() == 1) {
+      return all.get(0);
+    }
+    throw new java.io.FileNotFoundException(modelPath + ": " + (all.isEmpty() ? "holds no .cai file"
+        : "holds " + all.size() + " .cai files and none is named " + tried));
+  }
+
+  private static boolean onnxRuntimePresent() {
+    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.ort_fallback", "true"))) {
+      return false;
+    }
+    try {
+      Class.forName("ai.onnxruntime.OrtEnvironment", false, CaiModel.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
+  }
+
+  private static CaiSymbolBlock.Runner openOrt(ModelProto decoded, Path file) throws MalformedModelException {
+    try {
+      return (CaiSymbolBlock.Runner) Class.forName("dev.selfbyt.cortexsdr.djl.OrtGraphRunner")
+          .getDeclaredMethod("open", ModelProto.class, int.class)
+          .invoke(null, decoded, KernelThreads.threads());
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw new MalformedModelException(file + ": ONNX Runtime cannot open the graph: " + e.getCause().getMessage(),
+          e.getCause());
+    } catch (ReflectiveOperationException e) {
+      throw new MalformedModelException(file + ": ONNX Runtime fallback unavailable: " + e, e);
+    }
+  }
+
+  /** The {@code .cai} file this model was loaded from. */
+  public Path caiFile() {
+    return caiFile;
+  }
+
+  /** Bytes the loaded weights take in memory (compressed weights at their compressed size). */
+  public long residentWeightBytes() {
+    return ((CaiSymbolBlock) block).residentWeightBytes();
+  }
+
+  /**
+   * Compresses this model's fp32 weights in place with the default preset ({@link
+   * CompressionOptions#defaults()}: int8 blocks for MatMul, Gemm, Conv and embedding weights; norms,
+   * biases and small tensors stay as they are). Weights already compressed are left alone.
+   * Predictors made before keep working and see the new weights from their next call.
+   */
+  @Override
+  public void quantize() {
+    quantize(CompressionOptions.defaults());
+  }
+
+  /** Compresses this model's fp32 weights in place as {@code options} would in a file. */
+  public void quantize(CompressionOptions options) {
+    CaiSymbolBlock b = (CaiSymbolBlock) block;
+    if (!(b.runner() instanceof ExecutorRunner er)) {
+      throw new UnsupportedOperationException(caiFile + " runs in ONNX Runtime (operators the executor lacks); "
+          + "quantize the file with `cortexsdr compress` instead");
+    }
+    CompressionPolicy policy = new CompressionPolicy(options);
+    try {
+      GraphExecutor next = er.executor.withWeights((name, v) -> {
+        TensorInfo info = infos.get(name);
+        if (info == null || v.isCompressed() || !v.isFloating()) {
+          return v;
+        }
+        TensorPlan plan = policy.plan(info);
+        if (plan.kind() != TensorPlan.Kind.FIXED) {
+          return v;
+        }
+        TensorCodec codec = plan.candidates().get(0);
+        TensorInfo f32 = info.withDType(dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32);
+        java.nio.ByteBuffer payload = codec.encode(TensorData.ofFloats(f32, v.floats()));
+        if (codec instanceof QuantCodec q) {
+          return Value.ofQuantized(f32, QuantMatrix.of(q.unpack(f32, payload)));
+        }
+        if (codec instanceof SdrCodec s) {
+          return Value.ofSparse(f32, SparseMatrix.of(s.unpack(f32, payload), Math.toIntExact(f32.outer() * f32.inner()),
+              Math.toIntExact(f32.fiberLength())));
+        }
+        return v;
+      });
+      b.replace(new ExecutorRunner(next));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The Java executor as a block runner. */
+  static final class ExecutorRunner implements CaiSymbolBlock.Runner {
+    final GraphExecutor executor;
+
+    ExecutorRunner(GraphExecutor executor) {
+      this.executor = executor;
+    }
+
+    @Override
+    public List<String> inputNames() {
+      return executor.inputNames();
+    }
+
+    @Override
+    public List<String> outputNames() {
+      return executor.outputNames();
+    }
+
+    @Override
+    public Map<String, Value> run(Map<String, Value> inputs) {
+      return executor.run(inputs);
+    }
+
+    @Override
+    public long residentBytes() {
+      return executor.residentBytes();
+    }
+
+    @Override
+    public String describe() {
+      return "java executor";
+    }
+
+    @Override
+    public void close() {}
+  }
+}

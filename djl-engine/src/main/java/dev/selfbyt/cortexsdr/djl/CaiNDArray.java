@@ -1,0 +1,487 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrayAdapter;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.index.dim.NDIndexAll;
+import ai.djl.ndarray.index.dim.NDIndexElement;
+import ai.djl.ndarray.index.dim.NDIndexFixed;
+import ai.djl.ndarray.index.dim.NDIndexSlice;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
+import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An NDArray of the CortexSDR engine (on DJL's {@link NDArrayAdapter}). It holds a {@link Value}:
+ * dense values on the Java heap, or a weight still block-quantized or SDR-sparse, decoded only
+ * when an operator needs dense values. {@link #matMul}/{@link #dot} with a compressed right operand
+ * run the quantized or sparse kernels on it directly; {@link #toSparse(SparseFormat)} with {@code
+ * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, reduction and shape
+ * operators a translator or a transformer needs run in Java; every other operator goes to DJL's
+ * alternative engine (PyTorch when present), as DJL's OnnxRuntime engine does. Get one from a
+ * {@link CaiNDManager}.
+ */
+public class CaiNDArray extends NDArrayAdapter {
+  private Value value;
+
+  CaiNDArray(CaiNDManager manager, NDManager alternativeManager, Value value) {
+    super(manager, alternativeManager, null, null, NDManager.nextUid());
+    this.value = value;
+    manager.attachInternal(uid, this);
+  }
+
+  /** The executor value behind this array. */
+  public Value value() {
+    checkOpen();
+    return value;
+  }
+
+  private void checkOpen() {
+    if (isClosed) {
+      throw new IllegalStateException("this CaiNDArray is closed");
+    }
+  }
+
+  private CaiNDArray wrap(Value v) {
+    return ((CaiNDManager) manager).create(v);
+  }
+
+  private static Value valueOf(NDArray a, NDManager m) {
+    if (a instanceof CaiNDArray c) {
+      return c.value();
+    }
+    return ((CaiNDManager) m).from(a).value();
+  }
+
+  private Value other(NDArray a) {
+    return valueOf(a, manager);
+  }
+
+  private Value scalar(Number n) {
+    if (value.isFloating() || n instanceof Float || n instanceof Double) {
+      return Value.ofFloats(new long[0], new float[] {n.floatValue()});
+    }
+    return Value.ofLongs(value.dtype(), new long[0], new long[] {n.longValue()});
+  }
+
+  static DType toDType(DataType t) {
+    return switch (t) {
+      case FLOAT32, FLOAT64, FLOAT16 -> DType.FLOAT32;
+      case INT64 -> DType.INT64;
+      case INT32 -> DType.INT32;
+      case INT8 -> DType.INT8;
+      case UINT8 -> DType.UINT8;
+      case INT16 -> DType.INT16;
+      case BOOLEAN -> DType.BOOL;
+      default -> throw new IllegalArgumentException(t + " is not supported by the CortexSDR engine");
+    };
+  }
+
+  static DataType toDataType(DType t) {
+    return switch (t) {
+      case FLOAT32, FLOAT16, FLOAT64, BFLOAT16 -> DataType.FLOAT32;
+      case INT64, UINT32, UINT64 -> DataType.INT64;
+      case INT32 -> DataType.INT32;
+      case INT8 -> DataType.INT8;
+      case UINT8 -> DataType.UINT8;
+      case INT16, UINT16 -> DataType.INT16;
+      case BOOL -> DataType.BOOLEAN;
+      default -> throw new IllegalArgumentException(t + " has no DJL data type");
+    };
+  }
+
+  /** A CSR matrix of shape {@code [rows, cols]} as a sparse value whose fibers are its columns. */
+  static Value csrValue(SparseMatrix rowsMajor, int rows, int cols) {
+    float[] t = new float[rows * cols];
+    float[] row = new float[cols];
+    for (int r = 0; r < rows; r++) {
+      rowsMajor.decodeRow(r, row, 0);
+      for (int c = 0; c < cols; c++) {
+        t[c * rows + r] = row[c];
+      }
+    }
+    TensorInfo info = new TensorInfo("csr", DType.FLOAT32, new long[] {rows, cols}, TensorRole.MATMUL_WEIGHT, 0);
+    return Value.ofSparse(info, SparseMatrix.ofDense(t, cols, rows));
+  }
+
+  @Override
+  public DataType getDataType() {
+    checkOpen();
+    return toDataType(value.dtype());
+  }
+
+  @Override
+  public Shape getShape() {
+    checkOpen();
+    return new Shape(value.shape());
+  }
+
+  @Override
+  public SparseFormat getSparseFormat() {
+    return value().sparse() != null ? SparseFormat.CSR : SparseFormat.DENSE;
+  }
+
+  @Override
+  public ByteBuffer toByteBuffer(boolean tryDirect) {
+    Value v = value();
+    DataType t = getDataType();
+    ByteBuffer b = ByteBuffer.allocate(v.size() * t.getNumOfBytes()).order(ByteOrder.nativeOrder());
+    if (v.isFloating()) {
+      b.asFloatBuffer().put(v.floats());
+    } else {
+      long[] l = v.longs();
+      for (long x : l) {
+        switch (t) {
+          case INT64 -> b.putLong(x);
+          case INT32 -> b.putInt((int) x);
+          case INT16 -> b.putShort((short) x);
+          default -> b.put((byte) x);
+        }
+      }
+      b.rewind();
+    }
+    return b;
+  }
+
+  @Override
+  public void intern(NDArray replaced) {
+    CaiNDArray other = (CaiNDArray) replaced;
+    this.value = other.value();
+    other.close();
+  }
+
+  @Override
+  public void detach() {
+    manager.detachInternal(getUid());
+    manager = CaiNDManager.getSystemManager();
+  }
+
+  @Override
+  public NDArray duplicate() {
+    CaiNDArray r = wrap(value());
+    r.setName(getName());
+    return r;
+  }
+
+  @Override
+  public NDArray toType(DataType dataType, boolean copy) {
+    if (dataType == getDataType() && !copy) {
+      return this;
+    }
+    return wrap(ValueOps.cast(value(), toDType(dataType)));
+  }
+
+  @Override
+  public NDArray toDense() {
+    return value().isCompressed() ? wrap(ValueOps.dense(value)) : this;
+  }
+
+  @Override
+  public NDArray toSparse(SparseFormat fmt) {
+    if (fmt == SparseFormat.DENSE) {
+      return toDense();
+    }
+    if (fmt == SparseFormat.CSR && value().rank() == 2) {
+      if (value.sparse() != null) {
+        return this;
+      }
+      int rows = (int) value.dim(0);
+      int cols = (int) value.dim(1);
+      return wrap(csrValue(SparseMatrix.ofDense(value.floats(), rows, cols), rows, cols));
+    }
+    return super.toSparse(fmt);
+  }
+
+  // ---- element-wise ----
+
+  @Override
+  public NDArray add(Number n) {
+    return wrap(ValueOps.binary("Add", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray add(NDArray other) {
+    return wrap(ValueOps.binary("Add", value(), other(other)));
+  }
+
+  @Override
+  public NDArray sub(Number n) {
+    return wrap(ValueOps.binary("Sub", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray sub(NDArray other) {
+    return wrap(ValueOps.binary("Sub", value(), other(other)));
+  }
+
+  @Override
+  public NDArray mul(Number n) {
+    return wrap(ValueOps.binary("Mul", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray mul(NDArray other) {
+    return wrap(ValueOps.binary("Mul", value(), other(other)));
+  }
+
+  @Override
+  public NDArray div(Number n) {
+    return wrap(ValueOps.binary("Div", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray div(NDArray other) {
+    return wrap(ValueOps.binary("Div", value(), other(other)));
+  }
+
+  @Override
+  public NDArray pow(Number n) {
+    return wrap(ValueOps.binary("Pow", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray pow(NDArray other) {
+    return wrap(ValueOps.binary("Pow", value(), other(other)));
+  }
+
+  @Override
+  public NDArray maximum(NDArray other) {
+    return wrap(ValueOps.binary("Max", value(), other(other)));
+  }
+
+  @Override
+  public NDArray minimum(NDArray other) {
+    return wrap(ValueOps.binary("Min", value(), other(other)));
+  }
+
+  @Override
+  public NDArray eq(NDArray other) {
+    return wrap(ValueOps.equal(value(), other(other)));
+  }
+
+  @Override
+  public NDArray eq(Number n) {
+    return wrap(ValueOps.equal(value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray sqrt() {
+    return wrap(ValueOps.unary("Sqrt", value()));
+  }
+
+  @Override
+  public NDArray exp() {
+    return wrap(ValueOps.unary("Exp", value()));
+  }
+
+  @Override
+  public NDArray log() {
+    return wrap(ValueOps.unary("Log", value()));
+  }
+
+  @Override
+  public NDArray neg() {
+    return wrap(ValueOps.unary("Neg", value()));
+  }
+
+  @Override
+  public NDArray abs() {
+    return wrap(ValueOps.unary("Abs", value()));
+  }
+
+  @Override
+  public NDArray erf() {
+    return wrap(ValueOps.unary("Erf", value()));
+  }
+
+  @Override
+  public NDArray tanh() {
+    return wrap(ValueOps.unary("Tanh", value()));
+  }
+
+  @Override
+  public NDArray clip(Number min, Number max) {
+    return wrap(ValueOps.clip(value(), min.floatValue(), max.floatValue()));
+  }
+
+  // ---- reductions ----
+
+  @Override
+  public NDArray sum() {
+    return wrap(ValueOps.reduce(value(), null, false, false));
+  }
+
+  @Override
+  public NDArray sum(int[] axes, boolean keepDims) {
+    return wrap(ValueOps.reduce(value(), longs(axes), keepDims, false));
+  }
+
+  @Override
+  public NDArray mean() {
+    return wrap(ValueOps.reduce(value(), null, false, true));
+  }
+
+  @Override
+  public NDArray mean(int[] axes, boolean keepDims) {
+    return wrap(ValueOps.reduce(value(), longs(axes), keepDims, true));
+  }
+
+  @Override
+  public NDArray normalize(double exponent, long dim, double eps) {
+    Value v = value();
+    int ax = (int) (dim < 0 ? dim + v.rank() : dim);
+    Value p = ValueOps.binary("Pow", ValueOps.unary("Abs", v), Value.ofFloats(new long[0], new float[] {(float) exponent}));
+    Value norm = ValueOps.binary("Pow", ValueOps.reduce(p, new long[] {ax}, true, false),
+        Value.ofFloats(new long[0], new float[] {(float) (1 / exponent)}));
+    norm = ValueOps.binary("Max", norm, Value.ofFloats(new long[0], new float[] {(float) eps}));
+    return wrap(ValueOps.binary("Div", v, norm));
+  }
+
+  @Override
+  public NDArray softmax(int axis) {
+    return wrap(ValueOps.softmax(value(), axis));
+  }
+
+  // ---- shapes ----
+
+  @Override
+  public NDArray reshape(Shape shape) {
+    return wrap(ValueOps.reshape(value(), shape.getShape()));
+  }
+
+  @Override
+  public NDArray expandDims(int axis) {
+    return wrap(ValueOps.unsqueeze(value(), new long[] {axis < 0 ? axis + value.rank() + 1 : axis}));
+  }
+
+  @Override
+  public NDArray squeeze(int[] axes) {
+    return wrap(ValueOps.squeeze(value(), longs(axes)));
+  }
+
+  @Override
+  public NDArray broadcast(Shape shape) {
+    return wrap(ValueOps.broadcast(value(), shape.getShape()));
+  }
+
+  @Override
+  public NDArray transpose() {
+    return wrap(ValueOps.transpose(value(), null));
+  }
+
+  @Override
+  public NDArray transpose(int... axes) {
+    return wrap(ValueOps.transpose(value(), longs(axes)));
+  }
+
+  @Override
+  public NDList split(long[] indices, int axis) {
+    Value v = value();
+    int ax = axis < 0 ? axis + v.rank() : axis;
+    long size = v.dim(ax);
+    NDList out = new NDList();
+    long start = 0;
+    for (int i = 0; i <= indices.length; i++) {
+      long end = i < indices.length ? indices[i] : size;
+      out.add(wrap(ValueOps.slice(v, new long[] {start}, new long[] {end}, new long[] {ax}, null)));
+      start = end;
+    }
+    return out;
+  }
+
+  /** Fixed indices, slices and {@code :} run here; other index kinds go to the alternative engine. */
+  @Override
+  public NDArray get(NDManager m, NDIndex index) {
+    Value v = value();
+    List<NDIndexElement> el = index.getIndices();
+    if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
+      return super.get(m, index);
+    }
+    List<Long> starts = new ArrayList<>();
+    List<Long> ends = new ArrayList<>();
+    List<Long> axes = new ArrayList<>();
+    List<Long> steps = new ArrayList<>();
+    List<Long> squeeze = new ArrayList<>();
+    for (int ax = 0; ax < el.size(); ax++) {
+      NDIndexElement e = el.get(ax);
+      long d = v.dim(ax);
+      if (e instanceof NDIndexAll) {
+        continue;
+      } else if (e instanceof NDIndexFixed f) {
+        long i = f.getIndex() < 0 ? f.getIndex() + d : f.getIndex();
+        if (i < 0 || i >= d) {
+          throw new IndexOutOfBoundsException("index " + f.getIndex() + " outside axis " + ax + " of size " + d);
+        }
+        starts.add(i);
+        ends.add(i + 1);
+        steps.add(1L);
+        squeeze.add((long) ax);
+      } else if (e instanceof NDIndexSlice s) {
+        long step = s.getStep() == null ? 1 : s.getStep();
+        starts.add(s.getMin() == null ? (step > 0 ? 0 : d - 1) : s.getMin());
+        ends.add(s.getMax() == null ? (step > 0 ? d : -d - 1) : s.getMax());
+        steps.add(step);
+      } else {
+        return super.get(m, index);
+      }
+      axes.add((long) ax);
+    }
+    Value r = axes.isEmpty() ? v : ValueOps.slice(v, toArray(starts), toArray(ends), toArray(axes), toArray(steps));
+    if (!squeeze.isEmpty()) {
+      r = ValueOps.squeeze(r, toArray(squeeze));
+    }
+    CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
+    return target.create(r);
+  }
+
+  // ---- products ----
+
+  /** {@code this * other}; a quantized or sparse {@code other} is used as stored. */
+  @Override
+  public NDArray matMul(NDArray other) {
+    return wrap(ValueOps.matMul(value(), other(other)));
+  }
+
+  @Override
+  public NDArray dot(NDArray other) {
+    Value a = value();
+    Value b = other(other);
+    if (a.rank() <= 2 && b.rank() <= 2) {
+      return wrap(ValueOps.matMul(a, b));
+    }
+    return super.dot(other);
+  }
+
+  private static long[] longs(int[] a) {
+    if (a == null) {
+      return null;
+    }
+    long[] l = new long[a.length];
+    for (int i = 0; i < a.length; i++) {
+      l[i] = a[i];
+    }
+    return l;
+  }
+
+  private static long[] toArray(List<Long> l) {
+    return l.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  @Override
+  public void close() {
+    value = null;
+    super.close();
+  }
+}

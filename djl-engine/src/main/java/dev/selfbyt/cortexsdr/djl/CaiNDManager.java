@@ -1,0 +1,206 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.BaseNDManager;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
+
+/**
+ * The {@link NDManager} of the CortexSDR engine: makes {@link CaiNDArray}s on the Java heap. Get
+ * one from {@code Engine.getEngine("CortexSDR").newBaseManager()} or from a model.
+ */
+public class CaiNDManager extends BaseNDManager {
+  private static final CaiNDManager SYSTEM = new SystemManager();
+
+  private CaiNDManager(NDManager parent, Device device) {
+    super(parent, device);
+  }
+
+  static CaiNDManager getSystemManager() {
+    return SYSTEM;
+  }
+
+  @Override
+  public ByteBuffer allocateDirect(int capacity) {
+    return ByteBuffer.allocate(capacity).order(ByteOrder.nativeOrder());
+  }
+
+  NDManager alternative() {
+    return alternativeManager;
+  }
+
+  /** Wraps an executor value. */
+  public CaiNDArray create(Value value) {
+    return new CaiNDArray(this, alternativeManager, value);
+  }
+
+  @Override
+  public CaiNDArray from(NDArray array) {
+    if (array == null || array instanceof CaiNDArray) {
+      return (CaiNDArray) array;
+    }
+    CaiNDArray r = create(array.toByteBuffer(), array.getShape(), array.getDataType());
+    r.setName(array.getName());
+    return r;
+  }
+
+  @Override
+  public CaiNDArray create(Buffer data, Shape shape, DataType dataType) {
+    int n = Math.toIntExact(shape.size());
+    long[] dims = shape.getShape();
+    if (dataType == DataType.FLOAT32 || dataType == DataType.FLOAT64 || dataType == DataType.FLOAT16) {
+      float[] f = new float[n];
+      if (data instanceof FloatBuffer fb) {
+        fb.duplicate().get(f);
+      } else if (data instanceof DoubleBuffer db) {
+        for (int i = 0; i < n; i++) {
+          f[i] = (float) db.get(db.position() + i);
+        }
+      } else if (data instanceof ByteBuffer bb) {
+        ByteBuffer b = bb.duplicate().order(ByteOrder.nativeOrder());
+        for (int i = 0; i < n; i++) {
+          f[i] = dataType == DataType.FLOAT64 ? (float) b.getDouble()
+              : dataType == DataType.FLOAT16 ? dev.selfbyt.cortexsdr.core.tensor.Fp16.toFloat(b.getShort())
+              : b.getFloat();
+        }
+      } else {
+        throw new IllegalArgumentException("cannot read " + dataType + " from a " + data.getClass().getSimpleName());
+      }
+      return create(Value.ofFloats(dims, f));
+    }
+    DType t = CaiNDArray.toDType(dataType);
+    long[] l = new long[n];
+    if (data instanceof LongBuffer lb) {
+      lb.duplicate().get(l);
+    } else if (data instanceof IntBuffer ib) {
+      for (int i = 0; i < n; i++) {
+        l[i] = ib.get(ib.position() + i);
+      }
+    } else if (data instanceof ShortBuffer sb) {
+      for (int i = 0; i < n; i++) {
+        l[i] = sb.get(sb.position() + i);
+      }
+    } else if (data instanceof ByteBuffer bb) {
+      ByteBuffer b = bb.duplicate().order(ByteOrder.nativeOrder());
+      for (int i = 0; i < n; i++) {
+        l[i] = switch (t) {
+          case INT64 -> b.getLong();
+          case INT32 -> b.getInt();
+          case UINT8, BOOL -> b.get() & 0xff;
+          case INT8 -> b.get();
+          case INT16 -> b.getShort();
+          default -> throw new IllegalArgumentException(dataType + " is not supported by the CortexSDR engine");
+        };
+      }
+    } else {
+      throw new IllegalArgumentException("cannot read " + dataType + " from a " + data.getClass().getSimpleName());
+    }
+    return create(Value.ofLongs(t, dims, l));
+  }
+
+  @Override
+  public NDArray zeros(Shape shape, DataType dataType) {
+    return full(shape, 0f, dataType);
+  }
+
+  @Override
+  public NDArray ones(Shape shape, DataType dataType) {
+    return full(shape, 1f, dataType);
+  }
+
+  @Override
+  public NDArray full(Shape shape, float value, DataType dataType) {
+    int n = Math.toIntExact(shape.size());
+    if (dataType.isFloating()) {
+      float[] f = new float[n];
+      java.util.Arrays.fill(f, value);
+      return create(Value.ofFloats(shape.getShape(), f));
+    }
+    long[] l = new long[n];
+    java.util.Arrays.fill(l, (long) value);
+    return create(Value.ofLongs(CaiNDArray.toDType(dataType), shape.getShape(), l));
+  }
+
+  @Override
+  public NDArray arange(float start, float stop, float step, DataType dataType) {
+    int n = (int) Math.max(0, Math.ceil((stop - start) / step));
+    if (dataType.isFloating()) {
+      float[] f = new float[n];
+      for (int i = 0; i < n; i++) {
+        f[i] = start + i * step;
+      }
+      return create(Value.ofFloats(new long[] {n}, f));
+    }
+    long[] l = new long[n];
+    for (int i = 0; i < n; i++) {
+      l[i] = (long) (start + i * step);
+    }
+    return create(Value.ofLongs(CaiNDArray.toDType(dataType), new long[] {n}, l));
+  }
+
+  /**
+   * A CSR matrix: kept sparse (as an SDR weight is), so {@code matMul} by it runs the sparse
+   * kernel. {@code shape} is {@code [rows, cols]}.
+   */
+  @Override
+  public NDArray createCSR(Buffer data, long[] indptr, long[] indices, Shape shape) {
+    if (shape.dimension() != 2) {
+      throw new IllegalArgumentException("CSR needs a 2-D shape, got " + shape);
+    }
+    int rows = (int) shape.get(0);
+    int cols = (int) shape.get(1);
+    float[] dense = new float[rows * cols];
+    FloatBuffer fb = data instanceof FloatBuffer f ? f.duplicate()
+        : ((ByteBuffer) data).duplicate().order(ByteOrder.nativeOrder()).asFloatBuffer();
+    for (int r = 0; r < rows; r++) {
+      for (long p = indptr[r]; p < indptr[r + 1]; p++) {
+        dense[r * cols + (int) indices[(int) p]] = fb.get((int) p);
+      }
+    }
+    return create(CaiNDArray.csrValue(SparseMatrix.ofDense(dense, rows, cols), rows, cols));
+  }
+
+  @Override
+  public CaiNDManager newSubManager(Device device) {
+    CaiNDManager m = new CaiNDManager(this, device);
+    attachInternal(m.uid, m);
+    return m;
+  }
+
+  @Override
+  public final Engine getEngine() {
+    return Engine.getEngine(CortexSdrEngine.ENGINE_NAME);
+  }
+
+  @Override
+  public void close() {
+    super.close();
+    if (alternativeManager != null) {
+      alternativeManager.close();
+      alternativeManager = null;
+    }
+  }
+
+  private static final class SystemManager extends CaiNDManager implements SystemNDManager {
+    SystemManager() {
+      super(null, null);
+    }
+
+    @Override
+    public void close() {}
+  }
+}

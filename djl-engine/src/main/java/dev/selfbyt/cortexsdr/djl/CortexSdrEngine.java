@@ -1,0 +1,87 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+
+/**
+ * The DJL engine named {@value #ENGINE_NAME}: runs {@code .cai} models with weights kept
+ * compressed. Get it with {@code Engine.getEngine("CortexSDR")}, or let DJL pick it through {@code
+ * Criteria.builder().optEngine("CortexSDR")} or {@code engine=CortexSDR} in a model folder's
+ * {@code serving.properties}. NDArray operators it lacks go to DJL's alternative engine: PyTorch
+ * when present, else the default engine when that is another one.
+ */
+public final class CortexSdrEngine extends Engine {
+  public static final String ENGINE_NAME = "CortexSDR";
+  /** After DJL's native engines (PyTorch 2, OnnxRuntime 10): never the default when they are present. */
+  static final int RANK = 20;
+
+  private Engine alternativeEngine;
+  private boolean alternativeChecked;
+
+  CortexSdrEngine() {}
+
+  @Override
+  public synchronized Engine getAlternativeEngine() {
+    if (!alternativeChecked && !Boolean.getBoolean("dev.selfbyt.cortexsdr.disable_alternative")) {
+      Engine e = null;
+      if (Engine.hasEngine("PyTorch")) {
+        e = Engine.getEngine("PyTorch");
+      } else {
+        String def = Engine.getDefaultEngineName();
+        if (def != null && !def.equals(ENGINE_NAME) && !def.equals("OnnxRuntime") && Engine.hasEngine(def)) {
+          e = Engine.getEngine(def);
+        }
+      }
+      alternativeEngine = e;
+      alternativeChecked = true;
+    }
+    return alternativeEngine;
+  }
+
+  @Override
+  public String getEngineName() {
+    return ENGINE_NAME;
+  }
+
+  @Override
+  public int getRank() {
+    return RANK;
+  }
+
+  @Override
+  public String getVersion() {
+    Package p = CortexSdrEngine.class.getPackage();
+    String v = p == null ? null : p.getImplementationVersion();
+    return v == null ? "0.1.0-SNAPSHOT" : v;
+  }
+
+  @Override
+  public boolean hasCapability(String capability) {
+    return false;
+  }
+
+  @Override
+  public Model newModel(String name, Device device) {
+    return new CaiModel(name, newBaseManager(device));
+  }
+
+  @Override
+  public NDManager newBaseManager() {
+    return newBaseManager(null);
+  }
+
+  @Override
+  public NDManager newBaseManager(Device device) {
+    return CaiNDManager.getSystemManager().newSubManager(device);
+  }
+
+  @Override
+  public String toString() {
+    return ENGINE_NAME + ":" + getVersion() + ", kernels: " + Kernels.get().name() + ", threads: "
+        + KernelThreads.threads();
+  }
+}

@@ -1,0 +1,303 @@
+package dev.selfbyt.cortexsdr.djl.graph;
+
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+
+/** Element-wise operators with broadcasting, on floats or (for shape arithmetic) on longs. */
+final class Arith {
+  static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6;
+  static final int SQRT = 0, ERF = 1, RELU = 2, TANH = 3, SIGMOID = 4, NEG = 5, EXP = 6, LOG = 7, ABS = 8, RECIP = 9;
+
+  private Arith() {}
+
+  static int code(String op) {
+    return switch (op) {
+      case "Add" -> ADD;
+      case "Sub" -> SUB;
+      case "Mul" -> MUL;
+      case "Div" -> DIV;
+      case "Pow" -> POW;
+      case "Max" -> MAX;
+      case "Min" -> MIN;
+      default -> throw new IllegalArgumentException(op);
+    };
+  }
+
+  static int unaryCode(String op) {
+    return switch (op) {
+      case "Sqrt" -> SQRT;
+      case "Erf" -> ERF;
+      case "Relu" -> RELU;
+      case "Tanh" -> TANH;
+      case "Sigmoid" -> SIGMOID;
+      case "Neg" -> NEG;
+      case "Exp" -> EXP;
+      case "Log" -> LOG;
+      case "Abs" -> ABS;
+      case "Reciprocal" -> RECIP;
+      default -> throw new IllegalArgumentException(op);
+    };
+  }
+
+  static Value binary(int code, Value a, Value b) {
+    long[] out = Broadcast.shape(a.shapeRef(), b.shapeRef());
+    if (!a.isFloating() && !b.isFloating()) {
+      return binaryLongs(code, a, b, out);
+    }
+    float[] x = a.floats();
+    float[] y = b.floats();
+    float[] z = new float[Broadcast.size(out)];
+    if (code == POW && y.length == 1 && (y[0] == 2f || y[0] == 0.5f)) {
+      float[] xs = Broadcast.expand(x, a.shapeRef(), out);
+      boolean square = y[0] == 2f;
+      for (int i = 0; i < z.length; i++) {
+        z[i] = square ? xs[i] * xs[i] : (float) Math.sqrt(xs[i]);
+      }
+      return Value.ofFloats(out, z);
+    }
+    int[][] st = {Broadcast.strides(a.shapeRef(), out), Broadcast.strides(b.shapeRef(), out)};
+    int sa = out.length == 0 ? 0 : st[0][out.length - 1];
+    int sb = out.length == 0 ? 0 : st[1][out.length - 1];
+    Broadcast.rows(out, st, (o, oo, len) -> apply(code, x, o[0], sa, y, o[1], sb, z, oo, len));
+    return Value.ofFloats(out, z);
+  }
+
+  private static void apply(int code, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] z, int zo,
+      int len) {
+    if (xs == 1 && ys == 1 && code <= DIV) {
+      // contiguous operands: plain loops the JIT vectorizes
+      switch (code) {
+        case ADD -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] + y[yo + i];
+          }
+        }
+        case SUB -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] - y[yo + i];
+          }
+        }
+        case MUL -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] * y[yo + i];
+          }
+        }
+        default -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] / y[yo + i];
+          }
+        }
+      }
+      return;
+    }
+    if (xs == 1 && ys == 0 && code <= DIV) {
+      float b = y[yo];
+      switch (code) {
+        case ADD -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] + b;
+          }
+        }
+        case SUB -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] - b;
+          }
+        }
+        case MUL -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] * b;
+          }
+        }
+        default -> {
+          for (int i = 0; i < len; i++) {
+            z[zo + i] = x[xo + i] / b;
+          }
+        }
+      }
+      return;
+    }
+    switch (code) {
+      case ADD -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = x[xo + i * xs] + y[yo + i * ys];
+        }
+      }
+      case SUB -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = x[xo + i * xs] - y[yo + i * ys];
+        }
+      }
+      case MUL -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = x[xo + i * xs] * y[yo + i * ys];
+        }
+      }
+      case DIV -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = x[xo + i * xs] / y[yo + i * ys];
+        }
+      }
+      case POW -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = (float) Math.pow(x[xo + i * xs], y[yo + i * ys]);
+        }
+      }
+      case MAX -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = Math.max(x[xo + i * xs], y[yo + i * ys]);
+        }
+      }
+      default -> {
+        for (int i = 0; i < len; i++) {
+          z[zo + i] = Math.min(x[xo + i * xs], y[yo + i * ys]);
+        }
+      }
+    }
+  }
+
+  private static Value binaryLongs(int code, Value a, Value b, long[] out) {
+    long[] x = Broadcast.expand(a.longs(), a.shapeRef(), out);
+    long[] y = Broadcast.expand(b.longs(), b.shapeRef(), out);
+    long[] z = new long[x.length];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = switch (code) {
+        case ADD -> x[i] + y[i];
+        case SUB -> x[i] - y[i];
+        case MUL -> x[i] * y[i];
+        case DIV -> {
+          if (y[i] == 0) {
+            throw new ArithmeticException("integer division by zero");
+          }
+          yield x[i] / y[i];
+        }
+        case POW -> (long) Math.pow(x[i], y[i]);
+        case MAX -> Math.max(x[i], y[i]);
+        default -> Math.min(x[i], y[i]);
+      };
+    }
+    DType t = a.dtype() == DType.BOOL ? b.dtype() : a.dtype();
+    return Value.ofLongs(t, out, z);
+  }
+
+  static Value unary(int code, Value a) {
+    if (!a.isFloating() && (code == NEG || code == ABS || code == RELU)) {
+      long[] x = a.longs();
+      long[] z = new long[x.length];
+      for (int i = 0; i < z.length; i++) {
+        z[i] = code == NEG ? -x[i] : code == ABS ? Math.abs(x[i]) : Math.max(0, x[i]);
+      }
+      return Value.ofLongs(a.dtype(), a.shapeRef(), z);
+    }
+    float[] x = a.floats();
+    float[] z = new float[x.length];
+    switch (code) {
+      case SQRT -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = (float) Math.sqrt(x[i]);
+        }
+      }
+      case ERF -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = erf(x[i]);
+        }
+      }
+      case RELU -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = Math.max(0f, x[i]);
+        }
+      }
+      case TANH -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = (float) Math.tanh(x[i]);
+        }
+      }
+      case SIGMOID -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = (float) (1.0 / (1.0 + Math.exp(-x[i])));
+        }
+      }
+      case NEG -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = -x[i];
+        }
+      }
+      case EXP -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = (float) Math.exp(x[i]);
+        }
+      }
+      case LOG -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = (float) Math.log(x[i]);
+        }
+      }
+      case ABS -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = Math.abs(x[i]);
+        }
+      }
+      default -> {
+        for (int i = 0; i < z.length; i++) {
+          z[i] = 1f / x[i];
+        }
+      }
+    }
+    return Value.ofFloats(a.shapeRef(), z);
+  }
+
+  /**
+   * The error function, by Abramowitz and Stegun 7.1.28: {@code erf(x) = 1 - (1 + a1 x + ... + a6
+   * x^6)^-16} for {@code x >= 0}, absolute error at most 3e-7. No call to {@code exp}, so a loop of
+   * it vectorizes.
+   */
+  static float erf(float xf) {
+    float x = Math.abs(xf);
+    float p = 1f + x * (0.0705230784f + x * (0.0422820123f + x * (0.0092705272f + x * (0.0001520143f
+        + x * (0.0002765672f + x * 0.0000430638f)))));
+    p *= p; // ^2
+    p *= p; // ^4
+    p *= p; // ^8
+    p *= p; // ^16
+    float r = 1f - 1f / p;
+    return xf < 0 ? -r : r;
+  }
+
+  static Value equal(Value a, Value b) {
+    long[] out = Broadcast.shape(a.shapeRef(), b.shapeRef());
+    long[] z = new long[Broadcast.size(out)];
+    if (a.isFloating() || b.isFloating()) {
+      float[] x = Broadcast.expand(a.floats(), a.shapeRef(), out);
+      float[] y = Broadcast.expand(b.floats(), b.shapeRef(), out);
+      for (int i = 0; i < z.length; i++) {
+        z[i] = x[i] == y[i] ? 1 : 0;
+      }
+    } else {
+      long[] x = Broadcast.expand(a.longs(), a.shapeRef(), out);
+      long[] y = Broadcast.expand(b.longs(), b.shapeRef(), out);
+      for (int i = 0; i < z.length; i++) {
+        z[i] = x[i] == y[i] ? 1 : 0;
+      }
+    }
+    return Value.ofLongs(DType.BOOL, out, z);
+  }
+
+  static Value where(Value c, Value a, Value b) {
+    long[] out = Broadcast.shape(c.shapeRef(), a.shapeRef(), b.shapeRef());
+    long[] cond = Broadcast.expand(c.longs(), c.shapeRef(), out);
+    if (a.isFloating() || b.isFloating()) {
+      float[] x = Broadcast.expand(a.floats(), a.shapeRef(), out);
+      float[] y = Broadcast.expand(b.floats(), b.shapeRef(), out);
+      float[] z = new float[cond.length];
+      for (int i = 0; i < z.length; i++) {
+        z[i] = cond[i] != 0 ? x[i] : y[i];
+      }
+      return Value.ofFloats(out, z);
+    }
+    long[] x = Broadcast.expand(a.longs(), a.shapeRef(), out);
+    long[] y = Broadcast.expand(b.longs(), b.shapeRef(), out);
+    long[] z = new long[cond.length];
+    for (int i = 0; i < z.length; i++) {
+      z[i] = cond[i] != 0 ? x[i] : y[i];
+    }
+    return Value.ofLongs(a.dtype(), out, z);
+  }
+}

@@ -1,0 +1,102 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The inner loops every product runs, in two implementations: {@code VectorKernels} (Java Vector
+ * API) when the JVM has the {@code jdk.incubator.vector} module, {@link ScalarKernels} otherwise.
+ * Get the one in use with {@link #get()}; {@code -Ddev.selfbyt.cortexsdr.vector=false} forces the
+ * scalar one. The vector class is loaded by name only after the module was found, so a JVM started
+ * without {@code --add-modules jdk.incubator.vector} never touches it and needs no flag.
+ */
+public abstract class Kernels {
+  private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
+  private static final Kernels SCALAR = new ScalarKernels();
+  private static final Kernels ACTIVE = pick();
+
+  /** The kernels in use. */
+  public static Kernels get() {
+    return ACTIVE;
+  }
+
+  /** The scalar kernels, for comparison. */
+  public static Kernels scalar() {
+    return SCALAR;
+  }
+
+  /** The Vector API kernels, or null when this JVM lacks {@code jdk.incubator.vector}. */
+  public static Kernels vector() {
+    return ACTIVE == SCALAR ? loadVector() : ACTIVE;
+  }
+
+  private static Kernels pick() {
+    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.vector", "true"))) {
+      return SCALAR;
+    }
+    Kernels v = loadVector();
+    if (v == null) {
+      LOG.log(Level.INFO, "jdk.incubator.vector is not in this JVM: CortexSDR uses its scalar kernels "
+          + "(start Java with --add-modules jdk.incubator.vector for the faster ones)");
+      return SCALAR;
+    }
+    return v;
+  }
+
+  private static Kernels loadVector() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      return null;
+    }
+    try {
+      return (Kernels) Class.forName("dev.selfbyt.cortexsdr.djl.kernel.VectorKernels")
+          .getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | LinkageError e) {
+      LOG.log(Level.WARNING, "Vector API kernels unavailable, using scalar ones: " + e);
+      return null;
+    }
+  }
+
+  /** A short name for reports: {@code "vector (512-bit)"} or {@code "scalar"}. */
+  public abstract String name();
+
+  /**
+   * {@code y[yOff + i*ldy + j] = sum_kk x[xOff + i*k + kk] * p[pOff + kk*ldp + j]} for {@code i < m},
+   * {@code j < nb}: {@code m} rows of {@code x} times a panel of {@code nb} columns of a {@code [k, *]}
+   * matrix stored row-major with row stride {@code ldp}. The outputs are overwritten.
+   */
+  public abstract void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y,
+      int yOff, int ldy);
+
+  /**
+   * {@code sum_i x[xOff + i] * (codes[cOff + i] ^ 0x80)} over unsigned 8-bit codes seen as signed
+   * ({@code q - 128}), for {@code i < len}.
+   */
+  public abstract float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len);
+
+  /**
+   * {@code sum_i xe[xOff + i] * lo(codes[cOff + i]) + xo[xOff + i] * hi(codes[cOff + i])} over
+   * {@code len} bytes of packed 4-bit codes, with {@code x} split beforehand into its even ({@code
+   * xe}) and odd ({@code xo}) elements.
+   */
+  public abstract float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len);
+
+  /**
+   * {@code y[yOff + i*ldy + j] = sum_kk x[xOff + i*k + kk] * w[wOff + j*k + kk]} for {@code i < m},
+   * {@code j < nb}: {@code m} rows of {@code x} times {@code nb} contiguous rows of {@code w}
+   * (dot products; the form decoded weight rows come in).
+   */
+  public abstract void gemmRows(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff,
+      int ldy);
+
+  /** {@code dst[dOff + i] = ((codes[off + i] & 0xff) - zero) * scale} for {@code i < len}. */
+  public abstract void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff);
+
+  /** {@code dst[off + i] = exp(src[off + i] - max)} for {@code i < len}; returns their sum. */
+  public abstract float expShifted(float[] src, int off, int len, float max, float[] dst);
+
+  /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
+  public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
+
+  /** {@code sum_i a[aOff + i] * b[bOff + i]}. */
+  public abstract float dot(float[] a, int aOff, float[] b, int bOff, int len);
+}

@@ -1,0 +1,173 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+/**
+ * Matrix products {@code Y[M,N] = X[M,K] * W[K,N]} with {@code W} given as its {@code N} rows of
+ * {@code K} ({@code W} transposed, which is how quantized and sparse weights store their fibers):
+ * dense, block-quantized ({@link QuantMatrix}) or sparse ({@link SparseMatrix}). Quantized rows are
+ * decoded {@value #TILE} at a time into a per-task buffer, then multiplied with every row of
+ * {@code X}, so a weight is never held decoded. Large products are split over {@code N} on
+ * {@link KernelThreads}.
+ */
+public final class MatMul {
+  /** Columns of W (rows as stored) decoded and multiplied together: two 512-bit vectors. */
+  static final int TILE = 32;
+  /** Below this many rows of X, quantized weights are multiplied from their codes without decoding. */
+  static final int FUSED_MAX_ROWS = 4;
+  /**
+   * 8-bit weights with many rows of X: decode rows contiguously (vectorized) and take dot products
+   * (the default: measured 34 against 30 GFLOP/s for the panel form at M=128, one thread), or
+   * decode into a transposed panel as the other widths do ({@code
+   * -Ddev.selfbyt.cortexsdr.quant_gemm=panel}).
+   */
+  static final boolean ROWS_FORM = !"panel".equals(System.getProperty("dev.selfbyt.cortexsdr.quant_gemm"));
+  /** Per-thread buffers for decoded rows and their panel (reused: no garbage per tile). */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0],
+      new float[0]});
+
+  /** Per-task copies of the prepared rows' scratch buffers (the sums and halves are shared, read-only). */
+  private static QuantMatrix.Prepared[] withScratch(QuantMatrix.Prepared[] px, int k) {
+    if (px.length == 0 || px[0].scratch == null) {
+      return px;
+    }
+    QuantMatrix.Prepared[] c = new QuantMatrix.Prepared[px.length];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = new QuantMatrix.Prepared(px[i].groupSums, px[i].even, px[i].odd, new float[k]);
+    }
+    return c;
+  }
+
+  private MatMul() {}
+
+  /** {@code y[yOff + i*n + j] = sum_k x[xOff + i*k + kk] * w.row(j)[kk]} with the active kernels. */
+  public static void multiply(float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
+    multiply(Kernels.get(), x, xOff, m, w, y, yOff);
+  }
+
+  /**
+   * The same with given kernels: {@value #TILE} rows of {@code w} at a time are decoded into a
+   * per-task buffer and laid out as a {@code [k, TILE]} panel for {@link Kernels#gemmPanel}.
+   */
+  public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
+    int n = w.rows();
+    int k = w.cols();
+    int tiles = (n + TILE - 1) / TILE;
+    if (m < FUSED_MAX_ROWS && w instanceof QuantMatrix q) {
+      QuantMatrix.Prepared[] px = new QuantMatrix.Prepared[m];
+      for (int i = 0; i < m; i++) {
+        px[i] = q.prepare(x, xOff + i * k);
+      }
+      KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+        int r0 = t * TILE;
+        q.multiplyRows(kern, x, xOff, m, r0, Math.min(n, r0 + TILE), y, yOff, withScratch(px, k));
+      });
+      return;
+    }
+    if (w instanceof QuantMatrix q && q.bits() == 8 && ROWS_FORM) {
+      KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+        int r0 = t * TILE;
+        int nb = Math.min(n, r0 + TILE) - r0;
+        float[][] buf = SCRATCH.get();
+        if (buf[0].length < nb * k) {
+          buf[0] = new float[nb * k];
+          buf[1] = new float[nb * k];
+        }
+        q.decodeRows(kern, r0, r0 + nb, buf[0]);
+        kern.gemmRows(x, xOff, m, k, buf[0], 0, nb, y, yOff + r0, n);
+      });
+      return;
+    }
+    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+      int r0 = t * TILE;
+      int nb = Math.min(n, r0 + TILE) - r0;
+      float[][] buf = SCRATCH.get();
+      if (buf[0].length < nb * k) {
+        buf[0] = new float[nb * k];
+        buf[1] = new float[nb * k];
+      }
+      float[] panel = buf[1];
+      if (w instanceof QuantMatrix q) {
+        q.decodePanel(r0, nb, panel);
+      } else {
+        float[] rows = buf[0];
+        w.decodeRows(r0, r0 + nb, rows);
+        for (int j = 0; j < nb; j++) {
+          for (int kk = 0, src = j * k; kk < k; kk++) {
+            panel[kk * nb + j] = rows[src + kk];
+          }
+        }
+      }
+      kern.gemmPanel(x, xOff, m, k, panel, 0, nb, nb, y, yOff + r0, n);
+    });
+  }
+
+  /** {@code y[yOff..] = x[xOff..][m, k] * b[bOff..][k, n]} for a dense row-major {@code b}, used in place. */
+  public static void multiplyDense(float[] x, int xOff, int m, int k, float[] b, int bOff, int n, float[] y,
+      int yOff) {
+    multiplyDense(Kernels.get(), x, xOff, m, k, b, bOff, n, y, yOff);
+  }
+
+  public static void multiplyDense(Kernels kern, float[] x, int xOff, int m, int k, float[] b, int bOff, int n,
+      float[] y, int yOff) {
+    int tiles = (n + TILE - 1) / TILE;
+    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+      int j0 = t * TILE;
+      int nb = Math.min(n, j0 + TILE) - j0;
+      kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n);
+    });
+  }
+
+  /** The same product with a sparse {@code W}; its rows are the {@code N} outputs. */
+  public static void multiply(float[] x, int xOff, int m, SparseMatrix w, float[] y, int yOff) {
+    multiply(Kernels.get(), x, xOff, m, w, y, yOff);
+  }
+
+  public static void multiply(Kernels kern, float[] x, int xOff, int m, SparseMatrix w, float[] y, int yOff) {
+    int n = w.rows();
+    int k = w.cols();
+    int[] col = w.colIndexArray();
+    float[] val = w.valueArray();
+    int tiles = (n + TILE - 1) / TILE;
+    long work = (long) m * w.nnz();
+    if (m < 8) {
+      KernelThreads.forEach(tiles, work, t -> {
+        for (int r = t * TILE, end = Math.min(n, r + TILE); r < end; r++) {
+          int p0 = w.rowStart(r);
+          int p1 = w.rowStart(r + 1);
+          for (int i = 0; i < m; i++) {
+            int xr = xOff + i * k;
+            float s0 = 0, s1 = 0;
+            int p = p0;
+            for (; p + 1 < p1; p += 2) {
+              s0 += x[xr + col[p]] * val[p];
+              s1 += x[xr + col[p + 1]] * val[p + 1];
+            }
+            if (p < p1) {
+              s0 += x[xr + col[p]] * val[p];
+            }
+            y[yOff + i * n + r] = s0 + s1;
+          }
+        }
+      });
+      return;
+    }
+    // many rows of X: walk X transposed, so each kept weight scales one contiguous column of X
+    float[] xt = new float[k * m];
+    for (int i = 0; i < m; i++) {
+      for (int kk = 0; kk < k; kk++) {
+        xt[kk * m + i] = x[xOff + i * k + kk];
+      }
+    }
+    KernelThreads.forEach(tiles, work, t -> {
+      float[] acc = new float[m];
+      for (int r = t * TILE, end = Math.min(n, r + TILE); r < end; r++) {
+        java.util.Arrays.fill(acc, 0f);
+        for (int p = w.rowStart(r), p1 = w.rowStart(r + 1); p < p1; p++) {
+          kern.axpy(val[p], xt, col[p] * m, acc, 0, m);
+        }
+        for (int i = 0; i < m; i++) {
+          y[yOff + i * n + r] = acc[i];
+        }
+      }
+    });
+  }
+}

@@ -1,0 +1,279 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import java.nio.ByteBuffer;
+
+/**
+ * A block-quantized weight kept as stored: {@link #rows()} fibers of {@link #cols()} packed codes
+ * (2 to 8 bits, LSB first), a scale and a zero point per group of {@code groupLength} codes. Get
+ * one with {@link #of(QuantCodec.QuantizedTensor)} from {@code QuantCodec.unpack}; rows decode to
+ * floats exactly as {@code QuantCodec.decode} does ({@code (q - z) * s}). Immutable.
+ */
+public final class QuantMatrix implements WeightRows {
+  private final int rows;
+  private final int cols;
+  private final int bits;
+  private final byte[] packed;
+  private final int rowBytes;
+  private final float[] scales;
+  /** Zero points as unsigned bytes (codes have at most 8 bits); null when all are {@link #commonZero}. */
+  private final byte[] zeroPoints;
+  private final float commonZero;
+  private final int groupLength;
+  private final int groupsPerRow;
+  private final boolean perTensor;
+
+  private QuantMatrix(QuantCodec.QuantizedTensor q) {
+    this.rows = q.fibers();
+    this.cols = q.fiberLength();
+    this.bits = q.codec().bits();
+    ByteBuffer codes = q.packedCodes();
+    this.packed = new byte[codes.remaining()];
+    codes.duplicate().get(packed);
+    this.rowBytes = q.fiberBytes();
+    this.scales = q.scales();
+    int[] z = q.zeroPoints();
+    boolean same = true;
+    for (int v : z) {
+      same &= v == z[0];
+    }
+    this.commonZero = z.length == 0 ? 0 : z[0];
+    if (same) {
+      this.zeroPoints = null; // symmetric codecs: one zero point for all groups
+    } else {
+      this.zeroPoints = new byte[z.length];
+      for (int i = 0; i < z.length; i++) {
+        zeroPoints[i] = (byte) z[i];
+      }
+    }
+    this.perTensor = q.codec().granularity() == QuantCodec.Granularity.TENSOR;
+    this.groupLength = Math.max(1, q.groupLength());
+    this.groupsPerRow = perTensor ? 1 : (cols + groupLength - 1) / groupLength;
+  }
+
+  /** Wraps a parsed quantized tensor (copies its packed codes, decodes nothing). */
+  public static QuantMatrix of(QuantCodec.QuantizedTensor q) {
+    return new QuantMatrix(q);
+  }
+
+  @Override
+  public int rows() {
+    return rows;
+  }
+
+  @Override
+  public int cols() {
+    return cols;
+  }
+
+  public int bits() {
+    return bits;
+  }
+
+  @Override
+  public long residentBytes() {
+    return packed.length + 4L * scales.length + (zeroPoints == null ? 0 : zeroPoints.length);
+  }
+
+  @Override
+  public void decodeRows(int r0, int r1, float[] dst) {
+    for (int r = r0; r < r1; r++) {
+      decodeRow(r, dst, (r - r0) * cols);
+    }
+  }
+
+  /**
+   * Decodes rows {@code [r0, r0 + nb)} straight into a {@code [cols, nb]} panel: element {@code i}
+   * of row {@code r0 + j} goes to {@code panel[i * nb + j]}.
+   */
+  public void decodePanel(int r0, int nb, float[] panel) {
+    for (int j = 0; j < nb; j++) {
+      int r = r0 + j;
+      int base = r * rowBytes;
+      for (int g = 0; g < groupsPerRow; g++) {
+        int gi = perTensor ? 0 : r * groupsPerRow + g;
+        float s = scales[gi];
+        float z = zeroPoints == null ? commonZero : zeroPoints[gi] & 0xff;
+        int start = perTensor ? 0 : g * groupLength;
+        int end = perTensor ? cols : Math.min(cols, start + groupLength);
+        if (bits == 8) {
+          for (int i = start; i < end; i++) {
+            panel[i * nb + j] = ((packed[base + i] & 0xff) - z) * s;
+          }
+        } else if (bits == 4) {
+          for (int i = start; i < end; i++) {
+            panel[i * nb + j] = (((packed[base + (i >> 1)] >> ((i & 1) << 2)) & 0xf) - z) * s;
+          }
+        } else {
+          int mask = (1 << bits) - 1;
+          for (int i = start; i < end; i++) {
+            long bit = (long) i * bits;
+            int p = base + (int) (bit >>> 3);
+            int shift = (int) (bit & 7);
+            int v = packed[p] & 0xff;
+            if (shift + bits > 8) {
+              v |= (packed[p + 1] & 0xff) << 8;
+            }
+            panel[i * nb + j] = (((v >>> shift) & mask) - z) * s;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * {@code y[yOff + i*rows + r] = x_i . row(r)} for {@code i < m}, {@code r} in {@code [r0, r1)},
+   * straight from the codes: per group, {@code s * (sum x q - z * sum x)} with the sums of {@code x}
+   * over each group taken once per row of {@code x}. Used when {@code x} has too few rows to pay
+   * for decoding the weight.
+   */
+  void multiplyRows(Kernels kern, float[] x, int xOff, int m, int r0, int r1, float[] y, int yOff, Prepared[] px) {
+    for (int i = 0; i < m; i++) {
+      Prepared p = px[i];
+      int yr = yOff + i * rows;
+      for (int r = r0; r < r1; r++) {
+        if (!fusable()) {
+          decodeRow(r, p.scratch, 0);
+          y[yr + r] = kern.dot(x, xOff + i * cols, p.scratch, 0, cols);
+          continue;
+        }
+        int base = r * rowBytes;
+        double acc = 0;
+        for (int j = 0; j < groupsPerRow; j++) {
+          int g = perTensor ? 0 : r * groupsPerRow + j;
+          int start = perTensor ? 0 : j * groupLength;
+          int end = perTensor ? cols : Math.min(cols, start + groupLength);
+          float z = zeroPoints == null ? commonZero : zeroPoints[g] & 0xff;
+          float dot;
+          if (bits == 8) {
+            // codes as q - 128: sum x q = sum x (q - 128) + 128 sum x
+            dot = kern.dotS8(x, xOff + i * cols + start, packed, base + start, end - start)
+                + (128f - z) * p.groupSums[j];
+          } else {
+            dot = kern.dotU4(p.even, p.odd, start >> 1, packed, base + (start >> 1), (end - start) >> 1)
+                - z * p.groupSums[j];
+          }
+          acc += scales[g] * dot;
+        }
+        y[yr + r] = (float) acc;
+      }
+    }
+  }
+
+  /** 8-bit codes, or 4-bit codes whose groups start and end on whole bytes. */
+  private boolean fusable() {
+    return bits == 8 || (bits == 4 && cols % 2 == 0 && (perTensor || groupLength % 2 == 0));
+  }
+
+  /** One row of {@code x} made ready for {@link #multiplyRows}: group sums, even and odd halves. */
+  static final class Prepared {
+    final float[] groupSums;
+    final float[] even;
+    final float[] odd;
+    final float[] scratch;
+
+    Prepared(float[] groupSums, float[] even, float[] odd, float[] scratch) {
+      this.groupSums = groupSums;
+      this.even = even;
+      this.odd = odd;
+      this.scratch = scratch;
+    }
+  }
+
+  Prepared prepare(float[] x, int off) {
+    float[] sums = new float[groupsPerRow];
+    for (int j = 0; j < groupsPerRow; j++) {
+      int start = perTensor ? 0 : j * groupLength;
+      int end = perTensor ? cols : Math.min(cols, start + groupLength);
+      float s = 0;
+      for (int k = start; k < end; k++) {
+        s += x[off + k];
+      }
+      sums[j] = s;
+    }
+    float[] even = null;
+    float[] odd = null;
+    if (bits == 4) {
+      even = new float[(cols + 1) / 2];
+      odd = new float[(cols + 1) / 2];
+      for (int k = 0; k < cols; k++) {
+        if ((k & 1) == 0) {
+          even[k >> 1] = x[off + k];
+        } else {
+          odd[k >> 1] = x[off + k];
+        }
+      }
+    }
+    return new Prepared(sums, even, odd, fusable() ? null : new float[cols]);
+  }
+
+  /** Decodes rows {@code [r0, r1)} one after the other into {@code dst}, 8-bit groups with {@code kern}. */
+  void decodeRows(Kernels kern, int r0, int r1, float[] dst) {
+    if (bits != 8) {
+      decodeRows(r0, r1, dst);
+      return;
+    }
+    for (int r = r0; r < r1; r++) {
+      int base = r * rowBytes;
+      int off = (r - r0) * cols;
+      for (int j = 0; j < groupsPerRow; j++) {
+        int g = perTensor ? 0 : r * groupsPerRow + j;
+        int start = perTensor ? 0 : j * groupLength;
+        int end = perTensor ? cols : Math.min(cols, start + groupLength);
+        float z = zeroPoints == null ? commonZero : zeroPoints[g] & 0xff;
+        kern.dequant8(packed, base + start, end - start, scales[g], z, dst, off + start);
+      }
+    }
+  }
+
+  /** Decodes row {@code r} into {@code dst[off .. off + cols)}. */
+  public void decodeRow(int r, float[] dst, int off) {
+    int base = r * rowBytes;
+    for (int j = 0; j < groupsPerRow; j++) {
+      int g = perTensor ? 0 : r * groupsPerRow + j;
+      float s = scales[g];
+      float z = zeroPoints == null ? commonZero : zeroPoints[g] & 0xff;
+      int start = perTensor ? 0 : j * groupLength;
+      int end = perTensor ? cols : Math.min(cols, start + groupLength);
+      switch (bits) {
+        case 8 -> {
+          for (int i = start; i < end; i++) {
+            dst[off + i] = ((packed[base + i] & 0xff) - z) * s;
+          }
+        }
+        case 4 -> decode4(base, start, end, s, z, dst, off);
+        default -> decodeBits(base, start, end, s, z, dst, off);
+      }
+    }
+  }
+
+  private void decode4(int base, int start, int end, float s, float z, float[] dst, int off) {
+    int i = start;
+    if ((i & 1) != 0 && i < end) {
+      dst[off + i] = (((packed[base + (i >> 1)] >> 4) & 0xf) - z) * s;
+      i++;
+    }
+    for (; i + 1 < end; i += 2) {
+      int b = packed[base + (i >> 1)];
+      dst[off + i] = ((b & 0xf) - z) * s;
+      dst[off + i + 1] = (((b >> 4) & 0xf) - z) * s;
+    }
+    if (i < end) {
+      dst[off + i] = ((packed[base + (i >> 1)] & 0xf) - z) * s;
+    }
+  }
+
+  private void decodeBits(int base, int start, int end, float s, float z, float[] dst, int off) {
+    int mask = (1 << bits) - 1;
+    for (int i = start; i < end; i++) {
+      long bit = (long) i * bits;
+      int p = base + (int) (bit >>> 3);
+      int shift = (int) (bit & 7);
+      int v = packed[p] & 0xff;
+      if (shift + bits > 8) {
+        v |= (packed[p + 1] & 0xff) << 8;
+      }
+      dst[off + i] = (((v >>> shift) & mask) - z) * s;
+    }
+  }
+}

@@ -1,0 +1,312 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Java Vector API kernels at the JVM's preferred width. Loaded only by {@link Kernels} after it
+ * found the {@code jdk.incubator.vector} module; never referenced directly.
+ */
+final class VectorKernels extends Kernels {
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final int L = S.length();
+  /** As many bytes as {@link #S} has floats. */
+  private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class,
+      jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, S.length() * 8)));
+
+  @Override
+  public String name() {
+    return "vector (" + S.vectorBitSize() + "-bit)";
+  }
+
+  /**
+   * Register blocks of 4 rows by 2 vectors of columns: per step along {@code k}, two panel loads,
+   * four broadcasts and eight fused multiply-adds into accumulators that are stored once, with no
+   * horizontal sums.
+   */
+  @Override
+  public void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y, int yOff,
+      int ldy) {
+    int j = 0;
+    for (; j + 2 * L <= nb; j += 2 * L) {
+      int i = 0;
+      for (; i + 3 < m; i += 4) {
+        block4x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, ldy);
+      }
+      for (; i < m; i++) {
+        block1x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j);
+      }
+    }
+    for (; j + L <= nb; j += L) {
+      for (int i = 0; i < m; i++) {
+        FloatVector c = FloatVector.zero(S);
+        int xr = xOff + i * k;
+        for (int kk = 0, pk = pOff + j; kk < k; kk++, pk += ldp) {
+          c = FloatVector.broadcast(S, x[xr + kk]).fma(FloatVector.fromArray(S, p, pk), c);
+        }
+        c.intoArray(y, yOff + i * ldy + j);
+      }
+    }
+    if (j < nb) {
+      for (int i = 0; i < m; i++) {
+        int yr = yOff + i * ldy;
+        for (int jj = j; jj < nb; jj++) {
+          y[yr + jj] = 0f;
+        }
+        int xr = xOff + i * k;
+        for (int kk = 0; kk < k; kk++) {
+          float a = x[xr + kk];
+          int pr = pOff + kk * ldp;
+          for (int jj = j; jj < nb; jj++) {
+            y[yr + jj] += a * p[pr + jj];
+          }
+        }
+      }
+    }
+  }
+
+  private static void block4x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, int ldy) {
+    FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
+    FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+    for (int kk = 0, pk = p0; kk < k; kk++, pk += ldp) {
+      FloatVector b0 = FloatVector.fromArray(S, p, pk);
+      FloatVector b1 = FloatVector.fromArray(S, p, pk + L);
+      FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, x[x1 + kk]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, x[x2 + kk]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, x[x3 + kk]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+    }
+    c00.intoArray(y, y0);
+    c01.intoArray(y, y0 + L);
+    c10.intoArray(y, y0 + ldy);
+    c11.intoArray(y, y0 + ldy + L);
+    c20.intoArray(y, y0 + 2 * ldy);
+    c21.intoArray(y, y0 + 2 * ldy + L);
+    c30.intoArray(y, y0 + 3 * ldy);
+    c31.intoArray(y, y0 + 3 * ldy + L);
+  }
+
+  private static void block1x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0) {
+    FloatVector c0 = FloatVector.zero(S), c1 = c0;
+    for (int kk = 0, pk = p0; kk < k; kk++, pk += ldp) {
+      FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
+      c0 = a.fma(FloatVector.fromArray(S, p, pk), c0);
+      c1 = a.fma(FloatVector.fromArray(S, p, pk + L), c1);
+    }
+    c0.intoArray(y, y0);
+    c1.intoArray(y, y0 + L);
+  }
+
+  @Override
+  public void gemmRows(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff, int ldy) {
+    int kv = k - k % L;
+    int i = 0;
+    for (; i + 3 < m; i += 4) {
+      int x0 = xOff + i * k;
+      int j = 0;
+      for (; j + 3 < nb; j += 4) {
+        block4x4(x, x0, k, kv, w, wOff + j * k, y, yOff + i * ldy + j, ldy);
+      }
+      for (; j < nb; j++) {
+        for (int r = 0; r < 4; r++) {
+          y[yOff + (i + r) * ldy + j] = dot(x, x0 + r * k, w, wOff + j * k, k);
+        }
+      }
+    }
+    for (; i < m; i++) {
+      int x0 = xOff + i * k;
+      int j = 0;
+      for (; j + 3 < nb; j += 4) {
+        block1x4(x, x0, k, kv, w, wOff + j * k, y, yOff + i * ldy + j);
+      }
+      for (; j < nb; j++) {
+        y[yOff + i * ldy + j] = dot(x, x0, w, wOff + j * k, k);
+      }
+    }
+  }
+
+  private static void block4x4(float[] x, int x0, int k, int kv, float[] w, int w0, float[] y, int y0, int ldy) {
+    FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+    FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+    FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+    int w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+    for (int kk = 0; kk < kv; kk += L) {
+      FloatVector b0 = FloatVector.fromArray(S, w, w0 + kk);
+      FloatVector b1 = FloatVector.fromArray(S, w, w1 + kk);
+      FloatVector b2 = FloatVector.fromArray(S, w, w2 + kk);
+      FloatVector b3 = FloatVector.fromArray(S, w, w3 + kk);
+      FloatVector a = FloatVector.fromArray(S, x, x0 + kk);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      c02 = a.fma(b2, c02);
+      c03 = a.fma(b3, c03);
+      a = FloatVector.fromArray(S, x, x1 + kk);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      c12 = a.fma(b2, c12);
+      c13 = a.fma(b3, c13);
+      a = FloatVector.fromArray(S, x, x2 + kk);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      c22 = a.fma(b2, c22);
+      c23 = a.fma(b3, c23);
+      a = FloatVector.fromArray(S, x, x3 + kk);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      c32 = a.fma(b2, c32);
+      c33 = a.fma(b3, c33);
+    }
+    store(y, y0, c00, c01, c02, c03, x, x0, w, w0, w1, w2, w3, kv, k);
+    store(y, y0 + ldy, c10, c11, c12, c13, x, x1, w, w0, w1, w2, w3, kv, k);
+    store(y, y0 + 2 * ldy, c20, c21, c22, c23, x, x2, w, w0, w1, w2, w3, kv, k);
+    store(y, y0 + 3 * ldy, c30, c31, c32, c33, x, x3, w, w0, w1, w2, w3, kv, k);
+  }
+
+  private static void block1x4(float[] x, int x0, int k, int kv, float[] w, int w0, float[] y, int y0) {
+    FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+    int w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+    for (int kk = 0; kk < kv; kk += L) {
+      FloatVector a = FloatVector.fromArray(S, x, x0 + kk);
+      c0 = a.fma(FloatVector.fromArray(S, w, w0 + kk), c0);
+      c1 = a.fma(FloatVector.fromArray(S, w, w1 + kk), c1);
+      c2 = a.fma(FloatVector.fromArray(S, w, w2 + kk), c2);
+      c3 = a.fma(FloatVector.fromArray(S, w, w3 + kk), c3);
+    }
+    store(y, y0, c0, c1, c2, c3, x, x0, w, w0, w1, w2, w3, kv, k);
+  }
+
+  /** Sums the lanes, adds the scalar tail {@code [kv, k)}, stores four outputs. */
+  private static void store(float[] y, int y0, FloatVector c0, FloatVector c1, FloatVector c2, FloatVector c3,
+      float[] x, int xr, float[] w, int w0, int w1, int w2, int w3, int kv, int k) {
+    float s0 = c0.reduceLanes(VectorOperators.ADD);
+    float s1 = c1.reduceLanes(VectorOperators.ADD);
+    float s2 = c2.reduceLanes(VectorOperators.ADD);
+    float s3 = c3.reduceLanes(VectorOperators.ADD);
+    for (int kk = kv; kk < k; kk++) {
+      float a = x[xr + kk];
+      s0 += a * w[w0 + kk];
+      s1 += a * w[w1 + kk];
+      s2 += a * w[w2 + kk];
+      s3 += a * w[w3 + kk];
+    }
+    y[y0] = s0;
+    y[y0 + 1] = s1;
+    y[y0 + 2] = s2;
+    y[y0 + 3] = s3;
+  }
+
+  @Override
+  public void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff) {
+    int lv = len - len % L;
+    FloatVector sv = FloatVector.broadcast(S, scale);
+    FloatVector bias = FloatVector.broadcast(S, (128f - zero) * scale);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector q = (FloatVector) ByteVector.fromArray(B, codes, off + i).lanewise(VectorOperators.XOR, (byte) 0x80)
+          .convertShape(VectorOperators.B2F, S, 0);
+      q.fma(sv, bias).intoArray(dst, dOff + i);
+    }
+    for (; i < len; i++) {
+      dst[dOff + i] = ((codes[off + i] & 0xff) - zero) * scale;
+    }
+  }
+
+  @Override
+  public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
+    int lv = len - len % L;
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector q = (FloatVector) ByteVector.fromArray(B, codes, cOff + i).lanewise(VectorOperators.XOR, (byte) 0x80)
+          .convertShape(VectorOperators.B2F, S, 0);
+      acc = FloatVector.fromArray(S, x, xOff + i).fma(q, acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      s += x[xOff + i] * (byte) (codes[cOff + i] ^ 0x80);
+    }
+    return s;
+  }
+
+  @Override
+  public float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len) {
+    int lv = len - len % L;
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      ByteVector b = ByteVector.fromArray(B, codes, cOff + i);
+      FloatVector lo = (FloatVector) b.and((byte) 0xf).convertShape(VectorOperators.B2F, S, 0);
+      FloatVector hi = (FloatVector) b.lanewise(VectorOperators.LSHR, 4).and((byte) 0xf)
+          .convertShape(VectorOperators.B2F, S, 0);
+      acc = FloatVector.fromArray(S, xe, xOff + i).fma(lo, acc);
+      acc = FloatVector.fromArray(S, xo, xOff + i).fma(hi, acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      int v = codes[cOff + i];
+      s += xe[xOff + i] * (v & 0xf) + xo[xOff + i] * ((v >> 4) & 0xf);
+    }
+    return s;
+  }
+
+  @Override
+  public float expShifted(float[] src, int off, int len, float max, float[] dst) {
+    int lv = len - len % L;
+    FloatVector m = FloatVector.broadcast(S, max);
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector e = FloatVector.fromArray(S, src, off + i).sub(m).lanewise(VectorOperators.EXP);
+      e.intoArray(dst, off + i);
+      acc = acc.add(e);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      float e = (float) Math.exp(src[off + i] - max);
+      dst[off + i] = e;
+      s += e;
+    }
+    return s;
+  }
+
+  @Override
+  public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
+    int i = 0;
+    int lv = len - len % L;
+    FloatVector av = FloatVector.broadcast(S, a);
+    for (; i < lv; i += L) {
+      FloatVector.fromArray(S, x, xOff + i).fma(av, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+    }
+    for (; i < len; i++) {
+      y[yOff + i] += a * x[xOff + i];
+    }
+  }
+
+  @Override
+  public float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+    int lv = len - len % L;
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
+    }
+    float s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      s += a[aOff + i] * b[bOff + i];
+    }
+    return s;
+  }
+}

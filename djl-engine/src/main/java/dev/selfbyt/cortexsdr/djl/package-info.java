@@ -1,0 +1,50 @@
+/**
+ * The DJL engine {@code CortexSDR}: runs a {@code .cai} model with its weights kept quantized or
+ * sparse in memory, the way DJL's own engines run their native models.
+ *
+ * <pre>{@code
+ * Criteria<String, float[]> criteria = Criteria.builder()
+ *     .setTypes(String.class, float[].class)
+ *     .optModelPath(Path.of("minilm"))            // a folder holding model.cai + tokenizer.json, or the .cai itself
+ *     .optEngine("CortexSDR")                      // or engine=CortexSDR in the folder's serving.properties
+ *     .optTranslatorFactory(new TextEmbeddingTranslatorFactory())
+ *     .build();
+ * try (ZooModel<String, float[]> model = criteria.loadModel();
+ *      Predictor<String, float[]> p = model.newPredictor()) {
+ *   float[] embedding = p.predict("Call me Ishmael.");
+ * }
+ * }</pre>
+ *
+ * <p>Design (one small class per concept, after DJL's OnnxRuntime engine):
+ *
+ * <ul>
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CortexSdrEngineProvider} registers the engine through
+ *       {@code META-INF/services/ai.djl.engine.EngineProvider}; {@link
+ *       dev.selfbyt.cortexsdr.djl.CortexSdrEngine} makes models and managers, and names DJL's
+ *       alternative engine (PyTorch when present) for NDArray operators it does not implement.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiModel} opens a {@code .cai} file (or the one in a
+ *       folder), keeps every weight in its stored form and builds a {@link
+ *       dev.selfbyt.cortexsdr.djl.CaiSymbolBlock}; {@code quantize()} compresses an fp32 model's
+ *       weights in place with the default preset.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDManager} and {@link
+ *       dev.selfbyt.cortexsdr.djl.CaiNDArray} (on DJL's {@code NDArrayAdapter}): an array holds
+ *       dense values, or a compressed weight (block-quantized codes, or SDR positions and values
+ *       seen as CSR) that is decoded only when an operator needs dense values. Operators that
+ *       compute on the compressed form: {@code matMul}/{@code dot} with a quantized or sparse
+ *       right operand, gather from a quantized table. Dense operators used by translators and
+ *       graphs run in Java; the rest go to the alternative engine.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiSymbolBlock} runs the ONNX graph stored in the
+ *       {@code .cai} with the Java operators of {@link dev.selfbyt.cortexsdr.djl.graph}. A graph
+ *       holding an operator they lack runs whole in ONNX Runtime when it is on the classpath (the
+ *       log names the operators that forced it); otherwise loading fails, listing them.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel} holds the compute kernels: block-quantized and
+ *       SDR matrix products, with the Java Vector API when the JVM has {@code
+ *       jdk.incubator.vector} and a scalar path otherwise, chosen at run time.
+ * </ul>
+ *
+ * <p>Settings are system properties: {@code dev.selfbyt.cortexsdr.num_threads} (kernel threads,
+ * default: available processors), {@code dev.selfbyt.cortexsdr.vector} ({@code false} forces the
+ * scalar kernels), {@code dev.selfbyt.cortexsdr.ort_fallback} ({@code false} turns the ONNX Runtime
+ * fallback off).
+ */
+package dev.selfbyt.cortexsdr.djl;

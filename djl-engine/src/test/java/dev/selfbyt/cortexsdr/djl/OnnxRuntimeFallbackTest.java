@@ -1,0 +1,114 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.MalformedModelException;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A graph with an operator the executor lacks (Sin) runs whole in ONNX Runtime, or fails naming it. */
+class OnnxRuntimeFallbackTest {
+  @TempDir Path dir;
+
+  private Path caiWithSin() throws Exception {
+    int k = 64;
+    ByteBuffer w = ByteBuffer.allocate(4 * k * k).order(ByteOrder.LITTLE_ENDIAN);
+    Random rnd = new Random(3);
+    for (int i = 0; i < k * k; i++) {
+      w.putFloat((float) rnd.nextGaussian());
+    }
+    TypeProto f32 = TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1)).build();
+    GraphProto g = GraphProto.newBuilder().setName("sin-mlp")
+        .addInitializer(TensorProto.newBuilder().setName("w").setDataType(1).addDims(k).addDims(k)
+            .setRawData(ByteString.copyFrom(w.array())))
+        .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("x").addInput("w").addOutput("h"))
+        .addNode(NodeProto.newBuilder().setOpType("Sin").addInput("h").addOutput("y"))
+        .addInput(ValueInfoProto.newBuilder().setName("x").setType(f32))
+        .addOutput(ValueInfoProto.newBuilder().setName("y").setType(f32))
+        .build();
+    ModelProto m = ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build();
+    Path onnx = dir.resolve("sin.onnx");
+    Files.write(onnx, m.toByteArray());
+    Path cai = dir.resolve("sin.cai");
+    try (OnnxModelReader r = OnnxModelReader.open(onnx)) {
+      CortexSdr.compress(r, cai);
+    }
+    return cai;
+  }
+
+  private static Criteria<NDList, NDList> criteria(Path cai) {
+    return Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(cai).optEngine("CortexSDR").build();
+  }
+
+  @Test
+  void runsInOnnxRuntimeWhenItIsOnTheClasspath() throws Exception {
+    Path cai = caiWithSin();
+    try (ZooModel<NDList, NDList> model = criteria(cai).loadModel();
+        Predictor<NDList, NDList> p = model.newPredictor();
+        NDManager nd = model.getNDManager().newSubManager()) {
+      CaiSymbolBlock block = (CaiSymbolBlock) model.getBlock();
+      assertEquals("ONNX Runtime (fallback)", block.describeRunner());
+      float[] x = new float[2 * 64];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (i % 7) * 0.1f;
+      }
+      NDArray in = nd.create(x, new ai.djl.ndarray.types.Shape(2, 64));
+      float[] y = p.predict(new NDList(in)).head().toFloatArray();
+      // the same numbers by hand: sin(x * decoded w)
+      float[] w;
+      try (dev.selfbyt.cortexsdr.core.format.CaiReader r = dev.selfbyt.cortexsdr.core.format.CaiReader.open(cai)) {
+        w = r.read("w").floats();
+      }
+      for (int i = 0; i < 2; i++) {
+        for (int j = 0; j < 64; j++) {
+          double s = 0;
+          for (int kk = 0; kk < 64; kk++) {
+            s += x[i * 64 + kk] * w[kk * 64 + j];
+          }
+          assertEquals(Math.sin(s), y[i * 64 + j], 1e-4);
+        }
+      }
+    }
+  }
+
+  @Test
+  void failsListingTheOperatorsWithoutOnnxRuntime() throws Exception {
+    Path cai = caiWithSin();
+    System.setProperty("dev.selfbyt.cortexsdr.ort_fallback", "false");
+    try {
+      Exception e = assertThrows(Exception.class, () -> criteria(cai).loadModel());
+      Throwable t = e;
+      while (t != null && !(t instanceof MalformedModelException)) {
+        t = t.getCause();
+      }
+      assertTrue(t != null && t.getMessage().contains("Sin") && t.getMessage().contains(cai.toString()),
+          String.valueOf(e));
+    } finally {
+      System.clearProperty("dev.selfbyt.cortexsdr.ort_fallback");
+    }
+  }
+}

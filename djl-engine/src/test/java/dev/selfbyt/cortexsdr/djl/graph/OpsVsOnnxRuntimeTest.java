@@ -1,0 +1,265 @@
+package dev.selfbyt.cortexsdr.djl.graph;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every operator of the executor against ONNX Runtime on random inputs: one single-node ONNX model
+ * per case, run by both, outputs compared element by element.
+ */
+class OpsVsOnnxRuntimeTest {
+  private static final Random RND = new Random(7);
+
+  /** One test: an operator at an opset with attributes and inputs (null for an omitted optional one). */
+  record Case(String name, String op, int opset, List<AttributeProto> attrs, List<Value> inputs) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  static Value f(long... shape) {
+    float[] v = new float[Broadcast.size(shape)];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) RND.nextGaussian();
+    }
+    return Value.ofFloats(shape, v);
+  }
+
+  static Value pos(long... shape) {
+    float[] v = f(shape).floats();
+    for (int i = 0; i < v.length; i++) {
+      v[i] = Math.abs(v[i]) + 0.1f;
+    }
+    return Value.ofFloats(shape, v);
+  }
+
+  static Value i64(long... values) {
+    return Value.ofLongs(DType.INT64, new long[] {values.length}, values);
+  }
+
+  static Value ints(long[] shape, long bound) {
+    long[] v = new long[Broadcast.size(shape)];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = RND.nextInt((int) bound);
+    }
+    return Value.ofLongs(DType.INT64, shape, v);
+  }
+
+  static AttributeProto ai(String n, long v) {
+    return AttributeProto.newBuilder().setName(n).setType(AttributeProto.AttributeType.INT).setI(v).build();
+  }
+
+  static AttributeProto af(String n, float v) {
+    return AttributeProto.newBuilder().setName(n).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+  }
+
+  static AttributeProto ais(String n, long... v) {
+    AttributeProto.Builder b = AttributeProto.newBuilder().setName(n).setType(AttributeProto.AttributeType.INTS);
+    for (long x : v) {
+      b.addInts(x);
+    }
+    return b.build();
+  }
+
+  static Case c(String name, String op, int opset, List<AttributeProto> attrs, Value... in) {
+    return new Case(name, op, opset, attrs, Arrays.asList(in));
+  }
+
+  static List<Case> cases() {
+    List<Case> l = new ArrayList<>();
+    for (String op : List.of("Add", "Sub", "Mul", "Div", "Max", "Min")) {
+      l.add(c(op + " same shape", op, 13, List.of(), f(2, 3, 5), f(2, 3, 5)));
+      l.add(c(op + " bias broadcast", op, 13, List.of(), f(2, 3, 5), f(5)));
+      l.add(c(op + " both broadcast", op, 13, List.of(), f(2, 1, 5), f(4, 1)));
+    }
+    l.add(c("Add int64", "Add", 13, List.of(), ints(new long[] {3}, 9), ints(new long[] {1}, 9)));
+    l.add(c("Pow square", "Pow", 13, List.of(), f(3, 7), Value.ofFloats(new long[0], new float[] {2f})));
+    l.add(c("Pow general", "Pow", 13, List.of(), pos(3, 7), f(7)));
+    for (String op : List.of("Erf", "Relu", "Tanh", "Sigmoid", "Neg", "Exp", "Abs", "Identity")) {
+      l.add(c(op, op, 13, List.of(), f(4, 33)));
+    }
+    l.add(c("Sqrt", "Sqrt", 13, List.of(), pos(4, 9)));
+    l.add(c("Log", "Log", 13, List.of(), pos(4, 9)));
+    l.add(c("Reciprocal", "Reciprocal", 13, List.of(), pos(4, 9)));
+    l.add(c("Softmax opset 11 axis -1", "Softmax", 11, List.of(ai("axis", -1)), f(2, 3, 17)));
+    l.add(c("Softmax opset 11 axis 1 flattens", "Softmax", 11, List.of(ai("axis", 1)), f(2, 3, 17)));
+    l.add(c("Softmax opset 13 axis 1", "Softmax", 13, List.of(ai("axis", 1)), f(2, 3, 17)));
+    l.add(c("ReduceMean last axis", "ReduceMean", 11, List.of(ais("axes", -1)), f(2, 3, 16)));
+    l.add(c("ReduceMean two axes no keepdims", "ReduceMean", 11, List.of(ais("axes", 0, 2), ai("keepdims", 0)),
+        f(2, 3, 16)));
+    l.add(c("ReduceSum axes input", "ReduceSum", 13, List.of(), f(2, 3, 4), i64(1)));
+    l.add(c("MatMul 2-D weight", "MatMul", 13, List.of(), f(1, 7, 24), f(24, 40)));
+    l.add(c("MatMul batched broadcast", "MatMul", 13, List.of(), f(2, 3, 5, 8), f(3, 8, 6)));
+    l.add(c("MatMul vector", "MatMul", 13, List.of(), f(9), f(9, 4)));
+    l.add(c("Gemm transB alpha beta", "Gemm", 13, List.of(ai("transB", 1), af("alpha", 0.5f), af("beta", 2f)),
+        f(5, 12), f(7, 12), f(7)));
+    l.add(c("Gemm transA", "Gemm", 13, List.of(ai("transA", 1)), f(12, 5), f(12, 7)));
+    l.add(c("Transpose", "Transpose", 13, List.of(ais("perm", 0, 2, 1, 3)), f(1, 4, 3, 8)));
+    l.add(c("Transpose default", "Transpose", 13, List.of(), f(3, 4, 5)));
+    l.add(c("Reshape 0 and -1", "Reshape", 13, List.of(), f(2, 3, 4), i64(0, -1, 2)));
+    l.add(c("Unsqueeze opset 11", "Unsqueeze", 11, List.of(ais("axes", 0, 3)), f(3, 4)));
+    l.add(c("Unsqueeze opset 13", "Unsqueeze", 13, List.of(), f(3, 4), i64(-1)));
+    l.add(c("Squeeze opset 13", "Squeeze", 13, List.of(), f(3, 1, 4, 1), i64(1)));
+    l.add(c("Flatten", "Flatten", 13, List.of(ai("axis", 2)), f(2, 3, 4, 5)));
+    l.add(c("Concat", "Concat", 13, List.of(ai("axis", 1)), f(2, 3, 4), f(2, 1, 4), f(2, 5, 4)));
+    l.add(c("Concat int64", "Concat", 13, List.of(ai("axis", 0)), i64(1, 2), i64(3)));
+    l.add(c("Slice with steps", "Slice", 13, List.of(), f(6, 10), i64(1, -1), i64(5, 0), i64(0, 1), i64(2, -3)));
+    l.add(c("Slice large end", "Slice", 13, List.of(), f(4, 10), i64(0), i64(Long.MAX_VALUE), i64(1), null));
+    l.add(c("Gather axis 0", "Gather", 13, List.of(), f(10, 6), Value.ofLongs(DType.INT64, new long[] {2, 3},
+        new long[] {0, 9, -1, 4, 4, 2})));
+    l.add(c("Gather axis 1 scalar index", "Gather", 13, List.of(ai("axis", 1)), f(3, 5, 2),
+        Value.ofLongs(DType.INT64, new long[0], new long[] {-2})));
+    l.add(c("Cast to int64", "Cast", 13, List.of(ai("to", 7)), f(3, 4)));
+    l.add(c("Cast to float", "Cast", 13, List.of(ai("to", 1)), ints(new long[] {3, 4}, 100)));
+    l.add(c("Shape", "Shape", 13, List.of(), f(2, 3, 4)));
+    l.add(c("Equal", "Equal", 13, List.of(), ints(new long[] {4, 5}, 3), ints(new long[] {5}, 3)));
+    l.add(c("Where", "Where", 13, List.of(), Value.ofLongs(DType.BOOL, new long[] {2, 3},
+        new long[] {1, 0, 1, 0, 0, 1}), f(2, 3), f(3)));
+    l.add(c("Expand", "Expand", 13, List.of(), f(3, 1), i64(2, 3, 4)));
+    l.add(c("ConstantOfShape", "ConstantOfShape", 13, List.of(), i64(2, 3)));
+    l.add(c("LayerNormalization", "LayerNormalization", 17, List.of(af("epsilon", 1e-5f)), f(2, 5, 16), f(16),
+        f(16)));
+    l.add(c("Clip opset 13", "Clip", 13, List.of(), f(4, 6), Value.ofFloats(new long[0], new float[] {-0.5f}),
+        Value.ofFloats(new long[0], new float[] {0.7f})));
+    l.add(c("Conv pads strides", "Conv", 11, List.of(ais("pads", 1, 1, 1, 1), ais("strides", 2, 2)), f(1, 3, 9, 8),
+        f(5, 3, 3, 3), f(5)));
+    l.add(c("Conv dilation", "Conv", 11, List.of(ais("pads", 2, 2, 2, 2), ais("dilations", 2, 2)), f(2, 2, 7, 7),
+        f(4, 2, 3, 3)));
+    l.add(c("Conv depthwise", "Conv", 11, List.of(ai("group", 4), ais("pads", 1, 1, 1, 1)), f(1, 4, 6, 6),
+        f(4, 1, 3, 3), f(4)));
+    l.add(c("Conv grouped", "Conv", 11, List.of(ai("group", 2)), f(1, 4, 5, 5), f(6, 2, 1, 1)));
+    l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
+    l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
+        f(1, 2, 7, 6)));
+    l.add(c("Pad constant", "Pad", 11, List.of(), f(1, 2, 3, 4), i64(0, 0, 1, 0, 0, 0, 0, 2)));
+    l.add(c("Pad reflect", "Pad", 11, List.of(AttributeProto.newBuilder().setName("mode")
+        .setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8("reflect"))
+        .build()), f(1, 1, 4, 5), i64(0, 0, 2, 1, 0, 0, 1, 2)));
+    l.add(c("Resize linear half_pixel", "Resize", 11, List.of(str("mode", "linear"),
+        str("coordinate_transformation_mode", "half_pixel")), f(1, 2, 4, 5),
+        Value.ofFloats(new long[] {0}, new float[0]), Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 2})));
+    l.add(c("Resize nearest asymmetric", "Resize", 11, List.of(str("mode", "nearest"),
+        str("coordinate_transformation_mode", "asymmetric"), str("nearest_mode", "floor")), f(1, 2, 3, 4),
+        Value.ofFloats(new long[] {0}, new float[0]), Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 3})));
+    l.add(c("Split", "Split", 11, List.of(ai("axis", 1), ais("split", 1, 3)), f(2, 4, 3)));
+    return l;
+  }
+
+  static AttributeProto str(String n, String v) {
+    return AttributeProto.newBuilder().setName(n).setType(AttributeProto.AttributeType.STRING)
+        .setS(com.google.protobuf.ByteString.copyFromUtf8(v)).build();
+  }
+
+  @ParameterizedTest
+  @MethodSource("cases")
+  void matchesOnnxRuntime(Case tc) throws Exception {
+    ModelProto model = singleNode(tc);
+    GraphExecutor exec = new GraphExecutor(model, name -> null);
+    Map<String, Value> in = new HashMap<>();
+    for (int i = 0; i < tc.inputs().size(); i++) {
+      if (tc.inputs().get(i) != null) {
+        in.put("x" + i, tc.inputs().get(i));
+      }
+    }
+    Value ours = exec.run(in).get("y");
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    try (OrtSession s = env.createSession(model.toByteArray(), new OrtSession.SessionOptions())) {
+      Map<String, OnnxTensor> oin = new HashMap<>();
+      for (Map.Entry<String, Value> e : in.entrySet()) {
+        oin.put(e.getKey(), tensor(env, e.getValue()));
+      }
+      try (OrtSession.Result r = s.run(oin)) {
+        OnnxTensor t = (OnnxTensor) r.get(0);
+        assertArrayEquals(t.getInfo().getShape(), ours.shape(), "shape");
+        if (ours.isFloating()) {
+          FloatBuffer fb = t.getFloatBuffer();
+          float[] ref = new float[fb.remaining()];
+          fb.get(ref);
+          float[] got = ours.floats();
+          for (int i = 0; i < ref.length; i++) {
+            assertEquals(ref[i], got[i], 2e-5 * (1 + Math.abs(ref[i])), tc + " at " + i);
+          }
+        } else {
+          ByteBuffer b = t.getByteBuffer().order(ByteOrder.nativeOrder());
+          long[] got = ours.longs();
+          for (int i = 0; i < got.length; i++) {
+            long ref = switch (t.getInfo().type) {
+              case INT64 -> b.getLong(8 * i);
+              case BOOL, UINT8, INT8 -> b.get(i);
+              case INT32 -> b.getInt(4 * i);
+              default -> throw new IllegalStateException("type " + t.getInfo().type);
+            };
+            assertEquals(ref, got[i], tc + " at " + i);
+          }
+        }
+      }
+      oin.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  private static ModelProto singleNode(Case tc) {
+    NodeProto.Builder n = NodeProto.newBuilder().setOpType(tc.op()).setName(tc.name()).addOutput("y");
+    if (tc.op().equals("Split")) {
+      n.addOutput("y2"); // the test compares the first part; both must be produced
+    }
+    tc.attrs().forEach(n::addAttribute);
+    if (tc.op().equals("ConstantOfShape")) {
+      n.addAttribute(AttributeProto.newBuilder().setName("value").setType(AttributeProto.AttributeType.TENSOR)
+          .setT(TensorProto.newBuilder().setDataType(1).addDims(1).addFloatData(1.5f)));
+    }
+    GraphProto.Builder g = GraphProto.newBuilder().setName("g");
+    for (int i = 0; i < tc.inputs().size(); i++) {
+      Value v = tc.inputs().get(i);
+      n.addInput(v == null ? "" : "x" + i);
+      if (v != null) {
+        g.addInput(ValueInfoProto.newBuilder().setName("x" + i).setType(TypeProto.newBuilder().setTensorType(
+            TypeProto.Tensor.newBuilder().setElemType(OnnxValues.onnxType(v.dtype())))));
+      }
+    }
+    g.addNode(n);
+    g.addOutput(ValueInfoProto.newBuilder().setName("y"));
+    return ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(tc.opset())).build();
+  }
+
+  private static OnnxTensor tensor(OrtEnvironment env, Value v) throws Exception {
+    if (v.isFloating()) {
+      return OnnxTensor.createTensor(env, FloatBuffer.wrap(v.floats()), v.shape());
+    }
+    if (v.dtype() == DType.INT64) {
+      return OnnxTensor.createTensor(env, LongBuffer.wrap(v.longs()), v.shape());
+    }
+    ByteBuffer b = ByteBuffer.allocateDirect(v.size()).order(ByteOrder.nativeOrder());
+    for (long x : v.longs()) {
+      b.put((byte) x);
+    }
+    return OnnxTensor.createTensor(env, b.rewind(), v.shape(), OnnxJavaType.BOOL);
+  }
+}

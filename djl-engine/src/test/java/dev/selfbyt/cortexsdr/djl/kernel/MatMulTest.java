@@ -1,0 +1,127 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Products on compressed weights equal the dense product of the decoded weight, for both kernels. */
+class MatMulTest {
+  static List<Arguments> shapes() {
+    return List.of(
+        Arguments.of(1, 384, 384), Arguments.of(1, 37, 19), Arguments.of(3, 65, 33), Arguments.of(5, 17, 3),
+        Arguments.of(128, 96, 40), Arguments.of(9, 1, 7), Arguments.of(17, 130, 21));
+  }
+
+  static List<Kernels> kernels() {
+    Kernels v = Kernels.vector();
+    assertNotNull(v, "the tests run with --add-modules jdk.incubator.vector");
+    return List.of(Kernels.scalar(), v);
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void quantizedProductMatchesDecodedWeight(int m, int k, int n) {
+    Random rnd = new Random(31L * m + k * 7L + n);
+    float[] x = randoms(rnd, m * k);
+    float[] w = randoms(rnd, k * n);
+    TensorInfo info = new TensorInfo("w", DType.FLOAT32, new long[] {k, n}, TensorRole.MATMUL_WEIGHT, 0);
+    for (QuantCodec codec : List.of(QuantCodec.blockwise(4, false, 32), QuantCodec.blockwise(8, true, 16),
+        QuantCodec.blockwise(3, false, 7), QuantCodec.perChannel(8, false), QuantCodec.perTensor(5, true))) {
+      ByteBuffer payload = codec.encode(TensorData.ofFloats(info, w));
+      float[] decoded = codec.decode(info, payload.duplicate()).floats();
+      QuantMatrix q = QuantMatrix.of(codec.unpack(info, payload.duplicate()));
+      double[] expected = reference(x, decoded, m, k, n);
+      for (Kernels kern : kernels()) {
+        float[] y = new float[m * n];
+        MatMul.multiply(kern, x, 0, m, q, y, 0);
+        assertClose(expected, y, k, codec.describe() + " " + kern.name());
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void sparseProductMatchesDecodedWeight(int m, int k, int n) {
+    Random rnd = new Random(17L * m + k * 5L + n);
+    float[] x = randoms(rnd, m * k);
+    float[] w = randoms(rnd, k * n);
+    TensorInfo info = new TensorInfo("w", DType.FLOAT32, new long[] {k, n}, TensorRole.MATMUL_WEIGHT, 0);
+    SdrCodec codec = SdrCodec.builder().sparsity(0.7).fp16Values().build();
+    ByteBuffer payload = codec.encode(TensorData.ofFloats(info, w));
+    float[] decoded = codec.decode(info, payload.duplicate()).floats();
+    SparseMatrix s = SparseMatrix.of(codec.unpack(info, payload.duplicate()), n, k);
+    double[] expected = reference(x, decoded, m, k, n);
+    for (Kernels kern : kernels()) {
+      float[] y = new float[m * n];
+      MatMul.multiply(kern, x, 0, m, s, y, 0);
+      assertClose(expected, y, k, "sdr " + kern.name());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void denseRowsProduct(int m, int k, int n) {
+    Random rnd = new Random(m + 3L * k + 11L * n);
+    float[] x = randoms(rnd, m * k);
+    float[] wt = randoms(rnd, n * k);
+    float[] w = new float[k * n];
+    for (int j = 0; j < n; j++) {
+      for (int kk = 0; kk < k; kk++) {
+        w[kk * n + j] = wt[j * k + kk];
+      }
+    }
+    double[] expected = reference(x, w, m, k, n);
+    for (Kernels kern : kernels()) {
+      float[] y = new float[m * n + 3];
+      MatMul.multiply(kern, x, 0, m, new DenseRows(wt, n, k), y, 3);
+      float[] shifted = java.util.Arrays.copyOfRange(y, 3, y.length);
+      assertClose(expected, shifted, k, "dense rows " + kern.name());
+      float[] z = new float[m * n];
+      MatMul.multiplyDense(kern, x, 0, m, k, w, 0, n, z, 0);
+      assertClose(expected, z, k, "dense [k, n] " + kern.name());
+    }
+  }
+
+  private static float[] randoms(Random rnd, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) rnd.nextGaussian();
+    }
+    return a;
+  }
+
+  /** X[M,K] * W[K,N] in double, W row-major as stored in its natural order. */
+  private static double[] reference(float[] x, float[] w, int m, int k, int n) {
+    double[] y = new double[m * n];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        for (int kk = 0; kk < k; kk++) {
+          s += (double) x[i * k + kk] * w[kk * n + j];
+        }
+        y[i * n + j] = s;
+      }
+    }
+    return y;
+  }
+
+  private static void assertClose(double[] expected, float[] actual, int k, String what) {
+    assertEquals(expected.length, actual.length, what);
+    for (int i = 0; i < expected.length; i++) {
+      double tol = 1e-5 * Math.sqrt(k) * (1 + Math.abs(expected[i])) + 1e-4;
+      assertEquals(expected[i], actual[i], tol, what + " at " + i);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package dev.selfbyt.cortexsdr.it.bench;
+
+import java.util.Collection;
+import java.util.Locale;
+import java.util.TreeMap;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs {@link MatMulKernelBenchmark} and prints the table in docs/benchmarks.md: time per product,
+ * GFLOP/s ({@code 2 M K N} per product) and GB/s of weights read (their in-memory size per
+ * product), one thread. Pass {@code quick} for fewer iterations.
+ */
+public final class MatMulKernelBenchReport {
+  private MatMulKernelBenchReport() {}
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = args.length > 0 && args[0].equals("quick");
+    Options opt = new OptionsBuilder()
+        .include(MatMulKernelBenchmark.class.getName())
+        .warmupIterations(quick ? 2 : 3)
+        .measurementIterations(quick ? 3 : 5)
+        .warmupTime(TimeValue.seconds(1))
+        .measurementTime(TimeValue.seconds(1))
+        .forks(1)
+        .build();
+    Collection<RunResult> results = new Runner(opt).run();
+    TreeMap<String, String> rows = new TreeMap<>();
+    for (RunResult r : results) {
+      MatMulKernelBenchmark b = new MatMulKernelBenchmark();
+      b.format = r.getParams().getParam("format");
+      b.kernel = "scalar"; // only to build the weight and count its bytes in this JVM
+      b.m = Integer.parseInt(r.getParams().getParam("m"));
+      b.setUp();
+      b.kernel = r.getParams().getParam("kernel");
+      double us = r.getPrimaryResult().getScore();
+      double err = r.getPrimaryResult().getScoreError();
+      double flops = 2.0 * b.m * MatMulKernelBenchmark.K * MatMulKernelBenchmark.N;
+      String key = String.format(Locale.ROOT, "%03d %s %s", b.m, order(b.format), b.kernel);
+      rows.put(key, String.format(Locale.ROOT, "| %d | %s | %s | %,.1f ± %,.1f | %.2f | %.2f |", b.m, b.format,
+          b.kernel, us, err, flops / us / 1e3, b.weightBytes() / us / 1e3));
+    }
+    System.out.println();
+    System.out.printf(Locale.ROOT, "Y[M,%d] = X[M,%d] * W, one thread%n%n", MatMulKernelBenchmark.N,
+        MatMulKernelBenchmark.K);
+    System.out.println("| M | weight | kernels | µs per product | GFLOP/s | GB/s of weights |");
+    System.out.println("|---|---|---|---|---|---|");
+    rows.values().forEach(System.out::println);
+  }
+
+  private static String order(String format) {
+    return switch (format) {
+      case "fp32" -> "0";
+      case "int8" -> "1";
+      case "int4" -> "2";
+      default -> "3";
+    };
+  }
+}

@@ -1,0 +1,315 @@
+package dev.selfbyt.cortexsdr.it.djl;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.translator.TextEmbeddingTranslatorFactory;
+import ai.djl.inference.Predictor;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.calibrate.Metrics;
+import dev.selfbyt.cortexsdr.core.format.CaiEntry;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.djl.CaiModel;
+import dev.selfbyt.cortexsdr.djl.graph.CaiWeights;
+import dev.selfbyt.cortexsdr.djl.graph.GraphExecutor;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
+import dev.selfbyt.cortexsdr.it.models.Embedder;
+import dev.selfbyt.cortexsdr.it.models.MobyDick;
+import dev.selfbyt.cortexsdr.it.models.RealModel;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The DJL engine "CortexSDR" on real sentence encoders: each {@code .cai} runs through {@code
+ * Criteria...optEngine("CortexSDR")} with DJL's HuggingFace text-embedding translator, and is
+ * compared with the same {@code .cai} exported decoded and run in ONNX Runtime (the engine's own
+ * error), and with the fp32 model (the compression's error). Then, in one run: latency against ONNX
+ * Runtime fp32 (batch 1, 128 tokens, round-robin so machine noise falls on all alike), where the
+ * engine's time goes (per ONNX operator type), and the weights' memory after load.
+ *
+ * <p>Usage: {@code DjlEngineReport [--models minilm,bge] [--presets int8,int4] [--sentences 200]
+ * [--latency-runs 30] [--threads 2] [--work DIR]}.
+ */
+public final class DjlEngineReport {
+  private DjlEngineReport() {}
+
+  /** Fidelity and memory of one {@code .cai} in the engine. */
+  public record Fidelity(String model, String preset, long caiBytes, double meanCosVsDecoded,
+      double minCosVsDecoded, double meanCosVsFp32, double minCosVsFp32, long residentWeightBytes,
+      long fp32WeightBytes, long heapAfterLoad) {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> a = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    List<RealModel> models = new ArrayList<>();
+    for (String m : a.getOrDefault("models", "minilm,bge").split(",")) {
+      models.add(RealModel.parse(m));
+    }
+    List<Preset> presets = new ArrayList<>();
+    for (String p : a.getOrDefault("presets", "int8,int4").split(",")) {
+      presets.add(Preset.parse(p));
+    }
+    int sentences = Integer.parseInt(a.getOrDefault("sentences", "200"));
+    int runs = Integer.parseInt(a.getOrDefault("latency-runs", "30"));
+    int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
+    Path work = Files.createDirectories(Path.of(a.getOrDefault("work",
+        System.getProperty("java.io.tmpdir") + "/cortexsdr-djl-report")));
+    System.out.println("CortexSDR engine: kernels " + Kernels.get().name() + ", " + KernelThreads.threads()
+        + " threads (set -Ddev.selfbyt.cortexsdr.num_threads to match --threads)");
+    List<Fidelity> rows = new ArrayList<>();
+    List<String> latency = new ArrayList<>();
+    for (RealModel m : models) {
+      rows.addAll(fidelity(m, presets, sentences, threads, work));
+      if (runs > 0) {
+        latency.add(latency(m, presets, runs, threads, work));
+        latency.add(profile(m, presets.get(0), 10, work));
+      }
+    }
+    System.out.println();
+    System.out.println(markdown(rows, sentences));
+    latency.forEach(System.out::println);
+  }
+
+  /** The model's {@code .cai} for a preset, made once in {@code work}. */
+  static Path cai(RealModel model, Preset p, Path work) throws Exception {
+    Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
+    Path cai = dir.resolve(p.id() + ".cai");
+    if (!Files.exists(cai)) {
+      try (OnnxModelReader onnx = OnnxModelReader.open(model.onnx(dir))) {
+        CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(p).build());
+      }
+    }
+    return cai;
+  }
+
+  /** A DJL model folder: the {@code .cai} and the tokenizer. */
+  static Path folder(RealModel model, Preset p, Path work) throws Exception {
+    Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
+    Path f = Files.createDirectories(dir.resolve(p.id() + "-djl"));
+    Files.copy(cai(model, p, work), f.resolve("model.cai"), StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(model.tokenizer(dir), f.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+    return f;
+  }
+
+  /** The criteria a DJL user writes for a sentence encoder on this engine. */
+  public static Criteria<String, float[]> criteria(RealModel model, Path folder) {
+    return Criteria.builder()
+        .setTypes(String.class, float[].class)
+        .optModelPath(folder)
+        .optEngine("CortexSDR")
+        .optTranslatorFactory(new TextEmbeddingTranslatorFactory())
+        .optArgument("includeTokenTypes", true)
+        .optArgument("pooling", model.pooling() == RealModel.Pooling.CLS ? "cls" : "mean")
+        .optArgument("maxLength", 128)
+        .optArgument("truncation", true)
+        .optArgument("padding", false)
+        .build();
+  }
+
+  public static List<Fidelity> fidelity(RealModel model, List<Preset> presets, int sentenceCount, int threads,
+      Path work) throws Exception {
+    Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
+    List<String> sentences = MobyDick.sentences(sentenceCount, 0);
+    List<Encoding> enc = new ArrayList<>();
+    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
+      for (String s : sentences) {
+        enc.add(tok.encode(s));
+      }
+    }
+    float[][] fp32;
+    try (Embedder e = new Embedder(model.onnx(dir), model.pooling(), threads)) {
+      fp32 = e.embedAll(enc);
+    }
+    List<Fidelity> out = new ArrayList<>();
+    for (Preset p : presets) {
+      Path cai = cai(model, p, work);
+      Path decoded = dir.resolve(p.id() + ".decoded.onnx");
+      long fp32Weights = 0;
+      try (CaiReader r = CaiReader.open(cai)) {
+        if (!Files.exists(decoded)) {
+          OnnxExporter.exportDecoded(r, decoded);
+        }
+        for (CaiEntry e : r.entries()) {
+          fp32Weights += e.info().dtype().isFloating() ? 4 * e.info().numel() : e.info().byteSize();
+        }
+      }
+      float[][] ort;
+      try (Embedder e = new Embedder(decoded, model.pooling(), threads)) {
+        ort = e.embedAll(enc);
+      }
+      long heapBefore = usedHeap();
+      try (ZooModel<String, float[]> zoo = criteria(model, folder(model, p, work)).loadModel();
+          Predictor<String, float[]> pred = zoo.newPredictor()) {
+        long heapAfter = usedHeap() - heapBefore;
+        double[] vsDecoded = new double[sentences.size()];
+        double[] vsFp32 = new double[sentences.size()];
+        for (int i = 0; i < sentences.size(); i++) {
+          float[] ours = pred.predict(sentences.get(i));
+          vsDecoded[i] = Metrics.cosine(ours, ort[i]);
+          vsFp32[i] = Metrics.cosine(ours, fp32[i]);
+        }
+        long resident = ((CaiModel) zoo.getWrappedModel()).residentWeightBytes();
+        out.add(new Fidelity(model.displayName(), p.id(), Files.size(cai), mean(vsDecoded), min(vsDecoded),
+            mean(vsFp32), min(vsFp32), resident, fp32Weights, heapAfter));
+      }
+    }
+    return out;
+  }
+
+  private static long usedHeap() {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+
+  /** Median latency (ms) of ONNX Runtime fp32 and the engine per preset, batch 1, 128 tokens, in one run. */
+  public static String latency(RealModel model, List<Preset> presets, int runs, int threads, Path work)
+      throws Exception {
+    Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
+    String text = String.join(" ", MobyDick.sentences(40, 500));
+    Encoding input;
+    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
+      input = tok.encode(text);
+    }
+    Map<String, List<Long>> times = new LinkedHashMap<>();
+    List<ZooModel<String, float[]>> zoos = new ArrayList<>();
+    List<Predictor<String, float[]>> preds = new ArrayList<>();
+    try (Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
+      times.put("ONNX Runtime fp32", new ArrayList<>());
+      for (Preset p : presets) {
+        ZooModel<String, float[]> z = criteria(model, folder(model, p, work)).loadModel();
+        zoos.add(z);
+        preds.add(z.newPredictor());
+        times.put("CortexSDR engine, " + p.id() + " .cai", new ArrayList<>());
+      }
+      for (int w = 0; w < 5; w++) {
+        ortFp32.embed(input);
+        for (Predictor<String, float[]> pr : preds) {
+          pr.predict(text);
+        }
+      }
+      List<String> keys = new ArrayList<>(times.keySet());
+      for (int r = 0; r < runs; r++) {
+        long t = System.nanoTime();
+        ortFp32.embed(input);
+        times.get(keys.get(0)).add(System.nanoTime() - t);
+        for (int i = 0; i < preds.size(); i++) {
+          t = System.nanoTime();
+          preds.get(i).predict(text);
+          times.get(keys.get(i + 1)).add(System.nanoTime() - t);
+        }
+      }
+    } finally {
+      preds.forEach(Predictor::close);
+      zoos.forEach(ZooModel::close);
+    }
+    double base = median(times.get("ONNX Runtime fp32"));
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d runs "
+        + "(engine: Predictor.predict(String) incl. tokenizing and pooling; ONNX Runtime: session run and pooling)%n%n",
+        model.displayName(), input.getIds().length, threads, runs));
+    sb.append("| runtime | median ms | vs ONNX Runtime fp32 |\n|---|---|---|\n");
+    for (Map.Entry<String, List<Long>> e : times.entrySet()) {
+      double ms = median(e.getValue());
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2fx |%n", e.getKey(), ms, ms / base));
+    }
+    return sb.toString();
+  }
+
+  /** Where the engine's time goes: milliseconds per ONNX operator type, summed over the graph's nodes. */
+  public static String profile(RealModel model, Preset p, int runs, Path work) throws Exception {
+    Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
+    String text = String.join(" ", MobyDick.sentences(40, 500));
+    Encoding e;
+    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
+      e = tok.encode(text);
+    }
+    Map<String, long[]> byOp = new TreeMap<>();
+    long total;
+    try (CaiReader r = CaiReader.open(cai(model, p, work))) {
+      ai.onnx.proto.OnnxMl.ModelProto stored = OnnxExporter.storedModel(r);
+      java.util.Set<String> weights = new java.util.HashSet<>();
+      stored.getGraph().getInitializerList().forEach(t -> weights.add(t.getName()));
+      GraphExecutor exec = new GraphExecutor(stored, n -> CaiWeights.load(r, n));
+      long[] shape = {1, e.getIds().length};
+      Map<String, Value> in = new HashMap<>();
+      in.put("input_ids", Value.ofLongs(DType.INT64, shape, e.getIds()));
+      in.put("attention_mask", Value.ofLongs(DType.INT64, shape, e.getAttentionMask()));
+      in.put("token_type_ids", Value.ofLongs(DType.INT64, shape, new long[shape[1] > 0 ? (int) shape[1] : 0]));
+      for (int w = 0; w < 5; w++) {
+        exec.run(in);
+      }
+      long t0 = System.nanoTime();
+      for (int i = 0; i < runs; i++) {
+        exec.run(in, (node, nanos) -> {
+          String key = node.getOpType().equals("MatMul")
+              ? (weights.contains(node.getInput(1)) ? "MatMul (x weight)" : "MatMul (x activation)")
+              : node.getOpType();
+          long[] acc = byOp.computeIfAbsent(key, k -> new long[2]);
+          acc[0] += nanos;
+          acc[1]++;
+        });
+      }
+      total = System.nanoTime() - t0;
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%nWhere the time goes: %s %s .cai, %d tokens, mean of %d graph runs "
+        + "(%.2f ms per run)%n%n| ONNX op | nodes | ms per run | share |%n|---|---|---|---|%n", model.displayName(),
+        p.id(), e.getIds().length, runs, total / 1e6 / runs));
+    byOp.entrySet().stream()
+        .sorted((x, y) -> Long.compare(y.getValue()[0], x.getValue()[0]))
+        .forEach(en -> sb.append(String.format(Locale.ROOT, "| %s | %d | %.2f | %.1f%% |%n", en.getKey(),
+            en.getValue()[1] / runs, en.getValue()[0] / 1e6 / runs, 100.0 * en.getValue()[0] / total)));
+    return sb.toString();
+  }
+
+  public static String markdown(List<Fidelity> rows, int sentences) {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%d Moby-Dick sentences through Criteria...optEngine(\"CortexSDR\") "
+        + "(DJL text-embedding translator, no PyTorch); cosine of pooled embeddings%n%n", sentences));
+    sb.append("| model | .cai | file bytes | mean cos vs same .cai decoded in ORT | min | mean cos vs fp32 | min "
+        + "| weights in memory | fp32 weights | ratio |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for (Fidelity f : rows) {
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %,d | %.6f | %.6f | %.4f | %.4f | %,d | %,d | 1/%.2f |%n",
+          f.model(), f.preset(), f.caiBytes(), f.meanCosVsDecoded(), f.minCosVsDecoded(), f.meanCosVsFp32(),
+          f.minCosVsFp32(), f.residentWeightBytes(), f.fp32WeightBytes(),
+          (double) f.fp32WeightBytes() / f.residentWeightBytes()));
+    }
+    return sb.toString();
+  }
+
+  private static double mean(double[] a) {
+    return Arrays.stream(a).average().orElse(Double.NaN);
+  }
+
+  private static double min(double[] a) {
+    return Arrays.stream(a).min().orElse(Double.NaN);
+  }
+
+  private static double median(List<Long> v) {
+    long[] a = v.stream().mapToLong(Long::longValue).toArray();
+    Arrays.sort(a);
+    return a[a.length / 2] / 1e6;
+  }
+}
