@@ -61,7 +61,8 @@ class RealModelIT {
     Row plain = row(rows, ".cai int4 (decoded)");
     for (String method : methods) {
       Row calibrated = row(rows, ".cai int4 + " + method + " (decoded)");
-      assertEquals(plain.bytes(), calibrated.bytes(), 16384.0, method + ": same codec, about the same size");
+      // same codec; scaling adds its inverse scales (stored lossless, well under 1%)
+      assertEquals(plain.bytes(), calibrated.bytes(), 0.01 * plain.bytes(), method + ": about the same size");
       assertTrue(calibrated.meanCos() > plain.meanCos() + 0.01,
           "mean: plain " + plain.meanCos() + ", " + method + " " + calibrated.meanCos());
       assertTrue(calibrated.minCos() > plain.minCos() + 0.01,
