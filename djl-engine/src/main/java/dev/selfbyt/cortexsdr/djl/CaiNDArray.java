@@ -204,6 +204,21 @@ public class CaiNDArray extends NDArrayAdapter {
     return super.toSparse(fmt);
   }
 
+  /**
+   * The operators DJL's {@code ai.djl.nn} blocks call (convolution, linear, layer and batch norm,
+   * pooling, activations, concat, where, embedding) on this engine; see {@link CaiNDArrayEx}.
+   */
+  @Override
+  public ai.djl.ndarray.internal.NDArrayEx getNDArrayInternal() {
+    checkOpen();
+    return new CaiNDArrayEx(this);
+  }
+
+  /** DJL's alternative engine's view of this array, for operators this engine does not run. */
+  ai.djl.ndarray.internal.NDArrayEx alternativeEx() {
+    return super.getNDArrayInternal();
+  }
+
   // ---- element-wise ----
 
   @Override
@@ -264,6 +279,16 @@ public class CaiNDArray extends NDArrayAdapter {
   @Override
   public NDArray minimum(NDArray other) {
     return wrap(ValueOps.binary("Min", value(), other(other)));
+  }
+
+  @Override
+  public NDArray maximum(Number n) {
+    return wrap(ValueOps.binary("Max", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray minimum(Number n) {
+    return wrap(ValueOps.binary("Min", value(), scalar(n)));
   }
 
   @Override
