@@ -158,6 +158,22 @@ class OpsVsOnnxRuntimeTest {
     l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
     l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
         f(1, 2, 7, 6)));
+    l.add(c("MaxPool ceil", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("strides", 2, 2),
+        ais("pads", 1, 1, 1, 1), ai("ceil_mode", 1)), f(1, 2, 8, 7)));
+    l.add(c("AveragePool", "AveragePool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
+        f(2, 3, 6, 6)));
+    l.add(c("AveragePool pads", "AveragePool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)),
+        f(1, 2, 7, 6)));
+    l.add(c("AveragePool pads count_include_pad", "AveragePool", 11, List.of(ais("kernel_shape", 3, 3),
+        ais("pads", 1, 1, 1, 1), ai("count_include_pad", 1)), f(1, 2, 7, 6)));
+    l.add(c("AveragePool ceil strided", "AveragePool", 11, List.of(ais("kernel_shape", 3, 2), ais("strides", 2, 2),
+        ai("ceil_mode", 1)), f(1, 2, 8, 7)));
+    l.add(c("AveragePool SAME_UPPER", "AveragePool", 11, List.of(ais("kernel_shape", 3, 3), ais("strides", 2, 2),
+        AttributeProto.newBuilder().setName("auto_pad").setType(AttributeProto.AttributeType.STRING)
+            .setS(com.google.protobuf.ByteString.copyFromUtf8("SAME_UPPER")).build()), f(1, 2, 7, 6)));
+    l.add(c("BatchNormalization", "BatchNormalization", 15, List.of(af("epsilon", 1e-3f)), f(2, 3, 4, 5), f(3),
+        f(3), f(3), pos(3)));
+    l.add(c("BatchNormalization 2-D", "BatchNormalization", 15, List.of(), f(4, 6), f(6), f(6), f(6), pos(6)));
     l.add(c("Pad constant", "Pad", 11, List.of(), f(1, 2, 3, 4), i64(0, 0, 1, 0, 0, 0, 0, 2)));
     l.add(c("Pad reflect", "Pad", 11, List.of(AttributeProto.newBuilder().setName("mode")
         .setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8("reflect"))
