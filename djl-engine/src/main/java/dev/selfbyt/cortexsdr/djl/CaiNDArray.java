@@ -292,6 +292,62 @@ public class CaiNDArray extends NDArrayAdapter {
   }
 
   @Override
+  public NDArray neq(NDArray other) {
+    return wrap(ValueOps.compare("!=", value(), other(other)));
+  }
+
+  @Override
+  public NDArray neq(Number n) {
+    return wrap(ValueOps.compare("!=", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray gt(NDArray other) {
+    return wrap(ValueOps.compare(">", value(), other(other)));
+  }
+
+  @Override
+  public NDArray gt(Number n) {
+    return wrap(ValueOps.compare(">", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray gte(NDArray other) {
+    return wrap(ValueOps.compare(">=", value(), other(other)));
+  }
+
+  @Override
+  public NDArray gte(Number n) {
+    return wrap(ValueOps.compare(">=", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray lt(NDArray other) {
+    return wrap(ValueOps.compare("<", value(), other(other)));
+  }
+
+  @Override
+  public NDArray lt(Number n) {
+    return wrap(ValueOps.compare("<", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray lte(NDArray other) {
+    return wrap(ValueOps.compare("<=", value(), other(other)));
+  }
+
+  @Override
+  public NDArray lte(Number n) {
+    return wrap(ValueOps.compare("<=", value(), scalar(n)));
+  }
+
+  /** PyTorch-style gather (ONNX GatherElements): the output has {@code index}'s shape. */
+  @Override
+  public NDArray gather(NDArray index, int axis) {
+    return wrap(ValueOps.gatherElements(value(), other(index), axis));
+  }
+
+  @Override
   public NDArray eq(NDArray other) {
     return wrap(ValueOps.equal(value(), other(other)));
   }

@@ -207,6 +207,45 @@ class NDArrayOperatorsTest {
   }
 
   @Test
+  void comparisonsAndElementGather() {
+    NDArray a = random(new Shape(3, 4), -1, 1);
+    NDArray b = random(new Shape(4), -1, 1);
+    float[] x = a.toFloatArray();
+    float[] y = b.toFloatArray();
+    boolean[][] expected = new boolean[6][12];
+    for (int i = 0; i < 12; i++) {
+      float u = x[i];
+      float v = y[i % 4];
+      expected[0][i] = u > v;
+      expected[1][i] = u >= v;
+      expected[2][i] = u < v;
+      expected[3][i] = u <= v;
+      expected[4][i] = u != v;
+      expected[5][i] = u > 0;
+    }
+    NDArray[] got = {a.gt(b), a.gte(b), a.lt(b), a.lte(b), a.neq(b), a.gt(0)};
+    for (int k = 0; k < got.length; k++) {
+      assertInstanceOf(CaiNDArray.class, got[k]);
+      assertEquals(DataType.BOOLEAN, got[k].getDataType());
+      assertArrayEquals(expected[k], got[k].toBooleanArray(), "comparison " + k);
+    }
+    assertArrayEquals(new boolean[] {true, false}, m.create(new float[] {2, 3}).lte(2).toBooleanArray());
+
+    // gather along axis 1 (PyTorch semantics): out[i][j] = a[i][index[i][j]]
+    long[] idx = {3, 0, 1, 1, 2, 0};
+    NDArray g = a.gather(m.create(idx, new Shape(3, 2)), 1);
+    assertEquals(new Shape(3, 2), g.getShape());
+    float[] eg = new float[6];
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 2; j++) {
+        eg[i * 2 + j] = x[i * 4 + (int) idx[i * 2 + j]];
+      }
+    }
+    close(eg, g, "gather axis 1");
+    assertThrows(IndexOutOfBoundsException.class, () -> a.gather(m.create(new long[] {4}, new Shape(1, 1)), 1));
+  }
+
+  @Test
   void poolingMaxAndAverage() {
     NDArray a = random(new Shape(2, 3, 7, 6), -2, 2);
     float[] x = a.toFloatArray();

@@ -45,7 +45,14 @@ public final class Ops {
       OPS.put(name, (a, n, o) -> in -> one(Arith.unary(code, in[0])));
     }
     OPS.put("Identity", (a, n, o) -> in -> one(in[0]));
-    OPS.put("Equal", (a, n, o) -> in -> one(Arith.equal(in[0], in[1])));
+    for (String name : new String[] {"Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"}) {
+      int code = Arith.compareCode(name);
+      OPS.put(name, (a, n, o) -> in -> one(Arith.compare(code, in[0], in[1])));
+    }
+    OPS.put("GatherElements", (a, n, o) -> {
+      long axis = a.i("axis", 0);
+      return in -> one(gatherElements(in[0], in[1], axis));
+    });
     OPS.put("Where", (a, n, o) -> in -> one(Arith.where(in[0], in[1], in[2])));
     OPS.put("Clip", Ops::clip);
     OPS.put("Shape", (a, n, o) -> {
@@ -414,6 +421,57 @@ public final class Ops {
       }
     }
     return Value.ofLongs(data.dtype(), out, l);
+  }
+
+  /**
+   * ONNX GatherElements (PyTorch's and DJL's {@code gather}): {@code out[i][j][k] =
+   * data[index[i][j][k]][j][k]} for axis 0, and so on; the output has the indices' shape.
+   */
+  static Value gatherElements(Value data, Value indices, long axis) {
+    long[] ds = data.shapeRef();
+    long[] is = indices.shapeRef();
+    int ax = (int) (axis < 0 ? axis + ds.length : axis);
+    if (ax < 0 || ax >= ds.length || is.length != ds.length) {
+      throw new IllegalArgumentException("GatherElements: indices " + Arrays.toString(is) + " and data "
+          + Arrays.toString(ds) + " must have the same rank, axis " + axis + " inside it");
+    }
+    int rank = ds.length;
+    int[] dStride = new int[rank];
+    int[] iStride = new int[rank];
+    for (int d = rank - 1, sd = 1, si = 1; d >= 0; d--) {
+      if (d != ax && is[d] > ds[d]) {
+        throw new IllegalArgumentException("GatherElements: indices " + Arrays.toString(is) + " exceed data "
+            + Arrays.toString(ds) + " on axis " + d);
+      }
+      dStride[d] = sd;
+      iStride[d] = si;
+      sd *= (int) ds[d];
+      si *= (int) is[d];
+    }
+    long[] idx = indices.longs();
+    float[] fsrc = data.isFloating() ? data.floats() : null;
+    long[] lsrc = fsrc == null ? data.longs() : null;
+    float[] fdst = fsrc != null ? new float[idx.length] : null;
+    long[] ldst = fsrc == null ? new long[idx.length] : null;
+    for (int i = 0; i < idx.length; i++) {
+      long k = idx[i] < 0 ? idx[i] + ds[ax] : idx[i];
+      if (k < 0 || k >= ds[ax]) {
+        throw new IndexOutOfBoundsException("GatherElements: index " + idx[i] + " outside axis " + ax + " of size "
+            + ds[ax]);
+      }
+      int src = 0;
+      for (int d = 0, rest = i; d < rank; d++) {
+        int coord = rest / iStride[d];
+        rest -= coord * iStride[d];
+        src += (d == ax ? (int) k : coord) * dStride[d];
+      }
+      if (fsrc != null) {
+        fdst[i] = fsrc[src];
+      } else {
+        ldst[i] = lsrc[src];
+      }
+    }
+    return fsrc != null ? Value.ofFloats(is.clone(), fdst) : Value.ofLongs(data.dtype(), is.clone(), ldst);
   }
 
   static Value slice(Value v, long[] starts, long[] ends, long[] axes, long[] steps) {

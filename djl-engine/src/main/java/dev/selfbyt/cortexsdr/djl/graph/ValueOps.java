@@ -23,6 +23,25 @@ public final class ValueOps {
     return Arith.equal(a, b);
   }
 
+  /** {@code "=="}, {@code "!="}, {@code ">"}, {@code ">="}, {@code "<"}, {@code "<="}, broadcast, as a BOOL tensor. */
+  public static Value compare(String op, Value a, Value b) {
+    int code = switch (op) {
+      case "==" -> Arith.EQ;
+      case "!=" -> Arith.NE;
+      case ">" -> Arith.GT;
+      case ">=" -> Arith.GE;
+      case "<" -> Arith.LT;
+      case "<=" -> Arith.LE;
+      default -> throw new IllegalArgumentException("not a comparison: " + op);
+    };
+    return Arith.compare(code, a, b);
+  }
+
+  /** ONNX GatherElements, DJL's and PyTorch's {@code gather(index, axis)}. */
+  public static Value gatherElements(Value data, Value indices, int axis) {
+    return Ops.gatherElements(data, indices, axis);
+  }
+
   public static Value reduce(Value v, long[] axes, boolean keepDims, boolean mean) {
     return Ops.reduce(v, axes, keepDims, mean);
   }

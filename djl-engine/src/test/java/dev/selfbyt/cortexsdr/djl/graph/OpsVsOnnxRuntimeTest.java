@@ -140,6 +140,18 @@ class OpsVsOnnxRuntimeTest {
     l.add(c("Cast to float", "Cast", 13, List.of(ai("to", 1)), ints(new long[] {3, 4}, 100)));
     l.add(c("Shape", "Shape", 13, List.of(), f(2, 3, 4)));
     l.add(c("Equal", "Equal", 13, List.of(), ints(new long[] {4, 5}, 3), ints(new long[] {5}, 3)));
+    for (String op : new String[] {"Greater", "GreaterOrEqual", "Less", "LessOrEqual"}) {
+      l.add(c(op + " ints", op, 16, List.of(), ints(new long[] {4, 5}, 3), ints(new long[] {5}, 3)));
+      Value x = f(3, 4);
+      float[] xv = x.floats().clone();
+      xv[0] = 0.25f; // some equal pairs, so the "or equal" half is exercised
+      l.add(c(op + " floats", op, 16, List.of(), Value.ofFloats(new long[] {3, 4}, xv),
+          Value.ofFloats(new long[] {1, 4}, new float[] {0.25f, 0f, -0.5f, 1f})));
+    }
+    l.add(c("GatherElements axis 0", "GatherElements", 13, List.of(), f(3, 4),
+        Value.ofLongs(DType.INT64, new long[] {2, 4}, new long[] {0, 2, 1, -1, 2, 2, 0, 1})));
+    l.add(c("GatherElements axis 2", "GatherElements", 13, List.of(ai("axis", 2)), f(2, 3, 5),
+        ints(new long[] {2, 2, 4}, 5)));
     l.add(c("Where", "Where", 13, List.of(), Value.ofLongs(DType.BOOL, new long[] {2, 3},
         new long[] {1, 0, 1, 0, 0, 1}), f(2, 3), f(3)));
     l.add(c("Expand", "Expand", 13, List.of(), f(3, 1), i64(2, 3, 4)));
