@@ -9,6 +9,7 @@ import ai.djl.ndarray.index.dim.NDIndexAll;
 import ai.djl.ndarray.index.dim.NDIndexElement;
 import ai.djl.ndarray.index.dim.NDIndexFixed;
 import ai.djl.ndarray.index.dim.NDIndexSlice;
+import ai.djl.ndarray.index.dim.NDIndexTake;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -482,13 +483,34 @@ public class CaiNDArray extends NDArrayAdapter {
     return out;
   }
 
-  /** Fixed indices, slices and {@code :} run here; other index kinds go to the alternative engine. */
+  /**
+   * Fixed indices, slices and {@code :} run here, and so does one integer array index with only
+   * {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX Gather); other index kinds go
+   * to the alternative engine.
+   */
   @Override
   public NDArray get(NDManager m, NDIndex index) {
     Value v = value();
     List<NDIndexElement> el = index.getIndices();
     if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
       return super.get(m, index);
+    }
+    CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
+    int takes = 0;
+    int takeAxis = -1;
+    for (int ax = 0; ax < el.size(); ax++) {
+      if (el.get(ax) instanceof NDIndexTake) {
+        takes++;
+        takeAxis = ax;
+      } else if (!(el.get(ax) instanceof NDIndexAll)) {
+        takes = -el.size() - 1;
+      }
+    }
+    if (takes == 1) {
+      Value idx = valueOf(((NDIndexTake) el.get(takeAxis)).getIndex(), manager);
+      if (!idx.isFloating() && idx.dtype() != DType.BOOL) {
+        return target.create(ValueOps.gather(v, idx, takeAxis));
+      }
     }
     List<Long> starts = new ArrayList<>();
     List<Long> ends = new ArrayList<>();
@@ -523,7 +545,6 @@ public class CaiNDArray extends NDArrayAdapter {
     if (!squeeze.isEmpty()) {
       r = ValueOps.squeeze(r, toArray(squeeze));
     }
-    CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
     return target.create(r);
   }
 

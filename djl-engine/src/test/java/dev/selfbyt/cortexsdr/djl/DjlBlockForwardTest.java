@@ -103,4 +103,57 @@ class DjlBlockForwardTest {
     h = Reference.linear(h, 2, 6, p.get("11Linear_weight"), 3, p.get("11Linear_bias"));
     return Reference.map(h, v -> 1 / (1 + Math.exp(-v)));
   }
+
+  /**
+   * A transformer-style feed-forward block with DJL's default initializers (Xavier, which draws
+   * from the manager's {@code randomUniform}/{@code randomNormal}), on 128 tokens.
+   */
+  @Test
+  void feedForwardWithDefaultInitializersMatchesReference() {
+    SequentialBlock ffn = new SequentialBlock()
+        .add(LayerNorm.builder().build())
+        .add(Linear.builder().setUnits(64).build())
+        .add(Activation.geluBlock())
+        .add(Linear.builder().setUnits(16).build())
+        .add(Activation.tanhBlock());
+    ffn.freezeParameters(true);
+    String before = System.getProperty("ai.djl.default_engine");
+    System.setProperty("ai.djl.default_engine", "CortexSDR");
+    try (NDManager m = Engine.getEngine("CortexSDR").newBaseManager()) {
+      Engine.getEngine("CortexSDR").setRandomSeed(11);
+      Shape inShape = new Shape(128, 16);
+      ffn.initialize(m, DataType.FLOAT32, inShape);
+      float[] x = Reference.random(new Random(3), (int) inShape.size(), -2, 2);
+      NDArray out = ffn.forward(new ParameterStore(m, false), new NDList(m.create(x, inShape)), false)
+          .singletonOrThrow();
+      assertInstanceOf(CaiNDArray.class, out);
+      Map<String, float[]> p = new HashMap<>();
+      ffn.getParameters().forEach(pair -> {
+        assertInstanceOf(CaiNDArray.class, pair.getValue().getArray(), pair.getKey());
+        p.put(pair.getKey(), pair.getValue().getArray().toFloatArray());
+      });
+      float[] w = p.get("02Linear_weight");
+      double sq = 0;
+      for (float v : w) {
+        sq += v * v;
+      }
+      assertEquals(true, sq > 0, "Xavier weights drawn");
+      float[] h = Reference.layerNorm(x, 16, p.get("01LayerNorm_gamma"), p.get("01LayerNorm_beta"), 1e-5);
+      h = Reference.linear(h, 128, 16, w, 64, p.get("02Linear_bias"));
+      h = Reference.map(h, Reference::gelu);
+      h = Reference.linear(h, 128, 64, p.get("04Linear_weight"), 16, p.get("04Linear_bias"));
+      float[] expected = Reference.map(h, Math::tanh);
+      float[] actual = out.toFloatArray();
+      assertEquals(expected.length, actual.length);
+      for (int i = 0; i < expected.length; i++) {
+        assertEquals(expected[i], actual[i], 1e-5, "output " + i);
+      }
+    } finally {
+      if (before == null) {
+        System.clearProperty("ai.djl.default_engine");
+      } else {
+        System.setProperty("ai.djl.default_engine", before);
+      }
+    }
+  }
 }

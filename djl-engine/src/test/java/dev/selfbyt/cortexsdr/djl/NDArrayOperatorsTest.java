@@ -200,6 +200,11 @@ class NDArrayOperatorsTest {
       System.arraycopy(tv, (int) idv[r] * 3, expected, r * 3, 3);
     }
     close(expected, rows, "embedding gather");
+    close(expected, table.get(ids), "take by an index array");
+    NDArray cols = table.get(new NDIndex(":, {}", m.create(new long[] {2, 0})));
+    assertEquals(new Shape(5, 2), cols.getShape());
+    close(new float[] {tv[2], tv[0], tv[5], tv[3], tv[8], tv[6], tv[11], tv[9], tv[14], tv[12]}, cols,
+        "take along axis 1");
 
     NDArray cond = a.eq(a.abs()); // a >= 0
     NDArray zeros = m.zeros(a.getShape());
