@@ -29,10 +29,12 @@ import java.util.List;
  * dense values on the Java heap, or a weight still block-quantized or SDR-sparse, decoded only
  * when an operator needs dense values. {@link #matMul}/{@link #dot} with a compressed right operand
  * run the quantized or sparse kernels on it directly; {@link #toSparse(SparseFormat)} with {@code
- * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, reduction and shape
- * operators a translator or a transformer needs run in Java; every other operator goes to DJL's
- * alternative engine (PyTorch when present), as DJL's OnnxRuntime engine does. Get one from a
- * {@link CaiNDManager}.
+ * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, comparison,
+ * reduction, shape and indexing operators ({@code get} with fixed indices, slices or one index
+ * array; PyTorch-style {@code gather}) a translator or a transformer needs run in Java, and {@link
+ * #getNDArrayInternal()} gives the layer operators of DJL's {@code ai.djl.nn} blocks ({@link
+ * CaiNDArrayEx}); every other operator goes to DJL's alternative engine (PyTorch when present), as
+ * DJL's OnnxRuntime engine does. Get one from a {@link CaiNDManager}.
  */
 public class CaiNDArray extends NDArrayAdapter {
   private Value value;
