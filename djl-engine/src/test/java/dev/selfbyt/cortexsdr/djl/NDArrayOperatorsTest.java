@@ -20,12 +20,14 @@ import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.nn.pooling.Pool;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
 import dev.selfbyt.cortexsdr.djl.graph.Value;
 import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
+import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.nio.ByteBuffer;
 import java.util.Random;
 import java.util.function.DoubleUnaryOperator;
@@ -298,6 +300,36 @@ class NDArrayOperatorsTest {
     float[] be = Reference.random(rnd, 8, -1f, 1f);
     NDArray ln = LayerNorm.layerNorm(h, new Shape(8), m.create(g), m.create(be), 1e-5f).singletonOrThrow();
     close(Reference.layerNorm(h.toFloatArray(), 8, g, be, 1e-5), ln, "layer norm");
+  }
+
+  private NDArray sdr(float[] w, TensorInfo info, float[] decodedOut) {
+    SdrCodec codec = SdrCodec.builder().sparsity(0.6).build();
+    ByteBuffer payload = codec.encode(TensorData.ofFloats(info, w));
+    float[] decoded = codec.decode(info, payload.duplicate()).floats();
+    System.arraycopy(decoded, 0, decodedOut, 0, decoded.length);
+    SparseMatrix s = SparseMatrix.of(codec.unpack(info, payload.duplicate()),
+        Math.toIntExact(info.outer() * info.inner()), Math.toIntExact(info.fiberLength()));
+    return ((CaiNDManager) m).create(Value.ofSparse(info, s));
+  }
+
+  @Test
+  void linearAndConvWithSdrWeights() {
+    NDArray x = random(new Shape(3, 16), -1, 1);
+    float[] w = Reference.random(rnd, 5 * 16, -1, 1);
+    float[] decoded = new float[w.length];
+    NDArray s = sdr(w, new TensorInfo("w", DType.FLOAT32, new long[] {5, 16}, TensorRole.MATMUL_WEIGHT, 1), decoded);
+    assertEquals(ai.djl.ndarray.types.SparseFormat.CSR, s.getSparseFormat());
+    close(Reference.linear(x.toFloatArray(), 3, 16, decoded, 5, null), Linear.linear(x, s, null).singletonOrThrow(),
+        "linear sdr");
+
+    NDArray img = random(new Shape(1, 4, 6, 5), -1, 1);
+    float[] cw = Reference.random(rnd, 6 * 4 * 3 * 3, -1, 1);
+    float[] cdec = new float[cw.length];
+    NDArray cs = sdr(cw, new TensorInfo("c", DType.FLOAT32, new long[] {6, 4, 3, 3}, TensorRole.CONV_WEIGHT, 1), cdec);
+    int[] one = {1, 1};
+    close(Reference.conv2d(img.toFloatArray(), 1, 4, 6, 5, cdec, 6, 3, 3, null, one, one, one, 1),
+        Conv2d.conv2d(img, cs, null, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1).singletonOrThrow(),
+        "conv sdr");
   }
 
   @Test
