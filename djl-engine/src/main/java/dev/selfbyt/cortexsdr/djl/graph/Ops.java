@@ -127,6 +127,10 @@ public final class Ops {
     OPS.put("MaxPool", (a, n, o) -> ConvOps.maxPool(a));
     OPS.put("AveragePool", (a, n, o) -> ConvOps.averagePool(a));
     OPS.put("BatchNormalization", (a, n, o) -> {
+      if (a.i("training_mode", 0) != 0 || n.getOutputCount() > 1) {
+        throw new IllegalArgumentException("BatchNormalization node " + n.getName()
+            + ": only inference mode (one output, training_mode 0) is supported");
+      }
       float eps = a.f("epsilon", 1e-5f);
       return in -> one(batchNorm(in[0], in[1], in[2], in[3], in[4], 1, eps));
     });
