@@ -9,6 +9,7 @@ import ai.djl.ndarray.index.dim.NDIndexAll;
 import ai.djl.ndarray.index.dim.NDIndexElement;
 import ai.djl.ndarray.index.dim.NDIndexFixed;
 import ai.djl.ndarray.index.dim.NDIndexSlice;
+import ai.djl.ndarray.index.dim.NDIndexTake;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -28,10 +29,12 @@ import java.util.List;
  * dense values on the Java heap, or a weight still block-quantized or SDR-sparse, decoded only
  * when an operator needs dense values. {@link #matMul}/{@link #dot} with a compressed right operand
  * run the quantized or sparse kernels on it directly; {@link #toSparse(SparseFormat)} with {@code
- * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, reduction and shape
- * operators a translator or a transformer needs run in Java; every other operator goes to DJL's
- * alternative engine (PyTorch when present), as DJL's OnnxRuntime engine does. Get one from a
- * {@link CaiNDManager}.
+ * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, comparison,
+ * reduction, shape and indexing operators ({@code get} with fixed indices, slices or one index
+ * array; PyTorch-style {@code gather}) a translator or a transformer needs run in Java, and {@link
+ * #getNDArrayInternal()} gives the layer operators of DJL's {@code ai.djl.nn} blocks ({@link
+ * CaiNDArrayEx}); every other operator goes to DJL's alternative engine (PyTorch when present), as
+ * DJL's OnnxRuntime engine does. Get one from a {@link CaiNDManager}.
  */
 public class CaiNDArray extends NDArrayAdapter {
   private Value value;
@@ -204,6 +207,21 @@ public class CaiNDArray extends NDArrayAdapter {
     return super.toSparse(fmt);
   }
 
+  /**
+   * The operators DJL's {@code ai.djl.nn} blocks call (convolution, linear, layer and batch norm,
+   * pooling, activations, concat, where, embedding) on this engine; see {@link CaiNDArrayEx}.
+   */
+  @Override
+  public ai.djl.ndarray.internal.NDArrayEx getNDArrayInternal() {
+    checkOpen();
+    return new CaiNDArrayEx(this);
+  }
+
+  /** DJL's alternative engine's view of this array, for operators this engine does not run. */
+  ai.djl.ndarray.internal.NDArrayEx alternativeEx() {
+    return super.getNDArrayInternal();
+  }
+
   // ---- element-wise ----
 
   @Override
@@ -264,6 +282,72 @@ public class CaiNDArray extends NDArrayAdapter {
   @Override
   public NDArray minimum(NDArray other) {
     return wrap(ValueOps.binary("Min", value(), other(other)));
+  }
+
+  @Override
+  public NDArray maximum(Number n) {
+    return wrap(ValueOps.binary("Max", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray minimum(Number n) {
+    return wrap(ValueOps.binary("Min", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray neq(NDArray other) {
+    return wrap(ValueOps.compare("!=", value(), other(other)));
+  }
+
+  @Override
+  public NDArray neq(Number n) {
+    return wrap(ValueOps.compare("!=", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray gt(NDArray other) {
+    return wrap(ValueOps.compare(">", value(), other(other)));
+  }
+
+  @Override
+  public NDArray gt(Number n) {
+    return wrap(ValueOps.compare(">", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray gte(NDArray other) {
+    return wrap(ValueOps.compare(">=", value(), other(other)));
+  }
+
+  @Override
+  public NDArray gte(Number n) {
+    return wrap(ValueOps.compare(">=", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray lt(NDArray other) {
+    return wrap(ValueOps.compare("<", value(), other(other)));
+  }
+
+  @Override
+  public NDArray lt(Number n) {
+    return wrap(ValueOps.compare("<", value(), scalar(n)));
+  }
+
+  @Override
+  public NDArray lte(NDArray other) {
+    return wrap(ValueOps.compare("<=", value(), other(other)));
+  }
+
+  @Override
+  public NDArray lte(Number n) {
+    return wrap(ValueOps.compare("<=", value(), scalar(n)));
+  }
+
+  /** PyTorch-style gather (ONNX GatherElements): the output has {@code index}'s shape. */
+  @Override
+  public NDArray gather(NDArray index, int axis) {
+    return wrap(ValueOps.gatherElements(value(), other(index), axis));
   }
 
   @Override
@@ -401,13 +485,34 @@ public class CaiNDArray extends NDArrayAdapter {
     return out;
   }
 
-  /** Fixed indices, slices and {@code :} run here; other index kinds go to the alternative engine. */
+  /**
+   * Fixed indices, slices and {@code :} run here, and so does one integer array index with only
+   * {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX Gather); other index kinds go
+   * to the alternative engine.
+   */
   @Override
   public NDArray get(NDManager m, NDIndex index) {
     Value v = value();
     List<NDIndexElement> el = index.getIndices();
     if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
       return super.get(m, index);
+    }
+    CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
+    int takes = 0;
+    int takeAxis = -1;
+    for (int ax = 0; ax < el.size(); ax++) {
+      if (el.get(ax) instanceof NDIndexTake) {
+        takes++;
+        takeAxis = ax;
+      } else if (!(el.get(ax) instanceof NDIndexAll)) {
+        takes = -el.size() - 1;
+      }
+    }
+    if (takes == 1) {
+      Value idx = valueOf(((NDIndexTake) el.get(takeAxis)).getIndex(), manager);
+      if (!idx.isFloating() && idx.dtype() != DType.BOOL) {
+        return target.create(ValueOps.gather(v, idx, takeAxis));
+      }
     }
     List<Long> starts = new ArrayList<>();
     List<Long> ends = new ArrayList<>();
@@ -442,7 +547,6 @@ public class CaiNDArray extends NDArrayAdapter {
     if (!squeeze.isEmpty()) {
       r = ValueOps.squeeze(r, toArray(squeeze));
     }
-    CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
     return target.create(r);
   }
 

@@ -135,6 +135,51 @@ public class CaiNDManager extends BaseNDManager {
     return create(Value.ofLongs(CaiNDArray.toDType(dataType), shape.getShape(), l));
   }
 
+  /**
+   * Uniform values in {@code [low, high)} from DJL's shared generator ({@code RandomUtils.RANDOM},
+   * seeded by {@code Engine.getEngine("CortexSDR").setRandomSeed}); what DJL's Xavier and uniform
+   * initializers call.
+   */
+  @Override
+  public NDArray randomUniform(float low, float high, Shape shape, DataType dataType) {
+    float[] f = new float[Math.toIntExact(shape.size())];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = low + (high - low) * ai.djl.util.RandomUtils.RANDOM.nextFloat();
+    }
+    return floating(shape, f, dataType);
+  }
+
+  /** Normal values (mean {@code loc}, standard deviation {@code scale}) from DJL's shared generator. */
+  @Override
+  public NDArray randomNormal(float loc, float scale, Shape shape, DataType dataType) {
+    float[] f = new float[Math.toIntExact(shape.size())];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = (float) (loc + scale * ai.djl.util.RandomUtils.RANDOM.nextGaussian());
+    }
+    return floating(shape, f, dataType);
+  }
+
+  /** Normal values redrawn until within two standard deviations of {@code loc}. */
+  @Override
+  public NDArray truncatedNormal(float loc, float scale, Shape shape, DataType dataType) {
+    float[] f = new float[Math.toIntExact(shape.size())];
+    for (int i = 0; i < f.length; i++) {
+      double g;
+      do {
+        g = ai.djl.util.RandomUtils.RANDOM.nextGaussian();
+      } while (Math.abs(g) > 2);
+      f[i] = (float) (loc + scale * g);
+    }
+    return floating(shape, f, dataType);
+  }
+
+  private NDArray floating(Shape shape, float[] f, DataType dataType) {
+    if (!dataType.isFloating()) {
+      throw new IllegalArgumentException("random values are floating; " + dataType + " was asked");
+    }
+    return create(Value.ofFloats(shape.getShape(), f));
+  }
+
   @Override
   public NDArray arange(float start, float stop, float step, DataType dataType) {
     int n = (int) Math.max(0, Math.ceil((stop - start) / step));

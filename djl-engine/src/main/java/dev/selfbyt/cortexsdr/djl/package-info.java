@@ -33,6 +33,13 @@
  *       compute on the compressed form: {@code matMul}/{@code dot} with a quantized or sparse
  *       right operand, gather from a quantized table. Dense operators used by translators and
  *       graphs run in Java; the rest go to the alternative engine.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDArrayEx} is what {@code getNDArrayInternal()}
+ *       returns: the operators DJL's {@code ai.djl.nn} blocks call (2-D convolution, linear,
+ *       layer and batch norm, 2-D and global pooling, relu/sigmoid/tanh/gelu, concat/stack,
+ *       where, embedding) run on the executor's own operators through {@link
+ *       dev.selfbyt.cortexsdr.djl.graph.ValueOps} (one implementation for the NDArray and the ONNX
+ *       node), with quantized or sparse weights used as stored; training paths go to the
+ *       alternative engine.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiSymbolBlock} runs the ONNX graph stored in the
  *       {@code .cai} with the Java operators of {@link dev.selfbyt.cortexsdr.djl.graph}. A graph
  *       holding an operator they lack runs whole in ONNX Runtime when it is on the classpath (the

@@ -261,23 +261,55 @@ final class Arith {
     return xf < 0 ? -r : r;
   }
 
+  static final int EQ = 0, NE = 1, GT = 2, GE = 3, LT = 4, LE = 5;
+
+  static int compareCode(String op) {
+    return switch (op) {
+      case "Equal" -> EQ;
+      case "Greater" -> GT;
+      case "GreaterOrEqual" -> GE;
+      case "Less" -> LT;
+      case "LessOrEqual" -> LE;
+      default -> throw new IllegalArgumentException("not a comparison: " + op);
+    };
+  }
+
   static Value equal(Value a, Value b) {
+    return compare(EQ, a, b);
+  }
+
+  /** Element-wise comparison (broadcast) as a BOOL tensor of 0/1. */
+  static Value compare(int code, Value a, Value b) {
     long[] out = Broadcast.shape(a.shapeRef(), b.shapeRef());
     long[] z = new long[Broadcast.size(out)];
     if (a.isFloating() || b.isFloating()) {
       float[] x = Broadcast.expand(a.floats(), a.shapeRef(), out);
       float[] y = Broadcast.expand(b.floats(), b.shapeRef(), out);
       for (int i = 0; i < z.length; i++) {
-        z[i] = x[i] == y[i] ? 1 : 0;
+        z[i] = test(code, Float.compare(x[i], y[i]), x[i] == y[i], Float.isNaN(x[i]) || Float.isNaN(y[i])) ? 1 : 0;
       }
     } else {
       long[] x = Broadcast.expand(a.longs(), a.shapeRef(), out);
       long[] y = Broadcast.expand(b.longs(), b.shapeRef(), out);
       for (int i = 0; i < z.length; i++) {
-        z[i] = x[i] == y[i] ? 1 : 0;
+        z[i] = test(code, Long.compare(x[i], y[i]), x[i] == y[i], false) ? 1 : 0;
       }
     }
     return Value.ofLongs(DType.BOOL, out, z);
+  }
+
+  private static boolean test(int code, int cmp, boolean eq, boolean nan) {
+    if (nan) {
+      return code == NE; // every comparison with NaN is false, except "not equal"
+    }
+    return switch (code) {
+      case EQ -> eq;
+      case NE -> !eq;
+      case GT -> cmp > 0 && !eq;
+      case GE -> cmp >= 0 || eq;
+      case LT -> cmp < 0 && !eq;
+      default -> cmp <= 0 || eq;
+    };
   }
 
   static Value where(Value c, Value a, Value b) {

@@ -46,71 +46,89 @@ final class ConvOps {
     long[] padAttr = a.ints("pads");
     String autoPad = a.s("auto_pad", "NOTSET");
     return in -> {
-      Value x = in[0];
-      Value w = in[1];
-      long[] xs = x.shapeRef();
-      long[] ws = w.shapeRef();
+      long[] xs = in[0].shapeRef();
+      long[] ws = in[1].shapeRef();
       if (xs.length != 4 || ws.length != 4) {
         throw new IllegalArgumentException("Conv: only 2-D convolutions (NCHW) are supported, got input "
             + Arrays.toString(xs));
       }
-      int n = (int) xs[0], c = (int) xs[1], h = (int) xs[2], wd = (int) xs[3];
-      int oc = (int) ws[0], icg = (int) ws[1];
       int[] k = kernelShape == null ? new int[] {(int) ws[2], (int) ws[3]} : two(kernelShape, 1);
-      int[] p = pads(padAttr, autoPad, h, wd, k, strides, dil);
-      int oh = (h + p[0] + p[2] - dil[0] * (k[0] - 1) - 1) / strides[0] + 1;
-      int ow = (wd + p[1] + p[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
-      int ocg = oc / group;
-      int kk = icg * k[0] * k[1];
-      int hw = oh * ow;
-      float[] src = x.floats();
-      float[] bias = in.length > 2 && in[2] != null ? in[2].floats() : null;
-      float[] out = new float[n * oc * hw];
-      boolean depthwise = icg == 1 && ocg == 1;
-      float[] dense = null;
-      if (depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
-        dense = w.floats(); // [oc, icg * kh * kw]: per-group slices are decoded once per call
-      }
-      for (int b = 0; b < n; b++) {
-        int base = b * c * h * wd;
-        int ob = b * oc * hw;
-        if (depthwise) {
-          float[] wdense = dense;
-          KernelThreads.forEach(group, (long) group * hw * kk, g -> depthwise(src, base + g * h * wd, h, wd, wdense,
-              g * kk, k, strides, dil, p, oh, ow, out, ob + g * hw));
-        } else {
-          for (int g = 0; g < group; g++) {
-            // patches [hw, kk] of this group's input channels, then Y^T[hw, ocg] = patches * W_g^T
-            float[] patches = im2row(src, base + g * icg * h * wd, icg, h, wd, k, strides, dil, p, oh, ow);
-            float[] yt = new float[hw * ocg];
-            if (group == 1 && w.quantized() != null) {
-              MatMul.multiply(patches, 0, hw, w.quantized(), yt, 0);
-            } else if (group == 1 && w.sparse() != null) {
-              MatMul.multiply(patches, 0, hw, w.sparse(), yt, 0);
-            } else {
-              float[] wg = Arrays.copyOfRange(dense, g * ocg * kk, (g + 1) * ocg * kk);
-              MatMul.multiply(patches, 0, hw, new DenseRows(wg, ocg, kk), yt, 0);
-            }
-            for (int o = 0; o < ocg; o++) {
-              int dst = ob + (g * ocg + o) * hw;
-              for (int i = 0; i < hw; i++) {
-                out[dst + i] = yt[i * ocg + o];
-              }
-            }
-          }
-        }
-        if (bias != null) {
-          for (int o = 0; o < oc; o++) {
-            float bv = bias[o];
-            int dst = ob + o * hw;
-            for (int i = 0; i < hw; i++) {
-              out[dst + i] += bv;
-            }
-          }
-        }
-      }
-      return Ops.one(Value.ofFloats(new long[] {n, oc, oh, ow}, out));
+      int[] p = pads(padAttr, autoPad, (int) xs[2], (int) xs[3], k, strides, dil);
+      return Ops.one(conv2d(in[0], in[1], in.length > 2 ? in[2] : null, strides, p, dil, group));
     };
+  }
+
+  /**
+   * A 2-D convolution of {@code x [N, C, H, W]} by {@code w [OC, C/group, KH, KW]} (dense, or
+   * quantized/sparse with its output channels as fibers, used from the codes when {@code group ==
+   * 1}), plus {@code bias [OC]} when not null; {@code pads} are {@code [top, left, bottom, right]}.
+   */
+  static Value conv2d(Value x, Value w, Value biasValue, int[] strides, int[] p, int[] dil, int group) {
+    long[] xs = x.shapeRef();
+    long[] ws = w.shapeRef();
+    if (xs.length != 4 || ws.length != 4) {
+      throw new IllegalArgumentException("conv2d: input " + Arrays.toString(xs) + " and weight "
+          + Arrays.toString(ws) + " must both be 4-D (NCHW, OIHW)");
+    }
+    int n = (int) xs[0], c = (int) xs[1], h = (int) xs[2], wd = (int) xs[3];
+    int oc = (int) ws[0], icg = (int) ws[1];
+    if (group < 1 || c != icg * group || oc % group != 0) {
+      throw new IllegalArgumentException("conv2d: input " + Arrays.toString(xs) + ", weight " + Arrays.toString(ws)
+          + " and " + group + " groups do not match");
+    }
+    int[] k = {(int) ws[2], (int) ws[3]};
+    int oh = (h + p[0] + p[2] - dil[0] * (k[0] - 1) - 1) / strides[0] + 1;
+    int ow = (wd + p[1] + p[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
+    int ocg = oc / group;
+    int kk = icg * k[0] * k[1];
+    int hw = oh * ow;
+    float[] src = x.floats();
+    float[] bias = biasValue != null ? biasValue.floats() : null;
+    float[] out = new float[n * oc * hw];
+    boolean depthwise = icg == 1 && ocg == 1;
+    float[] dense = null;
+    if (depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
+      dense = w.floats(); // [oc, icg * kh * kw]: per-group slices are decoded once per call
+    }
+    for (int b = 0; b < n; b++) {
+      int base = b * c * h * wd;
+      int ob = b * oc * hw;
+      if (depthwise) {
+        float[] wdense = dense;
+        KernelThreads.forEach(group, (long) group * hw * kk, g -> depthwise(src, base + g * h * wd, h, wd, wdense,
+            g * kk, k, strides, dil, p, oh, ow, out, ob + g * hw));
+      } else {
+        for (int g = 0; g < group; g++) {
+          // patches [hw, kk] of this group's input channels, then Y^T[hw, ocg] = patches * W_g^T
+          float[] patches = im2row(src, base + g * icg * h * wd, icg, h, wd, k, strides, dil, p, oh, ow);
+          float[] yt = new float[hw * ocg];
+          if (group == 1 && w.quantized() != null) {
+            MatMul.multiply(patches, 0, hw, w.quantized(), yt, 0);
+          } else if (group == 1 && w.sparse() != null) {
+            MatMul.multiply(patches, 0, hw, w.sparse(), yt, 0);
+          } else {
+            float[] wg = Arrays.copyOfRange(dense, g * ocg * kk, (g + 1) * ocg * kk);
+            MatMul.multiply(patches, 0, hw, new DenseRows(wg, ocg, kk), yt, 0);
+          }
+          for (int o = 0; o < ocg; o++) {
+            int dst = ob + (g * ocg + o) * hw;
+            for (int i = 0; i < hw; i++) {
+              out[dst + i] = yt[i * ocg + o];
+            }
+          }
+        }
+      }
+      if (bias != null) {
+        for (int o = 0; o < oc; o++) {
+          float bv = bias[o];
+          int dst = ob + o * hw;
+          for (int i = 0; i < hw; i++) {
+            out[dst + i] += bv;
+          }
+        }
+      }
+    }
+    return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
   }
 
   private static float[] im2row(float[] src, int base, int ch, int h, int w, int[] k, int[] s, int[] d, int[] p,
@@ -161,43 +179,83 @@ final class ConvOps {
   }
 
   static Ops.Op maxPool(Attrs a) {
+    return pool(a, false, "MaxPool");
+  }
+
+  static Ops.Op averagePool(Attrs a) {
+    return pool(a, true, "AveragePool");
+  }
+
+  private static Ops.Op pool(Attrs a, boolean average, String op) {
     int[] k = two(a.ints("kernel_shape"), 1);
     int[] s = two(a.ints("strides"), 1);
     int[] d = two(a.ints("dilations"), 1);
     long[] padAttr = a.ints("pads");
     String autoPad = a.s("auto_pad", "NOTSET");
     boolean ceil = a.i("ceil_mode", 0) != 0;
+    boolean countPad = a.i("count_include_pad", 0) != 0;
     return in -> {
       long[] xs = in[0].shapeRef();
       if (xs.length != 4) {
-        throw new IllegalArgumentException("MaxPool: only 2-D pooling (NCHW) is supported");
+        throw new IllegalArgumentException(op + ": only 2-D pooling (NCHW) is supported");
       }
-      int nc = (int) (xs[0] * xs[1]), h = (int) xs[2], w = (int) xs[3];
-      int[] p = pads(padAttr, autoPad, h, w, k, s, d);
-      int oh = div(h + p[0] + p[2] - d[0] * (k[0] - 1) - 1, s[0], ceil) + 1;
-      int ow = div(w + p[1] + p[3] - d[1] * (k[1] - 1) - 1, s[1], ceil) + 1;
-      float[] src = in[0].floats();
-      float[] out = new float[nc * oh * ow];
-      for (int c = 0; c < nc; c++) {
-        for (int y = 0; y < oh; y++) {
-          for (int x = 0; x < ow; x++) {
-            float m = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < k[0]; i++) {
-              int iy = y * s[0] - p[0] + i * d[0];
-              for (int j = 0; j < k[1]; j++) {
-                int ix = x * s[1] - p[1] + j * d[1];
-                if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                  float v = src[c * h * w + iy * w + ix];
-                  m = v > m ? v : m;
-                }
+      int[] p = pads(padAttr, autoPad, (int) xs[2], (int) xs[3], k, s, d);
+      return Ops.one(pool2d(in[0], k, s, p, d, ceil, average, countPad));
+    };
+  }
+
+  /**
+   * 2-D max or average pooling of {@code x [N, C, H, W]}; {@code pads} are {@code [top, left,
+   * bottom, right]}. An average divides by the window cells inside the padded input when {@code
+   * countPad}, else by those inside the input.
+   */
+  static Value pool2d(Value x, int[] k, int[] s, int[] p, int[] d, boolean ceil, boolean average,
+      boolean countPad) {
+    long[] xs = x.shapeRef();
+    if (xs.length != 4) {
+      throw new IllegalArgumentException("pool2d: input " + Arrays.toString(xs) + " is not 4-D (NCHW)");
+    }
+    int nc = (int) (xs[0] * xs[1]), h = (int) xs[2], w = (int) xs[3];
+    int oh = div(h + p[0] + p[2] - d[0] * (k[0] - 1) - 1, s[0], ceil) + 1;
+    int ow = div(w + p[1] + p[3] - d[1] * (k[1] - 1) - 1, s[1], ceil) + 1;
+    if (ceil) {
+      // as ONNX and PyTorch: the last window must start inside the input or its left padding
+      if ((oh - 1) * s[0] >= h + p[0]) {
+        oh--;
+      }
+      if ((ow - 1) * s[1] >= w + p[1]) {
+        ow--;
+      }
+    }
+    float[] src = x.floats();
+    float[] out = new float[nc * oh * ow];
+    for (int c = 0; c < nc; c++) {
+      for (int y = 0; y < oh; y++) {
+        for (int xo = 0; xo < ow; xo++) {
+          float m = Float.NEGATIVE_INFINITY;
+          float sum = 0;
+          int inside = 0;
+          int padded = 0;
+          for (int i = 0; i < k[0]; i++) {
+            int iy = y * s[0] - p[0] + i * d[0];
+            for (int j = 0; j < k[1]; j++) {
+              int ix = xo * s[1] - p[1] + j * d[1];
+              if (iy < h + p[2] && ix < w + p[3]) {
+                padded++;
+              }
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                float v = src[c * h * w + iy * w + ix];
+                m = v > m ? v : m;
+                sum += v;
+                inside++;
               }
             }
-            out[(c * oh + y) * ow + x] = m;
           }
+          out[(c * oh + y) * ow + xo] = average ? sum / Math.max(1, countPad ? padded : inside) : m;
         }
       }
-      return Ops.one(Value.ofFloats(new long[] {xs[0], xs[1], oh, ow}, out));
-    };
+    }
+    return Value.ofFloats(new long[] {xs[0], xs[1], oh, ow}, out);
   }
 
   private static int div(int a, int b, boolean ceil) {

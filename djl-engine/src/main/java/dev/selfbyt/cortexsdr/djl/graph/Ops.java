@@ -45,7 +45,14 @@ public final class Ops {
       OPS.put(name, (a, n, o) -> in -> one(Arith.unary(code, in[0])));
     }
     OPS.put("Identity", (a, n, o) -> in -> one(in[0]));
-    OPS.put("Equal", (a, n, o) -> in -> one(Arith.equal(in[0], in[1])));
+    for (String name : new String[] {"Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"}) {
+      int code = Arith.compareCode(name);
+      OPS.put(name, (a, n, o) -> in -> one(Arith.compare(code, in[0], in[1])));
+    }
+    OPS.put("GatherElements", (a, n, o) -> {
+      long axis = a.i("axis", 0);
+      return in -> one(gatherElements(in[0], in[1], axis));
+    });
     OPS.put("Where", (a, n, o) -> in -> one(Arith.where(in[0], in[1], in[2])));
     OPS.put("Clip", Ops::clip);
     OPS.put("Shape", (a, n, o) -> {
@@ -118,6 +125,15 @@ public final class Ops {
     OPS.put("MatMul", (a, n, o) -> in -> one(matMul(in[0], in[1])));
     OPS.put("Conv", (a, n, o) -> ConvOps.conv(a));
     OPS.put("MaxPool", (a, n, o) -> ConvOps.maxPool(a));
+    OPS.put("AveragePool", (a, n, o) -> ConvOps.averagePool(a));
+    OPS.put("BatchNormalization", (a, n, o) -> {
+      if (a.i("training_mode", 0) != 0 || n.getOutputCount() > 1) {
+        throw new IllegalArgumentException("BatchNormalization node " + n.getName()
+            + ": only inference mode (one output, training_mode 0) is supported");
+      }
+      float eps = a.f("epsilon", 1e-5f);
+      return in -> one(batchNorm(in[0], in[1], in[2], in[3], in[4], 1, eps));
+    });
     OPS.put("Pad", (a, n, o) -> ConvOps.pad(a, o));
     OPS.put("Resize", (a, n, o) -> ConvOps.resize(a, o));
     OPS.put("Split", (a, n, o) -> ConvOps.split(a, o, n.getOutputCount()));
@@ -409,6 +425,57 @@ public final class Ops {
       }
     }
     return Value.ofLongs(data.dtype(), out, l);
+  }
+
+  /**
+   * ONNX GatherElements (PyTorch's and DJL's {@code gather}): {@code out[i][j][k] =
+   * data[index[i][j][k]][j][k]} for axis 0, and so on; the output has the indices' shape.
+   */
+  static Value gatherElements(Value data, Value indices, long axis) {
+    long[] ds = data.shapeRef();
+    long[] is = indices.shapeRef();
+    int ax = (int) (axis < 0 ? axis + ds.length : axis);
+    if (ax < 0 || ax >= ds.length || is.length != ds.length) {
+      throw new IllegalArgumentException("GatherElements: indices " + Arrays.toString(is) + " and data "
+          + Arrays.toString(ds) + " must have the same rank, axis " + axis + " inside it");
+    }
+    int rank = ds.length;
+    int[] dStride = new int[rank];
+    int[] iStride = new int[rank];
+    for (int d = rank - 1, sd = 1, si = 1; d >= 0; d--) {
+      if (d != ax && is[d] > ds[d]) {
+        throw new IllegalArgumentException("GatherElements: indices " + Arrays.toString(is) + " exceed data "
+            + Arrays.toString(ds) + " on axis " + d);
+      }
+      dStride[d] = sd;
+      iStride[d] = si;
+      sd *= (int) ds[d];
+      si *= (int) is[d];
+    }
+    long[] idx = indices.longs();
+    float[] fsrc = data.isFloating() ? data.floats() : null;
+    long[] lsrc = fsrc == null ? data.longs() : null;
+    float[] fdst = fsrc != null ? new float[idx.length] : null;
+    long[] ldst = fsrc == null ? new long[idx.length] : null;
+    for (int i = 0; i < idx.length; i++) {
+      long k = idx[i] < 0 ? idx[i] + ds[ax] : idx[i];
+      if (k < 0 || k >= ds[ax]) {
+        throw new IndexOutOfBoundsException("GatherElements: index " + idx[i] + " outside axis " + ax + " of size "
+            + ds[ax]);
+      }
+      int src = 0;
+      for (int d = 0, rest = i; d < rank; d++) {
+        int coord = rest / iStride[d];
+        rest -= coord * iStride[d];
+        src += (d == ax ? (int) k : coord) * dStride[d];
+      }
+      if (fsrc != null) {
+        fdst[i] = fsrc[src];
+      } else {
+        ldst[i] = lsrc[src];
+      }
+    }
+    return fsrc != null ? Value.ofFloats(is.clone(), fdst) : Value.ofLongs(data.dtype(), is.clone(), ldst);
   }
 
   static Value slice(Value v, long[] starts, long[] ends, long[] axes, long[] steps) {
@@ -727,6 +794,85 @@ public final class Ops {
     return t;
   }
 
+  /** {@code y[m,n] = x[m,k] * w^T} for {@code w [n, k]}: on the compressed form when its fibers are its rows. */
+  static void multiplyByRows(float[] x, int m, Value w, int k, int n, float[] y) {
+    TensorInfo st = w.storedInfo();
+    if (w.isCompressed() && st.rank() == 2 && st.reductionAxis() == 1) {
+      // w is [N, K] with fibers along K: its rows are already the rows the kernel wants
+      if (w.quantized() != null) {
+        MatMul.multiply(x, 0, m, w.quantized(), y, 0);
+      } else {
+        MatMul.multiply(x, 0, m, w.sparse(), y, 0);
+      }
+    } else {
+      MatMul.multiply(x, 0, m, new DenseRows(w.floats(), n, k), y, 0);
+    }
+  }
+
+  /**
+   * A fully connected layer: {@code x [..., K]} times {@code w [N, K]} transposed, plus {@code bias
+   * [N]} when not null (DJL's and PyTorch's {@code linear}); a compressed {@code w} is used as stored.
+   */
+  static Value linear(Value x, Value w, Value bias) {
+    long[] xs = x.shapeRef();
+    if (w.rank() != 2 || xs.length == 0 || xs[xs.length - 1] != w.dim(1)) {
+      throw new IllegalArgumentException("linear: input " + Arrays.toString(xs) + " does not match weight "
+          + Arrays.toString(w.shapeRef()) + " ([out, in])");
+    }
+    int k = (int) w.dim(1);
+    int n = (int) w.dim(0);
+    int m = x.size() / Math.max(k, 1);
+    float[] y = new float[m * n];
+    multiplyByRows(x.floats(), m, w, k, n, y);
+    long[] out = xs.clone();
+    out[out.length - 1] = n;
+    Value r = Value.ofFloats(out, y);
+    return bias == null ? r : Arith.binary(Arith.ADD, r, bias);
+  }
+
+  /**
+   * Inference batch normalization: {@code (x - mean) / sqrt(var + eps) * scale + bias} with the
+   * four vectors along {@code axis} of {@code x} (ONNX BatchNormalization uses axis 1); a null
+   * scale counts as ones and a null bias as zeros.
+   */
+  static Value batchNorm(Value x, Value scale, Value bias, Value mean, Value var, int axis, float eps) {
+    long[] s = x.shapeRef();
+    int ax = axis < 0 ? axis + s.length : axis;
+    if (ax < 0 || ax >= s.length) {
+      throw new IllegalArgumentException("batchNorm: axis " + axis + " outside input " + Arrays.toString(s));
+    }
+    int ch = (int) s[ax];
+    int inner = 1;
+    for (int i = ax + 1; i < s.length; i++) {
+      inner *= (int) s[i];
+    }
+    float[] g = scale == null ? null : scale.floats();
+    float[] b = bias == null ? null : bias.floats();
+    float[] mu = mean.floats();
+    float[] v = var.floats();
+    for (float[] p : new float[][] {g, b, mu, v}) {
+      if (p != null && p.length != ch) {
+        throw new IllegalArgumentException("batchNorm: " + p.length + " statistics for " + ch + " channels of input "
+            + Arrays.toString(s));
+      }
+    }
+    float[] mul = new float[ch];
+    float[] add = new float[ch];
+    for (int c = 0; c < ch; c++) {
+      mul[c] = (float) ((g == null ? 1.0 : g[c]) / Math.sqrt(v[c] + (double) eps));
+      add[c] = (b == null ? 0f : b[c]) - mu[c] * mul[c];
+    }
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int o = 0, i = 0; i < src.length; o++) {
+      int c = o % ch;
+      for (int j = 0; j < inner; j++, i++) {
+        dst[i] = src[i] * mul[c] + add[c];
+      }
+    }
+    return Value.ofFloats(s, dst);
+  }
+
   private static Op gemm(Attrs at, NodeProto node, int opset) {
     float alpha = at.f("alpha", 1f);
     float beta = at.f("beta", 1f);
@@ -740,15 +886,8 @@ public final class Ops {
       int n = (int) (tb ? b.dim(0) : b.dim(1));
       float[] y = new float[m * n];
       TensorInfo st = b.storedInfo();
-      if (tb && b.isCompressed() && st.rank() == 2 && st.reductionAxis() == 1) {
-        // B is [N, K] with fibers along K: its rows are already the rows the kernel wants
-        if (b.quantized() != null) {
-          MatMul.multiply(a.floats(), 0, m, b.quantized(), y, 0);
-        } else {
-          MatMul.multiply(a.floats(), 0, m, b.sparse(), y, 0);
-        }
-      } else if (tb) {
-        MatMul.multiply(a.floats(), 0, m, new DenseRows(b.floats(), n, k), y, 0);
+      if (tb) {
+        multiplyByRows(a.floats(), m, b, k, n, y);
       } else {
         multiplyByWeight(a.floats(), 0, m, b, k, n, y, 0);
       }

@@ -23,6 +23,25 @@ public final class ValueOps {
     return Arith.equal(a, b);
   }
 
+  /** {@code "=="}, {@code "!="}, {@code ">"}, {@code ">="}, {@code "<"}, {@code "<="}, broadcast, as a BOOL tensor. */
+  public static Value compare(String op, Value a, Value b) {
+    int code = switch (op) {
+      case "==" -> Arith.EQ;
+      case "!=" -> Arith.NE;
+      case ">" -> Arith.GT;
+      case ">=" -> Arith.GE;
+      case "<" -> Arith.LT;
+      case "<=" -> Arith.LE;
+      default -> throw new IllegalArgumentException("not a comparison: " + op);
+    };
+    return Arith.compare(code, a, b);
+  }
+
+  /** ONNX GatherElements, DJL's and PyTorch's {@code gather(index, axis)}. */
+  public static Value gatherElements(Value data, Value indices, int axis) {
+    return Ops.gatherElements(data, indices, axis);
+  }
+
   public static Value reduce(Value v, long[] axes, boolean keepDims, boolean mean) {
     return Ops.reduce(v, axes, keepDims, mean);
   }
@@ -90,5 +109,47 @@ public final class ValueOps {
       return v;
     }
     return Value.ofFloats(v.shape(), v.floats());
+  }
+
+  /** ONNX Gather: slices of {@code data} along {@code axis} picked by {@code indices}; a quantized table is decoded row by row. */
+  public static Value gather(Value data, Value indices, int axis) {
+    return Ops.gather(data, indices, axis);
+  }
+
+  /** {@code condition ? a : b}, broadcast. */
+  public static Value where(Value condition, Value a, Value b) {
+    return Arith.where(condition, a, b);
+  }
+
+  /** {@code x [..., K]} times {@code w [N, K]} transposed plus {@code bias} (may be null); a compressed {@code w} is used as stored. */
+  public static Value linear(Value x, Value w, Value bias) {
+    return Ops.linear(x, w, bias);
+  }
+
+  /** Inference batch normalization along {@code axis}; null scale/bias count as ones/zeros. */
+  public static Value batchNorm(Value x, Value scale, Value bias, Value mean, Value var, int axis, float eps) {
+    return Ops.batchNorm(x, scale, bias, mean, var, axis, eps);
+  }
+
+  /** 2-D convolution (NCHW by OIHW), {@code pads} as {@code [top, left, bottom, right]}; a compressed weight is used as stored. */
+  public static Value conv2d(Value x, Value w, Value bias, int[] strides, int[] pads, int[] dilations, int groups) {
+    return ConvOps.conv2d(x, w, bias, strides, pads, dilations, groups);
+  }
+
+  /** 2-D max or average pooling (NCHW), {@code pads} as {@code [top, left, bottom, right]}. */
+  public static Value pool2d(Value x, int[] kernel, int[] strides, int[] pads, boolean ceil, boolean average,
+      boolean countPad) {
+    return ConvOps.pool2d(x, kernel, strides, pads, new int[] {1, 1}, ceil, average, countPad);
+  }
+
+  /** GELU with the exact erf form {@code x / 2 * (1 + erf(x / sqrt 2))}, from the executor's Erf. */
+  public static Value gelu(Value x) {
+    Value e = Arith.unary(Arith.ERF, Arith.binary(Arith.MUL, x, scalar((float) (1 / Math.sqrt(2)))));
+    Value half = Arith.binary(Arith.MUL, x, scalar(0.5f));
+    return Arith.binary(Arith.MUL, half, Arith.binary(Arith.ADD, e, scalar(1f)));
+  }
+
+  private static Value scalar(float f) {
+    return Value.ofFloats(new long[0], new float[] {f});
   }
 }

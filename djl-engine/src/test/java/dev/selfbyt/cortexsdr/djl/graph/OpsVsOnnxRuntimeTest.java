@@ -140,6 +140,18 @@ class OpsVsOnnxRuntimeTest {
     l.add(c("Cast to float", "Cast", 13, List.of(ai("to", 1)), ints(new long[] {3, 4}, 100)));
     l.add(c("Shape", "Shape", 13, List.of(), f(2, 3, 4)));
     l.add(c("Equal", "Equal", 13, List.of(), ints(new long[] {4, 5}, 3), ints(new long[] {5}, 3)));
+    for (String op : new String[] {"Greater", "GreaterOrEqual", "Less", "LessOrEqual"}) {
+      l.add(c(op + " ints", op, 16, List.of(), ints(new long[] {4, 5}, 3), ints(new long[] {5}, 3)));
+      Value x = f(3, 4);
+      float[] xv = x.floats().clone();
+      xv[0] = 0.25f; // some equal pairs, so the "or equal" half is exercised
+      l.add(c(op + " floats", op, 16, List.of(), Value.ofFloats(new long[] {3, 4}, xv),
+          Value.ofFloats(new long[] {1, 4}, new float[] {0.25f, 0f, -0.5f, 1f})));
+    }
+    l.add(c("GatherElements axis 0", "GatherElements", 13, List.of(), f(3, 4),
+        Value.ofLongs(DType.INT64, new long[] {2, 4}, new long[] {0, 2, 1, -1, 2, 2, 0, 1})));
+    l.add(c("GatherElements axis 2", "GatherElements", 13, List.of(ai("axis", 2)), f(2, 3, 5),
+        ints(new long[] {2, 2, 4}, 5)));
     l.add(c("Where", "Where", 13, List.of(), Value.ofLongs(DType.BOOL, new long[] {2, 3},
         new long[] {1, 0, 1, 0, 0, 1}), f(2, 3), f(3)));
     l.add(c("Expand", "Expand", 13, List.of(), f(3, 1), i64(2, 3, 4)));
@@ -158,6 +170,28 @@ class OpsVsOnnxRuntimeTest {
     l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
     l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
         f(1, 2, 7, 6)));
+    l.add(c("MaxPool ceil", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("strides", 2, 2),
+        ais("pads", 1, 1, 1, 1), ai("ceil_mode", 1)), f(1, 2, 8, 7)));
+    // a last window that would start in the right padding is dropped (7 + 2 pads, k 2, s 2: 4 not 5)
+    l.add(c("MaxPool ceil dropped window", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2),
+        ais("pads", 1, 1, 1, 1), ai("ceil_mode", 1)), f(1, 2, 7, 7)));
+    l.add(c("AveragePool ceil dropped window", "AveragePool", 11, List.of(ais("kernel_shape", 2, 2),
+        ais("strides", 2, 2), ais("pads", 1, 1, 1, 1), ai("ceil_mode", 1), ai("count_include_pad", 1)),
+        f(1, 2, 7, 7)));
+    l.add(c("AveragePool", "AveragePool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
+        f(2, 3, 6, 6)));
+    l.add(c("AveragePool pads", "AveragePool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)),
+        f(1, 2, 7, 6)));
+    l.add(c("AveragePool pads count_include_pad", "AveragePool", 11, List.of(ais("kernel_shape", 3, 3),
+        ais("pads", 1, 1, 1, 1), ai("count_include_pad", 1)), f(1, 2, 7, 6)));
+    l.add(c("AveragePool ceil strided", "AveragePool", 11, List.of(ais("kernel_shape", 3, 2), ais("strides", 2, 2),
+        ai("ceil_mode", 1)), f(1, 2, 8, 7)));
+    l.add(c("AveragePool SAME_UPPER", "AveragePool", 11, List.of(ais("kernel_shape", 3, 3), ais("strides", 2, 2),
+        AttributeProto.newBuilder().setName("auto_pad").setType(AttributeProto.AttributeType.STRING)
+            .setS(com.google.protobuf.ByteString.copyFromUtf8("SAME_UPPER")).build()), f(1, 2, 7, 6)));
+    l.add(c("BatchNormalization", "BatchNormalization", 15, List.of(af("epsilon", 1e-3f)), f(2, 3, 4, 5), f(3),
+        f(3), f(3), pos(3)));
+    l.add(c("BatchNormalization 2-D", "BatchNormalization", 15, List.of(), f(4, 6), f(6), f(6), f(6), pos(6)));
     l.add(c("Pad constant", "Pad", 11, List.of(), f(1, 2, 3, 4), i64(0, 0, 1, 0, 0, 0, 0, 2)));
     l.add(c("Pad reflect", "Pad", 11, List.of(AttributeProto.newBuilder().setName("mode")
         .setType(AttributeProto.AttributeType.STRING).setS(com.google.protobuf.ByteString.copyFromUtf8("reflect"))
