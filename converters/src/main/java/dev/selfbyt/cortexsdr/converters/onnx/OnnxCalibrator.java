@@ -65,6 +65,8 @@ public final class OnnxCalibrator {
   private boolean activationScaling;
   private boolean errorCompensation = true;
   private boolean refit;
+  /** The original model's filled graph, for re-fitting; built on first use. */
+  private GraphProto fp32Graph;
   /** Re-fit damping relative to the mean of diag(X^T X): heavy, a few hundred samples are little data. */
   static final double REFIT_DAMPING = 1.0;
 
@@ -393,7 +395,10 @@ public final class OnnxCalibrator {
       // the original fp32 model beside it, every name prefixed but the inputs: X^T of the rounded
       // model times X of the original, in one run
       String f = "cortexsdr_fp32_";
-      GraphProto fp = modelWith(source.strippedModel(), source, Map.of()).getGraph();
+      if (fp32Graph == null) { // the same for every group: built once per calibration
+        fp32Graph = modelWith(source.strippedModel(), source, Map.of()).getGraph();
+      }
+      GraphProto fp = fp32Graph;
       java.util.Set<String> inputs = new java.util.HashSet<>();
       fp.getInputList().forEach(v -> inputs.add(v.getName()));
       fp.getInitializerList().forEach(t -> inputs.remove(t.getName()));

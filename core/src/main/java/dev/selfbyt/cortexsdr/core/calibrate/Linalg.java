@@ -31,6 +31,37 @@ final class Linalg {
   }
 
   /**
+   * Solves {@code L L^T X = B} in place for {@code n} right-hand sides ({@code b} row-major {@code
+   * k x n}): forward, then backward substitution, every inner loop along a contiguous row.
+   */
+  static void solveCholesky(double[] l, int k, double[] b, int n) {
+    for (int i = 0; i < k; i++) {
+      for (int p = 0; p < i; p++) {
+        axpy(-l[i * k + p], b, p * n, b, i * n, n);
+      }
+      scale(b, i * n, n, 1 / l[i * k + i]);
+    }
+    for (int i = k - 1; i >= 0; i--) {
+      for (int p = i + 1; p < k; p++) {
+        axpy(-l[p * k + i], b, p * n, b, i * n, n);
+      }
+      scale(b, i * n, n, 1 / l[i * k + i]);
+    }
+  }
+
+  private static void axpy(double a, double[] x, int xo, double[] y, int yo, int n) {
+    for (int j = 0; j < n; j++) {
+      y[yo + j] += a * x[xo + j];
+    }
+  }
+
+  private static void scale(double[] x, int o, int n, double a) {
+    for (int j = 0; j < n; j++) {
+      x[o + j] *= a;
+    }
+  }
+
+  /**
    * Inverse of a lower triangular matrix, row by row: row i of the inverse is a combination of
    * the rows above it, so every inner loop runs along a contiguous row.
    */

@@ -55,36 +55,7 @@ public final class Refit {
     for (int i = 0; i < k; i++) {
       hm[i * k + i] += damping * mean;
     }
-    // (H + lambda I) X = D: forward then backward substitution with its Cholesky factor, N columns at once
-    double[] l = Linalg.cholesky(hm, k);
-    for (int i = 0; i < k; i++) {
-      int ri = i * n;
-      for (int p = 0; p < i; p++) {
-        double a = l[i * k + p];
-        int rp = p * n;
-        for (int j = 0; j < n; j++) {
-          d[ri + j] -= a * d[rp + j];
-        }
-      }
-      double inv = 1 / l[i * k + i];
-      for (int j = 0; j < n; j++) {
-        d[ri + j] *= inv;
-      }
-    }
-    for (int i = k - 1; i >= 0; i--) {
-      int ri = i * n;
-      for (int p = i + 1; p < k; p++) {
-        double a = l[p * k + i];
-        int rp = p * n;
-        for (int j = 0; j < n; j++) {
-          d[ri + j] -= a * d[rp + j];
-        }
-      }
-      double inv = 1 / l[i * k + i];
-      for (int j = 0; j < n; j++) {
-        d[ri + j] *= inv;
-      }
-    }
+    Linalg.solveCholesky(Linalg.cholesky(hm, k), k, d, n); // (H + lambda I) X = D, in place
     float[] out = new float[w.length];
     for (int i = 0; i < out.length; i++) {
       out[i] = (float) (w[i] + d[i]);
