@@ -88,6 +88,49 @@ public abstract class Kernels {
   public abstract void gemmRows(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff,
       int ldy);
 
+  /**
+   * Decodes {@code len} elements of a column panel ({@link QuantMatrix#inPanels()}): for {@code kk <
+   * len} and {@code j < 32}, {@code dst[dOff + kk*32 + j] = q * scale[j] + bias[j]} where {@code q}
+   * is the code of row {@code j} at element {@code kk}: 8-bit codes at {@code codes[off + kk*32 + j]}
+   * read as {@code q - 128} (so {@code bias} must hold {@code (128 - zero) * scale}), 4-bit codes in
+   * {@code codes[off + kk*16 + j % 16]}, low nibble for {@code j < 16}, high nibble above.
+   */
+  public abstract void decodePanel(byte[] codes, int off, int bits, int len, float[] scale, float[] bias, float[] dst,
+      int dOff);
+
+  /** The scalar form of {@link #decodePanel}, for any kernels. */
+  static void decodePanelScalar(byte[] codes, int off, int bits, int len, float[] scale, float[] bias, float[] dst,
+      int dOff) {
+    int p = QuantMatrix.PANEL;
+    int h = p / 2;
+    for (int kk = 0; kk < len; kk++) {
+      int d = dOff + kk * p;
+      if (bits == 8) {
+        int c = off + kk * p;
+        for (int j = 0; j < p; j++) {
+          dst[d + j] = (byte) (codes[c + j] ^ 0x80) * scale[j] + bias[j];
+        }
+      } else {
+        int c = off + kk * h;
+        for (int j = 0; j < h; j++) {
+          int b = codes[c + j];
+          dst[d + j] = (b & 0xf) * scale[j] + bias[j];
+          dst[d + j + h] = ((b >> 4) & 0xf) * scale[j + h] + bias[j + h];
+        }
+      }
+    }
+  }
+
+  /** {@code y[yOff + i*ldy + j] += bias[bOff + j]} for {@code i < m}, {@code j < nb}. */
+  public static void addBias(float[] y, int yOff, int m, int nb, int ldy, float[] bias, int bOff) {
+    for (int i = 0; i < m; i++) {
+      int yr = yOff + i * ldy;
+      for (int j = 0; j < nb; j++) {
+        y[yr + j] += bias[bOff + j];
+      }
+    }
+  }
+
   /** {@code dst[dOff + i] = ((codes[off + i] & 0xff) - zero) * scale} for {@code i < len}. */
   public abstract void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff);
 

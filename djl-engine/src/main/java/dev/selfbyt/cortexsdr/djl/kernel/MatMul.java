@@ -48,6 +48,52 @@ public final class MatMul {
    * per-task buffer and laid out as a {@code [k, TILE]} panel for {@link Kernels#gemmPanel}.
    */
   public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
+    multiply(kern, x, xOff, m, w, null, y, yOff);
+  }
+
+  /**
+   * {@code y = x * W + bias} ({@code bias[N]} added to every row; null for none). A quantized weight
+   * in the column-panel layout ({@link QuantMatrix#inPanels()}) is decoded {@value
+   * QuantMatrix#PANEL} columns at a time with vector code into a per-thread panel, multiplied
+   * with every row of {@code x} by the kernels' register-blocked {@link Kernels#gemmPanel}, and the
+   * bias added while the tile is in cache.
+   */
+  public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] bias, float[] y,
+      int yOff) {
+    if (w instanceof QuantMatrix q && q.isPanels()) {
+      multiplyPanels(kern, x, xOff, m, q, bias, y, yOff);
+      return;
+    }
+    multiplyRows(kern, x, xOff, m, w, y, yOff);
+    if (bias != null) {
+      Kernels.addBias(y, yOff, m, w.rows(), w.rows(), bias, 0);
+    }
+  }
+
+  private static final ThreadLocal<float[][]> PANEL_SCRATCH = ThreadLocal.withInitial(() -> new float[][] {
+      new float[0], new float[QuantMatrix.PANEL], new float[QuantMatrix.PANEL]});
+
+  private static void multiplyPanels(Kernels kern, float[] x, int xOff, int m, QuantMatrix q, float[] bias,
+      float[] y, int yOff) {
+    int n = q.rows();
+    int k = q.cols();
+    int p = QuantMatrix.PANEL;
+    KernelThreads.forEach(q.panels(), (long) m * n * k, t -> {
+      float[][] buf = PANEL_SCRATCH.get();
+      if (buf[0].length < k * p) {
+        buf[0] = new float[k * p];
+      }
+      q.decodePanelTile(kern, t, buf[0], buf[1], buf[2]);
+      int j0 = t * p;
+      int nb = Math.min(p, n - j0);
+      kern.gemmPanel(x, xOff, m, k, buf[0], 0, p, nb, y, yOff + j0, n);
+      if (bias != null) {
+        Kernels.addBias(y, yOff + j0, m, nb, n, bias, j0);
+      }
+    });
+  }
+
+  private static void multiplyRows(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
     int n = w.rows();
     int k = w.cols();
     int tiles = (n + TILE - 1) / TILE;
@@ -109,10 +155,24 @@ public final class MatMul {
   public static void multiplyDense(Kernels kern, float[] x, int xOff, int m, int k, float[] b, int bOff, int n,
       float[] y, int yOff) {
     int tiles = (n + TILE - 1) / TILE;
+    boolean pack = m >= 8 && n > TILE;
     KernelThreads.forEach(tiles, (long) m * n * k, t -> {
       int j0 = t * TILE;
       int nb = Math.min(n, j0 + TILE) - j0;
-      kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n);
+      if (!pack) {
+        kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n);
+        return;
+      }
+      // many rows of x: copy the panel contiguous first (strided rows of b miss the cache)
+      float[][] buf = PANEL_SCRATCH.get();
+      if (buf[0].length < k * TILE) {
+        buf[0] = new float[k * TILE];
+      }
+      float[] panel = buf[0];
+      for (int kk = 0; kk < k; kk++) {
+        System.arraycopy(b, bOff + kk * n + j0, panel, kk * TILE, nb);
+      }
+      kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + j0, n);
     });
   }
 

@@ -22,6 +22,36 @@ public final class QuantMatrix implements WeightRows {
   private final int groupLength;
   private final int groupsPerRow;
   private final boolean perTensor;
+  /**
+   * Column-panel layout ({@link #inPanels()}): the rows (matrix columns) in panels of {@value
+   * #PANEL}, each panel stored element-major: for every element {@code k}, the panel's {@value
+   * #PANEL} codes side by side (8-bit: one byte each; 4-bit: 16 bytes, the low nibble of byte
+   * {@code j} for row {@code j}, the high nibble for row {@code j + 16}). Scales and zero points
+   * likewise {@code [panel][group][PANEL]}. Null in the row layout, where {@link #packed} holds
+   * the codes.
+   */
+  private final byte[] panelCodes;
+  private final float[] panelScales;
+  private final byte[] panelZeros;
+  /** Rows of a panel in the column-panel layout. */
+  public static final int PANEL = 32;
+
+  private QuantMatrix(QuantMatrix m, byte[] panelCodes, float[] panelScales, byte[] panelZeros) {
+    this.rows = m.rows;
+    this.cols = m.cols;
+    this.bits = m.bits;
+    this.packed = null;
+    this.rowBytes = m.rowBytes;
+    this.scales = null;
+    this.zeroPoints = null;
+    this.commonZero = m.commonZero;
+    this.groupLength = m.groupLength;
+    this.groupsPerRow = m.groupsPerRow;
+    this.perTensor = m.perTensor;
+    this.panelCodes = panelCodes;
+    this.panelScales = panelScales;
+    this.panelZeros = panelZeros;
+  }
 
   private QuantMatrix(QuantCodec.QuantizedTensor q) {
     this.rows = q.fibers();
@@ -49,6 +79,83 @@ public final class QuantMatrix implements WeightRows {
     this.perTensor = q.codec().granularity() == QuantCodec.Granularity.TENSOR;
     this.groupLength = Math.max(1, q.groupLength());
     this.groupsPerRow = perTensor ? 1 : (cols + groupLength - 1) / groupLength;
+    this.panelCodes = null;
+    this.panelScales = null;
+    this.panelZeros = null;
+  }
+
+  /** True in the column-panel layout, where {@link MatMul} decodes whole panels with vector code. */
+  public boolean isPanels() {
+    return panelCodes != null;
+  }
+
+  /** Panels in the column-panel layout. */
+  int panels() {
+    return (rows + PANEL - 1) / PANEL;
+  }
+
+  /**
+   * The same weight in the column-panel layout, for 8- and 4-bit codes (the same bytes reordered,
+   * so memory stays the same up to padding the last panel); other widths, or a matrix already in
+   * panels, are returned as they are. Meant for MatMul weights {@code [K, N]}, whose rows here are
+   * the {@code N} columns: {@link MatMul} then decodes {@value #PANEL} columns at a time with
+   * contiguous vector loads and stores.
+   */
+  public QuantMatrix inPanels() {
+    if (isPanels() || (bits != 8 && bits != 4)) {
+      return this;
+    }
+    int panels = panels();
+    int perK = bits == 8 ? PANEL : PANEL / 2;
+    byte[] codes = new byte[Math.multiplyExact(panels, cols * perK)];
+    float[] ps = new float[panels * groupsPerRow * PANEL];
+    byte[] pz = zeroPoints == null ? null : new byte[ps.length];
+    for (int r = 0; r < rows; r++) {
+      int t = r / PANEL;
+      int j = r % PANEL;
+      int base = r * rowBytes;
+      for (int i = 0; i < cols; i++) {
+        int code = bits == 8 ? packed[base + i] & 0xff : (packed[base + (i >> 1)] >> ((i & 1) << 2)) & 0xf;
+        int at = (t * cols + i) * perK;
+        if (bits == 8) {
+          codes[at + j] = (byte) code;
+        } else if (j < PANEL / 2) {
+          codes[at + j] |= (byte) code;
+        } else {
+          codes[at + j - PANEL / 2] |= (byte) (code << 4);
+        }
+      }
+      for (int g = 0; g < groupsPerRow; g++) {
+        int gi = perTensor ? 0 : r * groupsPerRow + g;
+        ps[(t * groupsPerRow + g) * PANEL + j] = scales[gi];
+        if (pz != null) {
+          pz[(t * groupsPerRow + g) * PANEL + j] = zeroPoints[gi];
+        }
+      }
+    }
+    // padding rows of the last panel: scale 0, so they decode to 0 whatever their codes
+    return new QuantMatrix(this, codes, ps, pz);
+  }
+
+  /**
+   * Decodes panel {@code t} into {@code panel[k * PANEL + j]} (all {@code cols} elements of its
+   * {@value #PANEL} rows; padding rows decode to 0) with {@code kern}'s vector code.
+   */
+  void decodePanelTile(Kernels kern, int t, float[] panel, float[] scale, float[] bias) {
+    int perK = bits == 8 ? PANEL : PANEL / 2;
+    float offset = bits == 8 ? 128f : 0f; // 8-bit codes are read as q - 128
+    for (int g = 0; g < groupsPerRow; g++) {
+      int start = perTensor ? 0 : g * groupLength;
+      int end = perTensor ? cols : Math.min(cols, start + groupLength);
+      int so = (t * groupsPerRow + g) * PANEL;
+      for (int j = 0; j < PANEL; j++) {
+        float s = panelScales[so + j];
+        float z = panelZeros == null ? commonZero : panelZeros[so + j] & 0xff;
+        scale[j] = s;
+        bias[j] = (offset - z) * s;
+      }
+      kern.decodePanel(panelCodes, (t * cols + start) * perK, bits, end - start, scale, bias, panel, start * PANEL);
+    }
   }
 
   /** Wraps a parsed quantized tensor (copies its packed codes, decodes nothing). */
@@ -72,6 +179,9 @@ public final class QuantMatrix implements WeightRows {
 
   @Override
   public long residentBytes() {
+    if (isPanels()) {
+      return panelCodes.length + 4L * panelScales.length + (panelZeros == null ? 0 : panelZeros.length);
+    }
     return packed.length + 4L * scales.length + (zeroPoints == null ? 0 : zeroPoints.length);
   }
 
@@ -87,6 +197,16 @@ public final class QuantMatrix implements WeightRows {
    * of row {@code r0 + j} goes to {@code panel[i * nb + j]}.
    */
   public void decodePanel(int r0, int nb, float[] panel) {
+    if (isPanels()) {
+      float[] row = new float[cols];
+      for (int j = 0; j < nb; j++) {
+        decodeRow(r0 + j, row, 0);
+        for (int i = 0; i < cols; i++) {
+          panel[i * nb + j] = row[i];
+        }
+      }
+      return;
+    }
     for (int j = 0; j < nb; j++) {
       int r = r0 + j;
       int base = r * rowBytes;
@@ -209,7 +329,7 @@ public final class QuantMatrix implements WeightRows {
 
   /** Decodes rows {@code [r0, r1)} one after the other into {@code dst}, 8-bit groups with {@code kern}. */
   void decodeRows(Kernels kern, int r0, int r1, float[] dst) {
-    if (bits != 8) {
+    if (bits != 8 || isPanels()) {
       decodeRows(r0, r1, dst);
       return;
     }
@@ -228,6 +348,10 @@ public final class QuantMatrix implements WeightRows {
 
   /** Decodes row {@code r} into {@code dst[off .. off + cols)}. */
   public void decodeRow(int r, float[] dst, int off) {
+    if (isPanels()) {
+      decodePanelRow(r, dst, off);
+      return;
+    }
     int base = r * rowBytes;
     for (int j = 0; j < groupsPerRow; j++) {
       int g = perTensor ? 0 : r * groupsPerRow + j;
@@ -244,6 +368,23 @@ public final class QuantMatrix implements WeightRows {
         case 4 -> decode4(base, start, end, s, z, dst, off);
         default -> decodeBits(base, start, end, s, z, dst, off);
       }
+    }
+  }
+
+  private void decodePanelRow(int r, float[] dst, int off) {
+    int t = r / PANEL;
+    int j = r % PANEL;
+    for (int i = 0; i < cols; i++) {
+      int code;
+      if (bits == 8) {
+        code = panelCodes[(t * cols + i) * PANEL + j] & 0xff;
+      } else {
+        int b = panelCodes[(t * cols + i) * (PANEL / 2) + (j % (PANEL / 2))];
+        code = j < PANEL / 2 ? b & 0xf : (b >> 4) & 0xf;
+      }
+      int so = (t * groupsPerRow + (perTensor ? 0 : i / groupLength)) * PANEL + j;
+      float z = panelZeros == null ? commonZero : panelZeros[so] & 0xff;
+      dst[off + i] = (code - z) * panelScales[so];
     }
   }
 

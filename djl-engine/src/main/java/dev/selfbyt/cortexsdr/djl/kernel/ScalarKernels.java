@@ -193,4 +193,10 @@ final class ScalarKernels extends Kernels {
     }
     return (s0 + s1) + (s2 + s3);
   }
+
+  @Override
+  public void decodePanel(byte[] codes, int off, int bits, int len, float[] scale, float[] bias, float[] dst,
+      int dOff) {
+    decodePanelScalar(codes, off, bits, len, scale, bias, dst, dOff);
+  }
 }

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
@@ -42,11 +43,32 @@ class MatMulTest {
       ByteBuffer payload = codec.encode(TensorData.ofFloats(info, w));
       float[] decoded = codec.decode(info, payload.duplicate()).floats();
       QuantMatrix q = QuantMatrix.of(codec.unpack(info, payload.duplicate()));
+      QuantMatrix panels = q.inPanels();
       double[] expected = reference(x, decoded, m, k, n);
+      float[] bias = randoms(rnd, n);
+      double[] withBias = expected.clone();
+      for (int i = 0; i < withBias.length; i++) {
+        withBias[i] += bias[i % n];
+      }
       for (Kernels kern : kernels()) {
         float[] y = new float[m * n];
         MatMul.multiply(kern, x, 0, m, q, y, 0);
         assertClose(expected, y, k, codec.describe() + " " + kern.name());
+        float[] yp = new float[m * n];
+        MatMul.multiply(kern, x, 0, m, panels, yp, 0);
+        assertClose(expected, yp, k, codec.describe() + " in panels " + kern.name());
+        MatMul.multiply(kern, x, 0, m, panels, bias, yp, 0);
+        assertClose(withBias, yp, k, codec.describe() + " in panels, with bias " + kern.name());
+      }
+      float[] row = new float[k];
+      float[] rowP = new float[k];
+      for (int r = 0; r < n; r += Math.max(1, n / 5)) {
+        q.decodeRow(r, row, 0);
+        panels.decodeRow(r, rowP, 0);
+        assertArrayEquals(row, rowP, codec.describe() + " row " + r);
+      }
+      if (n % QuantMatrix.PANEL == 0) {
+        assertEquals(q.residentBytes(), panels.residentBytes(), "the panel layout holds the same bytes");
       }
     }
   }
