@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 
 /** Element-wise operators with broadcasting, on floats or (for shape arithmetic) on longs. */
 final class Arith {
@@ -244,21 +245,9 @@ final class Arith {
     return Value.ofFloats(a.shapeRef(), z);
   }
 
-  /**
-   * The error function, by Abramowitz and Stegun 7.1.28: {@code erf(x) = 1 - (1 + a1 x + ... + a6
-   * x^6)^-16} for {@code x >= 0}, absolute error at most 3e-7. No call to {@code exp}, so a loop of
-   * it vectorizes.
-   */
-  static float erf(float xf) {
-    float x = Math.abs(xf);
-    float p = 1f + x * (0.0705230784f + x * (0.0422820123f + x * (0.0092705272f + x * (0.0001520143f
-        + x * (0.0002765672f + x * 0.0000430638f)))));
-    p *= p; // ^2
-    p *= p; // ^4
-    p *= p; // ^8
-    p *= p; // ^16
-    float r = 1f - 1f / p;
-    return xf < 0 ? -r : r;
+  /** The error function ({@link Kernels#erf}). */
+  static float erf(float x) {
+    return Kernels.erf(x);
   }
 
   static final int EQ = 0, NE = 1, GT = 2, GE = 3, LT = 4, LE = 5;

@@ -62,6 +62,17 @@ public final class GraphExecutor {
    * @throws IOException when a weight cannot be read
    */
   public GraphExecutor(ModelProto model, WeightSource weights) throws IOException {
+    this(model, weights, FUSION);
+  }
+
+  /** Whether {@link Fusion} rewrites node chains: on unless {@code -Ddev.selfbyt.cortexsdr.fusion=false}. */
+  static final boolean FUSION = Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.fusion", "true"));
+
+  /**
+   * Prepares {@code model} to run, with {@code fusion} saying whether chains of nodes are fused
+   * ({@link Fusion}; the same results, fewer passes over the data).
+   */
+  public GraphExecutor(ModelProto model, WeightSource weights, boolean fusion) throws IOException {
     GraphProto g = model.getGraph();
     Set<String> missing = missingOperators(g);
     if (!missing.isEmpty()) {
@@ -100,6 +111,14 @@ public final class GraphExecutor {
       } else {
         nodes.add(n);
       }
+    }
+    if (fusion) {
+      Set<String> graphOutputs = new HashSet<>();
+      g.getOutputList().forEach(vi -> graphOutputs.add(vi.getName()));
+      nodes = Fusion.fuse(nodes, name -> {
+        Integer s = slots.get(name);
+        return s == null ? null : consts.get(s);
+      }, graphOutputs);
     }
     nodes = sort(nodes, slots.keySet());
     for (NodeProto n : nodes) {
@@ -276,6 +295,18 @@ public final class GraphExecutor {
 
   public List<String> outputNames() {
     return List.copyOf(outputNames);
+  }
+
+  /**
+   * The operator types this executor runs, in order, one per node after fusion (fused nodes as
+   * {@code dev.selfbyt.cortexsdr.fused:Gelu} and so on).
+   */
+  public List<String> operatorTypes() {
+    List<String> l = new ArrayList<>(steps.length);
+    for (Step s : steps) {
+      l.add(s.node.getDomain().isEmpty() ? s.node.getOpType() : s.node.getDomain() + ":" + s.node.getOpType());
+    }
+    return l;
   }
 
   /** Bytes held by the weights and constants (compressed ones at their compressed size). */

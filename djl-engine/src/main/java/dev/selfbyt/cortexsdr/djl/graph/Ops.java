@@ -182,6 +182,9 @@ public final class Ops {
   }
 
   static Op compile(NodeProto n, int opset) {
+    if (n.getDomain().equals(Fusion.DOMAIN)) {
+      return FusedOps.compile(n, opset);
+    }
     Factory f = OPS.get(n.getOpType());
     if (f == null) {
       throw new IllegalArgumentException("no operator " + n.getOpType());
@@ -703,6 +706,11 @@ public final class Ops {
 
   /** Numpy matmul: batch axes broadcast, a 2-D right operand may be a compressed weight. */
   static Value matMul(Value a, Value b) {
+    return matMul(a, b, null);
+  }
+
+  /** {@link #matMul(Value, Value)} plus {@code bias[N]} on every row, for a 2-D {@code b} (null for none). */
+  static Value matMul(Value a, Value b, float[] bias) {
     long[] as = a.shapeRef();
     long[] bs = b.shapeRef();
     boolean aVec = as.length == 1;
@@ -722,7 +730,7 @@ public final class Ops {
     if (bs.length == 2) {
       int m = x.length / Math.max(k, 1);
       float[] y = new float[m * n];
-      multiplyByWeight(x, 0, m, b, k, n, y, 0);
+      multiplyByWeight(x, 0, m, b, k, n, bias, y, 0);
       long[] out = as.clone();
       out[out.length - 1] = n;
       return Value.ofFloats(squeezeVectors(out, aVec, bVec), y);
@@ -749,6 +757,9 @@ public final class Ops {
     for (int t = 0; t < nb; t++) {
       MatMul.multiplyDense(x, aOff[t] * m * k, m, k, w, bOff[t] * k * n, n, y, t * m * n);
     }
+    if (bias != null) {
+      throw new IllegalArgumentException("MatMul with a bias needs a 2-D weight, got " + Arrays.toString(bs));
+    }
     long[] out = new long[batch.length + 2];
     System.arraycopy(batch, 0, out, 0, batch.length);
     out[batch.length] = m;
@@ -773,14 +784,24 @@ public final class Ops {
 
   /** {@code y = x[m,k] * w[k,n]}: on the compressed form when {@code w}'s fibers are its columns. */
   static void multiplyByWeight(float[] x, int xOff, int m, Value w, int k, int n, float[] y, int yOff) {
+    multiplyByWeight(x, xOff, m, w, k, n, null, y, yOff);
+  }
+
+  static void multiplyByWeight(float[] x, int xOff, int m, Value w, int k, int n, float[] bias, float[] y,
+      int yOff) {
     TensorInfo st = w.storedInfo();
     boolean columns = st != null && st.rank() == 2 && st.reductionAxis() == 0;
     if (w.quantized() != null && columns) {
-      MatMul.multiply(x, xOff, m, w.quantized(), y, yOff);
-    } else if (w.sparse() != null && columns) {
+      MatMul.multiply(Kernels.get(), x, xOff, m, w.quantized(), bias, y, yOff);
+      return;
+    }
+    if (w.sparse() != null && columns) {
       MatMul.multiply(x, xOff, m, w.sparse(), y, yOff);
     } else {
       MatMul.multiplyDense(x, xOff, m, k, w.floats(), 0, n, y, yOff);
+    }
+    if (bias != null) {
+      Kernels.addBias(y, yOff, m, n, n, bias, 0);
     }
   }
 

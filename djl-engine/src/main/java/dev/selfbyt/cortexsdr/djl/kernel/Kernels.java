@@ -137,6 +137,42 @@ public abstract class Kernels {
   /** {@code dst[off + i] = exp(src[off + i] - max)} for {@code i < len}; returns their sum. */
   public abstract float expShifted(float[] src, int off, int len, float max, float[] dst);
 
+  /** {@code dst[dOff + i] = gelu(src[off + i])}, {@code x/2 * (1 + erf(x / sqrt 2))} with {@link #erf}. */
+  public abstract void gelu(float[] src, int off, int len, float[] dst, int dOff);
+
+  /**
+   * One row of layer normalization: {@code dst[off + i] = (src[off + i] - mean) / sqrt(var + eps) *
+   * g[i] + b[i]} over {@code len} values ({@code g}, {@code b} null for 1 and 0).
+   */
+  public abstract void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst);
+
+  /** {@code a[off + i] *= f} for {@code i < len}. */
+  public abstract void scale(float[] a, int off, int len, float f);
+
+  /**
+   * The error function, by Abramowitz and Stegun 7.1.28: {@code erf(x) = 1 - (1 + a1 x + ... + a6
+   * x^6)^-16} for {@code x >= 0}, absolute error at most 3e-7; odd. No call to {@code exp}, so a
+   * loop of it vectorizes.
+   */
+  public static float erf(float xf) {
+    float x = Math.abs(xf);
+    float p = 1f + x * (ERF_A1 + x * (ERF_A2 + x * (ERF_A3 + x * (ERF_A4 + x * (ERF_A5 + x * ERF_A6)))));
+    p *= p; // ^2
+    p *= p; // ^4
+    p *= p; // ^8
+    p *= p; // ^16
+    float r = 1f - 1f / p;
+    return xf < 0 ? -r : r;
+  }
+
+  static final float ERF_A1 = 0.0705230784f;
+  static final float ERF_A2 = 0.0422820123f;
+  static final float ERF_A3 = 0.0092705272f;
+  static final float ERF_A4 = 0.0001520143f;
+  static final float ERF_A5 = 0.0002765672f;
+  static final float ERF_A6 = 0.0000430638f;
+  static final float SQRT_HALF = (float) Math.sqrt(0.5);
+
   /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
 

@@ -199,4 +199,38 @@ final class ScalarKernels extends Kernels {
       int dOff) {
     decodePanelScalar(codes, off, bits, len, scale, bias, dst, dOff);
   }
+
+  @Override
+  public void gelu(float[] src, int off, int len, float[] dst, int dOff) {
+    for (int i = 0; i < len; i++) {
+      float x = src[off + i];
+      dst[dOff + i] = 0.5f * x * (1f + erf(x * SQRT_HALF));
+    }
+  }
+
+  @Override
+  public void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst) {
+    float sum = 0;
+    for (int i = 0; i < len; i++) {
+      sum += src[off + i];
+    }
+    float mean = sum / len;
+    float var = 0;
+    for (int i = 0; i < len; i++) {
+      float d = src[off + i] - mean;
+      var += d * d;
+    }
+    float inv = (float) (1.0 / Math.sqrt(var / len + eps));
+    for (int i = 0; i < len; i++) {
+      float v = (src[off + i] - mean) * inv;
+      dst[off + i] = v * (g == null ? 1f : g[i]) + (b == null ? 0f : b[i]);
+    }
+  }
+
+  @Override
+  public void scale(float[] a, int off, int len, float f) {
+    for (int i = 0; i < len; i++) {
+      a[off + i] *= f;
+    }
+  }
 }

@@ -428,4 +428,82 @@ final class VectorKernels extends Kernels {
       }
     }
   }
+
+  @Override
+  public void gelu(float[] src, int off, int len, float[] dst, int dOff) {
+    int lv = len - len % L;
+    FloatVector one = FloatVector.broadcast(S, 1f);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector x = FloatVector.fromArray(S, src, off + i);
+      FloatVector a = x.mul(SQRT_HALF).abs();
+      FloatVector p = a.fma(ERF_A6, ERF_A5).fma(a, FloatVector.broadcast(S, ERF_A4)).fma(a,
+          FloatVector.broadcast(S, ERF_A3)).fma(a, FloatVector.broadcast(S, ERF_A2)).fma(a,
+          FloatVector.broadcast(S, ERF_A1)).fma(a, one);
+      p = p.mul(p);
+      p = p.mul(p);
+      p = p.mul(p);
+      p = p.mul(p);
+      FloatVector r = one.sub(one.div(p));
+      r = r.blend(r.neg(), x.compare(VectorOperators.LT, 0f));
+      x.mul(0.5f).mul(r.add(one)).intoArray(dst, dOff + i);
+    }
+    for (; i < len; i++) {
+      float x = src[off + i];
+      dst[dOff + i] = 0.5f * x * (1f + erf(x * SQRT_HALF));
+    }
+  }
+
+  @Override
+  public void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst) {
+    int lv = len - len % L;
+    FloatVector acc = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      acc = acc.add(FloatVector.fromArray(S, src, off + i));
+    }
+    float sum = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      sum += src[off + i];
+    }
+    float mean = sum / len;
+    FloatVector mv = FloatVector.broadcast(S, mean);
+    acc = FloatVector.zero(S);
+    for (i = 0; i < lv; i += L) {
+      FloatVector d = FloatVector.fromArray(S, src, off + i).sub(mv);
+      acc = d.fma(d, acc);
+    }
+    float var = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < len; i++) {
+      float d = src[off + i] - mean;
+      var += d * d;
+    }
+    float inv = (float) (1.0 / Math.sqrt(var / len + eps));
+    for (i = 0; i < lv; i += L) {
+      FloatVector v = FloatVector.fromArray(S, src, off + i).sub(mv).mul(inv);
+      if (g != null) {
+        v = v.mul(FloatVector.fromArray(S, g, i));
+      }
+      if (b != null) {
+        v = v.add(FloatVector.fromArray(S, b, i));
+      }
+      v.intoArray(dst, off + i);
+    }
+    for (; i < len; i++) {
+      float v = (src[off + i] - mean) * inv;
+      dst[off + i] = v * (g == null ? 1f : g[i]) + (b == null ? 0f : b[i]);
+    }
+  }
+
+  @Override
+  public void scale(float[] a, int off, int len, float f) {
+    int lv = len - len % L;
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector.fromArray(S, a, off + i).mul(f).intoArray(a, off + i);
+    }
+    for (; i < len; i++) {
+      a[off + i] *= f;
+    }
+  }
 }

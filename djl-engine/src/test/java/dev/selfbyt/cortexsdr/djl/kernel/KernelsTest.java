@@ -61,4 +61,78 @@ class KernelsTest {
       }
     }
   }
+
+  /** erf by its Taylor series in double (|x| > 5: +-1 within 1e-12), for the reference. */
+  private static double erf(double x) {
+    if (Math.abs(x) > 5) {
+      return Math.signum(x);
+    }
+    double sum = 0;
+    double term = x;
+    for (int n = 0; n < 200; n++) {
+      sum += term / (2 * n + 1);
+      term *= -x * x / (n + 1);
+    }
+    return 2 / Math.sqrt(Math.PI) * sum;
+  }
+
+  @Test
+  void geluIsTheErfFormToSevenDigits() {
+    Random r = new Random(9);
+    for (int len : new int[] {1, 16, 37, 300}) {
+      float[] src = new float[len + 2];
+      for (int i = 0; i < src.length; i++) {
+        src[i] = (float) (r.nextGaussian() * 2.5);
+      }
+      src[src.length - 1] = -9f; // erf saturates
+      for (Kernels k : both()) {
+        float[] dst = new float[src.length];
+        k.gelu(src, 2, len, dst, 2);
+        for (int i = 2; i < 2 + len; i++) {
+          double x = src[i];
+          double expected = 0.5 * x * (1 + erf(x / Math.sqrt(2)));
+          assertEquals(expected, dst[i], 1e-6 * (1 + Math.abs(x)), k.name() + " gelu(" + x + ")");
+        }
+        assertEquals(0f, dst[0], k.name() + " writes only its range");
+      }
+    }
+  }
+
+  @Test
+  void layerNormRowNormalizesThenScalesAndShifts() {
+    Random r = new Random(10);
+    for (int len : new int[] {1, 16, 21, 384}) {
+      float[] src = new float[len + 5];
+      float[] g = new float[len];
+      float[] b = new float[len];
+      for (int i = 0; i < src.length; i++) {
+        src[i] = (float) (r.nextGaussian() * 3 + 1);
+      }
+      for (int i = 0; i < len; i++) {
+        g[i] = (float) r.nextGaussian();
+        b[i] = (float) r.nextGaussian();
+      }
+      double mean = 0;
+      for (int i = 5; i < 5 + len; i++) {
+        mean += src[i];
+      }
+      mean /= len;
+      double var = 0;
+      for (int i = 5; i < 5 + len; i++) {
+        var += (src[i] - mean) * (src[i] - mean);
+      }
+      double inv = 1 / Math.sqrt(var / len + 1e-5);
+      for (Kernels k : both()) {
+        float[] dst = new float[src.length];
+        k.layerNormRow(src, 5, len, 1e-5f, g, b, dst);
+        float[] plain = new float[src.length];
+        k.layerNormRow(src, 5, len, 1e-5f, null, null, plain);
+        for (int i = 0; i < len; i++) {
+          double n = (src[5 + i] - mean) * inv;
+          assertEquals(n * g[i] + b[i], dst[5 + i], 2e-5 * (1 + Math.abs(n * g[i])), k.name() + " at " + i);
+          assertEquals(n, plain[5 + i], 2e-5 * (1 + Math.abs(n)), k.name() + " without scale at " + i);
+        }
+      }
+    }
+  }
 }

@@ -1,0 +1,109 @@
+package dev.selfbyt.cortexsdr.djl.graph;
+
+import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
+import java.util.Arrays;
+
+/**
+ * The operators of {@link Fusion}'s nodes. Each computes what its chain of ONNX nodes computes;
+ * where a runtime shape falls outside the fused form (a softmax not over the last axis, a mask that
+ * widens the scores), it runs the chain's operators one by one instead.
+ */
+final class FusedOps {
+  /** Below this many values an element-wise pass runs on the caller's thread alone. */
+  private static final int PARALLEL_MIN = 1 << 15;
+
+  private FusedOps() {}
+
+  static Ops.Op compile(NodeProto n, int opset) {
+    Attrs a = new Attrs(n);
+    return switch (n.getOpType()) {
+      case "Gelu" -> in -> Ops.one(gelu(in[0]));
+      case "LayerNorm" -> {
+        float eps = a.f("epsilon", 1e-5f);
+        yield in -> Ops.one(layerNorm(in[0], in[1], in[2], eps));
+      }
+      case "MatMulBias" -> in -> Ops.one(Ops.matMul(in[0], in[1], in[2].floats()));
+      case "ScaledMaskedSoftmax" -> {
+        float scale = a.f("scale", 1f);
+        long axis = a.i("axis", opset < 13 ? 1 : -1);
+        yield in -> Ops.one(scaledMaskedSoftmax(in[0], in[1], scale, axis, opset < 13));
+      }
+      default -> throw new IllegalArgumentException("no fused operator " + n.getOpType());
+    };
+  }
+
+  static Value gelu(Value x) {
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    Kernels k = Kernels.get();
+    int chunk = 1 << 14;
+    int tasks = (src.length + chunk - 1) / chunk;
+    KernelThreads.forEach(tasks, src.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0, t -> {
+      int from = t * chunk;
+      k.gelu(src, from, Math.min(chunk, src.length - from), dst, from);
+    });
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+
+  static Value layerNorm(Value x, Value gamma, Value beta, float eps) {
+    long[] s = x.shapeRef();
+    int cols = s.length == 0 ? 1 : (int) s[s.length - 1];
+    float[] g = gamma == null ? null : gamma.floats();
+    float[] b = beta == null ? null : beta.floats();
+    if ((g != null && g.length != cols) || (b != null && b.length != cols)) {
+      throw new IllegalArgumentException("layer norm over " + cols + " values with scale " + (g == null ? "-"
+          : g.length) + " and bias " + (b == null ? "-" : b.length));
+    }
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    int rows = cols == 0 ? 0 : src.length / cols;
+    Kernels k = Kernels.get();
+    KernelThreads.forEach(rows, src.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
+        r -> k.layerNormRow(src, r * cols, cols, eps, g, b, dst));
+    return Value.ofFloats(s, dst);
+  }
+
+  static Value scaledMaskedSoftmax(Value scores, Value mask, float scale, long axis, boolean flattenFromAxis) {
+    long[] s = scores.shapeRef();
+    int ax = (int) (axis < 0 ? axis + s.length : axis);
+    long[] out = mask == null ? s : Broadcast.shape(s, mask.shapeRef());
+    if (s.length == 0 || ax != s.length - 1 || !Arrays.equals(out, s)) {
+      // outside the fused form: the original nodes' operators
+      Value t = scale == 1f ? scores
+          : Arith.binary(Arith.MUL, scores, Value.ofFloats(new long[0], new float[] {scale}));
+      if (mask != null) {
+        t = Arith.binary(Arith.ADD, t, mask);
+      }
+      return Ops.softmax(t, axis, flattenFromAxis);
+    }
+    float[] x = scores.floats();
+    float[] y = new float[x.length];
+    int cols = (int) s[s.length - 1];
+    int rows = cols == 0 ? 0 : x.length / cols;
+    float[] m = mask == null ? null : mask.floats();
+    int[] maskRow = new int[rows];
+    int[] step = {0};
+    if (m != null) {
+      int[][] st = {Broadcast.strides(mask.shapeRef(), s)};
+      step[0] = st[0][s.length - 1];
+      Broadcast.rows(s, st, (o, oo, len) -> maskRow[oo / Math.max(len, 1)] = o[0]);
+    }
+    Kernels k = Kernels.get();
+    KernelThreads.forEach(rows, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0, r -> {
+      int o = r * cols;
+      float max = Float.NEGATIVE_INFINITY;
+      int mo = maskRow[r];
+      int ms = step[0];
+      for (int i = 0; i < cols; i++) {
+        float v = x[o + i] * scale + (m == null ? 0f : m[mo + i * ms]);
+        y[o + i] = v;
+        max = v > max ? v : max;
+      }
+      float sum = k.expShifted(y, o, cols, max, y);
+      k.scale(y, o, cols, (float) (1.0 / sum));
+    });
+    return Value.ofFloats(s, y);
+  }
+}

@@ -1,0 +1,387 @@
+package dev.selfbyt.cortexsdr.djl.graph;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rewrites chains of small ONNX nodes into one fused node each before the executor compiles the
+ * graph, as ONNX Runtime's graph optimizer does, so a chain runs as one pass over its data instead
+ * of one pass and one allocation per node. The patterns are the standard exported forms, matched
+ * on operator types and constant values only (never on names); a chain whose intermediate values
+ * are read anywhere else, or are graph outputs, is left alone. Fused nodes live in the private
+ * domain {@value #DOMAIN} and compute the same function:
+ *
+ * <ul>
+ *   <li>{@code Gelu(x)}: {@code x * 0.5 * (1 + Erf(x / sqrt(2)))} in its usual orders (and with
+ *       {@code Mul(x, 1/sqrt(2))}).
+ *   <li>{@code LayerNorm(x, gamma?, beta?; epsilon)}: {@code ReduceMean(x, -1)}, {@code Sub}, {@code
+ *       Pow(., 2)}, {@code ReduceMean(-1)}, {@code Add(eps)}, {@code Sqrt}, {@code Div}, then an
+ *       optional {@code Mul} by a constant and {@code Add} of a constant.
+ *   <li>{@code MatMulBias(x, W, b)}: {@code MatMul(x, W)} with a constant 2-D {@code W} followed by
+ *       {@code Add} of a constant vector {@code b} (either operand order): the bias is added by the
+ *       GEMM while its tile is in cache.
+ *   <li>{@code ScaledMaskedSoftmax(s, mask?; scale, axis)}: {@code Softmax(Add(Div(s, c), mask))}
+ *       (or {@code Mul(s, c)}, or no scaling): one pass per row.
+ * </ul>
+ */
+final class Fusion {
+  static final String DOMAIN = "dev.selfbyt.cortexsdr.fused";
+
+  /** Looks up a constant (initializer or {@code Constant} output) by name; null when not constant. */
+  interface Constants {
+    Value get(String name);
+  }
+
+  private final List<NodeProto> nodes;
+  private final Constants constants;
+  private final Set<String> graphOutputs;
+  private final Map<String, NodeProto> producer = new HashMap<>();
+  private final Map<String, List<NodeProto>> consumers = new HashMap<>();
+  private final Map<NodeProto, Boolean> removed = new IdentityHashMap<>();
+  /** Fused node to insert in place of the last node of its chain. */
+  private final Map<NodeProto, NodeProto> replacement = new IdentityHashMap<>();
+  private int count;
+
+  private Fusion(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
+    this.nodes = nodes;
+    this.constants = constants;
+    this.graphOutputs = graphOutputs;
+    for (NodeProto n : nodes) {
+      for (String o : n.getOutputList()) {
+        producer.put(o, n);
+      }
+      for (String i : n.getInputList()) {
+        if (!i.isEmpty()) {
+          List<NodeProto> c = consumers.computeIfAbsent(i, k -> new ArrayList<>());
+          if (!c.contains(n)) {
+            c.add(n);
+          }
+        }
+      }
+    }
+  }
+
+  /** {@code nodes} with every chain this class knows replaced by its fused node. */
+  static List<NodeProto> fuse(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
+    Fusion f = new Fusion(nodes, constants, graphOutputs);
+    for (NodeProto n : nodes) {
+      if (f.removed.containsKey(n) || !n.getDomain().isEmpty()) {
+        continue;
+      }
+      switch (n.getOpType()) {
+        case "Erf" -> f.gelu(n);
+        case "ReduceMean" -> f.layerNorm(n);
+        case "Softmax" -> f.softmax(n);
+        default -> {
+        }
+      }
+    }
+    // bias fusion last: the chains above may end in a MatMul's input, never consume its output
+    for (NodeProto n : nodes) {
+      if (!f.removed.containsKey(n) && n.getDomain().isEmpty() && n.getOpType().equals("MatMul")) {
+        f.matMulBias(n);
+      }
+    }
+    if (f.count == 0) {
+      return nodes;
+    }
+    List<NodeProto> out = new ArrayList<>(nodes.size());
+    for (NodeProto n : nodes) {
+      NodeProto r = f.replacement.get(n);
+      if (r != null) {
+        out.add(r);
+      } else if (!f.removed.containsKey(n)) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  // ---- helpers ----
+
+  /** The one node reading {@code name}, when exactly one does and it is not a graph output. */
+  private NodeProto soleConsumer(String name, String opType) {
+    List<NodeProto> c = consumers.getOrDefault(name, Collections.emptyList());
+    if (c.size() != 1 || graphOutputs.contains(name)) {
+      return null;
+    }
+    NodeProto n = c.get(0);
+    return n.getDomain().isEmpty() && n.getOpType().equals(opType) && !removed.containsKey(n) ? n : null;
+  }
+
+  private boolean onlyReadBy(String name, NodeProto reader) {
+    List<NodeProto> c = consumers.getOrDefault(name, Collections.emptyList());
+    return c.size() == 1 && c.get(0) == reader && !graphOutputs.contains(name);
+  }
+
+  private NodeProto producedBy(String name, String opType) {
+    NodeProto n = producer.get(name);
+    return n != null && n.getDomain().isEmpty() && n.getOpType().equals(opType) && !removed.containsKey(n) ? n
+        : null;
+  }
+
+  /** The single float of a constant scalar (any shape of one element), or NaN. */
+  private float scalar(String name) {
+    Value v = constants.get(name);
+    if (v == null || !v.isFloating() || v.isCompressed() || v.size() != 1) {
+      return Float.NaN;
+    }
+    return v.floats()[0];
+  }
+
+  private static boolean near(float v, double target) {
+    return Math.abs(v - target) <= 1e-4 * Math.max(1, Math.abs(target));
+  }
+
+  /** The input of binary node {@code n} other than {@code name}, or null when neither is it. */
+  private static String other(NodeProto n, String name) {
+    if (n.getInput(0).equals(name)) {
+      return n.getInput(1);
+    }
+    return n.getInput(1).equals(name) ? n.getInput(0) : null;
+  }
+
+  /** The index (0 or 1) of a binary node's input that is a constant scalar near {@code target}, or -1. */
+  private int constantOperand(NodeProto n, double target) {
+    for (int i = 0; i < 2; i++) {
+      if (near(scalar(n.getInput(i)), target)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private void replace(List<NodeProto> chain, NodeProto fused) {
+    for (NodeProto n : chain) {
+      removed.put(n, Boolean.TRUE);
+    }
+    replacement.put(chain.get(chain.size() - 1), fused);
+    count++;
+  }
+
+  private static NodeProto.Builder node(String op, String name) {
+    return NodeProto.newBuilder().setOpType(op).setDomain(DOMAIN).setName(name);
+  }
+
+  private static AttributeProto floatAttr(String name, float v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+  }
+
+  private static AttributeProto intAttr(String name, long v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+  }
+
+  // ---- patterns ----
+
+  private void gelu(NodeProto erf) {
+    NodeProto pre = producer.get(erf.getInput(0));
+    if (pre == null || !pre.getDomain().isEmpty() || removed.containsKey(pre)
+        || soleConsumer(pre.getOutput(0), "Erf") != erf) {
+      return;
+    }
+    String x;
+    if (pre.getOpType().equals("Div") && near(scalar(pre.getInput(1)), Math.sqrt(2))) {
+      x = pre.getInput(0);
+    } else if (pre.getOpType().equals("Mul") && constantOperand(pre, Math.sqrt(0.5)) >= 0) {
+      x = pre.getInput(1 - constantOperand(pre, Math.sqrt(0.5)));
+    } else {
+      return;
+    }
+    NodeProto add = soleConsumer(erf.getOutput(0), "Add");
+    if (add == null || constantOperand(add, 1.0) < 0) {
+      return;
+    }
+    NodeProto m1 = soleConsumer(add.getOutput(0), "Mul");
+    if (m1 == null) {
+      return;
+    }
+    String o1 = other(m1, add.getOutput(0));
+    List<NodeProto> chain = new ArrayList<>(List.of(pre, erf, add));
+    NodeProto half = producedBy(o1, "Mul");
+    NodeProto last;
+    if (o1.equals(x) || near(scalar(o1), 0.5)) {
+      // (x * (1 + erf)) * 0.5, or (0.5 * (1 + erf)) * x
+      NodeProto m2 = soleConsumer(m1.getOutput(0), "Mul");
+      if (m2 == null) {
+        return;
+      }
+      String o2 = other(m2, m1.getOutput(0));
+      boolean ok = o1.equals(x) ? near(scalar(o2), 0.5) : o2.equals(x);
+      if (!ok) {
+        return;
+      }
+      chain.add(m1);
+      chain.add(m2);
+      last = m2;
+    } else if (half != null && soleConsumer(half.getOutput(0), "Mul") == m1 && constantOperand(half, 0.5) >= 0
+        && half.getInput(1 - constantOperand(half, 0.5)).equals(x)) {
+      // (x * 0.5) * (1 + erf)
+      chain.add(half);
+      chain.add(m1);
+      last = m1;
+    } else {
+      return;
+    }
+    replace(chain, node("Gelu", erf.getName() + "/fused_gelu").addInput(x).addOutput(last.getOutput(0)).build());
+  }
+
+  /** True when a ReduceMean reduces the last axis only and keeps it. */
+  private boolean reducesLastAxis(NodeProto r) {
+    Attrs a = new Attrs(r);
+    if (a.i("keepdims", 1) == 0) {
+      return false;
+    }
+    long[] axes = a.ints("axes");
+    if (axes == null && r.getInputCount() > 1) {
+      Value v = constants.get(r.getInput(1));
+      axes = v == null ? null : v.longs();
+    }
+    return axes != null && axes.length == 1 && axes[0] == -1;
+  }
+
+  private void layerNorm(NodeProto mean) {
+    String x = mean.getInput(0);
+    if (!reducesLastAxis(mean)) {
+      return;
+    }
+    NodeProto sub = soleConsumer(mean.getOutput(0), "Sub");
+    if (sub == null || !sub.getInput(0).equals(x) || !sub.getInput(1).equals(mean.getOutput(0))) {
+      return;
+    }
+    List<NodeProto> users = consumers.getOrDefault(sub.getOutput(0), List.of());
+    if (users.size() != 2 || graphOutputs.contains(sub.getOutput(0))) {
+      return;
+    }
+    NodeProto sq = null;
+    NodeProto div = null;
+    for (NodeProto u : users) {
+      if (!u.getDomain().isEmpty() || removed.containsKey(u)) {
+        return;
+      }
+      String d = sub.getOutput(0);
+      if (u.getOpType().equals("Pow") && u.getInput(0).equals(d) && near(scalar(u.getInput(1)), 2)) {
+        sq = u;
+      } else if (u.getOpType().equals("Mul") && u.getInput(0).equals(d) && u.getInput(1).equals(d)) {
+        sq = u;
+      } else if (u.getOpType().equals("Div") && u.getInput(0).equals(d)) {
+        div = u;
+      }
+    }
+    if (sq == null || div == null) {
+      return;
+    }
+    NodeProto var = soleConsumer(sq.getOutput(0), "ReduceMean");
+    if (var == null || !reducesLastAxis(var)) {
+      return;
+    }
+    NodeProto addEps = soleConsumer(var.getOutput(0), "Add");
+    if (addEps == null) {
+      return;
+    }
+    String epsName = other(addEps, var.getOutput(0));
+    float eps = scalar(epsName);
+    if (Float.isNaN(eps)) {
+      return;
+    }
+    NodeProto sqrt = soleConsumer(addEps.getOutput(0), "Sqrt");
+    if (sqrt == null || soleConsumer(sqrt.getOutput(0), "Div") != div || !div.getInput(1).equals(sqrt.getOutput(0))) {
+      return;
+    }
+    List<NodeProto> chain = new ArrayList<>(List.of(mean, sub, sq, var, addEps, sqrt, div));
+    String out = div.getOutput(0);
+    String gamma = "";
+    String beta = "";
+    NodeProto mul = soleConsumer(out, "Mul");
+    if (mul != null && lastAxisVector(other(mul, out))) {
+      gamma = other(mul, out);
+      chain.add(mul);
+      out = mul.getOutput(0);
+      NodeProto add = soleConsumer(out, "Add");
+      if (add != null && lastAxisVector(other(add, out))) {
+        beta = other(add, out);
+        chain.add(add);
+        out = add.getOutput(0);
+      }
+    }
+    replace(chain, node("LayerNorm", div.getName() + "/fused_layer_norm").addInput(x).addInput(gamma).addInput(beta)
+        .addOutput(out).addAttribute(floatAttr("epsilon", eps)).build());
+  }
+
+  /** A dense constant of rank 1 (broadcast along the last axis). */
+  private boolean lastAxisVector(String name) {
+    if (name == null) {
+      return false;
+    }
+    Value v = constants.get(name);
+    return v != null && v.isFloating() && !v.isCompressed() && v.rank() == 1;
+  }
+
+  private void softmax(NodeProto softmax) {
+    NodeProto add = producedBy(softmax.getInput(0), "Add");
+    if (add == null || soleConsumer(add.getOutput(0), "Softmax") != softmax) {
+      return;
+    }
+    List<NodeProto> chain = new ArrayList<>();
+    String scores = null;
+    String mask = null;
+    float scale = 1f;
+    for (int i = 0; i < 2 && scores == null; i++) {
+      NodeProto s = producer.get(add.getInput(i));
+      if (s == null || !s.getDomain().isEmpty() || removed.containsKey(s) || !onlyReadBy(s.getOutput(0), add)
+          || add.getInput(0).equals(add.getInput(1))) {
+        continue;
+      }
+      if (s.getOpType().equals("Div") && !Float.isNaN(scalar(s.getInput(1))) && scalar(s.getInput(1)) != 0f) {
+        scale = 1f / scalar(s.getInput(1));
+        scores = s.getInput(0);
+      } else if (s.getOpType().equals("Mul") && !Float.isNaN(scalar(s.getInput(1)))) {
+        scale = scalar(s.getInput(1));
+        scores = s.getInput(0);
+      } else if (s.getOpType().equals("Mul") && !Float.isNaN(scalar(s.getInput(0)))) {
+        scale = scalar(s.getInput(0));
+        scores = s.getInput(1);
+      }
+      if (scores != null) {
+        chain.add(s);
+        mask = add.getInput(1 - i);
+      }
+    }
+    if (scores == null) {
+      return;
+    }
+    chain.add(add);
+    chain.add(softmax);
+    Attrs a = new Attrs(softmax);
+    NodeProto.Builder b = node("ScaledMaskedSoftmax", softmax.getName() + "/fused_softmax").addInput(scores)
+        .addInput(mask).addOutput(softmax.getOutput(0)).addAttribute(floatAttr("scale", scale));
+    if (a.get("axis") != null) {
+      b.addAttribute(intAttr("axis", a.i("axis", -1)));
+    }
+    replace(chain, b.build());
+  }
+
+  private void matMulBias(NodeProto matMul) {
+    Value w = constants.get(matMul.getInput(1));
+    if (w == null || w.rank() != 2 || !w.isFloating()) {
+      return;
+    }
+    NodeProto add = soleConsumer(matMul.getOutput(0), "Add");
+    if (add == null) {
+      return;
+    }
+    String bias = other(add, matMul.getOutput(0));
+    Value b = bias == null ? null : constants.get(bias);
+    if (b == null || !b.isFloating() || b.isCompressed() || b.rank() != 1 || b.dim(0) != w.dim(1)) {
+      return;
+    }
+    replace(List.of(matMul, add), node("MatMulBias", matMul.getName() + "/fused_bias").addInput(matMul.getInput(0))
+        .addInput(matMul.getInput(1)).addInput(bias).addOutput(add.getOutput(0)).build());
+  }
+}
