@@ -93,14 +93,7 @@ final class FusedOps {
     Kernels k = Kernels.get();
     KernelThreads.forEach(rows, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0, r -> {
       int o = r * cols;
-      float max = Float.NEGATIVE_INFINITY;
-      int mo = maskRow[r];
-      int ms = step[0];
-      for (int i = 0; i < cols; i++) {
-        float v = x[o + i] * scale + (m == null ? 0f : m[mo + i * ms]);
-        y[o + i] = v;
-        max = v > max ? v : max;
-      }
+      float max = k.affineMax(x, o, scale, m, maskRow[r], step[0], y, o, cols);
       float sum = k.expShifted(y, o, cols, max, y);
       k.scale(y, o, cols, (float) (1.0 / sum));
     });

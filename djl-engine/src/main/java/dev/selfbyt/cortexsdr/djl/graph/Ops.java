@@ -754,9 +754,15 @@ public final class Ops {
         bOff[oo + i] = o[1] + i * st2[1][flat.length - 1];
       }
     });
+    int[] xo = new int[nb];
+    int[] wo = new int[nb];
+    int[] yo = new int[nb];
     for (int t = 0; t < nb; t++) {
-      MatMul.multiplyDense(x, aOff[t] * m * k, m, k, w, bOff[t] * k * n, n, y, t * m * n);
+      xo[t] = aOff[t] * m * k;
+      wo[t] = bOff[t] * k * n;
+      yo[t] = t * m * n;
     }
+    MatMul.multiplyDense(Kernels.get(), x, xo, m, k, w, wo, n, y, yo);
     if (bias != null) {
       throw new IllegalArgumentException("MatMul with a bias needs a 2-D weight, got " + Arrays.toString(bs));
     }

@@ -146,6 +146,13 @@ public abstract class Kernels {
    */
   public abstract void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst);
 
+  /**
+   * {@code y[yOff + i] = x[xOff + i] * scale + (m == null ? 0 : m[mOff + i * mStep])} for {@code i <
+   * len} ({@code mStep} 0 or 1); returns the largest of them (the first steps of a masked softmax).
+   */
+  public abstract float affineMax(float[] x, int xOff, float scale, float[] m, int mOff, int mStep, float[] y,
+      int yOff, int len);
+
   /** {@code a[off + i] *= f} for {@code i < len}. */
   public abstract void scale(float[] a, int off, int len, float f);
 

@@ -154,11 +154,26 @@ public final class MatMul {
 
   public static void multiplyDense(Kernels kern, float[] x, int xOff, int m, int k, float[] b, int bOff, int n,
       float[] y, int yOff) {
+    multiplyDense(kern, x, new int[] {xOff}, m, k, b, new int[] {bOff}, n, y, new int[] {yOff});
+  }
+
+  /**
+   * A batch of dense products {@code y[yOffs[t]..] = x[xOffs[t]..][m, k] * b[bOffs[t]..][k, n]}, split
+   * over threads by (product, tile of {@value #TILE} columns), so many small products (attention
+   * heads) use every thread.
+   */
+  public static void multiplyDense(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs,
+      int n, float[] y, int[] yOffs) {
     int tiles = (n + TILE - 1) / TILE;
     boolean pack = m >= 8 && n > TILE;
-    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+    KernelThreads.forEach(tiles * xOffs.length, (long) m * n * k * xOffs.length, task -> {
+      int t = task % tiles;
+      int batch = task / tiles;
       int j0 = t * TILE;
       int nb = Math.min(n, j0 + TILE) - j0;
+      int xOff = xOffs[batch];
+      int bOff = bOffs[batch];
+      int yOff = yOffs[batch];
       if (!pack) {
         kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n);
         return;

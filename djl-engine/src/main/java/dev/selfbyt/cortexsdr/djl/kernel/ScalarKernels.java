@@ -233,4 +233,16 @@ final class ScalarKernels extends Kernels {
       a[off + i] *= f;
     }
   }
+
+  @Override
+  public float affineMax(float[] x, int xOff, float scale, float[] m, int mOff, int mStep, float[] y, int yOff,
+      int len) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < len; i++) {
+      float v = x[xOff + i] * scale + (m == null ? 0f : m[mOff + i * mStep]);
+      y[yOff + i] = v;
+      max = v > max ? v : max;
+    }
+    return max;
+  }
 }

@@ -506,4 +506,34 @@ final class VectorKernels extends Kernels {
       a[off + i] *= f;
     }
   }
+
+  @Override
+  public float affineMax(float[] x, int xOff, float scale, float[] m, int mOff, int mStep, float[] y, int yOff,
+      int len) {
+    int lv = len - len % L;
+    FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+    int i = 0;
+    if (m == null || mStep == 0) {
+      FloatVector add = FloatVector.broadcast(S, m == null ? 0f : m[mOff]);
+      for (; i < lv; i += L) {
+        FloatVector v = FloatVector.fromArray(S, x, xOff + i).fma(scale, 0f).add(add);
+        v.intoArray(y, yOff + i);
+        mx = mx.max(v);
+      }
+    } else {
+      for (; i < lv; i += L) {
+        FloatVector v = FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.broadcast(S, scale),
+            FloatVector.fromArray(S, m, mOff + i));
+        v.intoArray(y, yOff + i);
+        mx = mx.max(v);
+      }
+    }
+    float max = mx.reduceLanes(VectorOperators.MAX);
+    for (; i < len; i++) {
+      float v = x[xOff + i] * scale + (m == null ? 0f : m[mOff + i * mStep]);
+      y[yOff + i] = v;
+      max = v > max ? v : max;
+    }
+    return max;
+  }
 }
