@@ -10,7 +10,8 @@
  *       rows, built from {@code SdrCodec.unpack}.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.MatMul}: {@code Y[M,N] = X[M,K] * W[K,N]} for a
  *       dense, quantized or sparse {@code W}; tiles of {@code W} are decoded into a small buffer
- *       per thread and multiplied at once, so memory holds only the compressed form.
+ *       per thread and multiplied at once by register-blocked kernels (8 rows by 2 vectors), a bias
+ *       added while the tile is in cache, so memory holds only the compressed form.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Kernels} picks {@code VectorKernels} (Java Vector
  *       API) when {@code jdk.incubator.vector} is in the JVM, else {@code ScalarKernels}; the
  *       vector class is only ever loaded by reflection, so a JVM without the module never sees it.

@@ -26,6 +26,7 @@ public final class MatMulKernelBenchReport {
         .warmupTime(TimeValue.seconds(1))
         .measurementTime(TimeValue.seconds(1))
         .forks(1)
+        .param("kernel", quick ? new String[] {"vector"} : new String[] {"vector", "scalar"})
         .build();
     Collection<RunResult> results = new Runner(opt).run();
     TreeMap<String, String> rows = new TreeMap<>();
@@ -35,7 +36,8 @@ public final class MatMulKernelBenchReport {
       b.kernel = "scalar"; // only to build the weight and count its bytes in this JVM
       b.m = Integer.parseInt(r.getParams().getParam("m"));
       b.setUp();
-      b.kernel = r.getParams().getParam("kernel");
+      b.tearDown();
+      b.kernel = b.format.equals("ort-fp32") ? "ONNX Runtime (MLAS)" : r.getParams().getParam("kernel");
       double us = r.getPrimaryResult().getScore();
       double err = r.getPrimaryResult().getScoreError();
       double flops = 2.0 * b.m * MatMulKernelBenchmark.K * MatMulKernelBenchmark.N;
@@ -54,9 +56,12 @@ public final class MatMulKernelBenchReport {
   private static String order(String format) {
     return switch (format) {
       case "fp32" -> "0";
-      case "int8" -> "1";
-      case "int4" -> "2";
-      default -> "3";
+      case "ort-fp32" -> "1";
+      case "int8" -> "2";
+      case "int8-rows" -> "3";
+      case "int4" -> "4";
+      case "int4-rows" -> "5";
+      default -> "6";
     };
   }
 }
