@@ -665,6 +665,9 @@ public final class Ops {
     float[] src = x.floats();
     float[] g = scale.floats();
     float[] b = bias == null ? null : bias.floats();
+    if (ax == s.length - 1 && g.length == cols && (b == null || b.length == cols)) {
+      return FusedOps.layerNorm(x, scale, bias, eps); // the common case: vector kernels, rows over threads
+    }
     float[] dst = new float[src.length];
     for (int r = 0, rows = src.length / Math.max(cols, 1); r < rows; r++) {
       int o = r * cols;

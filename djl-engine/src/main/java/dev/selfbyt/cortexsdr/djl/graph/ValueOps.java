@@ -144,12 +144,6 @@ public final class ValueOps {
 
   /** GELU with the exact erf form {@code x / 2 * (1 + erf(x / sqrt 2))}, from the executor's Erf. */
   public static Value gelu(Value x) {
-    Value e = Arith.unary(Arith.ERF, Arith.binary(Arith.MUL, x, scalar((float) (1 / Math.sqrt(2)))));
-    Value half = Arith.binary(Arith.MUL, x, scalar(0.5f));
-    return Arith.binary(Arith.MUL, half, Arith.binary(Arith.ADD, e, scalar(1f)));
-  }
-
-  private static Value scalar(float f) {
-    return Value.ofFloats(new long[0], new float[] {f});
+    return FusedOps.gelu(x);
   }
 }
