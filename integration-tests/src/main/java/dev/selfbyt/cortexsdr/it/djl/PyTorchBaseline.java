@@ -129,11 +129,7 @@ public final class PyTorchBaseline {
   public static Path folder(RealModel model, Path torchScript, Path work) throws IOException {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     Path f = Files.createDirectories(dir.resolve("torchscript-djl"));
-    Path pt = f.resolve("model.pt");
-    if (!Files.exists(pt) || Files.size(pt) != Files.size(torchScript)
-        || Files.getLastModifiedTime(pt).compareTo(Files.getLastModifiedTime(torchScript)) < 0) {
-      Files.copy(torchScript, pt, StandardCopyOption.REPLACE_EXISTING);
-    }
+    Files.copy(torchScript, f.resolve("model.pt"), StandardCopyOption.REPLACE_EXISTING);
     Files.copy(model.tokenizer(dir), f.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
     return f;
   }
