@@ -42,11 +42,15 @@ import java.util.TreeMap;
  * Criteria...optEngine("CortexSDR")} with DJL's HuggingFace text-embedding translator, and is
  * compared with the same {@code .cai} exported decoded and run in ONNX Runtime (the engine's own
  * error), and with the fp32 model (the compression's error). Then, in one run: latency against ONNX
- * Runtime fp32 (batch 1, 128 tokens, round-robin so machine noise falls on all alike), where the
- * engine's time goes (per ONNX operator type), and the weights' memory after load.
+ * Runtime fp32 and, given {@code --torchscript}, DJL's PyTorch engine on the same network as TorchScript
+ * (batch 1, 128 tokens, round-robin so machine noise falls on all alike), where the engine's time
+ * goes (per ONNX operator type), and the weights' memory after load.
  *
  * <p>Usage: {@code DjlEngineReport [--models minilm,bge] [--presets int8,int4] [--sentences 200]
- * [--latency-runs 30] [--threads 2] [--work DIR]}.
+ * [--latency-runs 30] [--threads 2] [--work DIR] [--torchscript make|minilm=PATH,bge=PATH]
+ * [--python /usr/bin/python3] [--torchscript-tool integration-tests/src/main/python/onnx_to_torchscript.py]}.
+ * {@code --torchscript} needs {@code integration-tests/target/pytorch-lib/*} on {@code -cp} (see {@link
+ * PyTorchBaseline}); {@code make} converts each model's fp32 ONNX file with the Python tool.
  */
 public final class DjlEngineReport {
   private DjlEngineReport() {}
@@ -74,19 +78,43 @@ public final class DjlEngineReport {
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     Path work = Files.createDirectories(Path.of(a.getOrDefault("work",
         System.getProperty("java.io.tmpdir") + "/cortexsdr-djl-report")));
+    PyTorchBaseline.configureThreads(threads); // before anything starts the PyTorch engine, if present
+    Map<RealModel, Path> torchScripts = Map.of();
+    if (a.containsKey("torchscript")) {
+      PyTorchBaseline.require();
+      torchScripts = PyTorchBaseline.torchScripts(a.get("torchscript"), models, work,
+          a.getOrDefault("python", "/usr/bin/python3"),
+          Path.of(a.getOrDefault("torchscript-tool", "integration-tests/src/main/python/onnx_to_torchscript.py")));
+    }
+    if (PyTorchBaseline.present()) {
+      ai.djl.engine.Engine pt = ai.djl.engine.Engine.getEngine("PyTorch");
+      System.out.println("DJL PyTorch engine " + pt.getVersion() + " on the classpath (num_threads "
+          + System.getProperty("ai.djl.pytorch.num_threads", "default") + ", num_interop_threads "
+          + System.getProperty("ai.djl.pytorch.num_interop_threads", "default")
+          + "); it is the CortexSDR engine's alternative engine, watched: no CortexSDR call may use it");
+    } else {
+      System.out.println("DJL PyTorch engine: not on the classpath (no PyTorch rows; CortexSDR has no alternative engine)");
+    }
     System.out.println("CortexSDR engine: kernels " + Kernels.get().name() + ", " + KernelThreads.threads()
         + " threads (set -Ddev.selfbyt.cortexsdr.num_threads to match --threads)");
     List<Fidelity> rows = new ArrayList<>();
     List<String> latency = new ArrayList<>();
+    List<PyTorchBaseline.Agreement> agreements = new ArrayList<>();
     for (RealModel m : models) {
       rows.addAll(fidelity(m, presets, sentences, threads, work));
+      if (torchScripts.containsKey(m)) {
+        agreements.add(PyTorchBaseline.agreement(m, torchScripts.get(m), sentences, threads, work));
+      }
       if (runs > 0) {
-        latency.add(latency(m, presets, runs, threads, work));
+        latency.add(latency(m, presets, runs, threads, work, torchScripts.get(m)));
         latency.add(profile(m, presets.get(0), 10, work));
       }
     }
     System.out.println();
     System.out.println(markdown(rows, sentences));
+    if (!agreements.isEmpty()) {
+      System.out.println(PyTorchBaseline.markdown(agreements));
+    }
     latency.forEach(System.out::println);
   }
 
@@ -159,7 +187,7 @@ public final class DjlEngineReport {
       }
       long heapBefore = usedHeap();
       try (ZooModel<String, float[]> zoo = criteria(model, folder(model, p, work)).loadModel();
-          Predictor<String, float[]> pred = zoo.newPredictor()) {
+          Predictor<String, float[]> pred = PyTorchBaseline.Watch.predictor(zoo)) {
         long heapAfter = usedHeap() - heapBefore;
         double[] vsDecoded = new double[sentences.size()];
         double[] vsFp32 = new double[sentences.size()];
@@ -186,6 +214,15 @@ public final class DjlEngineReport {
   /** Median latency (ms) of ONNX Runtime fp32 and the engine per preset, batch 1, 128 tokens, in one run. */
   public static String latency(RealModel model, List<Preset> presets, int runs, int threads, Path work)
       throws Exception {
+    return latency(model, presets, runs, threads, work, null);
+  }
+
+  /**
+   * Median latency (ms) of ONNX Runtime fp32, the engine per preset and, when {@code torchScript} is
+   * not null, DJL's PyTorch engine on it, batch 1, 128 tokens, in one run.
+   */
+  public static String latency(RealModel model, List<Preset> presets, int runs, int threads, Path work,
+      Path torchScript) throws Exception {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     String text = String.join(" ", MobyDick.sentences(40, 500));
     Encoding input;
@@ -193,6 +230,7 @@ public final class DjlEngineReport {
       input = tok.encode(text);
     }
     Map<String, List<Long>> times = new LinkedHashMap<>();
+    double loadBefore = Double.NaN;
     List<ZooModel<String, float[]>> zoos = new ArrayList<>();
     List<Predictor<String, float[]>> preds = new ArrayList<>();
     try (Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
@@ -202,6 +240,19 @@ public final class DjlEngineReport {
         zoos.add(z);
         preds.add(z.newPredictor());
         times.put("CortexSDR engine, " + p.id() + " .cai", new ArrayList<>());
+        // warm-up calls through a predictor that proves no CortexSDR work goes to PyTorch
+        try (Predictor<String, float[]> watched = PyTorchBaseline.Watch.predictor(z)) {
+          for (int w = 0; w < 5; w++) {
+            watched.predict(text);
+          }
+        }
+      }
+      if (torchScript != null) {
+        ZooModel<String, float[]> z = PyTorchBaseline.criteria(model, PyTorchBaseline.folder(model, torchScript, work))
+            .loadModel();
+        zoos.add(z);
+        preds.add(z.newPredictor());
+        times.put(PyTorchBaseline.ROW, new ArrayList<>());
       }
       for (int w = 0; w < 5; w++) {
         ortFp32.embed(input);
@@ -210,6 +261,7 @@ public final class DjlEngineReport {
         }
       }
       List<String> keys = new ArrayList<>(times.keySet());
+      loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
       for (int r = 0; r < runs; r++) {
         long t = System.nanoTime();
         ortFp32.embed(input);
@@ -224,15 +276,18 @@ public final class DjlEngineReport {
       preds.forEach(Predictor::close);
       zoos.forEach(ZooModel::close);
     }
+    double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     double base = median(times.get("ONNX Runtime fp32"));
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d runs "
-        + "(engine: Predictor.predict(String) incl. tokenizing and pooling; ONNX Runtime: session run and pooling)%n%n",
-        model.displayName(), input.getIds().length, threads, runs));
-    sb.append("| runtime | median ms | vs ONNX Runtime fp32 |\n|---|---|---|\n");
+        + "(DJL engines: Predictor.predict(String) incl. tokenizing and pooling; ONNX Runtime: session run and pooling); "
+        + "machine load average %.1f before, %.1f after%n%n",
+        model.displayName(), input.getIds().length, threads, runs, loadBefore, loadAfter));
+    sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
     for (Map.Entry<String, List<Long>> e : times.entrySet()) {
       double ms = median(e.getValue());
-      sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2fx |%n", e.getKey(), ms, ms / base));
+      double fastest = e.getValue().stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
+      sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", e.getKey(), ms, fastest, ms / base));
     }
     return sb.toString();
   }
@@ -287,7 +342,9 @@ public final class DjlEngineReport {
   public static String markdown(List<Fidelity> rows, int sentences) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%d Moby-Dick sentences through Criteria...optEngine(\"CortexSDR\") "
-        + "(DJL text-embedding translator, no PyTorch); cosine of pooled embeddings%n%n", sentences));
+        + "(DJL text-embedding translator, %s); cosine of pooled embeddings%n%n", sentences,
+        PyTorchBaseline.present() ? "PyTorch on the classpath as the alternative engine, and " + PyTorchBaseline.Watch
+            .watchedCalls() + " calls watched: none made an NDArray in PyTorch" : "no PyTorch"));
     sb.append("| model | .cai | file bytes | mean cos vs same .cai decoded in ORT | min | mean cos vs fp32 | min "
         + "| weights in memory | fp32 weights | ratio |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for (Fidelity f : rows) {
