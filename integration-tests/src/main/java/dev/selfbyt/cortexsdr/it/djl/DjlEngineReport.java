@@ -217,6 +217,11 @@ public final class DjlEngineReport {
     return latency(model, presets, runs, threads, work, null);
   }
 
+  /** Timed calls per runtime in one turn of the latency run. */
+  static final int BLOCK = 5;
+  /** Idle time before each turn, longer than any runtime's threads spin after a call. */
+  static final int BLOCK_PAUSE_MS = 200;
+
   /**
    * Median latency (ms) of ONNX Runtime fp32, the engine per preset and, when {@code torchScript} is
    * not null, DJL's PyTorch engine on it, batch 1, 128 tokens, in one run.
@@ -262,14 +267,26 @@ public final class DjlEngineReport {
       }
       List<String> keys = new ArrayList<>(times.keySet());
       loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-      for (int r = 0; r < runs; r++) {
-        long t = System.nanoTime();
-        ortFp32.embed(input);
-        times.get(keys.get(0)).add(System.nanoTime() - t);
-        for (int i = 0; i < preds.size(); i++) {
-          t = System.nanoTime();
-          preds.get(i).predict(text);
-          times.get(keys.get(i + 1)).add(System.nanoTime() - t);
+      // Blocks of calls per runtime, the runtimes taking turns block by block, so that machine noise
+      // falls on all alike; each block starts after a pause and an untimed call, because every
+      // runtime's worker threads keep spinning for a while after a call (ONNX Runtime's and
+      // OpenMP's by design, the JVM's fork-join workers briefly) and would slow the next runtime's
+      // first call.
+      int rounds = Math.max(1, runs / BLOCK);
+      for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i <= preds.size(); i++) {
+          Thread.sleep(BLOCK_PAUSE_MS);
+          for (int c = 0; c <= Math.min(BLOCK, runs - r * BLOCK); c++) {
+            long t = System.nanoTime();
+            if (i == 0) {
+              ortFp32.embed(input);
+            } else {
+              preds.get(i - 1).predict(text);
+            }
+            if (c > 0) {
+              times.get(keys.get(i)).add(System.nanoTime() - t);
+            }
+          }
         }
       }
     } finally {
@@ -279,10 +296,12 @@ public final class DjlEngineReport {
     double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     double base = median(times.get("ONNX Runtime fp32"));
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d runs "
-        + "(DJL engines: Predictor.predict(String) incl. tokenizing and pooling; ONNX Runtime: session run and pooling); "
+    sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d calls each "
+        + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
+        + "DJL engines: Predictor.predict(String) incl. tokenizing and pooling; ONNX Runtime: session run and pooling); "
         + "machine load average %.1f before, %.1f after%n%n",
-        model.displayName(), input.getIds().length, threads, runs, loadBefore, loadAfter));
+        model.displayName(), input.getIds().length, threads, times.get("ONNX Runtime fp32").size(), BLOCK,
+        BLOCK_PAUSE_MS, loadBefore, loadAfter));
     sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
     for (Map.Entry<String, List<Long>> e : times.entrySet()) {
       double ms = median(e.getValue());
