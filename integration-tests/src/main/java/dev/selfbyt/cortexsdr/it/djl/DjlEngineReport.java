@@ -107,7 +107,7 @@ public final class DjlEngineReport {
       }
       if (runs > 0) {
         latency.add(latency(m, presets, runs, threads, work, torchScripts.get(m)));
-        latency.add(profile(m, presets.get(0), 10, work));
+        latency.add(profile(m, presets.get(0), 30, work));
       }
     }
     System.out.println();
@@ -330,7 +330,7 @@ public final class DjlEngineReport {
       in.put("input_ids", Value.ofLongs(DType.INT64, shape, e.getIds()));
       in.put("attention_mask", Value.ofLongs(DType.INT64, shape, e.getAttentionMask()));
       in.put("token_type_ids", Value.ofLongs(DType.INT64, shape, new long[shape[1] > 0 ? (int) shape[1] : 0]));
-      for (int w = 0; w < 5; w++) {
+      for (int w = 0; w < 20; w++) {
         exec.run(in);
       }
       long t0 = System.nanoTime();
