@@ -126,23 +126,23 @@ public final class MatMul {
       int r0 = t * TILE;
       int nb = Math.min(n, r0 + TILE) - r0;
       float[][] buf = SCRATCH.get();
-      if (buf[0].length < nb * k) {
-        buf[0] = new float[nb * k];
-        buf[1] = new float[nb * k];
+      if (buf[0].length < TILE * k) {
+        buf[0] = new float[TILE * k];
+        buf[1] = new float[TILE * k];
       }
       float[] panel = buf[1];
       if (w instanceof QuantMatrix q) {
-        q.decodePanel(r0, nb, panel);
+        q.decodePanel(r0, nb, panel, TILE);
       } else {
         float[] rows = buf[0];
         w.decodeRows(r0, r0 + nb, rows);
         for (int j = 0; j < nb; j++) {
           for (int kk = 0, src = j * k; kk < k; kk++) {
-            panel[kk * nb + j] = rows[src + kk];
+            panel[kk * TILE + j] = rows[src + kk];
           }
         }
       }
-      kern.gemmPanel(x, xOff, m, k, panel, 0, nb, nb, y, yOff + r0, n);
+      kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + r0, n);
     });
   }
 
@@ -165,7 +165,7 @@ public final class MatMul {
   public static void multiplyDense(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs,
       int n, float[] y, int[] yOffs) {
     int tiles = (n + TILE - 1) / TILE;
-    boolean pack = m >= 8 && n > TILE;
+    boolean pack = m >= 8; // packed panels get the large register blocks
     KernelThreads.forEach(tiles * xOffs.length, (long) m * n * k * xOffs.length, task -> {
       int t = task % tiles;
       int batch = task / tiles;

@@ -193,16 +193,16 @@ public final class QuantMatrix implements WeightRows {
   }
 
   /**
-   * Decodes rows {@code [r0, r0 + nb)} straight into a {@code [cols, nb]} panel: element {@code i}
-   * of row {@code r0 + j} goes to {@code panel[i * nb + j]}.
+   * Decodes rows {@code [r0, r0 + nb)} straight into a {@code [cols, ld]} panel: element {@code i}
+   * of row {@code r0 + j} goes to {@code panel[i * ld + j]}.
    */
-  public void decodePanel(int r0, int nb, float[] panel) {
+  public void decodePanel(int r0, int nb, float[] panel, int ld) {
     if (isPanels()) {
       float[] row = new float[cols];
       for (int j = 0; j < nb; j++) {
         decodeRow(r0 + j, row, 0);
         for (int i = 0; i < cols; i++) {
-          panel[i * nb + j] = row[i];
+          panel[i * ld + j] = row[i];
         }
       }
       return;
@@ -218,11 +218,11 @@ public final class QuantMatrix implements WeightRows {
         int end = perTensor ? cols : Math.min(cols, start + groupLength);
         if (bits == 8) {
           for (int i = start; i < end; i++) {
-            panel[i * nb + j] = ((packed[base + i] & 0xff) - z) * s;
+            panel[i * ld + j] = ((packed[base + i] & 0xff) - z) * s;
           }
         } else if (bits == 4) {
           for (int i = start; i < end; i++) {
-            panel[i * nb + j] = (((packed[base + (i >> 1)] >> ((i & 1) << 2)) & 0xf) - z) * s;
+            panel[i * ld + j] = (((packed[base + (i >> 1)] >> ((i & 1) << 2)) & 0xf) - z) * s;
           }
         } else {
           int mask = (1 << bits) - 1;
@@ -234,7 +234,7 @@ public final class QuantMatrix implements WeightRows {
             if (shift + bits > 8) {
               v |= (packed[p + 1] & 0xff) << 8;
             }
-            panel[i * nb + j] = (((v >>> shift) & mask) - z) * s;
+            panel[i * ld + j] = (((v >>> shift) & mask) - z) * s;
           }
         }
       }

@@ -23,9 +23,11 @@ final class VectorKernels extends Kernels {
   }
 
   /**
-   * Register blocks of 4 rows by 2 vectors of columns: per step along {@code k}, two panel loads,
-   * four broadcasts and eight fused multiply-adds into accumulators that are stored once, with no
-   * horizontal sums.
+   * Register blocks of rows by 2 vectors of columns: per step along {@code k}, two panel loads, one
+   * broadcast per row and two fused multiply-adds per row into accumulators that are stored once,
+   * with no horizontal sums. Blocks of 12 and 8 rows when the panel is packed ({@code ldp ==}
+   * {@value QuantMatrix#PANEL}, how {@link MatMul} hands in every product of 8 rows or more), 4 and 1
+   * otherwise.
    */
   @Override
   public void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y, int yOff,
@@ -34,18 +36,13 @@ final class VectorKernels extends Kernels {
     for (; j + 2 * L <= nb; j += 2 * L) {
       int i = 0;
       if (ldp == PANEL) {
+        // the engine's products hand in packed panels: the large register blocks
         for (; i + 11 < m; i += 12) {
-          block12x2Packed(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy);
+          block12x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy);
         }
         for (; i + 7 < m; i += 8) {
-          block8x2Packed(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy);
+          block8x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy);
         }
-      }
-      for (; i + 11 < m; i += 12) {
-        block12x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, ldy);
-      }
-      for (; i + 7 < m; i += 8) {
-        block8x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, ldy);
       }
       for (; i + 3 < m; i += 4) {
         block4x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, ldy);
@@ -83,11 +80,12 @@ final class VectorKernels extends Kernels {
   }
 
   /**
-   * {@link #block12x2} and {@link #block8x2} on a packed panel (row stride {@value
-   * QuantMatrix#PANEL}, a constant, so the JIT hoists the bounds checks out of the loop: 64 against
-   * 85 GFLOP/s measured on one thread).
+   * Twelve rows by two vectors of a packed panel: 24 accumulators (of 32 registers with AVX-512),
+   * per step two panel loads, twelve broadcasts, 24 fused multiply-adds. The panel's row stride is
+   * the constant {@value QuantMatrix#PANEL}, so the JIT hoists the bounds checks out of the loop
+   * (64 against 95 GFLOP/s on one thread with a variable stride).
    */
-  private static void block12x2Packed(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy) {
+  private static void block12x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy) {
     FloatVector c00 = FloatVector.zero(S);
     FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
     FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00;
@@ -160,7 +158,9 @@ final class VectorKernels extends Kernels {
     c110.intoArray(y, y0 + 11 * ldy);
     c111.intoArray(y, y0 + 11 * ldy + L);
   }
-  private static void block8x2Packed(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy) {
+
+  /** Eight rows by two vectors of a packed panel, for what is left of twelve-row blocks. */
+  private static void block8x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy) {
     FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
     FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int kk = 0, pk = p0; kk < k; kk++, pk += PANEL) {
@@ -210,140 +210,8 @@ final class VectorKernels extends Kernels {
     c70.intoArray(y, yy += ldy);
     c71.intoArray(y, yy + L);
   }
-  /**
-   * Twelve rows by two vectors: 24 accumulators, per step two panel loads, twelve broadcasts, 24
-   * fused multiply-adds (about 5% above {@link #block8x2} on a packed panel).
-   */
-  private static void block12x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, int ldy) {
-    FloatVector c00 = FloatVector.zero(S);
-    FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
-    FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00;
-    FloatVector c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00;
-    FloatVector c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
-    for (int kk = 0, pk = p0; kk < k; kk++, pk += ldp) {
-      FloatVector b0 = FloatVector.fromArray(S, p, pk);
-      FloatVector b1 = FloatVector.fromArray(S, p, pk + L);
-      int xi = x0 + kk;
-      FloatVector a;
-      a = FloatVector.broadcast(S, x[xi]);
-      c00 = a.fma(b0, c00);
-      c01 = a.fma(b1, c01);
-      a = FloatVector.broadcast(S, x[xi + 1 * k]);
-      c10 = a.fma(b0, c10);
-      c11 = a.fma(b1, c11);
-      a = FloatVector.broadcast(S, x[xi + 2 * k]);
-      c20 = a.fma(b0, c20);
-      c21 = a.fma(b1, c21);
-      a = FloatVector.broadcast(S, x[xi + 3 * k]);
-      c30 = a.fma(b0, c30);
-      c31 = a.fma(b1, c31);
-      a = FloatVector.broadcast(S, x[xi + 4 * k]);
-      c40 = a.fma(b0, c40);
-      c41 = a.fma(b1, c41);
-      a = FloatVector.broadcast(S, x[xi + 5 * k]);
-      c50 = a.fma(b0, c50);
-      c51 = a.fma(b1, c51);
-      a = FloatVector.broadcast(S, x[xi + 6 * k]);
-      c60 = a.fma(b0, c60);
-      c61 = a.fma(b1, c61);
-      a = FloatVector.broadcast(S, x[xi + 7 * k]);
-      c70 = a.fma(b0, c70);
-      c71 = a.fma(b1, c71);
-      a = FloatVector.broadcast(S, x[xi + 8 * k]);
-      c80 = a.fma(b0, c80);
-      c81 = a.fma(b1, c81);
-      a = FloatVector.broadcast(S, x[xi + 9 * k]);
-      c90 = a.fma(b0, c90);
-      c91 = a.fma(b1, c91);
-      a = FloatVector.broadcast(S, x[xi + 10 * k]);
-      c100 = a.fma(b0, c100);
-      c101 = a.fma(b1, c101);
-      a = FloatVector.broadcast(S, x[xi + 11 * k]);
-      c110 = a.fma(b0, c110);
-      c111 = a.fma(b1, c111);
-    }
-    c00.intoArray(y, y0);
-    c01.intoArray(y, y0 + L);
-    c10.intoArray(y, y0 + 1 * ldy);
-    c11.intoArray(y, y0 + 1 * ldy + L);
-    c20.intoArray(y, y0 + 2 * ldy);
-    c21.intoArray(y, y0 + 2 * ldy + L);
-    c30.intoArray(y, y0 + 3 * ldy);
-    c31.intoArray(y, y0 + 3 * ldy + L);
-    c40.intoArray(y, y0 + 4 * ldy);
-    c41.intoArray(y, y0 + 4 * ldy + L);
-    c50.intoArray(y, y0 + 5 * ldy);
-    c51.intoArray(y, y0 + 5 * ldy + L);
-    c60.intoArray(y, y0 + 6 * ldy);
-    c61.intoArray(y, y0 + 6 * ldy + L);
-    c70.intoArray(y, y0 + 7 * ldy);
-    c71.intoArray(y, y0 + 7 * ldy + L);
-    c80.intoArray(y, y0 + 8 * ldy);
-    c81.intoArray(y, y0 + 8 * ldy + L);
-    c90.intoArray(y, y0 + 9 * ldy);
-    c91.intoArray(y, y0 + 9 * ldy + L);
-    c100.intoArray(y, y0 + 10 * ldy);
-    c101.intoArray(y, y0 + 10 * ldy + L);
-    c110.intoArray(y, y0 + 11 * ldy);
-    c111.intoArray(y, y0 + 11 * ldy + L);
-  }
 
-  /**
-   * Eight rows by two vectors: sixteen accumulators (of 32 registers with AVX-512), per step two
-   * panel loads, eight broadcasts, sixteen fused multiply-adds. Measured 80-86 against 55-64
-   * GFLOP/s for {@link #block4x2} on a packed panel, one thread.
-   */
-  private static void block8x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, int ldy) {
-    FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
-    FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-    for (int kk = 0, pk = p0; kk < k; kk++, pk += ldp) {
-      FloatVector b0 = FloatVector.fromArray(S, p, pk);
-      FloatVector b1 = FloatVector.fromArray(S, p, pk + L);
-      int xi = x0 + kk;
-      FloatVector a = FloatVector.broadcast(S, x[xi]);
-      c00 = a.fma(b0, c00);
-      c01 = a.fma(b1, c01);
-      a = FloatVector.broadcast(S, x[xi += k]);
-      c10 = a.fma(b0, c10);
-      c11 = a.fma(b1, c11);
-      a = FloatVector.broadcast(S, x[xi += k]);
-      c20 = a.fma(b0, c20);
-      c21 = a.fma(b1, c21);
-      a = FloatVector.broadcast(S, x[xi += k]);
-      c30 = a.fma(b0, c30);
-      c31 = a.fma(b1, c31);
-      a = FloatVector.broadcast(S, x[xi += k]);
-      c40 = a.fma(b0, c40);
-      c41 = a.fma(b1, c41);
-      a = FloatVector.broadcast(S, x[xi += k]);
-      c50 = a.fma(b0, c50);
-      c51 = a.fma(b1, c51);
-      a = FloatVector.broadcast(S, x[xi += k]);
-      c60 = a.fma(b0, c60);
-      c61 = a.fma(b1, c61);
-      a = FloatVector.broadcast(S, x[xi + k]);
-      c70 = a.fma(b0, c70);
-      c71 = a.fma(b1, c71);
-    }
-    int yy = y0;
-    c00.intoArray(y, yy);
-    c01.intoArray(y, yy + L);
-    c10.intoArray(y, yy += ldy);
-    c11.intoArray(y, yy + L);
-    c20.intoArray(y, yy += ldy);
-    c21.intoArray(y, yy + L);
-    c30.intoArray(y, yy += ldy);
-    c31.intoArray(y, yy + L);
-    c40.intoArray(y, yy += ldy);
-    c41.intoArray(y, yy + L);
-    c50.intoArray(y, yy += ldy);
-    c51.intoArray(y, yy + L);
-    c60.intoArray(y, yy += ldy);
-    c61.intoArray(y, yy + L);
-    c70.intoArray(y, yy += ldy);
-    c71.intoArray(y, yy + L);
-  }
-
+  /** Four rows by two vectors at any row stride. */
   private static void block4x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, int ldy) {
     FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
     FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
