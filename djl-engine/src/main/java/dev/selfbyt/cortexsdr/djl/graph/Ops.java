@@ -765,7 +765,7 @@ public final class Ops {
       wo[t] = bOff[t] * k * n;
       yo[t] = t * m * n;
     }
-    MatMul.multiplyDense(Kernels.get(), x, xo, m, k, w, wo, n, y, yo);
+    MatMul.multiplyDense(Kernels.get(), x, xo, m, k, w, wo, n, y, yo, null);
     if (bias != null) {
       throw new IllegalArgumentException("MatMul with a bias needs a 2-D weight, got " + Arrays.toString(bs));
     }
@@ -806,11 +806,12 @@ public final class Ops {
     }
     if (w.sparse() != null && columns) {
       MatMul.multiply(x, xOff, m, w.sparse(), y, yOff);
+      if (bias != null) {
+        Kernels.addBias(y, yOff, m, n, n, bias, 0);
+      }
     } else {
-      MatMul.multiplyDense(x, xOff, m, k, w.floats(), 0, n, y, yOff);
-    }
-    if (bias != null) {
-      Kernels.addBias(y, yOff, m, n, n, bias, 0);
+      MatMul.multiplyDense(Kernels.get(), x, new int[] {xOff}, m, k, w.floats(), new int[] {0}, n, y, new int[] {yOff},
+          bias);
     }
   }
 

@@ -64,8 +64,17 @@ public abstract class Kernels {
    * {@code j < nb}: {@code m} rows of {@code x} times a panel of {@code nb} columns of a {@code [k, *]}
    * matrix stored row-major with row stride {@code ldp}. The outputs are overwritten.
    */
+  public final void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y,
+      int yOff, int ldy) {
+    gemmPanel(x, xOff, m, k, p, pOff, ldp, nb, y, yOff, ldy, null, 0);
+  }
+
+  /**
+   * The same plus {@code bias[bOff + j]} on every output of column {@code j} (null for none): the
+   * accumulators start from the bias, so it costs no pass of its own.
+   */
   public abstract void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y,
-      int yOff, int ldy);
+      int yOff, int ldy, float[] bias, int bOff);
 
   /**
    * {@code sum_i x[xOff + i] * (codes[cOff + i] ^ 0x80)} over unsigned 8-bit codes seen as signed

@@ -55,8 +55,8 @@ public final class MatMul {
    * {@code y = x * W + bias} ({@code bias[N]} added to every row; null for none). A quantized weight
    * in the column-panel layout ({@link QuantMatrix#inPanels()}) is decoded {@value
    * QuantMatrix#PANEL} columns at a time with vector code into a per-thread panel, multiplied
-   * with every row of {@code x} by the kernels' register-blocked {@link Kernels#gemmPanel}, and the
-   * bias added while the tile is in cache.
+   * with every row of {@code x} by the kernels' register-blocked {@link Kernels#gemmPanel}, whose
+   * accumulators start from the bias.
    */
   public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] bias, float[] y,
       int yOff) {
@@ -86,10 +86,7 @@ public final class MatMul {
       q.decodePanelTile(kern, t, buf[0], buf[1], buf[2]);
       int j0 = t * p;
       int nb = Math.min(p, n - j0);
-      kern.gemmPanel(x, xOff, m, k, buf[0], 0, p, nb, y, yOff + j0, n);
-      if (bias != null) {
-        Kernels.addBias(y, yOff + j0, m, nb, n, bias, j0);
-      }
+      kern.gemmPanel(x, xOff, m, k, buf[0], 0, p, nb, y, yOff + j0, n, bias, j0);
     });
   }
 
@@ -154,16 +151,17 @@ public final class MatMul {
 
   public static void multiplyDense(Kernels kern, float[] x, int xOff, int m, int k, float[] b, int bOff, int n,
       float[] y, int yOff) {
-    multiplyDense(kern, x, new int[] {xOff}, m, k, b, new int[] {bOff}, n, y, new int[] {yOff});
+    multiplyDense(kern, x, new int[] {xOff}, m, k, b, new int[] {bOff}, n, y, new int[] {yOff}, null);
   }
 
   /**
-   * A batch of dense products {@code y[yOffs[t]..] = x[xOffs[t]..][m, k] * b[bOffs[t]..][k, n]}, split
+   * A batch of dense products {@code y[yOffs[t]..] = x[xOffs[t]..][m, k] * b[bOffs[t]..][k, n] + bias}
+   * ({@code bias[n]} or null), split
    * over threads by (product, tile of {@value #TILE} columns), so many small products (attention
    * heads) use every thread.
    */
   public static void multiplyDense(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs,
-      int n, float[] y, int[] yOffs) {
+      int n, float[] y, int[] yOffs, float[] bias) {
     int tiles = (n + TILE - 1) / TILE;
     boolean pack = m >= 8; // packed panels get the large register blocks
     KernelThreads.forEach(tiles * xOffs.length, (long) m * n * k * xOffs.length, task -> {
@@ -175,7 +173,7 @@ public final class MatMul {
       int bOff = bOffs[batch];
       int yOff = yOffs[batch];
       if (!pack) {
-        kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n);
+        kern.gemmPanel(x, xOff, m, k, b, bOff + j0, n, nb, y, yOff + j0, n, bias, j0);
         return;
       }
       // many rows of x: copy the panel contiguous first (strided rows of b miss the cache)
@@ -187,7 +185,7 @@ public final class MatMul {
       for (int kk = 0; kk < k; kk++) {
         System.arraycopy(b, bOff + kk * n + j0, panel, kk * TILE, nb);
       }
-      kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + j0, n);
+      kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + j0, n, bias, j0);
     });
   }
 

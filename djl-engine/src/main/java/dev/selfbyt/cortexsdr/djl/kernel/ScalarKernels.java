@@ -10,13 +10,24 @@ final class ScalarKernels extends Kernels {
   /** Eight output columns at a time in local sums (eight independent chains), then the tail. */
   @Override
   public void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y, int yOff,
-      int ldy) {
+      int ldy, float[] bias, int bOff) {
     for (int i = 0; i < m; i++) {
       int yr = yOff + i * ldy;
       int xr = xOff + i * k;
       int j = 0;
       for (; j + 7 < nb; j += 8) {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        if (bias != null) {
+          int b = bOff + j;
+          s0 = bias[b];
+          s1 = bias[b + 1];
+          s2 = bias[b + 2];
+          s3 = bias[b + 3];
+          s4 = bias[b + 4];
+          s5 = bias[b + 5];
+          s6 = bias[b + 6];
+          s7 = bias[b + 7];
+        }
         for (int kk = 0, pr = pOff + j; kk < k; kk++, pr += ldp) {
           float a = x[xr + kk];
           s0 += a * p[pr];
@@ -38,7 +49,7 @@ final class ScalarKernels extends Kernels {
         y[yr + j + 7] = s7;
       }
       for (; j < nb; j++) {
-        float s0 = 0;
+        float s0 = bias == null ? 0f : bias[bOff + j];
         for (int kk = 0, pr = pOff + j; kk < k; kk++, pr += ldp) {
           s0 += x[xr + kk] * p[pr];
         }

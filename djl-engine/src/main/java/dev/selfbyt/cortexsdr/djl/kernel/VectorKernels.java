@@ -31,29 +31,29 @@ final class VectorKernels extends Kernels {
    */
   @Override
   public void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y, int yOff,
-      int ldy) {
+      int ldy, float[] bias, int bOff) {
     int j = 0;
     for (; j + 2 * L <= nb; j += 2 * L) {
       int i = 0;
       if (ldp == PANEL) {
         // the engine's products hand in packed panels: the large register blocks
         for (; i + 11 < m; i += 12) {
-          block12x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy);
+          block12x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy, bias, bOff + j);
         }
         for (; i + 7 < m; i += 8) {
-          block8x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy);
+          block8x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy, bias, bOff + j);
         }
       }
       for (; i + 3 < m; i += 4) {
-        block4x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, ldy);
+        block4x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, ldy, bias, bOff + j);
       }
       for (; i < m; i++) {
-        block1x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j);
+        block1x2(x, xOff + i * k, k, p, pOff + j, ldp, y, yOff + i * ldy + j, bias, bOff + j);
       }
     }
     for (; j + L <= nb; j += L) {
       for (int i = 0; i < m; i++) {
-        FloatVector c = FloatVector.zero(S);
+        FloatVector c = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bOff + j);
         int xr = xOff + i * k;
         for (int kk = 0, pk = pOff + j; kk < k; kk++, pk += ldp) {
           c = FloatVector.broadcast(S, x[xr + kk]).fma(FloatVector.fromArray(S, p, pk), c);
@@ -65,7 +65,7 @@ final class VectorKernels extends Kernels {
       for (int i = 0; i < m; i++) {
         int yr = yOff + i * ldy;
         for (int jj = j; jj < nb; jj++) {
-          y[yr + jj] = 0f;
+          y[yr + jj] = bias == null ? 0f : bias[bOff + jj];
         }
         int xr = xOff + i * k;
         for (int kk = 0; kk < k; kk++) {
@@ -85,12 +85,14 @@ final class VectorKernels extends Kernels {
    * the constant {@value QuantMatrix#PANEL}, so the JIT hoists the bounds checks out of the loop
    * (64 against 95 GFLOP/s on one thread with a variable stride).
    */
-  private static void block12x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy) {
-    FloatVector c00 = FloatVector.zero(S);
-    FloatVector c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
-    FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00;
-    FloatVector c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00, c90 = c00;
-    FloatVector c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
+  private static void block12x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy,
+      float[] bias, int bo) {
+    FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo);
+    FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo + L);
+    FloatVector c00 = z0, c01 = z1, c10 = z0, c11 = z1, c20 = z0, c21 = z1;
+    FloatVector c30 = z0, c31 = z1, c40 = z0, c41 = z1, c50 = z0, c51 = z1;
+    FloatVector c60 = z0, c61 = z1, c70 = z0, c71 = z1, c80 = z0, c81 = z1;
+    FloatVector c90 = z0, c91 = z1, c100 = z0, c101 = z1, c110 = z0, c111 = z1;
     for (int kk = 0, pk = p0; kk < k; kk++, pk += PANEL) {
       FloatVector b0 = FloatVector.fromArray(S, p, pk);
       FloatVector b1 = FloatVector.fromArray(S, p, pk + L);
@@ -160,9 +162,12 @@ final class VectorKernels extends Kernels {
   }
 
   /** Eight rows by two vectors of a packed panel, for what is left of twelve-row blocks. */
-  private static void block8x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy) {
-    FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00;
-    FloatVector c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+  private static void block8x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy,
+      float[] bias, int bo) {
+    FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo);
+    FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo + L);
+    FloatVector c00 = z0, c01 = z1, c10 = z0, c11 = z1, c20 = z0, c21 = z1, c30 = z0, c31 = z1;
+    FloatVector c40 = z0, c41 = z1, c50 = z0, c51 = z1, c60 = z0, c61 = z1, c70 = z0, c71 = z1;
     for (int kk = 0, pk = p0; kk < k; kk++, pk += PANEL) {
       FloatVector b0 = FloatVector.fromArray(S, p, pk);
       FloatVector b1 = FloatVector.fromArray(S, p, pk + L);
@@ -212,9 +217,11 @@ final class VectorKernels extends Kernels {
   }
 
   /** Four rows by two vectors at any row stride. */
-  private static void block4x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, int ldy) {
-    FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00;
-    FloatVector c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  private static void block4x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, int ldy,
+      float[] bias, int bo) {
+    FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo);
+    FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo + L);
+    FloatVector c00 = z0, c01 = z1, c10 = z0, c11 = z1, c20 = z0, c21 = z1, c30 = z0, c31 = z1;
     int x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
     for (int kk = 0, pk = p0; kk < k; kk++, pk += ldp) {
       FloatVector b0 = FloatVector.fromArray(S, p, pk);
@@ -242,8 +249,10 @@ final class VectorKernels extends Kernels {
     c31.intoArray(y, y0 + 3 * ldy + L);
   }
 
-  private static void block1x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0) {
-    FloatVector c0 = FloatVector.zero(S), c1 = c0;
+  private static void block1x2(float[] x, int x0, int k, float[] p, int p0, int ldp, float[] y, int y0, float[] bias,
+      int bo) {
+    FloatVector c0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo);
+    FloatVector c1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo + L);
     for (int kk = 0, pk = p0; kk < k; kk++, pk += ldp) {
       FloatVector a = FloatVector.broadcast(S, x[x0 + kk]);
       c0 = a.fma(FloatVector.fromArray(S, p, pk), c0);

@@ -24,6 +24,7 @@ import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.it.models.Embedder;
 import dev.selfbyt.cortexsdr.it.models.MobyDick;
 import dev.selfbyt.cortexsdr.it.models.RealModel;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,19 +133,29 @@ public final class DjlEngineReport {
 
   /** A DJL model folder: the {@code .cai} and the tokenizer. */
   static Path folder(RealModel model, Preset p, Path work) throws Exception {
+    return folder(model, work, p.id() + "-djl", cai(model, p, work), "model.cai");
+  }
+
+  /** A DJL model folder {@code name} beside the model's files: {@code file} as {@code fileName}, and the tokenizer. */
+  static Path folder(RealModel model, Path work, String name, Path file, String fileName) throws IOException {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
-    Path f = Files.createDirectories(dir.resolve(p.id() + "-djl"));
-    Files.copy(cai(model, p, work), f.resolve("model.cai"), StandardCopyOption.REPLACE_EXISTING);
+    Path f = Files.createDirectories(dir.resolve(name));
+    Files.copy(file, f.resolve(fileName), StandardCopyOption.REPLACE_EXISTING);
     Files.copy(model.tokenizer(dir), f.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
     return f;
   }
 
   /** The criteria a DJL user writes for a sentence encoder on this engine. */
   public static Criteria<String, float[]> criteria(RealModel model, Path folder) {
+    return criteria(model, folder, "CortexSDR");
+  }
+
+  /** The same sentence-encoder criteria on the DJL engine named {@code engine}. */
+  public static Criteria<String, float[]> criteria(RealModel model, Path folder, String engine) {
     return Criteria.builder()
         .setTypes(String.class, float[].class)
         .optModelPath(folder)
-        .optEngine("CortexSDR")
+        .optEngine(engine)
         .optTranslatorFactory(new TextEmbeddingTranslatorFactory())
         .optArgument("includeTokenTypes", true)
         .optArgument("pooling", model.pooling() == RealModel.Pooling.CLS ? "cls" : "mean")

@@ -3,7 +3,6 @@ package dev.selfbyt.cortexsdr.it.djl;
 import ai.djl.engine.Engine;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.djl.huggingface.translator.TextEmbeddingTranslatorFactory;
 import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -22,7 +21,6 @@ import dev.selfbyt.cortexsdr.it.models.RealModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,26 +125,12 @@ public final class PyTorchBaseline {
 
   /** A DJL model folder holding the TorchScript as {@code model.pt} and the model's tokenizer. */
   public static Path folder(RealModel model, Path torchScript, Path work) throws IOException {
-    Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
-    Path f = Files.createDirectories(dir.resolve("torchscript-djl"));
-    Files.copy(torchScript, f.resolve("model.pt"), StandardCopyOption.REPLACE_EXISTING);
-    Files.copy(model.tokenizer(dir), f.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
-    return f;
+    return DjlEngineReport.folder(model, work, "torchscript-djl", torchScript, "model.pt");
   }
 
   /** The CortexSDR rows' criteria on DJL's PyTorch engine: same translator, same options. */
   public static Criteria<String, float[]> criteria(RealModel model, Path folder) {
-    return Criteria.builder()
-        .setTypes(String.class, float[].class)
-        .optModelPath(folder)
-        .optEngine("PyTorch")
-        .optTranslatorFactory(new TextEmbeddingTranslatorFactory())
-        .optArgument("includeTokenTypes", true)
-        .optArgument("pooling", model.pooling() == RealModel.Pooling.CLS ? "cls" : "mean")
-        .optArgument("maxLength", 128)
-        .optArgument("truncation", true)
-        .optArgument("padding", false)
-        .build();
+    return DjlEngineReport.criteria(model, folder, "PyTorch");
   }
 
   /**
