@@ -84,16 +84,15 @@ final class FusedOps {
     int rows = cols == 0 ? 0 : x.length / cols;
     float[] m = mask == null ? null : mask.floats();
     int[] maskRow = new int[rows];
-    int[] step = {0};
+    int[][] st = m == null ? null : new int[][] {Broadcast.strides(mask.shapeRef(), s)};
+    int step = m == null ? 0 : st[0][s.length - 1];
     if (m != null) {
-      int[][] st = {Broadcast.strides(mask.shapeRef(), s)};
-      step[0] = st[0][s.length - 1];
       Broadcast.rows(s, st, (o, oo, len) -> maskRow[oo / Math.max(len, 1)] = o[0]);
     }
     Kernels k = Kernels.get();
     KernelThreads.forEach(rows, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0, r -> {
       int o = r * cols;
-      float max = k.affineMax(x, o, scale, m, maskRow[r], step[0], y, o, cols);
+      float max = k.affineMax(x, o, scale, m, maskRow[r], step, y, o, cols);
       float sum = k.expShifted(y, o, cols, max, y);
       k.scale(y, o, cols, (float) (1.0 / sum));
     });

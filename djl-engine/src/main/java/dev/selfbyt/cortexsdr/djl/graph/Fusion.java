@@ -47,7 +47,6 @@ final class Fusion {
   private final Map<NodeProto, Boolean> removed = new IdentityHashMap<>();
   /** Fused node to insert in place of the last node of its chain. */
   private final Map<NodeProto, NodeProto> replacement = new IdentityHashMap<>();
-  private int count;
 
   private Fusion(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
     this.nodes = nodes;
@@ -89,7 +88,7 @@ final class Fusion {
         f.matMulBias(n);
       }
     }
-    if (f.count == 0) {
+    if (f.replacement.isEmpty()) {
       return nodes;
     }
     List<NodeProto> out = new ArrayList<>(nodes.size());
@@ -163,7 +162,6 @@ final class Fusion {
       removed.put(n, Boolean.TRUE);
     }
     replacement.put(chain.get(chain.size() - 1), fused);
-    count++;
   }
 
   private static NodeProto.Builder node(String op, String name) {

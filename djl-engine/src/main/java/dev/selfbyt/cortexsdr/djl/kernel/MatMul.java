@@ -9,8 +9,8 @@ package dev.selfbyt.cortexsdr.djl.kernel;
  * {@link KernelThreads}.
  */
 public final class MatMul {
-  /** Columns of W (rows as stored) decoded and multiplied together: two 512-bit vectors. */
-  static final int TILE = 32;
+  /** Columns of W (rows as stored) decoded and multiplied together: one packed panel (two 512-bit vectors). */
+  static final int TILE = QuantMatrix.PANEL;
   /** Below this many rows of X, quantized weights are multiplied from their codes without decoding. */
   static final int FUSED_MAX_ROWS = 4;
   /**
@@ -20,9 +20,24 @@ public final class MatMul {
    * -Ddev.selfbyt.cortexsdr.quant_gemm=panel}).
    */
   static final boolean ROWS_FORM = !"panel".equals(System.getProperty("dev.selfbyt.cortexsdr.quant_gemm"));
-  /** Per-thread buffers for decoded rows and their panel (reused: no garbage per tile). */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0],
-      new float[0]});
+  /**
+   * Per-thread buffers, reused so a tile makes no garbage: {@link #ROWS} decoded weight rows,
+   * {@link #PANEL} a packed panel, {@link #SCALES} and {@link #BIASES} a panel's group constants.
+   */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
+  private static final int ROWS = 0;
+  private static final int PANEL = 1;
+  private static final int SCALES = 2;
+  private static final int BIASES = 3;
+
+  /** This thread's buffer {@code slot}, at least {@code size} long. */
+  private static float[] scratch(int slot, int size) {
+    float[][] buf = SCRATCH.get();
+    if (buf[slot].length < size) {
+      buf[slot] = new float[size];
+    }
+    return buf[slot];
+  }
 
   /** Per-task copies of the prepared rows' scratch buffers (the sums and halves are shared, read-only). */
   private static QuantMatrix.Prepared[] withScratch(QuantMatrix.Prepared[] px, int k) {
@@ -70,23 +85,16 @@ public final class MatMul {
     }
   }
 
-  private static final ThreadLocal<float[][]> PANEL_SCRATCH = ThreadLocal.withInitial(() -> new float[][] {
-      new float[0], new float[QuantMatrix.PANEL], new float[QuantMatrix.PANEL]});
-
   private static void multiplyPanels(Kernels kern, float[] x, int xOff, int m, QuantMatrix q, float[] bias,
       float[] y, int yOff) {
     int n = q.rows();
     int k = q.cols();
-    int p = QuantMatrix.PANEL;
     KernelThreads.forEach(q.panels(), (long) m * n * k, t -> {
-      float[][] buf = PANEL_SCRATCH.get();
-      if (buf[0].length < k * p) {
-        buf[0] = new float[k * p];
-      }
-      q.decodePanelTile(kern, t, buf[0], buf[1], buf[2]);
-      int j0 = t * p;
-      int nb = Math.min(p, n - j0);
-      kern.gemmPanel(x, xOff, m, k, buf[0], 0, p, nb, y, yOff + j0, n, bias, j0);
+      float[] panel = scratch(PANEL, k * TILE);
+      q.decodePanelTile(kern, t, panel, scratch(SCALES, TILE), scratch(BIASES, TILE));
+      int j0 = t * TILE;
+      int nb = Math.min(TILE, n - j0);
+      kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + j0, n, bias, j0);
     });
   }
 
@@ -109,29 +117,20 @@ public final class MatMul {
       KernelThreads.forEach(tiles, (long) m * n * k, t -> {
         int r0 = t * TILE;
         int nb = Math.min(n, r0 + TILE) - r0;
-        float[][] buf = SCRATCH.get();
-        if (buf[0].length < nb * k) {
-          buf[0] = new float[nb * k];
-          buf[1] = new float[nb * k];
-        }
-        q.decodeRows(kern, r0, r0 + nb, buf[0]);
-        kern.gemmRows(x, xOff, m, k, buf[0], 0, nb, y, yOff + r0, n);
+        float[] rows = scratch(ROWS, TILE * k);
+        q.decodeRows(kern, r0, r0 + nb, rows);
+        kern.gemmRows(x, xOff, m, k, rows, 0, nb, y, yOff + r0, n);
       });
       return;
     }
     KernelThreads.forEach(tiles, (long) m * n * k, t -> {
       int r0 = t * TILE;
       int nb = Math.min(n, r0 + TILE) - r0;
-      float[][] buf = SCRATCH.get();
-      if (buf[0].length < TILE * k) {
-        buf[0] = new float[TILE * k];
-        buf[1] = new float[TILE * k];
-      }
-      float[] panel = buf[1];
+      float[] panel = scratch(PANEL, TILE * k);
       if (w instanceof QuantMatrix q) {
         q.decodePanel(r0, nb, panel, TILE);
       } else {
-        float[] rows = buf[0];
+        float[] rows = scratch(ROWS, TILE * k);
         w.decodeRows(r0, r0 + nb, rows);
         for (int j = 0; j < nb; j++) {
           for (int kk = 0, src = j * k; kk < k; kk++) {
@@ -177,11 +176,7 @@ public final class MatMul {
         return;
       }
       // many rows of x: copy the panel contiguous first (strided rows of b miss the cache)
-      float[][] buf = PANEL_SCRATCH.get();
-      if (buf[0].length < k * TILE) {
-        buf[0] = new float[k * TILE];
-      }
-      float[] panel = buf[0];
+      float[] panel = scratch(PANEL, k * TILE);
       for (int kk = 0; kk < k; kk++) {
         System.arraycopy(b, bOff + kk * n + j0, panel, kk * TILE, nb);
       }

@@ -193,19 +193,12 @@ public final class QuantMatrix implements WeightRows {
   }
 
   /**
-   * Decodes rows {@code [r0, r0 + nb)} straight into a {@code [cols, ld]} panel: element {@code i}
-   * of row {@code r0 + j} goes to {@code panel[i * ld + j]}.
+   * Decodes rows {@code [r0, r0 + nb)} of the row layout straight into a {@code [cols, ld]} panel:
+   * element {@code i} of row {@code r0 + j} goes to {@code panel[i * ld + j]}.
    */
-  public void decodePanel(int r0, int nb, float[] panel, int ld) {
+  void decodePanel(int r0, int nb, float[] panel, int ld) {
     if (isPanels()) {
-      float[] row = new float[cols];
-      for (int j = 0; j < nb; j++) {
-        decodeRow(r0 + j, row, 0);
-        for (int i = 0; i < cols; i++) {
-          panel[i * ld + j] = row[i];
-        }
-      }
-      return;
+      throw new IllegalStateException("decodePanel reads the row layout; a matrix in panels has decodePanelTile");
     }
     for (int j = 0; j < nb; j++) {
       int r = r0 + j;

@@ -611,7 +611,7 @@ final class VectorKernels extends Kernels {
     if (m == null || mStep == 0) {
       FloatVector add = FloatVector.broadcast(S, m == null ? 0f : m[mOff]);
       for (; i < lv; i += L) {
-        FloatVector v = FloatVector.fromArray(S, x, xOff + i).fma(scale, 0f).add(add);
+        FloatVector v = FloatVector.fromArray(S, x, xOff + i).mul(scale).add(add);
         v.intoArray(y, yOff + i);
         mx = mx.max(v);
       }

@@ -169,12 +169,7 @@ public final class DjlEngineReport {
       Path work) throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     List<String> sentences = MobyDick.sentences(sentenceCount, 0);
-    List<Encoding> enc = new ArrayList<>();
-    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
-      for (String s : sentences) {
-        enc.add(tok.encode(s));
-      }
-    }
+    List<Encoding> enc = Embedder.encodeAll(model.tokenizer(dir), 128, sentences);
     float[][] fp32;
     try (Embedder e = new Embedder(model.onnx(dir), model.pooling(), threads)) {
       fp32 = e.embedAll(enc);
@@ -241,13 +236,15 @@ public final class DjlEngineReport {
       Path torchScript) throws Exception {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     String text = String.join(" ", MobyDick.sentences(40, 500));
-    HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128);
-    Encoding input = tok.encode(text);
     Map<String, List<Long>> times = new LinkedHashMap<>();
     double loadBefore = Double.NaN;
+    int tokens;
     List<ZooModel<String, float[]>> zoos = new ArrayList<>();
     List<Predictor<String, float[]>> preds = new ArrayList<>();
-    try (Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
+    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128);
+        Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
+      Encoding input = tok.encode(text);
+      tokens = input.getIds().length;
       times.put("ONNX Runtime fp32", new ArrayList<>());
       for (Preset p : presets) {
         ZooModel<String, float[]> z = criteria(model, folder(model, p, work)).loadModel();
@@ -301,7 +298,6 @@ public final class DjlEngineReport {
     } finally {
       preds.forEach(Predictor::close);
       zoos.forEach(ZooModel::close);
-      tok.close();
     }
     double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     double base = median(times.get("ONNX Runtime fp32"));
@@ -310,7 +306,7 @@ public final class DjlEngineReport {
         + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
         + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String)); "
         + "machine load average %.1f before, %.1f after%n%n",
-        model.displayName(), input.getIds().length, threads, times.get("ONNX Runtime fp32").size(), BLOCK,
+        model.displayName(), tokens, threads, times.get("ONNX Runtime fp32").size(), BLOCK,
         BLOCK_PAUSE_MS, loadBefore, loadAfter));
     sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
     for (Map.Entry<String, List<Long>> e : times.entrySet()) {

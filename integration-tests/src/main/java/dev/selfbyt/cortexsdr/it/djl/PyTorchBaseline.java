@@ -2,7 +2,6 @@ package dev.selfbyt.cortexsdr.it.djl;
 
 import ai.djl.engine.Engine;
 import ai.djl.huggingface.tokenizers.Encoding;
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -21,7 +20,6 @@ import dev.selfbyt.cortexsdr.it.models.RealModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -146,12 +144,7 @@ public final class PyTorchBaseline {
       throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     List<String> sentences = MobyDick.sentences(count, 0);
-    List<Encoding> enc = new ArrayList<>();
-    try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
-      for (String s : sentences) {
-        enc.add(tok.encode(s));
-      }
-    }
+    List<Encoding> enc = Embedder.encodeAll(model.tokenizer(dir), 128, sentences);
     double minHidden = 1;
     double worstRel = 0;
     double worstAbs = 0;

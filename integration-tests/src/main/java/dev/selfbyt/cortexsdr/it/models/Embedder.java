@@ -33,6 +33,17 @@ public final class Embedder implements AutoCloseable {
         .optPadding(false).build();
   }
 
+  /** {@code texts} tokenized with {@link #tokenizer(Path, int)}, in order. */
+  public static List<Encoding> encodeAll(Path json, int maxLength, List<String> texts) throws java.io.IOException {
+    List<Encoding> enc = new java.util.ArrayList<>(texts.size());
+    try (HuggingFaceTokenizer tok = tokenizer(json, maxLength)) {
+      for (String s : texts) {
+        enc.add(tok.encode(s));
+      }
+    }
+    return enc;
+  }
+
   public float[] embed(Encoding e) throws OrtException {
     return pool(hidden(e.getIds(), e.getAttentionMask()), e.getAttentionMask());
   }
