@@ -14,11 +14,11 @@ final class FiberLayout {
   private FiberLayout() {}
 
   static int fiberLength(TensorInfo info) {
-    return (int) info.fiberLength();
+    return Math.toIntExact(info.fiberLength());
   }
 
   static int fiberCount(TensorInfo info) {
-    return (int) (info.outer() * info.inner());
+    return Math.toIntExact(Math.multiplyExact(info.outer(), info.inner()));
   }
 
   /** The values in fiber-major order; {@code x} itself when already so. */
@@ -56,13 +56,14 @@ final class FiberLayout {
    * contiguously and reads stride through tiles: measured twice as fast as the reverse here.
    */
   private static void transpose(float[] in, int inOff, int rows, int cols, float[] out, int outOff) {
-    for (int c0 = 0; c0 < cols; c0 += TILE) {
-      int c1 = Math.min(cols, c0 + TILE);
-      for (int r0 = 0; r0 < rows; r0 += TILE) {
-        int r1 = Math.min(rows, r0 + TILE);
-        for (int c = c0; c < c1; c++) {
+    // c0 and r0 stay below cols and rows (ints), so stepping them in long cannot wrap around
+    for (long c0 = 0; c0 < cols; c0 += TILE) {
+      int c1 = (int) Math.min(cols, c0 + TILE);
+      for (long r0 = 0; r0 < rows; r0 += TILE) {
+        int r1 = (int) Math.min(rows, r0 + TILE);
+        for (int c = (int) c0; c < c1; c++) {
           int dst = outOff + c * rows;
-          for (int r = r0; r < r1; r++) {
+          for (int r = (int) r0; r < r1; r++) {
             out[dst + r] = in[inOff + r * cols + c];
           }
         }
@@ -76,6 +77,11 @@ final class FiberLayout {
       throw new IllegalArgumentException(
           "tensor '" + info.name() + "' has " + info.numel()
               + " elements; a lossy codec handles at most 2^31-9 per tensor");
+    }
+    long fibers = Math.multiplyExact(info.outer(), info.inner());
+    if (fibers > Integer.MAX_VALUE - 8 || info.fiberLength() > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("tensor '" + info.name() + "' has " + fibers + " fibers of "
+          + info.fiberLength() + " elements; a lossy codec handles at most 2^31-9 of each");
     }
   }
 }

@@ -272,6 +272,14 @@ public final class QuantCodec implements TensorCodec {
   private static final int TILE = 64;
 
   /**
+   * Tiles covering {@code inner} fibers. Loops count tiles rather than step {@code c0 += TILE},
+   * which wrapped past Integer.MAX_VALUE and never ended for inner dimensions above 2^31-64.
+   */
+  private static int tileCount(int inner) {
+    return (int) ceilDiv((long) inner, TILE);
+  }
+
+  /**
    * Encodes a tensor whose fibers are strided ({@code inner > 1}) straight from natural order:
    * for a tile of {@value #TILE} fibers, each row of a block is a contiguous run of values, so the
    * min/max and rounding loops read memory in order. Same bytes as {@link #encode(float[],
@@ -295,7 +303,8 @@ public final class QuantCodec implements TensorCodec {
     float[] inv = new float[TILE];
     float[] bias = new float[TILE];
     for (int o = 0; o < outer; o++) {
-      for (int c0 = 0; c0 < inner; c0 += TILE) {
+      for (int t = 0, tiles = tileCount(inner); t < tiles; t++) {
+        int c0 = t * TILE;
         int tw = Math.min(TILE, inner - c0);
         for (int j = 0; j < gpf; j++) {
           int start = j * gl;
@@ -628,10 +637,24 @@ public final class QuantCodec implements TensorCodec {
     return v;
   }
 
+  /** The payload with fp32 scales, the larger of the two scale widths. */
+  @Override
+  public long maxPayloadBytes(TensorInfo info) {
+    try {
+      FiberLayout.checkIndexable(info);
+      return layout(info, 4).total();
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      return Integer.MAX_VALUE; // no such payload can be written; the decoder reports why
+    }
+  }
+
   @Override
   public TensorData decode(TensorInfo info, ByteBuffer payload) {
     QuantizedTensor q = unpack(info, payload);
     float[] out = new float[Math.toIntExact(info.numel())];
+    if (out.length == 0) {
+      return TensorData.ofFloats(info, out); // the payload checked out; there are only empty fibers
+    }
     int inner = (int) info.inner();
     if (inner == 1) {
       q.dequantizeInto(out);
@@ -782,7 +805,8 @@ public final class QuantCodec implements TensorCodec {
       int gpf = codec.groupsPerFiber(r);
       boolean perTensor = codec.granularity == Granularity.TENSOR;
       for (int o = 0; o < outer; o++) {
-        for (int c0 = 0; c0 < inner; c0 += TILE) {
+        for (int t = 0, tiles = tileCount(inner); t < tiles; t++) {
+          int c0 = t * TILE;
           int tw = Math.min(TILE, inner - c0);
           for (int c = 0; c < tw; c++) {
             unpack(data, codeOffset + (o * inner + c0 + c) * fiberBytes, r, codec.bits, tile, c * r);
@@ -829,7 +853,7 @@ public final class QuantCodec implements TensorCodec {
   }
 
   static int ceilDiv(int a, int b) {
-    return (a + b - 1) / b;
+    return (int) ((a + (long) b - 1) / b); // in long: a + b - 1 overflows an int near 2^31
   }
 
   static long ceilDiv(long a, long b) {

@@ -97,6 +97,11 @@ public final class RawCodec implements TensorCodec {
     return TensorData.ofBytes(info, ByteBuffer.wrap(out));
   }
 
+  @Override
+  public long maxPayloadBytes(TensorInfo info) {
+    return info.byteSize();
+  }
+
   static int checkedSize(TensorInfo info) {
     long n = info.byteSize();
     if (n > Integer.MAX_VALUE - 16) {

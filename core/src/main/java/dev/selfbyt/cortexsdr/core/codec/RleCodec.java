@@ -78,11 +78,19 @@ public final class RleCodec implements TensorCodec {
     return true;
   }
 
+  /** A token per element, each a 10-byte varint and one element: the most an RLE payload takes. */
+  @Override
+  public long maxPayloadBytes(TensorInfo info) {
+    long n = info.numel();
+    return n > Long.MAX_VALUE / 32 ? Long.MAX_VALUE : n * (10 + info.dtype().size());
+  }
+
   @Override
   public TensorData decode(TensorInfo info, ByteBuffer payload) {
     int w = info.dtype().size();
     int total = RawCodec.checkedSize(info);
     int n = total / w;
+    checkTokens(payload, n, w);
     byte[] out = new byte[total];
     ByteBuffer in = payload.duplicate();
     int i = 0;
@@ -113,6 +121,34 @@ public final class RleCodec implements TensorCodec {
       throw new MalformedPayloadException("rle payload holds " + i + " elements, shape needs " + n);
     }
     return TensorData.ofBytes(info, ByteBuffer.wrap(out));
+  }
+
+  /**
+   * Walks the tokens without decoding them: their counts must add up to {@code n} and their
+   * elements must be present, so a shape larger than what the payload expands to is refused
+   * before the output is allocated.
+   */
+  private static void checkTokens(ByteBuffer payload, int n, int w) {
+    ByteBuffer in = payload.duplicate();
+    long i = 0;
+    while (in.hasRemaining()) {
+      long token = ByteSink.getVarLong(in);
+      long count = token >>> 1;
+      if (count < 1 || count > n - i) {
+        throw new MalformedPayloadException(
+            "rle token of " + count + " elements at element " + i + " overruns the shape's " + n);
+      }
+      long bytes = (token & 1) != 0 ? w : count * w;
+      if (bytes > in.remaining()) {
+        throw new MalformedPayloadException("rle token at element " + i + " needs " + bytes + " bytes, "
+            + in.remaining() + " are left");
+      }
+      in.position(in.position() + (int) bytes);
+      i += count;
+    }
+    if (i != n) {
+      throw new MalformedPayloadException("rle payload expands to " + i + " elements, the shape needs " + n);
+    }
   }
 
   @Override

@@ -319,16 +319,44 @@ public final class SdrCodec implements TensorCodec {
     return bm;
   }
 
+  /**
+   * Coding byte, two 10-byte varints, positions (at most 10 bytes each as deltas, which the
+   * writer only keeps when no larger than the bitmap; 4 each as u32) and the values.
+   */
+  @Override
+  public long maxPayloadBytes(TensorInfo info) {
+    long n = info.numel();
+    if (n > Integer.MAX_VALUE) {
+      return Integer.MAX_VALUE; // no such payload can be written; the decoder reports why
+    }
+    long values = valueType == VALUES_QUANT
+        ? valueQuant.maxPayloadBytes(TensorInfo.of(info.name(), DType.FLOAT32, n)) : 4 * n;
+    return 21 + 10 * n + values;
+  }
+
   @Override
   public TensorData decode(TensorInfo info, ByteBuffer payload) {
     SparseTensor s = unpack(info, payload);
-    float[] fm = new float[Math.toIntExact(info.numel())];
+    float[] out = new float[Math.toIntExact(info.numel())];
     int[] pos = s.positions();
     float[] val = s.values();
-    for (int i = 0; i < pos.length; i++) {
-      fm[pos[i]] = val[i];
+    long inner = info.inner();
+    if (inner == 1) {
+      for (int i = 0; i < pos.length; i++) {
+        out[pos[i]] = val[i];
+      }
+    } else {
+      // fiber-major position -> natural index, with no dense fiber-major copy in between
+      int r = FiberLayout.fiberLength(info);
+      for (int i = 0; i < pos.length; i++) {
+        long f = pos[i] / r;
+        long k = pos[i] % r;
+        long o = f / inner;
+        long c = f % inner;
+        out[(int) ((o * r + k) * inner + c)] = val[i];
+      }
     }
-    return TensorData.ofFloats(info, FiberLayout.fromFiberMajor(fm, info));
+    return TensorData.ofFloats(info, out);
   }
 
   /** Parses a payload into positions (fiber-major, ascending) and values. */
@@ -383,13 +411,52 @@ public final class SdrCodec implements TensorCodec {
   /** Kept positions (fiber-major, ascending) with the quantized codes of their values. */
   public record QuantizedSparse(int[] positions, QuantCodec.QuantizedTensor values) {}
 
-  /** Reads the position section of a payload, leaving {@code in} at the values. */
-  private static int[] positions(TensorInfo info, ByteBuffer in) {
+  /**
+   * The number of values this codec keeps in a tensor of {@code info}'s shape, or -1 when it
+   * depends on the values (threshold mode).
+   */
+  private long expectedNnz(TensorInfo info) {
+    if (thresholdMode) {
+      return -1;
+    }
+    int n = (int) info.numel();
+    int r = FiberLayout.fiberLength(info);
+    if (perTensor || r == 0) {
+      return keepCount(n);
+    }
+    return (long) FiberLayout.fiberCount(info) * keepCount(r);
+  }
+
+  /** Bits one stored value takes at least. */
+  private int valueBits() {
+    return switch (valueType) {
+      case VALUES_FP32 -> 32;
+      case VALUES_FP16 -> 16;
+      default -> valueQuant.bits();
+    };
+  }
+
+  /**
+   * Reads the position section of a payload, leaving {@code in} at the values. Positions must be
+   * strictly ascending and inside the tensor, and the non-zero count must fit the bytes present
+   * (and, selecting by sparsity, equal what the shape implies) before anything is allocated.
+   */
+  private int[] positions(TensorInfo info, ByteBuffer in) {
     FiberLayout.checkIndexable(info);
     int n = (int) info.numel();
     int coding = in.get() & 0xff;
     int nnz = ByteSink.getVarInt(in, n, "non-zero count");
     int posBytes = ByteSink.getVarInt(in, in.remaining(), "position bytes");
+    long expected = expectedNnz(info);
+    if (expected >= 0 && nnz != expected) {
+      throw new MalformedPayloadException("sdr payload keeps " + nnz + " values; " + describe() + " keeps "
+          + expected + " in a tensor of shape " + java.util.Arrays.toString(info.shape()));
+    }
+    long valueBytesLeft = in.remaining() - (long) posBytes;
+    if ((long) nnz * valueBits() > 8 * valueBytesLeft || (long) nnz > 8L * posBytes) {
+      throw new MalformedPayloadException("sdr payload of " + (posBytes + valueBytesLeft) + " bytes cannot hold "
+          + nnz + " values and their positions");
+    }
     ByteBuffer pb = in.slice().limit(posBytes).order(ByteOrder.LITTLE_ENDIAN);
     in.position(in.position() + posBytes);
     int[] pos = new int[nnz];
@@ -397,8 +464,17 @@ public final class SdrCodec implements TensorCodec {
       case POS_DELTA -> {
         long p = -1;
         for (int i = 0; i < nnz; i++) {
-          p += ByteSink.getVarLong(pb) + 1;
-          pos[i] = checkPos(p, n);
+          long d = ByteSink.getVarLong(pb);
+          if (d < 0) {
+            // as a 64-bit sum it would wrap around to a smaller or equal position
+            throw new MalformedPayloadException("sdr positions not strictly ascending at " + i + " (delta "
+                + Long.toUnsignedString(d) + " wraps around)");
+          }
+          if (d >= n - p - 1) {
+            throw new MalformedPayloadException("sdr position " + (p + 1) + "+" + d + " outside " + n + " elements");
+          }
+          p += d + 1;
+          pos[i] = (int) p;
         }
       }
       case POS_U32 -> {

@@ -41,6 +41,12 @@ public interface TensorCodec {
    */
   TensorData decode(TensorInfo info, ByteBuffer payload);
 
+  /**
+   * The longest payload (before the zstd stage) this codec writes for {@code info}: a reader
+   * refuses a longer one before allocating it. May be loose, never too small.
+   */
+  long maxPayloadBytes(TensorInfo info);
+
   /** A short human description, e.g. {@code quant int4 asym block32}. */
   String describe();
 }

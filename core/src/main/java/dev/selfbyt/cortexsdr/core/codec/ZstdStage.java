@@ -54,13 +54,36 @@ public final class ZstdStage {
   }
 
   /**
-   * Decompresses a payload whose original size is {@code rawLength}.
+   * The most a zstd frame expands: an RLE block of 4 bytes (3-byte header, 1 byte) stands for a
+   * full 128 KiB block, and nothing in the format is denser.
+   */
+  public static final long MAX_EXPANSION = 32768;
+
+  /** As {@link #decompress(ByteBuffer, long, long)} with the format's 2 GiB limit. */
+  public static ByteBuffer decompress(ByteBuffer compressed, long rawLength) {
+    return decompress(compressed, rawLength, Integer.MAX_VALUE - 16);
+  }
+
+  /**
+   * Decompresses a payload whose original size is {@code rawLength}. Before allocating it checks
+   * that length against {@code maxRawLength}, against what zstd can expand the stored bytes to,
+   * and against the content size the frame header declares.
    *
    * @throws MalformedPayloadException if the data is not a zstd frame of that size
    */
-  public static ByteBuffer decompress(ByteBuffer compressed, long rawLength) {
-    if (rawLength > Integer.MAX_VALUE - 16) {
-      throw new MalformedPayloadException("decompressed size " + rawLength + " over 2 GiB");
+  public static ByteBuffer decompress(ByteBuffer compressed, long rawLength, long maxRawLength) {
+    if (rawLength > Integer.MAX_VALUE - 16 || rawLength > maxRawLength) {
+      throw new MalformedPayloadException("zstd stage: declared size " + rawLength + " is over the limit of "
+          + Math.min(maxRawLength, Integer.MAX_VALUE - 16) + " bytes");
+    }
+    if (rawLength > compressed.remaining() * MAX_EXPANSION) {
+      throw new MalformedPayloadException("zstd stage: declared size " + rawLength + " is more than "
+          + compressed.remaining() + " stored bytes can expand to");
+    }
+    long content = frameContentSize(compressed);
+    if (content != rawLength) {
+      throw new MalformedPayloadException("zstd stage: the frame header says " + (content < 0 ? "no size"
+          : content + " bytes") + ", the directory says " + rawLength);
     }
     int n = compressed.remaining();
     ByteBuffer dst = ByteBuffer.allocateDirect((int) rawLength);
@@ -85,5 +108,17 @@ public final class ZstdStage {
           "zstd stage gave " + size + " bytes, the directory says " + rawLength);
     }
     return dst.order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** The content size in the frame header; negative when absent or not a frame. */
+  private static long frameContentSize(ByteBuffer b) {
+    int n = Math.min(b.remaining(), 18); // the longest frame header
+    byte[] head = new byte[n];
+    b.duplicate().get(head);
+    try {
+      return Zstd.getFrameContentSize(head, 0, n);
+    } catch (RuntimeException e) {
+      return -1;
+    }
   }
 }

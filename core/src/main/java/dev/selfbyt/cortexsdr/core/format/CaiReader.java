@@ -49,6 +49,7 @@ public final class CaiReader implements Closeable {
 
   private final Path path;
   private final String file;
+  private final Options options;
   private final FileChannel ch;
   private final long size;
   private final int major;
@@ -59,9 +60,10 @@ public final class CaiReader implements Closeable {
   private final Map<String, CaiEntry> entries;
   private volatile java.util.function.Consumer<CaiEntry> readListener = e -> {};
 
-  private CaiReader(Path path, FileChannel ch) throws IOException {
+  private CaiReader(Path path, FileChannel ch, Options options) throws IOException {
     this.path = path;
     this.file = path.toString();
+    this.options = options;
     this.ch = ch;
     this.size = ch.size();
     if (size < HEADER_SIZE) {
@@ -117,7 +119,7 @@ public final class CaiReader implements Closeable {
     if (!(HEADER_SIZE <= manifestOff && manifestOff < graphOff && graphOff < dirOff && dirOff < limit)) {
       throw new CorruptCaiException(file, null, "footer holds impossible segment offsets");
     }
-    byte[] m = readSegment(manifestOff, TAG_MANIFEST, graphOff);
+    byte[] m = readSegment(manifestOff, TAG_MANIFEST, graphOff, options.maxManifestBytes, "maxManifestBytes");
     try {
       Object parsed = Json.parse(new String(m, StandardCharsets.UTF_8));
       if (!(parsed instanceof Map)) {
@@ -129,9 +131,11 @@ public final class CaiReader implements Closeable {
     } catch (IllegalArgumentException e) {
       throw new CorruptCaiException(file, null, "manifest is not valid JSON: " + e.getMessage(), e);
     }
-    this.graph = readSegment(graphOff, TAG_GRAPH, limit);
-    byte[] dir = readSegment(dirOff, TAG_DIRECTORY, limit);
-    this.entries = parseDirectory(dir, dirOff);
+    this.graph = readSegment(graphOff, TAG_GRAPH, dirOff, options.maxGraphBytes, "maxGraphBytes");
+    // payloads live between the end of the graph segment and the directory, nowhere else
+    long payloadStart = graphOff + SEGMENT_HEADER_SIZE + readAt(graphOff + 8, 8).getLong(0) + SEGMENT_TRAILER_SIZE;
+    byte[] dir = readSegment(dirOff, TAG_DIRECTORY, limit, options.maxDirectoryBytes, "maxDirectoryBytes");
+    this.entries = parseDirectory(dir, payloadStart, dirOff);
   }
 
   /**
@@ -142,6 +146,17 @@ public final class CaiReader implements Closeable {
    * @throws CorruptCaiException if the header, footer, manifest, graph or directory is damaged
    */
   public static CaiReader open(Path path) throws IOException {
+    return open(path, Options.defaults());
+  }
+
+  /**
+   * Opens and checks a {@code .cai} file under the given limits.
+   *
+   * @throws CaiLimitException if a segment is larger than {@code options} allow
+   * @see #open(Path)
+   */
+  public static CaiReader open(Path path, Options options) throws IOException {
+    java.util.Objects.requireNonNull(options, "options");
     FileChannel ch;
     try {
       ch = FileChannel.open(path, StandardOpenOption.READ);
@@ -151,7 +166,7 @@ public final class CaiReader implements Closeable {
       throw new CaiException(path.toString(), null, "cannot open: " + e, e);
     }
     try {
-      return new CaiReader(path, ch);
+      return new CaiReader(path, ch, options);
     } catch (IOException | RuntimeException e) {
       ch.close();
       if (e instanceof CaiException c) {
@@ -196,7 +211,7 @@ public final class CaiReader implements Closeable {
     return (int) c.getValue();
   }
 
-  private byte[] readSegment(long off, int tag, long end) throws IOException {
+  private byte[] readSegment(long off, int tag, long end, long cap, String capName) throws IOException {
     String what = tagName(tag);
     if (off + SEGMENT_HEADER_SIZE + SEGMENT_TRAILER_SIZE > end) {
       throw new CorruptCaiException(file, null, what + " segment overruns the file");
@@ -212,6 +227,10 @@ public final class CaiReader implements Closeable {
         || raw < 0 || raw > Integer.MAX_VALUE - 16) {
       throw new CorruptCaiException(file, null, what + " segment is damaged (impossible length " + stored + ")");
     }
+    if (raw > cap || stored > cap) {
+      throw new CaiLimitException(file, null, what + " segment declares " + Math.max(raw, stored)
+          + " bytes, over the limit " + capName + " = " + cap + " (CaiReader.Options)");
+    }
     ByteBuffer body = readAt(off + SEGMENT_HEADER_SIZE, (int) stored + SEGMENT_TRAILER_SIZE);
     CRC32C c = new CRC32C();
     c.update(head.duplicate());
@@ -222,7 +241,7 @@ public final class CaiReader implements Closeable {
     ByteBuffer data = body.duplicate().limit((int) stored);
     if ((flags & FLAG_ZSTD) != 0) {
       try {
-        data = ZstdStage.decompress(data, raw);
+        data = ZstdStage.decompress(data, raw, cap);
       } catch (MalformedPayloadException e) {
         throw new CorruptCaiException(file, null, what + " segment does not decompress: " + e.getMessage(), e);
       }
@@ -234,7 +253,7 @@ public final class CaiReader implements Closeable {
     return out;
   }
 
-  private Map<String, CaiEntry> parseDirectory(byte[] dir, long dirOff) throws CorruptCaiException {
+  private Map<String, CaiEntry> parseDirectory(byte[] dir, long payloadStart, long dirOff) throws CorruptCaiException {
     ByteBuffer b = ByteBuffer.wrap(dir).order(ByteOrder.LITTLE_ENDIAN);
     Map<String, CaiEntry> out = new LinkedHashMap<>();
     String current = null;
@@ -269,13 +288,18 @@ public final class CaiReader implements Closeable {
         float nmse = e.getFloat();
         float maxAbs = e.getFloat();
         // fields appended by newer minor versions are skipped with the rest of the entry
-        if (offset < HEADER_SIZE || stored < 0 || offset + stored > dirOff || offset % ALIGNMENT != 0 || raw < 0) {
-          throw new MalformedPayloadException("payload at " + offset + "+" + stored + " lies outside the payload area");
+        if (offset < payloadStart || stored < 0 || stored > dirOff - offset || offset % ALIGNMENT != 0 || raw < 0) {
+          throw new MalformedPayloadException("payload at " + offset + "+" + stored + " lies outside the payload area ["
+              + payloadStart + ", " + dirOff + ")");
         }
         DType dtype = DType.fromCode(dtypeCode);
         TensorInfo info =
             new TensorInfo(name, dtype == null ? DType.UINT8 : dtype, shape, TensorRole.fromCode(roleCode),
                 rank == 0 ? -1 : axis);
+        if (!info.hasExactByteSize()) {
+          throw new MalformedPayloadException("shape " + java.util.Arrays.toString(shape)
+              + " overflows: its byte size does not fit 63 bits");
+        }
         CaiEntry entry = new CaiEntry(info, codec, params, (flags & FLAG_ZSTD) != 0, offset, stored, raw, crc,
             nmse, maxAbs, dtype == null ? dtypeCode : -1);
         if (out.put(name, entry) != null) {
@@ -366,6 +390,7 @@ public final class CaiReader implements Closeable {
     if (e.storedLength() > Integer.MAX_VALUE - 16) {
       throw new CorruptCaiException(file, name, "payload of " + e.storedLength() + " bytes exceeds 2 GiB");
     }
+    checkLimits(e, codec);
     ByteBuffer stored;
     if (e.storedLength() >= MAP_THRESHOLD) {
       stored = ch.map(FileChannel.MapMode.READ_ONLY, e.offset(), e.storedLength()).order(ByteOrder.LITTLE_ENDIAN);
@@ -380,7 +405,7 @@ public final class CaiReader implements Closeable {
     ByteBuffer payload = stored;
     if (e.zstd()) {
       try {
-        payload = ZstdStage.decompress(stored, e.rawLength());
+        payload = ZstdStage.decompress(stored, e.rawLength(), options.maxTensorBytes);
       } catch (MalformedPayloadException ex) {
         throw new CorruptCaiException(file, name, "payload does not decompress: " + ex.getMessage(), ex);
       }
@@ -389,6 +414,30 @@ public final class CaiReader implements Closeable {
     }
     readListener.accept(e);
     return new StoredTensor(e, codec, payload);
+  }
+
+  /**
+   * Refuses, before anything is allocated, a tensor whose decoded size is over {@link
+   * Options#maxTensorBytes} or whose payload (before the zstd stage) is longer than its codec can
+   * write for its shape.
+   */
+  private void checkLimits(CaiEntry e, TensorCodec codec) throws CaiException {
+    TensorInfo info = e.info();
+    // decoders of floating tensors work in fp32 whatever the stored dtype
+    long numel = info.numel();
+    long decoded = !info.dtype().isFloating() ? info.byteSize()
+        : numel > Long.MAX_VALUE / 4 ? Long.MAX_VALUE : Math.max(info.byteSize(), numel * 4);
+    if (decoded > options.maxTensorBytes) {
+      throw new CaiLimitException(file, e.name(), "decodes to " + decoded + " bytes (" + info.dtype() + " "
+          + java.util.Arrays.toString(info.shape()) + "), over the limit maxTensorBytes = " + options.maxTensorBytes
+          + " (CaiReader.Options)");
+    }
+    long most = codec.maxPayloadBytes(info);
+    if (e.rawLength() > most) {
+      throw new CorruptCaiException(file, e.name(), "payload of " + e.rawLength() + " bytes"
+          + (e.zstd() ? " (declared for after the zstd stage)" : "") + " is longer than " + codec.describe()
+          + " writes for " + info.dtype() + " " + java.util.Arrays.toString(info.shape()) + " (at most " + most + ")");
+    }
   }
 
   /**
@@ -436,6 +485,116 @@ public final class CaiReader implements Closeable {
   @Override
   public void close() throws IOException {
     ch.close();
+  }
+
+  /** The limits this reader was opened with. */
+  public Options options() {
+    return options;
+  }
+
+  /**
+   * Limits a reader applies before it allocates anything a file declares; a file over a limit is
+   * refused with a {@link CaiLimitException} naming it. The defaults suit a machine with a few GiB
+   * of heap and admit every file CortexSDR writes (one tensor is at most 2 GiB by format).
+   * Immutable; get one from {@link #defaults()} or {@link #builder()}.
+   *
+   * <pre>{@code
+   * CaiReader.Options tight = CaiReader.Options.builder().maxTensorBytes(256 << 20).build();
+   * try (CaiReader cai = CaiReader.open(path, tight)) { ... }
+   * }</pre>
+   */
+  public static final class Options {
+    /** The largest tensor the format holds: one Java array. */
+    public static final long FORMAT_MAX_TENSOR_BYTES = Integer.MAX_VALUE - 16;
+    private static final Options DEFAULTS = builder().build();
+
+    private final long maxTensorBytes;
+    private final long maxManifestBytes;
+    private final long maxGraphBytes;
+    private final long maxDirectoryBytes;
+
+    private Options(Builder b) {
+      this.maxTensorBytes = b.maxTensorBytes;
+      this.maxManifestBytes = b.maxManifestBytes;
+      this.maxGraphBytes = b.maxGraphBytes;
+      this.maxDirectoryBytes = b.maxDirectoryBytes;
+    }
+
+    /** Tensor 2 GiB (decoded), manifest 16 MiB, graph 1 GiB, directory 256 MiB. */
+    public static Options defaults() {
+      return DEFAULTS;
+    }
+
+    public static Builder builder() {
+      return new Builder();
+    }
+
+    /** Largest decoded tensor (and payload before the zstd stage), in bytes. */
+    public long maxTensorBytes() {
+      return maxTensorBytes;
+    }
+
+    /** Largest manifest segment, in bytes after the zstd stage. */
+    public long maxManifestBytes() {
+      return maxManifestBytes;
+    }
+
+    /** Largest graph segment (the host graph without weights), in bytes after the zstd stage. */
+    public long maxGraphBytes() {
+      return maxGraphBytes;
+    }
+
+    /** Largest directory segment, in bytes after the zstd stage. */
+    public long maxDirectoryBytes() {
+      return maxDirectoryBytes;
+    }
+
+    @Override
+    public String toString() {
+      return "CaiReader.Options[maxTensorBytes=" + maxTensorBytes + ", maxManifestBytes=" + maxManifestBytes
+          + ", maxGraphBytes=" + maxGraphBytes + ", maxDirectoryBytes=" + maxDirectoryBytes + "]";
+    }
+
+    /** Builds {@link Options}; every limit must be positive and at most the format's 2 GiB. */
+    public static final class Builder {
+      private long maxTensorBytes = FORMAT_MAX_TENSOR_BYTES;
+      private long maxManifestBytes = 16L << 20;
+      private long maxGraphBytes = 1L << 30;
+      private long maxDirectoryBytes = 256L << 20;
+
+      private Builder() {}
+
+      public Builder maxTensorBytes(long bytes) {
+        this.maxTensorBytes = check("maxTensorBytes", bytes);
+        return this;
+      }
+
+      public Builder maxManifestBytes(long bytes) {
+        this.maxManifestBytes = check("maxManifestBytes", bytes);
+        return this;
+      }
+
+      public Builder maxGraphBytes(long bytes) {
+        this.maxGraphBytes = check("maxGraphBytes", bytes);
+        return this;
+      }
+
+      public Builder maxDirectoryBytes(long bytes) {
+        this.maxDirectoryBytes = check("maxDirectoryBytes", bytes);
+        return this;
+      }
+
+      private static long check(String what, long v) {
+        if (v < 1 || v > FORMAT_MAX_TENSOR_BYTES) {
+          throw new IllegalArgumentException(what + " must be in 1.." + FORMAT_MAX_TENSOR_BYTES + ", got " + v);
+        }
+        return v;
+      }
+
+      public Options build() {
+        return new Options(this);
+      }
+    }
   }
 
   /** A tensor's directory entry, its codec, and its payload after the zstd stage. */

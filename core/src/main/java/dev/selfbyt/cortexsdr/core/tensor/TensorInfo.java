@@ -76,18 +76,49 @@ public final class TensorInfo {
     return reductionAxis;
   }
 
-  /** Number of elements (1 for a scalar). */
+  /**
+   * Number of elements (1 for a scalar).
+   *
+   * @throws ArithmeticException naming the tensor and its shape when the count overflows a long
+   */
   public long numel() {
     long n = 1;
     for (long d : shape) {
-      n = Math.multiplyExact(n, d);
+      n = multiply(n, d);
     }
     return n;
   }
 
-  /** Size in bytes of the tensor in its own dtype, uncompressed. */
+  /**
+   * Size in bytes of the tensor in its own dtype, uncompressed.
+   *
+   * @throws ArithmeticException naming the tensor and its shape when the size overflows a long
+   */
   public long byteSize() {
-    return Math.multiplyExact(numel(), dtype.size());
+    return multiply(numel(), dtype.size());
+  }
+
+  /** True when {@link #numel()} and {@link #byteSize()} fit a long (a shape from a file may not). */
+  public boolean hasExactByteSize() {
+    long n = dtype.size();
+    for (long d : shape) {
+      long h = Math.multiplyHigh(n, d);
+      n *= d;
+      if (h != 0 || n < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private long multiply(long a, long b) {
+    long h = Math.multiplyHigh(a, b);
+    long r = a * b;
+    if (h != 0 || r < 0) {
+      throw new ArithmeticException("tensor '" + name + "': shape " + Arrays.toString(shape) + " of " + dtype
+          + " overflows: its size does not fit 63 bits");
+    }
+    return r;
   }
 
   /**
@@ -101,7 +132,7 @@ public final class TensorInfo {
     if (fibersSpanTrailingAxes()) {
       long n = 1;
       for (int i = reductionAxis; i < shape.length; i++) {
-        n *= shape[i];
+        n = multiply(n, shape[i]);
       }
       return n;
     }
@@ -115,7 +146,7 @@ public final class TensorInfo {
     }
     long n = 1;
     for (int i = reductionAxis + 1; i < shape.length; i++) {
-      n *= shape[i];
+      n = multiply(n, shape[i]);
     }
     return n;
   }
@@ -128,7 +159,7 @@ public final class TensorInfo {
   public long outer() {
     long n = 1;
     for (int i = 0; i < reductionAxis && i < shape.length; i++) {
-      n *= shape[i];
+      n = multiply(n, shape[i]);
     }
     return n;
   }

@@ -67,6 +67,21 @@ final class CaiSurgery {
     return b.position() + nameLen;
   }
 
+  /** Offset of the first entry's u64 payload offset (stored length, raw length, CRC follow). */
+  int firstEntryOffsetField() {
+    ByteBuffer b = le().position(firstEntryCodecByte() + 1);
+    int plen = (int) varint(b);
+    return b.position() + plen + 1; // params, flags
+  }
+
+  /** Recomputes the CRC trailer of the segment at {@code off} (after editing its header or data). */
+  CaiSurgery fixSegmentChecksum(int off) {
+    ByteBuffer b = le();
+    int stored = (int) b.getLong(off + 8);
+    b.putInt(off + CaiFormat.SEGMENT_HEADER_SIZE + stored, crc(off, CaiFormat.SEGMENT_HEADER_SIZE + stored));
+    return this;
+  }
+
   private static long varint(ByteBuffer b) {
     long v = 0;
     for (int s = 0; ; s += 7) {
