@@ -117,38 +117,10 @@ public final class OnnxModelReader implements TensorSource {
   }
 
   private void add(String name, TensorProto t, Map<String, RoleUse> uses) throws OnnxFormatException {
-    long[] shape = new long[t.getDimsCount()];
-    for (int i = 0; i < shape.length; i++) {
-      shape[i] = t.getDims(i);
-      if (shape[i] < 0) {
-        throw new OnnxFormatException(path.toString(), name, "negative dimension " + shape[i]);
-      }
-    }
-    DType dtype = OnnxDTypes.toDType(t.getDataType());
-    if (OnnxDTypes.isPacked4Bit(t.getDataType())) {
-      // int4, uint4, float4: two per byte; stored losslessly as their packed bytes, the graph
-      // keeps the real type and shape
-      long n = 1;
-      for (long d : shape) {
-        n = Math.multiplyExact(n, d);
-      }
-      dtype = DType.UINT8;
-      shape = new long[] {(n + 1) / 2};
-      uses = Map.of();
-    }
-    if (dtype == null) {
-      throw new OnnxFormatException(path.toString(), name, "element type " + OnnxDTypes.name(t.getDataType())
-          + " is not known to CortexSDR");
-    }
+    TensorInfo info = weightInfo(path.toString(), name, t, uses);
     if (protos.containsKey(name)) {
       throw new OnnxFormatException(path.toString(), name, "two weights share this name");
     }
-    RoleUse use = uses.getOrDefault(name, RoleUse.OTHER);
-    if (use == RoleUse.BIAS && shape.length >= 2) {
-      use = RoleUse.OTHER; // added to activations, but a table, not a bias
-    }
-    int axis = use.axis(shape.length);
-    TensorInfo info = new TensorInfo(name, dtype, shape, use.role(), axis);
     if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
       Path file = externalFile(name, t);
       if (!Files.isRegularFile(file)) {
@@ -157,6 +129,70 @@ public final class OnnxModelReader implements TensorSource {
     }
     tensors.add(info);
     protos.put(name, t);
+  }
+
+  /**
+   * The {@link TensorInfo} this reader gives a weight: its dtype and shape, and the role and
+   * reduction axis its consumers in the graph imply.
+   */
+  private static TensorInfo weightInfo(String file, String name, TensorProto t, Map<String, RoleUse> uses)
+      throws OnnxFormatException {
+    long[] shape = new long[t.getDimsCount()];
+    for (int i = 0; i < shape.length; i++) {
+      shape[i] = t.getDims(i);
+      if (shape[i] < 0) {
+        throw new OnnxFormatException(file, name, "negative dimension " + shape[i]);
+      }
+    }
+    DType dtype = OnnxDTypes.toDType(t.getDataType());
+    if (dtype == null && !OnnxDTypes.isPacked4Bit(t.getDataType())) {
+      throw new OnnxFormatException(file, name, "element type " + OnnxDTypes.name(t.getDataType())
+          + " is not known to CortexSDR");
+    }
+    TensorInfo declared = new TensorInfo(name, dtype == null ? DType.UINT8 : dtype, shape, TensorRole.OTHER, -1);
+    if (!declared.hasExactByteSize()) {
+      throw new OnnxFormatException(file, name, "shape " + java.util.Arrays.toString(shape) + " of "
+          + OnnxDTypes.name(t.getDataType()) + " overflows: its byte size does not fit 63 bits");
+    }
+    if (OnnxDTypes.isPacked4Bit(t.getDataType())) {
+      // int4, uint4, float4: two per byte; stored losslessly as their packed bytes, the graph
+      // keeps the real type and shape
+      dtype = DType.UINT8;
+      shape = new long[] {(declared.numel() + 1) / 2};
+      uses = Map.of();
+    }
+    RoleUse use = uses.getOrDefault(name, RoleUse.OTHER);
+    if (use == RoleUse.BIAS && shape.length >= 2) {
+      use = RoleUse.OTHER; // added to activations, but a table, not a bias
+    }
+    return new TensorInfo(name, dtype, shape, use.role(), use.axis(shape.length));
+  }
+
+  /**
+   * Every weight of {@code g} (initializers and {@code Constant} values, strings excepted) with
+   * the info this reader gives it, in graph order; {@link StoredGraphCheck} compares a {@code
+   * .cai}'s directory with it.
+   */
+  static Map<String, TensorInfo> weightInfos(String file, GraphProto g) throws OnnxFormatException {
+    Map<String, RoleUse> uses = roles(g);
+    Map<String, TensorInfo> out = new LinkedHashMap<>();
+    for (TensorProto t : g.getInitializerList()) {
+      if (t.getDataType() != TensorProto.DataType.STRING_VALUE) {
+        out.put(t.getName(), weightInfo(file, t.getName(), t, uses));
+      }
+    }
+    for (NodeProto node : g.getNodeList()) {
+      if (!node.getOpType().equals("Constant") || !node.getDomain().isEmpty() || node.getOutputCount() != 1) {
+        continue;
+      }
+      for (AttributeProto attr : node.getAttributeList()) {
+        if (attr.getName().equals("value") && attr.hasT()
+            && attr.getT().getDataType() != TensorProto.DataType.STRING_VALUE) {
+          out.put(node.getOutput(0), weightInfo(file, node.getOutput(0), attr.getT(), uses));
+        }
+      }
+    }
+    return out;
   }
 
   private Path externalFile(String name, TensorProto t) throws OnnxFormatException {
@@ -169,6 +205,23 @@ public final class OnnxModelReader implements TensorSource {
     if (!file.startsWith(base)) {
       throw new OnnxFormatException(path.toString(), name, "external data location " + location
           + " points outside the model's folder");
+    }
+    if (Files.exists(file)) {
+      // the lexical check above misses symbolic links: compare real paths, links followed
+      try {
+        Path realBase = base.toRealPath();
+        Path real = file.toRealPath();
+        if (!real.startsWith(realBase)) {
+          throw new OnnxFormatException(path.toString(), name, "external data location " + location
+              + " leads through a symbolic link to " + real + ", outside the model's folder " + realBase);
+        }
+        return real; // read what was checked
+      } catch (OnnxFormatException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new OnnxFormatException(path.toString(), name, "cannot resolve external data location " + location
+            + ": " + e, e);
+      }
     }
     return file;
   }
@@ -290,6 +343,12 @@ public final class OnnxModelReader implements TensorSource {
   /** Values stored in the typed repeated fields, as little-endian bytes of the tensor's dtype. */
   private ByteBuffer typedData(TensorInfo info, TensorProto t) throws OnnxFormatException {
     int n = (int) info.numel();
+    long present = typedCount(info.dtype(), t);
+    if (present != n) {
+      // before allocating: a shape with no data behind it must not cost its declared size
+      throw new OnnxFormatException(path.toString(), info.name(), "holds " + present + " values; shape "
+          + java.util.Arrays.toString(info.shape()) + " needs " + n);
+    }
     ByteBuffer b = ByteBuffer.allocate((int) info.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
     int have;
     switch (info.dtype()) {
@@ -352,6 +411,19 @@ public final class OnnxModelReader implements TensorSource {
           + java.util.Arrays.toString(info.shape()) + " needs " + n);
     }
     return b.flip();
+  }
+
+  /** Elements present in the typed repeated field that holds values of {@code dtype}. */
+  private static long typedCount(DType dtype, TensorProto t) {
+    return switch (dtype) {
+      case FLOAT32 -> t.getFloatDataCount();
+      case COMPLEX64 -> t.getFloatDataCount() / 2;
+      case FLOAT64 -> t.getDoubleDataCount();
+      case COMPLEX128 -> t.getDoubleDataCount() / 2;
+      case INT64 -> t.getInt64DataCount();
+      case UINT32, UINT64 -> t.getUint64DataCount();
+      default -> t.getInt32DataCount();
+    };
   }
 
   /** How a weight is used: its role and where its reduction axis is. */

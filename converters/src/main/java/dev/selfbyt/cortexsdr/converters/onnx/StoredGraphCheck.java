@@ -1,0 +1,60 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.selfbyt.cortexsdr.core.format.CaiEntry;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.format.CorruptCaiException;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * Checks that a {@code .cai} made from an ONNX model agrees with the graph it stores: every
+ * weight the graph names (initializers and {@code Constant} values) is in the archive, with the
+ * dtype and shape the graph declares and the role and reduction axis its consumers imply (as
+ * {@link OnnxModelReader} assigned them). Runtimes trust all of this: a role changed from MatMul
+ * to Conv reorders how an SDR or quantized weight's fibers are read, and a missing weight breaks
+ * the graph. {@code cortexsdr verify}, the DJL engine and {@code CaiOrt} call {@link #check}.
+ */
+public final class StoredGraphCheck {
+  private StoredGraphCheck() {}
+
+  /**
+   * Checks {@code cai}'s stored graph against its directory; a file whose source was not ONNX
+   * passes (it has no graph to compare with).
+   *
+   * @throws CorruptCaiException naming the file and the first tensor that disagrees
+   */
+  public static void check(CaiReader cai) throws CaiException {
+    Object src = cai.manifest().get("source");
+    if (!(src instanceof Map<?, ?> m) || !"onnx".equals(m.get("format"))) {
+      return;
+    }
+    String file = cai.path().toString();
+    ModelProto model = OnnxExporter.storedModel(cai);
+    Map<String, TensorInfo> expected;
+    try {
+      expected = OnnxModelReader.weightInfos(file, model.getGraph());
+    } catch (OnnxFormatException e) {
+      throw new CorruptCaiException(file, e.tensor(), "graph segment: " + e.reason(), e);
+    }
+    for (TensorInfo want : expected.values()) {
+      String name = want.name();
+      if (!cai.contains(name)) {
+        throw new CorruptCaiException(file, name, "the graph uses this weight but the archive does not hold it");
+      }
+      CaiEntry e = cai.entry(name);
+      TensorInfo got = e.info();
+      if (got.dtype() != want.dtype() || !Arrays.equals(got.shape(), want.shape())) {
+        throw new CorruptCaiException(file, name, "stored as " + got.dtype() + " " + Arrays.toString(got.shape())
+            + " but the graph declares " + want.dtype() + " " + Arrays.toString(want.shape()));
+      }
+      if (got.role() != want.role() || got.reductionAxis() != want.reductionAxis()) {
+        throw new CorruptCaiException(file, name, "stored role " + got.role() + " (reduction axis "
+            + got.reductionAxis() + ") does not match its use in the graph: " + want.role() + " (reduction axis "
+            + want.reductionAxis() + ")");
+      }
+    }
+  }
+}
