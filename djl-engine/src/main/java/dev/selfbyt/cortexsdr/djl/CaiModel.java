@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
@@ -71,6 +72,7 @@ public class CaiModel extends BaseModel {
         infos.put(e.name(), e.info());
       }
       ModelProto model = OnnxExporter.storedModel(cai);
+      StoredGraphCheck.check(cai); // what the executor trusts: every weight present, roles as the graph uses them
       Set<String> missing = GraphExecutor.missingOperators(model.getGraph());
       CaiSymbolBlock.Runner runner;
       if (missing.isEmpty()) {
@@ -88,6 +90,11 @@ public class CaiModel extends BaseModel {
       block = new CaiSymbolBlock((CaiNDManager) manager, runner);
     } catch (CaiException e) {
       throw new MalformedModelException(e.getMessage(), e);
+    } catch (RuntimeException e) {
+      // whatever a malformed file makes the graph builder trip over is still the file's fault
+      CaiException c = new dev.selfbyt.cortexsdr.core.format.CorruptCaiException(file.toString(), null,
+          "does not load: " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+      throw new MalformedModelException(c.getMessage(), c);
     }
   }
 

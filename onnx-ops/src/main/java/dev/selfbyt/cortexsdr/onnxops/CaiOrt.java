@@ -13,8 +13,10 @@ import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.format.CorruptCaiException;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import java.io.IOException;
@@ -65,7 +67,9 @@ public final class CaiOrt {
   /**
    * Opens {@code cai}, turning SDR MatMul weights into {@code SdrMatMul} as {@code sdr} decides.
    *
-   * @throws CaiException if the file is damaged or was not made from an ONNX model
+   * @throws CaiException if the file is damaged, disagrees with its own graph ({@link
+   *     StoredGraphCheck}) or was not made from an ONNX model; the message names the file, the
+   *     region and the tensor
    * @throws OrtException if ONNX Runtime rejects the model or the options
    */
   public static OrtSession createSession(OrtEnvironment env, Path cai, OrtSession.SessionOptions options,
@@ -91,58 +95,18 @@ public final class CaiOrt {
     List<OnnxTensor> owned = new ArrayList<>();
     boolean done = false;
     try (CaiReader r = CaiReader.open(cai)) {
-      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, accuracyLevel, false, sdr);
-      GraphProto graph = g.model().getGraph();
-      Map<String, Integer> initializer = new HashMap<>();
-      for (int i = 0; i < graph.getInitializerCount(); i++) {
-        initializer.put(graph.getInitializer(i).getName(), i);
+      StoredGraphCheck.check(r);
+      // the tensor being turned into ONNX, to name it when its payload turns out malformed
+      String[] current = {null};
+      r.onTensorRead(e -> current[0] = e.name());
+      try {
+        OrtSession session = build(env, cai, options, sdr, accuracyLevel, r, owned);
+        done = true;
+        return session;
+      } catch (RuntimeException e) {
+        throw new CorruptCaiException(cai.toString(), current[0], "does not load: "
+            + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
       }
-      GraphProto.Builder gb = graph.toBuilder();
-      Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
-      for (String name : g.decoded()) {
-        Integer at = initializer.get(name);
-        if (at == null) {
-          continue; // not in the graph as a tensor (e.g. a weight nothing uses)
-        }
-        TensorData data = r.read(name);
-        OnnxJavaType type = javaType(data.info().dtype());
-        if (type == null) {
-          // ONNX Runtime's Java API has no tensor of this type: the model carries it
-          gb.setInitializer(at, gb.getInitializer(at).toBuilder().setRawData(ByteString.copyFrom(data.bytes())));
-          continue;
-        }
-        ByteBuffer src = data.bytes();
-        ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
-        direct.put(src.duplicate().order(ByteOrder.LITTLE_ENDIAN)).flip();
-        OnnxTensor t = OnnxTensor.createTensor(env, direct, data.info().shape(), type);
-        owned.add(t);
-        external.put(name, t);
-        // ONNX Runtime only replaces initializers marked as external data; the location is never read
-        gb.setInitializer(at, gb.getInitializer(at).toBuilder()
-            .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-            .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("cortexsdr-decoded-" + name))
-            .build());
-      }
-      if (graph.getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
-        SdrOps.register(options);
-      }
-      if (!external.isEmpty()) {
-        options.addExternalInitializers(external);
-        USED.put(options, cai);
-      }
-      ModelProto model = g.model().toBuilder().setGraph(gb).build();
-      g = null;
-      // serialized off the Java heap; ONNX Runtime parses it during the call and keeps nothing of it
-      ByteBuffer bytes = ByteBuffer.allocateDirect(model.getSerializedSize());
-      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-      model.writeTo(out);
-      out.flush();
-      model = null;
-      bytes.flip();
-      OrtSession session = env.createSession(bytes, options);
-      CLEANER.register(session, new Release(owned));
-      done = true;
-      return session;
     } catch (OrtException e) {
       throw new OrtException(e.getCode(), cai + ": ONNX Runtime rejected the model rebuilt from this .cai: "
           + e.getMessage());
@@ -151,6 +115,62 @@ public final class CaiOrt {
         new Release(owned).run();
       }
     }
+  }
+
+  private static OrtSession build(OrtEnvironment env, Path cai, OrtSession.SessionOptions options,
+      SdrMatMulRewriter sdr, int accuracyLevel, CaiReader r, List<OnnxTensor> owned)
+      throws IOException, OrtException {
+    QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, accuracyLevel, false, sdr);
+    GraphProto graph = g.model().getGraph();
+    Map<String, Integer> initializer = new HashMap<>();
+    for (int i = 0; i < graph.getInitializerCount(); i++) {
+      initializer.put(graph.getInitializer(i).getName(), i);
+    }
+    GraphProto.Builder gb = graph.toBuilder();
+    Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
+    for (String name : g.decoded()) {
+      Integer at = initializer.get(name);
+      if (at == null) {
+        continue; // not in the graph as a tensor (e.g. a weight nothing uses)
+      }
+      TensorData data = r.read(name);
+      OnnxJavaType type = javaType(data.info().dtype());
+      if (type == null) {
+        // ONNX Runtime's Java API has no tensor of this type: the model carries it
+        gb.setInitializer(at, gb.getInitializer(at).toBuilder().setRawData(ByteString.copyFrom(data.bytes())));
+        continue;
+      }
+      ByteBuffer src = data.bytes();
+      ByteBuffer direct = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
+      direct.put(src.duplicate().order(ByteOrder.LITTLE_ENDIAN)).flip();
+      OnnxTensor t = OnnxTensor.createTensor(env, direct, data.info().shape(), type);
+      owned.add(t);
+      external.put(name, t);
+      // ONNX Runtime only replaces initializers marked as external data; the location is never read
+      gb.setInitializer(at, gb.getInitializer(at).toBuilder()
+          .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+          .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("cortexsdr-decoded-" + name))
+          .build());
+    }
+    if (graph.getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
+      SdrOps.register(options);
+    }
+    if (!external.isEmpty()) {
+      options.addExternalInitializers(external);
+      USED.put(options, cai);
+    }
+    ModelProto model = g.model().toBuilder().setGraph(gb).build();
+    g = null;
+    // serialized off the Java heap; ONNX Runtime parses it during the call and keeps nothing of it
+    ByteBuffer bytes = ByteBuffer.allocateDirect(model.getSerializedSize());
+    CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+    model.writeTo(out);
+    out.flush();
+    model = null;
+    bytes.flip();
+    OrtSession session = env.createSession(bytes, options);
+    CLEANER.register(session, new Release(owned));
+    return session;
   }
 
   /**
@@ -164,7 +184,16 @@ public final class CaiOrt {
   public static List<QuantizedOnnxExporter.Form> export(Path cai, Path target, SdrMatMulRewriter sdr)
       throws IOException {
     try (CaiReader r = CaiReader.open(cai)) {
-      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, 0, true, sdr);
+      StoredGraphCheck.check(r);
+      String[] current = {null};
+      r.onTensorRead(e -> current[0] = e.name());
+      QuantizedOnnxExporter.Graph g;
+      try {
+        g = QuantizedOnnxExporter.build(r, 0, true, sdr);
+      } catch (RuntimeException e) {
+        throw new CorruptCaiException(cai.toString(), current[0], "does not load: "
+            + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+      }
       dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(g.model(), target);
       return g.forms();
     }

@@ -114,7 +114,9 @@ public final class SdrMatMulWeights {
   public static SdrMatMulWeights fromCai(CaiReader cai, String name) throws java.io.IOException {
     CaiReader.StoredTensor st = cai.readStored(name);
     TensorInfo info = st.entry().info();
-    if (!(st.codec() instanceof SdrCodec sdr) || info.rank() != 2 || info.reductionAxis() != 0) {
+    // fibers must be the K values of one column: a Conv role would make them span [K, N] whole
+    if (!(st.codec() instanceof SdrCodec sdr) || info.rank() != 2 || info.reductionAxis() != 0
+        || info.fiberLength() != info.shape()[0]) {
       throw new CaiException(cai.path().toString(), name, "is not an SDR-coded [K, N] MatMul weight ("
           + st.codec().describe() + ", shape " + java.util.Arrays.toString(info.shape()) + ")");
     }
