@@ -1,7 +1,11 @@
 package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.Json;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -30,6 +34,28 @@ public final class CortexSdrCommand implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
   }
 
+  /**
+   * The error object {@code --json} prints on stdout: {@code ok} false, {@code error} (the one
+   * line also printed on stderr), {@code kind} (the exception's simple name), and {@code file},
+   * {@code tensor}, {@code reason} when the error is about a {@code .cai} or model file.
+   */
+  static String errorJson(Exception e, String msg) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("ok", false);
+    m.put("error", msg);
+    m.put("kind", e.getClass().getSimpleName());
+    if (e instanceof CaiException c) {
+      if (c.file() != null) {
+        m.put("file", c.file());
+      }
+      if (c.tensor() != null) {
+        m.put("tensor", c.tensor());
+      }
+      m.put("reason", c.reason());
+    }
+    return Json.write(m);
+  }
+
   public static void main(String[] args) {
     System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
@@ -40,9 +66,14 @@ public final class CortexSdrCommand implements Runnable {
     cl.setOut(out);
     cl.setErr(err);
     cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      String msg = e.getMessage() == null ? e.toString() : e.getMessage();
-      commandLine.getErr().println("cortexsdr: " + msg.replace('\n', ' '));
+      String msg = (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ');
+      commandLine.getErr().println("cortexsdr: " + msg);
       commandLine.getErr().flush();
+      CommandLine.ParseResult sub = parseResult.subcommand();
+      if (sub != null && sub.hasMatchedOption("--json")) {
+        commandLine.getOut().println(errorJson(e, msg));
+        commandLine.getOut().flush();
+      }
       return 1;
     });
     cl.setParameterExceptionHandler((e, args1) -> {

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.cli;
 
+import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import java.nio.file.Path;
@@ -11,9 +12,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code cortexsdr verify IN.cai}: every checksum, then every tensor decoded. */
+/**
+ * {@code cortexsdr verify IN.cai}: every checksum, every tensor decoded (within the reader's
+ * limits), then the directory against the stored graph ({@link StoredGraphCheck}), so that a file
+ * that passes is safe for every runtime.
+ */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-    description = "Check a .cai archive: the whole-file checksum, then decode every tensor.")
+    description = "Check a .cai archive: the whole-file checksum, every tensor decoded, and every weight the "
+        + "stored graph uses present with the role its use implies.")
 final class VerifyCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -31,6 +37,7 @@ final class VerifyCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "verifying", json)) {
       bar.follow(cai);
       cai.verify();
+      StoredGraphCheck.check(cai); // what the runtimes trust beyond the payloads themselves
       count = cai.entries().size();
     }
     long ms = (System.nanoTime() - start) / 1_000_000;
