@@ -48,6 +48,11 @@ public final class QuantCodec implements TensorCodec {
     BLOCK
   }
 
+  /** The oldest params version this reader decodes. */
+  public static final int PARAMS_VERSION_START = 1;
+  /** The params version this writer writes; see docs/cai-format.md for when it changes. */
+  public static final int PARAMS_VERSION_CURRENT = 1;
+
   static final int SCALE_FP16 = 1;
   static final int SCALE_FP32 = 2;
   private static final float FP16_MAX_DISTORTION = 0.01f;
@@ -87,7 +92,7 @@ public final class QuantCodec implements TensorCodec {
 
   static QuantCodec fromParams(ByteBuffer p) {
     int version = p.get() & 0xff;
-    if (version != 1) {
+    if (version < PARAMS_VERSION_START || version > PARAMS_VERSION_CURRENT) {
       throw new UnknownParamsVersionException("quant", version);
     }
     int bits = p.get() & 0xff;
@@ -146,7 +151,7 @@ public final class QuantCodec implements TensorCodec {
   @Override
   public byte[] params() {
     return new ByteSink(8)
-        .putU8(1)
+        .putU8(PARAMS_VERSION_CURRENT)
         .putU8(bits)
         .putU8(symmetric ? 1 : 0)
         .putU8(granularity.ordinal())

@@ -31,6 +31,11 @@ import java.util.Arrays;
  * quant payload for a 1-D tensor of {@code nnz} values).
  */
 public final class SdrCodec implements TensorCodec {
+  /** The oldest params version this reader decodes. */
+  public static final int PARAMS_VERSION_START = 1;
+  /** The params version this writer writes; see docs/cai-format.md for when it changes. */
+  public static final int PARAMS_VERSION_CURRENT = 1;
+
   static final int POS_DELTA = 1;
   static final int POS_BITMAP = 2;
   static final int POS_U32 = 3;
@@ -62,7 +67,7 @@ public final class SdrCodec implements TensorCodec {
 
   static SdrCodec fromParams(ByteBuffer p) {
     int version = p.get() & 0xff;
-    if (version != 1) {
+    if (version < PARAMS_VERSION_START || version > PARAMS_VERSION_CURRENT) {
       throw new UnknownParamsVersionException("sdr", version);
     }
     int flags = p.get() & 0xff;
@@ -88,7 +93,7 @@ public final class SdrCodec implements TensorCodec {
   @Override
   public byte[] params() {
     ByteSink s = new ByteSink(32);
-    s.putU8(1);
+    s.putU8(PARAMS_VERSION_CURRENT);
     s.putU8((perTensor ? 1 : 0) | (thresholdMode ? 2 : 0) | (deltaPositions ? 4 : 0));
     s.putFloat(level);
     s.putU8(valueType);
