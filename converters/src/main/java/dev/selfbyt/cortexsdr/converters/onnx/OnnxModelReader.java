@@ -201,7 +201,13 @@ public final class OnnxModelReader implements TensorSource {
       throw new OnnxFormatException(path.toString(), name, "external data without a location");
     }
     Path base = path.toAbsolutePath().getParent();
-    Path file = base.resolve(location).normalize();
+    Path file;
+    try {
+      file = base.resolve(location).normalize();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new OnnxFormatException(path.toString(), name, "external data location is not a valid path: "
+          + e.getReason());
+    }
     if (!file.startsWith(base)) {
       throw new OnnxFormatException(path.toString(), name, "external data location " + location
           + " points outside the model's folder");

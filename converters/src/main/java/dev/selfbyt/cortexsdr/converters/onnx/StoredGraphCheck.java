@@ -15,7 +15,9 @@ import java.util.Map;
  * dtype and shape the graph declares and the role and reduction axis its consumers imply (as
  * {@link OnnxModelReader} assigned them). Runtimes trust all of this: a role changed from MatMul
  * to Conv reorders how an SDR or quantized weight's fibers are read, and a missing weight breaks
- * the graph. {@code cortexsdr verify}, the DJL engine and {@code CaiOrt} call {@link #check}.
+ * the graph. It also checks the graph itself is well formed enough to run: every node input is
+ * defined before it is used. {@code cortexsdr verify}, the DJL engine and {@code CaiOrt} call
+ * {@link #check}.
  */
 public final class StoredGraphCheck {
   private StoredGraphCheck() {}
@@ -39,6 +41,17 @@ public final class StoredGraphCheck {
     } catch (OnnxFormatException e) {
       throw new CorruptCaiException(file, e.tensor(), "graph segment: " + e.reason(), e);
     }
+    if (model.getGraph().getNodeCount() == 0 || model.getGraph().getOutputCount() == 0) {
+      throw new CorruptCaiException(file, null, "graph segment holds a graph without nodes or outputs: "
+          + "it is damaged (the source model had both)");
+    }
+    checkDefinedBeforeUse(file, model.getGraph());
+    for (CaiEntry e : cai.entries()) {
+      if (!expected.containsKey(e.name())) {
+        throw new CorruptCaiException(file, e.name(), "the archive holds this tensor but the graph does not name it: "
+            + "the graph segment or the directory is damaged");
+      }
+    }
     for (TensorInfo want : expected.values()) {
       String name = want.name();
       if (!cai.contains(name)) {
@@ -54,6 +67,34 @@ public final class StoredGraphCheck {
         throw new CorruptCaiException(file, name, "stored role " + got.role() + " (reduction axis "
             + got.reductionAxis() + ") does not match its use in the graph: " + want.role() + " (reduction axis "
             + want.reductionAxis() + ")");
+      }
+    }
+  }
+
+  /**
+   * Every input of a top-level node is a graph input, an initializer or the output of an earlier
+   * node, as ONNX requires (graphs are topologically sorted): a damaged graph that reads a tensor
+   * nothing defines, or loops, is refused here instead of failing in a runtime.
+   */
+  private static void checkDefinedBeforeUse(String file, ai.onnx.proto.OnnxMl.GraphProto g)
+      throws CorruptCaiException {
+    java.util.Set<String> defined = new java.util.HashSet<>();
+    g.getInputList().forEach(v -> defined.add(v.getName()));
+    g.getInitializerList().forEach(t -> defined.add(t.getName()));
+    g.getSparseInitializerList().forEach(t -> defined.add(t.getValues().getName()));
+    for (ai.onnx.proto.OnnxMl.NodeProto n : g.getNodeList()) {
+      for (String in : n.getInputList()) {
+        if (!in.isEmpty() && !defined.contains(in)) {
+          throw new CorruptCaiException(file, null, "graph segment: node '" + n.getName() + "' (" + n.getOpType()
+              + ") reads '" + in + "', which no graph input, weight or earlier node defines");
+        }
+      }
+      defined.addAll(n.getOutputList());
+    }
+    for (ai.onnx.proto.OnnxMl.ValueInfoProto out : g.getOutputList()) {
+      if (!defined.contains(out.getName())) {
+        throw new CorruptCaiException(file, null, "graph segment: graph output '" + out.getName()
+            + "' is defined by no node");
       }
     }
   }
