@@ -119,10 +119,22 @@ class OnnxHostileInputTest {
   }
 
   @Test
-  void aFileWrittenByTheCompressorAgreesWithItsGraph() throws IOException {
+  void filesWrittenByTheCompressorAgreeWithTheirGraphs() throws IOException {
     try (CaiReader cai = CaiReader.open(compressedMatMul())) {
       StoredGraphCheck.check(cai);
       assertEquals(TensorRole.MATMUL_WEIGHT, cai.entry("W").info().role());
+    }
+    Path conv = dir.resolve("conv.onnx");
+    Files.write(conv, OnnxTestModels.convNet().toByteArray());
+    for (Path onnxFile : new Path[] {conv, OnnxTestModels.miniLm(dir)}) {
+      Path cai = dir.resolve(onnxFile.getFileName() + ".cai");
+      try (OnnxModelReader onnx = OnnxModelReader.open(onnxFile)) {
+        CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(Preset.INT4).build());
+      }
+      try (CaiReader r = CaiReader.open(cai)) {
+        StoredGraphCheck.check(r);
+        assertTrue(r.entries().stream().anyMatch(e -> e.info().role() != TensorRole.OTHER), onnxFile.toString());
+      }
     }
   }
 
