@@ -16,6 +16,9 @@
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
  *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
  *       widths toward an output target. (Calibration is why this module depends on ONNX Runtime.)
+ *   <li>{@code StoredGraphCheck}: a {@code .cai} made from ONNX against its own stored graph
+ *       (every weight present, dtype, shape, role and axis as the graph implies, nodes defined
+ *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.
  *   <li>{@code OnnxFormatException}: a bad ONNX input, naming the file, the tensor and the cause.
  * </ul>
  */

@@ -23,9 +23,10 @@
  *   <li>{@code calibrate}: {@code Hessian} ({@code X^T X}), {@code Gptq} (error-compensating
  *       rounding), {@code Metrics}; framework-free, fed by the converters.
  *   <li>{@code format}: {@code CaiWriter} (streams; its Javadoc is the format spec),
- *       {@code CaiReader} (memory-maps, decodes one tensor on demand), {@code CaiEntry} (a
- *       directory entry), the {@code CaiException} family, and the small {@code Json} codec used
- *       for the manifest.
+ *       {@code CaiReader} (memory-maps, decodes one tensor on demand, under the limits of {@code
+ *       CaiReader.Options}), {@code CaiEntry} (a directory entry), the {@code CaiException} family
+ *       ({@code CaiLimitException}: a file over a configured limit), and the small {@code Json}
+ *       codec used for the manifest.
  * </ul>
  */
 package dev.selfbyt.cortexsdr.core;
