@@ -330,7 +330,7 @@ public final class OnnxModelReader implements TensorSource {
       throw new OnnxFormatException(path.toString(), info.name(), "external data length " + length + ", shape needs " + bytes);
     }
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      if (offset < 0 || offset + length > ch.size()) {
+      if (offset < 0 || offset > ch.size() - length) { // no offset + length: it may overflow
         throw new OnnxFormatException(path.toString(), info.name(), "external data " + file + " ends before "
             + (offset + length) + " (it has " + ch.size() + " bytes)");
       }

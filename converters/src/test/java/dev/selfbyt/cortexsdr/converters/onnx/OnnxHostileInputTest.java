@@ -90,6 +90,31 @@ class OnnxHostileInputTest {
   }
 
   @Test
+  void anExternalDataOffsetThatOverflowsIsRefusedBeforeAllocating() throws IOException {
+    // a 2^28-float weight (1 GiB) said to lie at offset 2^63 - 2^30 + 1 of a 128-byte file:
+    // offset + length wraps negative and passed the "ends before" check
+    long length = 4L << 28;
+    ModelProto m = OnnxTestModels.matMul(8, 4, true, dir);
+    ai.onnx.proto.OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
+    g.setInitializer(0, g.getInitializer(0).toBuilder().clearDims().addDims(1L << 28).clearExternalData()
+        .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("location").setValue("w.bin"))
+        .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("offset")
+            .setValue(Long.toString(Long.MAX_VALUE - length + 2)))
+        .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("length")
+            .setValue(Long.toString(length))));
+    Path p = dir.resolve("far.onnx");
+    Files.write(p, m.toBuilder().setGraph(g).build().toByteArray());
+    try (OnnxModelReader onnx = OnnxModelReader.open(p)) {
+      TensorInfo w = onnx.tensors().stream().filter(t -> t.name().equals("W")).findFirst().orElseThrow();
+      long before = heapAllocatedByThisThread();
+      OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> onnx.read(w));
+      assertTrue(heapAllocatedByThisThread() - before < 64 << 20,
+          "allocated " + (heapAllocatedByThisThread() - before) + " bytes");
+      assertEquals("W", e.tensor());
+    }
+  }
+
+  @Test
   void aShapeWhoseByteSizeOverflowsNamesTheTensor() throws IOException {
     ModelProto m = OnnxTestModels.matMul(8, 4, false, dir);
     ModelProto bad = m.toBuilder().setGraph(m.getGraph().toBuilder().addInitializer(TensorProto.newBuilder()
