@@ -34,7 +34,10 @@ import java.util.zip.CRC32C;
  * Reads a {@code .cai} file (format: see {@link CaiWriter}). {@link #open} checks the header,
  * footer, manifest, graph and directory; each tensor is read on demand, memory-mapped, checked
  * against its CRC32C and decoded. Files over 2 GiB work: payloads are mapped one at a time.
- * Thread-safe; close it to release the file.
+ * Nothing the file declares is allocated before it is checked against the bytes present and the
+ * limits of {@link Options} ({@link #open(Path, Options)}); every failure is a {@link
+ * CaiException} naming the file, the region and the tensor. Thread-safe; close it to release the
+ * file.
  *
  * <pre>{@code
  * try (CaiReader cai = CaiReader.open(Path.of("model.cai"))) {

@@ -103,7 +103,19 @@ import java.util.zip.CRC32C;
  * major version is refused; a higher minor version is read, skipping unknown trailing entry
  * fields and unknown manifest keys. A tensor with an unknown codec or dtype is listed but cannot
  * be decoded: reading it throws {@link UnknownCodecException}. Any mismatch throws {@link
- * CorruptCaiException} naming the file, the region and, for payloads, the tensor.
+ * CorruptCaiException} naming the file, the region and, for payloads, the tensor. A payload must
+ * lie between the end of the graph segment and the directory. Declared sizes are checked before
+ * anything is allocated: against the bytes present, the zstd frame's content size, the codec's
+ * largest payload for the shape and the reader's limits ({@link CaiReader.Options}; over a limit:
+ * {@link CaiLimitException}).
+ *
+ * <h3>Versions</h3>
+ *
+ * {@link CaiFormat#VERSION_MAJOR} changes when an older reader would misread a file, {@link
+ * CaiFormat#VERSION_MINOR} for additions it skips; codec params carry their own versions ({@code
+ * QuantCodec.PARAMS_VERSION_CURRENT}, {@code SdrCodec.PARAMS_VERSION_CURRENT}). Golden files
+ * written by each version are read by every build ({@code GoldenFilesTest}); the full rule is in
+ * docs/cai-format.md, section 12.
  *
  * <h3>History</h3>
  *
