@@ -345,20 +345,21 @@ public final class SdrCodec implements TensorCodec {
     float[] out = new float[Math.toIntExact(info.numel())];
     int[] pos = s.positions();
     float[] val = s.values();
-    long inner = info.inner();
+    int inner = (int) info.inner(); // < numel, checked by unpack
     if (inner == 1) {
       for (int i = 0; i < pos.length; i++) {
         out[pos[i]] = val[i];
       }
     } else {
-      // fiber-major position -> natural index, with no dense fiber-major copy in between
+      // fiber-major position -> natural index, with no dense fiber-major copy in between; every
+      // intermediate is below numel, so int arithmetic cannot overflow
       int r = FiberLayout.fiberLength(info);
       for (int i = 0; i < pos.length; i++) {
-        long f = pos[i] / r;
-        long k = pos[i] % r;
-        long o = f / inner;
-        long c = f % inner;
-        out[(int) ((o * r + k) * inner + c)] = val[i];
+        int f = pos[i] / r;
+        int k = pos[i] - f * r;
+        int o = f / inner;
+        int c = f - o * inner;
+        out[(o * r + k) * inner + c] = val[i];
       }
     }
     return TensorData.ofFloats(info, out);
