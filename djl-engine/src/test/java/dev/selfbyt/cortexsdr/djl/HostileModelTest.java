@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.codec.ByteSink;
 import dev.selfbyt.cortexsdr.core.format.CaiEntry;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
@@ -91,5 +92,64 @@ class HostileModelTest {
     MalformedModelException e = load(bad);
     assertTrue(e.getCause() instanceof CaiException c && hit.equals(c.tensor()), String.valueOf(e.getCause()));
     assertTrue(e.getMessage().contains("scale type"), e.getMessage());
+  }
+
+  @Test
+  void sdrPositionsThatRepeatAreAMalformedModelException() throws IOException {
+    Path good = TestModels.minilmCai(Preset.SDR);
+    String hit;
+    try (CaiReader r = CaiReader.open(good)) {
+      hit = r.entries().stream().filter(e -> e.info().role() == TensorRole.MATMUL_WEIGHT
+          && e.describe().startsWith("sdr")).findFirst().orElseThrow().name();
+    }
+    Path bad = rewrite(good, "minilm-sdr-repeat.cai", (i, s) -> {
+      if (!i.name().equals(hit)) {
+        return same(i, s);
+      }
+      ByteBuffer p = repeatSecondPosition(s.payload());
+      return new EncodedTensor(i, s.codec(), p, false, p.remaining(), 0f, 0f);
+    });
+    MalformedModelException e = load(bad);
+    assertTrue(e.getCause() instanceof CaiException c && hit.equals(c.tensor()), String.valueOf(e.getCause()));
+    assertTrue(e.getMessage().contains("ascending"), e.getMessage());
+  }
+
+  /** An SDR payload re-coded with delta positions, its second position equal to its first. */
+  static ByteBuffer repeatSecondPosition(ByteBuffer payload) {
+    ByteBuffer in = payload.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    int coding = in.get() & 0xff;
+    long nnz = ByteSink.getVarLong(in);
+    int posBytes = (int) ByteSink.getVarLong(in);
+    ByteBuffer pos = in.slice().limit(posBytes);
+    in.position(in.position() + posBytes);
+    java.util.List<Long> positions = new java.util.ArrayList<>();
+    if (coding == 1) {
+      long q = -1;
+      while (pos.hasRemaining()) {
+        q += ByteSink.getVarLong(pos) + 1;
+        positions.add(q);
+      }
+    } else {
+      assertEquals(2, coding, "bitmap positions");
+      for (int at = 0; at < posBytes; at++) {
+        for (int bit = 0; bit < 8; bit++) {
+          if ((pos.get(at) >> bit & 1) != 0) {
+            positions.add(8L * at + bit);
+          }
+        }
+      }
+    }
+    ByteSink deltas = new ByteSink(4 * positions.size() + 16);
+    long prev = -1;
+    for (int k = 0; k < positions.size(); k++) {
+      if (k == 1) {
+        deltas.putVarLong(-1L); // 2^64 - 1: the sum wraps back onto the first position
+      } else {
+        deltas.putVarLong(positions.get(k) - prev - 1);
+        prev = positions.get(k);
+      }
+    }
+    return new ByteSink(payload.remaining() + 16).putU8(1).putVarLong(nnz).putVarLong(deltas.size())
+        .put(deltas.toArray()).put(in).toBuffer();
   }
 }
