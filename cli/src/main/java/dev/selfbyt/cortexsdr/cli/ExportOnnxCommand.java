@@ -2,6 +2,8 @@ package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
+import dev.selfbyt.cortexsdr.core.format.CorruptCaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import java.io.PrintWriter;
@@ -50,10 +52,17 @@ final class ExportOnnxCommand implements Callable<Integer> {
     try (CaiReader cai = CaiReader.open(in);
         ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "exporting", json)) {
       bar.follow(cai);
-      if (mode == Mode.decoded) {
-        OnnxExporter.exportDecoded(cai, out);
-      } else {
-        forms = QuantizedOnnxExporter.export(cai, out, accuracyLevel);
+      StoredGraphCheck.check(cai);
+      try {
+        if (mode == Mode.decoded) {
+          OnnxExporter.exportDecoded(cai, out);
+        } else {
+          forms = QuantizedOnnxExporter.export(cai, out, accuracyLevel);
+        }
+      } catch (RuntimeException e) {
+        // a payload the exporter trips over is the file's fault: name it (the output was not written)
+        throw new CorruptCaiException(in.toString(), bar.last(), "does not export: "
+            + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
       }
     }
     long bytes = Files.size(out);

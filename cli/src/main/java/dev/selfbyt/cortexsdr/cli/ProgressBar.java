@@ -21,10 +21,18 @@ final class ProgressBar implements AutoCloseable {
   }
 
   /** Follows a reader: one step per distinct tensor read, out of all its tensors. */
+  private volatile String last;
+
+  /** The tensor read last (null before the first), to name it when what follows its read fails. */
+  String last() {
+    return last;
+  }
+
   void follow(dev.selfbyt.cortexsdr.core.format.CaiReader cai) {
     java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
     int total = cai.entries().size();
     cai.onTensorRead(e -> {
+      last = e.name();
       seen.add(e.name());
       update(seen.size(), total, e.name());
     });

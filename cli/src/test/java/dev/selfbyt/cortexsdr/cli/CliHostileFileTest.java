@@ -99,4 +99,17 @@ class CliHostileFileTest {
     oneLine(CortexSdrCommandTest.cortexsdr("compress", onnx.toString(), "-o", out.toString()), "'vast'", "overflows");
     assertTrue(Files.notExists(out));
   }
+
+  @Test
+  void exportAndDecompressRefuseAnArchiveMissingAGraphWeight() throws IOException {
+    Path bad = dir.resolve("no-w.cai");
+    CaiRewrite.without(compressedMatMul(), bad, "W");
+    for (String[] args : new String[][] {
+        {"decompress", bad.toString(), "-o", dir.resolve("d.onnx").toString()},
+        {"export-onnx", bad.toString(), "-o", dir.resolve("q.onnx").toString()},
+        {"export-onnx", bad.toString(), "-o", dir.resolve("e.onnx").toString(), "--mode", "decoded"}}) {
+      oneLine(CortexSdrCommandTest.cortexsdr(args), "'W'", "does not hold it");
+      assertTrue(Files.notExists(Path.of(args[3])), "no output left: " + args[3]);
+    }
+  }
 }

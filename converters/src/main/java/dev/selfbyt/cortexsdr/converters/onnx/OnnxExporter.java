@@ -34,11 +34,13 @@ public final class OnnxExporter {
   /**
    * Rebuilds the ONNX model with decoded weights.
    *
-   * @throws CaiException if the archive was not made from ONNX, a weight is missing or does not
-   *     decode, or the target cannot be written
+   * @throws CaiException if the archive was not made from ONNX, disagrees with its graph ({@link
+   *     StoredGraphCheck}: a weight missing, of another shape or role), a weight does not decode,
+   *     or the target cannot be written
    */
   public static void exportDecoded(CaiReader cai, Path target) throws IOException {
     ModelProto model = storedModel(cai);
+    StoredGraphCheck.check(cai); // a weight missing from the archive would be written out empty
     write(withWeights(model, name -> cai.contains(name) ? cai.read(name).bytes() : null), target);
   }
 
