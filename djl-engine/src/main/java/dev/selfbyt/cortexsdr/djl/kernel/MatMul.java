@@ -87,6 +87,10 @@ public final class MatMul {
 
   private static void multiplyPanels(Kernels kern, float[] x, int xOff, int m, QuantMatrix q, float[] bias,
       float[] y, int yOff) {
+    if (kern instanceof ScalarKernels) {
+      ScalarMatMul.multiplyPanels(x, xOff, m, q, bias, y, yOff);
+      return;
+    }
     int n = q.rows();
     int k = q.cols();
     KernelThreads.forEach(q.panels(), (long) m * n * k, t -> {
@@ -161,6 +165,10 @@ public final class MatMul {
    */
   public static void multiplyDense(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs,
       int n, float[] y, int[] yOffs, float[] bias) {
+    if (kern instanceof ScalarKernels) {
+      ScalarMatMul.multiplyDense(x, xOffs, m, k, b, bOffs, n, y, yOffs, bias);
+      return;
+    }
     int tiles = (n + TILE - 1) / TILE;
     boolean pack = m >= 8; // packed panels get the large register blocks
     KernelThreads.forEach(tiles * xOffs.length, (long) m * n * k * xOffs.length, task -> {

@@ -47,8 +47,15 @@ import java.util.TreeMap;
  * (batch 1, 128 tokens, round-robin so machine noise falls on all alike), where the engine's time
  * goes (per ONNX operator type), and the weights' memory after load.
  *
+ * <p>With {@code --kernels native,vector,scalar} the latency runs instead in one child JVM per kernel
+ * choice, each with its own ONNX Runtime fp32 anchor, and one table gathers them: {@code native} is
+ * a plain {@code java -cp} (no flags: the native kernels load from the jar), {@code vector} adds
+ * {@code --add-modules jdk.incubator.vector -Ddev.selfbyt.cortexsdr.djl.native=false} (tuned,
+ * labelled so), {@code scalar} only {@code -Ddev.selfbyt.cortexsdr.djl.native=false}.
+ *
  * <p>Usage: {@code DjlEngineReport [--models minilm,bge] [--presets int8,int4] [--sentences 200]
- * [--latency-runs 30] [--threads 2] [--work DIR] [--torchscript make|minilm=PATH,bge=PATH]
+ * [--latency-runs 30] [--threads 2] [--work DIR] [--kernels native,vector,scalar] [--fidelity true]
+ * [--profile true] [--torchscript make|minilm=PATH,bge=PATH]
  * [--python /usr/bin/python3] [--torchscript-tool integration-tests/src/main/python/onnx_to_torchscript.py]}.
  * {@code --torchscript} needs {@code integration-tests/target/pytorch-lib/*} on {@code -cp} (see {@link
  * PyTorchBaseline}); {@code make} converts each model's fp32 ONNX file with the Python tool.
@@ -96,23 +103,43 @@ public final class DjlEngineReport {
     } else {
       System.out.println("DJL PyTorch engine: not on the classpath (no PyTorch rows; CortexSDR has no alternative engine)");
     }
+    if (a.containsKey("kernels")) {
+      System.out.println(KernelModes.run(a.get("kernels").split(","), args));
+      return;
+    }
+    boolean child = Boolean.parseBoolean(a.getOrDefault("child", "false"));
     System.out.println("CortexSDR engine: kernels " + Kernels.get().name() + ", " + KernelThreads.threads()
         + " threads (set -Ddev.selfbyt.cortexsdr.num_threads to match --threads)");
     List<Fidelity> rows = new ArrayList<>();
     List<String> latency = new ArrayList<>();
     List<PyTorchBaseline.Agreement> agreements = new ArrayList<>();
+    boolean withFidelity = Boolean.parseBoolean(a.getOrDefault("fidelity", "true"));
+    boolean withProfile = Boolean.parseBoolean(a.getOrDefault("profile", "true"));
     for (RealModel m : models) {
-      rows.addAll(fidelity(m, presets, sentences, threads, work));
+      if (child) {
+        System.out.println(KernelModes.rows(latencyTimes(m, presets, runs, threads, work, null), m));
+        continue;
+      }
+      if (withFidelity) {
+        rows.addAll(fidelity(m, presets, sentences, threads, work));
+      }
       if (torchScripts.containsKey(m)) {
         agreements.add(PyTorchBaseline.agreement(m, torchScripts.get(m), sentences, threads, work));
       }
       if (runs > 0) {
         latency.add(latency(m, presets, runs, threads, work, torchScripts.get(m)));
-        latency.add(profile(m, presets.get(0), 30, work));
+        if (withProfile) {
+          latency.add(profile(m, presets.get(0), 30, work));
+        }
       }
     }
+    if (child) {
+      return;
+    }
     System.out.println();
-    System.out.println(markdown(rows, sentences));
+    if (!rows.isEmpty()) {
+      System.out.println(markdown(rows, sentences));
+    }
     if (!agreements.isEmpty()) {
       System.out.println(PyTorchBaseline.markdown(agreements));
     }
@@ -234,6 +261,43 @@ public final class DjlEngineReport {
    */
   public static String latency(RealModel model, List<Preset> presets, int runs, int threads, Path work,
       Path torchScript) throws Exception {
+    Times t = latencyTimes(model, presets, runs, threads, work, torchScript);
+    return t.markdown(model, threads);
+  }
+
+  /** Per runtime, the timed calls (ns) of one latency run, the tokens and the load average around it. */
+  record Times(Map<String, List<Long>> times, int tokens, double loadBefore, double loadAfter) {
+    double median(String runtime) {
+      return DjlEngineReport.median(times.get(runtime));
+    }
+
+    double fastest(String runtime) {
+      return times.get(runtime).stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
+    }
+
+    String markdown(RealModel model, int threads) {
+      double base = median(ORT_FP32);
+      StringBuilder sb = new StringBuilder();
+      sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d calls each "
+          + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
+          + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String)); "
+          + "machine load average %.1f before, %.1f after%n%n",
+          model.displayName(), tokens, threads, times.get(ORT_FP32).size(), BLOCK,
+          BLOCK_PAUSE_MS, loadBefore, loadAfter));
+      sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
+      for (String k : times.keySet()) {
+        double ms = median(k);
+        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", k, ms, fastest(k), ms / base));
+      }
+      return sb.toString();
+    }
+  }
+
+  static final String ORT_FP32 = "ONNX Runtime fp32";
+
+  /** The timed calls behind {@link #latency}. */
+  static Times latencyTimes(RealModel model, List<Preset> presets, int runs, int threads, Path work,
+      Path torchScript) throws Exception {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     String text = String.join(" ", MobyDick.sentences(40, 500));
     Map<String, List<Long>> times = new LinkedHashMap<>();
@@ -300,21 +364,7 @@ public final class DjlEngineReport {
       zoos.forEach(ZooModel::close);
     }
     double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    double base = median(times.get("ONNX Runtime fp32"));
-    StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d calls each "
-        + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
-        + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String)); "
-        + "machine load average %.1f before, %.1f after%n%n",
-        model.displayName(), tokens, threads, times.get("ONNX Runtime fp32").size(), BLOCK,
-        BLOCK_PAUSE_MS, loadBefore, loadAfter));
-    sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
-    for (Map.Entry<String, List<Long>> e : times.entrySet()) {
-      double ms = median(e.getValue());
-      double fastest = e.getValue().stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
-      sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", e.getKey(), ms, fastest, ms / base));
-    }
-    return sb.toString();
+    return new Times(times, tokens, loadBefore, loadAfter);
   }
 
   /** Where the engine's time goes: milliseconds per ONNX operator type, summed over the graph's nodes. */
@@ -389,7 +439,7 @@ public final class DjlEngineReport {
     return Arrays.stream(a).min().orElse(Double.NaN);
   }
 
-  private static double median(List<Long> v) {
+  static double median(List<Long> v) {
     long[] a = v.stream().mapToLong(Long::longValue).toArray();
     Arrays.sort(a);
     return a[a.length / 2] / 1e6;
