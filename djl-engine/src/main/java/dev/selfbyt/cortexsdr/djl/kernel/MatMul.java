@@ -75,6 +75,10 @@ public final class MatMul {
    */
   public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] bias, float[] y,
       int yOff) {
+    if (w instanceof QuantMatrix q && q.int8Activations() != null) {
+      q.int8Activations().multiply(kern, x, xOff, m, bias, y, yOff);
+      return;
+    }
     if (w instanceof QuantMatrix q && q.isPanels()) {
       multiplyPanels(kern, x, xOff, m, q, bias, y, yOff);
       return;
