@@ -108,6 +108,7 @@ public final class DjlEngineReport {
       return;
     }
     boolean child = Boolean.parseBoolean(a.getOrDefault("child", "false"));
+    withW8a8 = Boolean.parseBoolean(a.getOrDefault("w8a8", "false"));
     System.out.println("CortexSDR engine: kernels " + Kernels.get().name() + ", " + KernelThreads.threads()
         + " threads (set -Ddev.selfbyt.cortexsdr.num_threads to match --threads)");
     List<Fidelity> rows = new ArrayList<>();
@@ -158,6 +159,45 @@ public final class DjlEngineReport {
     return cai;
   }
 
+  /** The row label of the W8A8 file ({@link #caiW8a8}). */
+  static final String W8A8 = "int8 W8A8";
+
+  /**
+   * The model's int8 per-channel {@code .cai} whose MatMul weights compute with int8 activations:
+   * {@code CompressionOptions.builder().preset(INT8).perChannel()}, and the manifest key {@code
+   * int8Activations} listing every 2-D MatMul weight the policy stores as 8-bit symmetric
+   * per-channel codes (until a CLI preset writes such files).
+   */
+  static Path caiW8a8(RealModel model, Path work) throws Exception {
+    Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
+    Path cai = dir.resolve("int8-w8a8.cai");
+    if (!Files.exists(cai)) {
+      try (OnnxModelReader onnx = OnnxModelReader.open(model.onnx(dir))) {
+        CompressionOptions o = CompressionOptions.builder().preset(Preset.INT8).perChannel().build();
+        dev.selfbyt.cortexsdr.core.policy.CompressionPolicy policy = new dev.selfbyt.cortexsdr.core.policy.CompressionPolicy(o);
+        List<String> names = new ArrayList<>();
+        for (dev.selfbyt.cortexsdr.core.tensor.TensorInfo t : onnx.tensors()) {
+          if (t.role() != dev.selfbyt.cortexsdr.core.tensor.TensorRole.MATMUL_WEIGHT || t.rank() != 2
+              || t.reductionAxis() != 0) {
+            continue;
+          }
+          dev.selfbyt.cortexsdr.core.policy.TensorPlan plan = policy.plan(t);
+          if (plan.kind() == dev.selfbyt.cortexsdr.core.policy.TensorPlan.Kind.FIXED
+              && plan.candidates().get(0) instanceof dev.selfbyt.cortexsdr.core.codec.QuantCodec q && q.bits() == 8
+              && q.symmetric() && q.granularity() == dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity.CHANNEL) {
+            names.add(t.name());
+          }
+        }
+        Map<String, Object> manifest = new LinkedHashMap<>(CortexSdr.manifest(onnx, o));
+        manifest.put("int8Activations", names);
+        Path tmp = dir.resolve("int8-w8a8.cai.tmp");
+        new dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline(o).run(onnx, onnx.location(), tmp, manifest);
+        Files.move(tmp, cai, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    return cai;
+  }
+
   /** A DJL model folder: the {@code .cai} and the tokenizer. */
   static Path folder(RealModel model, Preset p, Path work) throws Exception {
     return folder(model, work, p.id() + "-djl", cai(model, p, work), "model.cai");
@@ -202,9 +242,17 @@ public final class DjlEngineReport {
       fp32 = e.embedAll(enc);
     }
     List<Fidelity> out = new ArrayList<>();
+    Map<String, Path> files = new LinkedHashMap<>();
     for (Preset p : presets) {
-      Path cai = cai(model, p, work);
-      Path decoded = dir.resolve(p.id() + ".decoded.onnx");
+      files.put(p.id(), cai(model, p, work));
+    }
+    if (withW8a8) {
+      files.put(W8A8, caiW8a8(model, work)); // "decoded" is then its weights only, in float arithmetic
+    }
+    for (Map.Entry<String, Path> file : files.entrySet()) {
+      String id = file.getKey();
+      Path cai = file.getValue();
+      Path decoded = dir.resolve(id.replace(' ', '-') + ".decoded.onnx");
       long fp32Weights = 0;
       try (CaiReader r = CaiReader.open(cai)) {
         if (!Files.exists(decoded)) {
@@ -219,7 +267,8 @@ public final class DjlEngineReport {
         ort = e.embedAll(enc);
       }
       long heapBefore = usedHeap();
-      try (ZooModel<String, float[]> zoo = criteria(model, folder(model, p, work)).loadModel();
+      Path folder = folder(model, work, id.replace(' ', '-') + "-djl", cai, "model.cai");
+      try (ZooModel<String, float[]> zoo = criteria(model, folder).loadModel();
           Predictor<String, float[]> pred = PyTorchBaseline.Watch.predictor(zoo)) {
         long heapAfter = usedHeap() - heapBefore;
         double[] vsDecoded = new double[sentences.size()];
@@ -230,7 +279,7 @@ public final class DjlEngineReport {
           vsFp32[i] = Metrics.cosine(ours, fp32[i]);
         }
         long resident = ((CaiModel) zoo.getWrappedModel()).residentWeightBytes();
-        out.add(new Fidelity(model.displayName(), p.id(), Files.size(cai), mean(vsDecoded), min(vsDecoded),
+        out.add(new Fidelity(model.displayName(), id, Files.size(cai), mean(vsDecoded), min(vsDecoded),
             mean(vsFp32), min(vsFp32), resident, fp32Weights, heapAfter));
       }
     }
@@ -294,6 +343,8 @@ public final class DjlEngineReport {
   }
 
   static final String ORT_FP32 = "ONNX Runtime fp32";
+  /** Whether the latency runs add the W8A8 file ({@code --w8a8 true}). */
+  static boolean withW8a8;
 
   /** The timed calls behind {@link #latency}. */
   static Times latencyTimes(RealModel model, List<Preset> presets, int runs, int threads, Path work,
@@ -310,11 +361,19 @@ public final class DjlEngineReport {
       Encoding input = tok.encode(text);
       tokens = input.getIds().length;
       times.put("ONNX Runtime fp32", new ArrayList<>());
+      List<String[]> variants = new ArrayList<>();
       for (Preset p : presets) {
-        ZooModel<String, float[]> z = criteria(model, folder(model, p, work)).loadModel();
+        variants.add(new String[] {p.id(), folder(model, p, work).toString()});
+      }
+      if (withW8a8) {
+        variants.add(new String[] {W8A8, folder(model, work, "int8-w8a8-djl", caiW8a8(model, work), "model.cai")
+            .toString()});
+      }
+      for (String[] v : variants) {
+        ZooModel<String, float[]> z = criteria(model, Path.of(v[1])).loadModel();
         zoos.add(z);
         preds.add(z.newPredictor());
-        times.put("CortexSDR engine, " + p.id() + " .cai", new ArrayList<>());
+        times.put("CortexSDR engine, " + v[0] + " .cai", new ArrayList<>());
         // warm-up calls through a predictor that proves no CortexSDR work goes to PyTorch
         try (Predictor<String, float[]> watched = PyTorchBaseline.Watch.predictor(z)) {
           for (int w = 0; w < 5; w++) {
