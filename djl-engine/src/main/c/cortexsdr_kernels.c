@@ -38,7 +38,9 @@
 #define SUFFIX avx2
 #define VW 8
 #define MR 3
+#define HAVE_AVX2_INT 1
 #include "kernels_impl.h"
+#undef HAVE_AVX2_INT
 #undef SUFFIX
 #undef VW
 #undef MR

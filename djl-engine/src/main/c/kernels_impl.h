@@ -273,6 +273,36 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
   for (; i < m; i++)
     FN(block_s8)(1, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
 }
+#elif defined(HAVE_AVX2_INT)
+/*
+ * AVX2 has no 8-bit dot product that is exact for uint8 x int8 (vpmaddubsw saturates pairs at
+ * 16 bits), so codes are widened to 16 bits and multiplied in pairs into 32 bits (vpmaddwd):
+ * per group of four along k, 16 bytes hold four columns; eight such per panel, eight 32-bit
+ * accumulators per row, their pairs summed once at the end of the row.
+ */
+static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+  for (int i = 0; i < m; i++) {
+    const uint8_t* xr = x + (size_t)i * kp;
+    __m256i acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_si256();
+    for (int q = 0; q < kp / 4; q++) {
+      const int8_t* wq = w + (size_t)q * 128;
+      int64_t a4 = (int64_t)xr[4 * q] | (int64_t)xr[4 * q + 1] << 16 | (int64_t)xr[4 * q + 2] << 32 |
+                   (int64_t)xr[4 * q + 3] << 48;
+      __m256i a = _mm256_set1_epi64x(a4);
+      for (int c = 0; c < 8; c++) {
+        __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wq + 16 * c)));
+        acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(a, b));
+      }
+    }
+    int32_t pairs[64];
+    for (int c = 0; c < 8; c++) _mm256_storeu_si256((__m256i*)(pairs + 8 * c), acc[c]);
+    int32_t s[PANEL];
+    for (int j = 0; j < PANEL; j++) s[j] = pairs[2 * j] + pairs[2 * j + 1];
+    FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy);
+  }
+}
 #else
 /* widened to 16 bits, products summed in pairs into 32 bits (pmaddwd / smlal where the target has them) */
 static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,

@@ -102,11 +102,73 @@ public final class Int8Panels {
     int p = QuantMatrix.PANEL;
     Quantized a = quantize(x, xOff, m, k, kp);
     int panels = (n + p - 1) / p;
+    if (!(kern instanceof NativeKernels)) {
+      multiplyAsFloats(kern, a, m, bias, y, yOff);
+      return;
+    }
     KernelThreads.forEach(panels, (long) m * n * k / 4, t -> {
       int j0 = t * p;
       int nb = Math.min(p, n - j0);
       kern.gemmU8S8(a.codes, 0, m, kp, codes, t * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
           yOff + j0, n, bias, j0);
+    });
+  }
+
+  /**
+   * Depth of a float chunk: integer products of uint8 and int8 codes (at most 255 * 128 = 32640)
+   * summed over 512 stay below 2^24, so float sums of a chunk are exact integers.
+   */
+  static final int EXACT_CHUNK = 512;
+
+  /**
+   * The same integer product with the Java kernels' float GEMM, exact: the codes as floats, the
+   * depth in chunks of {@value #EXACT_CHUNK} whose float sums are exact integers, added up in
+   * {@code int} (Java has no fast 8-bit dot product; its float products run at vector speed).
+   */
+  private void multiplyAsFloats(Kernels kern, Quantized a, int m, float[] bias, float[] y, int yOff) {
+    int p = QuantMatrix.PANEL;
+    int chunks = (k + EXACT_CHUNK - 1) / EXACT_CHUNK;
+    float[][] xc = new float[chunks][];
+    for (int c = 0; c < chunks; c++) {
+      int k0 = c * EXACT_CHUNK;
+      int kc = Math.min(EXACT_CHUNK, k - k0);
+      float[] f = new float[m * kc];
+      for (int i = 0; i < m; i++) {
+        for (int kk = 0; kk < kc; kk++) {
+          f[i * kc + kk] = a.codes[i * kp + k0 + kk] & 0xff;
+        }
+      }
+      xc[c] = f;
+    }
+    int panels = (n + p - 1) / p;
+    KernelThreads.forEach(panels, (long) m * n * k, t -> {
+      int j0 = t * p;
+      int nb = Math.min(p, n - j0);
+      float[] panel = new float[k * p];
+      int base = t * kp * p;
+      for (int kk = 0; kk < k; kk++) {
+        int src = base + (kk >> 2) * p * 4 + (kk & 3);
+        for (int j = 0; j < p; j++) {
+          panel[kk * p + j] = codes[src + 4 * j];
+        }
+      }
+      int[] acc = new int[m * p];
+      float[] part = new float[m * p];
+      for (int c = 0; c < chunks; c++) {
+        int k0 = c * EXACT_CHUNK;
+        int kc = Math.min(EXACT_CHUNK, k - k0);
+        kern.gemmPanel(xc[c], 0, m, kc, panel, k0 * p, p, p, part, 0, p);
+        for (int i = 0; i < acc.length; i++) {
+          acc[i] += (int) part[i];
+        }
+      }
+      float s = a.scale;
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < nb; j++) {
+          float v = (float) (acc[i * p + j] - a.zeroPoint * colSums[j0 + j]) * (s * scales[j0 + j]);
+          y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
+        }
+      }
     });
   }
 
