@@ -79,6 +79,7 @@ public final class MatMul {
       q.int8Activations().multiply(kern, x, xOff, m, bias, y, yOff);
       return;
     }
+    x = kern.withoutDenormals(x, xOff, m * w.cols());
     if (w instanceof QuantMatrix q && q.isPanels()) {
       multiplyPanels(kern, x, xOff, m, q, bias, y, yOff);
       return;
@@ -169,6 +170,12 @@ public final class MatMul {
    */
   public static void multiplyDense(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs,
       int n, float[] y, int[] yOffs, float[] bias) {
+    multiplyDenseFlushed(kern, kern.withoutDenormals(x, min(xOffs), max(xOffs) + m * k - min(xOffs)), xOffs, m, k,
+        kern.withoutDenormals(b, min(bOffs), max(bOffs) + k * n - min(bOffs)), bOffs, n, y, yOffs, bias);
+  }
+
+  private static void multiplyDenseFlushed(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b,
+      int[] bOffs, int n, float[] y, int[] yOffs, float[] bias) {
     if (kern instanceof ScalarKernels) {
       ScalarMatMul.multiplyDense(x, xOffs, m, k, b, bOffs, n, y, yOffs, bias);
       return;
@@ -194,6 +201,22 @@ public final class MatMul {
       }
       kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + j0, n, bias, j0);
     });
+  }
+
+  private static int min(int[] a) {
+    int v = Integer.MAX_VALUE;
+    for (int x : a) {
+      v = Math.min(v, x);
+    }
+    return a.length == 0 ? 0 : v;
+  }
+
+  private static int max(int[] a) {
+    int v = 0;
+    for (int x : a) {
+      v = Math.max(v, x);
+    }
+    return v;
   }
 
   /** The same product with a sparse {@code W}; its rows are the {@code N} outputs. */

@@ -61,6 +61,12 @@ final class NativeKernels extends Kernels {
     return "native (" + arch + ")";
   }
 
+  /** The products run with flush-to-zero and denormals-are-zero set: nothing to do here. */
+  @Override
+  public float[] withoutDenormals(float[] x, int off, int len) {
+    return x;
+  }
+
   @Override
   public void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y, int yOff,
       int ldy, float[] bias, int bOff) {

@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Random;
@@ -265,6 +266,36 @@ class KernelsTest {
               }
             }
           }
+        }
+      }
+    }
+  }
+
+  @Test
+  void denormalActivationsAreFlushedBeforeJavaProductsAndLeftToTheHardwareInNativeOnes() {
+    Random r = new Random(16);
+    float[] x = gaussians(r, 70);
+    for (Kernels kern : both()) {
+      assertTrue(kern.withoutDenormals(x, 3, 60) == x, kern.name() + ": no denormal, no copy");
+    }
+    float[] d = x.clone();
+    d[40] = 1e-40f;
+    d[41] = -3e-39f;
+    d[2] = 1e-41f; // outside the range asked for
+    for (Kernels kern : both()) {
+      float[] f = kern.withoutDenormals(d, 3, 60);
+      if (kern instanceof NativeKernels) {
+        assertTrue(f == d, kern.name() + " flushes in hardware (FTZ/DAZ)");
+        continue;
+      }
+      assertTrue(f != d, kern.name() + " copies");
+      assertEquals(1e-40f, d[40], "the caller's array is unchanged");
+      assertEquals(0f, f[40], kern.name());
+      assertEquals(0f, f[41], kern.name());
+      assertEquals(1e-41f, f[2], kern.name() + " flushes only the range");
+      for (int i = 3; i < 63; i++) {
+        if (i != 40 && i != 41) {
+          assertEquals(d[i], f[i], kern.name() + " at " + i);
         }
       }
     }
