@@ -323,3 +323,15 @@ JFN(nGemmU8S8)(JNIEnv* env, jclass c, jint isa, jbyteArray xa, jint xOff, jint m
   UNPIN(wa, w, JNI_ABORT);
   UNPIN(xa, x, JNI_ABORT);
 }
+
+JFN(nQuantizeU8)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jint kp, jbyteArray oa,
+                 jfloatArray pa) {
+  (void)c;
+  float* x = PIN(float, xa);
+  uint8_t* o = PIN(uint8_t, oa);
+  float* p = PIN(float, pa);
+  DISPATCH(isa, quantize_u8, x + xOff, m, k, kp, o, p);
+  UNPIN(pa, p, 0);
+  UNPIN(oa, o, 0);
+  UNPIN(xa, x, JNI_ABORT);
+}

@@ -323,6 +323,39 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
 }
 #endif
 
+/*
+ * ONNX DynamicQuantizeLinear over m rows of k (written kp apart, padding 0), as ONNX Runtime
+ * computes it: range widened to hold 0, scale = range / 255 (1 for an empty range), zero point and
+ * codes rounded half to even (nearbyintf in the default rounding mode), a NaN coded as 0 as Java
+ * does. params receives the scale and the zero point.
+ */
+static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, float* params) {
+  size_t n = (size_t)m * k;
+  float mn = 0.f, mx = 0.f;
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i];
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  float scale = mx == mn ? 1.f : (mx - mn) / 255.f;
+  float z = 0.f - mn / scale;
+  z = z > 0.f ? (z < 255.f ? z : 255.f) : 0.f;
+  float zp = nearbyintf(z);
+  for (int i = 0; i < m; i++) {
+    const float* xr = x + (size_t)i * k;
+    uint8_t* o = out + (size_t)i * kp;
+    for (int kk = 0; kk < k; kk++) {
+      float r = nearbyintf(xr[kk] / scale) + zp;
+      r = r >= 0.f ? r : 0.f;
+      r = r <= 255.f ? r : 255.f;
+      o[kk] = (uint8_t)(int)r;
+    }
+    for (int kk = k; kk < kp; kk++) o[kk] = 0;
+  }
+  params[0] = scale;
+  params[1] = zp;
+}
+
 #undef FN
 #undef VF
 #undef NV

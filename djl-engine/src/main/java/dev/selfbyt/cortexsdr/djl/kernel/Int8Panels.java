@@ -100,7 +100,14 @@ public final class Int8Panels {
    */
   void multiply(Kernels kern, float[] x, int xOff, int m, float[] bias, float[] y, int yOff) {
     int p = QuantMatrix.PANEL;
-    Quantized a = quantize(x, xOff, m, k, kp);
+    Quantized a;
+    if (kern instanceof NativeKernels nat) {
+      byte[] codes8 = new byte[m * kp];
+      float[] sz = nat.quantizeU8(x, xOff, m, k, kp, codes8);
+      a = new Quantized(codes8, sz[0], (int) sz[1]);
+    } else {
+      a = quantize(x, xOff, m, k, kp);
+    }
     int panels = (n + p - 1) / p;
     if (!(kern instanceof NativeKernels)) {
       multiplyAsFloats(kern, a, m, bias, y, yOff);
@@ -141,6 +148,10 @@ public final class Int8Panels {
       xc[c] = f;
     }
     int panels = (n + p - 1) / p;
+    if (kern instanceof ScalarKernels) {
+      multiplyAsFloatsWide(a, xc, chunks, m, bias, y, yOff);
+      return;
+    }
     KernelThreads.forEach(panels, (long) m * n * k, t -> {
       int j0 = t * p;
       int nb = Math.min(p, n - j0);
@@ -166,6 +177,43 @@ public final class Int8Panels {
       for (int i = 0; i < m; i++) {
         for (int j = 0; j < nb; j++) {
           float v = (float) (acc[i * p + j] - a.zeroPoint * colSums[j0 + j]) * (s * scales[j0 + j]);
+          y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
+        }
+      }
+    });
+  }
+
+  /** {@link #multiplyAsFloats} for the scalar kernels: wide 0-based tiles ({@link ScalarMatMul}). */
+  private void multiplyAsFloatsWide(Quantized a, float[][] xc, int chunks, int m, float[] bias, float[] y, int yOff) {
+    int p = QuantMatrix.PANEL;
+    int w = Math.min(ScalarMatMul.WIDE, (n + p - 1) / p * p);
+    int tiles = (n + w - 1) / w;
+    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+      int j0 = t * w;
+      int nb = Math.min(w, n - j0);
+      float[][] rows = new float[k][nb];
+      for (int j = 0; j < nb; j++) {
+        int col = j0 + j;
+        int base = (col / p) * kp * p + (col % p) * 4;
+        for (int kk = 0; kk < k; kk++) {
+          rows[kk][j] = codes[base + (kk >> 2) * p * 4 + (kk & 3)];
+        }
+      }
+      float[][] acc4 = new float[4][nb];
+      int[] acc = new int[m * nb];
+      float[] part = new float[m * nb];
+      for (int c = 0; c < chunks; c++) {
+        int k0 = c * EXACT_CHUNK;
+        int kc = Math.min(EXACT_CHUNK, k - k0);
+        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, java.util.Arrays.copyOfRange(rows, k0, k0 + kc), nb, part, 0, nb, null, 0,
+            acc4);
+        for (int i = 0; i < acc.length; i++) {
+          acc[i] += (int) part[i];
+        }
+      }
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < nb; j++) {
+          float v = (float) (acc[i * nb + j] - a.zeroPoint * colSums[j0 + j]) * (a.scale * scales[j0 + j]);
           y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
         }
       }

@@ -178,6 +178,18 @@ final class NativeKernels extends Kernels {
   }
 
   /**
+   * ONNX {@code DynamicQuantizeLinear} of {@code m} rows of {@code k} into {@code out} ({@code kp}
+   * apart, padding 0), as {@code Int8Panels.quantize} computes it; returns {scale, zero point}.
+   */
+  float[] quantizeU8(float[] x, int xOff, int m, int k, int kp, byte[] out) {
+    need(x, xOff, (long) m * k);
+    need(out.length, 0, (long) m * kp);
+    float[] params = new float[2];
+    nQuantizeU8(isa, x, xOff, m, k, kp, out, params);
+    return params;
+  }
+
+  /**
    * The native code trusts its offsets, so each product checks its arrays' extents here (a few
    * comparisons per call, against a crash or a silently overwritten heap).
    */
@@ -192,6 +204,9 @@ final class NativeKernels extends Kernels {
   }
 
   private static native int nBestIsa();
+
+  private static native void nQuantizeU8(int isa, float[] x, int xOff, int m, int k, int kp, byte[] out,
+      float[] params);
 
   private static native void nGemmPanel(int isa, float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp,
       int nb, float[] y, int yOff, int ldy, float[] bias, int bOff);
