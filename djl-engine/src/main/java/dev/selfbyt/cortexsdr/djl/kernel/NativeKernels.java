@@ -84,11 +84,16 @@ final class NativeKernels extends Kernels {
 
   @Override
   public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
+    need(x, xOff, len);
+    need(codes.length, cOff, len);
     return nDotS8(isa, x, xOff, codes, cOff, len);
   }
 
   @Override
   public float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len) {
+    need(xe, xOff, len);
+    need(xo, xOff, len);
+    need(codes.length, cOff, len);
     return nDotU4(isa, xe, xo, xOff, codes, cOff, len);
   }
 
@@ -118,42 +123,66 @@ final class NativeKernels extends Kernels {
 
   @Override
   public void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff) {
+    need(codes.length, off, len);
+    need(dst, dOff, len);
     nDequant8(isa, codes, off, len, scale, zero, dst, dOff);
   }
 
   @Override
   public float expShifted(float[] src, int off, int len, float max, float[] dst) {
+    need(src, off, len);
+    need(dst, off, len);
     return nExpShifted(isa, src, off, len, max, dst);
   }
 
   @Override
   public void gelu(float[] src, int off, int len, float[] dst, int dOff) {
+    need(src, off, len);
+    need(dst, dOff, len);
     nGelu(isa, src, off, len, dst, dOff);
   }
 
   @Override
   public void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst) {
+    need(src, off, len);
+    need(dst, off, len);
+    if (g != null) {
+      need(g, 0, len);
+    }
+    if (b != null) {
+      need(b, 0, len);
+    }
     nLayerNormRow(isa, src, off, len, eps, g, b, dst);
   }
 
   @Override
   public float affineMax(float[] x, int xOff, float scale, float[] m, int mOff, int mStep, float[] y, int yOff,
       int len) {
+    need(x, xOff, len);
+    need(y, yOff, len);
+    if (m != null) {
+      need(m, mOff, mStep == 0 ? 1 : len);
+    }
     return nAffineMax(isa, x, xOff, scale, m, mOff, mStep, y, yOff, len);
   }
 
   @Override
   public void scale(float[] a, int off, int len, float f) {
+    need(a, off, len);
     nScale(isa, a, off, len, f);
   }
 
   @Override
   public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
+    need(x, xOff, len);
+    need(y, yOff, len);
     nAxpy(isa, a, x, xOff, y, yOff, len);
   }
 
   @Override
   public float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+    need(a, aOff, len);
+    need(b, bOff, len);
     return nDot(isa, a, aOff, b, bOff, len);
   }
 

@@ -301,6 +301,21 @@ class KernelsTest {
     }
   }
 
+  @Test
+  void nativeKernelsRejectRangesOutsideTheirArraysInsteadOfWritingPastThem() {
+    for (Kernels kern : AllKernels.natives()) {
+      float[] x = new float[3 * 8];
+      float[] p = new float[8 * 32];
+      float[] shortY = new float[2 * 32 + 5];
+      org.junit.jupiter.api.Assertions.assertThrows(ArrayIndexOutOfBoundsException.class,
+          () -> kern.gemmPanel(x, 0, 3, 8, p, 0, 32, 32, shortY, 0, 32), kern.name());
+      org.junit.jupiter.api.Assertions.assertThrows(ArrayIndexOutOfBoundsException.class,
+          () -> kern.gelu(x, 20, 8, x, 0), kern.name());
+      org.junit.jupiter.api.Assertions.assertThrows(ArrayIndexOutOfBoundsException.class,
+          () -> kern.dotS8(x, 0, new byte[4], 0, 8), kern.name());
+    }
+  }
+
   private static float[] gaussians(Random r, int n) {
     float[] a = new float[n];
     for (int i = 0; i < n; i++) {
