@@ -343,6 +343,12 @@ public final class DjlEngineReport {
   }
 
   static final String ORT_FP32 = "ONNX Runtime fp32";
+  static final String ORT_TWIN = "ONNX Runtime int8 twin (its dynamic quantization)";
+
+  /** One timed call of a runtime. */
+  private interface Call {
+    void run() throws Exception;
+  }
   /** Whether the latency runs add the W8A8 file ({@code --w8a8 true}). */
   static boolean withW8a8;
 
@@ -356,11 +362,21 @@ public final class DjlEngineReport {
     int tokens;
     List<ZooModel<String, float[]>> zoos = new ArrayList<>();
     List<Predictor<String, float[]>> preds = new ArrayList<>();
+    List<Call> calls = new ArrayList<>();
+    Embedder twin = null;
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128);
         Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
       Encoding input = tok.encode(text);
       tokens = input.getIds().length;
       times.put("ONNX Runtime fp32", new ArrayList<>());
+      calls.add(() -> ortFp32.embed(tok.encode(text))); // tokenizing included, as in Predictor.predict(String)
+      if (withW8a8) {
+        // ONNX Runtime's own dynamically quantized int8 twin: the W8A8 file's latency anchor
+        Embedder t = new Embedder(model.int8Twin(dir), model.pooling(), threads);
+        twin = t;
+        times.put(ORT_TWIN, new ArrayList<>());
+        calls.add(() -> t.embed(tok.encode(text)));
+      }
       List<String[]> variants = new ArrayList<>();
       for (Preset p : presets) {
         variants.add(new String[] {p.id(), folder(model, p, work).toString()});
@@ -372,7 +388,9 @@ public final class DjlEngineReport {
       for (String[] v : variants) {
         ZooModel<String, float[]> z = criteria(model, Path.of(v[1])).loadModel();
         zoos.add(z);
-        preds.add(z.newPredictor());
+        Predictor<String, float[]> pr = z.newPredictor();
+        preds.add(pr);
+        calls.add(() -> pr.predict(text));
         times.put("CortexSDR engine, " + v[0] + " .cai", new ArrayList<>());
         // warm-up calls through a predictor that proves no CortexSDR work goes to PyTorch
         try (Predictor<String, float[]> watched = PyTorchBaseline.Watch.predictor(z)) {
@@ -385,13 +403,14 @@ public final class DjlEngineReport {
         ZooModel<String, float[]> z = PyTorchBaseline.criteria(model, PyTorchBaseline.folder(model, torchScript, work))
             .loadModel();
         zoos.add(z);
-        preds.add(z.newPredictor());
+        Predictor<String, float[]> pr = z.newPredictor();
+        preds.add(pr);
+        calls.add(() -> pr.predict(text));
         times.put(PyTorchBaseline.ROW, new ArrayList<>());
       }
       for (int w = 0; w < 5; w++) {
-        ortFp32.embed(input);
-        for (Predictor<String, float[]> pr : preds) {
-          pr.predict(text);
+        for (Call call : calls) {
+          call.run();
         }
       }
       List<String> keys = new ArrayList<>(times.keySet());
@@ -403,15 +422,11 @@ public final class DjlEngineReport {
       // first call.
       int rounds = Math.max(1, runs / BLOCK);
       for (int r = 0; r < rounds; r++) {
-        for (int i = 0; i <= preds.size(); i++) {
+        for (int i = 0; i < calls.size(); i++) {
           Thread.sleep(BLOCK_PAUSE_MS);
           for (int c = 0; c <= Math.min(BLOCK, runs - r * BLOCK); c++) {
             long t = System.nanoTime();
-            if (i == 0) {
-              ortFp32.embed(tok.encode(text)); // tokenizing included, as in Predictor.predict(String)
-            } else {
-              preds.get(i - 1).predict(text);
-            }
+            calls.get(i).run();
             if (c > 0) {
               times.get(keys.get(i)).add(System.nanoTime() - t);
             }
@@ -421,6 +436,9 @@ public final class DjlEngineReport {
     } finally {
       preds.forEach(Predictor::close);
       zoos.forEach(ZooModel::close);
+      if (twin != null) {
+        twin.close();
+      }
     }
     double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     return new Times(times, tokens, loadBefore, loadAfter);

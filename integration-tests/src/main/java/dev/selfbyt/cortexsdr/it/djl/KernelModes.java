@@ -48,7 +48,8 @@ final class KernelModes {
     childArgs.addAll(List.of("--child", "true"));
     StringBuilder sb = new StringBuilder();
     sb.append("| model | CortexSDR kernels | JVM | runtime | median ms | fastest ms | median vs ONNX Runtime fp32 "
-        + "(same JVM) | load average before / after |\n|---|---|---|---|---|---|---|---|\n");
+        + "(same JVM) | median vs ONNX Runtime int8 twin | load average before / after |\n"
+        + "|---|---|---|---|---|---|---|---|---|\n");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (String id : modes) {
       Mode mode = Mode.parse(id.trim());
@@ -67,8 +68,8 @@ final class KernelModes {
           }
           if (line.startsWith(TAG)) {
             String[] f = line.split("\t");
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |%n", f[1],
-                f[2].equals(DjlEngineReport.ORT_FP32) ? "-" : kernels, mode.label(), f[2], f[3], f[4], f[5], f[6]));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", f[1],
+                f[2].startsWith("ONNX Runtime") ? "-" : kernels, mode.label(), f[2], f[3], f[4], f[5], f[6], f[7]));
           } else {
             System.out.println("  [" + mode.id() + "] " + line);
           }
@@ -85,11 +86,13 @@ final class KernelModes {
   /** A child's rows for {@link #run}: tab-separated, tagged, one per runtime. */
   static String rows(DjlEngineReport.Times t, RealModel model) {
     double base = t.median(DjlEngineReport.ORT_FP32);
+    boolean twin = t.times().containsKey(DjlEngineReport.ORT_TWIN);
     StringBuilder sb = new StringBuilder();
     for (String k : t.times().keySet()) {
-      sb.append(String.format(Locale.ROOT, "%s\t%s, batch 1, %d tokens\t%s\t%.2f\t%.2f\t%.2fx\t%.1f / %.1f%n", TAG,
-          model.displayName(), t.tokens(), k, t.median(k), t.fastest(k), t.median(k) / base, t.loadBefore(),
-          t.loadAfter()));
+      String vsTwin = twin ? String.format(Locale.ROOT, "%.2fx", t.median(k) / t.median(DjlEngineReport.ORT_TWIN)) : "-";
+      sb.append(String.format(Locale.ROOT, "%s\t%s, batch 1, %d tokens\t%s\t%.2f\t%.2f\t%.2fx\t%s\t%.1f / %.1f%n",
+          TAG, model.displayName(), t.tokens(), k, t.median(k), t.fastest(k), t.median(k) / base, vsTwin,
+          t.loadBefore(), t.loadAfter()));
     }
     return sb.toString().stripTrailing();
   }
