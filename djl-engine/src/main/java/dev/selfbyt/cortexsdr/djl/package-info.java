@@ -45,13 +45,16 @@
  *       holding an operator they lack runs whole in ONNX Runtime when it is on the classpath (the
  *       log names the operators that forced it); otherwise loading fails, listing them.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel} holds the compute kernels: block-quantized and
- *       SDR matrix products, with the Java Vector API when the JVM has {@code
- *       jdk.incubator.vector} and a scalar path otherwise, chosen at run time.
+ *       SDR matrix products, chosen at run time: the native library in this jar (C, the CPU's
+ *       best instruction set), else the Java Vector API when the JVM has {@code
+ *       jdk.incubator.vector}, else plain Java loops the JIT vectorizes.
  * </ul>
  *
  * <p>Settings are system properties: {@code dev.selfbyt.cortexsdr.num_threads} (kernel threads,
- * default: available processors), {@code dev.selfbyt.cortexsdr.vector} ({@code false} forces the
- * scalar kernels), {@code dev.selfbyt.cortexsdr.ort_fallback} ({@code false} turns the ONNX Runtime
- * fallback off).
+ * default: available processors), {@code dev.selfbyt.cortexsdr.djl.native} ({@code false} skips
+ * the native kernels), {@code dev.selfbyt.cortexsdr.djl.native.isa} ({@code avx512}, {@code avx2}
+ * or {@code portable}: forces their instruction set), {@code dev.selfbyt.cortexsdr.vector} ({@code
+ * false} skips the Vector API kernels), {@code dev.selfbyt.cortexsdr.ort_fallback} ({@code false}
+ * turns the ONNX Runtime fallback off).
  */
 package dev.selfbyt.cortexsdr.djl;

@@ -4,11 +4,17 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The inner loops every product runs, in two implementations: {@code VectorKernels} (Java Vector
- * API) when the JVM has the {@code jdk.incubator.vector} module, {@link ScalarKernels} otherwise.
- * Get the one in use with {@link #get()}; {@code -Ddev.selfbyt.cortexsdr.vector=false} forces the
- * scalar one. The vector class is loaded by name only after the module was found, so a JVM started
- * without {@code --add-modules jdk.incubator.vector} never touches it and needs no flag.
+ * The inner loops every product runs, in three implementations, chosen in this order: {@link
+ * NativeKernels} (C, from the jar's {@code libcortexsdr_kernels.so}, the CPU's best instruction
+ * set), {@code VectorKernels} (Java Vector API) when the JVM has the {@code jdk.incubator.vector}
+ * module, {@link ScalarKernels} otherwise. Get the one in use with {@link #get()}; the first call
+ * logs one line saying which runs (and how to get faster ones when not the native kernels).
+ *
+ * <p>System properties: {@code dev.selfbyt.cortexsdr.djl.native=false} skips the native library;
+ * {@code dev.selfbyt.cortexsdr.djl.native.isa=avx512|avx2|portable} forces its instruction set;
+ * {@code dev.selfbyt.cortexsdr.vector=false} skips the Vector API. The vector class is loaded by
+ * name only after the module was found, so a JVM started without {@code --add-modules
+ * jdk.incubator.vector} never touches it and needs no flag.
  */
 public abstract class Kernels {
   private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
@@ -27,20 +33,48 @@ public abstract class Kernels {
 
   /** The Vector API kernels, or null when this JVM lacks {@code jdk.incubator.vector}. */
   public static Kernels vector() {
-    return ACTIVE == SCALAR ? loadVector() : ACTIVE;
+    return loadVector();
+  }
+
+  /** The native kernels for this CPU, or null with the reason in {@link #nativeFailure()}. */
+  public static Kernels nativeKernels() {
+    return NativeKernels.best();
+  }
+
+  /** Why the native kernels did not load, or null. */
+  public static String nativeFailure() {
+    return NativeLibrary.failure();
   }
 
   private static Kernels pick() {
-    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.vector", "true"))) {
-      return SCALAR;
+    String why;
+    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.djl.native", "true"))) {
+      why = "native kernels disabled by -Ddev.selfbyt.cortexsdr.djl.native=false";
+    } else {
+      String isa = System.getProperty("dev.selfbyt.cortexsdr.djl.native.isa", "auto");
+      Kernels n = null;
+      try {
+        n = "auto".equals(isa) ? NativeKernels.best() : NativeKernels.of(isa);
+        why = n == null ? NativeLibrary.failure() : null;
+      } catch (IllegalArgumentException e) {
+        why = "-Ddev.selfbyt.cortexsdr.djl.native.isa=" + isa + ": " + e.getMessage();
+      }
+      if (n != null) {
+        LOG.log(Level.INFO, "CortexSDR engine kernels: " + n.name() + " from " + NativeLibrary.NAME);
+        return n;
+      }
     }
-    Kernels v = loadVector();
-    if (v == null) {
-      LOG.log(Level.INFO, "jdk.incubator.vector is not in this JVM: CortexSDR uses its scalar kernels "
-          + "(start Java with --add-modules jdk.incubator.vector for the faster ones)");
-      return SCALAR;
+    Kernels v = Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.vector", "true")) ? loadVector() : null;
+    if (v != null) {
+      LOG.log(Level.INFO, "CortexSDR engine kernels: Java " + v.name() + " (" + why + "; the native kernels are "
+          + "faster: use the jar built for this platform)");
+      return v;
     }
-    return v;
+    LOG.log(Level.INFO, "CortexSDR engine kernels: scalar Java (" + why + "; and jdk.incubator.vector "
+        + (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty() ? "is not in this JVM" : "is disabled")
+        + "): the native kernels, from the jar built for this platform, are the fast ones; "
+        + "--add-modules jdk.incubator.vector gives the Java vector ones");
+    return SCALAR;
   }
 
   private static Kernels loadVector() {
@@ -56,7 +90,7 @@ public abstract class Kernels {
     }
   }
 
-  /** A short name for reports: {@code "vector (512-bit)"} or {@code "scalar"}. */
+  /** A short name for reports: {@code "native (avx512)"}, {@code "vector (512-bit)"} or {@code "scalar"}. */
   public abstract String name();
 
   /**
@@ -189,8 +223,70 @@ public abstract class Kernels {
   static final float ERF_A6 = 0.0000430638f;
   static final float SQRT_HALF = (float) Math.sqrt(0.5);
 
+  /**
+   * The W8A8 product of ONNX Runtime's {@code MatMulInteger}: {@code m} rows of unsigned 8-bit
+   * activations {@code xq} ({@code kp} apart, {@code kp} the depth rounded up to 4, padding
+   * anything) times a panel of {@code nb <= 32} signed 8-bit weight columns in groups of four
+   * along the depth ({@code w[wOff + (q*32 + j)*4 + t]} is element {@code 4q + t} of column {@code
+   * j}, padding 0), summed in 32-bit integers; then {@code y[yOff + i*ldy + j] = (sum - zp *
+   * colSums[cOff + j]) * (aScale * wScale[sOff + j]) + bias[bOff + j]} (bias null for none).
+   */
+  public void gemmU8S8(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp, int[] colSums,
+      int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff) {
+    int p = QuantMatrix.PANEL;
+    int[] acc = new int[p];
+    for (int i = 0; i < m; i++) {
+      java.util.Arrays.fill(acc, 0);
+      int xr = xOff + i * kp;
+      for (int q = 0; q < kp / 4; q++) {
+        int a0 = xq[xr + 4 * q] & 0xff;
+        int a1 = xq[xr + 4 * q + 1] & 0xff;
+        int a2 = xq[xr + 4 * q + 2] & 0xff;
+        int a3 = xq[xr + 4 * q + 3] & 0xff;
+        int wq = wOff + q * 4 * p;
+        for (int j = 0; j < p; j++) {
+          int o = wq + 4 * j;
+          acc[j] += a0 * w[o] + a1 * w[o + 1] + a2 * w[o + 2] + a3 * w[o + 3];
+        }
+      }
+      for (int j = 0; j < nb; j++) {
+        float v = (float) (acc[j] - zp * colSums[cOff + j]) * (aScale * wScale[sOff + j]);
+        y[yOff + i * ldy + j] = bias == null ? v : v + bias[bOff + j];
+      }
+    }
+  }
+
   /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
+
+  /**
+   * {@code x} itself when none of {@code x[off .. off + len)} is denormal (nonzero and below
+   * {@link Float#MIN_NORMAL} in magnitude), else a copy of {@code x} with those flushed to zero.
+   * Java cannot set the CPU's flush-to-zero mode, and a denormal operand makes every multiply-add
+   * that touches it take a slow microcode path (measured: a [128,384] x [384,1536] product 100x
+   * slower); one pass over the activations keeps them out of the products' loops. The native
+   * kernels flush in hardware and return {@code x} as it is.
+   */
+  public float[] withoutDenormals(float[] x, int off, int len) {
+    for (int i = off, end = off + len; i < end; i++) {
+      float v = x[i];
+      if (v != 0f && Math.abs(v) < Float.MIN_NORMAL) {
+        return flushDenormals(x, i, end);
+      }
+    }
+    return x;
+  }
+
+  /** A copy of {@code x} with its denormals in {@code [from, to)} set to zero. */
+  static float[] flushDenormals(float[] x, int from, int to) {
+    float[] c = x.clone();
+    for (int i = from; i < to; i++) {
+      if (Math.abs(c[i]) < Float.MIN_NORMAL) {
+        c[i] = 0f;
+      }
+    }
+    return c;
+  }
 
   /** {@code sum_i a[aOff + i] * b[bOff + i]}. */
   public abstract float dot(float[] a, int aOff, float[] b, int bOff, int len);

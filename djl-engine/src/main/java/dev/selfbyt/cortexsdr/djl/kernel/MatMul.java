@@ -75,6 +75,11 @@ public final class MatMul {
    */
   public static void multiply(Kernels kern, float[] x, int xOff, int m, WeightRows w, float[] bias, float[] y,
       int yOff) {
+    if (w instanceof QuantMatrix q && q.int8Activations() != null) {
+      q.int8Activations().multiply(kern, x, xOff, m, bias, y, yOff);
+      return;
+    }
+    x = kern.withoutDenormals(x, xOff, m * w.cols());
     if (w instanceof QuantMatrix q && q.isPanels()) {
       multiplyPanels(kern, x, xOff, m, q, bias, y, yOff);
       return;
@@ -87,6 +92,10 @@ public final class MatMul {
 
   private static void multiplyPanels(Kernels kern, float[] x, int xOff, int m, QuantMatrix q, float[] bias,
       float[] y, int yOff) {
+    if (kern instanceof ScalarKernels) {
+      ScalarMatMul.multiplyPanels(x, xOff, m, q, bias, y, yOff);
+      return;
+    }
     int n = q.rows();
     int k = q.cols();
     KernelThreads.forEach(q.panels(), (long) m * n * k, t -> {
@@ -161,6 +170,16 @@ public final class MatMul {
    */
   public static void multiplyDense(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs,
       int n, float[] y, int[] yOffs, float[] bias) {
+    multiplyDenseFlushed(kern, kern.withoutDenormals(x, min(xOffs), max(xOffs) + m * k - min(xOffs)), xOffs, m, k,
+        kern.withoutDenormals(b, min(bOffs), max(bOffs) + k * n - min(bOffs)), bOffs, n, y, yOffs, bias);
+  }
+
+  private static void multiplyDenseFlushed(Kernels kern, float[] x, int[] xOffs, int m, int k, float[] b,
+      int[] bOffs, int n, float[] y, int[] yOffs, float[] bias) {
+    if (kern instanceof ScalarKernels) {
+      ScalarMatMul.multiplyDense(x, xOffs, m, k, b, bOffs, n, y, yOffs, bias);
+      return;
+    }
     int tiles = (n + TILE - 1) / TILE;
     boolean pack = m >= 8; // packed panels get the large register blocks
     KernelThreads.forEach(tiles * xOffs.length, (long) m * n * k * xOffs.length, task -> {
@@ -182,6 +201,22 @@ public final class MatMul {
       }
       kern.gemmPanel(x, xOff, m, k, panel, 0, TILE, nb, y, yOff + j0, n, bias, j0);
     });
+  }
+
+  private static int min(int[] a) {
+    int v = Integer.MAX_VALUE;
+    for (int x : a) {
+      v = Math.min(v, x);
+    }
+    return a.length == 0 ? 0 : v;
+  }
+
+  private static int max(int[] a) {
+    int v = 0;
+    for (int x : a) {
+      v = Math.max(v, x);
+    }
+    return v;
   }
 
   /** The same product with a sparse {@code W}; its rows are the {@code N} outputs. */

@@ -35,6 +35,43 @@ public final class QuantMatrix implements WeightRows {
   private final byte[] panelZeros;
   /** Rows of a panel in the column-panel layout. */
   public static final int PANEL = 32;
+  /**
+   * The int8-activation form ({@link #withInt8Activations}): when set, the weight's only codes
+   * (the other layouts are null) and {@link MatMul} computes with int8 activations.
+   */
+  private final Int8Panels int8;
+
+  private QuantMatrix(Int8Panels w) {
+    this.rows = w.rows();
+    this.cols = w.cols();
+    this.bits = 8;
+    this.packed = null;
+    this.rowBytes = 0;
+    this.scales = null;
+    this.zeroPoints = null;
+    this.commonZero = 0;
+    this.groupLength = w.cols();
+    this.groupsPerRow = 1;
+    this.perTensor = false;
+    this.panelCodes = null;
+    this.panelScales = null;
+    this.panelZeros = null;
+    this.int8 = w;
+  }
+
+  /**
+   * A weight that computes with int8 activations (ONNX Runtime's {@code DynamicQuantizeLinear +
+   * MatMulInteger} arithmetic), from a tensor stored with 8-bit symmetric per-channel codes; see
+   * {@link Int8Panels#of}. Rows still decode to the same floats.
+   */
+  public static QuantMatrix withInt8Activations(QuantCodec.QuantizedTensor q) {
+    return new QuantMatrix(Int8Panels.of(q));
+  }
+
+  /** The int8-activation form, or null when this weight computes with float activations. */
+  public Int8Panels int8Activations() {
+    return int8;
+  }
 
   private QuantMatrix(QuantMatrix m, byte[] panelCodes, float[] panelScales, byte[] panelZeros) {
     this.rows = m.rows;
@@ -51,6 +88,7 @@ public final class QuantMatrix implements WeightRows {
     this.panelCodes = panelCodes;
     this.panelScales = panelScales;
     this.panelZeros = panelZeros;
+    this.int8 = null;
   }
 
   private QuantMatrix(QuantCodec.QuantizedTensor q) {
@@ -82,6 +120,7 @@ public final class QuantMatrix implements WeightRows {
     this.panelCodes = null;
     this.panelScales = null;
     this.panelZeros = null;
+    this.int8 = null;
   }
 
   /** True in the column-panel layout, where {@link MatMul} decodes whole panels with vector code. */
@@ -102,7 +141,7 @@ public final class QuantMatrix implements WeightRows {
    * contiguous vector loads and stores.
    */
   public QuantMatrix inPanels() {
-    if (isPanels() || (bits != 8 && bits != 4)) {
+    if (isPanels() || int8 != null || (bits != 8 && bits != 4)) {
       return this;
     }
     int panels = panels();
@@ -179,6 +218,9 @@ public final class QuantMatrix implements WeightRows {
 
   @Override
   public long residentBytes() {
+    if (int8 != null) {
+      return int8.residentBytes();
+    }
     if (isPanels()) {
       return panelCodes.length + 4L * panelScales.length + (panelZeros == null ? 0 : panelZeros.length);
     }
@@ -197,6 +239,9 @@ public final class QuantMatrix implements WeightRows {
    * element {@code i} of row {@code r0 + j} goes to {@code panel[i * ld + j]}.
    */
   void decodePanel(int r0, int nb, float[] panel, int ld) {
+    if (int8 != null) {
+      throw new IllegalStateException("decodePanel reads the row layout; an int8-activation weight has its own product");
+    }
     if (isPanels()) {
       throw new IllegalStateException("decodePanel reads the row layout; a matrix in panels has decodePanelTile");
     }
@@ -322,7 +367,7 @@ public final class QuantMatrix implements WeightRows {
 
   /** Decodes rows {@code [r0, r1)} one after the other into {@code dst}, 8-bit groups with {@code kern}. */
   void decodeRows(Kernels kern, int r0, int r1, float[] dst) {
-    if (bits != 8 || isPanels()) {
+    if (bits != 8 || isPanels() || int8 != null) {
       decodeRows(r0, r1, dst);
       return;
     }
@@ -341,6 +386,10 @@ public final class QuantMatrix implements WeightRows {
 
   /** Decodes row {@code r} into {@code dst[off .. off + cols)}. */
   public void decodeRow(int r, float[] dst, int off) {
+    if (int8 != null) {
+      int8.decodeRow(r, dst, off);
+      return;
+    }
     if (isPanels()) {
       decodePanelRow(r, dst, off);
       return;

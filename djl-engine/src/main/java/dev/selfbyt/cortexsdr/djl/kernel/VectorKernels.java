@@ -450,6 +450,24 @@ final class VectorKernels extends Kernels {
   }
 
   @Override
+  public float[] withoutDenormals(float[] x, int off, int len) {
+    int end = off + len;
+    int i = off;
+    for (; i + L <= end; i += L) {
+      FloatVector v = FloatVector.fromArray(S, x, i);
+      if (v.abs().lt(Float.MIN_NORMAL).and(v.compare(VectorOperators.NE, 0f)).anyTrue()) {
+        return flushDenormals(x, i, end);
+      }
+    }
+    for (; i < end; i++) {
+      if (x[i] != 0f && Math.abs(x[i]) < Float.MIN_NORMAL) {
+        return flushDenormals(x, i, end);
+      }
+    }
+    return x;
+  }
+
+  @Override
   public float dot(float[] a, int aOff, float[] b, int bOff, int len) {
     int lv = len - len % L;
     FloatVector acc = FloatVector.zero(S);

@@ -12,9 +12,17 @@
  *       dense, quantized or sparse {@code W}; tiles of {@code W} are decoded into a small buffer
  *       per thread and multiplied at once by register-blocked kernels (8 rows by 2 vectors), a bias
  *       added while the tile is in cache, so memory holds only the compressed form.
- *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Kernels} picks {@code VectorKernels} (Java Vector
- *       API) when {@code jdk.incubator.vector} is in the JVM, else {@code ScalarKernels}; the
- *       vector class is only ever loaded by reflection, so a JVM without the module never sees it.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Kernels} picks, in this order: {@code
+ *       NativeKernels} (C through JNI, {@code libcortexsdr_kernels.so} from this jar, loaded by
+ *       {@code NativeLibrary}; AVX-512 VNNI, AVX2+FMA or portable code chosen at run time), {@code
+ *       VectorKernels} (Java Vector API) when {@code jdk.incubator.vector} is in the JVM, else
+ *       {@code ScalarKernels}, whose products {@code ScalarMatMul} lays out in wide 0-based
+ *       tiles that C2 auto-vectorizes; the first use logs one line naming the choice. The vector
+ *       class is only ever loaded by reflection, so a JVM without the module never sees it.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Int8Panels}: a MatMul weight that computes with
+ *       int8 activations (W8A8, the manifest's {@code int8Activations}): activations quantized
+ *       per tensor as ONNX Runtime's {@code DynamicQuantizeLinear}, int8 per-channel codes in
+ *       groups of four along {@code K} for integer dot products, 32-bit sums.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.KernelThreads}: the shared fork-join pool that
  *       splits large products over {@code N}.
  * </ul>

@@ -1,17 +1,17 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The small kernels give the same answers in both implementations as plain double arithmetic. */
+/** The small kernels give the same answers in every implementation as plain double arithmetic. */
 class KernelsTest {
+  /** Scalar, Vector API and native kernels at every instruction set this CPU runs. */
   private static List<Kernels> both() {
-    assertNotNull(Kernels.vector(), "the tests run with --add-modules jdk.incubator.vector");
-    return List.of(Kernels.scalar(), Kernels.vector());
+    return AllKernels.list();
   }
 
   @Test
@@ -134,5 +134,193 @@ class KernelsTest {
         }
       }
     }
+  }
+  @Test
+  void gemmPanelMatchesDoubleReferenceOnOddShapes() {
+    Random r = new Random(12);
+    for (int m : new int[] {1, 3, 17, 26}) {
+      for (int k : new int[] {1, 7, 65, 130}) {
+        for (int nb : new int[] {1, 7, 32}) {
+          for (int ldp : new int[] {32, 45}) {
+            float[] x = gaussians(r, 2 + m * k);
+            float[] p = gaussians(r, 1 + k * ldp);
+            float[] bias = gaussians(r, 3 + nb);
+            for (Kernels kern : both()) {
+              for (boolean withBias : new boolean[] {false, true}) {
+                int ldy = nb + 2;
+                float[] y = new float[1 + m * ldy];
+                kern.gemmPanel(x, 2, m, k, p, 1, ldp, nb, y, 1, ldy, withBias ? bias : null, 3);
+                for (int i = 0; i < m; i++) {
+                  for (int j = 0; j < nb; j++) {
+                    double e = withBias ? bias[3 + j] : 0;
+                    for (int kk = 0; kk < k; kk++) {
+                      e += (double) x[2 + i * k + kk] * p[1 + kk * ldp + j];
+                    }
+                    String what = kern.name() + " m=" + m + " k=" + k + " nb=" + nb + " ldp=" + ldp + " bias="
+                        + withBias + " at " + i + "," + j;
+                    assertEquals(e, y[1 + i * ldy + j], 1e-5 * Math.sqrt(k) * (1 + Math.abs(e)), what);
+                  }
+                  for (int j = nb; j < ldy && i * ldy + j + 1 < y.length; j++) {
+                    assertEquals(0f, y[1 + i * ldy + j], kern.name() + " writes only its columns");
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void gemmRowsMatchesDoubleReference() {
+    Random r = new Random(13);
+    for (int m : new int[] {1, 3, 17}) {
+      for (int k : new int[] {5, 64, 131}) {
+        for (int nb : new int[] {1, 7, 33}) {
+          float[] x = gaussians(r, m * k);
+          float[] w = gaussians(r, 4 + nb * k);
+          for (Kernels kern : both()) {
+            float[] y = new float[m * nb];
+            kern.gemmRows(x, 0, m, k, w, 4, nb, y, 0, nb);
+            for (int i = 0; i < m; i++) {
+              for (int j = 0; j < nb; j++) {
+                double e = 0;
+                for (int kk = 0; kk < k; kk++) {
+                  e += (double) x[i * k + kk] * w[4 + j * k + kk];
+                }
+                assertEquals(e, y[i * nb + j], 1e-5 * Math.sqrt(k) * (1 + Math.abs(e)),
+                    kern.name() + " m=" + m + " k=" + k + " nb=" + nb);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void decodedPanelsAreCodesTimesScalePlusBias() {
+    Random r = new Random(14);
+    int p = QuantMatrix.PANEL;
+    for (int bits : new int[] {8, 4}) {
+      for (int len : new int[] {1, 5, 64}) {
+        byte[] codes = new byte[3 + len * p];
+        r.nextBytes(codes);
+        float[] scale = gaussians(r, p);
+        float[] bias = gaussians(r, p);
+        for (Kernels kern : both()) {
+          float[] dst = new float[2 + len * p];
+          kern.decodePanel(codes, 3, bits, len, scale, bias, dst, 2);
+          float[] ref = new float[dst.length];
+          Kernels.decodePanelScalar(codes, 3, bits, len, scale, bias, ref, 2);
+          for (int i = 0; i < dst.length; i++) {
+            assertEquals(ref[i], dst[i], 1e-6f * (1 + Math.abs(ref[i])), kern.name() + " bits=" + bits + " at " + i);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void integerProductIsExactBeforeItsScales() {
+    Random r = new Random(15);
+    int p = QuantMatrix.PANEL;
+    for (int m : new int[] {1, 3, 12, 17, 30}) {
+      for (int k : new int[] {1, 7, 64, 130}) {
+        for (int nb : new int[] {1, 7, 32}) {
+          int kp = (k + 3) & ~3;
+          byte[] xq = new byte[m * kp];
+          r.nextBytes(xq);
+          byte[] w = new byte[kp * p];
+          for (int kk = 0; kk < k; kk++) {
+            for (int j = 0; j < nb; j++) {
+              w[((kk >> 2) * p + j) * 4 + (kk & 3)] = (byte) (r.nextInt(255) - 127); // symmetric codes
+            }
+          }
+          int[] colSums = new int[nb];
+          for (int j = 0; j < nb; j++) {
+            for (int kk = 0; kk < k; kk++) {
+              colSums[j] += w[((kk >> 2) * p + j) * 4 + (kk & 3)];
+            }
+          }
+          int zp = r.nextInt(256);
+          float[] ws = new float[nb];
+          float[] bias = gaussians(r, nb);
+          for (int j = 0; j < nb; j++) {
+            ws[j] = 1e-3f * (1 + r.nextInt(9));
+          }
+          float as = 0.02f;
+          for (Kernels kern : both()) {
+            float[] y = new float[m * nb];
+            kern.gemmU8S8(xq, 0, m, kp, w, 0, nb, zp, colSums, 0, as, ws, 0, y, 0, nb, bias, 0);
+            for (int i = 0; i < m; i++) {
+              for (int j = 0; j < nb; j++) {
+                long acc = 0;
+                for (int kk = 0; kk < k; kk++) {
+                  acc += ((xq[i * kp + kk] & 0xff) - zp) * (long) w[((kk >> 2) * p + j) * 4 + (kk & 3)];
+                }
+                float e = (float) acc * (as * ws[j]) + bias[j];
+                assertEquals(e, y[i * nb + j], 1e-6f * (1 + Math.abs(e)),
+                    kern.name() + " m=" + m + " k=" + k + " nb=" + nb + " at " + i + "," + j);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void denormalActivationsAreFlushedBeforeJavaProductsAndLeftToTheHardwareInNativeOnes() {
+    Random r = new Random(16);
+    float[] x = gaussians(r, 70);
+    for (Kernels kern : both()) {
+      assertTrue(kern.withoutDenormals(x, 3, 60) == x, kern.name() + ": no denormal, no copy");
+    }
+    float[] d = x.clone();
+    d[40] = 1e-40f;
+    d[41] = -3e-39f;
+    d[2] = 1e-41f; // outside the range asked for
+    for (Kernels kern : both()) {
+      float[] f = kern.withoutDenormals(d, 3, 60);
+      if (kern instanceof NativeKernels) {
+        assertTrue(f == d, kern.name() + " flushes in hardware (FTZ/DAZ)");
+        continue;
+      }
+      assertTrue(f != d, kern.name() + " copies");
+      assertEquals(1e-40f, d[40], "the caller's array is unchanged");
+      assertEquals(0f, f[40], kern.name());
+      assertEquals(0f, f[41], kern.name());
+      assertEquals(1e-41f, f[2], kern.name() + " flushes only the range");
+      for (int i = 3; i < 63; i++) {
+        if (i != 40 && i != 41) {
+          assertEquals(d[i], f[i], kern.name() + " at " + i);
+        }
+      }
+    }
+  }
+
+  @Test
+  void nativeKernelsRejectRangesOutsideTheirArraysInsteadOfWritingPastThem() {
+    for (Kernels kern : AllKernels.natives()) {
+      float[] x = new float[3 * 8];
+      float[] p = new float[8 * 32];
+      float[] shortY = new float[2 * 32 + 5];
+      org.junit.jupiter.api.Assertions.assertThrows(ArrayIndexOutOfBoundsException.class,
+          () -> kern.gemmPanel(x, 0, 3, 8, p, 0, 32, 32, shortY, 0, 32), kern.name());
+      org.junit.jupiter.api.Assertions.assertThrows(ArrayIndexOutOfBoundsException.class,
+          () -> kern.gelu(x, 20, 8, x, 0), kern.name());
+      org.junit.jupiter.api.Assertions.assertThrows(ArrayIndexOutOfBoundsException.class,
+          () -> kern.dotS8(x, 0, new byte[4], 0, 8), kern.name());
+    }
+  }
+
+  private static float[] gaussians(Random r, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) r.nextGaussian();
+    }
+    return a;
   }
 }

@@ -2,7 +2,6 @@ package dev.selfbyt.cortexsdr.djl.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
@@ -17,18 +16,21 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Products on compressed weights equal the dense product of the decoded weight, for both kernels. */
+/**
+ * Products on compressed weights equal the dense product of the decoded weight (in double), for
+ * every kernel implementation: scalar, Vector API and native at each instruction set in turn.
+ */
 class MatMulTest {
   static List<Arguments> shapes() {
     return List.of(
         Arguments.of(1, 384, 384), Arguments.of(1, 37, 19), Arguments.of(3, 65, 33), Arguments.of(5, 17, 3),
-        Arguments.of(128, 96, 40), Arguments.of(9, 1, 7), Arguments.of(17, 130, 21));
+        Arguments.of(128, 96, 40), Arguments.of(9, 1, 7), Arguments.of(17, 130, 21), Arguments.of(3, 70, 1),
+        Arguments.of(17, 100, 33), Arguments.of(13, 64, 40), Arguments.of(25, 33, 96));
   }
 
+  /** Scalar, Vector API, and the native kernels at each instruction set this CPU runs, in turn. */
   static List<Kernels> kernels() {
-    Kernels v = Kernels.vector();
-    assertNotNull(v, "the tests run with --add-modules jdk.incubator.vector");
-    return List.of(Kernels.scalar(), v);
+    return AllKernels.list();
   }
 
   @ParameterizedTest
@@ -67,7 +69,7 @@ class MatMulTest {
         panels.decodeRow(r, rowP, 0);
         assertArrayEquals(row, rowP, codec.describe() + " row " + r);
       }
-      if (n % QuantMatrix.PANEL == 0) {
+      if (n % QuantMatrix.PANEL == 0 && k % 2 == 0) { // odd k: 4-bit rows pad their last byte, panels do not
         assertEquals(q.residentBytes(), panels.residentBytes(), "the panel layout holds the same bytes");
       }
     }

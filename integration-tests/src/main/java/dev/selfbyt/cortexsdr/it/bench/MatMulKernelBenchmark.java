@@ -47,7 +47,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * feed-forward layer), one thread: {@code Y[M,N] = X[M,K] * W} with {@code W} dense fp32 (the
  * anchor), int8 blocks of 64 (symmetric, the default preset), int4 blocks of 32 (asymmetric) or
  * SDR (half the weights kept, fp16 values), with the Vector API kernels or the scalar ones, at
- * {@code M = 1} (one token) and {@code M = 128}. Quantized weights are held in the column-panel
+ * {@code M = 1} (one token) and {@code M = 128}; {@code native} is the C library at this CPU's best
+ * instruction set; {@code int8-w8a8} is the int8-activation product ({@code int8Activations}:
+ * activations quantized per tensor, int8 per-channel weights, 32-bit integer sums). {@code inputs
+ * = denormal} scales the activations into the denormal range (below 1.2e-38), to show what
+ * denormals cost a kernel (the native kernels flush them to zero inside each call). Quantized weights are held in the column-panel
  * layout the engine uses for MatMul weights ({@code int8}, {@code int4}) or in their stored row
  * layout ({@code int8-rows}, {@code int4-rows}, the engine's earlier kernels); {@code ort-fp32} is
  * ONNX Runtime's own MatMul on the dense weight (MLAS, one intra-op thread), the outside anchor. {@link MatMulKernelBenchReport} turns the times
@@ -64,11 +68,14 @@ public class MatMulKernelBenchmark {
   public static final int K = 384;
   public static final int N = 1536;
 
-  @Param({"fp32", "int8", "int4", "int8-rows", "int4-rows", "sdr", "ort-fp32"})
+  @Param({"fp32", "int8", "int4", "int8-w8a8", "int8-rows", "int4-rows", "sdr", "ort-fp32"})
   public String format;
 
-  @Param({"vector", "scalar"})
+  @Param({"native", "vector", "scalar"})
   public String kernel;
+
+  @Param({"gaussian"})
+  public String inputs;
 
   @Param({"1", "128"})
   public int m;
@@ -132,14 +139,20 @@ public class MatMulKernelBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    kern = kernel.equals("vector") ? Kernels.vector() : Kernels.scalar();
+    kern = switch (kernel) {
+      case "vector" -> Kernels.vector();
+      case "native" -> Kernels.nativeKernels();
+      default -> Kernels.scalar();
+    };
     if (kern == null) {
-      throw new IllegalStateException("start the JVM with --add-modules jdk.incubator.vector");
+      throw new IllegalStateException(kernel.equals("native") ? "no native kernels: " + Kernels.nativeFailure()
+          : "start the JVM with --add-modules jdk.incubator.vector");
     }
     Random rnd = new Random(42);
     x = new float[m * K];
+    float scale = inputs.equals("denormal") ? 1e-39f : 1f;
     for (int i = 0; i < x.length; i++) {
-      x[i] = (float) rnd.nextGaussian();
+      x[i] = (float) rnd.nextGaussian() * scale;
     }
     y = new float[m * N];
     dense = new float[K * N];
@@ -152,6 +165,10 @@ public class MatMulKernelBenchmark {
       case "int4" -> quant = quantize(QuantCodec.blockwise(4, false, 32), info).inPanels();
       case "int8-rows" -> quant = quantize(QuantCodec.blockwise(8, true, 64), info);
       case "int4-rows" -> quant = quantize(QuantCodec.blockwise(4, false, 32), info);
+      case "int8-w8a8" -> {
+        QuantCodec c = QuantCodec.perChannel(8, true);
+        quant = QuantMatrix.withInt8Activations(c.unpack(info, c.encode(TensorData.ofFloats(info, dense))));
+      }
       case "ort-fp32" -> ort = new OrtMatMul(dense, K, N);
       case "sdr" -> {
         SdrCodec c = SdrCodec.builder().sparsity(0.5).fp16Values().build();
@@ -170,7 +187,7 @@ public class MatMulKernelBenchmark {
   /** Bytes of weights one product reads (as held in memory). */
   public long weightBytes() {
     return switch (format) {
-      case "int8", "int4", "int8-rows", "int4-rows" -> quant.residentBytes();
+      case "int8", "int4", "int8-w8a8", "int8-rows", "int4-rows" -> quant.residentBytes();
       case "sdr" -> sparse.residentBytes();
       default -> 4L * K * N;
     };

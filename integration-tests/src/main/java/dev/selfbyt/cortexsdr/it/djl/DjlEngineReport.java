@@ -47,8 +47,15 @@ import java.util.TreeMap;
  * (batch 1, 128 tokens, round-robin so machine noise falls on all alike), where the engine's time
  * goes (per ONNX operator type), and the weights' memory after load.
  *
+ * <p>With {@code --kernels native,vector,scalar} the latency runs instead in one child JVM per kernel
+ * choice, each with its own ONNX Runtime fp32 anchor, and one table gathers them: {@code native} is
+ * a plain {@code java -cp} (no flags: the native kernels load from the jar), {@code vector} adds
+ * {@code --add-modules jdk.incubator.vector -Ddev.selfbyt.cortexsdr.djl.native=false} (tuned,
+ * labelled so), {@code scalar} only {@code -Ddev.selfbyt.cortexsdr.djl.native=false}.
+ *
  * <p>Usage: {@code DjlEngineReport [--models minilm,bge] [--presets int8,int4] [--sentences 200]
- * [--latency-runs 30] [--threads 2] [--work DIR] [--torchscript make|minilm=PATH,bge=PATH]
+ * [--latency-runs 30] [--threads 2] [--work DIR] [--kernels native,vector,scalar] [--fidelity true]
+ * [--profile true] [--torchscript make|minilm=PATH,bge=PATH]
  * [--python /usr/bin/python3] [--torchscript-tool integration-tests/src/main/python/onnx_to_torchscript.py]}.
  * {@code --torchscript} needs {@code integration-tests/target/pytorch-lib/*} on {@code -cp} (see {@link
  * PyTorchBaseline}); {@code make} converts each model's fp32 ONNX file with the Python tool.
@@ -96,23 +103,44 @@ public final class DjlEngineReport {
     } else {
       System.out.println("DJL PyTorch engine: not on the classpath (no PyTorch rows; CortexSDR has no alternative engine)");
     }
+    if (a.containsKey("kernels")) {
+      System.out.println(KernelModes.run(a.get("kernels").split(","), args));
+      return;
+    }
+    boolean child = Boolean.parseBoolean(a.getOrDefault("child", "false"));
+    withW8a8 = Boolean.parseBoolean(a.getOrDefault("w8a8", "false"));
     System.out.println("CortexSDR engine: kernels " + Kernels.get().name() + ", " + KernelThreads.threads()
         + " threads (set -Ddev.selfbyt.cortexsdr.num_threads to match --threads)");
     List<Fidelity> rows = new ArrayList<>();
     List<String> latency = new ArrayList<>();
     List<PyTorchBaseline.Agreement> agreements = new ArrayList<>();
+    boolean withFidelity = Boolean.parseBoolean(a.getOrDefault("fidelity", "true"));
+    boolean withProfile = Boolean.parseBoolean(a.getOrDefault("profile", "true"));
     for (RealModel m : models) {
-      rows.addAll(fidelity(m, presets, sentences, threads, work));
+      if (child) {
+        System.out.println(KernelModes.rows(latencyTimes(m, presets, runs, threads, work, null), m));
+        continue;
+      }
+      if (withFidelity) {
+        rows.addAll(fidelity(m, presets, sentences, threads, work));
+      }
       if (torchScripts.containsKey(m)) {
         agreements.add(PyTorchBaseline.agreement(m, torchScripts.get(m), sentences, threads, work));
       }
       if (runs > 0) {
         latency.add(latency(m, presets, runs, threads, work, torchScripts.get(m)));
-        latency.add(profile(m, presets.get(0), 30, work));
+        if (withProfile) {
+          latency.add(profile(m, presets.get(0), 30, work));
+        }
       }
     }
+    if (child) {
+      return;
+    }
     System.out.println();
-    System.out.println(markdown(rows, sentences));
+    if (!rows.isEmpty()) {
+      System.out.println(markdown(rows, sentences));
+    }
     if (!agreements.isEmpty()) {
       System.out.println(PyTorchBaseline.markdown(agreements));
     }
@@ -126,6 +154,45 @@ public final class DjlEngineReport {
     if (!Files.exists(cai)) {
       try (OnnxModelReader onnx = OnnxModelReader.open(model.onnx(dir))) {
         CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(p).build());
+      }
+    }
+    return cai;
+  }
+
+  /** The row label of the W8A8 file ({@link #caiW8a8}). */
+  static final String W8A8 = "int8 W8A8";
+
+  /**
+   * The model's int8 per-channel {@code .cai} whose MatMul weights compute with int8 activations:
+   * {@code CompressionOptions.builder().preset(INT8).perChannel()}, and the manifest key {@code
+   * int8Activations} listing every 2-D MatMul weight the policy stores as 8-bit symmetric
+   * per-channel codes (until a CLI preset writes such files).
+   */
+  static Path caiW8a8(RealModel model, Path work) throws Exception {
+    Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
+    Path cai = dir.resolve("int8-w8a8.cai");
+    if (!Files.exists(cai)) {
+      try (OnnxModelReader onnx = OnnxModelReader.open(model.onnx(dir))) {
+        CompressionOptions o = CompressionOptions.builder().preset(Preset.INT8).perChannel().build();
+        dev.selfbyt.cortexsdr.core.policy.CompressionPolicy policy = new dev.selfbyt.cortexsdr.core.policy.CompressionPolicy(o);
+        List<String> names = new ArrayList<>();
+        for (dev.selfbyt.cortexsdr.core.tensor.TensorInfo t : onnx.tensors()) {
+          if (t.role() != dev.selfbyt.cortexsdr.core.tensor.TensorRole.MATMUL_WEIGHT || t.rank() != 2
+              || t.reductionAxis() != 0) {
+            continue;
+          }
+          dev.selfbyt.cortexsdr.core.policy.TensorPlan plan = policy.plan(t);
+          if (plan.kind() == dev.selfbyt.cortexsdr.core.policy.TensorPlan.Kind.FIXED
+              && plan.candidates().get(0) instanceof dev.selfbyt.cortexsdr.core.codec.QuantCodec q && q.bits() == 8
+              && q.symmetric() && q.granularity() == dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity.CHANNEL) {
+            names.add(t.name());
+          }
+        }
+        Map<String, Object> manifest = new LinkedHashMap<>(CortexSdr.manifest(onnx, o));
+        manifest.put("int8Activations", names);
+        Path tmp = dir.resolve("int8-w8a8.cai.tmp");
+        new dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline(o).run(onnx, onnx.location(), tmp, manifest);
+        Files.move(tmp, cai, StandardCopyOption.REPLACE_EXISTING);
       }
     }
     return cai;
@@ -175,9 +242,17 @@ public final class DjlEngineReport {
       fp32 = e.embedAll(enc);
     }
     List<Fidelity> out = new ArrayList<>();
+    Map<String, Path> files = new LinkedHashMap<>();
     for (Preset p : presets) {
-      Path cai = cai(model, p, work);
-      Path decoded = dir.resolve(p.id() + ".decoded.onnx");
+      files.put(p.id(), cai(model, p, work));
+    }
+    if (withW8a8) {
+      files.put(W8A8, caiW8a8(model, work)); // "decoded" is then its weights only, in float arithmetic
+    }
+    for (Map.Entry<String, Path> file : files.entrySet()) {
+      String id = file.getKey();
+      Path cai = file.getValue();
+      Path decoded = dir.resolve(id.replace(' ', '-') + ".decoded.onnx");
       long fp32Weights = 0;
       try (CaiReader r = CaiReader.open(cai)) {
         if (!Files.exists(decoded)) {
@@ -192,7 +267,8 @@ public final class DjlEngineReport {
         ort = e.embedAll(enc);
       }
       long heapBefore = usedHeap();
-      try (ZooModel<String, float[]> zoo = criteria(model, folder(model, p, work)).loadModel();
+      Path folder = folder(model, work, id.replace(' ', '-') + "-djl", cai, "model.cai");
+      try (ZooModel<String, float[]> zoo = criteria(model, folder).loadModel();
           Predictor<String, float[]> pred = PyTorchBaseline.Watch.predictor(zoo)) {
         long heapAfter = usedHeap() - heapBefore;
         double[] vsDecoded = new double[sentences.size()];
@@ -203,7 +279,7 @@ public final class DjlEngineReport {
           vsFp32[i] = Metrics.cosine(ours, fp32[i]);
         }
         long resident = ((CaiModel) zoo.getWrappedModel()).residentWeightBytes();
-        out.add(new Fidelity(model.displayName(), p.id(), Files.size(cai), mean(vsDecoded), min(vsDecoded),
+        out.add(new Fidelity(model.displayName(), id, Files.size(cai), mean(vsDecoded), min(vsDecoded),
             mean(vsFp32), min(vsFp32), resident, fp32Weights, heapAfter));
       }
     }
@@ -234,6 +310,51 @@ public final class DjlEngineReport {
    */
   public static String latency(RealModel model, List<Preset> presets, int runs, int threads, Path work,
       Path torchScript) throws Exception {
+    Times t = latencyTimes(model, presets, runs, threads, work, torchScript);
+    return t.markdown(model, threads);
+  }
+
+  /** Per runtime, the timed calls (ns) of one latency run, the tokens and the load average around it. */
+  record Times(Map<String, List<Long>> times, int tokens, double loadBefore, double loadAfter) {
+    double median(String runtime) {
+      return DjlEngineReport.median(times.get(runtime));
+    }
+
+    double fastest(String runtime) {
+      return times.get(runtime).stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
+    }
+
+    String markdown(RealModel model, int threads) {
+      double base = median(ORT_FP32);
+      StringBuilder sb = new StringBuilder();
+      sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d calls each "
+          + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
+          + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String)); "
+          + "machine load average %.1f before, %.1f after%n%n",
+          model.displayName(), tokens, threads, times.get(ORT_FP32).size(), BLOCK,
+          BLOCK_PAUSE_MS, loadBefore, loadAfter));
+      sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
+      for (String k : times.keySet()) {
+        double ms = median(k);
+        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", k, ms, fastest(k), ms / base));
+      }
+      return sb.toString();
+    }
+  }
+
+  static final String ORT_FP32 = "ONNX Runtime fp32";
+  static final String ORT_TWIN = "ONNX Runtime int8 twin (its dynamic quantization)";
+
+  /** One timed call of a runtime. */
+  private interface Call {
+    void run() throws Exception;
+  }
+  /** Whether the latency runs add the W8A8 file ({@code --w8a8 true}). */
+  static boolean withW8a8;
+
+  /** The timed calls behind {@link #latency}. */
+  static Times latencyTimes(RealModel model, List<Preset> presets, int runs, int threads, Path work,
+      Path torchScript) throws Exception {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     String text = String.join(" ", MobyDick.sentences(40, 500));
     Map<String, List<Long>> times = new LinkedHashMap<>();
@@ -241,16 +362,36 @@ public final class DjlEngineReport {
     int tokens;
     List<ZooModel<String, float[]>> zoos = new ArrayList<>();
     List<Predictor<String, float[]>> preds = new ArrayList<>();
+    List<Call> calls = new ArrayList<>();
+    Embedder twin = null;
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128);
         Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
       Encoding input = tok.encode(text);
       tokens = input.getIds().length;
       times.put("ONNX Runtime fp32", new ArrayList<>());
+      calls.add(() -> ortFp32.embed(tok.encode(text))); // tokenizing included, as in Predictor.predict(String)
+      if (withW8a8) {
+        // ONNX Runtime's own dynamically quantized int8 twin: the W8A8 file's latency anchor
+        Embedder t = new Embedder(model.int8Twin(dir), model.pooling(), threads);
+        twin = t;
+        times.put(ORT_TWIN, new ArrayList<>());
+        calls.add(() -> t.embed(tok.encode(text)));
+      }
+      List<String[]> variants = new ArrayList<>();
       for (Preset p : presets) {
-        ZooModel<String, float[]> z = criteria(model, folder(model, p, work)).loadModel();
+        variants.add(new String[] {p.id(), folder(model, p, work).toString()});
+      }
+      if (withW8a8) {
+        variants.add(new String[] {W8A8, folder(model, work, "int8-w8a8-djl", caiW8a8(model, work), "model.cai")
+            .toString()});
+      }
+      for (String[] v : variants) {
+        ZooModel<String, float[]> z = criteria(model, Path.of(v[1])).loadModel();
         zoos.add(z);
-        preds.add(z.newPredictor());
-        times.put("CortexSDR engine, " + p.id() + " .cai", new ArrayList<>());
+        Predictor<String, float[]> pr = z.newPredictor();
+        preds.add(pr);
+        calls.add(() -> pr.predict(text));
+        times.put("CortexSDR engine, " + v[0] + " .cai", new ArrayList<>());
         // warm-up calls through a predictor that proves no CortexSDR work goes to PyTorch
         try (Predictor<String, float[]> watched = PyTorchBaseline.Watch.predictor(z)) {
           for (int w = 0; w < 5; w++) {
@@ -262,13 +403,14 @@ public final class DjlEngineReport {
         ZooModel<String, float[]> z = PyTorchBaseline.criteria(model, PyTorchBaseline.folder(model, torchScript, work))
             .loadModel();
         zoos.add(z);
-        preds.add(z.newPredictor());
+        Predictor<String, float[]> pr = z.newPredictor();
+        preds.add(pr);
+        calls.add(() -> pr.predict(text));
         times.put(PyTorchBaseline.ROW, new ArrayList<>());
       }
       for (int w = 0; w < 5; w++) {
-        ortFp32.embed(input);
-        for (Predictor<String, float[]> pr : preds) {
-          pr.predict(text);
+        for (Call call : calls) {
+          call.run();
         }
       }
       List<String> keys = new ArrayList<>(times.keySet());
@@ -280,15 +422,11 @@ public final class DjlEngineReport {
       // first call.
       int rounds = Math.max(1, runs / BLOCK);
       for (int r = 0; r < rounds; r++) {
-        for (int i = 0; i <= preds.size(); i++) {
+        for (int i = 0; i < calls.size(); i++) {
           Thread.sleep(BLOCK_PAUSE_MS);
           for (int c = 0; c <= Math.min(BLOCK, runs - r * BLOCK); c++) {
             long t = System.nanoTime();
-            if (i == 0) {
-              ortFp32.embed(tok.encode(text)); // tokenizing included, as in Predictor.predict(String)
-            } else {
-              preds.get(i - 1).predict(text);
-            }
+            calls.get(i).run();
             if (c > 0) {
               times.get(keys.get(i)).add(System.nanoTime() - t);
             }
@@ -298,23 +436,12 @@ public final class DjlEngineReport {
     } finally {
       preds.forEach(Predictor::close);
       zoos.forEach(ZooModel::close);
+      if (twin != null) {
+        twin.close();
+      }
     }
     double loadAfter = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    double base = median(times.get("ONNX Runtime fp32"));
-    StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d calls each "
-        + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
-        + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String)); "
-        + "machine load average %.1f before, %.1f after%n%n",
-        model.displayName(), tokens, threads, times.get("ONNX Runtime fp32").size(), BLOCK,
-        BLOCK_PAUSE_MS, loadBefore, loadAfter));
-    sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
-    for (Map.Entry<String, List<Long>> e : times.entrySet()) {
-      double ms = median(e.getValue());
-      double fastest = e.getValue().stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
-      sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", e.getKey(), ms, fastest, ms / base));
-    }
-    return sb.toString();
+    return new Times(times, tokens, loadBefore, loadAfter);
   }
 
   /** Where the engine's time goes: milliseconds per ONNX operator type, summed over the graph's nodes. */
@@ -389,7 +516,7 @@ public final class DjlEngineReport {
     return Arrays.stream(a).min().orElse(Double.NaN);
   }
 
-  private static double median(List<Long> v) {
+  static double median(List<Long> v) {
     long[] a = v.stream().mapToLong(Long::longValue).toArray();
     Arrays.sort(a);
     return a[a.length / 2] / 1e6;

@@ -1,0 +1,337 @@
+/*
+ * libcortexsdr_kernels: the CortexSDR DJL engine's native kernels (JNI, class
+ * dev.selfbyt.cortexsdr.djl.kernel.NativeKernels). The same C source (kernels_impl.h) is compiled
+ * for several instruction sets inside this one library and the Java side picks one at run time:
+ *
+ *   x86-64:  0 portable (SSE2), 1 avx2 (AVX2 + FMA), 2 avx512 (AVX-512 F/BW/VL + VNNI)
+ *   aarch64: 0 portable (NEON, the baseline of the architecture)
+ *
+ * Every call names the instruction set it wants (NativeKernels holds it), so tests run each path
+ * in turn in one process. Arrays are read in place (GetPrimitiveArrayCritical: no copy on HotSpot),
+ * threads stay in Java. Denormals: each product runs with flush-to-zero and denormals-are-zero
+ * set (MXCSR on x86, FPCR.FZ on aarch64) and the caller's mode restored on return, so tiny
+ * activations never take the slow microcode path inside a hot loop.
+ */
+#include <jni.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PANEL 32
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* ---- the portable build: SSE2 on x86-64, NEON on aarch64 ---- */
+#define SUFFIX portable
+#define VW 4
+#define MR 3
+#include "kernels_impl.h"
+#undef SUFFIX
+#undef VW
+#undef MR
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define SUFFIX avx2
+#define VW 8
+#define MR 3
+#define HAVE_AVX2_INT 1
+#include "kernels_impl.h"
+#undef HAVE_AVX2_INT
+#undef SUFFIX
+#undef VW
+#undef MR
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")
+#define SUFFIX avx512
+#define VW 16
+#define MR 12
+#define HAVE_VNNI 1
+#include "kernels_impl.h"
+#undef HAVE_VNNI
+#undef SUFFIX
+#undef VW
+#undef MR
+#pragma GCC pop_options
+#endif
+
+enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+/* ---- denormals flushed inside a call ---- */
+typedef struct {
+#if defined(__x86_64__)
+  unsigned csr;
+#elif defined(__aarch64__)
+  uint64_t fpcr;
+#else
+  int unused;
+#endif
+} FpMode;
+
+static inline FpMode ftz_on(void) {
+  FpMode m;
+#if defined(__x86_64__)
+  m.csr = _mm_getcsr();
+  _mm_setcsr(m.csr | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
+#elif defined(__aarch64__)
+  __asm__ volatile("mrs %0, fpcr" : "=r"(m.fpcr));
+  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr | (1ull << 24)));
+#else
+  m.unused = 0;
+#endif
+  return m;
+}
+
+static inline void ftz_off(FpMode m) {
+#if defined(__x86_64__)
+  _mm_setcsr(m.csr);
+#elif defined(__aarch64__)
+  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr));
+#else
+  (void)m;
+#endif
+}
+
+/* ---- JNI ---- */
+#define JFN(name) JNIEXPORT void JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_##name
+#define PIN(T, arr) ((arr) ? (T*)(*env)->GetPrimitiveArrayCritical(env, (arr), NULL) : NULL)
+#define UNPIN(arr, p, mode) \
+  if (arr) (*env)->ReleasePrimitiveArrayCritical(env, (arr), (p), (mode))
+
+#if defined(__x86_64__)
+#define DISPATCH(isa, name, ...)                   \
+  switch (isa) {                                   \
+    case ISA_AVX512: name##_avx512(__VA_ARGS__); break; \
+    case ISA_AVX2: name##_avx2(__VA_ARGS__); break;     \
+    default: name##_portable(__VA_ARGS__); break;       \
+  }
+#define DISPATCH_R(r, isa, name, ...)                      \
+  switch (isa) {                                           \
+    case ISA_AVX512: r = name##_avx512(__VA_ARGS__); break; \
+    case ISA_AVX2: r = name##_avx2(__VA_ARGS__); break;     \
+    default: r = name##_portable(__VA_ARGS__); break;       \
+  }
+#else
+#define DISPATCH(isa, name, ...) \
+  (void)(isa);                   \
+  name##_portable(__VA_ARGS__)
+#define DISPATCH_R(r, isa, name, ...) \
+  (void)(isa);                        \
+  r = name##_portable(__VA_ARGS__)
+#endif
+
+/* The best instruction set this CPU runs. */
+JNIEXPORT jint JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nBestIsa(JNIEnv* env, jclass c) {
+  (void)env;
+  (void)c;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+    return ISA_AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
+#endif
+  return ISA_PORTABLE;
+}
+
+JFN(nGemmPanel)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jfloatArray pa,
+                jint pOff, jint ldp, jint nb, jfloatArray ya, jint yOff, jint ldy, jfloatArray ba, jint bOff) {
+  (void)c;
+  float* x = PIN(float, xa);
+  float* p = PIN(float, pa);
+  float* y = PIN(float, ya);
+  float* b = PIN(float, ba);
+  FpMode f = ftz_on();
+  DISPATCH(isa, gemm_panel, x + xOff, m, k, p + pOff, ldp, nb, y + yOff, ldy, b ? b + bOff : NULL);
+  ftz_off(f);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ya, y, 0);
+  UNPIN(pa, p, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
+JFN(nGemmRows)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jfloatArray wa,
+               jint wOff, jint nb, jfloatArray ya, jint yOff, jint ldy) {
+  (void)c;
+  float* x = PIN(float, xa);
+  float* w = PIN(float, wa);
+  float* y = PIN(float, ya);
+  FpMode f = ftz_on();
+  DISPATCH(isa, gemm_rows, x + xOff, m, k, w + wOff, nb, y + yOff, ldy);
+  ftz_off(f);
+  UNPIN(ya, y, 0);
+  UNPIN(wa, w, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
+JFN(nDecodePanel)(JNIEnv* env, jclass c, jint isa, jbyteArray ca, jint off, jint bits, jint len, jfloatArray sa,
+                  jfloatArray ba, jfloatArray da, jint dOff) {
+  (void)c;
+  uint8_t* codes = PIN(uint8_t, ca);
+  float* s = PIN(float, sa);
+  float* b = PIN(float, ba);
+  float* d = PIN(float, da);
+  DISPATCH(isa, decode_panel, codes + off, bits, len, s, b, d + dOff);
+  UNPIN(da, d, 0);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(sa, s, JNI_ABORT);
+  UNPIN(ca, codes, JNI_ABORT);
+}
+
+JNIEXPORT jfloat JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nDotS8(
+    JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jbyteArray ca, jint cOff, jint len) {
+  (void)c;
+  float* x = PIN(float, xa);
+  uint8_t* codes = PIN(uint8_t, ca);
+  float r;
+  DISPATCH_R(r, isa, dot_s8, x + xOff, codes + cOff, len);
+  UNPIN(ca, codes, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
+  return r;
+}
+
+JNIEXPORT jfloat JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nDotU4(
+    JNIEnv* env, jclass c, jint isa, jfloatArray ea, jfloatArray oa, jint xOff, jbyteArray ca, jint cOff, jint len) {
+  (void)c;
+  float* xe = PIN(float, ea);
+  float* xo = PIN(float, oa);
+  uint8_t* codes = PIN(uint8_t, ca);
+  float r;
+  DISPATCH_R(r, isa, dot_u4, xe + xOff, xo + xOff, codes + cOff, len);
+  UNPIN(ca, codes, JNI_ABORT);
+  UNPIN(oa, xo, JNI_ABORT);
+  UNPIN(ea, xe, JNI_ABORT);
+  return r;
+}
+
+JFN(nDequant8)(JNIEnv* env, jclass c, jint isa, jbyteArray ca, jint off, jint len, jfloat scale, jfloat zero,
+               jfloatArray da, jint dOff) {
+  (void)c;
+  uint8_t* codes = PIN(uint8_t, ca);
+  float* d = PIN(float, da);
+  DISPATCH(isa, dequant8, codes + off, len, scale, zero, d + dOff);
+  UNPIN(da, d, 0);
+  UNPIN(ca, codes, JNI_ABORT);
+}
+
+JNIEXPORT jfloat JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nExpShifted(
+    JNIEnv* env, jclass c, jint isa, jfloatArray sa, jint off, jint len, jfloat max, jfloatArray da) {
+  (void)c;
+  float* s = PIN(float, sa);
+  float* d = PIN(float, da);
+  float r;
+  FpMode f = ftz_on();
+  DISPATCH_R(r, isa, exp_shifted, s + off, len, max, d + off);
+  ftz_off(f);
+  UNPIN(da, d, 0);
+  UNPIN(sa, s, sa == da ? 0 : JNI_ABORT);
+  return r;
+}
+
+JFN(nGelu)(JNIEnv* env, jclass c, jint isa, jfloatArray sa, jint off, jint len, jfloatArray da, jint dOff) {
+  (void)c;
+  float* s = PIN(float, sa);
+  float* d = PIN(float, da);
+  FpMode f = ftz_on();
+  DISPATCH(isa, gelu, s + off, len, d + dOff);
+  ftz_off(f);
+  UNPIN(da, d, 0);
+  UNPIN(sa, s, sa == da ? 0 : JNI_ABORT);
+}
+
+JFN(nLayerNormRow)(JNIEnv* env, jclass c, jint isa, jfloatArray sa, jint off, jint len, jfloat eps, jfloatArray ga,
+                   jfloatArray ba, jfloatArray da) {
+  (void)c;
+  float* s = PIN(float, sa);
+  float* g = PIN(float, ga);
+  float* b = PIN(float, ba);
+  float* d = PIN(float, da);
+  DISPATCH(isa, layer_norm_row, s + off, len, eps, g, b, d + off);
+  UNPIN(da, d, 0);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ga, g, JNI_ABORT);
+  UNPIN(sa, s, sa == da ? 0 : JNI_ABORT);
+}
+
+JNIEXPORT jfloat JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nAffineMax(
+    JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jfloat scale, jfloatArray ma, jint mOff, jint mStep,
+    jfloatArray ya, jint yOff, jint len) {
+  (void)c;
+  float* x = PIN(float, xa);
+  float* mk = PIN(float, ma);
+  float* y = PIN(float, ya);
+  float r;
+  DISPATCH_R(r, isa, affine_max, x + xOff, scale, mk ? mk + mOff : NULL, mStep, y + yOff, len);
+  UNPIN(ya, y, 0);
+  UNPIN(ma, mk, JNI_ABORT);
+  UNPIN(xa, x, xa == ya ? 0 : JNI_ABORT);
+  return r;
+}
+
+JFN(nAxpy)(JNIEnv* env, jclass c, jint isa, jfloat a, jfloatArray xa, jint xOff, jfloatArray ya, jint yOff,
+           jint len) {
+  (void)c;
+  float* x = PIN(float, xa);
+  float* y = PIN(float, ya);
+  DISPATCH(isa, axpy, a, x + xOff, y + yOff, len);
+  UNPIN(ya, y, 0);
+  UNPIN(xa, x, xa == ya ? 0 : JNI_ABORT);
+}
+
+JFN(nScale)(JNIEnv* env, jclass c, jint isa, jfloatArray aa, jint off, jint len, jfloat f) {
+  (void)c;
+  float* a = PIN(float, aa);
+  DISPATCH(isa, scale, a + off, len, f);
+  UNPIN(aa, a, 0);
+}
+
+JNIEXPORT jfloat JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nDot(
+    JNIEnv* env, jclass c, jint isa, jfloatArray aa, jint aOff, jfloatArray ba, jint bOff, jint len) {
+  (void)c;
+  float* a = PIN(float, aa);
+  float* b = PIN(float, ba);
+  float r;
+  DISPATCH_R(r, isa, dot, a + aOff, b + bOff, len);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(aa, a, aa == ba ? 0 : JNI_ABORT);
+  return r;
+}
+
+JFN(nGemmU8S8)(JNIEnv* env, jclass c, jint isa, jbyteArray xa, jint xOff, jint m, jint kp, jbyteArray wa,
+               jint wOff, jint nb, jint zp, jintArray ca, jint cOff, jfloat ascale, jfloatArray sa, jint sOff,
+               jfloatArray ya, jint yOff, jint ldy, jfloatArray ba, jint bOff) {
+  (void)c;
+  uint8_t* x = PIN(uint8_t, xa);
+  int8_t* w = PIN(int8_t, wa);
+  int32_t* cs = PIN(int32_t, ca);
+  float* s = PIN(float, sa);
+  float* y = PIN(float, ya);
+  float* b = PIN(float, ba);
+  FpMode f = ftz_on();
+  DISPATCH(isa, gemm_u8s8, x + xOff, m, kp, w + wOff, nb, zp, cs + cOff, ascale, s + sOff, b ? b + bOff : NULL,
+           y + yOff, ldy);
+  ftz_off(f);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ya, y, 0);
+  UNPIN(sa, s, JNI_ABORT);
+  UNPIN(ca, cs, JNI_ABORT);
+  UNPIN(wa, w, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
+JFN(nQuantizeU8)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jint kp, jbyteArray oa,
+                 jfloatArray pa) {
+  (void)c;
+  float* x = PIN(float, xa);
+  uint8_t* o = PIN(uint8_t, oa);
+  float* p = PIN(float, pa);
+  DISPATCH(isa, quantize_u8, x + xOff, m, k, kp, o, p);
+  UNPIN(pa, p, 0);
+  UNPIN(oa, o, 0);
+  UNPIN(xa, x, JNI_ABORT);
+}

@@ -1,0 +1,363 @@
+/*
+ * The kernels of one instruction set. Included once per target by cortexsdr_kernels.c, after it
+ * defined SUFFIX (the name suffix), VW (floats per hardware vector), MR (rows of the fp32 register
+ * block) and, for AVX-512 VNNI, HAVE_VNNI. Everything here is plain C with GCC vector extensions,
+ * so the same source becomes AVX-512, AVX2+FMA, SSE2 or NEON code under the target pragma around
+ * the include. Layouts are those of the Java kernels (Kernels.java): see that class for each
+ * function's contract.
+ */
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+#define VF CAT(vf, SUFFIX)
+#define NV (PANEL / VW)
+
+typedef float VF __attribute__((vector_size(VW * 4)));
+
+static inline __attribute__((always_inline)) VF FN(ld)(const float* p) {
+  VF v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline __attribute__((always_inline)) void FN(st)(float* p, VF v) { memcpy(p, &v, sizeof v); }
+
+/*
+ * rows x 32 columns of a panel: per step along k, NV panel loads, one broadcast per row, NV
+ * fused multiply-adds per row into accumulators held in registers and stored once.
+ */
+static inline __attribute__((always_inline)) void FN(block)(int rows, const float* x, int k, const float* p,
+                                                            int ldp, float* y, int ldy, const float* bias) {
+  VF acc[MR][NV];
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = bias ? FN(ld)(bias + v * VW) : (VF){0};
+  for (int kk = 0; kk < k; kk++) {
+    const float* pk = p + (size_t)kk * ldp;
+    VF b[NV];
+    for (int v = 0; v < NV; v++) b[v] = FN(ld)(pk + v * VW);
+    for (int r = 0; r < rows; r++) {
+      VF a = (VF){0} + x[(size_t)r * k + kk];
+      for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
+    }
+  }
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < NV; v++) FN(st)(y + (size_t)r * ldy + v * VW, acc[r][v]);
+}
+
+static void FN(gemm_panel)(const float* x, int m, int k, const float* p, int ldp, int nb, float* y, int ldy,
+                           const float* bias) {
+  if (nb == PANEL) {
+    int i = 0;
+    for (; i + MR <= m; i += MR) FN(block)(MR, x + (size_t)i * k, k, p, ldp, y + (size_t)i * ldy, ldy, bias);
+    for (; i < m; i++) FN(block)(1, x + (size_t)i * k, k, p, ldp, y + (size_t)i * ldy, ldy, bias);
+    return;
+  }
+  /* fewer than 32 columns: one row at a time into a local row of sums (the loop over j vectorizes) */
+  float acc[PANEL];
+  for (int i = 0; i < m; i++) {
+    for (int j = 0; j < nb; j++) acc[j] = bias ? bias[j] : 0.f;
+    const float* xr = x + (size_t)i * k;
+    for (int kk = 0; kk < k; kk++) {
+      float a = xr[kk];
+      const float* pk = p + (size_t)kk * ldp;
+      for (int j = 0; j < nb; j++) acc[j] += a * pk[j];
+    }
+    memcpy(y + (size_t)i * ldy, acc, (size_t)nb * 4);
+  }
+}
+
+static float FN(dot)(const float* a, const float* b, int len) {
+  VF s0 = {0}, s1 = {0};
+  int i = 0;
+  for (; i + 2 * VW <= len; i += 2 * VW) {
+    s0 += FN(ld)(a + i) * FN(ld)(b + i);
+    s1 += FN(ld)(a + i + VW) * FN(ld)(b + i + VW);
+  }
+  s0 += s1;
+  float s = 0;
+  for (int v = 0; v < VW; v++) s += s0[v];
+  for (; i < len; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* y[i*ldy + j] = x_i . w_j: four rows of w per row of x share each load of x */
+static void FN(gemm_rows)(const float* x, int m, int k, const float* w, int nb, float* y, int ldy) {
+  for (int i = 0; i < m; i++) {
+    const float* xr = x + (size_t)i * k;
+    int j = 0;
+    for (; j + 4 <= nb; j += 4) {
+      const float* w0 = w + (size_t)j * k;
+      VF s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+      int kk = 0;
+      for (; kk + VW <= k; kk += VW) {
+        VF a = FN(ld)(xr + kk);
+        s0 += a * FN(ld)(w0 + kk);
+        s1 += a * FN(ld)(w0 + k + kk);
+        s2 += a * FN(ld)(w0 + 2 * k + kk);
+        s3 += a * FN(ld)(w0 + 3 * k + kk);
+      }
+      float t[4] = {0, 0, 0, 0};
+      for (int v = 0; v < VW; v++) {
+        t[0] += s0[v];
+        t[1] += s1[v];
+        t[2] += s2[v];
+        t[3] += s3[v];
+      }
+      for (; kk < k; kk++)
+        for (int q = 0; q < 4; q++) t[q] += xr[kk] * w0[(size_t)q * k + kk];
+      for (int q = 0; q < 4; q++) y[(size_t)i * ldy + j + q] = t[q];
+    }
+    for (; j < nb; j++) y[(size_t)i * ldy + j] = FN(dot)(xr, w + (size_t)j * k, k);
+  }
+}
+
+static void FN(decode_panel)(const uint8_t* codes, int bits, int len, const float* scale, const float* bias,
+                             float* dst) {
+  if (bits == 8) {
+    for (int kk = 0; kk < len; kk++) {
+      const uint8_t* c = codes + (size_t)kk * PANEL;
+      float* d = dst + (size_t)kk * PANEL;
+      for (int j = 0; j < PANEL; j++) d[j] = (float)(int8_t)(c[j] ^ 0x80) * scale[j] + bias[j];
+    }
+  } else {
+    const int h = PANEL / 2;
+    for (int kk = 0; kk < len; kk++) {
+      const uint8_t* c = codes + (size_t)kk * h;
+      float* d = dst + (size_t)kk * PANEL;
+      for (int j = 0; j < h; j++) {
+        d[j] = (float)(c[j] & 0xf) * scale[j] + bias[j];
+        d[j + h] = (float)(c[j] >> 4) * scale[j + h] + bias[j + h];
+      }
+    }
+  }
+}
+
+static float FN(dot_s8)(const float* x, const uint8_t* codes, int len) {
+  float s = 0;
+  for (int i = 0; i < len; i++) s += x[i] * (float)(int8_t)(codes[i] ^ 0x80);
+  return s;
+}
+
+static float FN(dot_u4)(const float* xe, const float* xo, const uint8_t* codes, int len) {
+  float s = 0;
+  for (int i = 0; i < len; i++) s += xe[i] * (float)(codes[i] & 0xf) + xo[i] * (float)(codes[i] >> 4);
+  return s;
+}
+
+static void FN(dequant8)(const uint8_t* codes, int len, float scale, float zero, float* dst) {
+  for (int i = 0; i < len; i++) dst[i] = ((float)codes[i] - zero) * scale;
+}
+
+/* e^x as ScalarKernels.exp: x = k ln2 + r, a degree-6 polynomial for e^r, 2^k in the exponent bits */
+static inline float FN(expf)(float x) {
+  x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
+  int k = (int)(x * 1.44269504f + 128.5f) - 128;
+  float kf = (float)k;
+  float r = x - kf * 0.693145752f - kf * 1.42860677e-6f;
+  float p = 1.f + r * (1.f + r * (0.5f + r * (1.f / 6 + r * (1.f / 24 + r * (1.f / 120 + r * (1.f / 720))))));
+  int bits = (k + 127) << 23;
+  float two;
+  memcpy(&two, &bits, 4);
+  return p * two;
+}
+
+static float FN(exp_shifted)(const float* src, int len, float max, float* dst) {
+  for (int i = 0; i < len; i++) dst[i] = FN(expf)(src[i] - max);
+  float s = 0;
+  for (int i = 0; i < len; i++) s += dst[i];
+  return s;
+}
+
+static inline float FN(erf)(float xf) {
+  float x = xf < 0 ? -xf : xf;
+  float p = 1.f + x * (0.0705230784f + x * (0.0422820123f + x * (0.0092705272f + x * (0.0001520143f +
+                 x * (0.0002765672f + x * 0.0000430638f)))));
+  p *= p;
+  p *= p;
+  p *= p;
+  p *= p;
+  float r = 1.f - 1.f / p;
+  return xf < 0 ? -r : r;
+}
+
+static void FN(gelu)(const float* src, int len, float* dst) {
+  for (int i = 0; i < len; i++) {
+    float x = src[i];
+    dst[i] = 0.5f * x * (1.f + FN(erf)(x * 0.70710678f));
+  }
+}
+
+static void FN(layer_norm_row)(const float* src, int len, float eps, const float* g, const float* b, float* dst) {
+  float sum = 0;
+  for (int i = 0; i < len; i++) sum += src[i];
+  float mean = sum / len;
+  float var = 0;
+  for (int i = 0; i < len; i++) {
+    float d = src[i] - mean;
+    var += d * d;
+  }
+  float inv = (float)(1.0 / sqrt(var / len + eps));
+  if (g && b) {
+    for (int i = 0; i < len; i++) dst[i] = (src[i] - mean) * inv * g[i] + b[i];
+  } else {
+    for (int i = 0; i < len; i++) dst[i] = (src[i] - mean) * inv * (g ? g[i] : 1.f) + (b ? b[i] : 0.f);
+  }
+}
+
+static float FN(affine_max)(const float* x, float scale, const float* mk, int mstep, float* y, int len) {
+  float max = -INFINITY;
+  if (!mk) {
+    for (int i = 0; i < len; i++) y[i] = x[i] * scale;
+  } else if (mstep == 0) {
+    for (int i = 0; i < len; i++) y[i] = x[i] * scale + mk[0];
+  } else {
+    for (int i = 0; i < len; i++) y[i] = x[i] * scale + mk[i];
+  }
+  for (int i = 0; i < len; i++) max = y[i] > max ? y[i] : max;
+  return max;
+}
+
+static void FN(axpy)(float a, const float* x, float* y, int len) {
+  for (int i = 0; i < len; i++) y[i] += a * x[i];
+}
+
+static void FN(scale)(float* a, int len, float f) {
+  for (int i = 0; i < len; i++) a[i] *= f;
+}
+
+/*
+ * W8A8: uint8 activations x int8 weights, int32 sums. w is a panel of 32 columns in groups of 4
+ * along k: w[(q*32 + j)*4 + t] is element 4q+t of column j (Kernels.java, gemmU8S8). kp is k
+ * rounded up to 4, x rows are kp apart. Then y = (sum - zp * colsum[j]) * (ascale * wscale[j]) + bias[j].
+ */
+static inline __attribute__((always_inline)) void FN(store_s8)(const int32_t* acc, int nb, int zp,
+                                                               const int32_t* colsum, float ascale,
+                                                               const float* wscale, const float* bias, float* y) {
+  for (int j = 0; j < nb; j++) {
+    float v = (float)(acc[j] - zp * colsum[j]) * (ascale * wscale[j]);
+    y[j] = bias ? v + bias[j] : v;
+  }
+}
+
+#ifdef HAVE_VNNI
+static inline __attribute__((always_inline)) void FN(block_s8)(int rows, const uint8_t* x, int kp, const int8_t* w,
+                                                               int nb, int zp, const int32_t* colsum, float ascale,
+                                                               const float* wscale, const float* bias, float* y,
+                                                               int ldy) {
+  __m512i acc[MR][2];
+  for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  for (int q = 0; q < kp / 4; q++) {
+    __m512i b0 = _mm512_loadu_si512(w + (size_t)q * 128);
+    __m512i b1 = _mm512_loadu_si512(w + (size_t)q * 128 + 64);
+    for (int r = 0; r < rows; r++) {
+      int32_t a4;
+      memcpy(&a4, x + (size_t)r * kp + 4 * q, 4);
+      __m512i a = _mm512_set1_epi32(a4);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, b0);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, b1);
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    int32_t s[PANEL];
+    _mm512_storeu_si512(s, acc[r][0]);
+    _mm512_storeu_si512(s + 16, acc[r][1]);
+    FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)r * ldy);
+  }
+}
+
+static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+  int i = 0;
+  for (; i + MR <= m; i += MR)
+    FN(block_s8)(MR, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+  for (; i < m; i++)
+    FN(block_s8)(1, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+}
+#elif defined(HAVE_AVX2_INT)
+/*
+ * AVX2 has no 8-bit dot product that is exact for uint8 x int8 (vpmaddubsw saturates pairs at
+ * 16 bits), so codes are widened to 16 bits and multiplied in pairs into 32 bits (vpmaddwd):
+ * per group of four along k, 16 bytes hold four columns; eight such per panel, eight 32-bit
+ * accumulators per row, their pairs summed once at the end of the row.
+ */
+static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+  for (int i = 0; i < m; i++) {
+    const uint8_t* xr = x + (size_t)i * kp;
+    __m256i acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_si256();
+    for (int q = 0; q < kp / 4; q++) {
+      const int8_t* wq = w + (size_t)q * 128;
+      int64_t a4 = (int64_t)xr[4 * q] | (int64_t)xr[4 * q + 1] << 16 | (int64_t)xr[4 * q + 2] << 32 |
+                   (int64_t)xr[4 * q + 3] << 48;
+      __m256i a = _mm256_set1_epi64x(a4);
+      for (int c = 0; c < 8; c++) {
+        __m256i b = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(wq + 16 * c)));
+        acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(a, b));
+      }
+    }
+    int32_t pairs[64];
+    for (int c = 0; c < 8; c++) _mm256_storeu_si256((__m256i*)(pairs + 8 * c), acc[c]);
+    int32_t s[PANEL];
+    for (int j = 0; j < PANEL; j++) s[j] = pairs[2 * j] + pairs[2 * j + 1];
+    FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy);
+  }
+}
+#else
+/* widened to 16 bits, products summed in pairs into 32 bits (pmaddwd / smlal where the target has them) */
+static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+  for (int i = 0; i < m; i++) {
+    const uint8_t* xr = x + (size_t)i * kp;
+    int32_t acc[PANEL] = {0};
+    for (int q = 0; q < kp / 4; q++) {
+      const int8_t* wq = w + (size_t)q * 128;
+      int16_t a0 = xr[4 * q], a1 = xr[4 * q + 1], a2 = xr[4 * q + 2], a3 = xr[4 * q + 3];
+      for (int j = 0; j < PANEL; j++) {
+        acc[j] += (int32_t)(int16_t)(a0 * wq[4 * j]) + (int16_t)(a1 * wq[4 * j + 1]) +
+                  (int32_t)(int16_t)(a2 * wq[4 * j + 2]) + (int16_t)(a3 * wq[4 * j + 3]);
+      }
+    }
+    FN(store_s8)(acc, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy);
+  }
+}
+#endif
+
+/*
+ * ONNX DynamicQuantizeLinear over m rows of k (written kp apart, padding 0), as ONNX Runtime
+ * computes it: range widened to hold 0, scale = range / 255 (1 for an empty range), zero point and
+ * codes rounded half to even (nearbyintf in the default rounding mode), a NaN coded as 0 as Java
+ * does. params receives the scale and the zero point.
+ */
+static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, float* params) {
+  size_t n = (size_t)m * k;
+  float mn = 0.f, mx = 0.f;
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i];
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  float scale = mx == mn ? 1.f : (mx - mn) / 255.f;
+  float z = 0.f - mn / scale;
+  z = z > 0.f ? (z < 255.f ? z : 255.f) : 0.f;
+  float zp = nearbyintf(z);
+  for (int i = 0; i < m; i++) {
+    const float* xr = x + (size_t)i * k;
+    uint8_t* o = out + (size_t)i * kp;
+    for (int kk = 0; kk < k; kk++) {
+      float r = nearbyintf(xr[kk] / scale) + zp;
+      r = r >= 0.f ? r : 0.f;
+      r = r <= 255.f ? r : 255.f;
+      o[kk] = (uint8_t)(int)r;
+    }
+    for (int kk = k; kk < kp; kk++) o[kk] = 0;
+  }
+  params[0] = scale;
+  params[1] = zp;
+}
+
+#undef FN
+#undef VF
+#undef NV
+#undef CAT
+#undef CAT_

@@ -1,0 +1,253 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import java.nio.ByteBuffer;
+
+/**
+ * A MatMul weight {@code [K, N]} that computes with int8 activations ("W8A8", as ONNX Runtime's
+ * {@code DynamicQuantizeLinear + MatMulInteger}): signed 8-bit codes, one scale per output column,
+ * laid out for integer dot products: panels of {@value QuantMatrix#PANEL} columns, in each the
+ * depth in groups of four, {@code codes[t][q][j][0..3]} = elements {@code 4q .. 4q+3} of column
+ * {@code 32t + j} (what one AVX-512 VNNI {@code vpdpbusd} or one NEON {@code sdot} lane reads),
+ * padding 0. Built once at load from the stored symmetric per-channel codes ({@link #of}); the
+ * column sums of the codes are kept for the activations' zero point. Immutable.
+ */
+public final class Int8Panels {
+  private final int k;
+  private final int n;
+  /** {@code k} rounded up to 4. */
+  private final int kp;
+  private final byte[] codes;
+  private final int[] colSums;
+  private final float[] scales;
+
+  private Int8Panels(int k, int n, byte[] codes, int[] colSums, float[] scales) {
+    this.k = k;
+    this.n = n;
+    this.kp = (k + 3) & ~3;
+    this.codes = codes;
+    this.colSums = colSums;
+    this.scales = scales;
+  }
+
+  /**
+   * The W8A8 form of a stored quantized tensor: 8-bit symmetric codes with one scale per fiber
+   * (per channel, or one for the whole tensor). Anything else throws an {@link
+   * IllegalArgumentException} saying what the tensor holds instead.
+   */
+  public static Int8Panels of(QuantCodec.QuantizedTensor q) {
+    QuantCodec c = q.codec();
+    boolean perFiber = c.granularity() == QuantCodec.Granularity.CHANNEL
+        || c.granularity() == QuantCodec.Granularity.TENSOR || q.groupLength() >= q.fiberLength();
+    if (c.bits() != 8 || !c.symmetric() || !perFiber) {
+      throw new IllegalArgumentException("int8 activations need 8-bit symmetric codes with one scale per output "
+          + "channel, not " + c.describe());
+    }
+    int n = q.fibers();
+    int k = q.fiberLength();
+    int kp = (k + 3) & ~3;
+    int p = QuantMatrix.PANEL;
+    int panels = (n + p - 1) / p;
+    byte[] out = new byte[Math.multiplyExact(panels, kp * p)];
+    int[] sums = new int[panels * p];
+    float[] sc = new float[panels * p];
+    ByteBuffer packed = q.packedCodes().duplicate();
+    int base0 = packed.position();
+    float[] s = q.scales();
+    boolean oneScale = c.granularity() == QuantCodec.Granularity.TENSOR;
+    for (int j = 0; j < n; j++) {
+      int t = j / p;
+      int jj = j % p;
+      int base = base0 + j * q.fiberBytes();
+      int sum = 0;
+      for (int kk = 0; kk < k; kk++) {
+        int code = (packed.get(base + kk) & 0xff) - 128; // symmetric: zero point 2^7, codes 1..255
+        out[t * kp * p + ((kk >> 2) * p + jj) * 4 + (kk & 3)] = (byte) code;
+        sum += code;
+      }
+      sums[j] = sum;
+      sc[j] = oneScale ? s[0] : s[j];
+    }
+    return new Int8Panels(k, n, out, sums, sc);
+  }
+
+  public int rows() {
+    return n;
+  }
+
+  public int cols() {
+    return k;
+  }
+
+  long residentBytes() {
+    return codes.length + 4L * colSums.length + 4L * scales.length;
+  }
+
+  /** Column {@code j} as floats ({@code code * scale}), into {@code dst[off .. off + k)}. */
+  void decodeRow(int j, float[] dst, int off) {
+    int p = QuantMatrix.PANEL;
+    int t = j / p;
+    int jj = j % p;
+    for (int kk = 0; kk < k; kk++) {
+      dst[off + kk] = codes[t * kp * p + ((kk >> 2) * p + jj) * 4 + (kk & 3)] * scales[j];
+    }
+  }
+
+  /**
+   * {@code y = x * W + bias} as ONNX Runtime computes {@code DynamicQuantizeLinear(x)}, {@code
+   * MatMulInteger}, then the scales: {@code x} quantized per tensor (all {@code m} rows) to
+   * unsigned 8 bits, 32-bit integer sums, {@code (sum - zp * colSum) * (xScale * wScale)}.
+   */
+  void multiply(Kernels kern, float[] x, int xOff, int m, float[] bias, float[] y, int yOff) {
+    int p = QuantMatrix.PANEL;
+    Quantized a;
+    if (kern instanceof NativeKernels nat) {
+      byte[] codes8 = new byte[m * kp];
+      float[] sz = nat.quantizeU8(x, xOff, m, k, kp, codes8);
+      a = new Quantized(codes8, sz[0], (int) sz[1]);
+    } else {
+      a = quantize(x, xOff, m, k, kp);
+    }
+    int panels = (n + p - 1) / p;
+    if (!(kern instanceof NativeKernels)) {
+      multiplyAsFloats(kern, a, m, bias, y, yOff);
+      return;
+    }
+    KernelThreads.forEach(panels, (long) m * n * k / 4, t -> {
+      int j0 = t * p;
+      int nb = Math.min(p, n - j0);
+      kern.gemmU8S8(a.codes, 0, m, kp, codes, t * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
+          yOff + j0, n, bias, j0);
+    });
+  }
+
+  /**
+   * Depth of a float chunk: integer products of uint8 and int8 codes (at most 255 * 128 = 32640)
+   * summed over 512 stay below 2^24, so float sums of a chunk are exact integers.
+   */
+  static final int EXACT_CHUNK = 512;
+
+  /**
+   * The same integer product with the Java kernels' float GEMM, exact: the codes as floats, the
+   * depth in chunks of {@value #EXACT_CHUNK} whose float sums are exact integers, added up in
+   * {@code int} (Java has no fast 8-bit dot product; its float products run at vector speed).
+   */
+  private void multiplyAsFloats(Kernels kern, Quantized a, int m, float[] bias, float[] y, int yOff) {
+    int p = QuantMatrix.PANEL;
+    int chunks = (k + EXACT_CHUNK - 1) / EXACT_CHUNK;
+    float[][] xc = new float[chunks][];
+    for (int c = 0; c < chunks; c++) {
+      int k0 = c * EXACT_CHUNK;
+      int kc = Math.min(EXACT_CHUNK, k - k0);
+      float[] f = new float[m * kc];
+      for (int i = 0; i < m; i++) {
+        for (int kk = 0; kk < kc; kk++) {
+          f[i * kc + kk] = a.codes[i * kp + k0 + kk] & 0xff;
+        }
+      }
+      xc[c] = f;
+    }
+    int panels = (n + p - 1) / p;
+    if (kern instanceof ScalarKernels) {
+      multiplyAsFloatsWide(a, xc, chunks, m, bias, y, yOff);
+      return;
+    }
+    KernelThreads.forEach(panels, (long) m * n * k, t -> {
+      int j0 = t * p;
+      int nb = Math.min(p, n - j0);
+      float[] panel = new float[k * p];
+      int base = t * kp * p;
+      for (int kk = 0; kk < k; kk++) {
+        int src = base + (kk >> 2) * p * 4 + (kk & 3);
+        for (int j = 0; j < p; j++) {
+          panel[kk * p + j] = codes[src + 4 * j];
+        }
+      }
+      int[] acc = new int[m * p];
+      float[] part = new float[m * p];
+      for (int c = 0; c < chunks; c++) {
+        int k0 = c * EXACT_CHUNK;
+        int kc = Math.min(EXACT_CHUNK, k - k0);
+        kern.gemmPanel(xc[c], 0, m, kc, panel, k0 * p, p, p, part, 0, p);
+        for (int i = 0; i < acc.length; i++) {
+          acc[i] += (int) part[i];
+        }
+      }
+      float s = a.scale;
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < nb; j++) {
+          float v = (float) (acc[i * p + j] - a.zeroPoint * colSums[j0 + j]) * (s * scales[j0 + j]);
+          y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
+        }
+      }
+    });
+  }
+
+  /** {@link #multiplyAsFloats} for the scalar kernels: wide 0-based tiles ({@link ScalarMatMul}). */
+  private void multiplyAsFloatsWide(Quantized a, float[][] xc, int chunks, int m, float[] bias, float[] y, int yOff) {
+    int p = QuantMatrix.PANEL;
+    int w = Math.min(ScalarMatMul.WIDE, (n + p - 1) / p * p);
+    int tiles = (n + w - 1) / w;
+    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
+      int j0 = t * w;
+      int nb = Math.min(w, n - j0);
+      float[][] rows = new float[k][nb];
+      for (int j = 0; j < nb; j++) {
+        int col = j0 + j;
+        int base = (col / p) * kp * p + (col % p) * 4;
+        for (int kk = 0; kk < k; kk++) {
+          rows[kk][j] = codes[base + (kk >> 2) * p * 4 + (kk & 3)];
+        }
+      }
+      float[][] acc4 = new float[4][nb];
+      int[] acc = new int[m * nb];
+      float[] part = new float[m * nb];
+      for (int c = 0; c < chunks; c++) {
+        int k0 = c * EXACT_CHUNK;
+        int kc = Math.min(EXACT_CHUNK, k - k0);
+        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, java.util.Arrays.copyOfRange(rows, k0, k0 + kc), nb, part, 0, nb, null, 0,
+            acc4);
+        for (int i = 0; i < acc.length; i++) {
+          acc[i] += (int) part[i];
+        }
+      }
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < nb; j++) {
+          float v = (float) (acc[i * nb + j] - a.zeroPoint * colSums[j0 + j]) * (a.scale * scales[j0 + j]);
+          y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
+        }
+      }
+    });
+  }
+
+  /** Activations as {@code DynamicQuantizeLinear} makes them: codes {@code [m, kp]}, scale, zero point. */
+  record Quantized(byte[] codes, float scale, int zeroPoint) {}
+
+  /**
+   * ONNX {@code DynamicQuantizeLinear}: {@code scale = (max(0, max x) - min(0, min x)) / 255}
+   * (1 when that range is 0, as ONNX Runtime does), {@code zp = saturate(round(-min / scale))},
+   * {@code q = saturate(round(x / scale) + zp)}, rounding half to even, in float.
+   */
+  static Quantized quantize(float[] x, int xOff, int m, int k, int kp) {
+    float min = 0f;
+    float max = 0f;
+    for (int i = xOff, end = xOff + m * k; i < end; i++) {
+      float v = x[i];
+      min = v < min ? v : min;
+      max = v > max ? v : max;
+    }
+    float scale = max == min ? 1f : (max - min) / 255f;
+    float z = Math.max(0f, Math.min(255f, 0f - min / scale));
+    int zp = (int) Math.rint(z);
+    byte[] q = new byte[m * kp];
+    for (int i = 0; i < m; i++) {
+      int xr = xOff + i * k;
+      int qr = i * kp;
+      for (int kk = 0; kk < k; kk++) {
+        float r = (float) Math.rint(x[xr + kk] / scale) + zp;
+        q[qr + kk] = (byte) (r < 0f ? 0 : r > 255f ? 255 : (int) r);
+      }
+    }
+    return new Quantized(q, scale, zp);
+  }
+}

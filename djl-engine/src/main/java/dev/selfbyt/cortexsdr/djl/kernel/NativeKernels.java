@@ -1,0 +1,275 @@
+package dev.selfbyt.cortexsdr.djl.kernel;
+
+import java.util.Locale;
+
+/**
+ * Kernels in C ({@code libcortexsdr_kernels.so}, built by Maven from {@code src/main/c}) for one
+ * instruction set: {@code avx512} (AVX-512 with VNNI for the int8 products), {@code avx2} (AVX2 +
+ * FMA), or {@code portable} (SSE2 on x86-64, NEON on aarch64). Get the best this CPU runs with
+ * {@link #best()}, a given one with {@link #of(String)}. Arrays are read in place, and every
+ * product runs with denormals flushed to zero (restored on return).
+ */
+final class NativeKernels extends Kernels {
+  /** The instruction sets by the library's numbers. */
+  static final String[] ISAS = {"portable", "avx2", "avx512"};
+  private final int isa;
+
+  private NativeKernels(int isa) {
+    this.isa = isa;
+  }
+
+  /** The best kernels for this CPU, or null when the library does not load. */
+  static NativeKernels best() {
+    return NativeLibrary.load() == null ? null : new NativeKernels(nBestIsa());
+  }
+
+  /**
+   * The kernels for instruction set {@code name}, or null when the library does not load; an
+   * {@link IllegalArgumentException} when the name is unknown or this CPU lacks it.
+   */
+  static NativeKernels of(String name) {
+    if (NativeLibrary.load() == null) {
+      return null;
+    }
+    int want = java.util.Arrays.asList(ISAS).indexOf(name.toLowerCase(Locale.ROOT));
+    if (want < 0) {
+      throw new IllegalArgumentException("unknown native instruction set '" + name + "': use "
+          + String.join(", ", ISAS));
+    }
+    int best = nBestIsa();
+    if (want > best) {
+      throw new IllegalArgumentException("this CPU runs native kernels up to " + ISAS[best] + ", not " + name);
+    }
+    return new NativeKernels(want);
+  }
+
+  /** The instruction sets this CPU runs, best last; empty when the library does not load. */
+  static java.util.List<String> supported() {
+    if (NativeLibrary.load() == null) {
+      return java.util.List.of();
+    }
+    return java.util.List.of(ISAS).subList(0, nBestIsa() + 1);
+  }
+
+  String isa() {
+    return ISAS[isa];
+  }
+
+  @Override
+  public String name() {
+    String arch = NativeLibrary.platform().endsWith("aarch64") && isa == 0 ? "neon" : ISAS[isa];
+    return "native (" + arch + ")";
+  }
+
+  /** The products run with flush-to-zero and denormals-are-zero set: nothing to do here. */
+  @Override
+  public float[] withoutDenormals(float[] x, int off, int len) {
+    return x;
+  }
+
+  @Override
+  public void gemmPanel(float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp, int nb, float[] y, int yOff,
+      int ldy, float[] bias, int bOff) {
+    if (m == 0 || nb == 0) {
+      return;
+    }
+    need(x, xOff, (long) m * k);
+    need(p, pOff, (long) (k - 1) * ldp + nb);
+    need(y, yOff, (long) (m - 1) * ldy + nb);
+    if (bias != null) {
+      need(bias, bOff, nb);
+    }
+    nGemmPanel(isa, x, xOff, m, k, p, pOff, ldp, nb, y, yOff, ldy, bias, bOff);
+  }
+
+  @Override
+  public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
+    need(x, xOff, len);
+    need(codes.length, cOff, len);
+    return nDotS8(isa, x, xOff, codes, cOff, len);
+  }
+
+  @Override
+  public float dotU4(float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len) {
+    need(xe, xOff, len);
+    need(xo, xOff, len);
+    need(codes.length, cOff, len);
+    return nDotU4(isa, xe, xo, xOff, codes, cOff, len);
+  }
+
+  @Override
+  public void gemmRows(float[] x, int xOff, int m, int k, float[] w, int wOff, int nb, float[] y, int yOff, int ldy) {
+    if (m == 0 || nb == 0) {
+      return;
+    }
+    need(x, xOff, (long) m * k);
+    need(w, wOff, (long) nb * k);
+    need(y, yOff, (long) (m - 1) * ldy + nb);
+    nGemmRows(isa, x, xOff, m, k, w, wOff, nb, y, yOff, ldy);
+  }
+
+  @Override
+  public void decodePanel(byte[] codes, int off, int bits, int len, float[] scale, float[] bias, float[] dst,
+      int dOff) {
+    if (bits != 8 && bits != 4) {
+      throw new IllegalArgumentException("panels hold 8- or 4-bit codes, not " + bits);
+    }
+    need(codes.length, off, (long) len * (bits == 8 ? QuantMatrix.PANEL : QuantMatrix.PANEL / 2));
+    need(scale, 0, QuantMatrix.PANEL);
+    need(bias, 0, QuantMatrix.PANEL);
+    need(dst, dOff, (long) len * QuantMatrix.PANEL);
+    nDecodePanel(isa, codes, off, bits, len, scale, bias, dst, dOff);
+  }
+
+  @Override
+  public void dequant8(byte[] codes, int off, int len, float scale, float zero, float[] dst, int dOff) {
+    need(codes.length, off, len);
+    need(dst, dOff, len);
+    nDequant8(isa, codes, off, len, scale, zero, dst, dOff);
+  }
+
+  @Override
+  public float expShifted(float[] src, int off, int len, float max, float[] dst) {
+    need(src, off, len);
+    need(dst, off, len);
+    return nExpShifted(isa, src, off, len, max, dst);
+  }
+
+  @Override
+  public void gelu(float[] src, int off, int len, float[] dst, int dOff) {
+    need(src, off, len);
+    need(dst, dOff, len);
+    nGelu(isa, src, off, len, dst, dOff);
+  }
+
+  @Override
+  public void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst) {
+    need(src, off, len);
+    need(dst, off, len);
+    if (g != null) {
+      need(g, 0, len);
+    }
+    if (b != null) {
+      need(b, 0, len);
+    }
+    nLayerNormRow(isa, src, off, len, eps, g, b, dst);
+  }
+
+  @Override
+  public float affineMax(float[] x, int xOff, float scale, float[] m, int mOff, int mStep, float[] y, int yOff,
+      int len) {
+    need(x, xOff, len);
+    need(y, yOff, len);
+    if (m != null) {
+      need(m, mOff, mStep == 0 ? 1 : len);
+    }
+    return nAffineMax(isa, x, xOff, scale, m, mOff, mStep, y, yOff, len);
+  }
+
+  @Override
+  public void scale(float[] a, int off, int len, float f) {
+    need(a, off, len);
+    nScale(isa, a, off, len, f);
+  }
+
+  @Override
+  public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
+    need(x, xOff, len);
+    need(y, yOff, len);
+    nAxpy(isa, a, x, xOff, y, yOff, len);
+  }
+
+  @Override
+  public float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+    need(a, aOff, len);
+    need(b, bOff, len);
+    return nDot(isa, a, aOff, b, bOff, len);
+  }
+
+  @Override
+  public void gemmU8S8(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp, int[] colSums,
+      int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff) {
+    if (m == 0 || nb == 0) {
+      return;
+    }
+    need(xq.length, xOff, (long) m * kp);
+    need(w.length, wOff, (long) kp * QuantMatrix.PANEL);
+    need(colSums.length, cOff, nb);
+    need(wScale, sOff, nb);
+    need(y, yOff, (long) (m - 1) * ldy + nb);
+    if (bias != null) {
+      need(bias, bOff, nb);
+    }
+    if ((kp & 3) != 0) {
+      throw new IllegalArgumentException("k padded to a multiple of 4, not " + kp);
+    }
+    nGemmU8S8(isa, xq, xOff, m, kp, w, wOff, nb, zp, colSums, cOff, aScale, wScale, sOff, y, yOff, ldy, bias, bOff);
+  }
+
+  /**
+   * ONNX {@code DynamicQuantizeLinear} of {@code m} rows of {@code k} into {@code out} ({@code kp}
+   * apart, padding 0), as {@code Int8Panels.quantize} computes it; returns {scale, zero point}.
+   */
+  float[] quantizeU8(float[] x, int xOff, int m, int k, int kp, byte[] out) {
+    need(x, xOff, (long) m * k);
+    need(out.length, 0, (long) m * kp);
+    float[] params = new float[2];
+    nQuantizeU8(isa, x, xOff, m, k, kp, out, params);
+    return params;
+  }
+
+  /**
+   * The native code trusts its offsets, so each product checks its arrays' extents here (a few
+   * comparisons per call, against a crash or a silently overwritten heap).
+   */
+  private static void need(float[] a, int off, long len) {
+    need(a.length, off, len);
+  }
+
+  private static void need(int length, int off, long len) {
+    if (off < 0 || len < 0 || off + len > length) {
+      throw new ArrayIndexOutOfBoundsException("range [" + off + ", " + (off + len) + ") of an array of " + length);
+    }
+  }
+
+  private static native int nBestIsa();
+
+  private static native void nQuantizeU8(int isa, float[] x, int xOff, int m, int k, int kp, byte[] out,
+      float[] params);
+
+  private static native void nGemmPanel(int isa, float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp,
+      int nb, float[] y, int yOff, int ldy, float[] bias, int bOff);
+
+  private static native void nGemmRows(int isa, float[] x, int xOff, int m, int k, float[] w, int wOff, int nb,
+      float[] y, int yOff, int ldy);
+
+  private static native void nDecodePanel(int isa, byte[] codes, int off, int bits, int len, float[] scale,
+      float[] bias, float[] dst, int dOff);
+
+  private static native float nDotS8(int isa, float[] x, int xOff, byte[] codes, int cOff, int len);
+
+  private static native float nDotU4(int isa, float[] xe, float[] xo, int xOff, byte[] codes, int cOff, int len);
+
+  private static native void nDequant8(int isa, byte[] codes, int off, int len, float scale, float zero, float[] dst,
+      int dOff);
+
+  private static native float nExpShifted(int isa, float[] src, int off, int len, float max, float[] dst);
+
+  private static native void nGelu(int isa, float[] src, int off, int len, float[] dst, int dOff);
+
+  private static native void nLayerNormRow(int isa, float[] src, int off, int len, float eps, float[] g, float[] b,
+      float[] dst);
+
+  private static native float nAffineMax(int isa, float[] x, int xOff, float scale, float[] m, int mOff, int mStep,
+      float[] y, int yOff, int len);
+
+  private static native void nAxpy(int isa, float a, float[] x, int xOff, float[] y, int yOff, int len);
+
+  private static native void nScale(int isa, float[] a, int off, int len, float f);
+
+  private static native float nDot(int isa, float[] a, int aOff, float[] b, int bOff, int len);
+
+  private static native void nGemmU8S8(int isa, byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb,
+      int zp, int[] colSums, int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy,
+      float[] bias, int bOff);
+}
