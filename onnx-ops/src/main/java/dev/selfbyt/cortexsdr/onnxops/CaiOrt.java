@@ -44,6 +44,11 @@ import java.util.Map;
  * SessionOptions.addExternalInitializers}. Nothing is written to disk, and the model bytes hold no
  * decoded weight.
  *
+ * <p>Denormal floats are flushed to zero ({@code session.set_denormal_as_zero = 1}) unless {@code
+ * options} already say otherwise or {@code -D}{@value #DENORMAL_AS_ZERO_PROPERTY}{@code =false}:
+ * rounded weights can push activations into the denormal range, where the CPU slows down by
+ * orders of magnitude for no visible change in the result.
+ *
  * <p>{@code options} is changed (external initializers added, the operator library registered):
  * use a fresh {@code SessionOptions} for each call. The decoded buffers stay alive as long as the
  * returned session is reachable; close the session as usual.
@@ -123,6 +128,7 @@ public final class CaiOrt {
             .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue("cortexsdr-decoded-" + name))
             .build());
       }
+      flushDenormals(options);
       if (graph.getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
         SdrOps.register(options);
       }
@@ -167,6 +173,26 @@ public final class CaiOrt {
       QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(r, 0, true, sdr);
       dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(g.model(), target);
       return g.forms();
+    }
+  }
+
+  /**
+   * System property: {@code false} keeps denormal floats in sessions {@link #createSession} opens
+   * (default {@code true}: {@value #DENORMAL_AS_ZERO_KEY} = 1 unless the options set the key).
+   */
+  public static final String DENORMAL_AS_ZERO_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.denormal_as_zero";
+
+  /** ONNX Runtime's session configuration key for flushing denormals to zero. */
+  public static final String DENORMAL_AS_ZERO_KEY = "session.set_denormal_as_zero";
+
+  /** Sets {@value #DENORMAL_AS_ZERO_KEY} = 1 unless the caller set it or opted out by property. */
+  static void flushDenormals(OrtSession.SessionOptions options) throws OrtException {
+    String v = System.getProperty(DENORMAL_AS_ZERO_PROPERTY, "true").trim();
+    if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
+      throw new IllegalArgumentException("-D" + DENORMAL_AS_ZERO_PROPERTY + "=" + v + ": use true or false");
+    }
+    if (Boolean.parseBoolean(v) && !options.getConfigEntries().containsKey(DENORMAL_AS_ZERO_KEY)) {
+      options.addConfigEntry(DENORMAL_AS_ZERO_KEY, "1");
     }
   }
 
