@@ -196,11 +196,14 @@ public final class CaiOrt {
     }
   }
 
-  /** System property for the default {@code MatMulNBits accuracy_level} (0 or 4; default 0). */
+  /** System property for the default {@code MatMulNBits accuracy_level} (0 to 4, or auto; default 0). */
   public static final String ACCURACY_LEVEL_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.accuracy_level";
 
   private static int accuracyLevel() {
     String v = System.getProperty(ACCURACY_LEVEL_PROPERTY, "0").trim();
+    if (v.equals("auto")) {
+      return dev.selfbyt.cortexsdr.converters.onnx.NBitsAccuracy.MEASURED;
+    }
     try {
       int level = Integer.parseInt(v);
       if (level >= 0 && level <= 4) {
@@ -209,7 +212,8 @@ public final class CaiOrt {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new IllegalArgumentException("-D" + ACCURACY_LEVEL_PROPERTY + "=" + v + ": use 0 (fp32) to 4 (int8 activations)");
+    throw new IllegalArgumentException("-D" + ACCURACY_LEVEL_PROPERTY + "=" + v
+        + ": use 0 (fp32) to 4 (int8 activations), or auto (timed per weight shape)");
   }
 
   /** The ONNX Runtime Java type of a {@code .cai} dtype, or null when the Java API has none. */

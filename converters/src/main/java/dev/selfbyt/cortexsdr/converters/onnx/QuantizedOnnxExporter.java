@@ -86,7 +86,8 @@ public final class QuantizedOnnxExporter {
    * Exports {@code cai} to {@code target}.
    *
    * @param accuracyLevel MatMulNBits {@code accuracy_level}: 0 computes in fp32; 4 lets ONNX
-   *     Runtime quantize activations to int8 (faster, less exact)
+   *     Runtime quantize activations to int8 (faster, less exact); {@link NBitsAccuracy#MEASURED}
+   *     picks 0 or 4 per weight shape by timing both
    * @return how each weight was written, in file order
    */
   public static List<Form> export(CaiReader cai, Path target, int accuracyLevel) throws IOException {
@@ -347,8 +348,9 @@ public final class QuantizedOnnxExporter {
         .addAllOutput(mm.getOutputList())
         .addAttribute(intAttr("K", k)).addAttribute(intAttr("N", n))
         .addAttribute(intAttr("bits", bits)).addAttribute(intAttr("block_size", block));
-    if (accuracyLevel > 0) {
-      nb.addAttribute(intAttr("accuracy_level", accuracyLevel));
+    int level = accuracyLevel == NBitsAccuracy.MEASURED ? NBitsAccuracy.choose(k, n, bits, block) : accuracyLevel;
+    if (level > 0) {
+      nb.addAttribute(intAttr("accuracy_level", level));
     }
     if (!qt.codec().symmetric()) {
       added.add(tensor(base + "_zero_points", TensorProto.DataType.UINT8_VALUE,
