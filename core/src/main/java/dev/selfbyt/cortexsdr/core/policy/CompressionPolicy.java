@@ -145,7 +145,7 @@ public final class CompressionPolicy {
 
   /**
    * The weights of {@code tensors} that compute with int8 activations under these options: the
-   * 2-D MatMul/Gemm weights {@link Preset#INT8_FAST} plans per output channel at 8 bits,
+   * fp32 2-D MatMul/Gemm weights {@link Preset#INT8_FAST} plans per output channel at 8 bits,
    * symmetric, minus {@link CompressionOptions#weightOnly()}. Empty under every other preset. This
    * is the manifest's {@code int8Activations}.
    */
@@ -158,8 +158,9 @@ public final class CompressionPolicy {
     java.util.Set<String> excluded = new java.util.HashSet<>(options.weightOnly());
     for (TensorInfo t : tensors) {
       TensorPlan p = plan(t);
+      // fp32 weights only: the contract quantizes fp32 activations
       if (!excluded.contains(t.name()) && p.kind() == TensorPlan.Kind.FIXED && p.candidates().get(0).equals(q)
-          && isInt8ActivationCandidate(t)) {
+          && isInt8ActivationCandidate(t) && t.dtype() == dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32) {
         out.add(t.name());
       }
     }
