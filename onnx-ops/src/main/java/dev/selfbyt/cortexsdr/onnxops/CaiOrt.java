@@ -111,8 +111,10 @@ public final class CaiOrt {
         }
         TensorData data = r.read(name);
         OnnxJavaType type = javaType(data.info().dtype());
-        if (type == null) {
-          // ONNX Runtime's Java API has no tensor of this type: the model carries it
+        if (type == null || !data.info().dtype().isFloating() || data.info().byteSize() < INLINE_BYTES) {
+          // ONNX Runtime's Java API has no tensor of this type, or it is shape and index data
+          // (Slice starts, Reshape shapes) that ONNX Runtime reads while resolving the graph,
+          // before external initializers exist: the model carries it
           gb.setInitializer(at, gb.getInitializer(at).toBuilder().setRawData(ByteString.copyFrom(data.bytes())));
           continue;
         }
@@ -195,6 +197,9 @@ public final class CaiOrt {
       options.addConfigEntry(DENORMAL_AS_ZERO_KEY, "1");
     }
   }
+
+  /** Decoded tensors smaller than this stay in the model bytes (shape data ONNX Runtime reads early). */
+  static final long INLINE_BYTES = 1024;
 
   /** System property for the default {@code MatMulNBits accuracy_level} (0 to 4, or auto; default 0). */
   public static final String ACCURACY_LEVEL_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.accuracy_level";
