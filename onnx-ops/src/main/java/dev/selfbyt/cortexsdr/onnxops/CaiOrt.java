@@ -42,7 +42,8 @@ import java.util.Map;
  * ({@link SdrMatMulRewriter}, whose library is then registered on {@code options}), and every
  * other weight is decoded into a direct buffer handed to ONNX Runtime with {@code
  * SessionOptions.addExternalInitializers}. Nothing is written to disk, and the model bytes hold no
- * decoded weight.
+ * decoded weight but tensors under 1 KiB and non-float ones (shape and index data ONNX Runtime
+ * reads while resolving the graph).
  *
  * <p>Denormal floats are flushed to zero ({@code session.set_denormal_as_zero = 1}) unless {@code
  * options} already say otherwise or {@code -D}{@value #DENORMAL_AS_ZERO_PROPERTY}{@code =false}:
