@@ -6,6 +6,7 @@ import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.converters.onnx.Int8FastCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.MixedPrecision;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
@@ -36,7 +37,8 @@ final class CompressCommand implements Callable<Integer> {
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.cai", description = "the archive to write")
   Path out;
 
-  @Option(names = "--preset", paramLabel = "NAME", description = "lossless, int8 (default), int4 or sdr")
+  @Option(names = "--preset", paramLabel = "NAME", description = "lossless, int8 (default), int8-fast (int8 "
+      + "activations on integer kernels; calibrates, on seeded random inputs unless --calibrate), int4 or sdr")
   String preset = "int8";
 
   @Option(names = "--bits", paramLabel = "N", description = "quantization bits, 2 to 8 (default: the preset's)")
@@ -100,6 +102,11 @@ final class CompressCommand implements Callable<Integer> {
       description = "with --calibrate: plain rounding instead of GPTQ's error-compensating rounding")
   boolean noErrorCompensation;
 
+  @Option(names = "--smoothing", paramLabel = "ALPHA",
+      description = "int8-fast: SmoothQuant migration strength in [0, 1), 0 off (default "
+          + Int8FastCalibrator.DEFAULT_ALPHA + ")")
+  Double smoothing;
+
   @Option(names = "--tokenizer", paramLabel = "PATH",
       description = "tokenizer.json for --calibrate text (default: beside the model)")
   Path tokenizer;
@@ -114,7 +121,33 @@ final class CompressCommand implements Callable<Integer> {
     try (TensorSource opened = ModelFormats.open(in); ProgressBar bar = new ProgressBar(spec.commandLine().getErr(),
         "compressing", json)) {
       TensorSource source = opened;
-      if (calibrate != null) {
+      if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
+        String data = calibrate != null ? calibrate : "random";
+        if (calibrate == null) {
+          spec.commandLine().getErr().println("warning: int8-fast calibrates on seeded random inputs; real inputs "
+              + "(--calibrate sentences.txt or an image folder) give better int8 activations");
+        }
+        var inputs = CalibrationInputs.load(onnx, in, data, tokenizer, calibrationSamples,
+            CalibrationInputs.ImageRange.parse(imageRange));
+        if (!json) {
+          spec.commandLine().getErr().printf("calibrating int8 activations on %d samples...%n", inputs.size());
+          spec.commandLine().getErr().flush();
+        }
+        Int8FastCalibrator c = new Int8FastCalibrator(onnx, options, options.threads());
+        if (smoothing != null) {
+          c.smoothing(smoothing);
+        }
+        if (targetCosine != null) {
+          c.target(targetCosine, targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine));
+        }
+        Int8FastCalibrator.Result r = c.calibrate(inputs, builder());
+        if (!json) {
+          spec.commandLine().getErr().printf(Locale.ROOT, "int8 activations: %d MatMuls weight-only, calibration "
+              + "output cosine %.4f (min %.4f)%n", r.weightOnly().size(), r.meanCosine(), r.minCosine());
+        }
+        source = r.source();
+        options = r.options();
+      } else if (calibrate != null) {
         if (!(opened instanceof OnnxModelReader onnx)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--calibrate needs an ONNX model");
         }
@@ -162,7 +195,18 @@ final class CompressCommand implements Callable<Integer> {
   private CompressionOptions options() {
     try {
       CompressionOptions o = builder().build();
-      if (calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
+      boolean fast = o.preset() == Preset.INT8_FAST;
+      if (fast && (activationScaling || refit || noErrorCompensation)) {
+        throw new IllegalArgumentException("int8-fast calibrates its own way (smoothing, weight-only fallback): drop "
+            + "--activation-scaling, --refit and --no-error-compensation");
+      }
+      if (smoothing != null && (!fast || !(smoothing >= 0 && smoothing < 1))) {
+        throw new IllegalArgumentException("--smoothing needs --preset int8-fast and a value in [0, 1)");
+      }
+      if (fast && targetCosine != null && !(targetCosine > 0 && targetCosine <= 1)) {
+        throw new IllegalArgumentException("--target-cosine must be in (0, 1]");
+      }
+      if (!fast && calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
           || o.errorBudget() > 0)) {
         throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
             + "--block > 0, no sparsity or error budget)");
@@ -171,7 +215,7 @@ final class CompressCommand implements Callable<Integer> {
       if (calibrationSamples < 1) {
         throw new IllegalArgumentException("--calibration-samples must be >= 1");
       }
-      if (targetCosine != null && (calibrate == null || !(targetCosine > 0 && targetCosine < 1))) {
+      if (!fast && targetCosine != null && (calibrate == null || !(targetCosine > 0 && targetCosine < 1))) {
         throw new IllegalArgumentException("--target-cosine needs --calibrate and a value between 0 and 1");
       }
       if ((activationScaling || refit || noErrorCompensation) && calibrate == null) {

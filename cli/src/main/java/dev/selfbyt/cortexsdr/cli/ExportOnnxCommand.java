@@ -40,14 +40,24 @@ final class ExportOnnxCommand implements Callable<Integer> {
   Mode mode = Mode.quantized;
 
   @Option(names = "--accuracy-level", paramLabel = "N",
-      description = "MatMulNBits accuracy_level: 0 (default) computes in fp32, 4 uses int8 activations")
-  int accuracyLevel;
+      description = "MatMulNBits accuracy_level: 0 (default) computes in fp32, 4 uses int8 activations, "
+          + "auto times both per weight shape in this ONNX Runtime and keeps the faster")
+  String accuracyLevel = "0";
 
   @Option(names = "--json", description = "print the result as JSON")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
+    int level;
+    if (accuracyLevel.equals("auto")) {
+      level = dev.selfbyt.cortexsdr.converters.onnx.NBitsAccuracy.MEASURED;
+    } else if (accuracyLevel.matches("[0-4]")) {
+      level = Integer.parseInt(accuracyLevel);
+    } else {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--accuracy-level must be 0 to 4 or auto, got "
+          + accuracyLevel);
+    }
     List<QuantizedOnnxExporter.Form> forms = List.of();
     try (CaiReader cai = CaiReader.open(in);
         ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "exporting", json)) {
@@ -57,7 +67,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
         if (mode == Mode.decoded) {
           OnnxExporter.exportDecoded(cai, out);
         } else {
-          forms = QuantizedOnnxExporter.export(cai, out, accuracyLevel);
+          forms = QuantizedOnnxExporter.export(cai, out, level);
         }
       } catch (RuntimeException e) {
         // a payload the exporter trips over is the file's fault: name it (the output was not written)

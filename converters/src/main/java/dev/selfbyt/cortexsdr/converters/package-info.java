@@ -12,10 +12,17 @@
  *       dev.selfbyt.cortexsdr.core.tensor.DType}.
  *   <li>{@code OnnxExporter}: writes a {@code .cai} back out as a standard {@code .onnx} file,
  *       with decoded weights; {@code QuantizedOnnxExporter}: the same with weights kept quantized
- *       ({@code MatMulNBits}, {@code GatherBlockQuantized}).
+ *       ({@code MatMulNBits}, {@code GatherBlockQuantized}); {@code IntegerMatMul}: its forms for
+ *       int8 per-channel weights ({@code int8-fast}: {@code DynamicQuantizeLinear + MatMulInteger}
+ *       for weights in the manifest's {@code int8Activations}, {@code Cast + Mul} otherwise, per-row
+ *       Gather tables); {@code NBitsAccuracy}: MatMulNBits {@code accuracy_level} 0 or 4 per
+ *       weight shape, by timing both.
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
  *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
- *       widths toward an output target. (Calibration is why this module depends on ONNX Runtime.)
+ *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
+ *       activation outliers into the weights and its weight-only fallback for the MatMuls that
+ *       suffer most from int8 activations. (Calibration is why this module depends on ONNX
+ *       Runtime.)
  *   <li>{@code StoredGraphCheck}: a {@code .cai} made from ONNX against its own stored graph
  *       (every weight present, dtype, shape, role and axis as the graph implies, nodes defined
  *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.

@@ -41,17 +41,19 @@ public final class CompressionOptions {
   private final double errorBudget;
   private final int minLossyElements;
   private final int windowSize;
+  private final List<String> weightOnly;
 
   private CompressionOptions(Builder b) {
     this.threads = b.threads;
     this.preset = b.preset;
     this.bits = b.bits != null ? b.bits : switch (b.preset) {
-      case INT8 -> 8;
+      case INT8, INT8_FAST -> 8;
       case INT4, SDR -> 4;
       case LOSSLESS -> 0;
     };
-    this.symmetric = b.symmetric != null ? b.symmetric : b.preset == Preset.INT8;
-    this.blockSize = b.blockSize != null ? b.blockSize : (b.preset == Preset.INT8 ? 64 : 32);
+    boolean int8 = b.preset == Preset.INT8 || b.preset == Preset.INT8_FAST;
+    this.symmetric = b.symmetric != null ? b.symmetric : int8;
+    this.blockSize = b.blockSize != null ? b.blockSize : (int8 ? 64 : 32);
     this.sparsity = b.sparsity != null ? b.sparsity : (b.preset == Preset.SDR ? 0.5 : 0.0);
     this.deltaIndices = b.deltaIndices;
     this.zstdLevel = b.zstdLevel;
@@ -60,6 +62,7 @@ public final class CompressionOptions {
     this.errorBudget = b.errorBudget;
     this.minLossyElements = b.minLossyElements;
     this.windowSize = b.windowSize;
+    this.weightOnly = List.copyOf(b.weightOnly);
     if (bits != 0 && (bits < 2 || bits > 8)) {
       throw new IllegalArgumentException("bits must be 2 to 8, got " + bits);
     }
@@ -132,6 +135,14 @@ public final class CompressionOptions {
     return windowSize > 0 ? windowSize : threads + 1;
   }
 
+  /**
+   * Under {@link Preset#INT8_FAST}: the MatMul weights that compute with fp32 activations although
+   * their layout would allow int8 ones (those whose outputs suffer most from rounded activations).
+   */
+  public List<String> weightOnly() {
+    return weightOnly;
+  }
+
   /** The options as a JSON-able map, stored in the manifest. */
   public Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -150,6 +161,9 @@ public final class CompressionOptions {
     m.put("overrides", o);
     m.put("errorBudget", errorBudget);
     m.put("minLossyElements", minLossyElements);
+    if (!weightOnly.isEmpty()) {
+      m.put("weightOnly", weightOnly);
+    }
     return m;
   }
 
@@ -168,6 +182,7 @@ public final class CompressionOptions {
     private double errorBudget;
     private int minLossyElements = DEFAULT_MIN_LOSSY_ELEMENTS;
     private int windowSize;
+    private final List<String> weightOnly = new ArrayList<>();
 
     private Builder() {}
 
@@ -283,6 +298,18 @@ public final class CompressionOptions {
         throw new IllegalArgumentException("window size must be >= 1");
       }
       this.windowSize = n;
+      return this;
+    }
+
+    /**
+     * Under {@link Preset#INT8_FAST}: this MatMul weight (exact name) computes with fp32
+     * activations (weight-only int8), for a MatMul whose output int8 activations hurt most.
+     */
+    public Builder weightOnly(String tensorName) {
+      if (tensorName == null || tensorName.isEmpty()) {
+        throw new IllegalArgumentException("weight-only tensor name must not be empty");
+      }
+      weightOnly.add(tensorName);
       return this;
     }
 

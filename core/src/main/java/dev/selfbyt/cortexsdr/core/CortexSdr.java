@@ -24,6 +24,12 @@ public final class CortexSdr {
   /** This library's version, stored in every manifest. */
   public static final String VERSION = "0.1.0";
 
+  /**
+   * Manifest key: JSON array of the MatMul weight names whose products take int8 activations,
+   * quantized per tensor as ONNX {@code DynamicQuantizeLinear} does (see docs/cai-format.md).
+   */
+  public static final String INT8_ACTIVATIONS_KEY = "int8Activations";
+
   private CortexSdr() {}
 
   /**
@@ -44,7 +50,7 @@ public final class CortexSdr {
   }
 
   /** The manifest stored for a source and options: no timestamps, so output is reproducible. */
-  public static Map<String, Object> manifest(TensorSource source, CompressionOptions options) {
+  public static Map<String, Object> manifest(TensorSource source, CompressionOptions options) throws IOException {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("format", "cai");
     m.put("formatVersion", CaiFormat.VERSION_MAJOR + "." + CaiFormat.VERSION_MINOR);
@@ -55,6 +61,13 @@ public final class CortexSdr {
     src.put("metadata", new TreeMap<>(source.metadata()));
     m.put("source", src);
     m.put("options", options.toMap());
+    java.util.List<String> int8 = new dev.selfbyt.cortexsdr.core.policy.CompressionPolicy(options)
+        .int8Activations(source.tensors());
+    if (!int8.isEmpty()) {
+      // the contract between the .cai and its runtimes (ONNX Runtime export, the DJL engine):
+      // these MatMuls quantize their input per tensor as DynamicQuantizeLinear does
+      m.put(INT8_ACTIVATIONS_KEY, int8);
+    }
     return m;
   }
 }

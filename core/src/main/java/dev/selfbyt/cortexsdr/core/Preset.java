@@ -14,20 +14,27 @@ public enum Preset {
   INT8,
   /** 4-bit asymmetric quantization in blocks of 32 (GGUF Q4_1-like cost, ONNX-exportable). */
   INT4,
+  /**
+   * 8-bit symmetric, fast on integer kernels: MatMul/Gemm weights get one scale per output
+   * channel and compute with int8 activations (listed in the manifest's {@code int8Activations});
+   * embedding tables get one scale per row; other large weights are stored as under {@link #INT8}.
+   */
+  INT8_FAST,
   /** 50% magnitude sparsity per fiber, kept values in 4 bits (blocks of 32). */
   SDR;
 
   /** Parses a preset name, case-insensitive ({@code int4}, {@code LOSSLESS}, ...). */
   public static Preset parse(String name) {
     try {
-      return valueOf(name.trim().toUpperCase(Locale.ROOT));
+      return valueOf(name.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          "unknown preset '" + name + "': use lossless, int8, int4 or sdr");
+          "unknown preset '" + name + "': use lossless, int8, int8-fast, int4 or sdr");
     }
   }
 
+  /** The preset's name as the CLI spells it ({@code int8-fast}). */
   public String id() {
-    return name().toLowerCase(Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 }

@@ -240,4 +240,24 @@ class CortexSdrTest {
       assertEquals("int4", ((java.util.Map<?, ?>) cai.manifest().get("options")).get("preset"));
     }
   }
+
+  @Test
+  void int8FastListsItsFp32MatMulWeightsForInt8ActivationsInTheManifest() throws IOException {
+    assertEquals(Preset.INT8_FAST, Preset.parse("int8-fast"));
+    assertEquals("int8-fast", Preset.INT8_FAST.id());
+    TensorSource model = TestTensors.smallModel(9);
+    Path out = dir.resolve("fast.cai");
+    CortexSdr.compress(model, out, CompressionOptions.builder().preset(Preset.INT8_FAST).weightOnly("layer1.fc2.weight")
+        .threads(1).build());
+    try (CaiReader r = CaiReader.open(out)) {
+      // fp16 head.weight is per-channel too, but its activations are not fp32: not listed
+      assertEquals(List.of("layer0.fc1.weight", "layer0.fc2.weight", "layer1.fc1.weight", "layer2.fc1.weight",
+          "layer2.fc2.weight"), r.manifest().get(CortexSdr.INT8_ACTIVATIONS_KEY));
+      QuantCodec fc = (QuantCodec) r.readStored("layer1.fc2.weight").codec();
+      assertEquals(QuantCodec.Granularity.CHANNEL, fc.granularity(), "weight-only keeps the per-channel layout");
+      QuantCodec embed = (QuantCodec) r.readStored("embed.weight").codec();
+      assertEquals(QuantCodec.Granularity.CHANNEL, embed.granularity(), "embedding tables: one scale per row");
+      assertTrue(embed.symmetric() && embed.bits() == 8);
+    }
+  }
 }

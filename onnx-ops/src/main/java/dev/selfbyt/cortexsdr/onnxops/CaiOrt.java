@@ -44,7 +44,13 @@ import java.util.Map;
  * ({@link SdrMatMulRewriter}, whose library is then registered on {@code options}), and every
  * other weight is decoded into a direct buffer handed to ONNX Runtime with {@code
  * SessionOptions.addExternalInitializers}. Nothing is written to disk, and the model bytes hold no
- * decoded weight.
+ * decoded weight but tensors under 1 KiB and non-float ones (shape and index data ONNX Runtime
+ * reads while resolving the graph).
+ *
+ * <p>Denormal floats are flushed to zero ({@code session.set_denormal_as_zero = 1}) unless {@code
+ * options} already say otherwise or {@code -D}{@value #DENORMAL_AS_ZERO_PROPERTY}{@code =false}:
+ * rounded weights can push activations into the denormal range, where the CPU slows down by
+ * orders of magnitude for no visible change in the result.
  *
  * <p>{@code options} is changed (external initializers added, the operator library registered):
  * use a fresh {@code SessionOptions} for each call. The decoded buffers stay alive as long as the
@@ -92,6 +98,7 @@ public final class CaiOrt {
           + " (CaiOrt.createSession adds them to the options it is given): pass a new SessionOptions to open "
           + cai + ", and do not reuse it for other sessions");
     }
+    flushDenormals(options); // before the file is read: a bad property is the caller's error, not the file's
     List<OnnxTensor> owned = new ArrayList<>();
     boolean done = false;
     try (CaiReader r = CaiReader.open(cai)) {
@@ -135,8 +142,10 @@ public final class CaiOrt {
       }
       TensorData data = r.read(name);
       OnnxJavaType type = javaType(data.info().dtype());
-      if (type == null) {
-        // ONNX Runtime's Java API has no tensor of this type: the model carries it
+      if (type == null || !data.info().dtype().isFloating() || data.info().byteSize() < INLINE_BYTES) {
+        // ONNX Runtime's Java API has no tensor of this type, or it is shape and index data
+        // (Slice starts, Reshape shapes) that ONNX Runtime reads while resolving the graph,
+        // before external initializers exist: the model carries it
         gb.setInitializer(at, gb.getInitializer(at).toBuilder().setRawData(ByteString.copyFrom(data.bytes())));
         continue;
       }
@@ -199,11 +208,37 @@ public final class CaiOrt {
     }
   }
 
-  /** System property for the default {@code MatMulNBits accuracy_level} (0 or 4; default 0). */
+  /**
+   * System property: {@code false} keeps denormal floats in sessions {@link #createSession} opens
+   * (default {@code true}: {@value #DENORMAL_AS_ZERO_KEY} = 1 unless the options set the key).
+   */
+  public static final String DENORMAL_AS_ZERO_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.denormal_as_zero";
+
+  /** ONNX Runtime's session configuration key for flushing denormals to zero. */
+  public static final String DENORMAL_AS_ZERO_KEY = "session.set_denormal_as_zero";
+
+  /** Sets {@value #DENORMAL_AS_ZERO_KEY} = 1 unless the caller set it or opted out by property. */
+  static void flushDenormals(OrtSession.SessionOptions options) throws OrtException {
+    String v = System.getProperty(DENORMAL_AS_ZERO_PROPERTY, "true").trim();
+    if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
+      throw new IllegalArgumentException("-D" + DENORMAL_AS_ZERO_PROPERTY + "=" + v + ": use true or false");
+    }
+    if (Boolean.parseBoolean(v) && !options.getConfigEntries().containsKey(DENORMAL_AS_ZERO_KEY)) {
+      options.addConfigEntry(DENORMAL_AS_ZERO_KEY, "1");
+    }
+  }
+
+  /** Decoded tensors smaller than this stay in the model bytes (shape data ONNX Runtime reads early). */
+  static final long INLINE_BYTES = 1024;
+
+  /** System property for the default {@code MatMulNBits accuracy_level} (0 to 4, or auto; default 0). */
   public static final String ACCURACY_LEVEL_PROPERTY = "dev.selfbyt.cortexsdr.onnxops.accuracy_level";
 
   private static int accuracyLevel() {
     String v = System.getProperty(ACCURACY_LEVEL_PROPERTY, "0").trim();
+    if (v.equals("auto")) {
+      return dev.selfbyt.cortexsdr.converters.onnx.NBitsAccuracy.MEASURED;
+    }
     try {
       int level = Integer.parseInt(v);
       if (level >= 0 && level <= 4) {
@@ -212,7 +247,8 @@ public final class CaiOrt {
     } catch (NumberFormatException e) {
       // reported below
     }
-    throw new IllegalArgumentException("-D" + ACCURACY_LEVEL_PROPERTY + "=" + v + ": use 0 (fp32) to 4 (int8 activations)");
+    throw new IllegalArgumentException("-D" + ACCURACY_LEVEL_PROPERTY + "=" + v
+        + ": use 0 (fp32) to 4 (int8 activations), or auto (timed per weight shape)");
   }
 
   /** The ONNX Runtime Java type of a {@code .cai} dtype, or null when the Java API has none. */

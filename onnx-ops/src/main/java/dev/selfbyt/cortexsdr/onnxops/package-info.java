@@ -12,7 +12,8 @@
  *       SdrMatMulRewriter}); every other weight (lossless, or without an operator) is decoded
  *       straight into a direct buffer and handed over with {@code
  *       SessionOptions.addExternalInitializers}, never into the model bytes nor a file. The buffers
- *       live as long as the session.
+ *       live as long as the session. Denormals are flushed to zero unless the caller sets {@code
+ *       session.set_denormal_as_zero} or {@code -Ddev.selfbyt.cortexsdr.onnxops.denormal_as_zero=false}.
  *   <li>{@code SdrOps}: the native library {@code libcortexsdr_ops.so} (C, built by Maven from
  *       {@code src/main/c}, bundled under {@code native/linux-<arch>/}), extracted once to a temp
  *       file, pinned with {@code System.load} (closing a SessionOptions would otherwise unload it

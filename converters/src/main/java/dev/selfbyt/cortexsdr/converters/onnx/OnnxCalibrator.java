@@ -338,7 +338,7 @@ public final class OnnxCalibrator {
   }
 
   /** MatMul weights ([K, N], reduction along K), grouped by the activation they multiply, in graph order. */
-  private static List<List<String>> matmulGroups(GraphProto g, Map<String, TensorInfo> infos) {
+  static List<List<String>> matmulGroups(GraphProto g, Map<String, TensorInfo> infos) {
     Map<String, Integer> uses = new HashMap<>();
     for (NodeProto n : g.getNodeList()) {
       for (String in : n.getInputList()) {

@@ -34,6 +34,12 @@ import java.util.Set;
  *       com.microsoft.MatMulNBits} (4 or 8 bits; other widths are widened to 8 bits, exactly);
  *   <li>a Gather from a block-quantized embedding table becomes {@code
  *       com.microsoft.GatherBlockQuantized} (4 or 8 bits, widened likewise);
+ *   <li>a MatMul or Gemm whose weight is int8 symmetric per output channel ({@code int8-fast})
+ *       computes with int8 activations ({@code DynamicQuantizeLinear + MatMulInteger}, which ONNX
+ *       Runtime fuses into {@code DynamicQuantizeMatMul}) when the manifest lists the weight in
+ *       {@code int8Activations}, and with fp32 activations ({@code DequantizeLinear}) otherwise
+ *       ({@link IntegerMatMul}); a Gather from such a table (one scale per row) gathers codes and
+ *       scales and multiplies them;
  *   <li>everything else is decoded to its original dtype, and the report says why.
  * </ul>
  *
@@ -80,7 +86,8 @@ public final class QuantizedOnnxExporter {
    * Exports {@code cai} to {@code target}.
    *
    * @param accuracyLevel MatMulNBits {@code accuracy_level}: 0 computes in fp32; 4 lets ONNX
-   *     Runtime quantize activations to int8 (faster, less exact)
+   *     Runtime quantize activations to int8 (faster, less exact); {@link NBitsAccuracy#MEASURED}
+   *     picks 0 or 4 per weight shape by timing both
    * @return how each weight was written, in file order
    */
   public static List<Form> export(CaiReader cai, Path target, int accuracyLevel) throws IOException {
@@ -100,6 +107,15 @@ public final class QuantizedOnnxExporter {
    */
   public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter)
       throws IOException {
+    return build(cai, accuracyLevel, decodedInline, rewriter, int8Activations(cai));
+  }
+
+  /**
+   * As {@link #build(CaiReader, int, boolean, Rewriter)}, with the set of weights that compute
+   * with int8 activations given instead of read from the manifest (to measure their effects).
+   */
+  public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter,
+      Set<String> int8Activations) throws IOException {
     ModelProto model = OnnxExporter.storedModel(cai);
     GraphProto g = model.getGraph();
     Map<String, List<NodeProto>> consumers = new HashMap<>();
@@ -109,7 +125,8 @@ public final class QuantizedOnnxExporter {
       }
     }
     Map<String, Form> forms = new LinkedHashMap<>();
-    Map<NodeProto, NodeProto> replaced = new HashMap<>();
+    Map<NodeProto, List<NodeProto>> replaced = new HashMap<>();
+    long opset = defaultOpset(model);
     List<TensorProto> added = new ArrayList<>();
     List<OperatorSetIdProto> opsets = new ArrayList<>();
     for (CaiEntry e : cai.entries()) {
@@ -118,7 +135,7 @@ public final class QuantizedOnnxExporter {
       if (rewriter != null && users.size() == 1) {
         Rewrite r = rewriter.rewrite(cai, e, users.get(0));
         if (r != null) {
-          replaced.put(users.get(0), r.node());
+          replaced.put(users.get(0), List.of(r.node()));
           added.addAll(r.initializers());
           forms.put(name, r.form());
           if (r.opset() != null) {
@@ -131,6 +148,28 @@ public final class QuantizedOnnxExporter {
       QuantCodec q = stored == null ? null : (QuantCodec) stored.codec();
       if (q == null) {
         forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : "codec has no ONNX operator"));
+        continue;
+      }
+      if (q.granularity() == Granularity.CHANNEL && users.size() == 1 && e.info().dtype() == DType.FLOAT32) {
+        NodeProto user = users.get(0);
+        String why = IntegerMatMul.problem(user, name, e.info(), q);
+        if (why == null) {
+          QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
+          if (user.getOpType().equals("Gather")) {
+            replaced.put(user, IntegerMatMul.gatherRows(user, name, qt, added));
+            forms.put(name, new Form(name, "Gather int8 per-row", ""));
+            continue;
+          }
+          boolean dynamic = int8Activations.contains(name) && opset >= 11; // DynamicQuantizeLinear's opset
+          replaced.put(user, dynamic ? IntegerMatMul.dynamic(user, name, e.info(), qt, added)
+              : IntegerMatMul.weightOnly(user, name, e.info(), qt, added));
+          forms.put(name, new Form(name, dynamic ? "MatMulInteger int8 per-channel, int8 activations"
+              : "int8 per-channel, dequantized by Cast and Mul", dynamic ? ""
+              : int8Activations.contains(name) ? "fp32 activations: opset " + opset + " has no DynamicQuantizeLinear"
+              : "fp32 activations (not in int8Activations)"));
+          continue;
+        }
+        forms.put(name, new Form(name, "decoded", why));
         continue;
       }
       String why = blockProblem(q, e.info());
@@ -149,17 +188,17 @@ public final class QuantizedOnnxExporter {
       QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
       if (plainDomain && user.getOpType().equals("MatMul") && user.getInput(1).equals(name)
           && e.info().rank() == 2 && e.info().reductionAxis() == 0) {
-        replaced.put(user, matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added));
+        replaced.put(user, List.of(matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added)));
         forms.put(name, new Form(name, "MatMulNBits int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
       } else if (plainDomain && user.getOpType().equals("Gather") && user.getInput(0).equals(name)
           && intAttr(user, "axis", 0) == 0 && e.info().rank() == 2 && e.info().reductionAxis() == 1) {
-        replaced.put(user, gatherBlockQuantized(user, name, e.info(), qt, bits, added));
+        replaced.put(user, List.of(gatherBlockQuantized(user, name, e.info(), qt, bits, added)));
         forms.put(name, new Form(name, "GatherBlockQuantized int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
       } else {
         forms.put(name, new Form(name, "decoded", "used by " + user.getOpType() + ", which has no quantized form here"));
       }
     }
-    if (replaced.values().stream().anyMatch(n -> n.getDomain().equals("com.microsoft"))) {
+    if (replaced.values().stream().flatMap(List::stream).anyMatch(n -> n.getDomain().equals("com.microsoft"))) {
       opsets.add(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1).build());
     }
     Set<String> decoded = new LinkedHashSet<>();
@@ -177,10 +216,10 @@ public final class QuantizedOnnxExporter {
     GraphProto.Builder gb = dg.toBuilder().clearNode().clearInitializer();
     List<TensorProto> lifted = new ArrayList<>();
     for (NodeProto n : dg.getNodeList()) {
-      NodeProto r = replaced.get(n);
+      List<NodeProto> r = replaced.get(n);
       boolean constant = n.getOpType().equals("Constant") && n.getOutputCount() == 1;
       if (r != null) {
-        gb.addNode(r);
+        gb.addAllNode(r);
       } else if (constant && isQuantized(forms, n.getOutput(0))) {
         continue; // a quantized Constant's data now lives in the replacing node's initializers
       } else if (constant && !decodedInline && decoded.contains(n.getOutput(0)) && constantTensor(n) != null) {
@@ -189,10 +228,25 @@ public final class QuantizedOnnxExporter {
         gb.addNode(n);
       }
     }
+    List<NodeProto> casts = new ArrayList<>();
     for (TensorProto t : dg.getInitializerList()) {
-      if (!isQuantized(forms, t.getName())) {
+      if (isQuantized(forms, t.getName())) {
+        continue;
+      }
+      float[] half = decodedInline && decoded.contains(t.getName()) ? halfExactVector(t) : null;
+      if (half != null) {
+        // a vector of fp16 numbers (such as int8-fast's smoothing factors) at half the bytes, exactly
+        String h = t.getName() + "_fp16";
+        gb.addInitializer(IntegerMatMul.halves(h, half, half.length));
+        casts.add(IntegerMatMul.cast(h + "_cast", h, t.getName()));
+      } else {
         gb.addInitializer(t);
       }
+    }
+    if (!casts.isEmpty()) {
+      List<NodeProto> nodes = new ArrayList<>(casts);
+      nodes.addAll(gb.getNodeList());
+      gb.clearNode().addAllNode(nodes);
     }
     gb.addAllInitializer(lifted);
     gb.addAllInitializer(added);
@@ -204,6 +258,44 @@ public final class QuantizedOnnxExporter {
       }
     }
     return new Graph(mb.build(), new ArrayList<>(forms.values()), List.copyOf(decoded));
+  }
+
+  /** The values of a rank-1 fp32 tensor of at least 64 fp16 numbers (not all zero), else null. */
+  private static float[] halfExactVector(TensorProto t) {
+    if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE || t.getDimsCount() != 1 || t.getDims(0) < 64
+        || t.getRawData().size() != 4 * t.getDims(0)) {
+      return null;
+    }
+    float[] v = new float[(int) t.getDims(0)];
+    t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    boolean nonZero = false;
+    for (float x : v) {
+      nonZero |= x != 0;
+    }
+    return nonZero && IntegerMatMul.halfExact(v) ? v : null;
+  }
+
+  /** The manifest's {@code int8Activations}: weights whose MatMul takes int8 activations. */
+  static Set<String> int8Activations(CaiReader cai) {
+    Object v = cai.manifest().get("int8Activations");
+    Set<String> out = new LinkedHashSet<>();
+    if (v instanceof List<?> l) {
+      for (Object o : l) {
+        if (o instanceof String s) {
+          out.add(s);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static long defaultOpset(ModelProto m) {
+    for (OperatorSetIdProto o : m.getOpsetImportList()) {
+      if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+        return o.getVersion();
+      }
+    }
+    return 0;
   }
 
   private static TensorProto constantTensor(NodeProto constant) {
@@ -256,8 +348,9 @@ public final class QuantizedOnnxExporter {
         .addAllOutput(mm.getOutputList())
         .addAttribute(intAttr("K", k)).addAttribute(intAttr("N", n))
         .addAttribute(intAttr("bits", bits)).addAttribute(intAttr("block_size", block));
-    if (accuracyLevel > 0) {
-      nb.addAttribute(intAttr("accuracy_level", accuracyLevel));
+    int level = accuracyLevel == NBitsAccuracy.MEASURED ? NBitsAccuracy.choose(k, n, bits, block) : accuracyLevel;
+    if (level > 0) {
+      nb.addAttribute(intAttr("accuracy_level", level));
     }
     if (!qt.codec().symmetric()) {
       added.add(tensor(base + "_zero_points", TensorProto.DataType.UINT8_VALUE,

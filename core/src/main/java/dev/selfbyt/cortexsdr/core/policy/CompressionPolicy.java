@@ -29,11 +29,18 @@ public final class CompressionPolicy {
 
   private final CompressionOptions options;
   private final TensorCodec presetCodec;
+  /**
+   * {@link Preset#INT8_FAST}'s codec for 2-D MatMul/Gemm weights (one scale per output channel,
+   * as integer kernels take it) and embedding tables (one scale per row: the smallest table).
+   */
+  private final TensorCodec matMulCodec;
   private final List<TensorCodec> budgetCandidates;
 
   public CompressionPolicy(CompressionOptions options) {
     this.options = options;
     this.presetCodec = options.preset() == Preset.LOSSLESS ? null : presetCodec(options);
+    this.matMulCodec = options.preset() == Preset.INT8_FAST && options.sparsity() == 0
+        ? QuantCodec.perChannel(options.bits(), options.symmetric()) : presetCodec;
     this.budgetCandidates = budgetCandidates(options.symmetric());
   }
 
@@ -115,7 +122,49 @@ public final class CompressionPolicy {
       return new TensorPlan(TensorPlan.Kind.BUDGET, budgetCandidates, lossless, options.errorBudget(),
           "error budget " + options.errorBudget());
     }
+    if (isInt8ActivationCandidate(info)) {
+      // integer kernels (MatMulInteger, VNNI) take one weight scale per output channel
+      return new TensorPlan(TensorPlan.Kind.FIXED, List.of(matMulCodec), lossless, 0,
+          options.preset().id() + " preset, per output channel");
+    }
+    if (options.preset() == Preset.INT8_FAST && matMulCodec != presetCodec && info.role() == TensorRole.EMBEDDING
+        && info.rank() == 2) {
+      // one scale per row: block scales would make the table (most of a small encoder) larger
+      // than ONNX Runtime's own int8 file
+      return new TensorPlan(TensorPlan.Kind.FIXED, List.of(matMulCodec), lossless, 0,
+          options.preset().id() + " preset, per row");
+    }
     return new TensorPlan(TensorPlan.Kind.FIXED, List.of(presetCodec), lossless, 0, options.preset().id() + " preset");
+  }
+
+  /** Whether the preset gives this weight the per-channel MatMul codec (before overrides and size rules). */
+  private boolean isInt8ActivationCandidate(TensorInfo info) {
+    return options.preset() == Preset.INT8_FAST && matMulCodec != presetCodec
+        && info.role() == TensorRole.MATMUL_WEIGHT && info.rank() == 2;
+  }
+
+  /**
+   * The weights of {@code tensors} that compute with int8 activations under these options: the
+   * fp32 2-D MatMul/Gemm weights {@link Preset#INT8_FAST} plans per output channel at 8 bits,
+   * symmetric, minus {@link CompressionOptions#weightOnly()}. Empty under every other preset. This
+   * is the manifest's {@code int8Activations}.
+   */
+  public List<String> int8Activations(List<TensorInfo> tensors) {
+    List<String> out = new ArrayList<>();
+    if (options.preset() != Preset.INT8_FAST || !(matMulCodec instanceof QuantCodec q) || q.bits() != 8
+        || !q.symmetric()) {
+      return out;
+    }
+    java.util.Set<String> excluded = new java.util.HashSet<>(options.weightOnly());
+    for (TensorInfo t : tensors) {
+      TensorPlan p = plan(t);
+      // fp32 weights only: the contract quantizes fp32 activations
+      if (!excluded.contains(t.name()) && p.kind() == TensorPlan.Kind.FIXED && p.candidates().get(0).equals(q)
+          && isInt8ActivationCandidate(t) && t.dtype() == dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32) {
+        out.add(t.name());
+      }
+    }
+    return out;
   }
 
   private static TensorPlan losslessPlan(List<TensorCodec> lossless, String reason) {

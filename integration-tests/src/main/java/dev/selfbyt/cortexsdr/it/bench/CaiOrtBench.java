@@ -40,11 +40,25 @@ import java.util.Map;
  * <pre>
  * java -cp integration-tests/target/benchmarks.jar dev.selfbyt.cortexsdr.it.bench.CaiOrtBench [work dir] [rounds]
  * </pre>
+ *
+ * <p>With {@code int8 [work dir] [rounds] [models]}: the int8 table ({@link Int8Table}): size,
+ * fidelity and latency at batch 1 and batch 32 of fp32, the int8 twin, the int8, int8-fast and
+ * int4 {@code .cai} files, for all-MiniLM-L6-v2 and bge-small. With {@code denormal [work dir]
+ * [rounds]}: M-LSD fp32 against its int8 {@code .cai}, with and without flushing denormals
+ * ({@link DenormalBench}).
  */
 public final class CaiOrtBench {
   private CaiOrtBench() {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("denormal")) {
+      DenormalBench.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    if (args.length > 0 && args[0].equals("int8")) {
+      Int8Table.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     if (args.length > 0 && args[0].equals("rss")) {
       rss(args[1], Path.of(args[2]));
       return;

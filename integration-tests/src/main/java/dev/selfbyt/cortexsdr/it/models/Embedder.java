@@ -28,6 +28,45 @@ public final class Embedder implements AutoCloseable {
     this.pooling = pooling;
   }
 
+  /** An encoder over a session the caller opened (and closes through this embedder). */
+  public Embedder(OrtSession session, RealModel.Pooling pooling) {
+    this.env = OrtEnvironment.getEnvironment();
+    this.session = session;
+    this.pooling = pooling;
+  }
+
+  /**
+   * Pooled embeddings of a batch run at once: every encoding padded (id 0, mask 0) to the longest
+   * of the batch, shape {@code [batch, longest]}.
+   */
+  public float[][] embedBatch(List<Encoding> batch) throws OrtException {
+    int n = 0;
+    for (Encoding e : batch) {
+      n = Math.max(n, e.getIds().length);
+    }
+    long[] ids = new long[batch.size() * n];
+    long[] mask = new long[ids.length];
+    for (int b = 0; b < batch.size(); b++) {
+      long[] x = batch.get(b).getIds();
+      long[] m = batch.get(b).getAttentionMask();
+      System.arraycopy(x, 0, ids, b * n, x.length);
+      System.arraycopy(m, 0, mask, b * n, m.length);
+    }
+    long[] shape = {batch.size(), n};
+    float[] hidden = OnnxCalibrator.runFirstOutput(env, session, Map.of(
+        "input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
+        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
+        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[ids.length])));
+    int d = hidden.length / ids.length;
+    float[][] out = new float[batch.size()][];
+    for (int b = 0; b < batch.size(); b++) {
+      float[] h = new float[n * d];
+      System.arraycopy(hidden, b * n * d, h, 0, n * d);
+      out[b] = pool(h, java.util.Arrays.copyOfRange(mask, b * n, (b + 1) * n));
+    }
+    return out;
+  }
+
   public static HuggingFaceTokenizer tokenizer(Path json, int maxLength) throws java.io.IOException {
     return HuggingFaceTokenizer.builder().optTokenizerPath(json).optMaxLength(maxLength).optTruncation(true)
         .optPadding(false).build();
