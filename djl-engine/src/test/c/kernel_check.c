@@ -8,6 +8,7 @@
  * usage: kernel_check [seed]
  * prints one line per kernel family and instruction set ("<family> <isa> cases=<n> maxerr=<e>",
  * the error relative to the sum of the magnitudes of the terms), then
+ * on aarch64 "w8a8_path sdot|neon" (the W8A8 product this CPU takes), and
  * "ok exact=<hash>" (a hash of the outputs that must be bit-identical on every CPU and path: the
  * int32 W8A8 sums and the uint8 activation codes) with exit 0, or "FAIL ..." with exit 1.
  */
@@ -431,6 +432,9 @@ int main(int argc, char** argv) {
       failed = 1;
     }
   }
+#if defined(__aarch64__)
+  printf("w8a8_path %s\n", have_dotprod() ? "sdot" : "neon"); /* the CPU's (qemu -cpu max / cortex-a53) */
+#endif
   if (failed) return 1;
   printf("ok exact=%016llx\n", (unsigned long long)exact_hash);
   return 0;

@@ -18,7 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the jar ships) is compiled with the library's flags for this machine and, with {@code
  * aarch64-linux-gnu-gcc}, for aarch64. Both check every kernel family against a double reference
  * on odd shapes from one seed, and the outputs that must be exact (W8A8 int32 sums, uint8
- * activation codes) hash the same on both CPUs. A JVM does not load under qemu-user 7.2, so the
+ * activation codes) hash the same on both CPUs. The aarch64 W8A8 product has two paths, SDOT
+ * where the CPU has dotprod and widening NEON where not, chosen at run time: qemu runs it as a CPU
+ * with dotprod ({@code -cpu max}) and as one without ({@code -cpu cortex-a53}). A JVM does not load under qemu-user 7.2, so the
  * JNI plumbing itself is tested on the build machine only (KernelsTest). Skipped, with the reason,
  * where the cross compiler or qemu is absent.
  */
@@ -47,14 +49,20 @@ class Aarch64KernelTest {
     finish(armCc, "aarch64-linux-gnu-gcc");
     for (String seed : List.of("1", "2", "3")) {
       String hostOut = exec(List.of(host.toString(), seed));
-      String armOut = exec(List.of("qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", arm.toString(), seed));
-      for (String family : FAMILIES) {
-        assertTrue(("\n" + armOut).contains("\n" + family + " portable cases="),
-            family + " not checked on aarch64:\n" + armOut);
+      // each W8A8 path in turn: "max" has dotprod (SDOT), a Cortex-A53 has only baseline NEON
+      for (String[] cpu : new String[][] {{"max", "sdot"}, {"cortex-a53", "neon"}}) {
+        String armOut = exec(List.of("qemu-aarch64", "-cpu", cpu[0], "-L", "/usr/aarch64-linux-gnu", arm.toString(),
+            seed));
+        for (String family : FAMILIES) {
+          assertTrue(("\n" + armOut).contains("\n" + family + " portable cases="),
+              family + " not checked on aarch64:\n" + armOut);
+        }
+        assertTrue(armOut.contains("\nw8a8_path " + cpu[1] + "\n"), cpu[0] + " took another W8A8 path:\n" + armOut);
+        assertEquals(lastLine(hostOut), lastLine(armOut),
+            "seed " + seed + ", -cpu " + cpu[0] + ": aarch64 against this machine\n" + armOut + "\n--- host:\n"
+                + hostOut);
+        assertTrue(lastLine(armOut).startsWith("ok exact="), armOut);
       }
-      assertEquals(lastLine(hostOut), lastLine(armOut),
-          "seed " + seed + ": aarch64 against this machine\n" + armOut + "\n--- host:\n" + hostOut);
-      assertTrue(lastLine(armOut).startsWith("ok exact="), armOut);
     }
   }
 
