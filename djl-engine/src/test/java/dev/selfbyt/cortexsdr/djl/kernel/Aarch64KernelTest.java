@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,6 +66,26 @@ class Aarch64KernelTest {
         assertTrue(lastLine(armOut).startsWith("ok exact="), armOut);
       }
     }
+  }
+
+  /** A kernel added to the library without a check here fails this test, not silently passes. */
+  @Test
+  void everyExportedKernelHasAFamilyInTheCheck() throws Exception {
+    String source = Files.readString(Path.of("src/main/c/cortexsdr_kernels.c"));
+    Matcher m = Pattern.compile("(?:JFN\\(|NativeKernels_)n([A-Z]\\w*)").matcher(source);
+    int exports = 0;
+    while (m.find()) {
+      if (m.group(1).equals("BestIsa")) {
+        continue; // the CPU probe, not a kernel
+      }
+      // nGemmU8S8 -> gemm_u8s8: an underscore before each upper-case letter that starts a word
+      String family = m.group(1).replaceAll("(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])", "_")
+          .toLowerCase(java.util.Locale.ROOT);
+      assertTrue(FAMILIES.stream().anyMatch(f -> f.equals(family) || f.startsWith(family + "_")),
+          "n" + m.group(1) + " (" + family + ") is not in kernel_check.c's families " + FAMILIES);
+      exports++;
+    }
+    assertTrue(exports >= 15, "found only " + exports + " kernels in cortexsdr_kernels.c");
   }
 
   /** The command compiling the check program, with the JNI headers of the JDK running the test. */
