@@ -4,7 +4,8 @@
  * for several instruction sets inside this one library and the Java side picks one at run time:
  *
  *   x86-64:  0 portable (SSE2), 1 avx2 (AVX2 + FMA), 2 avx512 (AVX-512 F/BW/VL + VNNI)
- *   aarch64: 0 portable (NEON, the baseline of the architecture)
+ *   aarch64: 0 portable (NEON, the baseline of the architecture; the W8A8 product uses SDOT
+ *            when the CPU has dotprod, asked of the kernel at run time)
  *
  * Every call names the instruction set it wants (NativeKernels holds it), so tests run each path
  * in turn in one process. Arrays are read in place (GetPrimitiveArrayCritical: no copy on HotSpot),
@@ -21,6 +22,20 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#endif
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+/* SDOT (Armv8.2 dotprod), asked of the kernel once: the W8A8 product's path (kernels_impl.h) */
+static int have_dotprod(void) {
+  static int known = -1;
+  if (known < 0) known = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  return known;
+}
 #endif
 
 /* ---- the portable build: SSE2 on x86-64, NEON on aarch64 ---- */

@@ -303,6 +303,88 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
     FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy);
   }
 }
+#elif defined(__aarch64__)
+/*
+ * NEON has no exact uint8 x int8 dot product before USDOT (Armv8.6 i8mm), so two paths, the CPU's
+ * chosen at run time (gemm_u8s8 below):
+ *  - dotprod (SDOT, Armv8.2+, HWCAP_ASIMDDP): int8 x int8 in groups of four into 32 bits. The
+ *    activation is moved to int8 as x - 128 (x ^ 0x80), so the sum is short of 128 * colsum[j],
+ *    which the zero-point correction absorbs: sum (x - zp) w = sdot + (128 - zp) * colsum[j].
+ *    One vector of w holds four columns of one group: eight per panel, up to MR rows share each.
+ *  - baseline NEON: codes widened to 16 bits, products in 16 bits (|255 * -128| < 2^15, exact),
+ *    adjacent pairs added into 32 bits (sadalp); one row at a time, 16 accumulators of pairs.
+ * Both are exact, as every other path: the same int32 sums.
+ */
+__attribute__((target("arch=armv8.2-a+dotprod"))) static inline __attribute__((always_inline)) void FN(block_sdot)(
+    int rows, const uint8_t* x, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum, float ascale,
+    const float* wscale, const float* bias, float* y, int ldy) {
+  int32x4_t acc[MR][8];
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < 8; c++) acc[r][c] = vdupq_n_s32(0);
+  for (int q = 0; q < kp / 4; q++) {
+    int8x16_t a[MR];
+    for (int r = 0; r < rows; r++) {
+      uint32_t a4;
+      memcpy(&a4, x + (size_t)r * kp + 4 * q, 4);
+      a[r] = vreinterpretq_s8_u32(vdupq_n_u32(a4 ^ 0x80808080u));
+    }
+    const int8_t* wq = w + (size_t)q * 128;
+    for (int c = 0; c < 8; c++) {
+      int8x16_t b = vld1q_s8(wq + 16 * c);
+      for (int r = 0; r < rows; r++) acc[r][c] = vdotq_s32(acc[r][c], a[r], b);
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    int32_t s[PANEL];
+    for (int c = 0; c < 8; c++) vst1q_s32(s + 4 * c, acc[r][c]);
+    FN(store_s8)(s, nb, zp - 128, colsum, ascale, wscale, bias, y + (size_t)r * ldy);
+  }
+}
+
+__attribute__((target("arch=armv8.2-a+dotprod"))) static void FN(gemm_u8s8_sdot)(const uint8_t* x, int m, int kp,
+                                                                   const int8_t* w, int nb, int zp,
+                                                                   const int32_t* colsum, float ascale,
+                                                                   const float* wscale, const float* bias, float* y,
+                                                                   int ldy) {
+  int i = 0;
+  for (; i + MR <= m; i += MR)
+    FN(block_sdot)(MR, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+  for (; i < m; i++)
+    FN(block_sdot)(1, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+}
+
+static void FN(gemm_u8s8_neon)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp,
+                               const int32_t* colsum, float ascale, const float* wscale, const float* bias, float* y,
+                               int ldy) {
+  for (int i = 0; i < m; i++) {
+    const uint8_t* xr = x + (size_t)i * kp;
+    int32x4_t acc[16];
+    for (int c = 0; c < 16; c++) acc[c] = vdupq_n_s32(0);
+    for (int q = 0; q < kp / 4; q++) {
+      uint32_t a4;
+      memcpy(&a4, xr + 4 * q, 4);
+      uint8x8_t a8 = vreinterpret_u8_u32(vdup_n_u32(a4));
+      int16x8_t a = vreinterpretq_s16_u16(vmovl_u8(a8)); /* x0..x3 twice: two columns' worth */
+      const int8_t* wq = w + (size_t)q * 128;
+      for (int c = 0; c < 8; c++) {
+        int8x16_t b = vld1q_s8(wq + 16 * c);
+        acc[2 * c] = vpadalq_s16(acc[2 * c], vmulq_s16(a, vmovl_s8(vget_low_s8(b))));
+        acc[2 * c + 1] = vpadalq_s16(acc[2 * c + 1], vmulq_s16(a, vmovl_s8(vget_high_s8(b))));
+      }
+    }
+    int32_t s[PANEL];
+    for (int c = 0; c < 8; c++) vst1q_s32(s + 4 * c, vpaddq_s32(acc[2 * c], acc[2 * c + 1]));
+    FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy);
+  }
+}
+
+static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+  if (have_dotprod())
+    FN(gemm_u8s8_sdot)(x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy);
+  else
+    FN(gemm_u8s8_neon)(x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy);
+}
 #else
 /* widened to 16 bits, products summed in pairs into 32 bits (pmaddwd / smlal where the target has them) */
 static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
