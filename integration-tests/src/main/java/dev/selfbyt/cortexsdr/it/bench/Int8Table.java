@@ -3,7 +3,6 @@ package dev.selfbyt.cortexsdr.it.bench;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import dev.selfbyt.cortexsdr.converters.onnx.Int8FastCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
@@ -12,6 +11,7 @@ import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.it.models.Embedder;
+import dev.selfbyt.cortexsdr.it.models.Int8FastFiles;
 import dev.selfbyt.cortexsdr.it.models.MobyDick;
 import dev.selfbyt.cortexsdr.it.models.RealModel;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrt;
@@ -55,7 +55,6 @@ final class Int8Table {
     Path fp32 = model.onnx(dir);
     Path twin = model.int8Twin(dir);
     List<Encoding> eval = Embedder.encodeAll(model.tokenizer(dir), 128, MobyDick.sentences(200, 0));
-    List<Encoding> calib = Embedder.encodeAll(model.tokenizer(dir), 128, MobyDick.sentences(64, 300));
     Encoding long128 = Embedder.encodeAll(model.tokenizer(dir), 128,
         List.of(String.join(" ", MobyDick.sentences(40, 200)))).get(0);
     List<Encoding> batch32 = Embedder.encodeAll(model.tokenizer(dir), 128, MobyDick.sentences(32, 240));
@@ -66,7 +65,7 @@ final class Int8Table {
     variants.add(new Variant(".cai int8 -> quantized .onnx", export(compress(fp32, dir, "int8", Preset.INT8, null), dir), false));
     Path fastDefault = compress(fp32, dir, "int8-fast", Preset.INT8_FAST, random(fp32));
     variants.add(new Variant(".cai int8-fast (CLI default: random calibration) -> quantized .onnx", export(fastDefault, dir), false));
-    Path fastText = compress(fp32, dir, "int8-fast-text", Preset.INT8_FAST, samples(calib));
+    Path fastText = Int8FastFiles.textCalibrated(model, dir);
     variants.add(new Variant(".cai int8-fast, calibrated on 64 sentences -> quantized .onnx", export(fastText, dir), false));
     variants.add(new Variant(".cai int8-fast, calibrated on 64 sentences, via CaiOrt", fastText, true));
     variants.add(new Variant(".cai int4 -> quantized .onnx", export(compress(fp32, dir, "int4", Preset.INT4, null), dir), false));
@@ -143,18 +142,12 @@ final class Int8Table {
   private static Path compress(Path fp32, Path dir, String tag, Preset preset,
       List<Map<String, OnnxCalibrator.Input>> calibration) throws Exception {
     Path cai = dir.resolve(tag + ".cai");
-    CompressionOptions.Builder b = CompressionOptions.builder().preset(preset).threads(2);
+    if (calibration != null) {
+      Int8FastFiles.compress(fp32, cai, calibration);
+      return cai;
+    }
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-      if (calibration == null) {
-        CortexSdr.compress(onnx, cai, b.build());
-      } else {
-        long t0 = System.nanoTime();
-        Int8FastCalibrator.Result r = new Int8FastCalibrator(onnx, b.build(), 2).calibrate(calibration, b);
-        CortexSdr.compress(r.source(), cai, r.options());
-        System.err.printf(Locale.ROOT, "%s %s: %d weight-only %s, calibration cosine %.5f / %.5f, %.0f s%n",
-            fp32.getFileName(), tag, r.weightOnly().size(), r.weightOnly(), r.meanCosine(), r.minCosine(),
-            (System.nanoTime() - t0) / 1e9);
-      }
+      CortexSdr.compress(onnx, cai, CompressionOptions.builder().preset(preset).threads(2).build());
     }
     return cai;
   }
@@ -183,17 +176,6 @@ final class Int8Table {
       out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
           "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
           "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[32])));
-    }
-    return out;
-  }
-
-  private static List<Map<String, OnnxCalibrator.Input>> samples(List<Encoding> enc) {
-    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
-    for (Encoding e : enc) {
-      long[] shape = {1, e.getIds().length};
-      out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
-          "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
-          "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[e.getIds().length])));
     }
     return out;
   }

@@ -7,6 +7,7 @@ import ai.djl.inference.Predictor;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
@@ -22,6 +23,7 @@ import dev.selfbyt.cortexsdr.djl.graph.Value;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.it.models.Embedder;
+import dev.selfbyt.cortexsdr.it.models.Int8FastFiles;
 import dev.selfbyt.cortexsdr.it.models.MobyDick;
 import dev.selfbyt.cortexsdr.it.models.RealModel;
 import java.io.IOException;
@@ -160,42 +162,15 @@ public final class DjlEngineReport {
   }
 
   /** The row label of the W8A8 file ({@link #caiW8a8}). */
-  static final String W8A8 = "int8 W8A8";
+  static final String W8A8 = "int8-fast (W8A8)";
 
   /**
-   * The model's int8 per-channel {@code .cai} whose MatMul weights compute with int8 activations:
-   * {@code CompressionOptions.builder().preset(INT8).perChannel()}, and the manifest key {@code
-   * int8Activations} listing every 2-D MatMul weight the policy stores as 8-bit symmetric
-   * per-channel codes (until a CLI preset writes such files).
+   * The model's {@code --preset int8-fast} {@code .cai} (per-channel int8 MatMul weights that compute
+   * with int8 activations, listed in the manifest's {@code int8Activations}; smoothing folded into the
+   * stored graph), calibrated on text as {@link Int8FastFiles} makes it for the ONNX Runtime table.
    */
   static Path caiW8a8(RealModel model, Path work) throws Exception {
-    Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
-    Path cai = dir.resolve("int8-w8a8.cai");
-    if (!Files.exists(cai)) {
-      try (OnnxModelReader onnx = OnnxModelReader.open(model.onnx(dir))) {
-        CompressionOptions o = CompressionOptions.builder().preset(Preset.INT8).perChannel().build();
-        dev.selfbyt.cortexsdr.core.policy.CompressionPolicy policy = new dev.selfbyt.cortexsdr.core.policy.CompressionPolicy(o);
-        List<String> names = new ArrayList<>();
-        for (dev.selfbyt.cortexsdr.core.tensor.TensorInfo t : onnx.tensors()) {
-          if (t.role() != dev.selfbyt.cortexsdr.core.tensor.TensorRole.MATMUL_WEIGHT || t.rank() != 2
-              || t.reductionAxis() != 0) {
-            continue;
-          }
-          dev.selfbyt.cortexsdr.core.policy.TensorPlan plan = policy.plan(t);
-          if (plan.kind() == dev.selfbyt.cortexsdr.core.policy.TensorPlan.Kind.FIXED
-              && plan.candidates().get(0) instanceof dev.selfbyt.cortexsdr.core.codec.QuantCodec q && q.bits() == 8
-              && q.symmetric() && q.granularity() == dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity.CHANNEL) {
-            names.add(t.name());
-          }
-        }
-        Map<String, Object> manifest = new LinkedHashMap<>(CortexSdr.manifest(onnx, o));
-        manifest.put("int8Activations", names);
-        Path tmp = dir.resolve("int8-w8a8.cai.tmp");
-        new dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline(o).run(onnx, onnx.location(), tmp, manifest);
-        Files.move(tmp, cai, StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
-    return cai;
+    return Int8FastFiles.textCalibrated(model, Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT))));
   }
 
   /** A DJL model folder: the {@code .cai} and the tokenizer. */
@@ -247,7 +222,7 @@ public final class DjlEngineReport {
       files.put(p.id(), cai(model, p, work));
     }
     if (withW8a8) {
-      files.put(W8A8, caiW8a8(model, work)); // "decoded" is then its weights only, in float arithmetic
+      files.put(W8A8, caiW8a8(model, work)); // compared with its quantized export: the same int8 arithmetic in ORT
     }
     for (Map.Entry<String, Path> file : files.entrySet()) {
       String id = file.getKey();
@@ -256,7 +231,11 @@ public final class DjlEngineReport {
       long fp32Weights = 0;
       try (CaiReader r = CaiReader.open(cai)) {
         if (!Files.exists(decoded)) {
-          OnnxExporter.exportDecoded(r, decoded);
+          if (id.equals(W8A8)) {
+            QuantizedOnnxExporter.export(r, decoded, 0); // DynamicQuantizeLinear + MatMulInteger, as the engine
+          } else {
+            OnnxExporter.exportDecoded(r, decoded);
+          }
         }
         for (CaiEntry e : r.entries()) {
           fp32Weights += e.info().dtype().isFloating() ? 4 * e.info().numel() : e.info().byteSize();
