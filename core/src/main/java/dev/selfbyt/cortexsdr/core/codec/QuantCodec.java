@@ -244,6 +244,26 @@ public final class QuantCodec implements TensorCodec {
 
   @Override
   public ByteBuffer encode(TensorData data) {
+    return encode(data, false).payload();
+  }
+
+  /**
+   * Measures while it encodes: each group's decoded values are compared with the reference as
+   * soon as its codes exist, in natural element order, so the payload is never decoded again.
+   * A grid chosen ahead, and one scale for a tensor whose fibers are strided, take the default
+   * path (decode and compare).
+   */
+  @Override
+  public MeasuredPayload encodeMeasured(TensorData data) {
+    TensorInfo info = data.info();
+    if ((data.grid() != null && data.grid().fits(this)) || (info.inner() > 1 && granularity == Granularity.TENSOR)) {
+      return TensorCodec.super.encodeMeasured(data);
+    }
+    return encode(data, true);
+  }
+
+  /** Encodes; with {@code measure}, also measures (not for a grid, nor strided per-tensor). */
+  private MeasuredPayload encode(TensorData data, boolean measure) {
     TensorInfo info = data.info();
     if (!info.dtype().isFloating()) {
       throw new IllegalArgumentException(
@@ -251,33 +271,43 @@ public final class QuantCodec implements TensorCodec {
     }
     FiberLayout.checkIndexable(info);
     float[] x = data.floats();
+    float[] ref = measure ? data.reference() : null;
     QuantGrid grid = data.grid();
     if (grid != null && grid.fits(this)) {
-      return ByteBuffer.wrap(encodeOnGrid(FiberLayout.toFiberMajor(x, info), info, grid)).order(ByteOrder.LITTLE_ENDIAN);
+      byte[] out = encodeOnGrid(FiberLayout.toFiberMajor(x, info), info, grid);
+      return new MeasuredPayload(ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN), Float.NaN, Float.NaN);
     }
-    if (info.inner() > 1 && granularity != Granularity.TENSOR) {
-      // strided fibers: quantize tile by tile from the natural layout, no transposed copy
-      byte[] out = encodeStrided(x, info, true);
-      return ByteBuffer.wrap(out != null ? out : encodeStrided(x, info, false)).order(ByteOrder.LITTLE_ENDIAN);
+    boolean strided = info.inner() > 1 && granularity != Granularity.TENSOR;
+    if (!strided) {
+      x = FiberLayout.toFiberMajor(x, info);
     }
-    x = FiberLayout.toFiberMajor(x, info);
-    byte[] out = encode(x, info, true);
-    if (out == null) {
-      out = encode(x, info, false);
+    byte[] out = null;
+    EncodingError error = null;
+    for (boolean fp16 : new boolean[] {true, false}) {
+      error = measure ? new EncodingError() : null;
+      // strided fibers: quantized row by row from the natural layout, no transposed copy of the floats
+      out = strided ? encodeStrided(x, ref, info, fp16, error) : encode(x, ref, info, fp16, error);
+      if (out != null) {
+        break;
+      }
     }
-    return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer payload = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    return measure ? new MeasuredPayload(payload, error.nmse(), error.maxAbsError())
+        : new MeasuredPayload(payload, Float.NaN, Float.NaN);
   }
 
   /** Fibers per tile in the strided paths: one row of a tile is 64 contiguous floats. */
   private static final int TILE = 64;
 
   /**
-   * Encodes a tensor whose fibers are strided ({@code inner > 1}) straight from natural order:
-   * for a tile of {@value #TILE} fibers, each row of a block is a contiguous run of values, so the
-   * min/max and rounding loops read memory in order. Same bytes as {@link #encode(float[],
-   * TensorInfo, boolean)} on the transposed values.
+   * Encodes a tensor whose fibers are strided ({@code inner > 1}) straight from natural order,
+   * one slab {@code [R, inner]} at a time: for each block of rows, the range of every column,
+   * then the codes of each row (a contiguous run of values, read in order), kept in natural
+   * order so that the error is measured in that order; the slab's codes are then transposed
+   * tile by tile into fibers. Same bytes as {@link #encode(float[], float[], TensorInfo, boolean,
+   * EncodingError)} on the transposed values.
    */
-  private byte[] encodeStrided(float[] x, TensorInfo info, boolean fp16) {
+  private byte[] encodeStrided(float[] x, float[] ref, TensorInfo info, boolean fp16, EncodingError error) {
     int r = FiberLayout.fiberLength(info);
     int inner = (int) info.inner();
     int outer = (int) info.outer();
@@ -287,55 +317,77 @@ public final class QuantCodec implements TensorCodec {
     int maxq = (1 << bits) - 1;
     int half = 1 << (bits - 1);
     int lo = symmetric ? 1 : 0;
+    byte[] codes = new byte[r * inner];
     byte[] tile = new byte[TILE * r];
-    int[] kmn = new int[TILE];
-    int[] kmx = new int[TILE];
-    float[] mn = new float[TILE];
-    float[] mx = new float[TILE];
-    float[] inv = new float[TILE];
-    float[] bias = new float[TILE];
+    int[] kmn = new int[inner];
+    int[] kmx = new int[inner];
+    float[] scale = new float[inner];
+    int[] zero = new int[inner];
+    float[] inv = new float[inner];
+    float[] bias = new float[inner];
+    float[] y = error == null ? null : new float[inner];
     for (int o = 0; o < outer; o++) {
-      for (int c0 = 0; c0 < inner; c0 += TILE) {
-        int tw = Math.min(TILE, inner - c0);
-        for (int j = 0; j < gpf; j++) {
-          int start = j * gl;
-          int end = Math.min(r, start + gl);
-          java.util.Arrays.fill(kmn, Integer.MAX_VALUE);
-          java.util.Arrays.fill(kmx, Integer.MIN_VALUE);
-          for (int k = start; k < end; k++) {
-            int row = (o * r + k) * inner + c0;
-            for (int c = 0; c < tw; c++) {
-              int key = orderedBits(x[row + c]);
-              kmn[c] = Math.min(kmn[c], key);
-              kmx[c] = Math.max(kmx[c], key);
-            }
+      int slab = o * r * inner;
+      for (int j = 0; j < gpf; j++) {
+        int start = j * gl;
+        int end = Math.min(r, start + gl);
+        java.util.Arrays.fill(kmn, Integer.MAX_VALUE);
+        java.util.Arrays.fill(kmx, Integer.MIN_VALUE);
+        for (int k = start; k < end; k++) {
+          int row = slab + k * inner;
+          for (int c = 0; c < inner; c++) {
+            int key = orderedBits(x[row + c]);
+            kmn[c] = Math.min(kmn[c], key);
+            kmx[c] = Math.max(kmx[c], key);
           }
-          for (int c = 0; c < tw; c++) {
-            mn[c] = fromOrderedBits(kmn[c]);
-            mx[c] = fromOrderedBits(kmx[c]);
-            if (!Float.isFinite(mn[c]) || !Float.isFinite(mx[c])) {
-              for (int k = start; k < end; k++) {
-                int i = (o * r + k) * inner + c0 + c;
-                if (!Float.isFinite(x[i])) {
-                  throw new IllegalArgumentException("tensor '" + info.name() + "' holds " + x[i] + " (element " + i
-                      + "); quantization needs finite values: keep this tensor lossless (--protect)");
-                }
+        }
+        for (int c = 0; c < inner; c++) {
+          float mn = fromOrderedBits(kmn[c]);
+          float mx = fromOrderedBits(kmx[c]);
+          if (!Float.isFinite(mn) || !Float.isFinite(mx)) {
+            for (int k = start; k < end; k++) {
+              int i = slab + k * inner + c;
+              if (!Float.isFinite(x[i])) {
+                throw new IllegalArgumentException("tensor '" + info.name() + "' holds " + x[i] + " (element " + i
+                    + "); quantization needs finite values: keep this tensor lossless (--protect)");
               }
             }
-            float sc = scaleFor(mn[c], mx[c], fp16);
-            if (Float.isNaN(sc)) {
-              return null;
-            }
-            int z = symmetric ? half : zeroPoint(mn[c], sc, maxq);
-            w.group((o * inner + c0 + c) * gpf + j, sc, z);
-            inv[c] = sc == 0f ? 0f : 1f / sc;
-            bias[c] = z + 0.5f;
           }
-          for (int k = start; k < end; k++) {
-            int row = (o * r + k) * inner + c0;
-            for (int c = 0; c < tw; c++) {
-              int q = (int) (x[row + c] * inv[c] + bias[c]);
-              tile[c * r + k] = (byte) Math.max(lo, Math.min(maxq, q));
+          float sc = scaleFor(mn, mx, fp16);
+          if (Float.isNaN(sc)) {
+            return null;
+          }
+          int z = symmetric ? half : zeroPoint(mn, sc, maxq);
+          w.group((o * inner + c) * gpf + j, sc, z);
+          scale[c] = sc;
+          zero[c] = z;
+          inv[c] = sc == 0f ? 0f : 1f / sc;
+          bias[c] = z + 0.5f;
+        }
+        for (int k = start; k < end; k++) {
+          int row = slab + k * inner;
+          int cr = k * inner;
+          for (int c = 0; c < inner; c++) {
+            int q = (int) (x[row + c] * inv[c] + bias[c]);
+            codes[cr + c] = (byte) Math.max(lo, Math.min(maxq, q));
+          }
+          if (error != null) {
+            // what QuantizedTensor.dequantizeStrided gives for this row
+            for (int c = 0; c < inner; c++) {
+              y[c] = ((codes[cr + c] & 0xff) - zero[c]) * scale[c];
+            }
+            error.add(ref, row, y, 0, inner);
+          }
+        }
+      }
+      for (int c0 = 0; c0 < inner; c0 += TILE) {
+        int tw = Math.min(TILE, inner - c0);
+        for (int k0 = 0; k0 < r; k0 += TILE) {
+          int k1 = Math.min(r, k0 + TILE);
+          for (int c = 0; c < tw; c++) {
+            int t = c * r;
+            for (int k = k0; k < k1; k++) {
+              tile[t + k] = codes[k * inner + c0 + c];
             }
           }
         }
@@ -347,14 +399,19 @@ public final class QuantCodec implements TensorCodec {
     return w.finish();
   }
 
-  /** Encodes fiber-major values; null when fp16 scales were asked for and do not fit. */
-  private byte[] encode(float[] x, TensorInfo info, boolean fp16) {
+  /**
+   * Encodes fiber-major values; null when fp16 scales were asked for and do not fit. With {@code
+   * error}, measures against {@code ref} (only where fiber-major is natural order: {@code inner
+   * == 1}).
+   */
+  private byte[] encode(float[] x, float[] ref, TensorInfo info, boolean fp16, EncodingError error) {
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
     PayloadWriter w = new PayloadWriter(info, fp16);
     byte[] codes = new byte[Math.max(r, 1)];
+    float[] y = error == null ? null : new float[Math.max(gl, 1)];
     float[] range = new float[2];
     int maxq = (1 << bits) - 1;
     int half = 1 << (bits - 1);
@@ -392,6 +449,13 @@ public final class QuantCodec implements TensorCodec {
           w.group(f * gpf + j, s, z);
         }
         quantize(x, base + start, len, s, z, lo, maxq, codes, start);
+        if (error != null) {
+          // what QuantizedTensor.dequantizeInto gives for this group
+          for (int i = 0; i < len; i++) {
+            y[i] = ((codes[start + i] & 0xff) - z) * s;
+          }
+          error.add(ref, base + start, y, 0, len);
+        }
       }
       w.fiber(f, codes, 0, r);
     }
