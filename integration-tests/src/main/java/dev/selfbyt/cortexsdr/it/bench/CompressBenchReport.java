@@ -31,13 +31,15 @@ import java.util.stream.Stream;
  * </pre>
  *
  * MB/s are megabytes of the fp32 model per second of open + compress; {@code timeMs} is what the
- * CLI reports (the compression after the model is open).
+ * CLI reports (the compression after the model is open); CPU ms is the process's CPU time over
+ * open + compress (all threads, JIT and GC included), which a busy machine inflates less than
+ * wall time.
  */
 public final class CompressBenchReport {
   private CompressBenchReport() {}
 
   /** One child run's figures. */
-  record Run(double openMs, long timeMs, double totalMs, long inputBytes, long outputBytes, String sha256) {}
+  record Run(double openMs, long timeMs, double totalMs, double cpuMs, long inputBytes, long outputBytes, String sha256) {}
 
   public static void main(String[] args) throws Exception {
     Path before = null;
@@ -74,26 +76,32 @@ public final class CompressBenchReport {
     }
     System.out.printf(Locale.ROOT, "%nload average %.2f at the start, %.2f at the end; %d cores; %s%n%n", loadStart,
         load(), Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"));
-    System.out.println("| model | preset | run | before: open + compress ms | before: timeMs | before: MB/s "
-        + "| after: open + compress ms | after: timeMs | after: MB/s | speed-up | same bytes |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+    System.out.println("| model | preset | run | before: open + compress ms | before: timeMs | before: CPU ms "
+        + "| before: MB/s | after: open + compress ms | after: timeMs | after: CPU ms | after: MB/s | speed-up (wall) "
+        + "| CPU ratio | same bytes |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     rows.forEach(System.out::println);
   }
 
   private static String row(String model, String preset, String run, List<Run> old, List<Run> now, String same) {
     double mb = now.get(0).inputBytes() / 1e6;
-    double nowTotal = median(now.stream().mapToDouble(Run::totalMs).toArray());
-    double nowTime = median(now.stream().mapToDouble(Run::timeMs).toArray());
-    String o = "| | | ";
-    String ratio = "";
+    double[] n = figures(now);
+    String o = "| | | | ";
+    String ratio = "| ";
     if (old != null) {
-      double oldTotal = median(old.stream().mapToDouble(Run::totalMs).toArray());
-      double oldTime = median(old.stream().mapToDouble(Run::timeMs).toArray());
-      o = String.format(Locale.ROOT, "| %.0f | %.0f | %.0f ", oldTotal, oldTime, mb / (oldTotal / 1000));
-      ratio = String.format(Locale.ROOT, "%.2fx", oldTotal / nowTotal);
+      double[] b = figures(old);
+      o = String.format(Locale.ROOT, "| %.0f | %.0f | %.0f | %.0f ", b[0], b[1], b[2], mb / (b[0] / 1000));
+      ratio = String.format(Locale.ROOT, "%.2fx | %.2fx ", b[0] / n[0], b[2] / n[2]);
     }
-    return String.format(Locale.ROOT, "| %s | %s | %s %s| %.0f | %.0f | %.0f | %s | %s |", model, preset, run, o,
-        nowTotal, nowTime, mb / (nowTotal / 1000), ratio, same);
+    return String.format(Locale.ROOT, "| %s | %s | %s %s| %.0f | %.0f | %.0f | %.0f %s| %s |", model, preset, run, o,
+        n[0], n[1], n[2], mb / (n[0] / 1000), ratio, same);
+  }
+
+  /** Medians of open + compress ms, timeMs and CPU ms. */
+  private static double[] figures(List<Run> runs) {
+    return new double[] {median(runs.stream().mapToDouble(Run::totalMs).toArray()),
+        median(runs.stream().mapToDouble(Run::timeMs).toArray()),
+        median(runs.stream().mapToDouble(Run::cpuMs).toArray())};
   }
 
   /** The older core and converters jars in {@code dir}, ahead of this classpath. */
@@ -127,7 +135,7 @@ public final class CompressBenchReport {
         kv.put(two[0], two[1]);
       }
       runs.add(new Run(Double.parseDouble(kv.get("openMs")), Long.parseLong(kv.get("timeMs")),
-          Double.parseDouble(kv.get("totalMs")), Long.parseLong(kv.get("inputBytes")),
+          Double.parseDouble(kv.get("totalMs")), Double.parseDouble(kv.get("cpuMs")), Long.parseLong(kv.get("inputBytes")),
           Long.parseLong(kv.get("outputBytes")), kv.get("sha256")));
     }
     if (runs.size() != reps + 1 || runs.stream().map(Run::sha256).distinct().count() != 1) {
