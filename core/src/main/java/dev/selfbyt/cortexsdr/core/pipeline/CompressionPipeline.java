@@ -114,6 +114,10 @@ public final class CompressionPipeline {
         f.cancel(true);
       }
       pool.shutdownNow();
+      if (segmentStage != null) {
+        segmentStage.close();
+      }
+      encoder.close();
     }
   }
 

@@ -23,6 +23,13 @@ public final class TensorEncoder {
     this.stage = stage;
   }
 
+  /** Frees the zstd stage's kept contexts (see {@link ZstdStage#close()}); still usable after. */
+  public void close() {
+    if (stage != null) {
+      stage.close();
+    }
+  }
+
   public EncodedTensor encode(TensorData data, TensorPlan plan) {
     return switch (plan.kind()) {
       case LOSSLESS -> smallest(data, plan.candidates());

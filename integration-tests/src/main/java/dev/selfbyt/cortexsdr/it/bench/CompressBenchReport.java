@@ -87,11 +87,11 @@ public final class CompressBenchReport {
     double mb = now.get(0).inputBytes() / 1e6;
     double[] n = figures(now);
     String o = "| | | | ";
-    String ratio = "| ";
+    String ratio = "| | ";
     if (old != null) {
       double[] b = figures(old);
       o = String.format(Locale.ROOT, "| %.0f | %.0f | %.0f | %.0f ", b[0], b[1], b[2], mb / (b[0] / 1000));
-      ratio = String.format(Locale.ROOT, "%.2fx | %.2fx ", b[0] / n[0], b[2] / n[2]);
+      ratio = String.format(Locale.ROOT, "| %.2fx | %.2fx ", b[0] / n[0], b[2] / n[2]);
     }
     return String.format(Locale.ROOT, "| %s | %s | %s %s| %.0f | %.0f | %.0f | %.0f %s| %s |", model, preset, run, o,
         n[0], n[1], n[2], mb / (n[0] / 1000), ratio, same);
