@@ -21,17 +21,28 @@ public final class EncodingError {
   public void add(float[] x, int xOff, float[] y, int yOff, int n) {
     double num = sumSquaredError;
     double den = sumSquares;
-    float max = maxAbs;
+    // the largest |d| as an int over the bits of |d|, which order like the values when none is
+    // NaN: Math.max on floats chains a slow NaN-aware sequence through every element (this loop
+    // ran at 9 ns per element with it, its double sums alone take about 1.5)
+    int max = Float.floatToRawIntBits(maxAbs);
     for (int i = 0; i < n; i++) {
       float xi = x[xOff + i];
       float d = xi - y[yOff + i];
       num += (double) d * d;
       den += (double) xi * xi;
-      max = Math.max(max, Math.abs(d));
+      max = Math.max(max, Float.floatToRawIntBits(d) & 0x7fffffff);
     }
     sumSquaredError = num;
     sumSquares = den;
-    maxAbs = max;
+    if (max <= 0x7f800000) {
+      maxAbs = Float.intBitsToFloat(max);
+    } else { // a NaN: Math.max keeps the first one, so take it the same way, to the bit
+      float m = maxAbs;
+      for (int i = 0; i < n; i++) {
+        m = Math.max(m, Math.abs(x[xOff + i] - y[yOff + i]));
+      }
+      maxAbs = m;
+    }
   }
 
   /** Normalized mean squared error: 0 for no error, infinite for an error on an all-zero tensor. */

@@ -2,7 +2,10 @@ package dev.selfbyt.cortexsdr.core.codec;
 
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -41,7 +44,9 @@ public final class RleCodec implements TensorCodec {
     byte[] in = new byte[total];
     data.bytes().get(in);
     int n = total / w;
-    ByteSink out = new ByteSink(Math.min(total / 4 + 16, 1 << 20));
+    // most weights have no runs and come out a little larger than they went in: sized for that
+    // up to 64 MiB (growing by doubling copied the payload about twice)
+    ByteSink out = new ByteSink(Math.min(total + 16, Math.max(total / 4 + 16, 64 << 20)));
     int litStart = 0;
     int i = 0;
     while (i < n) {
@@ -69,7 +74,24 @@ public final class RleCodec implements TensorCodec {
     return out.toBuffer();
   }
 
+  private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  /** Whether the elements at byte offsets p and q are equal; whole elements compared at once where they fit a long. */
   private static boolean sameElement(byte[] a, int p, int q, int w) {
+    switch (w) {
+      case 1:
+        return a[p] == a[q];
+      case 2:
+        return (short) SHORTS.get(a, p) == (short) SHORTS.get(a, q);
+      case 4:
+        return (int) INTS.get(a, p) == (int) INTS.get(a, q);
+      case 8:
+        return (long) LONGS.get(a, p) == (long) LONGS.get(a, q);
+      default:
+        break;
+    }
     for (int k = 0; k < w; k++) {
       if (a[p + k] != a[q + k]) {
         return false;
