@@ -45,6 +45,63 @@ public final class EncodingError {
     }
   }
 
+  /**
+   * Adds elements {@code x[xOff..xOff+n)} against codes {@code codes[cOff..cOff+n)} of one group,
+   * decoded as {@link QuantCodec} decodes them, {@code ((code & 0xff) - z) * s}, without storing
+   * the decoded values: the loop waits on its double sums anyway, the decoding rides along.
+   */
+  void addCodes(float[] x, int xOff, byte[] codes, int cOff, int n, int z, float s) {
+    double num = sumSquaredError;
+    double den = sumSquares;
+    int max = Float.floatToRawIntBits(maxAbs);
+    for (int i = 0; i < n; i++) {
+      float xi = x[xOff + i];
+      float d = xi - ((codes[cOff + i] & 0xff) - z) * s;
+      num += (double) d * d;
+      den += (double) xi * xi;
+      max = Math.max(max, Float.floatToRawIntBits(d) & 0x7fffffff);
+    }
+    sumSquaredError = num;
+    sumSquares = den;
+    if (max <= 0x7f800000) {
+      maxAbs = Float.intBitsToFloat(max);
+    } else {
+      float m = maxAbs;
+      for (int i = 0; i < n; i++) {
+        m = Math.max(m, Math.abs(x[xOff + i] - ((codes[cOff + i] & 0xff) - z) * s));
+      }
+      maxAbs = m;
+    }
+  }
+
+  /**
+   * As {@link #addCodes(float[], int, byte[], int, int, int, float)} for a row that crosses
+   * fibers: element {@code i} has zero point {@code zero[g + i]} and scale {@code scale[g + i]}.
+   */
+  void addCodes(float[] x, int xOff, byte[] codes, int cOff, int n, int[] zero, float[] scale, int g) {
+    double num = sumSquaredError;
+    double den = sumSquares;
+    int max = Float.floatToRawIntBits(maxAbs);
+    for (int i = 0; i < n; i++) {
+      float xi = x[xOff + i];
+      float d = xi - ((codes[cOff + i] & 0xff) - zero[g + i]) * scale[g + i];
+      num += (double) d * d;
+      den += (double) xi * xi;
+      max = Math.max(max, Float.floatToRawIntBits(d) & 0x7fffffff);
+    }
+    sumSquaredError = num;
+    sumSquares = den;
+    if (max <= 0x7f800000) {
+      maxAbs = Float.intBitsToFloat(max);
+    } else {
+      float m = maxAbs;
+      for (int i = 0; i < n; i++) {
+        m = Math.max(m, Math.abs(x[xOff + i] - ((codes[cOff + i] & 0xff) - zero[g + i]) * scale[g + i]));
+      }
+      maxAbs = m;
+    }
+  }
+
   /** Normalized mean squared error: 0 for no error, infinite for an error on an all-zero tensor. */
   public float nmse() {
     double num = sumSquaredError;

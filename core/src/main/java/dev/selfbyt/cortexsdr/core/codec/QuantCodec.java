@@ -340,14 +340,12 @@ public final class QuantCodec implements TensorCodec {
     final byte[] nat; // with measuring: the slab's codes in natural order [R, inner]
     final float[] natScale; // [block, inner]
     final int[] natZero;
-    final float[] y;
 
     StridedScratch(int r, int inner, int gpf, boolean measure) {
       tile = new byte[TILE * r];
       nat = measure ? new byte[r * inner] : null;
       natScale = measure ? new float[gpf * inner] : null;
       natZero = measure ? new int[gpf * inner] : null;
-      y = measure ? new float[inner] : null;
     }
   }
 
@@ -383,9 +381,11 @@ public final class QuantCodec implements TensorCodec {
           t.natZero[j * inner + c0 + c] = z;
         }
       }
-      quantizeTile(x, row0, inner, start, end, tw, t.inv, t.bias, symmetric ? 1 : 0, maxq, t.tile, r);
-      if (t.nat != null) {
-        copyTileRows(t.tile, r, start, end, tw, t.nat, start * inner + c0, inner);
+      if (t.nat == null) {
+        quantizeTile(x, row0, inner, start, end, tw, t.inv, t.bias, symmetric ? 1 : 0, maxq, t.tile, r);
+      } else {
+        quantizeTile(x, row0, inner, start, end, tw, t.inv, t.bias, symmetric ? 1 : 0, maxq, t.tile, r, t.nat,
+            start * inner + c0);
       }
     }
     for (int c = 0; c < tw; c++) {
@@ -420,12 +420,17 @@ public final class QuantCodec implements TensorCodec {
     }
   }
 
-  /** The tile's codes of rows {@code start..end}, back in natural order. */
-  private static void copyTileRows(byte[] tile, int r, int start, int end, int tw, byte[] nat, int natRow0, int inner) {
+  /** As above, also writing the codes in natural order: {@code nat[natRow0 + (k - start) * stride + c]}. */
+  private static void quantizeTile(float[] x, int row0, int stride, int start, int end, int tw, float[] inv,
+      float[] bias, int lo, int maxq, byte[] tile, int r, byte[] nat, int natRow0) {
     for (int k = start; k < end; k++) {
-      int natRow = natRow0 + (k - start) * inner;
+      int row = row0 + (k - start) * stride;
+      int natRow = natRow0 + (k - start) * stride;
       for (int c = 0; c < tw; c++) {
-        nat[natRow + c] = tile[c * r + k];
+        int q = (int) (x[row + c] * inv[c] + bias[c]);
+        byte code = (byte) Math.max(lo, Math.min(maxq, q));
+        tile[c * r + k] = code;
+        nat[natRow + c] = code;
       }
     }
   }
@@ -433,14 +438,7 @@ public final class QuantCodec implements TensorCodec {
   /** Measures slab {@code o} row by row, as QuantizedTensor.dequantizeStrided decodes it. */
   private static void measureSlab(float[] ref, int o, int r, int inner, int gl, StridedScratch t, EncodingError error) {
     for (int k = 0; k < r; k++) {
-      dequantizeRow(t.nat, k * inner, t.natZero, t.natScale, (k / gl) * inner, inner, t.y);
-      error.add(ref, (o * r + k) * inner, t.y, 0, inner);
-    }
-  }
-
-  private static void dequantizeRow(byte[] codes, int off, int[] zero, float[] scale, int g, int n, float[] y) {
-    for (int c = 0; c < n; c++) {
-      y[c] = ((codes[off + c] & 0xff) - zero[g + c]) * scale[g + c];
+      error.addCodes(ref, (o * r + k) * inner, t.nat, k * inner, inner, t.natZero, t.natScale, (k / gl) * inner);
     }
   }
 
@@ -481,7 +479,7 @@ public final class QuantCodec implements TensorCodec {
       w.group(0, tensorScale, tensorZp);
     }
 
-    FiberScratch t = new FiberScratch(r, gl, error != null);
+    FiberScratch t = new FiberScratch(r);
     for (int f = 0; f < fibers; f++) {
       // one fiber per call: a small method the JIT compiles once, not the whole loop on the stack
       if (!encodeFiber(x, ref, info, f, fp16, tensorScale, tensorZp, w, t, error)) {
@@ -495,11 +493,9 @@ public final class QuantCodec implements TensorCodec {
   private static final class FiberScratch {
     final byte[] codes;
     final float[] range = new float[2];
-    final float[] y;
 
-    FiberScratch(int r, int gl, boolean measure) {
+    FiberScratch(int r) {
       codes = new byte[Math.max(r, 1)];
-      y = measure ? new float[Math.max(gl, 1)] : null;
     }
   }
 
@@ -529,20 +525,12 @@ public final class QuantCodec implements TensorCodec {
         w.group(f * gpf + j, s, z);
       }
       quantize(x, base + start, len, s, z, symmetric ? 1 : 0, maxq, t.codes, start);
-      if (error != null) {
-        dequantizeGroup(t.codes, start, len, z, s, t.y);
-        error.add(ref, base + start, t.y, 0, len);
+      if (error != null) { // as QuantizedTensor.dequantizeInto decodes the group
+        error.addCodes(ref, base + start, t.codes, start, len, z, s);
       }
     }
     w.fiber(f, t.codes, 0, r);
     return true;
-  }
-
-  /** What QuantizedTensor.dequantizeInto gives for one group. */
-  private static void dequantizeGroup(byte[] codes, int off, int len, int z, float s, float[] y) {
-    for (int i = 0; i < len; i++) {
-      y[i] = ((codes[off + i] & 0xff) - z) * s;
-    }
   }
 
   /**
