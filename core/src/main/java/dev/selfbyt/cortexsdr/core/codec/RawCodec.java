@@ -56,28 +56,12 @@ public final class RawCodec implements TensorCodec {
     int width = data.info().dtype().size();
     int n = checkedSize(data.info());
     byte[] out = new byte[n];
-    int count = n / width;
     if (!shuffle || width == 1) {
       src.get(out);
-    } else if (width == 4) {
-      // one pass reading whole elements, four sequential planes written: 3-4x faster here than
-      // one strided pass per plane
-      for (int i = 0; i < count; i++) {
-        int v = src.getInt(4 * i);
-        out[i] = (byte) v;
-        out[count + i] = (byte) (v >>> 8);
-        out[2 * count + i] = (byte) (v >>> 16);
-        out[3 * count + i] = (byte) (v >>> 24);
-      }
-    } else if (width == 2) {
-      for (int i = 0; i < count; i++) {
-        short v = src.getShort(2 * i);
-        out[i] = (byte) v;
-        out[count + i] = (byte) (v >>> 8);
-      }
     } else {
       byte[] in = new byte[n];
       src.get(in);
+      int count = n / width;
       for (int b = 0; b < width; b++) {
         int base = b * count;
         for (int i = 0, j = b; i < count; i++, j += width) {

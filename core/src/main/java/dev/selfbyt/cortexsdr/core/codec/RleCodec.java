@@ -2,10 +2,7 @@ package dev.selfbyt.cortexsdr.core.codec;
 
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -74,24 +71,12 @@ public final class RleCodec implements TensorCodec {
     return out.toBuffer();
   }
 
-  private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-  private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
-  /** Whether the elements at byte offsets p and q are equal; whole elements compared at once where they fit a long. */
+  /**
+   * Whether the elements at byte offsets p and q are equal. Plain byte compares: the first byte
+   * (the low mantissa byte of a float) tells most pairs apart, and a VarHandle read per element
+   * ran far slower before the JIT had compiled it, which is every cold run.
+   */
   private static boolean sameElement(byte[] a, int p, int q, int w) {
-    switch (w) {
-      case 1:
-        return a[p] == a[q];
-      case 2:
-        return (short) SHORTS.get(a, p) == (short) SHORTS.get(a, q);
-      case 4:
-        return (int) INTS.get(a, p) == (int) INTS.get(a, q);
-      case 8:
-        return (long) LONGS.get(a, p) == (long) LONGS.get(a, q);
-      default:
-        break;
-    }
     for (int k = 0; k < w; k++) {
       if (a[p + k] != a[q + k]) {
         return false;
