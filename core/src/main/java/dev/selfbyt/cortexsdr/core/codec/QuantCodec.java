@@ -460,8 +460,6 @@ public final class QuantCodec implements TensorCodec {
   private byte[] encode(float[] x, float[] ref, TensorInfo info, boolean fp16, EncodingError error) {
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);
-    int gl = groupLength(r);
-    int gpf = groupsPerFiber(r);
     PayloadWriter w = new PayloadWriter(info, fp16);
     float[] range = new float[2];
     int maxq = (1 << bits) - 1;
