@@ -6,6 +6,8 @@
  *
  * <p>Run every benchmark: {@code java -jar integration-tests/target/benchmarks.jar}; the codec
  * table in docs/benchmarks.md comes from {@code java -cp integration-tests/target/benchmarks.jar
- * dev.selfbyt.cortexsdr.it.bench.CodecBenchReport}.
+ * dev.selfbyt.cortexsdr.it.bench.CodecBenchReport}, the end-to-end compression table from {@link
+ * dev.selfbyt.cortexsdr.it.bench.CompressBenchReport} (which runs {@link
+ * dev.selfbyt.cortexsdr.it.bench.CompressRun} in fresh JVMs, on this build and on an older one).
  */
 package dev.selfbyt.cortexsdr.it;

@@ -249,6 +249,26 @@ public final class QuantCodec implements TensorCodec {
 
   @Override
   public ByteBuffer encode(TensorData data) {
+    return encode(data, false).payload();
+  }
+
+  /**
+   * Measures while it encodes: each group's decoded values are compared with the reference as
+   * soon as its codes exist, in natural element order, so the payload is never decoded again.
+   * A grid chosen ahead, and one scale for a tensor whose fibers are strided, take the default
+   * path (decode and compare).
+   */
+  @Override
+  public MeasuredPayload encodeMeasured(TensorData data) {
+    TensorInfo info = data.info();
+    if ((data.grid() != null && data.grid().fits(this)) || (info.inner() > 1 && granularity == Granularity.TENSOR)) {
+      return TensorCodec.super.encodeMeasured(data);
+    }
+    return encode(data, true);
+  }
+
+  /** Encodes; with {@code measure}, also measures (not for a grid, nor strided per-tensor). */
+  private MeasuredPayload encode(TensorData data, boolean measure) {
     TensorInfo info = data.info();
     if (!info.dtype().isFloating()) {
       throw new IllegalArgumentException(
@@ -256,21 +276,29 @@ public final class QuantCodec implements TensorCodec {
     }
     FiberLayout.checkIndexable(info);
     float[] x = data.floats();
+    float[] ref = measure ? data.reference() : null;
     QuantGrid grid = data.grid();
     if (grid != null && grid.fits(this)) {
-      return ByteBuffer.wrap(encodeOnGrid(FiberLayout.toFiberMajor(x, info), info, grid)).order(ByteOrder.LITTLE_ENDIAN);
+      byte[] out = encodeOnGrid(FiberLayout.toFiberMajor(x, info), info, grid);
+      return new MeasuredPayload(ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN), Float.NaN, Float.NaN);
     }
-    if (info.inner() > 1 && granularity != Granularity.TENSOR) {
-      // strided fibers: quantize tile by tile from the natural layout, no transposed copy
-      byte[] out = encodeStrided(x, info, true);
-      return ByteBuffer.wrap(out != null ? out : encodeStrided(x, info, false)).order(ByteOrder.LITTLE_ENDIAN);
+    boolean strided = info.inner() > 1 && granularity != Granularity.TENSOR;
+    if (!strided) {
+      x = FiberLayout.toFiberMajor(x, info);
     }
-    x = FiberLayout.toFiberMajor(x, info);
-    byte[] out = encode(x, info, true);
-    if (out == null) {
-      out = encode(x, info, false);
+    byte[] out = null;
+    EncodingError error = null;
+    for (boolean fp16 : new boolean[] {true, false}) {
+      error = measure ? new EncodingError() : null;
+      // strided fibers: quantized row by row from the natural layout, no transposed copy of the floats
+      out = strided ? encodeStrided(x, ref, info, fp16, error) : encode(x, ref, info, fp16, error);
+      if (out != null) {
+        break;
+      }
     }
-    return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer payload = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    return measure ? new MeasuredPayload(payload, error.nmse(), error.maxAbsError())
+        : new MeasuredPayload(payload, Float.NaN, Float.NaN);
   }
 
   /** Fibers per tile in the strided paths: one row of a tile is 64 contiguous floats. */
@@ -287,92 +315,169 @@ public final class QuantCodec implements TensorCodec {
   /**
    * Encodes a tensor whose fibers are strided ({@code inner > 1}) straight from natural order:
    * for a tile of {@value #TILE} fibers, each row of a block is a contiguous run of values, so the
-   * min/max and rounding loops read memory in order. Same bytes as {@link #encode(float[],
-   * TensorInfo, boolean)} on the transposed values.
+   * min/max and rounding loops read memory in order. Same bytes as {@link #encode(float[], float[],
+   * TensorInfo, boolean, EncodingError)} on the transposed values. With {@code error}, a copy of
+   * each slab's codes is kept in natural order and measured row by row once the slab is done
+   * (quantizing whole rows instead of tiles, to measure on the way, ran 2-3x slower).
+   *
+   * <p>Each loop sits in a small method of its own: as one large method, the JIT compiled it
+   * twice on the stack (OSR) at 0.5-0.6 s each, more than the whole encoding of MiniLM takes
+   * once compiled.
    */
-  private byte[] encodeStrided(float[] x, TensorInfo info, boolean fp16) {
+  private byte[] encodeStrided(float[] x, float[] ref, TensorInfo info, boolean fp16, EncodingError error) {
     int r = FiberLayout.fiberLength(info);
     int inner = (int) info.inner();
     int outer = (int) info.outer();
-    int gl = groupLength(r);
-    int gpf = groupsPerFiber(r);
     PayloadWriter w = new PayloadWriter(info, fp16);
-    int maxq = (1 << bits) - 1;
-    int half = 1 << (bits - 1);
-    int lo = symmetric ? 1 : 0;
-    byte[] tile = new byte[TILE * r];
-    int[] kmn = new int[TILE];
-    int[] kmx = new int[TILE];
-    float[] mn = new float[TILE];
-    float[] mx = new float[TILE];
-    float[] inv = new float[TILE];
-    float[] bias = new float[TILE];
+    StridedScratch t = new StridedScratch(r, inner, groupsPerFiber(r), error != null);
     for (int o = 0; o < outer; o++) {
-      for (int t = 0, tiles = tileCount(inner); t < tiles; t++) {
-        int c0 = t * TILE;
-        int tw = Math.min(TILE, inner - c0);
-        for (int j = 0; j < gpf; j++) {
-          int start = j * gl;
-          int end = Math.min(r, start + gl);
-          java.util.Arrays.fill(kmn, Integer.MAX_VALUE);
-          java.util.Arrays.fill(kmx, Integer.MIN_VALUE);
-          for (int k = start; k < end; k++) {
-            int row = (o * r + k) * inner + c0;
-            for (int c = 0; c < tw; c++) {
-              int key = orderedBits(x[row + c]);
-              kmn[c] = Math.min(kmn[c], key);
-              kmx[c] = Math.max(kmx[c], key);
-            }
-          }
-          for (int c = 0; c < tw; c++) {
-            mn[c] = fromOrderedBits(kmn[c]);
-            mx[c] = fromOrderedBits(kmx[c]);
-            if (!Float.isFinite(mn[c]) || !Float.isFinite(mx[c])) {
-              for (int k = start; k < end; k++) {
-                int i = (o * r + k) * inner + c0 + c;
-                if (!Float.isFinite(x[i])) {
-                  throw new IllegalArgumentException("tensor '" + info.name() + "' holds " + x[i] + " (element " + i
-                      + "); quantization needs finite values: keep this tensor lossless (--protect)");
-                }
-              }
-            }
-            float sc = scaleFor(mn[c], mx[c], fp16);
-            if (Float.isNaN(sc)) {
-              return null;
-            }
-            int z = symmetric ? half : zeroPoint(mn[c], sc, maxq);
-            w.group((o * inner + c0 + c) * gpf + j, sc, z);
-            inv[c] = sc == 0f ? 0f : 1f / sc;
-            bias[c] = z + 0.5f;
-          }
-          for (int k = start; k < end; k++) {
-            int row = (o * r + k) * inner + c0;
-            for (int c = 0; c < tw; c++) {
-              int q = (int) (x[row + c] * inv[c] + bias[c]);
-              tile[c * r + k] = (byte) Math.max(lo, Math.min(maxq, q));
-            }
-          }
+      for (int t0 = 0, tiles = tileCount(inner); t0 < tiles; t0++) {
+        int c0 = t0 * TILE;
+        if (!encodeTile(x, info, o, c0, fp16, w, t)) {
+          return null;
         }
-        for (int c = 0; c < tw; c++) {
-          w.fiber(o * inner + c0 + c, tile, c * r, r);
-        }
+      }
+      if (error != null) {
+        measureSlab(ref, o, r, inner, groupLength(r), t, error);
       }
     }
     return w.finish();
   }
 
-  /** Encodes fiber-major values; null when fp16 scales were asked for and do not fit. */
-  private byte[] encode(float[] x, TensorInfo info, boolean fp16) {
+  /** Scratch arrays of the strided encoder, made once per tensor. */
+  private static final class StridedScratch {
+    final byte[] tile;
+    final int[] kmn = new int[TILE];
+    final int[] kmx = new int[TILE];
+    final float[] inv = new float[TILE];
+    final float[] bias = new float[TILE];
+    final byte[] nat; // with measuring: the slab's codes in natural order [R, inner]
+    final float[] natScale; // [block, inner]
+    final int[] natZero;
+
+    StridedScratch(int r, int inner, int gpf, boolean measure) {
+      tile = new byte[TILE * r];
+      nat = measure ? new byte[r * inner] : null;
+      natScale = measure ? new float[gpf * inner] : null;
+      natZero = measure ? new int[gpf * inner] : null;
+    }
+  }
+
+  /** Encodes the tile of fibers {@code c0 ..} of slab {@code o}; false when fp16 scales do not fit. */
+  private boolean encodeTile(float[] x, TensorInfo info, int o, int c0, boolean fp16, PayloadWriter w, StridedScratch t) {
     int r = FiberLayout.fiberLength(info);
-    int fibers = FiberLayout.fiberCount(info);
+    int inner = (int) info.inner();
     int gl = groupLength(r);
     int gpf = groupsPerFiber(r);
+    int tw = Math.min(TILE, inner - c0);
+    int maxq = (1 << bits) - 1;
+    for (int j = 0; j < gpf; j++) {
+      int start = j * gl;
+      int end = Math.min(r, start + gl);
+      int row0 = (o * r + start) * inner + c0;
+      tileRange(x, row0, inner, end - start, tw, t.kmn, t.kmx);
+      for (int c = 0; c < tw; c++) {
+        float mn = fromOrderedBits(t.kmn[c]);
+        float mx = fromOrderedBits(t.kmx[c]);
+        if (!Float.isFinite(mn) || !Float.isFinite(mx)) {
+          throwNonFinite(x, info, row0 + c, inner, end - start);
+        }
+        float sc = scaleFor(mn, mx, fp16);
+        if (Float.isNaN(sc)) {
+          return false;
+        }
+        int z = symmetric ? 1 << (bits - 1) : zeroPoint(mn, sc, maxq);
+        w.group((o * inner + c0 + c) * gpf + j, sc, z);
+        t.inv[c] = sc == 0f ? 0f : 1f / sc;
+        t.bias[c] = z + 0.5f;
+        if (t.nat != null) {
+          t.natScale[j * inner + c0 + c] = sc;
+          t.natZero[j * inner + c0 + c] = z;
+        }
+      }
+      if (t.nat == null) {
+        quantizeTile(x, row0, inner, start, end, tw, t.inv, t.bias, symmetric ? 1 : 0, maxq, t.tile, r);
+      } else {
+        quantizeTile(x, row0, inner, start, end, tw, t.inv, t.bias, symmetric ? 1 : 0, maxq, t.tile, r, t.nat,
+            start * inner + c0);
+      }
+    }
+    for (int c = 0; c < tw; c++) {
+      w.fiber(o * inner + c0 + c, t.tile, c * r, r);
+    }
+    return true;
+  }
+
+  /** Range of each of {@code tw} columns over {@code rows} rows from {@code row0}, as ordered bits. */
+  private static void tileRange(float[] x, int row0, int stride, int rows, int tw, int[] kmn, int[] kmx) {
+    java.util.Arrays.fill(kmn, Integer.MAX_VALUE);
+    java.util.Arrays.fill(kmx, Integer.MIN_VALUE);
+    for (int k = 0; k < rows; k++) {
+      int row = row0 + k * stride;
+      for (int c = 0; c < tw; c++) {
+        int key = orderedBits(x[row + c]);
+        kmn[c] = Math.min(kmn[c], key);
+        kmx[c] = Math.max(kmx[c], key);
+      }
+    }
+  }
+
+  /** Codes of rows {@code start..end} of a tile, written fiber by fiber: {@code tile[c * r + k]}. */
+  private static void quantizeTile(float[] x, int row0, int stride, int start, int end, int tw, float[] inv,
+      float[] bias, int lo, int maxq, byte[] tile, int r) {
+    for (int k = start; k < end; k++) {
+      int row = row0 + (k - start) * stride;
+      for (int c = 0; c < tw; c++) {
+        int q = (int) (x[row + c] * inv[c] + bias[c]);
+        tile[c * r + k] = (byte) Math.max(lo, Math.min(maxq, q));
+      }
+    }
+  }
+
+  /** As above, also writing the codes in natural order: {@code nat[natRow0 + (k - start) * stride + c]}. */
+  private static void quantizeTile(float[] x, int row0, int stride, int start, int end, int tw, float[] inv,
+      float[] bias, int lo, int maxq, byte[] tile, int r, byte[] nat, int natRow0) {
+    for (int k = start; k < end; k++) {
+      int row = row0 + (k - start) * stride;
+      int natRow = natRow0 + (k - start) * stride;
+      for (int c = 0; c < tw; c++) {
+        int q = (int) (x[row + c] * inv[c] + bias[c]);
+        byte code = (byte) Math.max(lo, Math.min(maxq, q));
+        tile[c * r + k] = code;
+        nat[natRow + c] = code;
+      }
+    }
+  }
+
+  /** Measures slab {@code o} row by row, as QuantizedTensor.dequantizeStrided decodes it. */
+  private static void measureSlab(float[] ref, int o, int r, int inner, int gl, StridedScratch t, EncodingError error) {
+    for (int k = 0; k < r; k++) {
+      error.addCodes(ref, (o * r + k) * inner, t.nat, k * inner, inner, t.natZero, t.natScale, (k / gl) * inner);
+    }
+  }
+
+  private static void throwNonFinite(float[] x, TensorInfo info, int first, int stride, int rows) {
+    for (int k = 0; k < rows; k++) {
+      int i = first + k * stride;
+      if (!Float.isFinite(x[i])) {
+        throw new IllegalArgumentException("tensor '" + info.name() + "' holds " + x[i] + " (element " + i
+            + "); quantization needs finite values: keep this tensor lossless (--protect)");
+      }
+    }
+  }
+
+  /**
+   * Encodes fiber-major values; null when fp16 scales were asked for and do not fit. With {@code
+   * error}, measures against {@code ref} (only where fiber-major is natural order: {@code inner
+   * == 1}).
+   */
+  private byte[] encode(float[] x, float[] ref, TensorInfo info, boolean fp16, EncodingError error) {
+    int r = FiberLayout.fiberLength(info);
+    int fibers = FiberLayout.fiberCount(info);
     PayloadWriter w = new PayloadWriter(info, fp16);
-    byte[] codes = new byte[Math.max(r, 1)];
     float[] range = new float[2];
     int maxq = (1 << bits) - 1;
     int half = 1 << (bits - 1);
-    int lo = symmetric ? 1 : 0;
 
     float tensorScale = 0;
     int tensorZp = 0;
@@ -386,30 +491,58 @@ public final class QuantCodec implements TensorCodec {
       w.group(0, tensorScale, tensorZp);
     }
 
+    FiberScratch t = new FiberScratch(r);
     for (int f = 0; f < fibers; f++) {
-      int base = f * r;
-      for (int j = 0; j < gpf; j++) {
-        int start = j * gl;
-        int len = Math.min(gl, r - start);
-        float s;
-        int z;
-        if (granularity == Granularity.TENSOR) {
-          s = tensorScale;
-          z = tensorZp;
-        } else {
-          minMax(x, base + start, len, range, info);
-          s = scaleFor(range[0], range[1], fp16);
-          if (Float.isNaN(s)) {
-            return null;
-          }
-          z = symmetric ? half : zeroPoint(range[0], s, maxq);
-          w.group(f * gpf + j, s, z);
-        }
-        quantize(x, base + start, len, s, z, lo, maxq, codes, start);
+      // one fiber per call: a small method the JIT compiles once, not the whole loop on the stack
+      if (!encodeFiber(x, ref, info, f, fp16, tensorScale, tensorZp, w, t, error)) {
+        return null;
       }
-      w.fiber(f, codes, 0, r);
     }
     return w.finish();
+  }
+
+  /** Scratch arrays of the fiber-major encoder, made once per tensor. */
+  private static final class FiberScratch {
+    final byte[] codes;
+    final float[] range = new float[2];
+
+    FiberScratch(int r) {
+      codes = new byte[Math.max(r, 1)];
+    }
+  }
+
+  /** Encodes fiber {@code f} (and measures it); false when fp16 scales do not fit. */
+  private boolean encodeFiber(float[] x, float[] ref, TensorInfo info, int f, boolean fp16, float tensorScale,
+      int tensorZp, PayloadWriter w, FiberScratch t, EncodingError error) {
+    int r = FiberLayout.fiberLength(info);
+    int gl = groupLength(r);
+    int gpf = groupsPerFiber(r);
+    int maxq = (1 << bits) - 1;
+    int base = f * r;
+    for (int j = 0; j < gpf; j++) {
+      int start = j * gl;
+      int len = Math.min(gl, r - start);
+      float s;
+      int z;
+      if (granularity == Granularity.TENSOR) {
+        s = tensorScale;
+        z = tensorZp;
+      } else {
+        minMax(x, base + start, len, t.range, info);
+        s = scaleFor(t.range[0], t.range[1], fp16);
+        if (Float.isNaN(s)) {
+          return false;
+        }
+        z = symmetric ? 1 << (bits - 1) : zeroPoint(t.range[0], s, maxq);
+        w.group(f * gpf + j, s, z);
+      }
+      quantize(x, base + start, len, s, z, symmetric ? 1 : 0, maxq, t.codes, start);
+      if (error != null) { // as QuantizedTensor.dequantizeInto decodes the group
+        error.addCodes(ref, base + start, t.codes, start, len, z, s);
+      }
+    }
+    w.fiber(f, t.codes, 0, r);
+    return true;
   }
 
   /**

@@ -35,6 +35,23 @@ public interface TensorCodec {
   ByteBuffer encode(TensorData data);
 
   /**
+   * Encodes a tensor and measures the error the payload makes against {@link
+   * TensorData#reference()} (see {@link EncodingError}). The payload is {@link #encode}'s. This
+   * default decodes the payload again and compares; a codec that can measure while it encodes
+   * overrides it, with the same figures to the bit.
+   *
+   * @throws IllegalArgumentException as {@link #encode} does
+   */
+  default MeasuredPayload encodeMeasured(TensorData data) {
+    ByteBuffer payload = encode(data);
+    if (isLossless()) {
+      return new MeasuredPayload(payload, 0f, 0f);
+    }
+    EncodingError e = EncodingError.of(data, this, payload);
+    return new MeasuredPayload(payload, e.nmse(), e.maxAbsError());
+  }
+
+  /**
    * Decodes a payload written by {@link #encode} for the tensor {@code info}.
    *
    * @throws MalformedPayloadException if the payload is inconsistent

@@ -20,6 +20,14 @@
  * decode. {@link dev.selfbyt.cortexsdr.core.codec.ZstdStage} runs on any codec's output and is
  * kept only where it shrinks it.
  *
+ * <p>A lossy encoding's error is stored with it: {@link
+ * dev.selfbyt.cortexsdr.core.codec.TensorCodec#encodeMeasured} returns the payload with its
+ * {@link dev.selfbyt.cortexsdr.core.codec.EncodingError} figures as a {@link
+ * dev.selfbyt.cortexsdr.core.codec.MeasuredPayload}. By default it decodes the payload and
+ * compares; {@link dev.selfbyt.cortexsdr.core.codec.QuantCodec} measures while it encodes, in the
+ * same element order and with the same arithmetic, so the figures (and the file) are the same to
+ * the bit either way.
+ *
  * <p>Lossy codecs work on fibers: the elements along the tensor's reduction axis (see {@link
  * dev.selfbyt.cortexsdr.core.tensor.TensorInfo}). Their payloads store fibers one after the other
  * ("fiber-major"), which is the original order when the reduction axis is the last one.

@@ -28,10 +28,14 @@ import java.util.function.Consumer;
 
 /**
  * Compresses a {@link TensorSource} into a {@code .cai} file on N threads. Each tensor is read
- * by the worker that encodes it; at most {@link CompressionOptions#windowSize()} tensors are in
- * flight, and results are written in source order, so memory is bounded by the window, not the
- * model, and the output is byte-identical for every thread count. Make one per compression with
- * {@code new CompressionPipeline(options)}.
+ * by the worker that encodes it, and results are written in source order, so the output is
+ * byte-identical for every thread count. In flight at once: {@link
+ * CompressionOptions#windowSize()} tensors, and beyond that, behind a tensor that is still being
+ * encoded, followers that together hold no more bytes than it does when it is stored lossy (so
+ * the other threads keep working past one large tensor, a model's embedding table say, while
+ * memory stays within twice what that tensor alone needs): memory is bounded by the window, not
+ * the model. Make one per
+ * compression with {@code new CompressionPipeline(options)}.
  */
 public final class CompressionPipeline {
   private final CompressionOptions options;
@@ -76,16 +80,27 @@ public final class CompressionPipeline {
     List<TensorStats> stats = new ArrayList<>(tensors.size());
     ExecutorService pool = Executors.newFixedThreadPool(options.threads(), daemonThreads());
     Deque<Future<Result>> window = new ArrayDeque<>();
+    Deque<Long> allowance = new ArrayDeque<>(); // followerAllowance of each tensor in the window
+    long followerBytes = 0; // source bytes of all but the oldest
     long doneBytes = graph.length;
     try (CaiWriter writer = CaiWriter.create(target, manifest, graph, segmentStage)) {
       int next = 0;
       int written = 0;
       while (written < tensors.size()) {
-        while (next < tensors.size() && window.size() < options.windowSize()) {
+        while (next < tensors.size() && (window.size() < options.windowSize()
+            || followerBytes + tensors.get(next).byteSize() <= allowance.peekFirst())) {
           TensorInfo info = tensors.get(next++);
+          if (!window.isEmpty()) {
+            followerBytes += info.byteSize();
+          }
           window.add(pool.submit(() -> encodeOne(source, sourceName, info)));
+          allowance.add(followerAllowance(info));
         }
         Result r = await(window.poll(), sourceName);
+        allowance.poll();
+        if (!window.isEmpty()) {
+          followerBytes -= tensors.get(written + 1).byteSize();
+        }
         writer.write(r.encoded());
         stats.add(r.stats());
         written++;
@@ -100,7 +115,21 @@ public final class CompressionPipeline {
         f.cancel(true);
       }
       pool.shutdownNow();
+      if (segmentStage != null) {
+        segmentStage.close();
+      }
+      encoder.close();
     }
+  }
+
+  /**
+   * Bytes of followers a tensor lets into the window while it is the oldest one in flight: its own
+   * size when it is stored lossy, none when lossless. Followers' results wait in memory until it
+   * is written; behind a lossless tensor they are as large as their inputs, and letting them in
+   * cost a lossless run of MiniLM more CPU and time than the parallel work gained.
+   */
+  private long followerAllowance(TensorInfo info) {
+    return policy.plan(info).kind() == TensorPlan.Kind.LOSSLESS ? 0 : info.byteSize();
   }
 
   private Result encodeOne(TensorSource source, String sourceName, TensorInfo info) throws CaiException {

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.core.pipeline;
 
+import dev.selfbyt.cortexsdr.core.codec.MeasuredPayload;
 import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.codec.ZstdStage;
 import dev.selfbyt.cortexsdr.core.format.EncodedTensor;
@@ -10,7 +11,7 @@ import java.util.List;
 
 /**
  * Carries out a {@link TensorPlan} on one tensor: encodes with the plan's candidates, measures
- * the error of lossy encodings by decoding them, runs the zstd stage (kept only where it
+ * the error of lossy encodings ({@link TensorCodec#encodeMeasured}), runs the zstd stage (kept only where it
  * shrinks), and returns the encoding chosen. Deterministic: the same tensor and plan always give
  * the same bytes. Thread-safe.
  */
@@ -20,6 +21,13 @@ public final class TensorEncoder {
   /** @param stage the entropy stage, or null for none */
   public TensorEncoder(ZstdStage stage) {
     this.stage = stage;
+  }
+
+  /** Frees the zstd stage's kept contexts (see {@link ZstdStage#close()}); still usable after. */
+  public void close() {
+    if (stage != null) {
+      stage.close();
+    }
   }
 
   public EncodedTensor encode(TensorData data, TensorPlan plan) {
@@ -44,10 +52,9 @@ public final class TensorEncoder {
 
   private EncodedTensor withinBudget(TensorData data, TensorPlan plan) {
     for (TensorCodec c : plan.candidates()) {
-      ByteBuffer payload = c.encode(data);
-      float[] err = error(data, c, payload);
-      if (err[0] <= plan.budget()) {
-        return finish(data, c, payload, err);
+      MeasuredPayload m = c.encodeMeasured(data);
+      if (m.nmse() <= plan.budget()) {
+        return finish(data, c, m);
       }
     }
     return smallest(data, plan.losslessFallback());
@@ -66,32 +73,14 @@ public final class TensorEncoder {
 
   /** Encodes with one codec, measuring its error when lossy. */
   public EncodedTensor encodeWith(TensorData data, TensorCodec codec) {
-    ByteBuffer payload = codec.encode(data);
-    float[] err = codec.isLossless() ? new float[2] : error(data, codec, payload);
-    return finish(data, codec, payload, err);
+    return finish(data, codec, codec.encodeMeasured(data));
   }
 
-  private EncodedTensor finish(TensorData data, TensorCodec codec, ByteBuffer payload, float[] err) {
+  private EncodedTensor finish(TensorData data, TensorCodec codec, MeasuredPayload m) {
+    ByteBuffer payload = m.payload();
     long raw = payload.remaining();
     ByteBuffer z = stage == null ? null : stage.compress(payload);
     boolean zstd = z != null;
-    return new EncodedTensor(data.info(), codec, zstd ? z : payload, zstd, raw, err[0], err[1]);
-  }
-
-  /** {nmse, max abs error} of a lossy encoding, against what the values stand for. */
-  private static float[] error(TensorData data, TensorCodec codec, ByteBuffer payload) {
-    float[] x = data.reference();
-    float[] y = codec.decode(data.info(), payload.duplicate()).floats();
-    double num = 0;
-    double den = 0;
-    float maxAbs = 0;
-    for (int i = 0; i < x.length; i++) {
-      float d = x[i] - y[i];
-      num += (double) d * d;
-      den += (double) x[i] * x[i];
-      maxAbs = Math.max(maxAbs, Math.abs(d));
-    }
-    float nmse = den == 0 ? (num == 0 ? 0f : Float.POSITIVE_INFINITY) : (float) (num / den);
-    return new float[] {nmse, maxAbs};
+    return new EncodedTensor(data.info(), codec, zstd ? z : payload, zstd, raw, m.nmse(), m.maxAbsError());
   }
 }

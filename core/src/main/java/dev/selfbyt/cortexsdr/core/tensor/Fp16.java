@@ -68,6 +68,15 @@ public final class Fp16 {
 
   /** The smallest half-precision value that is >= {@code f} (for scales that must not shrink). */
   public static short fromFloatRoundUp(float f) {
+    int bits = Float.floatToRawIntBits(f);
+    int e = (bits >>> 23) - 127 + 15; // sign bit 0: a positive float
+    if (e >= 1 && e <= 30) {
+      // positive and in half precision's normal range: truncate the mantissa, step up if any bit
+      // was cut (a carry into the exponent is the right answer). The general path below gives the
+      // same bits; this one has no rounding branches (it ran once per scale, 9% of int8 encoding).
+      int half = (e << 10) | ((bits & 0x7fffff) >>> 13);
+      return (short) ((bits & 0x1fff) != 0 ? half + 1 : half);
+    }
     short h = fromFloat(f);
     float back = toFloat(h);
     if (back < f && f > 0) {

@@ -152,6 +152,47 @@ class QuantCodecTest {
     }
   }
 
+  /**
+   * Measuring while encoding gives the payload of {@code encode} and, to the bit, the error that
+   * decoding it and comparing gives: the figures the directory stores do not depend on the path.
+   * Strided and contiguous fibers, odd sizes, fp32-scale fallback, a reference apart from the
+   * values (as calibration gives), fp16 input.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("codecs")
+  void measuringWhileEncodingGivesTheErrorOfDecodingToTheBit(QuantCodec codec) {
+    List<TensorInfo> infos = List.of(
+        new TensorInfo("w", DType.FLOAT32, new long[] {200, 37}, TensorRole.MATMUL_WEIGHT, 0),
+        new TensorInfo("e", DType.FLOAT32, new long[] {13, 3, 150}, TensorRole.EMBEDDING, 2),
+        new TensorInfo("c", DType.FLOAT32, new long[] {8, 20, 3, 3}, TensorRole.CONV_WEIGHT, 1),
+        new TensorInfo("h", DType.FLOAT16, new long[] {3, 70, 65}, TensorRole.MATMUL_WEIGHT, 1));
+    for (TensorInfo info : infos) {
+      int n = (int) info.numel();
+      // 1e7: scales past fp16's range, stored as fp32 (fp16 values cannot go there)
+      for (float std : info.dtype() == DType.FLOAT32 ? new float[] {0.05f, 1e7f} : new float[] {0.05f}) {
+        float[] x = TestTensors.gaussian(n, 11, std);
+        float[] moved = TestTensors.gaussian(n, 12, std);
+        for (int i = 0; i < n; i++) {
+          moved[i] = x[i] + moved[i] * 1e-3f;
+        }
+        TensorData plain = TensorData.ofFloats(info, x);
+        if (info.dtype() != DType.FLOAT32) {
+          plain = TensorData.ofBytes(info, plain.bytes()); // what a reader gives: fp16 bytes
+        }
+        for (TensorData data : List.of(plain, plain.withReference(moved))) {
+          ByteBuffer expected = codec.encode(data);
+          EncodingError decoded = EncodingError.of(data, codec, expected);
+          MeasuredPayload m = codec.encodeMeasured(data);
+          String what = codec.describe() + " " + info + " std " + std;
+          assertEquals(expected, m.payload(), what);
+          assertEquals(Float.floatToRawIntBits(decoded.nmse()), Float.floatToRawIntBits(m.nmse()), what);
+          assertEquals(Float.floatToRawIntBits(decoded.maxAbsError()), Float.floatToRawIntBits(m.maxAbsError()), what);
+          assertTrue(m.nmse() > 0, what);
+        }
+      }
+    }
+  }
+
   @Test
   void scalesThatDoNotFitFp16FallBackToFp32() {
     TensorInfo info = TensorInfo.of("big", DType.FLOAT32, 2, 64);

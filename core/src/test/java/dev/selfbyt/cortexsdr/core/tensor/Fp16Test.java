@@ -39,6 +39,28 @@ class Fp16Test {
     }
   }
 
+  /** The fast path gives the bits of the definition: round to nearest, step up if that was below. */
+  @Test
+  void roundUpMatchesItsDefinitionOnEveryKindOfFloat() {
+    java.util.function.IntConsumer check = bits -> {
+      float f = Float.intBitsToFloat(bits);
+      short h = Fp16.fromFloat(f);
+      if (Fp16.toFloat(h) < f && f > 0) {
+        h = (short) (h + 1);
+      }
+      assertEquals(h, Fp16.fromFloatRoundUp(f), f + " (bits " + Integer.toHexString(bits) + ")");
+    };
+    for (long b = 0; b <= 0xffffffffL; b += 997) { // every sign, exponent and a spread of mantissas
+      check.accept((int) b);
+    }
+    for (int h = 0; h < 0x10000; h++) { // each half value and its float neighbours
+      int bits = Float.floatToRawIntBits(Fp16.toFloat((short) h));
+      check.accept(bits - 1);
+      check.accept(bits);
+      check.accept(bits + 1);
+    }
+  }
+
   @Test
   void bfloat16RoundTripsItsOwnValues() {
     for (int h = 0; h < 0x10000; h++) {

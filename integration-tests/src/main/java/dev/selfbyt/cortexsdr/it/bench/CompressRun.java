@@ -1,0 +1,64 @@
+package dev.selfbyt.cortexsdr.it.bench;
+
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CompressionStats;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/**
+ * One JVM's share of {@link CompressBenchReport}: compresses one ONNX model with one preset the
+ * way {@code cortexsdr compress} does (CLI defaults: all cores, zstd level 3), first cold, then
+ * {@code reps} more times, and prints one line per run: {@code run=I openMs=.. timeMs=.. totalMs=..
+ * cpuMs=.. inputBytes=.. outputBytes=.. sha256=..} (cpuMs: CPU time of the whole process, JIT and
+ * GC included, during open + compress). It uses only API that the code at main's commit
+ * 2250c03 already had, so the report runs it on the old jars as well as the new.
+ *
+ * <p>{@code java -cp benchmarks.jar dev.selfbyt.cortexsdr.it.bench.CompressRun MODEL.onnx PRESET
+ * REPS OUT_DIR}
+ */
+public final class CompressRun {
+  private CompressRun() {}
+
+  public static void main(String[] args) throws Exception {
+    Path model = Path.of(args[0]);
+    Preset preset = Preset.parse(args[1]);
+    int reps = Integer.parseInt(args[2]);
+    Path out = Path.of(args[3]).resolve(model.getFileName() + "." + preset.id() + ".cai");
+    CompressionOptions options = CompressionOptions.builder().preset(preset).build();
+    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    for (int run = 0; run <= reps; run++) {
+      long cpu0 = os.getProcessCpuTime();
+      long t0 = System.nanoTime();
+      CompressionStats stats;
+      long opened;
+      try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+        opened = System.nanoTime();
+        stats = CortexSdr.compress(onnx, out, options);
+      }
+      long t1 = System.nanoTime();
+      long cpu1 = os.getProcessCpuTime();
+      System.out.printf(Locale.ROOT, "run=%d openMs=%.1f timeMs=%d totalMs=%.1f cpuMs=%.0f inputBytes=%d "
+          + "outputBytes=%d sha256=%s%n", run, (opened - t0) / 1e6, stats.timeMs(), (t1 - t0) / 1e6,
+          (cpu1 - cpu0) / 1e6, Files.size(model), stats.outputBytes(), sha256(out));
+    }
+  }
+
+  private static String sha256(Path file) throws Exception {
+    MessageDigest md = MessageDigest.getInstance("SHA-256");
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+}
