@@ -92,6 +92,17 @@ final class CaiImage {
     Integer crcOverride;
     /** Stored bytes written instead of {@code payload} (through zstd when flagged). */
     byte[] storedBytesOverride;
+    /** The last zstd input and output: most inputs leave most payloads as they were. */
+    private byte[] zstdIn;
+    private byte[] zstdOut;
+
+    byte[] compressed(byte[] raw) {
+      if (raw != zstdIn) {
+        zstdOut = Zstd.compress(raw, 1);
+        zstdIn = raw;
+      }
+      return zstdOut;
+    }
 
     Entry copy() {
       Entry e = new Entry();
@@ -113,6 +124,10 @@ final class CaiImage {
       e.rawOverride = rawOverride;
       e.crcOverride = crcOverride;
       e.storedBytesOverride = storedBytesOverride == null ? null : storedBytesOverride.clone();
+      if (payload == zstdIn) {
+        e.zstdIn = e.payload;
+        e.zstdOut = zstdOut;
+      }
       return e;
     }
 
@@ -215,7 +230,7 @@ final class CaiImage {
       long offset = out.size();
       byte[] stored = e.storedBytesOverride != null ? e.storedBytesOverride : e.payload;
       if ((e.flags & 1) != 0) {
-        stored = Zstd.compress(stored, 1);
+        stored = e.compressed(stored);
       }
       out.write(stored);
       CRC32C c = new CRC32C();

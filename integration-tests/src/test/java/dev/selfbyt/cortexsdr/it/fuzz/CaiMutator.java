@@ -143,9 +143,11 @@ final class CaiMutator {
 
   private static long otherOffset(CaiImage img, FuzzedDataProvider d) {
     // a payload start of another entry, or a position inside the segments before the payloads
-    byte[] file = img.toBytes();
-    long limit = Math.max(1, file.length - CaiImage.FOOTER);
-    return 64L * d.consumeLong(0, limit / 64);
+    long size = 1024;
+    for (CaiImage.Entry e : img.entries) {
+      size += e.payload.length + 64;
+    }
+    return 64L * d.consumeLong(0, size / 64);
   }
 
   private static void editManifest(CaiImage img, FuzzedDataProvider d) {

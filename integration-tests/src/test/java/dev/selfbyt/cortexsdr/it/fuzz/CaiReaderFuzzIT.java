@@ -37,11 +37,6 @@ class CaiReaderFuzzIT {
 
   private static void run(String target, byte[] file) throws Exception {
     Path p = FuzzHarness.write("reader.cai", file);
-    FuzzHarness.arm(target, file);
-    try {
-      FuzzHarness.readEverything(p);
-    } finally {
-      FuzzHarness.disarm();
-    }
+    FuzzHarness.run(target, file, "cai", () -> FuzzHarness.readEverything(p));
   }
 }

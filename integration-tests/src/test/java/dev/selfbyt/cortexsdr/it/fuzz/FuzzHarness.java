@@ -30,7 +30,12 @@ final class FuzzHarness {
 
   static {
     try {
-      DIR = Files.createTempDirectory("cai-fuzz");
+      // tmpfs when there is one: a file is written per input
+      Path shm = Path.of("/dev/shm");
+      DIR = Files.isDirectory(shm) && Files.isWritable(shm)
+          ? Files.createTempDirectory(shm, "cai-fuzz")
+          : Files.createTempDirectory("cai-fuzz");
+      DIR.toFile().deleteOnExit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -41,6 +46,7 @@ final class FuzzHarness {
     try {
       Path p = DIR.resolve(Thread.currentThread().getId() + "-" + name);
       Files.write(p, bytes);
+      p.toFile().deleteOnExit();
       return p;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -80,6 +86,40 @@ final class FuzzHarness {
       } catch (CaiException expected) {
         // named damage is the expected outcome
       }
+    }
+  }
+
+  /**
+   * Runs one input of {@code target}; anything but success or an expected exception is saved as
+   * {@code target/fuzz-findings/<target>-<exception>-<hash>.<ext>} (the file itself, not the
+   * fuzzer's program, so it reproduces without the fuzzer) and rethrown with that path.
+   */
+  static void run(String target, byte[] file, String ext, Body body) throws Exception {
+    arm(target, file);
+    try {
+      body.run();
+    } catch (Exception | Error t) {
+      Path saved = save(target + "-" + t.getClass().getSimpleName(), ext, file);
+      throw new AssertionError(target + ": " + t + " on the input saved as " + saved, t);
+    } finally {
+      disarm();
+    }
+  }
+
+  /** One input's work; throws only what is not expected. */
+  interface Body {
+    void run() throws Exception;
+  }
+
+  static Path save(String prefix, String ext, byte[] file) {
+    try {
+      Path dir = Files.createDirectories(Path.of("target", "fuzz-findings"));
+      String id = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1").digest(file), 0, 6);
+      Path f = dir.resolve(prefix + "-" + id + "." + ext).toAbsolutePath();
+      Files.write(f, file);
+      return f;
+    } catch (Exception e) {
+      return Path.of("(not saved: " + e + ")");
     }
   }
 
@@ -124,17 +164,9 @@ final class FuzzHarness {
       }
       long at = armedAt;
       if (at != 0 && System.nanoTime() - at > HANG_NANOS && armedAt == at) {
-        byte[] in = armedInput;
-        try {
-          Path dir = Files.createDirectories(Path.of("target", "fuzz-findings"));
-          String id = HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1").digest(in));
-          Path f = dir.resolve("hang-" + armedTarget + "-" + id);
-          Files.write(f, in);
-          System.err.println("FUZZ HANG: " + armedTarget + " ran over " + HANG_NANOS / 1_000_000_000L
-              + " s on the input saved as " + f.toAbsolutePath());
-        } catch (Exception e) {
-          System.err.println("FUZZ HANG: " + armedTarget + " (input not saved: " + e + ")");
-        }
+        Path f = save(armedTarget + "-hang", "bin", armedInput);
+        System.err.println("FUZZ HANG: " + armedTarget + " ran over " + HANG_NANOS / 1_000_000_000L
+            + " s on the input saved as " + f);
         Thread th = armedThread;
         for (Map.Entry<Thread, StackTraceElement[]> s : Thread.getAllStackTraces().entrySet()) {
           if (s.getKey() == th) {

@@ -53,7 +53,9 @@ final class FuzzSeeds {
         for (CompressionOptions o : readerOptions()) {
           Path p = dir.resolve("seed" + i++ + ".cai");
           CortexSdr.compress(tensors(), p, o);
-          out.add(CaiImage.parse(Files.readAllBytes(p)));
+          CaiImage img = CaiImage.parse(Files.readAllBytes(p));
+          img.toBytes(); // fills the per-entry zstd caches that copies share
+          out.add(img);
         }
         readerSeeds = out;
       } catch (IOException e) {
@@ -141,7 +143,9 @@ final class FuzzSeeds {
             CortexSdr.compress(r, cai, CompressionOptions.builder().preset(p).minLossyElements(64).zstdLevel(0)
                 .threads(1).build());
           }
-          out.add(CaiImage.parse(Files.readAllBytes(cai)));
+          CaiImage img = CaiImage.parse(Files.readAllBytes(cai));
+          img.toBytes();
+          out.add(img);
         }
         loaderSeeds = out;
       } catch (IOException e) {

@@ -35,7 +35,10 @@ class LoaderFuzzIT {
   void ortSession(FuzzedDataProvider data) throws Exception {
     byte[] file = mutated(data);
     Path p = FuzzHarness.write("ort.cai", file);
-    FuzzHarness.arm("ortSession", file);
+    FuzzHarness.run("ortSession", file, "cai", () -> ortSession(p));
+  }
+
+  private static void ortSession(Path p) throws Exception {
     OrtEnvironment env = ortEnvironment();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(1);
@@ -47,8 +50,6 @@ class LoaderFuzzIT {
       }
     } catch (CaiException | OrtException expected) {
       // named damage, or ONNX Runtime refusing the rebuilt model
-    } finally {
-      FuzzHarness.disarm();
     }
   }
 
@@ -56,7 +57,10 @@ class LoaderFuzzIT {
   void djlEngine(FuzzedDataProvider data) throws Exception {
     byte[] file = mutated(data);
     Path p = FuzzHarness.write("djl.cai", file);
-    FuzzHarness.arm("djlEngine", file);
+    FuzzHarness.run("djlEngine", file, "cai", () -> djlEngine(p));
+  }
+
+  private static void djlEngine(Path p) throws Exception {
     Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(p)
         .optEngine("CortexSDR").build();
     try (ZooModel<NDList, NDList> model = criteria.loadModel();
@@ -70,8 +74,6 @@ class LoaderFuzzIT {
       if (!(e.getCause() instanceof CaiException || e.getCause() instanceof MalformedModelException)) {
         throw e;
       }
-    } finally {
-      FuzzHarness.disarm();
     }
   }
 

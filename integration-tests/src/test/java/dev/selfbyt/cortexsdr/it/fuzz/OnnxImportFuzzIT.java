@@ -52,7 +52,10 @@ class OnnxImportFuzzIT {
     }
     Path p = FOLDER.resolve(Thread.currentThread().getId() + "-model.onnx");
     Files.write(p, bytes);
-    FuzzHarness.arm("mutatedOnnx", bytes);
+    FuzzHarness.run("mutatedOnnx", bytes, "onnx", () -> readAll(p));
+  }
+
+  private static void readAll(Path p) throws Exception {
     try (OnnxModelReader r = OnnxModelReader.open(p)) {
       r.metadata();
       r.graph();
@@ -67,8 +70,6 @@ class OnnxImportFuzzIT {
       }
     } catch (CaiException expected) {
       // not a readable ONNX model, named as such
-    } finally {
-      FuzzHarness.disarm();
     }
   }
 
