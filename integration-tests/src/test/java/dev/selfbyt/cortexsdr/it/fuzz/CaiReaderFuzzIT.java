@@ -22,7 +22,7 @@ import java.util.List;
  * (see docs/reliability.md for the commands).
  */
 class CaiReaderFuzzIT {
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "12s")
   void mutatedFields(FuzzedDataProvider data) throws Exception {
     List<CaiImage> seeds = FuzzSeeds.reader();
     CaiImage seed = seeds.get(data.consumeInt(0, seeds.size() - 1));
@@ -30,7 +30,7 @@ class CaiReaderFuzzIT {
     run("mutatedFields", file);
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "12s")
   void repairedBytes(byte[] input) throws Exception {
     run("repairedBytes", ChecksumRepair.repair(input));
   }

@@ -31,7 +31,7 @@ import java.util.Map;
  * whose cause is one of those. A native crash ends the fuzz JVM, which libFuzzer reports.
  */
 class LoaderFuzzIT {
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "12s")
   void ortSession(FuzzedDataProvider data) throws Exception {
     byte[] file = mutated(data);
     Path p = FuzzHarness.write("ort.cai", file);
@@ -53,7 +53,7 @@ class LoaderFuzzIT {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "12s")
   void djlEngine(FuzzedDataProvider data) throws Exception {
     byte[] file = mutated(data);
     Path p = FuzzHarness.write("djl.cai", file);

@@ -39,7 +39,7 @@ class OnnxImportFuzzIT {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "12s")
   void mutatedOnnx(FuzzedDataProvider data) throws Exception {
     ModelProto.Builder m = ModelProto.parseFrom(FuzzSeeds.onnx()).toBuilder();
     int edits = data.consumeInt(1, 4);
