@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.it.reliability;
 
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -9,22 +10,43 @@ import java.util.List;
 
 /**
  * What a leak shows in, read from the running JVM on Linux: resident memory (native included,
- * {@code VmRSS} of {@code /proc/self/status}), Java heap used right after a full GC, and open file
+ * {@code VmRSS} of {@code /proc/self/status}) and the part of it that is not the committed Java
+ * heap, Java heap used right after a full GC, direct and mapped NIO buffers, and open file
  * descriptors ({@code /proc/self/fd}). Taken with {@link #sample()}.
  */
 public final class ProcessGauges {
   private ProcessGauges() {}
 
   /** One reading. */
-  public record Sample(long rssKb, long heapUsedAfterGc, int openFds, double loadAverage) {
+  public record Sample(long rssKb, long heapUsedAfterGc, long heapCommitted, long directBytes, long mappedBytes,
+      int openFds, double loadAverage) {
     public double rssMb() {
       return rssKb / 1024.0;
     }
 
     public double heapMb() {
-      return heapUsedAfterGc / (1024.0 * 1024.0);
+      return heapUsedAfterGc / MB;
+    }
+
+    public double heapCommittedMb() {
+      return heapCommitted / MB;
+    }
+
+    /** Resident memory that is not the committed Java heap: native allocations, mapped files, stacks, code. */
+    public double nonHeapRssMb() {
+      return rssMb() - heapCommittedMb();
+    }
+
+    public double directMb() {
+      return directBytes / MB;
+    }
+
+    public double mappedMb() {
+      return mappedBytes / MB;
     }
   }
+
+  private static final double MB = 1024.0 * 1024.0;
 
   /**
    * Collects garbage (twice, with a pause so that {@code Cleaner}s release native buffers and
@@ -35,8 +57,17 @@ public final class ProcessGauges {
       System.gc();
       Thread.sleep(100);
     }
-    long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-    return new Sample(rssKb(), heap, openFds(), loadAverage());
+    java.lang.management.MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    long direct = 0;
+    long mapped = 0;
+    for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (b.getName().equals("direct")) {
+        direct = b.getMemoryUsed();
+      } else if (b.getName().equals("mapped")) {
+        mapped = b.getMemoryUsed();
+      }
+    }
+    return new Sample(rssKb(), heap.getUsed(), heap.getCommitted(), direct, mapped, openFds(), loadAverage());
   }
 
   public static long rssKb() throws IOException {

@@ -322,8 +322,9 @@ public final class SoakReport {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%s: %,d load/infer/close cycles in %.0f s (%s)%n%n", path.name(), done,
         (System.nanoTime() - start) / 1e9, done < cycles ? "stopped by the time cap" : "all asked for"));
-    sb.append("| cycles | seconds | RSS MB | heap after GC MB | open fds | RSS vs start | load avg |\n");
-    sb.append("|---:|---:|---:|---:|---:|---:|---:|\n");
+    sb.append("| cycles | seconds | RSS MB | RSS outside the heap MB | heap committed MB | heap after GC MB "
+        + "| direct MB | mapped MB | open fds | load avg |\n");
+    sb.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     rows.forEach(r -> sb.append(r).append('\n'));
     return sb.toString();
   }
@@ -335,8 +336,9 @@ public final class SoakReport {
   }
 
   private static String row(int cycles, double seconds, ProcessGauges.Sample s, ProcessGauges.Sample base) {
-    return String.format(Locale.ROOT, "| %,d | %.0f | %.1f | %.1f | %d | %+.1f | %.2f |", cycles, seconds, s.rssMb(),
-        s.heapMb(), s.openFds(), s.rssMb() - base.rssMb(), s.loadAverage());
+    return String.format(Locale.ROOT, "| %,d | %.0f | %.0f | %.0f (%+.0f) | %.0f | %.1f | %.1f | %.1f | %d | %.2f |",
+        cycles, seconds, s.rssMb(), s.nonHeapRssMb(), s.nonHeapRssMb() - base.nonHeapRssMb(), s.heapCommittedMb(),
+        s.heapMb(), s.directMb(), s.mappedMb(), s.openFds(), s.loadAverage());
   }
 
   private static int intArg(String[] args, String name, int def) {

@@ -43,6 +43,18 @@ final class FuzzSeeds {
   private static List<CaiImage> loaderSeeds;
   private static byte[] onnxSeed;
 
+  /**
+   * Writes the reader seeds as {@code seed<i>.cai} into a folder (how the {@code repairedBytes}
+   * corpus files were made): {@code java -cp <test classes and dependencies> ...FuzzSeeds DIR}.
+   */
+  public static void main(String[] args) throws IOException {
+    Path dir = Files.createDirectories(Path.of(args[0]));
+    int i = 0;
+    for (CaiImage img : reader()) {
+      Files.write(dir.resolve("seed" + i++ + ".cai"), img.toBytes());
+    }
+  }
+
   /** Seeds for the reader: tensors of every role and several dtypes, one file per option family. */
   static synchronized List<CaiImage> reader() {
     if (readerSeeds == null) {
