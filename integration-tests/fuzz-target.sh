@@ -18,8 +18,12 @@ jars=(
   "$m2/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar"
 )
 [ -f "${jars[3]}" ] || mvn -B -ntp -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.1
-cp="$here/target/test-classes:$here/target/benchmarks.jar:$(IFS=:; echo "${jars[*]}")"
-mkdir -p "$work"
+mkdir -p "$work/lib"
+# a copy of the build, so that rebuilding while a long run goes on does not pull classes from under it
+rm -rf "$work/lib/test-classes"
+cp -r "$here/target/test-classes" "$work/lib/test-classes"
+cp "$here/target/benchmarks.jar" "$work/lib/benchmarks.jar"
+cp="$work/lib/test-classes:$work/lib/benchmarks.jar:$(IFS=:; echo "${jars[*]}")"
 cd "$work"
 JAZZER_FUZZ=1 exec java -Xmx512m -XX:MaxDirectMemorySize=512m -Dai.djl.offline=true \
   -Djazzer.internal.basedir="$work" \

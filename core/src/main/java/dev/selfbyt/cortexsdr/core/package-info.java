@@ -24,8 +24,9 @@
  *       rounding), {@code Metrics}; framework-free, fed by the converters.
  *   <li>{@code format}: {@code CaiWriter} (streams; its Javadoc is the format spec),
  *       {@code CaiReader} (memory-maps, decodes one tensor on demand), {@code CaiEntry} (a
- *       directory entry), the {@code CaiException} family, and the small {@code Json} codec used
- *       for the manifest.
+ *       directory entry), the {@code CaiException} family, the small {@code Json} codec used
+ *       for the manifest, and {@code WriterTempFiles} (the locked temporary files of
+ *       write-then-rename, whose leftovers after a {@code kill -9} the next writer removes).
  * </ul>
  */
 package dev.selfbyt.cortexsdr.core;
