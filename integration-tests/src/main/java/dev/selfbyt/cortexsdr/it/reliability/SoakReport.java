@@ -49,6 +49,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *     [--sentences 32] [--work target/soak]
  * </pre>
  * {@code --cycle-minutes} caps each path's cycle phase (0: no cap); the report says how many ran.
+ * {@code --paths djl-ndlist} adds the DJL engine without DJL's text translator and tokenizer.
  * Exits with status 1 if any output differed or any call failed.
  */
 public final class SoakReport {
@@ -112,7 +113,8 @@ public final class SoakReport {
       RuntimePath path = switch (p.trim()) {
         case "djl" -> djl(model, folder, sentences);
         case "ort" -> ort(cai, encodings);
-        default -> throw new IllegalArgumentException("unknown path " + p + ": use djl or ort");
+        case "djl-ndlist" -> djlNdList(cai, encodings);
+        default -> throw new IllegalArgumentException("unknown path " + p + ": use djl, ort or djl-ndlist");
       };
       if (seconds > 0) {
         Soak s = soak(path, threads, seconds, sentences.size());
@@ -154,6 +156,55 @@ public final class SoakReport {
               @Override
               public float[] run(int i) throws Exception {
                 return p.predict(sentences.get(i));
+              }
+
+              @Override
+              public void close() {
+                p.close();
+              }
+            };
+          }
+
+          @Override
+          public void close() {
+            zoo.close();
+          }
+        };
+      }
+    };
+  }
+
+  /**
+   * The DJL engine without DJL's text translator and its native tokenizer: token ids in, last hidden
+   * state out, through {@code Criteria<NDList, NDList>}. Tells the engine's own memory from the
+   * tokenizer's when the {@code djl} path's cycles are not flat.
+   */
+  static RuntimePath djlNdList(Path cai, List<Encoding> encodings) {
+    return new RuntimePath() {
+      @Override
+      public String name() {
+        return "DJL engine CortexSDR, NDList in/out (no tokenizer)";
+      }
+
+      @Override
+      public Loaded load() throws Exception {
+        ZooModel<ai.djl.ndarray.NDList, ai.djl.ndarray.NDList> zoo = ai.djl.repository.zoo.Criteria.builder()
+            .setTypes(ai.djl.ndarray.NDList.class, ai.djl.ndarray.NDList.class).optModelPath(cai)
+            .optEngine("CortexSDR").build().loadModel();
+        return new Loaded() {
+          @Override
+          public Runner runner() {
+            Predictor<ai.djl.ndarray.NDList, ai.djl.ndarray.NDList> p = zoo.newPredictor();
+            return new Runner() {
+              @Override
+              public float[] run(int i) throws Exception {
+                Encoding e = encodings.get(i);
+                ai.djl.ndarray.types.Shape shape = new ai.djl.ndarray.types.Shape(1, e.getIds().length);
+                try (ai.djl.ndarray.NDManager nd = zoo.getNDManager().newSubManager()) {
+                  ai.djl.ndarray.NDList in = new ai.djl.ndarray.NDList(nd.create(e.getIds(), shape),
+                      nd.create(e.getAttentionMask(), shape), nd.create(new long[e.getIds().length], shape));
+                  return p.predict(in).get(0).toFloatArray();
+                }
               }
 
               @Override
