@@ -25,8 +25,9 @@
  *   <li>{@code format}: {@code CaiWriter} (streams; its Javadoc is the format spec),
  *       {@code CaiReader} (memory-maps, decodes one tensor on demand, under the limits of {@code
  *       CaiReader.Options}), {@code CaiEntry} (a directory entry), the {@code CaiException} family
- *       ({@code CaiLimitException}: a file over a configured limit), and the small {@code Json}
- *       codec used for the manifest.
+ *       ({@code CaiLimitException}: a file over a configured limit), the small {@code Json} codec
+ *       used for the manifest, and {@code WriterTempFiles} (the locked temporary files of
+ *       write-then-rename, whose leftovers after a {@code kill -9} the next writer removes).
  * </ul>
  */
 package dev.selfbyt.cortexsdr.core;

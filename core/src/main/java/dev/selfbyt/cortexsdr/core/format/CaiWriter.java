@@ -15,7 +15,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HashSet;
@@ -27,7 +26,9 @@ import java.util.zip.CRC32C;
  * Writes a {@code .cai} file, streaming: tensors go to disk as they are handed in and only their
  * directory entries stay in memory. Output goes to a temporary file beside the target, renamed
  * onto it by {@link #finish()}; {@link #close()} without {@code finish()} deletes it, so a failure
- * never leaves a partial file. Get one with {@link #create}; use it from one thread.
+ * never leaves a partial file. A process killed while writing leaves its temporary file
+ * ({@code .<target>.<random>.tmp}, never the target); the next writer of that target deletes it
+ * ({@link WriterTempFiles}). Get one with {@link #create}; use it from one thread.
  *
  * <h2>The {@code .cai} format, version 1.0</h2>
  *
@@ -171,8 +172,10 @@ public final class CaiWriter implements Closeable {
       if (dir == null || !Files.isDirectory(dir)) {
         throw new CaiException(target.toString(), null, "cannot write here: folder " + dir + " does not exist");
       }
-      temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-      ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+      // locked while written; unlocked leftovers of killed writers of this target are removed here
+      WriterTempFiles.Held held = WriterTempFiles.create(abs);
+      temp = held.path();
+      ch = held.channel();
     } catch (CaiException e) {
       throw e;
     } catch (java.nio.file.AccessDeniedException e) {
@@ -294,6 +297,7 @@ public final class CaiWriter implements Closeable {
       ch.force(true);
       ch.close();
       moveIntoPlace(temp, target);
+      WriterTempFiles.release(temp);
       finished = true;
     } catch (IOException | RuntimeException e) {
       close();
@@ -398,8 +402,10 @@ public final class CaiWriter implements Closeable {
       try {
         Files.deleteIfExists(temp);
       } catch (IOException ignored) {
-        // best effort: a leftover temp file is hidden (dot-prefixed) and never the target
+        // best effort: a leftover temp file is hidden (dot-prefixed), never the target, and
+        // removed by the next writer of the same target (WriterTempFiles)
       }
+      WriterTempFiles.release(temp);
     }
   }
 }

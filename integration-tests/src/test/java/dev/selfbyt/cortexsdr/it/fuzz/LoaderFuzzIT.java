@@ -1,0 +1,90 @@
+package dev.selfbyt.cortexsdr.it.fuzz;
+
+import ai.djl.MalformedModelException;
+import ai.djl.engine.Engine;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.translate.TranslateException;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.onnxops.CaiOrt;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Coverage-guided fuzzing of the two runtime loaders on mutated {@code .cai} files made from a
+ * small transformer-like ONNX graph ({@link FuzzSeeds#loader()}, one per preset; mutations by
+ * {@link CaiMutator} with checksums recomputed): {@link CaiOrt#createSession} then one run, and
+ * DJL's {@code Criteria...optEngine("CortexSDR")} load then one prediction. Expected outcomes:
+ * success, {@code CaiException}, {@code OrtException} (ONNX Runtime rejects the rebuilt graph), or
+ * for DJL {@code MalformedModelException} at load and a {@code TranslateException} at predict
+ * whose cause is one of those. A native crash ends the fuzz JVM, which libFuzzer reports.
+ */
+class LoaderFuzzIT {
+  @FuzzTest(maxDuration = "12s")
+  void ortSession(FuzzedDataProvider data) throws Exception {
+    byte[] file = mutated(data);
+    Path p = FuzzHarness.write("ort.cai", file);
+    FuzzHarness.run("ortSession", file, "cai", () -> ortSession(p));
+  }
+
+  private static void ortSession(Path p) throws Exception {
+    OrtEnvironment env = ortEnvironment();
+    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+      o.setIntraOpNumThreads(1);
+      try (OrtSession s = CaiOrt.createSession(env, p, o);
+          OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {FuzzSeeds.IDS})) {
+        try (OrtSession.Result r = s.run(Map.of(s.getInputNames().iterator().next(), ids))) {
+          r.get(0).getValue();
+        }
+      }
+    } catch (CaiException | OrtException expected) {
+      // named damage, or ONNX Runtime refusing the rebuilt model
+    }
+  }
+
+  @FuzzTest(maxDuration = "12s")
+  void djlEngine(FuzzedDataProvider data) throws Exception {
+    byte[] file = mutated(data);
+    Path p = FuzzHarness.write("djl.cai", file);
+    FuzzHarness.run("djlEngine", file, "cai", () -> djlEngine(p));
+  }
+
+  private static void djlEngine(Path p) throws Exception {
+    Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(p)
+        .optEngine("CortexSDR").build();
+    try (ZooModel<NDList, NDList> model = criteria.loadModel();
+        Predictor<NDList, NDList> pred = model.newPredictor();
+        NDManager nd = model.getNDManager().newSubManager()) {
+      NDList out = pred.predict(new NDList(nd.create(FuzzSeeds.IDS, new Shape(1, 4))));
+      out.get(0).toFloatArray();
+    } catch (MalformedModelException | CaiException expected) {
+      // named damage at load
+    } catch (TranslateException e) {
+      if (!(e.getCause() instanceof CaiException || e.getCause() instanceof MalformedModelException)) {
+        throw e;
+      }
+    }
+  }
+
+  private static byte[] mutated(FuzzedDataProvider data) {
+    List<CaiImage> seeds = FuzzSeeds.loader();
+    CaiImage seed = seeds.get(data.consumeInt(0, seeds.size() - 1));
+    return CaiMutator.mutate(seed, data, 4).toBytes();
+  }
+
+  private static OrtEnvironment ortEnvironment() {
+    Engine.getEngine("CortexSDR"); // DJL's engines first, then ORT's environment (MODELS.md)
+    return OrtEnvironment.getEnvironment();
+  }
+}
