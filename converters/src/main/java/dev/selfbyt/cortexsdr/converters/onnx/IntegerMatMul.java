@@ -72,7 +72,7 @@ final class IntegerMatMul {
     if (half) {
       added.add(halves(base + "_row_scale", s, rows, 1));
     } else {
-      added.add(floats(base + "_row_scale", s, rows, 1));
+      added.add(QuantizedOnnxExporter.floats(base + "_row_scale", s, rows, 1));
     }
     String ids = gather.getInput(1);
     String name = gather.getName().isEmpty() ? base : gather.getName();
@@ -104,7 +104,7 @@ final class IntegerMatMul {
     for (float x : v) {
       b.putShort(Fp16.fromFloat(x));
     }
-    return tensor(name, TensorProto.DataType.FLOAT16_VALUE, b.array(), dims);
+    return QuantizedOnnxExporter.tensor(name, TensorProto.DataType.FLOAT16_VALUE, b.array(), dims);
   }
 
   static NodeProto cast(String name, String in, String out) {
@@ -139,7 +139,7 @@ final class IntegerMatMul {
       added.add(halves(base + "_sh", s, n));
       nodes.add(cast(name + "_sc", base + "_sh", base + "_s"));
     } else {
-      added.add(floats(base + "_s", s, n));
+      added.add(QuantizedOnnxExporter.floats(base + "_s", s, n));
     }
     nodes.add(node(name + "_dql", "DynamicQuantizeLinear", List.of(a),
         List.of(base + "_aq", base + "_as", base + "_az")));
@@ -165,7 +165,7 @@ final class IntegerMatMul {
     // stored as the node reads it: [K, N] (MatMul, Gemm) or [N, K] (Gemm transB)
     boolean rowsAreChannels = info.reductionAxis() == 1;
     added.add(rowsAreChannels ? codesNxK(base + "_B", qt, k, n) : codesKxN(base + "_B", qt, k, n));
-    added.add(rowsAreChannels ? floats(base + "_s", qt.scales(), n, 1) : floats(base + "_s", qt.scales(), n));
+    added.add(rowsAreChannels ? QuantizedOnnxExporter.floats(base + "_s", qt.scales(), n, 1) : QuantizedOnnxExporter.floats(base + "_s", qt.scales(), n));
     NodeProto cast = NodeProto.newBuilder(node(base + "_cast", "Cast", List.of(base + "_B"), List.of(base + "_codes")))
         .addAttribute(AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT)
             .setI(TensorProto.DataType.FLOAT_VALUE)).build();
@@ -183,7 +183,7 @@ final class IntegerMatMul {
     String c = gemm.getInput(2);
     List<NodeProto> nodes = new ArrayList<>();
     if (beta != 1f) {
-      added.add(floats(base + "_beta", new float[] {beta}));
+      added.add(QuantizedOnnxExporter.floats(base + "_beta", new float[] {beta}));
       nodes.add(node(base + "_beta_c", "Mul", List.of(c, base + "_beta"), List.of(base + "_beta_c")));
       c = base + "_beta_c";
     }
@@ -200,7 +200,7 @@ final class IntegerMatMul {
         b[i * n + f] = (byte) ((c[i] & 0xff) - 128);
       }
     }
-    return tensor(name, TensorProto.DataType.INT8_VALUE, b, k, n);
+    return QuantizedOnnxExporter.tensor(name, TensorProto.DataType.INT8_VALUE, b, k, n);
   }
 
   /** int8 {@code [N, K]}: one row per output channel. */
@@ -212,25 +212,11 @@ final class IntegerMatMul {
         b[f * k + i] = (byte) ((c[i] & 0xff) - 128);
       }
     }
-    return tensor(name, TensorProto.DataType.INT8_VALUE, b, n, k);
+    return QuantizedOnnxExporter.tensor(name, TensorProto.DataType.INT8_VALUE, b, n, k);
   }
 
   private static NodeProto node(String name, String op, List<String> in, List<String> out) {
     return NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(in).addAllOutput(out).build();
-  }
-
-  private static TensorProto tensor(String name, int type, byte[] data, long... dims) {
-    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type).setRawData(ByteString.copyFrom(data));
-    for (long d : dims) {
-      t.addDims(d);
-    }
-    return t.build();
-  }
-
-  private static TensorProto floats(String name, float[] v, long... dims) {
-    ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-    b.asFloatBuffer().put(v);
-    return tensor(name, TensorProto.DataType.FLOAT_VALUE, b.array(), dims);
   }
 
   private static long intAttr(NodeProto n, String name, long dflt) {

@@ -423,7 +423,8 @@ public final class QuantizedOnnxExporter {
     return out;
   }
 
-  private static TensorProto tensor(String name, int type, byte[] data, long... dims) {
+  /** An initializer holding {@code data} as raw bytes. */
+  static TensorProto tensor(String name, int type, byte[] data, long... dims) {
     TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type).setRawData(ByteString.copyFrom(data));
     for (long d : dims) {
       t.addDims(d);
@@ -431,7 +432,8 @@ public final class QuantizedOnnxExporter {
     return t.build();
   }
 
-  private static TensorProto floats(String name, float[] v, long... dims) {
+  /** An fp32 initializer. */
+  static TensorProto floats(String name, float[] v, long... dims) {
     ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
     b.asFloatBuffer().put(v);
     return tensor(name, TensorProto.DataType.FLOAT_VALUE, b.array(), dims);
