@@ -63,7 +63,7 @@ public final class SdrMatMulRewriter implements QuantizedOnnxExporter.Rewriter {
     boolean plain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
     if (e.codec() != CodecId.SDR || e.info().dtype() != DType.FLOAT32 || e.info().rank() != 2
         || e.info().reductionAxis() != 0 || !plain || !user.getOpType().equals("MatMul")
-        || !user.getInput(1).equals(e.name())) {
+        || user.getInputCount() != 2 || !user.getInput(1).equals(e.name())) {
       return null;
     }
     SdrMatMulWeights w = SdrMatMulWeights.fromCai(cai, e.name());

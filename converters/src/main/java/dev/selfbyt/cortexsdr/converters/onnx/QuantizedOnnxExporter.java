@@ -186,11 +186,13 @@ public final class QuantizedOnnxExporter {
       String widened = q.bits() == 4 || q.bits() == 8 ? "" : ", " + q.bits() + "-bit codes widened to 8 bits";
       int bits = q.bits() == 4 ? 4 : 8;
       QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
-      if (plainDomain && user.getOpType().equals("MatMul") && user.getInput(1).equals(name)
+      // a node short of its two inputs (a damaged graph) keeps the decoded weight, for ONNX Runtime to refuse
+      boolean twoInputs = user.getInputCount() == 2;
+      if (plainDomain && twoInputs && user.getOpType().equals("MatMul") && user.getInput(1).equals(name)
           && e.info().rank() == 2 && e.info().reductionAxis() == 0) {
         replaced.put(user, List.of(matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added)));
         forms.put(name, new Form(name, "MatMulNBits int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
-      } else if (plainDomain && user.getOpType().equals("Gather") && user.getInput(0).equals(name)
+      } else if (plainDomain && twoInputs && user.getOpType().equals("Gather") && user.getInput(0).equals(name)
           && intAttr(user, "axis", 0) == 0 && e.info().rank() == 2 && e.info().reductionAxis() == 1) {
         replaced.put(user, List.of(gatherBlockQuantized(user, name, e.info(), qt, bits, added)));
         forms.put(name, new Form(name, "GatherBlockQuantized int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));

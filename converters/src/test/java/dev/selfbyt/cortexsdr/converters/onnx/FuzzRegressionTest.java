@@ -1,16 +1,19 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,5 +43,22 @@ class FuzzRegressionTest {
         assertFalse(expected.getMessage().isBlank());
       }
     }));
+  }
+
+  /**
+   * Found by replaying the long fuzz run's findings after the hostile-files fixes (FindingReplay,
+   * LoaderFuzzIT#ortSession): the Gather that reads the int8 embedding 'E' lost its indices input,
+   * and building the quantized graph asked for that input (IndexOutOfBoundsException, which
+   * CaiOrt wrapped as "does not load: Index 1 out of bounds for length 1"). A node short of its
+   * inputs now keeps the decoded weight, and ONNX Runtime names the broken node.
+   */
+  @Test
+  void gatherWithoutItsIndicesKeepsItsWeightDecoded() throws IOException {
+    Path f = Path.of("src/test/resources/fuzz-regressions/ortSession-IndexOutOfBoundsException-29f1d2c3f3eb.cai");
+    try (CaiReader cai = CaiReader.open(f)) {
+      QuantizedOnnxExporter.Graph g = QuantizedOnnxExporter.build(cai, 0, true, null);
+      QuantizedOnnxExporter.Form e = g.forms().stream().filter(x -> x.tensor().equals("E")).findFirst().orElseThrow();
+      assertEquals("decoded", e.form(), e.toString());
+    }
   }
 }

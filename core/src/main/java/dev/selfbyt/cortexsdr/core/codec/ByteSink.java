@@ -119,10 +119,17 @@ public final class ByteSink {
     return Arrays.copyOf(buf, size);
   }
 
-  /** Reads an unsigned LEB128 varint at the buffer's position, advancing it. */
+  /**
+   * Reads an unsigned LEB128 varint at the buffer's position, advancing it.
+   *
+   * @throws MalformedPayloadException when the buffer ends inside it or it is longer than 10 bytes
+   */
   public static long getVarLong(ByteBuffer b) {
     long v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
+      if (!b.hasRemaining()) {
+        throw new MalformedPayloadException("varint cut off by the end of the data");
+      }
       byte x = b.get();
       v |= (long) (x & 0x7F) << shift;
       if (x >= 0) {

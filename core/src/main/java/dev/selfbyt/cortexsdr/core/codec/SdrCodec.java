@@ -468,6 +468,10 @@ public final class SdrCodec implements TensorCodec {
   private int[] positions(TensorInfo info, ByteBuffer in) {
     FiberLayout.checkIndexable(info);
     int n = (int) info.numel();
+    if (!in.hasRemaining()) {
+      // unpackQuantized's callers (the ONNX rewriters) reach here without the reader's decode
+      throw new MalformedPayloadException("sdr payload is empty");
+    }
     int coding = in.get() & 0xff;
     int nnz = ByteSink.getVarInt(in, n, "non-zero count");
     int posBytes = ByteSink.getVarInt(in, in.remaining(), "position bytes");
@@ -502,6 +506,9 @@ public final class SdrCodec implements TensorCodec {
         }
       }
       case POS_U32 -> {
+        if (4L * nnz > posBytes) {
+          throw new MalformedPayloadException("sdr u32 positions: " + posBytes + " bytes cannot hold " + nnz);
+        }
         long prev = -1;
         for (int i = 0; i < nnz; i++) {
           long p = pb.getInt() & 0xffffffffL;

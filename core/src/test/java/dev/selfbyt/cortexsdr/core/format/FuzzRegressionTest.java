@@ -10,7 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import dev.selfbyt.cortexsdr.core.codec.MalformedPayloadException;
+import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -55,5 +58,38 @@ class FuzzRegressionTest {
       assertTrue(grewHeap < 64 << 20 && grewDirect < 64 << 20, "allocated " + grewHeap + " heap bytes, "
           + grewDirect + " direct bytes");
     }));
+  }
+
+  /**
+   * Found by replaying the long fuzz run's findings after the hostile-files fixes (FindingReplay,
+   * LoaderFuzzIT#ortSession): an SDR weight with quantized values whose payload ends before its
+   * position section (empty, or cut inside a varint). {@code CaiReader.read} names it, but the ONNX
+   * rewriters call {@link SdrCodec#unpackQuantized} on the stored payload directly, and it threw a
+   * raw {@code BufferUnderflowException}; it now throws {@link MalformedPayloadException}.
+   */
+  @Test
+  void sdrUnpackQuantizedOfACutPayloadThrowsMalformedPayloadException() throws IOException {
+    for (String file : new String[] {"ortSession-BufferUnderflowException-1034f0abddc3.cai",
+        "ortSession-BufferUnderflowException-b722430719ff.cai"}) {
+      int refused = 0;
+      try (CaiReader cai = CaiReader.open(Path.of("src/test/resources/fuzz-regressions", file))) {
+        for (CaiEntry e : cai.entries()) {
+          CaiReader.StoredTensor st;
+          try {
+            st = cai.readStored(e.name());
+          } catch (CaiException otherDamage) {
+            continue;
+          }
+          if (st.codec() instanceof SdrCodec sdr && sdr.valueCodec() != null) {
+            try {
+              sdr.unpackQuantized(e.info(), st.payload()); // anything but this exception fails the test
+            } catch (MalformedPayloadException expected) {
+              refused++;
+            }
+          }
+        }
+      }
+      assertTrue(refused >= 1, file + " holds a cut SDR payload");
+    }
   }
 }

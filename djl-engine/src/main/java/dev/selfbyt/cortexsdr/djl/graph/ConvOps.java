@@ -389,7 +389,7 @@ final class ConvOps {
     long[] splitAttr = a.ints("split");
     return in -> {
       Value x = in[0];
-      int ax = (int) (axis < 0 ? axis + x.rank() : axis);
+      int ax = InvalidNodeException.axis("Split axis", axis, x.rank());
       long[] parts = opset >= 13 && in.length > 1 && in[1] != null ? in[1].longs() : splitAttr;
       long d = x.dim(ax);
       if (parts == null) {

@@ -67,7 +67,7 @@ final class FusedOps {
 
   static Value scaledMaskedSoftmax(Value scores, Value mask, float scale, long axis, boolean flattenFromAxis) {
     long[] s = scores.shapeRef();
-    int ax = (int) (axis < 0 ? axis + s.length : axis);
+    int ax = InvalidNodeException.axis("Softmax axis", axis, s.length);
     long[] out = mask == null ? s : Broadcast.shape(s, mask.shapeRef());
     if (s.length == 0 || ax != s.length - 1 || !Arrays.equals(out, s)) {
       // outside the fused form: the original nodes' operators

@@ -109,6 +109,7 @@ public final class GraphExecutor {
         Value v = weights.get(name);
         slot(slots, name, consts, v != null ? v : constantValue(n));
       } else {
+        requireInputs(n, opset);
         nodes.add(n);
       }
     }
@@ -229,6 +230,20 @@ public final class GraphExecutor {
       consts.add(v);
     } else if (v != null) {
       consts.set(s, v);
+    }
+  }
+
+  /** Refuses at load a node whose required inputs are missing or unnamed (it could only fail at run). */
+  private static void requireInputs(NodeProto n, int opset) {
+    if (!(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))) {
+      return;
+    }
+    int required = Ops.requiredInputs(n.getOpType(), opset);
+    for (int k = 0; k < required; k++) {
+      if (k >= n.getInputCount() || n.getInput(k).isEmpty()) {
+        throw new IllegalArgumentException("node '" + n.getName() + "' (" + n.getOpType() + ") has no input " + k
+            + " (inputs " + n.getInputList() + "); " + n.getOpType() + " needs its first " + required);
+      }
     }
   }
 
@@ -355,6 +370,9 @@ public final class GraphExecutor {
       Value[] out;
       try {
         out = s.op.run(in);
+      } catch (InvalidNodeException e) {
+        throw new InvalidNodeException("node '" + s.node.getName() + "' (" + s.node.getOpType() + ") on "
+            + Arrays.toString(in) + ": " + e.getMessage(), e);
       } catch (RuntimeException e) {
         throw new IllegalStateException("node '" + s.node.getName() + "' (" + s.node.getOpType() + ") on "
             + Arrays.toString(in) + ": " + e.getMessage(), e);

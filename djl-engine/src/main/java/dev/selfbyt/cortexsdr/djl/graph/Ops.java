@@ -87,7 +87,8 @@ public final class Ops {
       long axis = a.i("axis", 1);
       return in -> {
         long[] s = in[0].shapeRef();
-        int ax = (int) (axis < 0 ? axis + s.length : axis);
+        // Flatten's axis may also be the rank itself: [-r, r]
+        int ax = axis == s.length ? s.length : InvalidNodeException.axis("Flatten axis", axis, s.length);
         long outer = 1;
         for (int i = 0; i < ax; i++) {
           outer *= s[i];
@@ -176,6 +177,24 @@ public final class Ops {
     return s;
   }
 
+  /**
+   * How many leading inputs a standard node of {@code opType} must have named (ONNX leaves later
+   * ones optional, an empty name omitting one): two for binary and comparison operators, MatMul,
+   * Gather and the like, more for Where, BatchNormalization and the input forms of Reshape and
+   * Slice, one otherwise.
+   */
+  static int requiredInputs(String opType, int opset) {
+    return switch (opType) {
+      case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "MatMul",
+          "Gather", "GatherElements", "Expand", "LayerNormalization", "Conv", "Gemm" -> 2;
+      case "Where" -> 3;
+      case "BatchNormalization" -> 5;
+      case "Reshape" -> opset >= 5 ? 2 : 1;
+      case "Slice" -> opset >= 10 ? 3 : 1;
+      default -> 1;
+    };
+  }
+
   static boolean supports(NodeProto n) {
     return (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
         && (OPS.containsKey(n.getOpType()) || n.getOpType().equals("Constant"));
@@ -234,7 +253,7 @@ public final class Ops {
     int rank = v.rank() + axes.length;
     boolean[] inserted = new boolean[rank];
     for (long a : axes) {
-      inserted[(int) (a < 0 ? a + rank : a)] = true;
+      inserted[InvalidNodeException.axis("Unsqueeze axis", a, rank)] = true;
     }
     long[] out = new long[rank];
     long[] in = v.shapeRef();
@@ -253,7 +272,7 @@ public final class Ops {
       }
     } else {
       for (long a : axes) {
-        drop[(int) (a < 0 ? a + in.length : a)] = true;
+        drop[InvalidNodeException.axis("Squeeze axis", a, in.length)] = true;
       }
     }
     long[] out = new long[in.length];
@@ -284,7 +303,7 @@ public final class Ops {
 
   static Value concat(Value[] in, long axis) {
     long[] s0 = in[0].shapeRef();
-    int ax = (int) (axis < 0 ? axis + s0.length : axis);
+    int ax = InvalidNodeException.axis("Concat axis", axis, s0.length);
     long[] out = s0.clone();
     out[ax] = 0;
     for (Value v : in) {
@@ -361,7 +380,7 @@ public final class Ops {
 
   static Value gather(Value data, Value indices, long axis) {
     long[] ds = data.shapeRef();
-    int ax = (int) (axis < 0 ? axis + ds.length : axis);
+    int ax = InvalidNodeException.axis("Gather axis", axis, ds.length);
     long[] is = indices.shapeRef();
     long[] idx = indices.longs();
     long n = ds[ax];
@@ -489,7 +508,7 @@ public final class Ops {
     long[] out = in.clone();
     Arrays.fill(step, 1);
     for (int k = 0; k < starts.length; k++) {
-      int ax = (int) (axes == null ? k : axes[k] < 0 ? axes[k] + rank : axes[k]);
+      int ax = axes == null ? k : InvalidNodeException.axis("Slice axis", axes[k], rank);
       long d = in[ax];
       long st = steps == null ? 1 : steps[k];
       if (st == 0) {
@@ -568,7 +587,7 @@ public final class Ops {
       Arrays.fill(red, true);
     } else {
       for (long a : axes) {
-        red[(int) (a < 0 ? a + rank : a)] = true;
+        red[InvalidNodeException.axis("reduction axis", a, rank)] = true;
       }
     }
     long[] kept = new long[rank];
@@ -622,7 +641,7 @@ public final class Ops {
 
   static Value softmax(Value v, long axis, boolean flattenFromAxis) {
     long[] s = v.shapeRef();
-    int ax = (int) (axis < 0 ? axis + s.length : axis);
+    int ax = InvalidNodeException.axis("Softmax axis", axis, s.length);
     if (!flattenFromAxis && ax != s.length - 1) {
       long[] perm = new long[s.length];
       for (int i = 0; i < perm.length; i++) {
@@ -657,7 +676,7 @@ public final class Ops {
 
   static Value layerNorm(Value x, Value scale, Value bias, long axis, float eps) {
     long[] s = x.shapeRef();
-    int ax = (int) (axis < 0 ? axis + s.length : axis);
+    int ax = InvalidNodeException.axis("LayerNormalization axis", axis, s.length);
     int cols = 1;
     for (int i = ax; i < s.length; i++) {
       cols *= (int) s[i];

@@ -9,5 +9,12 @@
  * dev.selfbyt.cortexsdr.djl.graph.FusedOps} runs in one pass, as ONNX Runtime's graph optimizer
  * does ({@code -Ddev.selfbyt.cortexsdr.fusion=false} turns it off). An executor is immutable after
  * construction: many threads may run it at once.
+ *
+ * <p>What a damaged graph can do is bounded: at load the executor refuses a node that lacks one of
+ * its operator's required inputs (fewer inputs, or an empty name in a required place); at run an
+ * attribute that does not fit the values a node is given (an axis outside its input's rank) fails
+ * with {@link dev.selfbyt.cortexsdr.djl.graph.InvalidNodeException} naming the node, its operator
+ * and its inputs. Any other exception inside an operator is wrapped in an {@code
+ * IllegalStateException}: a bug in the executor, which the fuzzer reports.
  */
 package dev.selfbyt.cortexsdr.djl.graph;

@@ -62,6 +62,7 @@ final class FuzzHarness {
     try {
       r = CaiReader.open(file);
     } catch (CaiException expected) {
+      expected(expected);
       return;
     }
     try (r) {
@@ -79,12 +80,14 @@ final class FuzzHarness {
           check(java.util.Arrays.equals(t.info().shape(), e.info().shape()), file, e.name(), "shape changed");
         } catch (CaiException expected) {
           // one tensor's damage does not stop the others from being read
+          expected(expected);
         }
       }
       try {
         r.verify();
       } catch (CaiException expected) {
         // named damage is the expected outcome
+        expected(expected);
       }
     }
   }
@@ -95,6 +98,7 @@ final class FuzzHarness {
    * fuzzer's program, so it reproduces without the fuzzer) and rethrown with that path.
    */
   static void run(String target, byte[] file, String ext, Body body) throws Exception {
+    takeExpected();
     arm(target, file);
     try {
       body.run();
@@ -104,6 +108,26 @@ final class FuzzHarness {
     } finally {
       disarm();
     }
+  }
+
+  private static final ThreadLocal<Exception> EXPECTED = new ThreadLocal<>();
+
+  /**
+   * Notes an expected (documented) exception of the entry point, the first one per input, so that
+   * a replay ({@link FindingReplay}) can tell "refused with a documented exception" from
+   * "accepted"; the fuzz targets ignore it.
+   */
+  static void expected(Exception e) {
+    if (EXPECTED.get() == null) {
+      EXPECTED.set(e);
+    }
+  }
+
+  /** The first expected exception noted on this thread since the last call, or null; clears it. */
+  static Exception takeExpected() {
+    Exception e = EXPECTED.get();
+    EXPECTED.remove();
+    return e;
   }
 
   /** One input's work; throws only what is not expected. */

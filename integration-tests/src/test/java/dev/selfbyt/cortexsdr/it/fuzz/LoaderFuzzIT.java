@@ -16,6 +16,7 @@ import ai.onnxruntime.OrtSession;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.djl.graph.InvalidNodeException;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrt;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,7 +29,8 @@ import java.util.Map;
  * DJL's {@code Criteria...optEngine("CortexSDR")} load then one prediction. Expected outcomes:
  * success, {@code CaiException}, {@code OrtException} (ONNX Runtime rejects the rebuilt graph), or
  * for DJL {@code MalformedModelException} at load and a {@code TranslateException} at predict
- * whose cause is one of those. A native crash ends the fuzz JVM, which libFuzzer reports.
+ * whose cause is one of those or an {@link InvalidNodeException} (a node attribute, such as an
+ * axis, that does not fit the values the node is given, named with the node). A native crash ends the fuzz JVM, which libFuzzer reports.
  */
 class LoaderFuzzIT {
   @FuzzTest(maxDuration = "12s")
@@ -38,7 +40,7 @@ class LoaderFuzzIT {
     FuzzHarness.run("ortSession", file, "cai", () -> ortSession(p));
   }
 
-  private static void ortSession(Path p) throws Exception {
+  static void ortSession(Path p) throws Exception {
     OrtEnvironment env = ortEnvironment();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(1);
@@ -50,6 +52,7 @@ class LoaderFuzzIT {
       }
     } catch (CaiException | OrtException expected) {
       // named damage, or ONNX Runtime refusing the rebuilt model
+      FuzzHarness.expected(expected);
     }
   }
 
@@ -60,7 +63,7 @@ class LoaderFuzzIT {
     FuzzHarness.run("djlEngine", file, "cai", () -> djlEngine(p));
   }
 
-  private static void djlEngine(Path p) throws Exception {
+  static void djlEngine(Path p) throws Exception {
     Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(p)
         .optEngine("CortexSDR").build();
     try (ZooModel<NDList, NDList> model = criteria.loadModel();
@@ -70,10 +73,13 @@ class LoaderFuzzIT {
       out.get(0).toFloatArray();
     } catch (MalformedModelException | CaiException expected) {
       // named damage at load
+      FuzzHarness.expected(expected);
     } catch (TranslateException e) {
-      if (!(e.getCause() instanceof CaiException || e.getCause() instanceof MalformedModelException)) {
+      if (!(e.getCause() instanceof CaiException || e.getCause() instanceof MalformedModelException
+          || e.getCause() instanceof InvalidNodeException)) {
         throw e;
       }
+      FuzzHarness.expected(e);
     }
   }
 
