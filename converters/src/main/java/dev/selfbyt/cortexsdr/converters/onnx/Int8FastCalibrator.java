@@ -343,49 +343,13 @@ public final class Int8FastCalibrator {
   }
 
   /** The source with smoothed weights, the scaling nodes' tensors, and the changed graph. */
-  private static final class SmoothedSource implements TensorSource {
-    private final OnnxModelReader base;
-    private final ModelProto graph;
+  private static final class SmoothedSource extends EditedOnnxSource {
     private final Map<String, float[]> values;
-    private final Map<String, TensorInfo> added;
-    private final String note;
 
     SmoothedSource(OnnxModelReader base, ModelProto graph, Map<String, float[]> values, Map<String, TensorInfo> added,
         String note) {
-      this.base = base;
-      this.graph = graph;
+      super(base, graph, added, Map.of("int8-fast calibration", note));
       this.values = values;
-      this.added = added;
-      this.note = note;
-    }
-
-    @Override
-    public String format() {
-      return base.format();
-    }
-
-    @Override
-    public String location() {
-      return base.location();
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-      Map<String, String> m = new LinkedHashMap<>(base.metadata());
-      m.put("int8-fast calibration", note);
-      return m;
-    }
-
-    @Override
-    public byte[] graph() {
-      return graph.toByteArray();
-    }
-
-    @Override
-    public List<TensorInfo> tensors() {
-      List<TensorInfo> all = new ArrayList<>(base.tensors());
-      all.addAll(added.values());
-      return all;
     }
 
     @Override

@@ -491,54 +491,18 @@ public final class OnnxCalibrator {
   }
 
   /** The source model with calibrated weights: same tensors, GPTQ values and grids where computed. */
-  private static final class CalibratedSource implements TensorSource {
-    private final OnnxModelReader base;
-    private final ModelProto graph;
+  private static final class CalibratedSource extends EditedOnnxSource {
     private final Map<String, Gptq.Result> results;
     private final Map<String, float[]> scales;
-    private final Map<String, TensorInfo> added;
     private final Map<String, float[]> addedValues;
-    private final Map<String, String> metadata;
 
     CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
         Map<String, float[]> scales, Map<String, TensorInfo> added, Map<String, float[]> addedValues,
         Map<String, String> metadata) {
-      this.base = base;
+      super(base, graph, added, metadata);
       this.scales = scales;
-      this.graph = graph;
       this.results = results;
-      this.added = added;
       this.addedValues = addedValues;
-      this.metadata = metadata;
-    }
-
-    @Override
-    public String format() {
-      return base.format();
-    }
-
-    @Override
-    public String location() {
-      return base.location();
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-      Map<String, String> m = new LinkedHashMap<>(base.metadata());
-      m.putAll(metadata);
-      return m;
-    }
-
-    @Override
-    public byte[] graph() {
-      return graph.toByteArray();
-    }
-
-    @Override
-    public List<TensorInfo> tensors() {
-      List<TensorInfo> all = new ArrayList<>(base.tensors());
-      all.addAll(added.values());
-      return all;
     }
 
     @Override
