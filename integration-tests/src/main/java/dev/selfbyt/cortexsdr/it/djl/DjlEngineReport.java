@@ -132,7 +132,10 @@ public final class DjlEngineReport {
       if (runs > 0) {
         latency.add(latency(m, presets, runs, threads, work, torchScripts.get(m)));
         if (withProfile) {
-          latency.add(profile(m, presets.get(0), 30, work));
+          latency.add(profile(m, presets.get(0).id(), cai(m, presets.get(0), work), 30));
+          if (withW8a8) {
+            latency.add(profile(m, W8A8, caiW8a8(m, work), 30));
+          }
         }
       }
     }
@@ -424,8 +427,8 @@ public final class DjlEngineReport {
   }
 
   /** Where the engine's time goes: milliseconds per ONNX operator type, summed over the graph's nodes. */
-  public static String profile(RealModel model, Preset p, int runs, Path work) throws Exception {
-    Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
+  public static String profile(RealModel model, String label, Path cai, int runs) throws Exception {
+    Path dir = cai.getParent();
     String text = String.join(" ", MobyDick.sentences(40, 500));
     Encoding e;
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
@@ -433,7 +436,7 @@ public final class DjlEngineReport {
     }
     Map<String, long[]> byOp = new TreeMap<>();
     long total;
-    try (CaiReader r = CaiReader.open(cai(model, p, work))) {
+    try (CaiReader r = CaiReader.open(cai)) {
       ai.onnx.proto.OnnxMl.ModelProto stored = OnnxExporter.storedModel(r);
       java.util.Set<String> weights = new java.util.HashSet<>();
       stored.getGraph().getInitializerList().forEach(t -> weights.add(t.getName()));
@@ -462,7 +465,7 @@ public final class DjlEngineReport {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%nWhere the time goes: %s %s .cai, %d tokens, mean of %d graph runs "
         + "(%.2f ms per run)%n%n| ONNX op | nodes | ms per run | share |%n|---|---|---|---|%n", model.displayName(),
-        p.id(), e.getIds().length, runs, total / 1e6 / runs));
+        label, e.getIds().length, runs, total / 1e6 / runs));
     byOp.entrySet().stream()
         .sorted((x, y) -> Long.compare(y.getValue()[0], x.getValue()[0]))
         .forEach(en -> sb.append(String.format(Locale.ROOT, "| %s | %d | %.2f | %.1f%% |%n", en.getKey(),
