@@ -67,6 +67,15 @@ final class CalibrationInputs {
 
   static List<Map<String, OnnxCalibrator.Input>> load(OnnxModelReader model, Path modelPath, String spec,
       Path tokenizer, int count, ImageRange range) throws IOException {
+    return load(model, modelPath, spec, tokenizer, count, range, false);
+  }
+
+  /**
+   * @param batches text: also padded batches of {@value #BATCH} lines, before the single lines (for
+   *     int8 activations, whose one range per tensor spans a whole batch, padding included)
+   */
+  static List<Map<String, OnnxCalibrator.Input>> load(OnnxModelReader model, Path modelPath, String spec,
+      Path tokenizer, int count, ImageRange range, boolean batches) throws IOException {
     if (spec.equals("random")) {
       return random(model, count);
     }
@@ -91,17 +100,41 @@ final class CalibrationInputs {
       throw new CaiException(p.toString(), null, "the calibration file has no text");
     }
     List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
+    // padded batches first (the calibrators measure on the first samples): in a batch the padding
+    // positions are activations too, and one range per tensor spans them all
+    try (HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(tok).optMaxLength(256)
+        .optTruncation(true).optPadding(true).build()) {
+      for (int i = 0; batches && i + 1 < lines.size(); i += BATCH) {
+        out.add(text(t.batchEncode(lines.subList(i, Math.min(lines.size(), i + BATCH)))));
+      }
+    }
     try (HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(tok).optMaxLength(256)
         .optTruncation(true).optPadding(false).build()) {
       for (String line : lines) {
-        Encoding e = t.encode(line);
-        long[] shape = {1, e.getIds().length};
-        out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
-            "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
-            "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, e.getTypeIds())));
+        out.add(text(t.encode(line)));
       }
     }
     return out;
+  }
+
+  /** Sentences per padded calibration batch. */
+  static final int BATCH = 16;
+
+  /** Encodings of equal length as one input batch (ids, mask, token types). */
+  private static Map<String, OnnxCalibrator.Input> text(Encoding... batch) {
+    int n = batch[0].getIds().length;
+    long[] shape = {batch.length, n};
+    long[] ids = new long[batch.length * n];
+    long[] mask = new long[ids.length];
+    long[] types = new long[ids.length];
+    for (int b = 0; b < batch.length; b++) {
+      System.arraycopy(batch[b].getIds(), 0, ids, b * n, n);
+      System.arraycopy(batch[b].getAttentionMask(), 0, mask, b * n, n);
+      System.arraycopy(batch[b].getTypeIds(), 0, types, b * n, n);
+    }
+    return Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
+        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
+        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, types));
   }
 
   /**

@@ -128,7 +128,7 @@ final class CompressCommand implements Callable<Integer> {
               + "(--calibrate sentences.txt or an image folder) give better int8 activations");
         }
         var inputs = CalibrationInputs.load(onnx, in, data, tokenizer, calibrationSamples,
-            CalibrationInputs.ImageRange.parse(imageRange));
+            CalibrationInputs.ImageRange.parse(imageRange), true);
         if (!json) {
           spec.commandLine().getErr().printf("calibrating int8 activations on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();

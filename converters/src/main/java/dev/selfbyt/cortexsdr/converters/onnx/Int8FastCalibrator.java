@@ -331,41 +331,31 @@ public final class Int8FastCalibrator {
     Map<String, float[]> values = new LinkedHashMap<>();
     Map<String, TensorInfo> added = new LinkedHashMap<>();
     StringBuilder chosen = new StringBuilder();
+    List<Map<String, float[]>> groupWeights = new ArrayList<>();
+    for (List<String> g : groups) {
+      Map<String, float[]> weights = new LinkedHashMap<>();
+      for (String name : g) {
+        weights.put(name, source.read(infos.get(name)).floats());
+      }
+      groupWeights.add(weights);
+    }
+    SmoothingSearch.Result[] search = searchAlphas(groups, groupWeights, stats, infos);
     for (int gi = 0; gi < groups.size(); gi++) {
       List<String> g = groups.get(gi);
       int k = (int) infos.get(g.get(0)).shape()[0];
-      Map<String, float[]> weights = new LinkedHashMap<>();
-      int[] widths = new int[g.size()];
-      for (int i = 0; i < g.size(); i++) {
-        TensorInfo info = infos.get(g.get(i));
-        widths[i] = (int) info.shape()[1];
-        weights.put(g.get(i), source.read(info).floats());
-      }
+      Map<String, float[]> weights = groupWeights.get(gi);
       ActivationStats st = stats[gi];
-      double[] alphas = alpha != null ? new double[] {alpha} : SmoothingSearch.ALPHAS;
-      SmoothingSearch.Result best = SmoothingSearch.best(st.rows(), k, st.min(), st.max(),
-          new ArrayList<>(weights.values()), widths, alphas);
+      SmoothingSearch.Result best = search[gi];
       chosen.append(chosen.length() == 0 ? "" : " ").append(best.alpha());
       if (best.alpha() == 0) {
         continue;
       }
-      float[] aMax = new float[k];
-      for (int j = 0; j < k; j++) {
-        aMax[j] = Math.max(Math.abs(st.min()[j]), Math.abs(st.max()[j]));
-      }
-      float[] wMax = new float[k];
-      for (Map.Entry<String, float[]> e : weights.entrySet()) {
-        int n = (int) infos.get(e.getKey()).shape()[1];
-        float[] w = e.getValue();
-        for (int i = 0; i < k; i++) {
-          for (int j = 0; j < n; j++) {
-            wMax[i] = Math.max(wMax[i], Math.abs(w[i * n + j]));
-          }
-        }
-      }
+      int[] widths = g.stream().mapToInt(n -> (int) infos.get(n).shape()[1]).toArray();
+      float[] smoothing = SmoothingSearch.scales(st.min(), st.max(), new ArrayList<>(weights.values()), widths,
+          best.alpha());
       // the graph multiplies by fp16 numbers (half the bytes in an exported file), the weights by
       // their exact inverses
-      float[] inverse = ActivationScaling.inverse(SmoothingSearch.scales(aMax, wMax, best.alpha()));
+      float[] inverse = ActivationScaling.inverse(smoothing);
       for (int i = 0; i < k; i++) {
         inverse[i] = Fp16.toFloat(Fp16.fromFloat(inverse[i]));
       }
@@ -384,6 +374,37 @@ public final class Int8FastCalibrator {
     log.accept("smoothed the inputs of " + groups.size() + " MatMul groups, " + how);
     return new SmoothedSource(source, current, values, added, "smoothing (SmoothQuant) " + how + " on "
         + groups.size() + " MatMul inputs, " + samples.size() + " samples");
+  }
+
+  /** The smoothing strength of each group: {@link #alpha} if set, else measured, groups side by side on the threads. */
+  private SmoothingSearch.Result[] searchAlphas(List<List<String>> groups, List<Map<String, float[]>> weights,
+      ActivationStats[] stats, Map<String, TensorInfo> infos) throws IOException {
+    double[] alphas = alpha != null ? new double[] {alpha} : SmoothingSearch.ALPHAS;
+    SmoothingSearch.Result[] out = new SmoothingSearch.Result[groups.size()];
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(1, threads));
+    try {
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int gi = 0; gi < groups.size(); gi++) {
+        int g = gi;
+        done.add(pool.submit(() -> {
+          int k = (int) infos.get(groups.get(g).get(0)).shape()[0];
+          int[] widths = groups.get(g).stream().mapToInt(n -> (int) infos.get(n).shape()[1]).toArray();
+          out[g] = SmoothingSearch.best(stats[g].rows(), k, stats[g].min(), stats[g].max(),
+              new ArrayList<>(weights.get(g).values()), widths, alphas);
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("int8-fast calibration interrupted");
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new CaiException(source.location(), null, "int8-fast smoothing search failed: " + e.getCause(), e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
+    return out;
   }
 
   /** Per channel smallest and largest value of one activation over the samples, and some of its rows. */

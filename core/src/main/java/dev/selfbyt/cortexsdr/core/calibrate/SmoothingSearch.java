@@ -41,30 +41,50 @@ public final class SmoothingSearch {
     if (rows.isEmpty()) {
       throw new IllegalArgumentException("no activation rows to measure smoothing on");
     }
-    float[] aMax = new float[k];
-    for (int j = 0; j < k; j++) {
-      aMax[j] = Math.max(Math.abs(min[j]), Math.abs(max[j]));
-    }
-    float[] wMax = new float[k];
-    for (int w = 0; w < weights.size(); w++) {
-      float[] v = weights.get(w);
-      int n = widths[w];
-      for (int i = 0; i < k; i++) {
-        for (int j = 0; j < n; j++) {
-          wMax[i] = Math.max(wMax[i], Math.abs(v[i * n + j]));
-        }
-      }
-    }
+    float[] aMax = activationMaxima(min, max);
+    float[] wMax = rowMaxima(k, weights, widths);
+    float[][] exact = exact(rows, k, weights, widths);
     double[] errors = new double[alphas.length];
     int best = 0;
     for (int a = 0; a < alphas.length; a++) {
       float[] s = scales(aMax, wMax, alphas[a]);
-      errors[a] = error(rows, k, min, max, weights, widths, s);
+      errors[a] = error(rows, k, min, max, weights, widths, s, exact);
       if (errors[a] < errors[best]) {
         best = a;
       }
     }
     return new Result(alphas[best], errors[best], errors);
+  }
+
+  /**
+   * The smoothing scales {@code s} of strength {@code alpha}: divide the input's channels by them,
+   * multiply the weights' rows by them.
+   */
+  public static float[] scales(float[] min, float[] max, List<float[]> weights, int[] widths, double alpha) {
+    return scales(activationMaxima(min, max), rowMaxima(min.length, weights, widths), alpha);
+  }
+
+  private static float[] activationMaxima(float[] min, float[] max) {
+    float[] a = new float[min.length];
+    for (int j = 0; j < a.length; j++) {
+      a[j] = Math.max(Math.abs(min[j]), Math.abs(max[j]));
+    }
+    return a;
+  }
+
+  /** Largest |weight| in each row {@code i < k} over all the weights. */
+  private static float[] rowMaxima(int k, List<float[]> weights, int[] widths) {
+    float[] m = new float[k];
+    for (int w = 0; w < weights.size(); w++) {
+      float[] v = weights.get(w);
+      int n = widths[w];
+      for (int i = 0; i < k; i++) {
+        for (int j = 0; j < n; j++) {
+          m[i] = Math.max(m[i], Math.abs(v[i * n + j]));
+        }
+      }
+    }
+    return m;
   }
 
   /** {@code a^alpha / w^(1 - alpha)} per channel, 1 where either is 0 or alpha is 0, kept within [1e-4, 1e4]. */
@@ -84,6 +104,36 @@ public final class SmoothingSearch {
   /** Relative squared error of the rounded products against the exact ones, summed over the weights. */
   static double error(List<float[]> rows, int k, float[] min, float[] max, List<float[]> weights, int[] widths,
       float[] s) {
+    return error(rows, k, min, max, weights, widths, s, exact(rows, k, weights, widths));
+  }
+
+  /** {@code X W} for each weight, {@code [rows, n]} row-major. */
+  static float[][] exact(List<float[]> rows, int k, List<float[]> weights, int[] widths) {
+    float[][] y = new float[weights.size()][];
+    for (int w = 0; w < weights.size(); w++) {
+      y[w] = product(rows, k, weights.get(w), widths[w]);
+    }
+    return y;
+  }
+
+  private static float[] product(List<float[]> rows, int k, float[] w, int n) {
+    float[] y = new float[rows.size() * n];
+    for (int r = 0; r < rows.size(); r++) {
+      float[] x = rows.get(r);
+      int yr = r * n;
+      for (int i = 0; i < k; i++) {
+        float xi = x[i];
+        int base = i * n;
+        for (int j = 0; j < n; j++) {
+          y[yr + j] += xi * w[base + j];
+        }
+      }
+    }
+    return y;
+  }
+
+  private static double error(List<float[]> rows, int k, float[] min, float[] max, List<float[]> weights,
+      int[] widths, float[] s, float[][] exact) {
     // the activation range after dividing by s, widened to hold 0 as DynamicQuantizeLinear does
     float lo = 0f;
     float hi = 0f;
@@ -93,14 +143,14 @@ public final class SmoothingSearch {
     }
     float step = hi > lo ? (hi - lo) / 255f : 1f;
     float zero = (float) Math.max(0, Math.min(255, Math.rint(-lo / step)));
-    int m = rows.size();
-    float[] xq = new float[m * k]; // dequantized smoothed activations
-    for (int r = 0; r < m; r++) {
-      float[] x = rows.get(r);
+    List<float[]> xq = new java.util.ArrayList<>(rows.size()); // dequantized smoothed activations
+    for (float[] x : rows) {
+      float[] q = new float[k];
       for (int j = 0; j < k; j++) {
-        float q = (float) Math.max(0, Math.min(255, Math.rint(x[j] / s[j] / step) + zero));
-        xq[r * k + j] = (q - zero) * step;
+        float c = (float) Math.max(0, Math.min(255, Math.rint(x[j] / s[j] / step) + zero));
+        q[j] = (c - zero) * step;
       }
+      xq.add(q);
     }
     double err = 0;
     double norm = 0;
@@ -118,26 +168,12 @@ public final class SmoothingSearch {
           wq[i * n + j] = (float) Math.rint(v[i * n + j] * s[i] / scale) * scale;
         }
       }
-      double[] exact = new double[n];
-      double[] rounded = new double[n];
-      for (int r = 0; r < m; r++) {
-        java.util.Arrays.fill(exact, 0);
-        java.util.Arrays.fill(rounded, 0);
-        float[] x = rows.get(r);
-        for (int i = 0; i < k; i++) {
-          double xe = x[i];
-          double xr = xq[r * k + i];
-          int base = i * n;
-          for (int j = 0; j < n; j++) {
-            exact[j] += xe * v[base + j];
-            rounded[j] += xr * wq[base + j];
-          }
-        }
-        for (int j = 0; j < n; j++) {
-          double d = exact[j] - rounded[j];
-          err += d * d;
-          norm += exact[j] * exact[j];
-        }
+      float[] rounded = product(xq, k, wq, n);
+      float[] e = exact[w];
+      for (int i = 0; i < e.length; i++) {
+        double d = e[i] - rounded[i];
+        err += d * d;
+        norm += (double) e[i] * e[i];
       }
     }
     return norm == 0 ? 0 : err / norm;

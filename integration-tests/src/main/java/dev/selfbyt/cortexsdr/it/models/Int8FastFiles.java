@@ -31,8 +31,18 @@ public final class Int8FastFiles {
   public static Path textCalibrated(RealModel model, Path dir) throws Exception {
     Path cai = dir.resolve("int8-fast-text.cai");
     if (!Files.exists(cai)) {
-      List<Encoding> calib = Embedder.encodeAll(model.tokenizer(dir), 128, MobyDick.sentences(64, CALIBRATION_OFFSET));
-      compress(model.onnx(dir), cai, samples(calib));
+      List<String> text = MobyDick.sentences(64, CALIBRATION_OFFSET);
+      List<Map<String, OnnxCalibrator.Input>> samples = new ArrayList<>();
+      // as `compress --preset int8-fast --calibrate` does: padded batches of 16 first, then each sentence
+      try (ai.djl.huggingface.tokenizers.HuggingFaceTokenizer t = ai.djl.huggingface.tokenizers.HuggingFaceTokenizer
+          .builder().optTokenizerPath(model.tokenizer(dir)).optMaxLength(128).optTruncation(true).optPadding(true)
+          .build()) {
+        for (int i = 0; i < text.size(); i += 16) {
+          samples.add(batch(t.batchEncode(text.subList(i, Math.min(text.size(), i + 16)))));
+        }
+      }
+      samples.addAll(samples(Embedder.encodeAll(model.tokenizer(dir), 128, text)));
+      compress(model.onnx(dir), cai, samples);
     }
     return cai;
   }
@@ -51,6 +61,21 @@ public final class Int8FastFiles {
           r.minCosine(), (System.nanoTime() - t0) / 1e9);
     }
     Files.move(tmp, cai, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Encodings of one length as one batch input of a BERT-style encoder (ids, mask, token types 0). */
+  static Map<String, OnnxCalibrator.Input> batch(Encoding[] batch) {
+    int n = batch[0].getIds().length;
+    long[] shape = {batch.length, n};
+    long[] ids = new long[batch.length * n];
+    long[] mask = new long[ids.length];
+    for (int b = 0; b < batch.length; b++) {
+      System.arraycopy(batch[b].getIds(), 0, ids, b * n, n);
+      System.arraycopy(batch[b].getAttentionMask(), 0, mask, b * n, n);
+    }
+    return Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
+        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
+        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[ids.length]));
   }
 
   /** Tokenized sentences as calibration inputs of a BERT-style encoder (ids, mask, token types). */
