@@ -94,6 +94,37 @@ final class ControlFlowModels {
     return model(g, 13);
   }
 
+  /**
+   * Edge cases of scoping: Y = If(C, then: T, else: If(C2, X Wo, X Wo Wo)) where the then branch
+   * returns its own initializer T [1, n] as its output, and the nested branches both read Wo, a
+   * weight of the outer else branch (an outer-scope read two levels down). Nodes have no names.
+   */
+  static ModelProto scopeEdges(int n) {
+    GraphProto.Builder then = GraphProto.newBuilder().setName("then")
+        .addOutput(floatInput("T", 1, n))
+        .addInitializer(floats("T", 51, 1, n));
+    GraphProto.Builder innerThen = GraphProto.newBuilder().setName("inner_then")
+        .addOutput(floatInput("a_out", 1, n))
+        .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("Wo").addOutput("a_out"));
+    GraphProto.Builder innerElse = GraphProto.newBuilder().setName("inner_else")
+        .addOutput(floatInput("b_out", 1, n))
+        .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("Wo").addOutput("b1"))
+        .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("b1").addInput("Wo").addOutput("b_out"));
+    GraphProto.Builder other = GraphProto.newBuilder().setName("else")
+        .addOutput(floatInput("e_out", 1, n))
+        .addInitializer(floats("Wo", 52, n, n))
+        .addNode(NodeProto.newBuilder().setOpType("If").addInput("C2").addOutput("e_out")
+            .addAttribute(graph("then_branch", innerThen)).addAttribute(graph("else_branch", innerElse)));
+    GraphProto.Builder g = GraphProto.newBuilder().setName("scope_edges")
+        .addInput(floatInput("X", 1, n))
+        .addInput(boolInput("C"))
+        .addInput(boolInput("C2"))
+        .addOutput(floatInput("Y", 1, n))
+        .addNode(NodeProto.newBuilder().setOpType("If").addInput("C").addOutput("Y")
+            .addAttribute(graph("then_branch", then)).addAttribute(graph("else_branch", other)));
+    return model(g, 13);
+  }
+
   /** A Scan over X [T, n] (sequence first) with state h [n]: h = tanh(x_t Wx + h Wh); Y = last h. */
   static ModelProto scanCell(int n, int steps) {
     GraphProto.Builder body = GraphProto.newBuilder().setName("cell")

@@ -104,6 +104,34 @@ class ControlFlowTest {
     }
   }
 
+  /**
+   * A branch that returns its own weight, and a weight read by two nested branches below its
+   * graph: both exports keep the model computing the same (the quantized one moves the weights to
+   * the main graph and reads them from there).
+   */
+  @Test
+  void weightsReturnedByABranchOrReadTwoLevelsDownRoundTrip() throws Exception {
+    Path model = write("edges.onnx", ControlFlowModels.scopeEdges(128));
+    try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+      Map<String, TensorInfo> t = onnx.tensors().stream()
+          .collect(Collectors.toMap(TensorInfo::name, Function.identity()));
+      assertEquals(java.util.Set.of("If#0/then_branch/T", "If#0/else_branch/Wo"), t.keySet());
+      assertEquals(TensorRole.MATMUL_WEIGHT, t.get("If#0/else_branch/Wo").role());
+    }
+    compress(model, "edges-int8.cai", Preset.INT8);
+    List<QuantizedOnnxExporter.Form> forms = exportBoth("edges-int8");
+    assertEquals("decoded", forms.stream().filter(f -> f.tensor().equals("If#0/else_branch/Wo")).findFirst()
+        .orElseThrow().form(), "three consumers: no single MatMul to replace");
+    float[] x = OnnxTestModels.weights(128, 13);
+    for (boolean c : new boolean[] {true, false}) {
+      for (boolean c2 : new boolean[] {true, false}) {
+        Map<String, Object> in = Map.of("X", x, "C", c, "C2", c2);
+        check("edges, C=" + c + ", C2=" + c2, run(model, in), run(dir.resolve("edges-int8-decoded.onnx"), in),
+            run(dir.resolve("edges-int8-quantized.onnx"), in));
+      }
+    }
+  }
+
   @Test
   void scanBodyWeightsRoundTrip() throws Exception {
     Path model = write("scan.onnx", ControlFlowModels.scanCell(128, 6));
