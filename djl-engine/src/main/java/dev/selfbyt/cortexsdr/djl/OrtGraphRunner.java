@@ -36,14 +36,15 @@ final class OrtGraphRunner implements CaiSymbolBlock.Runner {
   }
 
   /** Opens {@code decoded} (a model whose weights are all in it) in a new session. */
-  static CaiSymbolBlock.Runner open(ModelProto decoded, int threads) throws OrtException {
+  static CaiSymbolBlock.Runner open(ModelProto decoded, int threads) throws OrtException, java.io.IOException {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
       o.setInterOpNumThreads(1);
       long bytes = 0;
-      for (var t : decoded.getGraph().getInitializerList()) {
-        bytes += t.getRawData().size();
+      // subgraph weights (If branches, Loop and Scan bodies) are held too
+      for (var w : dev.selfbyt.cortexsdr.converters.onnx.GraphWeights.of("model", decoded.getGraph()).weights()) {
+        bytes += w.tensor().getRawData().size();
       }
       return new OrtGraphRunner(env, env.createSession(decoded.toByteArray(), o), bytes);
     }

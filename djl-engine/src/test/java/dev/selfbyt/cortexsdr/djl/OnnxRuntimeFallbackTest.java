@@ -143,6 +143,8 @@ class OnnxRuntimeFallbackTest {
         NDManager nd = model.getNDManager().newSubManager();
         dev.selfbyt.cortexsdr.core.format.CaiReader r = dev.selfbyt.cortexsdr.core.format.CaiReader.open(cai)) {
       assertEquals("ONNX Runtime (fallback)", ((CaiSymbolBlock) model.getBlock()).describeRunner());
+      // both branches' decoded weights are held
+      assertEquals(2L * k * k * 4, ((CaiModel) model.getWrappedModel()).residentWeightBytes());
       float[] x = new float[k];
       for (int i = 0; i < k; i++) {
         x[i] = (i % 5) * 0.1f;
