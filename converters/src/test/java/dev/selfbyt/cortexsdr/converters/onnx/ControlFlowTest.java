@@ -132,6 +132,26 @@ class ControlFlowTest {
     }
   }
 
+  /** Calibration probes main-graph activations: weights read only inside a Scan body are named as uncalibrated. */
+  @Test
+  void calibrationSaysWhichSubgraphWeightsItRoundsPlainly() throws Exception {
+    Path model = write("scan-calib.onnx", ControlFlowModels.scanCell(128, 6));
+    List<Map<String, OnnxCalibrator.Input>> samples = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      samples.add(Map.of("H0", OnnxCalibrator.Input.ofFloats(new long[] {1, 128}, OnnxTestModels.weights(128, 20 + i)),
+          "X", OnnxCalibrator.Input.ofFloats(new long[] {6, 1, 128}, OnnxTestModels.weights(6 * 128, 30 + i))));
+    }
+    List<String> log = new java.util.ArrayList<>();
+    try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+      var source = OnnxCalibrator.forOptions(onnx, CompressionOptions.builder().preset(Preset.INT4).build(), 0.01, 1)
+          .onProgress(log::add).calibrate(samples);
+      String note = source.metadata().get("calibration subgraphs");
+      assertTrue(note != null && note.startsWith("2 weights read only inside If/Loop/Scan subgraphs")
+          && note.contains("Scan_0/body/Wx"), String.valueOf(note));
+      assertTrue(log.contains(note), log.toString());
+    }
+  }
+
   @Test
   void scanBodyWeightsRoundTrip() throws Exception {
     Path model = write("scan.onnx", ControlFlowModels.scanCell(128, 6));
