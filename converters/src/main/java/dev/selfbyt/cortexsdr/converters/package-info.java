@@ -7,7 +7,15 @@
  *       ONNX file. Weights come from initializers and from {@code Constant} nodes (named by the
  *       node's output), inline or in external-data files; each gets its role (MatMul/Gemm weight
  *       with its reduction axis, Conv weight, Gather table, bias, norm) from the nodes that use it.
- *       The graph is stored with weight data stripped.
+ *       The graph is stored with weight data stripped. Weights inside control-flow subgraphs
+       ({@code If} branches, {@code Loop} and {@code Scan} bodies, at any depth) are weights like
+       the rest.
+ *   <li>{@code GraphWeights}: every weight of an ONNX graph at every depth, under the unique name
+ *       it is stored by (a subgraph weight's name is scoped by the nodes and attributes above it:
+ *       {@code If_0/then_branch/W}), with the role its consumers give it, names resolved as ONNX
+ *       scopes them (a subgraph may read outer-scope weights); rebuilds the graph with each
+ *       weight's tensor replaced, and hoists subgraph weights to the main graph for runtimes that
+ *       supply weights there only.
  *   <li>{@code OnnxDTypes}: ONNX element types to and from {@link
  *       dev.selfbyt.cortexsdr.core.tensor.DType}.
  *   <li>{@code OnnxExporter}: writes a {@code .cai} back out as a standard {@code .onnx} file,

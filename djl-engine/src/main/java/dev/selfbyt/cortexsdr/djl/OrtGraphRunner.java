@@ -36,14 +36,15 @@ final class OrtGraphRunner implements CaiSymbolBlock.Runner {
   }
 
   /** Opens {@code decoded} (a model whose weights are all in it) in a new session. */
-  static CaiSymbolBlock.Runner open(ModelProto decoded, int threads) throws OrtException {
+  static CaiSymbolBlock.Runner open(ModelProto decoded, int threads) throws OrtException, java.io.IOException {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
       o.setInterOpNumThreads(1);
       long bytes = 0;
-      for (var t : decoded.getGraph().getInitializerList()) {
-        bytes += t.getRawData().size();
+      // subgraph weights (If branches, Loop and Scan bodies) are held too
+      for (var w : dev.selfbyt.cortexsdr.converters.onnx.GraphWeights.of("model", decoded.getGraph()).weights()) {
+        bytes += w.tensor().getRawData().size();
       }
       return new OrtGraphRunner(env, env.createSession(decoded.toByteArray(), o), bytes);
     }
@@ -69,8 +70,7 @@ final class OrtGraphRunner implements CaiSymbolBlock.Runner {
             ? OnnxTensor.createTensor(env, FloatBuffer.wrap(v.floats()), v.shape())
             : v.dtype() == DType.INT64
                 ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.longs()), v.shape())
-                : OnnxTensor.createTensor(env, encode(v), v.shape(), ai.onnxruntime.OnnxJavaType.mapFromOnnxTensorType(
-                    ai.onnxruntime.TensorInfo.OnnxTensorType.mapFromInt(OnnxValues.onnxType(v.dtype()))));
+                : OnnxTensor.createTensor(env, encode(v), v.shape(), javaType(e.getKey(), v.dtype()));
         in.put(e.getKey(), t);
       }
       Map<String, Value> out = new LinkedHashMap<>();
@@ -99,6 +99,24 @@ final class OrtGraphRunner implements CaiSymbolBlock.Runner {
     } finally {
       in.values().forEach(OnnxTensor::close);
     }
+  }
+
+  /**
+   * The ONNX Runtime Java type of an integer or bool input. (Not through {@code
+   * OnnxTensorType.mapFromInt}: its numbers are ONNX Runtime Java's own, not ONNX's; ONNX's bool,
+   * 9, is its FLOAT16 there, which made a bool input fail as "not enough space".)
+   */
+  private static ai.onnxruntime.OnnxJavaType javaType(String input, DType d) {
+    return switch (d) {
+      case BOOL -> ai.onnxruntime.OnnxJavaType.BOOL;
+      case INT8 -> ai.onnxruntime.OnnxJavaType.INT8;
+      case UINT8 -> ai.onnxruntime.OnnxJavaType.UINT8;
+      case INT16 -> ai.onnxruntime.OnnxJavaType.INT16;
+      case INT32 -> ai.onnxruntime.OnnxJavaType.INT32;
+      case INT64 -> ai.onnxruntime.OnnxJavaType.INT64;
+      default -> throw new IllegalArgumentException("input '" + input + "' of type " + d
+          + " cannot be handed to ONNX Runtime");
+    };
   }
 
   private static ByteBuffer encode(Value v) {

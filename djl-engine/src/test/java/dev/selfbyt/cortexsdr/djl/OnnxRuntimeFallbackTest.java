@@ -29,7 +29,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A graph with an operator the executor lacks (Sin) runs whole in ONNX Runtime, or fails naming it. */
+/**
+ * A graph with an operator the executor lacks (Sin, control flow) runs whole in ONNX Runtime, or
+ * fails naming it.
+ */
 class OnnxRuntimeFallbackTest {
   @TempDir Path dir;
 
@@ -90,6 +93,72 @@ class OnnxRuntimeFallbackTest {
             s += x[i * 64 + kk] * w[kk * 64 + j];
           }
           assertEquals(Math.sin(s), y[i * 64 + j], 1e-4);
+        }
+      }
+    }
+  }
+
+  /**
+   * An If whose branches hold their own weights (stored under scoped names) goes to ONNX Runtime
+   * whole, its bool condition included, and computes with the decoded branch weights.
+   */
+  @Test
+  void ifWithBranchWeightsRunsInOnnxRuntime() throws Exception {
+    int k = 64;
+    TypeProto f32 = TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1)).build();
+    TypeProto bool = TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(9)
+        .setShape(ai.onnx.proto.OnnxMl.TensorShapeProto.newBuilder())).build();
+    GraphProto.Builder[] branches = new GraphProto.Builder[2];
+    for (int b = 0; b < 2; b++) {
+      ByteBuffer w = ByteBuffer.allocate(4 * k * k).order(ByteOrder.LITTLE_ENDIAN);
+      Random rnd = new Random(10 + b);
+      for (int i = 0; i < k * k; i++) {
+        w.putFloat((float) rnd.nextGaussian());
+      }
+      branches[b] = GraphProto.newBuilder().setName("branch" + b)
+          .addInitializer(TensorProto.newBuilder().setName("w").setDataType(1).addDims(k).addDims(k)
+              .setRawData(ByteString.copyFrom(w.array())))
+          .addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("x").addInput("w").addOutput("out" + b))
+          .addOutput(ValueInfoProto.newBuilder().setName("out" + b).setType(f32));
+    }
+    GraphProto g = GraphProto.newBuilder().setName("if")
+        .addNode(NodeProto.newBuilder().setOpType("If").setName("If_0").addInput("c").addOutput("y")
+            .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("then_branch")
+                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.GRAPH).setG(branches[0]))
+            .addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("else_branch")
+                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.GRAPH).setG(branches[1])))
+        .addInput(ValueInfoProto.newBuilder().setName("x").setType(f32))
+        .addInput(ValueInfoProto.newBuilder().setName("c").setType(bool))
+        .addOutput(ValueInfoProto.newBuilder().setName("y").setType(f32))
+        .build();
+    Path onnx = dir.resolve("if.onnx");
+    Files.write(onnx, ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).build().toByteArray());
+    Path cai = dir.resolve("if.cai");
+    try (OnnxModelReader r = OnnxModelReader.open(onnx)) {
+      CortexSdr.compress(r, cai);
+    }
+    try (ZooModel<NDList, NDList> model = criteria(cai).loadModel();
+        Predictor<NDList, NDList> p = model.newPredictor();
+        NDManager nd = model.getNDManager().newSubManager();
+        dev.selfbyt.cortexsdr.core.format.CaiReader r = dev.selfbyt.cortexsdr.core.format.CaiReader.open(cai)) {
+      assertEquals("ONNX Runtime (fallback)", ((CaiSymbolBlock) model.getBlock()).describeRunner());
+      // both branches' decoded weights are held
+      assertEquals(2L * k * k * 4, ((CaiModel) model.getWrappedModel()).residentWeightBytes());
+      float[] x = new float[k];
+      for (int i = 0; i < k; i++) {
+        x[i] = (i % 5) * 0.1f;
+      }
+      for (boolean c : new boolean[] {true, false}) {
+        float[] y = p.predict(new NDList(nd.create(x, new ai.djl.ndarray.types.Shape(1, k)), nd.create(c)))
+            .head().toFloatArray();
+        float[] w = r.read(c ? "If_0/then_branch/w" : "If_0/else_branch/w").floats();
+        for (int j = 0; j < k; j++) {
+          double s = 0;
+          for (int kk = 0; kk < k; kk++) {
+            s += x[kk] * w[kk * k + j];
+          }
+          assertEquals(s, y[j], 1e-4, "c=" + c + ", y[" + j + "]");
         }
       }
     }

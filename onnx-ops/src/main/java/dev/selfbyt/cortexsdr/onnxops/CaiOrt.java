@@ -43,7 +43,8 @@ import java.util.Map;
  * Runtime, SDR-sparse MatMul weights become {@code ai.cortexsdr.SdrMatMul} when sparse enough
  * ({@link SdrMatMulRewriter}, whose library is then registered on {@code options}), and every
  * other weight is decoded into a direct buffer handed to ONNX Runtime with {@code
- * SessionOptions.addExternalInitializers}. Nothing is written to disk, and the model bytes hold no
+ * SessionOptions.addExternalInitializers} (weights of {@code If}/{@code Loop}/{@code Scan}
+ * subgraphs too: the rebuilt model reads them from the main graph). Nothing is written to disk, and the model bytes hold no
  * decoded weight but tensors under 1 KiB and non-float ones (shape and index data ONNX Runtime
  * reads while resolving the graph).
  *

@@ -12,7 +12,10 @@
  *       SdrMatMulRewriter}); every other weight (lossless, or without an operator) is decoded
  *       straight into a direct buffer and handed over with {@code
  *       SessionOptions.addExternalInitializers}, never into the model bytes nor a file. The buffers
- *       live as long as the session. Denormals are flushed to zero unless the caller sets {@code
+ *       live as long as the session. Weights inside control-flow subgraphs ({@code If}, {@code
+ *       Loop}, {@code Scan}) are moved to the main graph by the exporter, read from the subgraphs
+ *       as outer-scope values, since ONNX Runtime takes external initializers for the main graph
+ *       only. Denormals are flushed to zero unless the caller sets {@code
  *       session.set_denormal_as_zero} or {@code -Ddev.selfbyt.cortexsdr.onnxops.denormal_as_zero=false}.
  *   <li>{@code SdrOps}: the native library {@code libcortexsdr_ops.so} (C, built by Maven from
  *       {@code src/main/c}, bundled under {@code native/linux-<arch>/}), extracted once to a temp

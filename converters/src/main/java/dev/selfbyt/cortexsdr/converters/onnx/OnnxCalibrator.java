@@ -260,6 +260,15 @@ public final class OnnxCalibrator {
     if (refit) {
       meta.put("refit", "weights re-fitted to the rounded model's inputs, damping " + REFIT_DAMPING);
     }
+    List<String> inSubgraphs = uncalibratedInSubgraphs(stripped.getGraph(), grouped);
+    if (!inSubgraphs.isEmpty()) {
+      // calibration probes main-graph activations only: say so instead of rounding them silently
+      String note = inSubgraphs.size() + " weights read only inside If/Loop/Scan subgraphs are rounded without "
+          + "calibration (" + String.join(", ", inSubgraphs.subList(0, Math.min(3, inSubgraphs.size())))
+          + (inSubgraphs.size() > 3 ? ", ..." : "") + ")";
+      meta.put("calibration subgraphs", note);
+      log.accept(note);
+    }
     if (activationScaling) {
       meta.put("activation scaling", scaledGroups + " of " + groups.size() + " inputs scaled");
     }
@@ -335,6 +344,25 @@ public final class OnnxCalibrator {
       name = base + "_" + i;
     }
     return name;
+  }
+
+  /**
+   * The weights the codecs quantize that no group calibrates and that only subgraph nodes read
+   * (weights of subgraphs, or main-graph weights read only inside them).
+   */
+  private List<String> uncalibratedInSubgraphs(GraphProto g, java.util.Set<String> grouped) throws IOException {
+    GraphWeights weights = GraphWeights.of(source.location(), g);
+    java.util.Set<NodeProto> main = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    main.addAll(g.getNodeList());
+    List<String> out = new ArrayList<>();
+    for (TensorInfo t : source.tensors()) {
+      List<NodeProto> users = weights.consumers(t.name());
+      if (codecs.apply(t.name()) != null && !grouped.contains(t.name()) && !users.isEmpty()
+          && users.stream().noneMatch(main::contains)) {
+        out.add(t.name());
+      }
+    }
+    return out;
   }
 
   /** MatMul weights ([K, N], reduction along K), grouped by the activation they multiply, in graph order. */

@@ -1,10 +1,7 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
@@ -52,35 +49,18 @@ public final class OnnxExporter {
 
   /**
    * A stripped model (see {@link OnnxModelReader#graph()}) with weight data put back into its
-   * initializers and {@code Constant} nodes (named by their output).
+   * initializers and {@code Constant} nodes (named by their output), in subgraphs too: {@code
+   * data} is asked for each weight by the name it is stored under ({@link GraphWeights}), and
+   * every weight goes back where it was.
    */
   public static ModelProto withWeights(ModelProto model, WeightData data) throws IOException {
     GraphProto g = model.getGraph();
-    GraphProto.Builder gb = g.toBuilder();
-    for (int i = 0; i < g.getInitializerCount(); i++) {
-      TensorProto t = g.getInitializer(i);
-      ByteBuffer b = data.get(t.getName()); // tensors that are no weights (strings) stay as they are
-      if (b != null) {
-        gb.setInitializer(i, t.toBuilder().setRawData(ByteString.copyFrom(b)).build());
-      }
-    }
-    for (int n = 0; n < g.getNodeCount(); n++) {
-      NodeProto node = g.getNode(n);
-      if (!node.getOpType().equals("Constant") || node.getOutputCount() != 1) {
-        continue;
-      }
-      for (int a = 0; a < node.getAttributeCount(); a++) {
-        AttributeProto attr = node.getAttribute(a);
-        if (attr.getName().equals("value") && attr.hasT()) {
-          ByteBuffer b = data.get(node.getOutput(0));
-          if (b != null) {
-            gb.setNode(n, node.toBuilder().setAttribute(a,
-                attr.toBuilder().setT(attr.getT().toBuilder().setRawData(ByteString.copyFrom(b)))));
-          }
-        }
-      }
-    }
-    return model.toBuilder().setGraph(gb).build();
+    GraphWeights weights = GraphWeights.of("model", g);
+    GraphProto filled = weights.rebuild(g, w -> {
+      ByteBuffer b = data.get(w.name()); // tensors that are no weights (strings) stay as they are
+      return b == null ? null : w.tensor().toBuilder().setRawData(ByteString.copyFrom(b)).build();
+    });
+    return model.toBuilder().setGraph(filled).build();
   }
 
   /** The ONNX model stored in a {@code .cai} graph segment (weights stripped). */

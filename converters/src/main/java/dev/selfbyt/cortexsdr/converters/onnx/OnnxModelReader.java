@@ -31,11 +31,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads an ONNX model as a {@link TensorSource}: every weight of the main graph, from
- * initializers and from {@code Constant} nodes (named by the node's output), stored inline or in
- * external-data files beside the model. Each weight gets its {@link TensorRole} and reduction
- * axis from the nodes that consume it, so the policy quantizes MatMul weights along K, Conv
- * weights along input channels and Gather tables row by row. {@link #graph()} is the model with
+ * Reads an ONNX model as a {@link TensorSource}: every weight of the model, from initializers
+ * and from {@code Constant} nodes (named by the node's output), stored inline or in external-data
+ * files beside the model, in the main graph and in control-flow subgraphs ({@code If} branches,
+ * {@code Loop} and {@code Scan} bodies, at any depth; a subgraph weight is named by its path, see
+ * {@link GraphWeights}). Each weight gets its {@link TensorRole} and reduction axis from the nodes
+ * that consume it, in whatever graph they sit, so the policy quantizes MatMul weights along K,
+ * Conv weights along input channels and Gather tables row by row. {@link #graph()} is the model with
  * all weight data stripped; {@link OnnxExporter} puts weights back into it.
  *
  * <pre>{@code
@@ -51,34 +53,14 @@ public final class OnnxModelReader implements TensorSource {
   private final Map<String, TensorProto> protos = new HashMap<>();
   private final Map<String, String> metadata = new LinkedHashMap<>();
 
-  private OnnxModelReader(Path path, ModelProto model) throws OnnxFormatException {
+  private OnnxModelReader(Path path, ModelProto model) throws IOException {
     this.path = path;
     GraphProto g = model.getGraph();
-    Map<String, RoleUse> uses = roles(g);
-    GraphProto.Builder gb = g.toBuilder();
-    for (int i = 0; i < g.getInitializerCount(); i++) {
-      TensorProto t = g.getInitializer(i);
-      if (t.getDataType() == TensorProto.DataType.STRING_VALUE) {
-        continue; // strings are no weights: they stay in the graph as they are
-      }
-      add(t.getName(), t, uses);
-      gb.setInitializer(i, strip(t));
+    GraphWeights weights = GraphWeights.of(path.toString(), g);
+    for (GraphWeights.Weight w : weights.weights()) {
+      add(w.name(), w.tensor(), weights);
     }
-    for (int n = 0; n < g.getNodeCount(); n++) {
-      NodeProto node = g.getNode(n);
-      if (!node.getOpType().equals("Constant") || !node.getDomain().isEmpty() || node.getOutputCount() != 1) {
-        continue;
-      }
-      for (int a = 0; a < node.getAttributeCount(); a++) {
-        AttributeProto attr = node.getAttribute(a);
-        if (attr.getName().equals("value") && attr.hasT()
-            && attr.getT().getDataType() != TensorProto.DataType.STRING_VALUE) {
-          String name = node.getOutput(0);
-          add(name, attr.getT(), uses);
-          gb.setNode(n, node.toBuilder().setAttribute(a, attr.toBuilder().setT(strip(attr.getT()))));
-        }
-      }
-    }
+    GraphProto gb = weights.rebuild(g, w -> strip(w.tensor()));
     this.stripped = model.toBuilder().setGraph(gb).build();
     metadata.put("irVersion", Long.toString(model.getIrVersion()));
     for (OperatorSetIdProto op : model.getOpsetImportList()) {
@@ -125,8 +107,8 @@ public final class OnnxModelReader implements TensorSource {
     return new OnnxModelReader(path, model);
   }
 
-  private void add(String name, TensorProto t, Map<String, RoleUse> uses) throws OnnxFormatException {
-    TensorInfo info = weightInfo(path.toString(), name, t, uses);
+  private void add(String name, TensorProto t, GraphWeights uses) throws OnnxFormatException {
+    TensorInfo info = weightInfo(path.toString(), name, t, uses.use(name));
     if (protos.containsKey(name)) {
       throw new OnnxFormatException(path.toString(), name, "two weights share this name");
     }
@@ -144,7 +126,7 @@ public final class OnnxModelReader implements TensorSource {
    * The {@link TensorInfo} this reader gives a weight: its dtype and shape, and the role and
    * reduction axis its consumers in the graph imply.
    */
-  private static TensorInfo weightInfo(String file, String name, TensorProto t, Map<String, RoleUse> uses)
+  private static TensorInfo weightInfo(String file, String name, TensorProto t, GraphWeights.Use use)
       throws OnnxFormatException {
     long[] shape = new long[t.getDimsCount()];
     for (int i = 0; i < shape.length; i++) {
@@ -168,40 +150,35 @@ public final class OnnxModelReader implements TensorSource {
       // keeps the real type and shape
       dtype = DType.UINT8;
       shape = new long[] {(declared.numel() + 1) / 2};
-      uses = Map.of();
+      use = GraphWeights.Use.OTHER;
     }
-    RoleUse use = uses.getOrDefault(name, RoleUse.OTHER);
-    if (use == RoleUse.BIAS && shape.length >= 2) {
-      use = RoleUse.OTHER; // added to activations, but a table, not a bias
+    if (use == GraphWeights.Use.BIAS && shape.length >= 2) {
+      use = GraphWeights.Use.OTHER; // added to activations, but a table, not a bias
     }
     return new TensorInfo(name, dtype, shape, use.role(), use.axis(shape.length));
   }
 
   /**
-   * Every weight of {@code g} (initializers and {@code Constant} values, strings excepted) with
-   * the info this reader gives it, in graph order; {@link StoredGraphCheck} compares a {@code
-   * .cai}'s directory with it.
+   * Every weight of {@code g} at every depth (initializers and {@code Constant} values, strings
+   * excepted; subgraph weights under their scoped names, see {@link GraphWeights}) with the info
+   * this reader gives it, in graph order; {@link StoredGraphCheck} compares a {@code .cai}'s
+   * directory with it.
    */
-  static Map<String, TensorInfo> weightInfos(String file, GraphProto g) throws OnnxFormatException {
-    Map<String, RoleUse> uses = roles(g);
+  static Map<String, TensorInfo> weightInfos(String file, GraphWeights weights) throws OnnxFormatException {
     Map<String, TensorInfo> out = new LinkedHashMap<>();
-    for (TensorProto t : g.getInitializerList()) {
-      if (t.getDataType() != TensorProto.DataType.STRING_VALUE) {
-        out.put(t.getName(), weightInfo(file, t.getName(), t, uses));
-      }
-    }
-    for (NodeProto node : g.getNodeList()) {
-      if (!node.getOpType().equals("Constant") || !node.getDomain().isEmpty() || node.getOutputCount() != 1) {
-        continue;
-      }
-      for (AttributeProto attr : node.getAttributeList()) {
-        if (attr.getName().equals("value") && attr.hasT()
-            && attr.getT().getDataType() != TensorProto.DataType.STRING_VALUE) {
-          out.put(node.getOutput(0), weightInfo(file, node.getOutput(0), attr.getT(), uses));
-        }
-      }
+    for (GraphWeights.Weight w : weights.weights()) {
+      out.put(w.name(), weightInfo(file, w.name(), w.tensor(), weights.use(w.name())));
     }
     return out;
+  }
+
+  /**
+   * The info files written before subgraph support gave a main-graph weight: roles from the main
+   * graph's own nodes only.
+   */
+  static TensorInfo mainGraphInfo(String file, GraphWeights weights, String name) throws OnnxFormatException {
+    GraphWeights.Weight w = weights.get(name);
+    return weightInfo(file, name, w.tensor(), weights.mainGraphUse(name));
   }
 
   private Path externalFile(String name, TensorProto t) throws OnnxFormatException {
@@ -439,89 +416,6 @@ public final class OnnxModelReader implements TensorSource {
       case UINT32, UINT64 -> t.getUint64DataCount();
       default -> t.getInt32DataCount();
     };
-  }
-
-  /** How a weight is used: its role and where its reduction axis is. */
-  private enum RoleUse {
-    MATMUL_K(TensorRole.MATMUL_WEIGHT),
-    GEMM_B(TensorRole.MATMUL_WEIGHT),
-    GEMM_B_TRANSPOSED(TensorRole.MATMUL_WEIGHT),
-    CONV(TensorRole.CONV_WEIGHT),
-    CONV_TRANSPOSE(TensorRole.MATMUL_WEIGHT), // [in, out/g, k...]: sums over axis 0 alone
-    GATHER(TensorRole.EMBEDDING),
-    BIAS(TensorRole.BIAS),
-    NORM(TensorRole.NORM),
-    OTHER(TensorRole.OTHER);
-
-    private final TensorRole role;
-
-    RoleUse(TensorRole role) {
-      this.role = role;
-    }
-
-    TensorRole role() {
-      return role;
-    }
-
-    /** The reduction axis for a weight of this rank. */
-    int axis(int rank) {
-      return switch (this) {
-        case MATMUL_K -> Math.max(rank - 2, 0); // [..., K, N]
-        case GEMM_B -> 0; // [K, N]
-        case GEMM_B_TRANSPOSED -> Math.min(1, Math.max(rank - 1, 0)); // [N, K]
-        case CONV -> Math.min(1, Math.max(rank - 1, 0)); // [out, in, k...]
-        case CONV_TRANSPOSE -> 0; // [in, out/g, k...]
-        default -> -1; // last axis
-      };
-    }
-
-    /** Stronger uses win when a weight has several consumers. */
-    int priority() {
-      return switch (this) {
-        case OTHER -> 0;
-        case BIAS, NORM -> 1;
-        default -> 2;
-      };
-    }
-  }
-
-  private static Map<String, RoleUse> roles(GraphProto g) {
-    Map<String, RoleUse> uses = new HashMap<>();
-    for (NodeProto n : g.getNodeList()) {
-      String op = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx") ? n.getOpType() : n.getDomain() + ":" + n.getOpType();
-      for (int i = 0; i < n.getInputCount(); i++) {
-        RoleUse u = use(op, i, n);
-        if (u != RoleUse.OTHER) {
-          uses.merge(n.getInput(i), u, (a, b) -> b.priority() > a.priority() ? b : a);
-        }
-      }
-    }
-    return uses;
-  }
-
-  private static RoleUse use(String op, int input, NodeProto n) {
-    return switch (op) {
-      case "MatMul" -> input == 1 ? RoleUse.MATMUL_K : RoleUse.OTHER;
-      case "Gemm" -> input == 1 ? (intAttr(n, "transB", 0) != 0 ? RoleUse.GEMM_B_TRANSPOSED : RoleUse.GEMM_B)
-          : input == 2 ? RoleUse.BIAS : RoleUse.OTHER;
-      case "Conv" -> input == 1 ? RoleUse.CONV : input == 2 ? RoleUse.BIAS : RoleUse.OTHER;
-      case "ConvTranspose" -> input == 1 ? RoleUse.CONV_TRANSPOSE : input == 2 ? RoleUse.BIAS : RoleUse.OTHER;
-      case "Gather" -> input == 0 && intAttr(n, "axis", 0) == 0 ? RoleUse.GATHER : RoleUse.OTHER;
-      case "LayerNormalization", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
-          "RMSNormalization", "com.microsoft:SkipLayerNormalization", "com.microsoft:SimplifiedLayerNormalization" ->
-          input >= 1 ? RoleUse.NORM : RoleUse.OTHER;
-      case "Add" -> RoleUse.BIAS; // only rank-1 weights matter here: larger ones are not biases
-      default -> RoleUse.OTHER;
-    };
-  }
-
-  private static long intAttr(NodeProto n, String name, long dflt) {
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals(name)) {
-        return a.getI();
-      }
-    }
-    return dflt;
   }
 
   @Override

@@ -117,13 +117,18 @@ public final class QuantizedOnnxExporter {
   public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter,
       Set<String> int8Activations) throws IOException {
     ModelProto model = OnnxExporter.storedModel(cai);
-    GraphProto g = model.getGraph();
-    Map<String, List<NodeProto>> consumers = new HashMap<>();
-    for (NodeProto n : g.getNodeList()) {
-      for (String in : n.getInputList()) {
-        consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
-      }
+    String file = cai.path().toString();
+    GraphWeights source = GraphWeights.of(file, model.getGraph());
+    if (source.hasSubgraphWeights()) {
+      // subgraph weights become main-graph initializers read from the subgraphs as outer-scope
+      // values: one place for every weight, whatever its form (ONNX Runtime takes external
+      // initializers for the main graph only)
+      model = model.toBuilder().setGraph(source.hoist(model.getGraph(), cai::contains)).build();
     }
+    GraphProto g = model.getGraph();
+    GraphWeights weights = source.hasSubgraphWeights() ? GraphWeights.of(file, g) : source;
+    // weights still inside a subgraph (one that also takes them as an input) go back decoded, in place
+    Set<String> inPlace = new LinkedHashSet<>();
     Map<String, Form> forms = new LinkedHashMap<>();
     Map<NodeProto, List<NodeProto>> replaced = new HashMap<>();
     long opset = defaultOpset(model);
@@ -131,7 +136,13 @@ public final class QuantizedOnnxExporter {
     List<OperatorSetIdProto> opsets = new ArrayList<>();
     for (CaiEntry e : cai.entries()) {
       String name = e.name();
-      List<NodeProto> users = consumers.getOrDefault(name, List.of());
+      GraphWeights.Weight w = weights.get(name);
+      if (w != null && !w.topLevel()) {
+        inPlace.add(name);
+        forms.put(name, new Form(name, "decoded", "inside a subgraph that also takes it as an input"));
+        continue;
+      }
+      List<NodeProto> users = weights.consumers(name);
       if (rewriter != null && users.size() == 1) {
         Rewrite r = rewriter.rewrite(cai, e, users.get(0));
         if (r != null) {
@@ -212,8 +223,9 @@ public final class QuantizedOnnxExporter {
 
     // weights without a quantized form go back decoded, as in the decoded export, or stay
     // data-less initializers for the caller to supply
-    GraphProto dg = decodedInline
-        ? OnnxExporter.withWeights(model, name -> decoded.contains(name) ? cai.read(name).bytes() : null).getGraph()
+    GraphProto dg = decodedInline || !inPlace.isEmpty()
+        ? OnnxExporter.withWeights(model, name -> decodedInline && decoded.contains(name) || inPlace.contains(name)
+            ? cai.read(name).bytes() : null).getGraph()
         : g;
     GraphProto.Builder gb = dg.toBuilder().clearNode().clearInitializer();
     List<TensorProto> lifted = new ArrayList<>();
@@ -227,7 +239,7 @@ public final class QuantizedOnnxExporter {
       } else if (constant && !decodedInline && decoded.contains(n.getOutput(0)) && constantTensor(n) != null) {
         lifted.add(constantTensor(n).toBuilder().setName(n.getOutput(0)).build());
       } else {
-        gb.addNode(n);
+        gb.addNode(replacedInside(n, replaced));
       }
     }
     List<NodeProto> casts = new ArrayList<>();
@@ -260,6 +272,37 @@ public final class QuantizedOnnxExporter {
       }
     }
     return new Graph(mb.build(), new ArrayList<>(forms.values()), List.copyOf(decoded));
+  }
+
+  /** {@code n} with the replacements applied inside its subgraphs, at any depth. */
+  private static NodeProto replacedInside(NodeProto n, Map<NodeProto, List<NodeProto>> replaced) {
+    if (replaced.isEmpty() || n.getAttributeList().stream().noneMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
+      return n;
+    }
+    NodeProto.Builder nb = n.toBuilder();
+    for (int a = 0; a < n.getAttributeCount(); a++) {
+      AttributeProto attr = n.getAttribute(a);
+      if (attr.hasG()) {
+        nb.setAttribute(a, nb.getAttribute(a).toBuilder().setG(replacedIn(attr.getG(), replaced)));
+      }
+      for (int k = 0; k < attr.getGraphsCount(); k++) {
+        nb.setAttribute(a, nb.getAttribute(a).toBuilder().setGraphs(k, replacedIn(attr.getGraphs(k), replaced)));
+      }
+    }
+    return nb.build();
+  }
+
+  private static GraphProto replacedIn(GraphProto g, Map<NodeProto, List<NodeProto>> replaced) {
+    GraphProto.Builder gb = g.toBuilder().clearNode();
+    for (NodeProto n : g.getNodeList()) {
+      List<NodeProto> r = replaced.get(n);
+      if (r != null) {
+        gb.addAllNode(r);
+      } else {
+        gb.addNode(replacedInside(n, replaced));
+      }
+    }
+    return gb.build();
   }
 
   /** The values of a rank-1 fp32 tensor of at least 64 fp16 numbers (not all zero), else null. */

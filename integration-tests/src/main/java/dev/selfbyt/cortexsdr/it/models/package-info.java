@@ -3,7 +3,10 @@
  * dev.selfbyt.cortexsdr.it.models.RealModel} (the BERT-family encoders shipped in Maven jars, with
  * ONNX Runtime's int8 twins), {@link dev.selfbyt.cortexsdr.it.models.MobyDick} (sentences from the
  * npm dataset the build unpacks), {@link dev.selfbyt.cortexsdr.it.models.Embedder} (tokenize, run in
- * ONNX Runtime, pool), and {@link dev.selfbyt.cortexsdr.it.models.ModelReport}, the README's main
- * job and the source of the real-model tables in docs/benchmarks.md.
+ * ONNX Runtime, pool), {@link dev.selfbyt.cortexsdr.it.models.ModelReport}, the README's main
+ * job and the source of the real-model tables in docs/benchmarks.md, and {@link
+ * dev.selfbyt.cortexsdr.it.models.ControlFlowModels} (an {@code If} with weights in its branches,
+ * built here, and PyTorch {@code If}/{@code Loop}/{@code LSTM}/{@code GRU} exports made by {@code
+ * src/main/python/control_flow_models.py}).
  */
 package dev.selfbyt.cortexsdr.it.models;

@@ -22,7 +22,8 @@ import java.nio.file.Path;
  * Coverage-guided fuzzing of the ONNX importer: {@code OnnxModelReader.open}, then every tensor
  * read, on mutations of {@link FuzzSeeds#graphModel()}. The input edits the protobuf's fields
  * (initializer dims, data type, raw and typed data, external data entries and locations,
- * initializers moved into Constant nodes, names) and then, sometimes, the serialized bytes.
+ * initializers moved into Constant nodes or into {@code If} branches, names) and then, sometimes,
+ * the serialized bytes.
  * Expected: success or an {@code IOException} ({@code OnnxFormatException} is a {@code
  * CaiException}) naming the problem.
  */
@@ -87,7 +88,7 @@ class OnnxImportFuzzIT {
     }
     int k = d.consumeInt(0, g.getInitializerCount() - 1);
     TensorProto.Builder t = g.getInitializerBuilder(k);
-    switch (d.consumeInt(0, 11)) {
+    switch (d.consumeInt(0, 12)) {
       case 0 -> {
         if (t.getDimsCount() > 0) {
           int i = d.consumeInt(0, t.getDimsCount() - 1);
@@ -131,6 +132,29 @@ class OnnxImportFuzzIT {
       }
       case 10 -> t.setName(d.consumeBoolean() ? g.getInitializer(d.consumeInt(0, g.getInitializerCount() - 1))
           .getName() : d.consumeString(8));
+      case 11 -> { // the initializer moves into an If branch (a control-flow subgraph), maybe nested deeper
+        TensorProto v = t.build();
+        g.removeInitializer(k);
+        GraphProto.Builder branch = GraphProto.newBuilder().setName("b").addInitializer(v)
+            .addOutput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName(v.getName()));
+        NodeProto.Builder node = NodeProto.newBuilder().setOpType("If").addInput("c").addOutput("if_" + v.getName())
+            .setName(d.consumeBoolean() ? "" : d.consumeString(6));
+        for (String a : new String[] {"then_branch", "else_branch"}) {
+          node.addAttribute(AttributeProto.newBuilder().setName(a).setType(AttributeProto.AttributeType.GRAPH)
+              .setG(branch));
+        }
+        if (d.consumeBoolean() && g.getNodeCount() > 0) {
+          // into the first subgraph-holding node's first graph, when there is one
+          for (int n = 0; n < g.getNodeCount(); n++) {
+            NodeProto.Builder host = g.getNodeBuilder(n);
+            if (host.getAttributeCount() > 0 && host.getAttribute(0).hasG()) {
+              host.getAttributeBuilder(0).getGBuilder().addNode(node);
+              return;
+            }
+          }
+        }
+        g.addNode(node);
+      }
       default -> g.addInitializer(t.build());
     }
   }
