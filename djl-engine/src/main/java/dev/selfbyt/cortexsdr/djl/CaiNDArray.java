@@ -1,7 +1,6 @@
 package dev.selfbyt.cortexsdr.djl;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrayAdapter;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -14,6 +13,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.Fp16;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
 import dev.selfbyt.cortexsdr.djl.graph.Value;
@@ -36,16 +36,69 @@ import java.util.List;
  * CaiNDArrayEx}); every other operator goes to DJL's alternative engine (PyTorch when present), as
  * DJL's OnnxRuntime engine does. Get one from a {@link CaiNDManager}.
  */
-public class CaiNDArray extends NDArrayAdapter {
+public class CaiNDArray extends CaiNDArrayOperators {
   private Value value;
+  /** Declared FLOAT16: the values are float32 holding float16 numbers exactly, rounded after each operator. */
+  private boolean half;
 
   CaiNDArray(CaiNDManager manager, NDManager alternativeManager, Value value) {
-    super(manager, alternativeManager, null, null, NDManager.nextUid());
+    super(manager, alternativeManager, NDManager.nextUid());
     this.value = value;
     manager.attachInternal(uid, this);
   }
 
+  /** This array as FLOAT16: its floating values rounded to the nearest float16. */
+  CaiNDArray asHalf() {
+    if (!value.isFloating()) {
+      throw new IllegalArgumentException("only a floating array can be FLOAT16, this one is " + value.dtype());
+    }
+    float[] f = value.floats();
+    float[] h = new float[f.length];
+    for (int i = 0; i < f.length; i++) {
+      h[i] = Fp16.toFloat(Fp16.fromFloat(f[i]));
+    }
+    value = Value.ofFloats(value.shape(), h);
+    half = true;
+    return this;
+  }
+
+  @Override
+  CaiNDArray result(Value v) {
+    return result(v, (CaiNDManager) manager, half);
+  }
+
+  @Override
+  CaiNDArray result(Value v, NDArray other) {
+    boolean otherHalf = other.getDataType() == DataType.FLOAT16 || !other.getDataType().isFloating();
+    return result(v, (CaiNDManager) manager, half && otherHalf);
+  }
+
+  /** A result in manager {@code m}. */
+  CaiNDArray result(Value v, CaiNDManager m) {
+    return result(v, m, half);
+  }
+
+  private static CaiNDArray result(Value v, CaiNDManager m, boolean half) {
+    CaiNDArray r = m.create(v);
+    return half && v.isFloating() ? r.asHalf() : r;
+  }
+
+  @Override
+  Value operand(NDArray a) {
+    return other(a);
+  }
+
+  @Override
+  void replaceValue(Value v) {
+    checkOpen();
+    value = v;
+    if (half && v.isFloating()) {
+      asHalf();
+    }
+  }
+
   /** The executor value behind this array. */
+  @Override
   public Value value() {
     checkOpen();
     return value;
@@ -58,7 +111,7 @@ public class CaiNDArray extends NDArrayAdapter {
   }
 
   private CaiNDArray wrap(Value v) {
-    return ((CaiNDManager) manager).create(v);
+    return result(v);
   }
 
   private static Value valueOf(NDArray a, NDManager m) {
@@ -122,7 +175,7 @@ public class CaiNDArray extends NDArrayAdapter {
   @Override
   public DataType getDataType() {
     checkOpen();
-    return toDataType(value.dtype());
+    return half ? DataType.FLOAT16 : toDataType(value.dtype());
   }
 
   @Override
@@ -141,7 +194,12 @@ public class CaiNDArray extends NDArrayAdapter {
     Value v = value();
     DataType t = getDataType();
     ByteBuffer b = ByteBuffer.allocate(v.size() * t.getNumOfBytes()).order(ByteOrder.nativeOrder());
-    if (v.isFloating()) {
+    if (half) {
+      for (float f : v.floats()) {
+        b.putShort(Fp16.fromFloat(f));
+      }
+      b.rewind();
+    } else if (v.isFloating()) {
       b.asFloatBuffer().put(v.floats());
     } else {
       long[] l = v.longs();
@@ -162,6 +220,7 @@ public class CaiNDArray extends NDArrayAdapter {
   public void intern(NDArray replaced) {
     CaiNDArray other = (CaiNDArray) replaced;
     this.value = other.value();
+    this.half = other.half;
     other.close();
   }
 
@@ -173,17 +232,26 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray duplicate() {
-    CaiNDArray r = wrap(value());
+    CaiNDArray r = result(value());
     r.setName(getName());
     return r;
   }
 
+  /**
+   * FLOAT16 is held exactly (float16 numbers in float32, rounded after every operator); FLOAT64 is
+   * not an engine type: the array goes to DJL's alternative engine when there is one, else the
+   * call is refused (it would otherwise report float32 for a float64 request).
+   */
   @Override
   public NDArray toType(DataType dataType, boolean copy) {
     if (dataType == getDataType() && !copy) {
       return this;
     }
-    return wrap(ValueOps.cast(value(), toDType(dataType)));
+    if (dataType == DataType.FLOAT64) {
+      return ((CaiNDManager) manager).float64(java.nio.DoubleBuffer.wrap(Dense.doubles(value())), getShape());
+    }
+    CaiNDArray r = ((CaiNDManager) manager).create(ValueOps.cast(value(), toDType(dataType)));
+    return dataType == DataType.FLOAT16 ? r.asHalf() : r;
   }
 
   @Override
@@ -217,6 +285,11 @@ public class CaiNDArray extends NDArrayAdapter {
     return new CaiNDArrayEx(this);
   }
 
+  /** True once an operator sent this array to DJL's alternative engine (what the API walk reports). */
+  boolean usedAlternativeEngine() {
+    return alternativeArray != null;
+  }
+
   /** DJL's alternative engine's view of this array, for operators this engine does not run. */
   ai.djl.ndarray.internal.NDArrayEx alternativeEx() {
     return super.getNDArrayInternal();
@@ -231,7 +304,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray add(NDArray other) {
-    return wrap(ValueOps.binary("Add", value(), other(other)));
+    return result(ValueOps.binary("Add", value(), other(other)), other);
   }
 
   @Override
@@ -241,7 +314,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray sub(NDArray other) {
-    return wrap(ValueOps.binary("Sub", value(), other(other)));
+    return result(ValueOps.binary("Sub", value(), other(other)), other);
   }
 
   @Override
@@ -251,7 +324,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray mul(NDArray other) {
-    return wrap(ValueOps.binary("Mul", value(), other(other)));
+    return result(ValueOps.binary("Mul", value(), other(other)), other);
   }
 
   @Override
@@ -261,7 +334,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray div(NDArray other) {
-    return wrap(ValueOps.binary("Div", value(), other(other)));
+    return result(ValueOps.binary("Div", value(), other(other)), other);
   }
 
   @Override
@@ -271,17 +344,17 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray pow(NDArray other) {
-    return wrap(ValueOps.binary("Pow", value(), other(other)));
+    return result(ValueOps.binary("Pow", value(), other(other)), other);
   }
 
   @Override
   public NDArray maximum(NDArray other) {
-    return wrap(ValueOps.binary("Max", value(), other(other)));
+    return result(ValueOps.binary("Max", value(), other(other)), other);
   }
 
   @Override
   public NDArray minimum(NDArray other) {
-    return wrap(ValueOps.binary("Min", value(), other(other)));
+    return result(ValueOps.binary("Min", value(), other(other)), other);
   }
 
   @Override
@@ -486,18 +559,18 @@ public class CaiNDArray extends NDArrayAdapter {
   }
 
   /**
-   * Fixed indices, slices and {@code :} run here, and so does one integer array index with only
-   * {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX Gather); other index kinds go
-   * to the alternative engine.
+   * Fixed indices, slices (negative steps too) and {@code :} run here directly, and so does one
+   * integer array index with only {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX
+   * Gather); an ellipsis, a boolean mask or a pick go through {@link CaiNDArrayIndexer}.
    */
   @Override
   public NDArray get(NDManager m, NDIndex index) {
     Value v = value();
     List<NDIndexElement> el = index.getIndices();
-    if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
-      return super.get(m, index);
-    }
     CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
+    if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
+      return new CaiNDArrayIndexer(target).get(this, index);
+    }
     int takes = 0;
     int takeAxis = -1;
     for (int ax = 0; ax < el.size(); ax++) {
@@ -511,7 +584,7 @@ public class CaiNDArray extends NDArrayAdapter {
     if (takes == 1) {
       Value idx = valueOf(((NDIndexTake) el.get(takeAxis)).getIndex(), manager);
       if (!idx.isFloating() && idx.dtype() != DType.BOOL) {
-        return target.create(ValueOps.gather(v, idx, takeAxis));
+        return result(ValueOps.gather(v, idx, takeAxis), target);
       }
     }
     List<Long> starts = new ArrayList<>();
@@ -539,7 +612,7 @@ public class CaiNDArray extends NDArrayAdapter {
         ends.add(s.getMax() == null ? (step > 0 ? d : -d - 1) : s.getMax());
         steps.add(step);
       } else {
-        return super.get(m, index);
+        return new CaiNDArrayIndexer(target).get(this, index);
       }
       axes.add((long) ax);
     }
@@ -547,7 +620,7 @@ public class CaiNDArray extends NDArrayAdapter {
     if (!squeeze.isEmpty()) {
       r = ValueOps.squeeze(r, toArray(squeeze));
     }
-    return target.create(r);
+    return result(r, target);
   }
 
   // ---- products ----
@@ -555,7 +628,7 @@ public class CaiNDArray extends NDArrayAdapter {
   /** {@code this * other}; a quantized or sparse {@code other} is used as stored. */
   @Override
   public NDArray matMul(NDArray other) {
-    return wrap(ValueOps.matMul(value(), other(other)));
+    return result(ValueOps.matMul(value(), other(other)), other);
   }
 
   @Override
@@ -563,7 +636,7 @@ public class CaiNDArray extends NDArrayAdapter {
     Value a = value();
     Value b = other(other);
     if (a.rank() <= 2 && b.rank() <= 2) {
-      return wrap(ValueOps.matMul(a, b));
+      return result(ValueOps.matMul(a, b), other);
     }
     return super.dot(other);
   }

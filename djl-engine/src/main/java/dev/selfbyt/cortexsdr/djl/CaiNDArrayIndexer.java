@@ -1,0 +1,117 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDArrayIndexer;
+import ai.djl.ndarray.index.full.NDIndexFullPick;
+import ai.djl.ndarray.index.full.NDIndexFullSlice;
+import ai.djl.ndarray.index.full.NDIndexFullTake;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
+
+/**
+ * DJL's indexing on CortexSDR arrays: {@code get} with slices, fixed indices and ellipsis, one
+ * index array ({@code take} along an axis), a pick ({@code NDIndex().addPickDim}) or a boolean
+ * mask, and {@code set} of an array or a number into a slice or a boolean mask (DJL's own {@link
+ * NDArrayIndexer} parses the {@code NDIndex}; this class does the reads and writes). A {@code set}
+ * replaces the target's values in place, keeping its type. Get one from {@code
+ * getNDArrayInternal().getIndexer(manager)}.
+ */
+final class CaiNDArrayIndexer extends NDArrayIndexer {
+  private final CaiNDManager manager;
+
+  CaiNDArrayIndexer(CaiNDManager manager) {
+    this.manager = manager;
+  }
+
+  private static Value value(NDArray a, NDManager fallback) {
+    if (a instanceof CaiNDArray c) {
+      return c.value();
+    }
+    return ((CaiNDManager) fallback).from(a).value();
+  }
+
+  /** PyTorch's gather along the pick axis; an index one rank lower picks one entry per fiber. */
+  @Override
+  public NDArray get(NDArray array, NDIndexFullPick fullPick) {
+    Value v = value(array, manager);
+    Value idx = value(fullPick.getIndices(), manager);
+    int axis = fullPick.getAxis();
+    if (idx.rank() == v.rank()) {
+      return ((CaiNDArray) array).result(ValueOps.gatherElements(v, idx, axis), manager);
+    }
+    Value picked = ValueOps.gatherElements(v, ValueOps.unsqueeze(idx, new long[] {axis}), axis);
+    return ((CaiNDArray) array).result(ValueOps.squeeze(picked, new long[] {axis}), manager);
+  }
+
+  @Override
+  public NDArray get(NDArray array, NDIndexFullTake fullTake) {
+    Value v = value(array, manager);
+    Value idx = value(fullTake.getIndices(), manager);
+    return ((CaiNDArray) array).result(ValueOps.gather(v, idx, fullTake.getAxis()), manager);
+  }
+
+  @Override
+  public NDArray get(NDArray array, NDIndexFullSlice fullSlice) {
+    Value v = value(array, manager);
+    int rank = v.rank();
+    long[] axes = new long[rank];
+    for (int i = 0; i < rank; i++) {
+      axes[i] = i;
+    }
+    Value r = rank == 0 ? v : ValueOps.slice(v, fullSlice.getMin(), fullSlice.getMax(), axes, fullSlice.getStep());
+    int[] squeeze = fullSlice.getToSqueeze();
+    if (squeeze.length > 0) {
+      long[] s = new long[squeeze.length];
+      for (int i = 0; i < s.length; i++) {
+        s[i] = squeeze[i];
+      }
+      r = ValueOps.squeeze(r, s);
+    }
+    return ((CaiNDArray) array).result(r, manager);
+  }
+
+  @Override
+  public void set(NDArray array, NDIndexFullSlice fullSlice, NDArray value) {
+    write((CaiNDArray) array, fullSlice, value(value, manager));
+  }
+
+  @Override
+  public void set(NDArray array, NDIndexFullSlice fullSlice, Number value) {
+    CaiNDArray target = (CaiNDArray) array;
+    Value v = target.value().isFloating() || value instanceof Float || value instanceof Double
+        ? Value.ofFloats(new long[0], new float[] {value.floatValue()})
+        : Value.ofLongs(target.value().dtype(), new long[0], new long[] {value.longValue()});
+    write(target, fullSlice, v);
+  }
+
+  /** Writes {@code source}, broadcast over the slice, into a copy of the target's values. */
+  private static void write(CaiNDArray target, NDIndexFullSlice slice, Value source) {
+    Value old = target.value();
+    long[] shape = old.shape();
+    long[] region = slice.getShape().getShape();
+    long[] squeezed = slice.getSqueezedShape().getShape();
+    Value src = source.size() == Dense.size(region) && source.rank() == region.length ? source
+        : ValueOps.reshape(ValueOps.broadcast(source, squeezed), region);
+    double[] from = Dense.doubles(src);
+    double[] to = Dense.doubles(old);
+    long[] min = slice.getMin();
+    long[] step = slice.getStep();
+    int rank = shape.length;
+    long[] coord = new long[rank];
+    for (int i = 0; i < from.length; i++) {
+      long flat = 0;
+      for (int k = 0; k < rank; k++) {
+        flat = flat * shape[k] + min[k] + coord[k] * step[k];
+      }
+      to[(int) flat] = from[i];
+      for (int k = rank - 1; k >= 0; k--) {
+        if (++coord[k] < region[k]) {
+          break;
+        }
+        coord[k] = 0;
+      }
+    }
+    target.replaceValue(Dense.sameType(old, shape, to));
+  }
+}

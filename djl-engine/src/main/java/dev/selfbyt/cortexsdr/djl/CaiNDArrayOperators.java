@@ -1,0 +1,590 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrayAdapter;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
+import java.util.function.Function;
+
+/**
+ * The NDArray operators {@link CaiNDArray} runs beyond element-wise arithmetic, shapes and
+ * products: reductions along any axes ({@link Reductions}), sorting and top-k ({@link Sorting}),
+ * masks, one-hot and index gathers ({@link Selection}), rounding, trigonometry, logic and
+ * log-softmax ({@link ElementWise}), repeat/tile/flip/flatten ({@link Layout}), the in-place
+ * operators and indexed {@code set} ({@link CaiNDArrayIndexer}). Each method turns the arrays into
+ * executor {@link Value}s, calls its family and wraps the result; none goes to DJL's alternative
+ * engine. This class only exists to keep {@link CaiNDArray} short; use {@link CaiNDArray}.
+ */
+public abstract class CaiNDArrayOperators extends NDArrayAdapter {
+  CaiNDArrayOperators(NDManager manager, NDManager alternativeManager, String uid) {
+    super(manager, alternativeManager, null, null, uid);
+  }
+
+  /** The executor value behind this array. */
+  public abstract Value value();
+
+  /** A result of an operator on this array alone (a float16 array gives float16 results). */
+  abstract CaiNDArray result(Value v);
+
+  /** A result of an operator on this array and {@code other} (float16 only when both are). */
+  abstract CaiNDArray result(Value v, NDArray other);
+
+  /** {@code a} as an executor value (copied from another engine when needed). */
+  abstract Value operand(NDArray a);
+
+  /** Replaces this array's values (the in-place operators and {@code set}). */
+  abstract void replaceValue(Value v);
+
+  private NDArray inPlace(NDArray computed) {
+    Value v = ((CaiNDArray) computed).value();
+    Value mine = value();
+    replaceValue(v.dtype() == mine.dtype() ? v : ValueOps.cast(v, mine.dtype()));
+    return this;
+  }
+
+  private static int[] allAxes() {
+    return null;
+  }
+
+  // ---- reductions ----
+
+  @Override
+  public NDArray max() {
+    return result(Reductions.reduce(value(), allAxes(), false, Reductions.Kind.MAX));
+  }
+
+  @Override
+  public NDArray max(int[] axes, boolean keepDims) {
+    return result(Reductions.reduce(value(), axes, keepDims, Reductions.Kind.MAX));
+  }
+
+  @Override
+  public NDArray min() {
+    return result(Reductions.reduce(value(), allAxes(), false, Reductions.Kind.MIN));
+  }
+
+  @Override
+  public NDArray min(int[] axes, boolean keepDims) {
+    return result(Reductions.reduce(value(), axes, keepDims, Reductions.Kind.MIN));
+  }
+
+  @Override
+  public NDArray prod() {
+    return result(Reductions.reduce(value(), allAxes(), false, Reductions.Kind.PROD));
+  }
+
+  @Override
+  public NDArray prod(int[] axes, boolean keepDims) {
+    return result(Reductions.reduce(value(), axes, keepDims, Reductions.Kind.PROD));
+  }
+
+  @Override
+  public NDArray argMax() {
+    return result(Reductions.arg(value(), null, true));
+  }
+
+  @Override
+  public NDArray argMax(int axis) {
+    return result(Reductions.arg(value(), axis, true));
+  }
+
+  @Override
+  public NDArray argMin() {
+    return result(Reductions.arg(value(), null, false));
+  }
+
+  @Override
+  public NDArray argMin(int axis) {
+    return result(Reductions.arg(value(), axis, false));
+  }
+
+  /** The L2 norm of all values (Frobenius for a matrix). */
+  @Override
+  public NDArray norm(boolean keepDims) {
+    return result(Reductions.norm(value(), 2, allAxes(), keepDims));
+  }
+
+  /** The {@code ord}-norm over {@code axes}, as PyTorch's {@code torch.norm(x, ord, axes)}. */
+  @Override
+  public NDArray norm(int ord, int[] axes, boolean keepDims) {
+    return result(Reductions.norm(value(), ord, axes, keepDims));
+  }
+
+  @Override
+  public NDArray cumSum() {
+    return result(Reductions.cumulate(value(), null, false));
+  }
+
+  @Override
+  public NDArray cumSum(int axis) {
+    return result(Reductions.cumulate(value(), axis, false));
+  }
+
+  @Override
+  public NDArray cumProd(int axis) {
+    return result(Reductions.cumulate(value(), axis, true));
+  }
+
+  @Override
+  public NDArray cumProd(int axis, DataType dataType) {
+    return toType(dataType, false).cumProd(axis);
+  }
+
+  /** The median over all values (the two middle values averaged for an even count, as numpy). */
+  @Override
+  public NDArray median() {
+    return percentile(50);
+  }
+
+  @Override
+  public NDArray median(int[] axes) {
+    return percentile(50, axes);
+  }
+
+  @Override
+  public NDArray percentile(Number percentile) {
+    return result(Statistics.percentile(value(), percentile.doubleValue(), allAxes()));
+  }
+
+  @Override
+  public NDArray percentile(Number percentile, int[] axes) {
+    return result(Statistics.percentile(value(), percentile.doubleValue(), axes));
+  }
+
+  // ---- sorting ----
+
+  @Override
+  public NDArray sort() {
+    return sort(-1);
+  }
+
+  @Override
+  public NDArray sort(int axis) {
+    return result(Sorting.sort(value(), axis, true, false));
+  }
+
+  @Override
+  public NDArray argSort(int axis, boolean ascending) {
+    return result(Sorting.sort(value(), axis, ascending, true));
+  }
+
+  /** {@code [values, indices]}; the values are always in sorted order (a valid answer for {@code sorted = false}). */
+  @Override
+  public NDList topK(int k, int axis, boolean largest, boolean sorted) {
+    Value[] r = Sorting.topK(value(), k, axis, largest);
+    return new NDList(result(r[0]), result(r[1]));
+  }
+
+  // ---- selection ----
+
+  @Override
+  public NDArray booleanMask(NDArray index, int axis) {
+    return result(Selection.booleanMask(value(), operand(index), axis));
+  }
+
+  @Override
+  public NDArray oneHot(int depth, float onValue, float offValue, DataType dataType) {
+    return ((CaiNDManager) getManager()).create(
+        Selection.oneHot(value(), depth, onValue, offValue, CaiNDArray.toDType(dataType)), dataType);
+  }
+
+  @Override
+  public NDArray gatherNd(NDArray index) {
+    return result(Selection.gatherNd(value(), operand(index)));
+  }
+
+  @Override
+  public NDArray take(NDManager manager, NDArray index) {
+    CaiNDManager m = manager instanceof CaiNDManager cm ? cm : (CaiNDManager) getManager();
+    return ((CaiNDArray) this).result(Selection.take(value(), operand(index)), m);
+  }
+
+  @Override
+  public NDArray nonzero() {
+    return result(Selection.nonzero(value()));
+  }
+
+  @Override
+  public NDArray sequenceMask(NDArray sequenceLength, float value) {
+    return result(Selection.sequenceMask(value(), operand(sequenceLength), value));
+  }
+
+  @Override
+  public NDArray put(NDArray index, NDArray value) {
+    return result(Selection.put(value(), operand(index), operand(value)), value);
+  }
+
+  @Override
+  public NDArray scatter(NDArray index, NDArray value, int axis) {
+    return result(Selection.scatter(value(), operand(index), operand(value), axis), value);
+  }
+
+  // ---- element-wise ----
+
+  @Override
+  public NDArray floor() {
+    return result(ElementWise.floor(value()));
+  }
+
+  @Override
+  public NDArray ceil() {
+    return result(ElementWise.ceil(value()));
+  }
+
+  @Override
+  public NDArray round() {
+    return result(ElementWise.round(value()));
+  }
+
+  @Override
+  public NDArray trunc() {
+    return result(ElementWise.trunc(value()));
+  }
+
+  @Override
+  public NDArray sign() {
+    return result(ElementWise.sign(value()));
+  }
+
+  @Override
+  public NDArray square() {
+    return result(ElementWise.square(value()));
+  }
+
+  @Override
+  public NDArray cbrt() {
+    return result(ElementWise.map(value(), Math::cbrt));
+  }
+
+  @Override
+  public NDArray sin() {
+    return result(ElementWise.map(value(), Math::sin));
+  }
+
+  @Override
+  public NDArray cos() {
+    return result(ElementWise.map(value(), Math::cos));
+  }
+
+  @Override
+  public NDArray tan() {
+    return result(ElementWise.map(value(), Math::tan));
+  }
+
+  @Override
+  public NDArray asin() {
+    return result(ElementWise.map(value(), Math::asin));
+  }
+
+  @Override
+  public NDArray acos() {
+    return result(ElementWise.map(value(), Math::acos));
+  }
+
+  @Override
+  public NDArray atan() {
+    return result(ElementWise.map(value(), Math::atan));
+  }
+
+  @Override
+  public NDArray sinh() {
+    return result(ElementWise.map(value(), Math::sinh));
+  }
+
+  @Override
+  public NDArray cosh() {
+    return result(ElementWise.map(value(), Math::cosh));
+  }
+
+  @Override
+  public NDArray asinh() {
+    return result(ElementWise.map(value(), x -> Math.log(x + Math.sqrt(x * x + 1))));
+  }
+
+  @Override
+  public NDArray acosh() {
+    return result(ElementWise.map(value(), x -> Math.log(x + Math.sqrt(x * x - 1))));
+  }
+
+  @Override
+  public NDArray atanh() {
+    return result(ElementWise.map(value(), x -> 0.5 * Math.log((1 + x) / (1 - x))));
+  }
+
+  @Override
+  public NDArray log10() {
+    return result(ElementWise.map(value(), Math::log10));
+  }
+
+  @Override
+  public NDArray log2() {
+    return result(ElementWise.map(value(), x -> Math.log(x) / Math.log(2)));
+  }
+
+  @Override
+  public NDArray toDegrees() {
+    return result(ElementWise.map(value(), Math::toDegrees));
+  }
+
+  @Override
+  public NDArray toRadians() {
+    return result(ElementWise.map(value(), Math::toRadians));
+  }
+
+  @Override
+  public NDArray atan2(NDArray other) {
+    return result(ElementWise.binary(value(), operand(other), Math::atan2), other);
+  }
+
+  @Override
+  public NDArray isNaN() {
+    return result(ElementWise.test(value(), Double::isNaN));
+  }
+
+  @Override
+  public NDArray isInfinite() {
+    return result(ElementWise.test(value(), Double::isInfinite));
+  }
+
+  @Override
+  public NDArray logicalAnd(NDArray other) {
+    return result(ElementWise.logical(value(), operand(other), "and"));
+  }
+
+  @Override
+  public NDArray logicalOr(NDArray other) {
+    return result(ElementWise.logical(value(), operand(other), "or"));
+  }
+
+  @Override
+  public NDArray logicalXor(NDArray other) {
+    return result(ElementWise.logical(value(), operand(other), "xor"));
+  }
+
+  @Override
+  public NDArray logicalNot() {
+    return result(ElementWise.logicalNot(value()));
+  }
+
+  @Override
+  public NDArray mod(Number n) {
+    return result(ElementWise.mod(value(), scalarLike(n)));
+  }
+
+  @Override
+  public NDArray mod(NDArray other) {
+    return result(ElementWise.mod(value(), operand(other)), other);
+  }
+
+  @Override
+  public NDArray logSoftmax(int axis) {
+    return result(ElementWise.logSoftmax(value(), axis));
+  }
+
+  /** A scalar of this array's kind: integer for an integer array and an integer number. */
+  Value scalarLike(Number n) {
+    Value v = value();
+    if (v.isFloating() || n instanceof Float || n instanceof Double) {
+      return Value.ofFloats(new long[0], new float[] {n.floatValue()});
+    }
+    return Value.ofLongs(v.dtype(), new long[0], new long[] {n.longValue()});
+  }
+
+  // ---- in place: the result replaces this array's values, in its type ----
+
+  @Override
+  public NDArray addi(Number n) {
+    return inPlace(add(n));
+  }
+
+  @Override
+  public NDArray addi(NDArray other) {
+    return inPlace(add(other));
+  }
+
+  @Override
+  public NDArray subi(Number n) {
+    return inPlace(sub(n));
+  }
+
+  @Override
+  public NDArray subi(NDArray other) {
+    return inPlace(sub(other));
+  }
+
+  @Override
+  public NDArray muli(Number n) {
+    return inPlace(mul(n));
+  }
+
+  @Override
+  public NDArray muli(NDArray other) {
+    return inPlace(mul(other));
+  }
+
+  @Override
+  public NDArray divi(Number n) {
+    return inPlace(div(n));
+  }
+
+  @Override
+  public NDArray divi(NDArray other) {
+    return inPlace(div(other));
+  }
+
+  @Override
+  public NDArray modi(Number n) {
+    return inPlace(mod(n));
+  }
+
+  @Override
+  public NDArray modi(NDArray other) {
+    return inPlace(mod(other));
+  }
+
+  @Override
+  public NDArray powi(Number n) {
+    return inPlace(pow(n));
+  }
+
+  @Override
+  public NDArray powi(NDArray other) {
+    return inPlace(pow(other));
+  }
+
+  @Override
+  public NDArray negi() {
+    return inPlace(neg());
+  }
+
+  @Override
+  public NDArray signi() {
+    return inPlace(sign());
+  }
+
+  // ---- layout ----
+
+  @Override
+  public NDArray repeat(long repeats) {
+    long[] r = new long[Math.max(1, value().rank())];
+    java.util.Arrays.fill(r, repeats);
+    return repeat(r);
+  }
+
+  @Override
+  public NDArray repeat(int axis, long repeats) {
+    return result(Layout.repeat(value(), axis, repeats));
+  }
+
+  @Override
+  public NDArray repeat(long[] repeats) {
+    return result(Layout.repeat(value(), repeats));
+  }
+
+  @Override
+  public NDArray repeat(Shape desiredShape) {
+    return repeat(Layout.countsFor(value().shape(), desiredShape.getShape(), "repeat"));
+  }
+
+  @Override
+  public NDArray tile(long repeats) {
+    long[] r = new long[Math.max(1, value().rank())];
+    java.util.Arrays.fill(r, repeats);
+    return tile(r);
+  }
+
+  @Override
+  public NDArray tile(int axis, long repeats) {
+    int rank = value().rank();
+    int a = axis < 0 ? axis + rank : axis;
+    long[] r = new long[Math.max(rank, a + 1)];
+    java.util.Arrays.fill(r, 1);
+    r[a] = repeats;
+    return tile(r);
+  }
+
+  @Override
+  public NDArray tile(long[] repeats) {
+    return result(Layout.tile(value(), repeats));
+  }
+
+  @Override
+  public NDArray tile(Shape desiredShape) {
+    return tile(Layout.countsFor(value().shape(), desiredShape.getShape(), "tile"));
+  }
+
+  @Override
+  public NDArray flip(int... axes) {
+    return result(Layout.flip(value(), axes));
+  }
+
+  @Override
+  public NDArray flatten() {
+    return reshape(new Shape(value().size()));
+  }
+
+  @Override
+  public NDArray flatten(int startDim, int endDim) {
+    return reshape(new Shape(Layout.flattenedShape(value().shape(), startDim, endDim)));
+  }
+
+  /** {@code sections} equal parts along {@code axis}; the axis must divide evenly. */
+  @Override
+  public NDList split(long sections, int axis) {
+    Value v = value();
+    int a = Dense.axis(axis, v.rank());
+    long size = v.dim(a);
+    if (sections <= 0 || size % sections != 0) {
+      throw new IllegalArgumentException("split: axis " + axis + " of size " + size + " does not divide into "
+          + sections + " equal parts");
+    }
+    long[] indices = new long[(int) sections - 1];
+    for (int i = 0; i < indices.length; i++) {
+      indices[i] = (i + 1) * (size / sections);
+    }
+    return split(indices, axis);
+  }
+
+  // ---- indexed writes ----
+
+  private CaiNDArrayIndexer indexer() {
+    return new CaiNDArrayIndexer((CaiNDManager) getManager());
+  }
+
+  @Override
+  public void set(NDIndex index, NDArray value) {
+    indexer().set(this, index, value);
+  }
+
+  @Override
+  public void set(NDIndex index, Number value) {
+    indexer().set(this, index, value);
+  }
+
+  @Override
+  public void set(NDIndex index, Function<NDArray, NDArray> function) {
+    set(index, function.apply(get(index)));
+  }
+
+  /** Where {@code index} (a boolean array of this shape, or broadcast to it) is true, {@code value}. */
+  @Override
+  public void set(NDArray index, Number value) {
+    replaceValue(ValueOps.where(ValueOps.cast(operand(index), dev.selfbyt.cortexsdr.core.tensor.DType.BOOL),
+        ValueOps.cast(scalarLike(value), value().dtype()), value()));
+  }
+
+  @Override
+  public void setScalar(NDIndex index, Number value) {
+    indexer().setScalar(this, index, value);
+  }
+
+  @Override
+  public NDArray get(NDIndex index) {
+    return get(getManager(), index);
+  }
+}

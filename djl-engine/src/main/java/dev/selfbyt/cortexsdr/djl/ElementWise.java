@@ -1,0 +1,177 @@
+package dev.selfbyt.cortexsdr.djl;
+
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.djl.graph.Value;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Element-wise operators beyond the executor's own ({@code Arith}): rounding, sign and square
+ * (which keep an integer array's type), the trigonometric, hyperbolic and logarithm family
+ * (computed in double, returned as float32), the NaN/infinity tests and logical operators
+ * (BOOL results), {@code mod} (Python's and PyTorch's remainder: the sign of the divisor), {@code
+ * atan2} and {@code logSoftmax}. Binary operators broadcast as numpy does.
+ */
+final class ElementWise {
+  private ElementWise() {}
+
+  /** A float32 result of {@code f} on every value. */
+  static Value map(Value v, DoubleUnaryOperator f) {
+    double[] d = Dense.doubles(v);
+    for (int i = 0; i < d.length; i++) {
+      d[i] = f.applyAsDouble(d[i]);
+    }
+    return Dense.floats(v.shape(), d);
+  }
+
+  /** {@code f} on floating values, {@code g} on integer values (the type kept). */
+  static Value mapKeepingType(Value v, DoubleUnaryOperator f, LongUnaryOperator g) {
+    if (v.isFloating()) {
+      return map(v, f);
+    }
+    long[] l = v.longs();
+    long[] r = new long[l.length];
+    for (int i = 0; i < r.length; i++) {
+      r[i] = g.applyAsLong(l[i]);
+    }
+    return Value.ofLongs(v.dtype() == DType.BOOL ? DType.INT64 : v.dtype(), v.shape(), r);
+  }
+
+  static Value floor(Value v) {
+    return mapKeepingType(v, Math::floor, x -> x);
+  }
+
+  static Value ceil(Value v) {
+    return mapKeepingType(v, Math::ceil, x -> x);
+  }
+
+  /** Round half to even, as PyTorch and numpy do. */
+  static Value round(Value v) {
+    return mapKeepingType(v, Math::rint, x -> x);
+  }
+
+  static Value trunc(Value v) {
+    return mapKeepingType(v, x -> x < 0 ? Math.ceil(x) : Math.floor(x), x -> x);
+  }
+
+  static Value sign(Value v) {
+    return mapKeepingType(v, x -> Double.isNaN(x) ? x : Math.signum(x), Long::signum);
+  }
+
+  static Value square(Value v) {
+    return mapKeepingType(v, x -> x * x, x -> x * x);
+  }
+
+  /** A BOOL array: {@code test} on every value. */
+  static Value test(Value v, java.util.function.DoublePredicate test) {
+    double[] d = Dense.doubles(v);
+    boolean[] b = new boolean[d.length];
+    for (int i = 0; i < d.length; i++) {
+      b[i] = test.test(d[i]);
+    }
+    return Dense.bools(v.shape(), b);
+  }
+
+  /** numpy's broadcast shape of two shapes, or an error naming both. */
+  static long[] broadcastShape(long[] a, long[] b) {
+    int r = Math.max(a.length, b.length);
+    long[] out = new long[r];
+    for (int i = 0; i < r; i++) {
+      long x = i < r - a.length ? 1 : a[i - (r - a.length)];
+      long y = i < r - b.length ? 1 : b[i - (r - b.length)];
+      if (x != y && x != 1 && y != 1) {
+        throw new IllegalArgumentException("shapes " + java.util.Arrays.toString(a) + " and "
+            + java.util.Arrays.toString(b) + " do not broadcast");
+      }
+      out[i] = x == 1 ? y : x;
+    }
+    return out;
+  }
+
+  /** {@code f(a, b)} broadcast, as doubles; {@code a} and {@code b} expanded to the common shape. */
+  private static double[][] expanded(Value a, Value b, long[] out) {
+    return new double[][] {Dense.doubles(ValueOps.broadcast(a, out)), Dense.doubles(ValueOps.broadcast(b, out))};
+  }
+
+  static Value logical(Value a, Value b, String op) {
+    long[] out = broadcastShape(a.shape(), b.shape());
+    double[][] x = expanded(a, b, out);
+    boolean[] r = new boolean[x[0].length];
+    for (int i = 0; i < r.length; i++) {
+      boolean p = x[0][i] != 0;
+      boolean q = x[1][i] != 0;
+      r[i] = switch (op) {
+        case "and" -> p && q;
+        case "or" -> p || q;
+        default -> p ^ q;
+      };
+    }
+    return Dense.bools(out, r);
+  }
+
+  static Value logicalNot(Value v) {
+    return test(v, x -> x == 0);
+  }
+
+  /** {@code f(a, b)} broadcast, float32 result. */
+  static Value binary(Value a, Value b, DoubleBinaryOperator f) {
+    long[] out = broadcastShape(a.shape(), b.shape());
+    double[][] x = expanded(a, b, out);
+    double[] r = new double[x[0].length];
+    for (int i = 0; i < r.length; i++) {
+      r[i] = f.applyAsDouble(x[0][i], x[1][i]);
+    }
+    return Dense.floats(out, r);
+  }
+
+  /** The remainder with the divisor's sign; integers stay integers (division by zero is an error there). */
+  static Value mod(Value a, Value b) {
+    if (!a.isFloating() && !b.isFloating()) {
+      long[] out = broadcastShape(a.shape(), b.shape());
+      long[] x = ValueOps.broadcast(a, out).longs();
+      long[] y = ValueOps.broadcast(b, out).longs();
+      long[] r = new long[x.length];
+      for (int i = 0; i < r.length; i++) {
+        if (y[i] == 0) {
+          throw new ArithmeticException("mod: integer division by zero at position " + i);
+        }
+        r[i] = Math.floorMod(x[i], y[i]);
+      }
+      return Value.ofLongs(a.dtype(), out, r);
+    }
+    return binary(a, b, (x, y) -> x - Math.floor(x / y) * y);
+  }
+
+  /** {@code x - log(sum(exp(x)))} along {@code axis}, with the maximum subtracted first so it cannot overflow. */
+  static Value logSoftmax(Value v, int axis) {
+    if (v.rank() == 0) {
+      return Value.ofFloats(new long[0], new float[] {0f});
+    }
+    int a = Dense.axis(axis, v.rank());
+    long[] shape = v.shape();
+    int n = (int) shape[a];
+    int outer = Dense.outer(shape, a);
+    int inner = Dense.inner(shape, a);
+    double[] d = Dense.doubles(v);
+    for (int o = 0; o < outer; o++) {
+      for (int i = 0; i < inner; i++) {
+        int base = o * n * inner + i;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+          max = Math.max(max, d[base + j * inner]);
+        }
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+          sum += Math.exp(d[base + j * inner] - max);
+        }
+        double log = max + Math.log(sum);
+        for (int j = 0; j < n; j++) {
+          d[base + j * inner] -= log;
+        }
+      }
+    }
+    return Dense.floats(shape, d);
+  }
+}
