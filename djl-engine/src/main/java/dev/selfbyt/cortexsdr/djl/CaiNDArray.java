@@ -475,13 +475,17 @@ public class CaiNDArray extends CaiNDArrayOperators {
 
   // ---- reductions ----
 
+  /** Floating sums run the executor's ReduceSum; integer sums stay exact integers ({@link Reductions}). */
   @Override
   public NDArray sum() {
-    return wrap(ValueOps.reduce(value(), null, false, false));
+    return sum(null, false);
   }
 
   @Override
   public NDArray sum(int[] axes, boolean keepDims) {
+    if (!value().isFloating()) {
+      return wrap(Reductions.reduce(value, axes, keepDims, Reductions.Kind.SUM));
+    }
     return wrap(ValueOps.reduce(value(), longs(axes), keepDims, false));
   }
 
