@@ -71,11 +71,12 @@ final class Selection {
     return Value.ofLongs(data.dtype(), shape, r);
   }
 
-  /** A new last axis of {@code depth}: {@code on} where the index is, {@code off} elsewhere (out-of-range indices give a row of {@code off}). */
+  /**
+   * A new last axis of {@code depth}: {@code on} where the index is, {@code off} elsewhere
+   * (out-of-range indices give a row of {@code off}; floating indices are truncated, as MXNet's
+   * one_hot does).
+   */
   static Value oneHot(Value indices, int depth, float on, float off, DType type) {
-    if (indices.isFloating()) {
-      throw new IllegalArgumentException("oneHot needs integer indices, got " + indices.dtype());
-    }
     if (depth < 0) {
       throw new IllegalArgumentException("oneHot: depth " + depth + " is negative");
     }
