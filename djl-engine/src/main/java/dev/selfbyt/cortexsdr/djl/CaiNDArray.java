@@ -4,11 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.index.dim.NDIndexAll;
-import ai.djl.ndarray.index.dim.NDIndexElement;
-import ai.djl.ndarray.index.dim.NDIndexFixed;
-import ai.djl.ndarray.index.dim.NDIndexSlice;
-import ai.djl.ndarray.index.dim.NDIndexTake;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -21,8 +16,6 @@ import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
 import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * An NDArray of the CortexSDR engine (on DJL's {@link NDArrayAdapter}). It holds a {@link Value}:
@@ -31,10 +24,12 @@ import java.util.List;
  * run the quantized or sparse kernels on it directly; {@link #toSparse(SparseFormat)} with {@code
  * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, comparison,
  * reduction, shape and indexing operators ({@code get} with fixed indices, slices or one index
- * array; PyTorch-style {@code gather}) a translator or a transformer needs run in Java, and {@link
- * #getNDArrayInternal()} gives the layer operators of DJL's {@code ai.djl.nn} blocks ({@link
- * CaiNDArrayEx}); every other operator goes to DJL's alternative engine (PyTorch when present), as
- * DJL's OnnxRuntime engine does. Get one from a {@link CaiNDManager}.
+ * array; PyTorch-style {@code gather}) a translator or a transformer needs run in Java here, the
+ * other operator families in {@link CaiNDArrayOperators}, and {@link #getNDArrayInternal()} gives
+ * the layer and image operators of DJL's {@code ai.djl.nn} blocks and transforms ({@link
+ * CaiNDArrayEx}); what is left goes to DJL's alternative engine (PyTorch when present), as DJL's
+ * OnnxRuntime engine does. A FLOAT16 array holds float16 values exactly (rounded after every
+ * operator); FLOAT64 arrays are not this engine's. Get one from a {@link CaiNDManager}.
  */
 public class CaiNDArray extends CaiNDArrayOperators {
   private Value value;
@@ -562,69 +557,11 @@ public class CaiNDArray extends CaiNDArrayOperators {
     return out;
   }
 
-  /**
-   * Fixed indices, slices (negative steps too) and {@code :} run here directly, and so does one
-   * integer array index with only {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX
-   * Gather); an ellipsis, a boolean mask or a pick go through {@link CaiNDArrayIndexer}.
-   */
+  /** DJL's indexing, in {@link CaiNDArrayIndexer}; the result belongs to {@code m} when it is a CortexSDR manager. */
   @Override
   public NDArray get(NDManager m, NDIndex index) {
-    Value v = value();
-    List<NDIndexElement> el = index.getIndices();
     CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
-    if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
-      return new CaiNDArrayIndexer(target).get(this, index);
-    }
-    int takes = 0;
-    int takeAxis = -1;
-    for (int ax = 0; ax < el.size(); ax++) {
-      if (el.get(ax) instanceof NDIndexTake) {
-        takes++;
-        takeAxis = ax;
-      } else if (!(el.get(ax) instanceof NDIndexAll)) {
-        takes = -el.size() - 1;
-      }
-    }
-    if (takes == 1) {
-      Value idx = valueOf(((NDIndexTake) el.get(takeAxis)).getIndex(), manager);
-      if (!idx.isFloating() && idx.dtype() != DType.BOOL) {
-        return result(ValueOps.gather(v, idx, takeAxis), target);
-      }
-    }
-    List<Long> starts = new ArrayList<>();
-    List<Long> ends = new ArrayList<>();
-    List<Long> axes = new ArrayList<>();
-    List<Long> steps = new ArrayList<>();
-    List<Long> squeeze = new ArrayList<>();
-    for (int ax = 0; ax < el.size(); ax++) {
-      NDIndexElement e = el.get(ax);
-      long d = v.dim(ax);
-      if (e instanceof NDIndexAll) {
-        continue;
-      } else if (e instanceof NDIndexFixed f) {
-        long i = f.getIndex() < 0 ? f.getIndex() + d : f.getIndex();
-        if (i < 0 || i >= d) {
-          throw new IndexOutOfBoundsException("index " + f.getIndex() + " outside axis " + ax + " of size " + d);
-        }
-        starts.add(i);
-        ends.add(i + 1);
-        steps.add(1L);
-        squeeze.add((long) ax);
-      } else if (e instanceof NDIndexSlice s) {
-        long step = s.getStep() == null ? 1 : s.getStep();
-        starts.add(s.getMin() == null ? (step > 0 ? 0 : d - 1) : s.getMin());
-        ends.add(s.getMax() == null ? (step > 0 ? d : -d - 1) : s.getMax());
-        steps.add(step);
-      } else {
-        return new CaiNDArrayIndexer(target).get(this, index);
-      }
-      axes.add((long) ax);
-    }
-    Value r = axes.isEmpty() ? v : ValueOps.slice(v, toArray(starts), toArray(ends), toArray(axes), toArray(steps));
-    if (!squeeze.isEmpty()) {
-      r = ValueOps.squeeze(r, toArray(squeeze));
-    }
-    return result(r, target);
+    return new CaiNDArrayIndexer(target).get(this, index);
   }
 
   // ---- products ----
@@ -654,10 +591,6 @@ public class CaiNDArray extends CaiNDArrayOperators {
       l[i] = a[i];
     }
     return l;
-  }
-
-  private static long[] toArray(List<Long> l) {
-    return l.stream().mapToLong(Long::longValue).toArray();
   }
 
   @Override

@@ -3,11 +3,20 @@ package dev.selfbyt.cortexsdr.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDArrayIndexer;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.index.dim.NDIndexAll;
+import ai.djl.ndarray.index.dim.NDIndexElement;
+import ai.djl.ndarray.index.dim.NDIndexFixed;
+import ai.djl.ndarray.index.dim.NDIndexSlice;
+import ai.djl.ndarray.index.dim.NDIndexTake;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
 import ai.djl.ndarray.index.full.NDIndexFullPick;
 import ai.djl.ndarray.index.full.NDIndexFullSlice;
 import ai.djl.ndarray.index.full.NDIndexFullTake;
 import dev.selfbyt.cortexsdr.djl.graph.Value;
 import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * DJL's indexing on CortexSDR arrays: {@code get} with slices, fixed indices and ellipsis, one
@@ -29,6 +38,76 @@ final class CaiNDArrayIndexer extends NDArrayIndexer {
       return c.value();
     }
     return ((CaiNDManager) fallback).from(a).value();
+  }
+
+  /**
+   * Fixed indices, slices (negative steps too) and {@code :} are read directly, and so is one
+   * integer array index with only {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX
+   * Gather); an ellipsis, a boolean mask or a pick go through DJL's parsing to the methods below.
+   */
+  @Override
+  public NDArray get(NDArray array, NDIndex index) {
+    CaiNDArray self = (CaiNDArray) array;
+    Value v = self.value();
+    List<NDIndexElement> el = index.getIndices();
+    CaiNDManager target = manager;
+    if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
+      return super.get(array, index);
+    }
+    int takes = 0;
+    int takeAxis = -1;
+    for (int ax = 0; ax < el.size(); ax++) {
+      if (el.get(ax) instanceof NDIndexTake) {
+        takes++;
+        takeAxis = ax;
+      } else if (!(el.get(ax) instanceof NDIndexAll)) {
+        takes = -el.size() - 1;
+      }
+    }
+    if (takes == 1) {
+      Value idx = value(((NDIndexTake) el.get(takeAxis)).getIndex(), manager);
+      if (!idx.isFloating() && idx.dtype() != DType.BOOL) {
+        return self.result(ValueOps.gather(v, idx, takeAxis), target);
+      }
+    }
+    List<Long> starts = new ArrayList<>();
+    List<Long> ends = new ArrayList<>();
+    List<Long> axes = new ArrayList<>();
+    List<Long> steps = new ArrayList<>();
+    List<Long> squeeze = new ArrayList<>();
+    for (int ax = 0; ax < el.size(); ax++) {
+      NDIndexElement e = el.get(ax);
+      long d = v.dim(ax);
+      if (e instanceof NDIndexAll) {
+        continue;
+      } else if (e instanceof NDIndexFixed f) {
+        long i = f.getIndex() < 0 ? f.getIndex() + d : f.getIndex();
+        if (i < 0 || i >= d) {
+          throw new IndexOutOfBoundsException("index " + f.getIndex() + " outside axis " + ax + " of size " + d);
+        }
+        starts.add(i);
+        ends.add(i + 1);
+        steps.add(1L);
+        squeeze.add((long) ax);
+      } else if (e instanceof NDIndexSlice s) {
+        long step = s.getStep() == null ? 1 : s.getStep();
+        starts.add(s.getMin() == null ? (step > 0 ? 0 : d - 1) : s.getMin());
+        ends.add(s.getMax() == null ? (step > 0 ? d : -d - 1) : s.getMax());
+        steps.add(step);
+      } else {
+        return super.get(array, index);
+      }
+      axes.add((long) ax);
+    }
+    Value r = axes.isEmpty() ? v : ValueOps.slice(v, longs(starts), longs(ends), longs(axes), longs(steps));
+    if (!squeeze.isEmpty()) {
+      r = ValueOps.squeeze(r, longs(squeeze));
+    }
+    return self.result(r, target);
+  }
+
+  private static long[] longs(List<Long> l) {
+    return l.stream().mapToLong(Long::longValue).toArray();
   }
 
   /** PyTorch's gather along the pick axis; an index one rank lower picks one entry per fiber. */

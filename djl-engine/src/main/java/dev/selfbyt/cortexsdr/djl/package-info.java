@@ -34,8 +34,9 @@
  *       right operand, gather from a quantized table. Dense operators used by translators and
  *       graphs run in Java; what is left (FFTs, inverse, gradients) goes to the alternative
  *       engine.
- *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDArrayOperators} (the superclass of {@code
- *       CaiNDArray}) holds the rest of DJL's NDArray operators, each a call into one family class
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDArrayOperators} and its superclass {@link
+ *       dev.selfbyt.cortexsdr.djl.CaiNDArrayMath} (above {@code CaiNDArray}, only to keep it short)
+ *       hold the rest of DJL's NDArray operators, each a call into one family class
  *       working on executor values: {@code Reductions} (max/min/prod/sum, argMax/argMin, norm,
  *       cumSum/cumProd along any axes), {@code Statistics} (median, percentile), {@code Sorting}
  *       (sort, argSort, topK), {@code Selection} (booleanMask, oneHot, gatherNd, take, nonzero,
