@@ -572,11 +572,12 @@ public class CaiNDArray extends CaiNDArrayOperators {
     return result(ValueOps.matMul(value(), other(other)), other);
   }
 
+  /** numpy's dot: a matrix product whenever {@code other} has at most two axes; otherwise the alternative engine. */
   @Override
   public NDArray dot(NDArray other) {
     Value a = value();
     Value b = other(other);
-    if (a.rank() <= 2 && b.rank() <= 2) {
+    if (b.rank() <= 2) {
       return result(ValueOps.matMul(a, b), other);
     }
     return super.dot(other);

@@ -199,6 +199,16 @@ public abstract class CaiNDArrayMath extends NDArrayAdapter {
   }
 
   @Override
+  public NDArray gammaln() {
+    return result(ElementWise.map(value(), ElementWise::logGamma));
+  }
+
+  @Override
+  public NDArray xlogy(NDArray other) {
+    return result(ElementWise.xlogy(value(), operand(other)), other);
+  }
+
+  @Override
   public NDArray logSoftmax(int axis) {
     return result(ElementWise.logSoftmax(value(), axis));
   }

@@ -284,6 +284,77 @@ public abstract class CaiNDArrayOperators extends CaiNDArrayMath {
     return split(indices, axis);
   }
 
+  /** PyTorch's constant pad: (before, after) pairs, last axis first. */
+  @Override
+  public NDArray pad(Shape padding, double value) {
+    return result(Layout.pad(value(), padding.getShape(), value));
+  }
+
+  // ---- matrices ----
+
+  @Override
+  public NDArray diagonal() {
+    return diagonal(0);
+  }
+
+  @Override
+  public NDArray diagonal(int offset) {
+    return diagonal(offset, 0, 1);
+  }
+
+  @Override
+  public NDArray diagonal(int offset, int axis1, int axis2) {
+    return result(LinearAlgebra.diagonal(value(), offset, axis1, axis2));
+  }
+
+  @Override
+  public NDArray trace(int offset, int axis1, int axis2) {
+    return result(LinearAlgebra.trace(value(), offset, axis1, axis2));
+  }
+
+  @Override
+  public NDArray inverse() {
+    return result(LinearAlgebra.inverse(value()));
+  }
+
+  @Override
+  public NDArray rotate90(int times, int[] axes) {
+    return result(LinearAlgebra.rotate90(value(), times, axes));
+  }
+
+  @Override
+  public NDArray diff(int n, int dim) {
+    return result(LinearAlgebra.diff(value(), n, dim));
+  }
+
+  /** Batched matrix product {@code [B, n, k] x [B, k, m]} (any leading batch axes, broadcast). */
+  @Override
+  public NDArray batchDot(NDArray other) {
+    return result(ValueOps.matMul(value(), operand(other)), other);
+  }
+
+  @Override
+  public NDArray batchMatMul(NDArray other) {
+    return batchDot(other);
+  }
+
+  /** The flattened array's distinct values, sorted, then the inverse indices and the counts when asked; {@code dim} must be null. */
+  @Override
+  public NDList unique(Integer dim, boolean sorted, boolean returnInverse, boolean returnCounts) {
+    if (dim != null) {
+      return super.unique(dim, sorted, returnInverse, returnCounts);
+    }
+    Value[] r = Statistics.unique(value());
+    NDList out = new NDList(result(r[0]));
+    if (returnInverse) {
+      out.add(result(r[1]));
+    }
+    if (returnCounts) {
+      out.add(result(r[2]));
+    }
+    return out;
+  }
+
   // ---- indexed writes ----
 
   private CaiNDArrayIndexer indexer() {

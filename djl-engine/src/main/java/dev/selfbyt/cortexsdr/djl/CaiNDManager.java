@@ -241,6 +241,52 @@ public class CaiNDManager extends BaseNDManager {
     return create(Value.ofLongs(CaiNDArray.toDType(dataType), new long[] {n}, l));
   }
 
+  @Override
+  public NDArray eye(int rows, int cols, int k, DataType dataType) {
+    float[] f = new float[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      int c = r + k;
+      if (c >= 0 && c < cols) {
+        f[r * cols + c] = 1;
+      }
+    }
+    return castTo(Value.ofFloats(new long[] {rows, cols}, f), dataType);
+  }
+
+  /** {@code num} evenly spaced values from {@code start} to {@code stop} (included when {@code endpoint}), computed in double. */
+  @Override
+  public NDArray linspace(float start, float stop, int num, boolean endpoint) {
+    if (num < 0) {
+      throw new IllegalArgumentException("linspace: num " + num + " is negative");
+    }
+    float[] f = new float[num];
+    double step = (endpoint ? num - 1 : num) > 0 ? ((double) stop - start) / (endpoint ? num - 1 : num) : 0;
+    for (int i = 0; i < num; i++) {
+      f[i] = (float) (start + i * step);
+    }
+    return create(Value.ofFloats(new long[] {num}, f));
+  }
+
+  /** Integers uniform in {@code [low, high)} from DJL's shared generator. */
+  @Override
+  public NDArray randomInteger(long low, long high, Shape shape, DataType dataType) {
+    if (high <= low) {
+      throw new IllegalArgumentException("randomInteger: high " + high + " must exceed low " + low);
+    }
+    long[] l = new long[Math.toIntExact(shape.size())];
+    for (int i = 0; i < l.length; i++) {
+      l[i] = low + (long) Math.floor(ai.djl.util.RandomUtils.RANDOM.nextDouble() * (high - low));
+    }
+    return castTo(Value.ofLongs(dev.selfbyt.cortexsdr.core.tensor.DType.INT64, shape.getShape(), l), dataType);
+  }
+
+  private NDArray castTo(Value v, DataType dataType) {
+    if (dataType.isFloating()) {
+      return create(v.isFloating() ? v : dev.selfbyt.cortexsdr.djl.graph.ValueOps.cast(v, DType.FLOAT32), dataType);
+    }
+    return create(dev.selfbyt.cortexsdr.djl.graph.ValueOps.cast(v, CaiNDArray.toDType(dataType)));
+  }
+
   /**
    * A CSR matrix: kept sparse (as an SDR weight is), so {@code matMul} by it runs the sparse
    * kernel. {@code shape} is {@code [rows, cols]}.

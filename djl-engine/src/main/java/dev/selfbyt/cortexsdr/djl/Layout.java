@@ -137,4 +137,47 @@ final class Layout {
   static Value withShape(Value v, long[] shape) {
     return dev.selfbyt.cortexsdr.djl.graph.ValueOps.reshape(v, shape);
   }
+
+  /**
+   * PyTorch's constant pad: {@code padding} holds (before, after) pairs for the last axis first,
+   * then the one before it, ...; new positions hold {@code value}.
+   */
+  static Value pad(Value v, long[] padding, double value) {
+    if (padding.length % 2 != 0 || padding.length / 2 > v.rank()) {
+      throw new IllegalArgumentException("pad: " + Arrays.toString(padding) + " must hold (before, after) pairs for at"
+          + " most " + v.rank() + " axes");
+    }
+    long[] in = v.shape();
+    long[] before = new long[in.length];
+    long[] out = in.clone();
+    for (int p = 0; p < padding.length / 2; p++) {
+      int axis = in.length - 1 - p;
+      before[axis] = padding[2 * p];
+      out[axis] = in[axis] + padding[2 * p] + padding[2 * p + 1];
+      if (out[axis] < 0 || padding[2 * p] < 0 || padding[2 * p + 1] < 0) {
+        throw new IllegalArgumentException("pad: negative padding " + Arrays.toString(padding));
+      }
+    }
+    double[] d = Dense.doubles(v);
+    double[] r = new double[Dense.size(out)];
+    int rank = out.length;
+    long[] coord = new long[rank];
+    for (int i = 0; i < r.length; i++) {
+      long flat = 0;
+      boolean inside = true;
+      for (int k = 0; k < rank && inside; k++) {
+        long c = coord[k] - before[k];
+        inside = c >= 0 && c < in[k];
+        flat = flat * in[k] + c;
+      }
+      r[i] = inside ? d[(int) flat] : value;
+      for (int k = rank - 1; k >= 0; k--) {
+        if (++coord[k] < out[k]) {
+          break;
+        }
+        coord[k] = 0;
+      }
+    }
+    return Dense.sameType(v, out, r);
+  }
 }

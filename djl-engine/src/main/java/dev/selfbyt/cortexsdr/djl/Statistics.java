@@ -7,7 +7,7 @@ import java.util.Arrays;
 /**
  * Order statistics: the {@code q}-th percentile over a set of axes with numpy's default linear
  * interpolation between the two nearest ranks ({@code median} is the 50th), in double, float32
- * out.
+ * out; and the unique values of an array with their inverse indices and counts.
  */
 final class Statistics {
   private Statistics() {}
@@ -53,5 +53,32 @@ final class Statistics {
       out[r] = row[lo] + (pos - lo) * (row[hi] - row[lo]);
     }
     return Dense.floats(kept, out);
+  }
+
+  /**
+   * The distinct values of the flattened array in ascending order, the position of each input value
+   * among them (INT64, the input's shape) and how often each occurs (INT64), as PyTorch's {@code
+   * torch.unique(x, sorted, return_inverse, return_counts)}.
+   */
+  static Value[] unique(Value v) {
+    double[] d = Dense.doubles(v);
+    double[] sorted = d.clone();
+    Arrays.sort(sorted);
+    int n = 0;
+    double[] values = new double[sorted.length];
+    long[] counts = new long[sorted.length];
+    for (int i = 0; i < sorted.length; i++) {
+      if (n == 0 || Double.compare(sorted[i], values[n - 1]) != 0) {
+        values[n++] = sorted[i];
+      }
+      counts[n - 1]++;
+    }
+    double[] distinct = Arrays.copyOf(values, n);
+    long[] inverse = new long[d.length];
+    for (int i = 0; i < d.length; i++) {
+      inverse[i] = Arrays.binarySearch(distinct, d[i]);
+    }
+    return new Value[] {Dense.sameType(v, new long[] {n}, distinct), Dense.int64(v.shape(), inverse),
+        Dense.int64(new long[] {n}, Arrays.copyOf(counts, n))};
   }
 }

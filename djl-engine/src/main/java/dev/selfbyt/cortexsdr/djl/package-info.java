@@ -42,7 +42,8 @@
  *       (sort, argSort, topK), {@code Selection} (booleanMask, oneHot, gatherNd, take, nonzero,
  *       sequenceMask, put, scatter), {@code ElementWise} (rounding, trigonometry, logic, mod,
  *       logSoftmax), {@code Layout} (repeat, tile, flip, flatten), {@code ImageOps} (resize and
- *       interpolation), with {@code Dense} holding their shared axis and type helpers; {@code
+ *       interpolation), {@code LinearAlgebra} (diagonal, trace, inverse, rotate90, diff), with
+ *       {@code Dense} holding their shared axis and type helpers; {@code
  *       CaiNDArrayIndexer} does DJL's indexed {@code get}/{@code set}. FLOAT16 arrays are held
  *       exactly; FLOAT64 arrays are made by the alternative engine or refused.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDArrayEx} is what {@code getNDArrayInternal()}
