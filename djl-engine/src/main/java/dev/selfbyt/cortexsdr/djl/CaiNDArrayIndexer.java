@@ -172,18 +172,17 @@ final class CaiNDArrayIndexer extends NDArrayIndexer {
     long[] squeezed = slice.getSqueezedShape().getShape();
     Value src = source.size() == Dense.size(region) && source.rank() == region.length ? source
         : ValueOps.reshape(ValueOps.broadcast(source, squeezed), region);
-    double[] from = Dense.doubles(src);
-    double[] to = Dense.doubles(old);
     long[] min = slice.getMin();
     long[] step = slice.getStep();
     int rank = shape.length;
     long[] coord = new long[rank];
-    for (int i = 0; i < from.length; i++) {
+    int[] dst = new int[src.size()];
+    for (int i = 0; i < dst.length; i++) {
       long flat = 0;
       for (int k = 0; k < rank; k++) {
         flat = flat * shape[k] + min[k] + coord[k] * step[k];
       }
-      to[(int) flat] = from[i];
+      dst[i] = (int) flat;
       for (int k = rank - 1; k >= 0; k--) {
         if (++coord[k] < region[k]) {
           break;
@@ -191,6 +190,6 @@ final class CaiNDArrayIndexer extends NDArrayIndexer {
         coord[k] = 0;
       }
     }
-    target.replaceValue(Dense.sameType(old, shape, to));
+    target.replaceValue(Dense.scatter(old, dst, src, Dense.iota(dst.length)));
   }
 }

@@ -151,4 +151,44 @@ final class Dense {
     }
     return l;
   }
+
+  /**
+   * A copy of {@code base} with {@code base[dst[i]] = src[srcAt[i]]}, in {@code base}'s type: floats
+   * copied as floats, integers as longs (no detour through double, so INT64 values stay exact).
+   */
+  static Value scatter(Value base, int[] dst, Value src, int[] srcAt) {
+    if (base.isFloating()) {
+      float[] to = base.floats().clone();
+      float[] from = src.floats();
+      for (int i = 0; i < dst.length; i++) {
+        to[dst[i]] = from[srcAt[i]];
+      }
+      return Value.ofFloats(base.shape(), to);
+    }
+    long[] to = base.longs().clone();
+    long[] from = src.longs();
+    for (int i = 0; i < dst.length; i++) {
+      to[dst[i]] = from[srcAt[i]];
+    }
+    return Value.ofLongs(base.dtype(), base.shape(), to);
+  }
+
+  /** A scalar {@code x} of {@code like}'s type. */
+  static Value scalar(Value like, double x) {
+    return like.isFloating() ? Value.ofFloats(new long[0], new float[] {(float) x})
+        : Value.ofLongs(like.dtype(), new long[0], new long[] {(long) x});
+  }
+
+  /** {@code n} positions all reading position 0 (a scalar source). */
+  static int[] zeros(int n) {
+    return new int[n];
+  }
+
+  static int[] iota(int n) {
+    int[] r = new int[n];
+    for (int i = 0; i < n; i++) {
+      r[i] = i;
+    }
+    return r;
+  }
 }

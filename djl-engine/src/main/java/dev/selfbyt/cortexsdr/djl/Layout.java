@@ -158,26 +158,37 @@ final class Layout {
         throw new IllegalArgumentException("pad: negative padding " + Arrays.toString(padding));
       }
     }
-    double[] d = Dense.doubles(v);
-    double[] r = new double[Dense.size(out)];
-    int rank = out.length;
-    long[] coord = new long[rank];
-    for (int i = 0; i < r.length; i++) {
+    // a full array of the pad value, the input written into its middle (exact for every type)
+    int n = Dense.size(out);
+    Value base = v.isFloating() ? Value.ofFloats(out, filled(n, (float) value))
+        : Value.ofLongs(v.dtype(), out, filledLongs(n, (long) value));
+    int[] dst = new int[v.size()];
+    long[] coord = new long[in.length];
+    for (int i = 0; i < dst.length; i++) {
       long flat = 0;
-      boolean inside = true;
-      for (int k = 0; k < rank && inside; k++) {
-        long c = coord[k] - before[k];
-        inside = c >= 0 && c < in[k];
-        flat = flat * in[k] + c;
+      for (int k = 0; k < in.length; k++) {
+        flat = flat * out[k] + coord[k] + before[k];
       }
-      r[i] = inside ? d[(int) flat] : value;
-      for (int k = rank - 1; k >= 0; k--) {
-        if (++coord[k] < out[k]) {
+      dst[i] = (int) flat;
+      for (int k = in.length - 1; k >= 0; k--) {
+        if (++coord[k] < in[k]) {
           break;
         }
         coord[k] = 0;
       }
     }
-    return Dense.sameType(v, out, r);
+    return Dense.scatter(base, dst, v, Dense.iota(dst.length));
+  }
+
+  private static float[] filled(int n, float x) {
+    float[] f = new float[n];
+    Arrays.fill(f, x);
+    return f;
+  }
+
+  private static long[] filledLongs(int n, long x) {
+    long[] l = new long[n];
+    Arrays.fill(l, x);
+    return l;
   }
 }

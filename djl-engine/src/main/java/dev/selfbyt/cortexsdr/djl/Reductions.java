@@ -105,17 +105,30 @@ final class Reductions {
     }
     int outer = Dense.outer(shape, a);
     int inner = Dense.inner(shape, a);
-    double[] d = Dense.doubles(v);
+    double[] d = v.isFloating() ? Dense.doubles(v) : null;
+    long[] l = v.isFloating() ? null : v.longs(); // integers compare as integers: exact beyond 2^53
     long[] r = new long[outer * inner];
     for (int o = 0; o < outer; o++) {
       for (int i = 0; i < inner; i++) {
         int best = 0;
-        double bv = d[o * n * inner + i];
+        int first = o * n * inner + i;
+        double bv = d != null ? d[first] : 0;
+        long bl = l != null ? l[first] : 0;
         for (int j = 1; j < n && !Double.isNaN(bv); j++) {
-          double x = d[(o * n + j) * inner + i];
-          if (Double.isNaN(x) || (max ? x > bv : x < bv)) {
+          int k = (o * n + j) * inner + i;
+          boolean better;
+          if (l != null) {
+            better = max ? l[k] > bl : l[k] < bl;
+          } else {
+            better = Double.isNaN(d[k]) || (max ? d[k] > bv : d[k] < bv);
+          }
+          if (better) {
             best = j;
-            bv = x;
+            if (l != null) {
+              bl = l[k];
+            } else {
+              bv = d[k];
+            }
           }
         }
         r[o * inner + i] = best;

@@ -172,18 +172,21 @@ final class Selection {
       throw new IllegalArgumentException("sequenceMask: data " + Arrays.toString(data.shape())
           + " needs [batch, steps, ...] and one length per batch row, got " + Arrays.toString(lengths.shape()));
     }
-    double[] d = Dense.doubles(data);
     double[] len = Dense.doubles(lengths);
     int steps = (int) data.dim(1);
     int inner = Dense.inner(data.shape(), 1);
+    int[] dst = new int[data.size()];
+    int n = 0;
     for (int b = 0; b < len.length; b++) {
       for (int s = 0; s < steps; s++) {
         if (s >= len[b]) {
-          Arrays.fill(d, (b * steps + s) * inner, (b * steps + s + 1) * inner, value);
+          for (int i = 0; i < inner; i++) {
+            dst[n++] = (b * steps + s) * inner + i;
+          }
         }
       }
     }
-    return Dense.sameType(data, data.shape(), d);
+    return Dense.scatter(data, Arrays.copyOf(dst, n), Dense.scalar(data, value), Dense.zeros(n));
   }
 
   /** A copy of {@code data} with {@code values} written at linear positions {@code index}. */
@@ -192,12 +195,11 @@ final class Selection {
     if (values.size() != l.length && values.size() != 1) {
       throw new IllegalArgumentException("put: " + l.length + " positions but " + values.size() + " values");
     }
-    double[] d = Dense.doubles(data);
-    double[] v = Dense.doubles(values);
+    int[] dst = new int[l.length];
     for (int i = 0; i < l.length; i++) {
-      d[(int) l[i]] = v[values.size() == 1 ? 0 : i];
+      dst[i] = (int) l[i];
     }
-    return Dense.sameType(data, data.shape(), d);
+    return Dense.scatter(data, dst, values, values.size() == 1 ? Dense.zeros(l.length) : Dense.iota(l.length));
   }
 
   /** PyTorch's scatter: a copy of {@code data} where {@code out[.. index[i,j,k] ..] = values[i,j,k]} along {@code axis}. */
@@ -205,13 +207,14 @@ final class Selection {
     int a = Dense.axis(axis, data.rank());
     long[] ds = data.shape();
     long[] is = index.shape();
-    if (is.length != ds.length) {
-      throw new IllegalArgumentException("scatter: index rank " + is.length + " differs from data rank " + ds.length);
+    if (is.length != ds.length || values.rank() != ds.length) {
+      throw new IllegalArgumentException("scatter: index rank " + is.length + " and values rank " + values.rank()
+          + " must equal the data rank " + ds.length);
     }
     long[] l = Dense.indices(index, ds[a], "scatter: index");
-    double[] d = Dense.doubles(data);
-    double[] v = Dense.doubles(values);
     long[] vs = values.shape();
+    int[] dst = new int[l.length];
+    int[] src = new int[l.length];
     int[] pos = new int[is.length];
     for (int i = 0; i < l.length; i++) {
       int rest = i;
@@ -219,14 +222,15 @@ final class Selection {
         pos[k] = (int) (rest % is[k]);
         rest /= (int) is[k];
       }
-      long dst = 0;
-      long src = 0;
+      long d = 0;
+      long s = 0;
       for (int k = 0; k < is.length; k++) {
-        dst = dst * ds[k] + (k == a ? l[i] : pos[k]);
-        src = src * vs[k] + pos[k];
+        d = d * ds[k] + (k == a ? l[i] : pos[k]);
+        s = s * vs[k] + pos[k];
       }
-      d[(int) dst] = v[(int) src];
+      dst[i] = (int) d;
+      src[i] = (int) s;
     }
-    return Dense.sameType(data, ds, d);
+    return Dense.scatter(data, dst, values, src);
   }
 }

@@ -163,4 +163,19 @@ class MatrixAndMiscOperatorsTest {
       assertTrue(s, "every value drawn in 1000 tries");
     }
   }
+
+  @Test
+  void int64ValuesBeyondDoublePrecisionStayExact() {
+    long big = (1L << 53) + 1; // not representable as a double
+    NDArray a = m.create(new long[] {big, big + 2, 7, big + 1}, new Shape(2, 2));
+    assertEquals(1, a.argMax().getLong(), "big + 2 is the largest");
+    assertArrayEquals(new long[] {7, big, big + 1, big + 2}, a.flatten().sort().toLongArray());
+    NDArray b = a.duplicate();
+    b.set(new ai.djl.ndarray.index.NDIndex("1, 0"), m.create(big + 4));
+    assertArrayEquals(new long[] {big, big + 2, big + 4, big + 1}, b.toLongArray());
+    assertArrayEquals(new long[] {0, 0, 0, 0, big, big + 2, 0, 7, big + 1},
+        a.pad(new Shape(1, 0, 1, 0), 0).flatten().toLongArray());
+    assertArrayEquals(new long[] {big + 1, big + 2}, a.put(m.create(new long[] {0}), m.create(big + 1))
+        .take(m.create(new long[] {0, 1})).toLongArray());
+  }
 }
