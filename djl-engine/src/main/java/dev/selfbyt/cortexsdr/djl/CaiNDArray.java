@@ -505,9 +505,10 @@ public class CaiNDArray extends CaiNDArrayOperators {
     return wrap(ValueOps.binary("Div", v, norm));
   }
 
+  /** In double ({@link ElementWise#softmax}): DJL's fill-mask and classification translators take it over whole vocabularies. */
   @Override
   public NDArray softmax(int axis) {
-    return wrap(ValueOps.softmax(value(), axis));
+    return wrap(ElementWise.softmax(value(), axis));
   }
 
   // ---- shapes ----

@@ -150,6 +150,42 @@ final class CaiNDArrayIndexer extends NDArrayIndexer {
     return ((CaiNDArray) array).result(r, manager);
   }
 
+  /**
+   * Adds one case to DJL's {@code set}: one integer index array along an axis ({@code "{}"}, with
+   * {@code :} before it), which DJL's own indexer refuses and DJL's question-answering translator
+   * uses to mask the question tokens.
+   */
+  @Override
+  public void set(NDArray array, NDIndex index, Object value) {
+    java.util.Optional<NDIndexFullTake> take = index.getIndices().stream().anyMatch(e -> e instanceof NDIndexTake)
+        ? NDIndexFullTake.fromIndex(index, array.getShape()) : java.util.Optional.empty();
+    if (take.isEmpty()) {
+      super.set(array, index, value);
+      return;
+    }
+    CaiNDArray target = (CaiNDArray) array;
+    Value old = target.value();
+    int axis = take.get().getAxis();
+    long[] shape = old.shape();
+    long[] idx = Dense.indices(value(take.get().getIndices(), manager), shape[axis], "set: index");
+    int outer = Dense.outer(shape, axis);
+    int inner = Dense.inner(shape, axis);
+    int n = (int) shape[axis];
+    long[] region = Dense.withAxis(shape, axis, idx.length);
+    Value src = value instanceof NDArray a ? value(a, manager) : Dense.scalar(old, ((Number) value).doubleValue());
+    src = ValueOps.broadcast(src, region);
+    int[] dst = new int[outer * idx.length * inner];
+    int p = 0;
+    for (int o = 0; o < outer; o++) {
+      for (long j : idx) {
+        for (int i = 0; i < inner; i++) {
+          dst[p++] = (int) ((o * n + j) * inner + i);
+        }
+      }
+    }
+    target.replaceValue(Dense.scatter(old, dst, src, Dense.iota(dst.length)));
+  }
+
   @Override
   public void set(NDArray array, NDIndexFullSlice fullSlice, NDArray value) {
     write((CaiNDArray) array, fullSlice, value(value, manager));

@@ -191,6 +191,17 @@ class ElementWiseLayoutAndIndexingTest {
       expect[k] = expect[k] * 0;
     }
     assertArrayEquals(expect, b.toFloatArray());
+    NDArray cols = m.create(x, new Shape(2, 3, 4));
+    cols.set(new NDIndex(":, {}", m.create(new int[] {2, -3})), -7f); // rows 2 and 0 of axis 1
+    float[] masked = x.clone();
+    for (int i = 0; i < 2; i++) {
+      for (int j : new int[] {0, 2}) {
+        for (int k = 0; k < 4; k++) {
+          masked[i * 12 + j * 4 + k] = -7;
+        }
+      }
+    }
+    assertArrayEquals(masked, cols.toFloatArray(), "set with an index array, as DJL's QA translator does");
     NDArray c = m.create(new float[] {1, -2, 3, -4});
     c.set(c.lt(0), 0);
     assertArrayEquals(new float[] {1, 0, 3, 0}, c.toFloatArray());
