@@ -21,8 +21,9 @@ import java.util.List;
 /**
  * DJL's indexing on CortexSDR arrays: {@code get} with slices, fixed indices and ellipsis, one
  * index array ({@code take} along an axis), a pick ({@code NDIndex().addPickDim}) or a boolean
- * mask, and {@code set} of an array or a number into a slice or a boolean mask (DJL's own {@link
- * NDArrayIndexer} parses the {@code NDIndex}; this class does the reads and writes). A {@code set}
+ * mask, and {@code set} of an array or a number into a slice, a boolean mask or the entries one
+ * index array picks along an axis (DJL's own {@link NDArrayIndexer} parses the {@code NDIndex};
+ * this class does the reads and writes). A {@code set}
  * replaces the target's values in place, keeping its type. Get one from {@code
  * getNDArrayInternal().getIndexer(manager)}.
  */
