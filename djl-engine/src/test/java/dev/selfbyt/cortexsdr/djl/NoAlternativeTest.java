@@ -133,6 +133,71 @@ class NoAlternativeTest {
     }
   }
 
+  /**
+   * DJL's token-classification translator on the real MiniLM: its 384 hidden units stand in for
+   * 384 labels ({@code config.json} says {@code L0..L383}), so each token's entity is the argmax of
+   * the softmax of its hidden state, recomputed here in plain Java from the raw model output.
+   */
+  @Test
+  void tokenClassificationOfTheRealModel() throws Exception {
+    CortexSdrEngineTest.modelFolder();
+    java.nio.file.Path dir = TestModels.DIR.resolve("minilm-token-classification");
+    java.nio.file.Files.createDirectories(dir);
+    java.nio.file.Files.copy(CortexSdrEngineTest.folder.resolve("model.cai"), dir.resolve("model.cai"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    java.nio.file.Files.copy(TestModels.minilmTokenizer(), dir.resolve("tokenizer.json"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    StringBuilder labels = new StringBuilder("{\"id2label\": {");
+    for (int k = 0; k < 384; k++) {
+      labels.append(k > 0 ? ", " : "").append('"').append(k).append("\": \"L").append(k).append('"');
+    }
+    java.nio.file.Files.writeString(dir.resolve("config.json"), labels.append("}}").toString());
+    String sentence = "Call me Ishmael, the sailor.";
+    ai.djl.repository.zoo.Criteria<String, ai.djl.modality.nlp.translator.NamedEntity[]> criteria =
+        ai.djl.repository.zoo.Criteria.builder().setTypes(String.class, ai.djl.modality.nlp.translator.NamedEntity[].class)
+            .optModelPath(dir).optEngine("CortexSDR")
+            .optTranslatorFactory(new ai.djl.huggingface.translator.TokenClassificationTranslatorFactory())
+            .optArgument("includeTokenTypes", true).build();
+    ai.djl.repository.zoo.Criteria<NDList, NDList> raw = ai.djl.repository.zoo.Criteria.builder()
+        .setTypes(NDList.class, NDList.class).optModelPath(dir).optEngine("CortexSDR").build();
+    try (ZooModel<String, ai.djl.modality.nlp.translator.NamedEntity[]> model = criteria.loadModel();
+        Predictor<String, ai.djl.modality.nlp.translator.NamedEntity[]> p = model.newPredictor();
+        ZooModel<NDList, NDList> rawModel = raw.loadModel();
+        Predictor<NDList, NDList> rp = rawModel.newPredictor();
+        HuggingFaceTokenizer tok = tokenizer();
+        ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager("CortexSDR")) {
+      ai.djl.modality.nlp.translator.NamedEntity[] entities = p.predict(sentence);
+      Encoding enc = tok.encode(sentence);
+      NDList in = new NDList(m.create(enc.getIds()).expandDims(0), m.create(enc.getAttentionMask()).expandDims(0),
+          m.create(enc.getTypeIds()).expandDims(0));
+      float[] hidden = rp.predict(in).get(0).toFloatArray();
+      int n = enc.getIds().length;
+      assertEquals(n * 384, hidden.length);
+      int e = 0;
+      for (int i = 0; i < n; i++) {
+        if (enc.getSpecialTokenMask()[i] != 0) {
+          continue;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        int best = 0;
+        for (int k = 0; k < 384; k++) {
+          if (hidden[i * 384 + k] > max) {
+            max = hidden[i * 384 + k];
+            best = k;
+          }
+        }
+        double sum = 0;
+        for (int k = 0; k < 384; k++) {
+          sum += Math.exp(hidden[i * 384 + k] - max);
+        }
+        assertEquals("L" + best, entities[e].getEntity(), "token " + i);
+        assertEquals(1 / sum, entities[e].getScore(), 1e-6, "token " + i);
+        assertEquals(enc.getTokens()[i], entities[e++].getWord());
+      }
+      assertEquals(e, entities.length);
+    }
+  }
+
   @Test
   void arraysStayOnCortexSdr() {
     try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager("CortexSDR")) {
