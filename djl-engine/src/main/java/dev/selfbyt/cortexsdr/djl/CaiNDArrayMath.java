@@ -199,6 +199,11 @@ public abstract class CaiNDArrayMath extends NDArrayAdapter {
   }
 
   @Override
+  public NDArray erfinv() {
+    return result(ElementWise.map(value(), ElementWise::erfinv));
+  }
+
+  @Override
   public NDArray gammaln() {
     return result(ElementWise.map(value(), ElementWise::logGamma));
   }

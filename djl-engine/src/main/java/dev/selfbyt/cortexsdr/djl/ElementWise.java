@@ -205,4 +205,54 @@ final class ElementWise {
   static Value xlogy(Value x, Value y) {
     return binary(x, y, (a, b) -> a == 0 && !Double.isNaN(b) ? 0 : a * Math.log(b));
   }
+
+  /** erf in double by its Taylor series: converges for every |x| used here (|x| <= 6), exact to about 1e-10. */
+  static double erf(double x) {
+    if (Math.abs(x) > 6) {
+      return Math.signum(x);
+    }
+    double sum = 0;
+    double term = x; // (-1)^n x^(2n+1) / n!
+    for (int n = 0; n < 200 && Math.abs(term) > 1e-17 * Math.max(1, Math.abs(sum)); n++) {
+      sum += term / (2 * n + 1);
+      term *= -x * x / (n + 1);
+    }
+    return 2 / Math.sqrt(Math.PI) * sum;
+  }
+
+  /**
+   * The inverse error function: Giles' polynomial approximation ("Approximating the erfinv
+   * function", GPU Computing Gems, 2011) refined by two Newton steps on {@link #erf}; +-infinity at
+   * +-1, NaN outside [-1, 1].
+   */
+  static double erfinv(double x) {
+    if (Double.isNaN(x) || Math.abs(x) > 1) {
+      return Double.NaN;
+    }
+    if (Math.abs(x) == 1) {
+      return x * Double.POSITIVE_INFINITY;
+    }
+    double w = -Math.log((1 - x) * (1 + x));
+    double p;
+    if (w < 5) {
+      w -= 2.5;
+      p = 2.81022636e-08;
+      for (double c : new double[] {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+          -0.00125372503, -0.00417768164, 0.246640727, 1.50140941}) {
+        p = c + p * w;
+      }
+    } else {
+      w = Math.sqrt(w) - 3;
+      p = -0.000200214257;
+      for (double c : new double[] {0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+          -0.0076224613, 0.00943887047, 1.00167406, 2.83297682}) {
+        p = c + p * w;
+      }
+    }
+    double y = p * x;
+    for (int i = 0; i < 2; i++) {
+      y -= (erf(y) - x) / (2 / Math.sqrt(Math.PI) * Math.exp(-y * y));
+    }
+    return y;
+  }
 }

@@ -148,6 +148,24 @@ class MatrixAndMiscOperatorsTest {
   }
 
   @Test
+  void erfinvInvertsErf() {
+    float[] y = {-3.5f, -2f, -0.7f, -0.01f, 0f, 0.3f, 1.2f, 2.6f};
+    float[] x = new float[y.length];
+    for (int i = 0; i < y.length; i++) {
+      x[i] = (float) Reference.erf(y[i]);
+    }
+    float[] back = m.create(x).erfinv().toFloatArray();
+    for (int i = 0; i < y.length; i++) {
+      // x is rounded to float: compare through erf again, where the slope is tame
+      assertEquals(x[i], Reference.erf(back[i]), 2e-7, "erf(erfinv(" + x[i] + "))");
+    }
+    float[] edges = m.create(new float[] {1, -1, 1.5f}).erfinv().toFloatArray();
+    assertEquals(Float.POSITIVE_INFINITY, edges[0]);
+    assertEquals(Float.NEGATIVE_INFINITY, edges[1]);
+    assertTrue(Float.isNaN(edges[2]));
+  }
+
+  @Test
   void managerEyeLinspaceAndRandomIntegers() {
     assertArrayEquals(new float[] {0, 1, 0, 0, 0, 1, 0, 0, 0}, m.eye(3, 3, 1, DataType.FLOAT32).toFloatArray());
     assertArrayEquals(new int[] {1, 0, 0, 1, 0, 0}, m.eye(3, 2, 0, DataType.INT32).toIntArray());
