@@ -1,19 +1,14 @@
 package dev.selfbyt.cortexsdr.djl;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrayAdapter;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.index.dim.NDIndexAll;
-import ai.djl.ndarray.index.dim.NDIndexElement;
-import ai.djl.ndarray.index.dim.NDIndexFixed;
-import ai.djl.ndarray.index.dim.NDIndexSlice;
-import ai.djl.ndarray.index.dim.NDIndexTake;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.Fp16;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
 import dev.selfbyt.cortexsdr.djl.graph.Value;
@@ -21,8 +16,6 @@ import dev.selfbyt.cortexsdr.djl.graph.ValueOps;
 import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * An NDArray of the CortexSDR engine (on DJL's {@link NDArrayAdapter}). It holds a {@link Value}:
@@ -31,21 +24,76 @@ import java.util.List;
  * run the quantized or sparse kernels on it directly; {@link #toSparse(SparseFormat)} with {@code
  * CSR} and {@code NDManager.createCSR} give the sparse form. The element-wise, comparison,
  * reduction, shape and indexing operators ({@code get} with fixed indices, slices or one index
- * array; PyTorch-style {@code gather}) a translator or a transformer needs run in Java, and {@link
- * #getNDArrayInternal()} gives the layer operators of DJL's {@code ai.djl.nn} blocks ({@link
- * CaiNDArrayEx}); every other operator goes to DJL's alternative engine (PyTorch when present), as
- * DJL's OnnxRuntime engine does. Get one from a {@link CaiNDManager}.
+ * array; PyTorch-style {@code gather}) a translator or a transformer needs run in Java here, the
+ * other operator families in {@link CaiNDArrayOperators}, and {@link #getNDArrayInternal()} gives
+ * the layer and image operators of DJL's {@code ai.djl.nn} blocks and transforms ({@link
+ * CaiNDArrayEx}); what is left goes to DJL's alternative engine (PyTorch when present), as DJL's
+ * OnnxRuntime engine does. A FLOAT16 array holds float16 values exactly (rounded after every
+ * operator); FLOAT64 arrays are not this engine's. Get one from a {@link CaiNDManager}.
  */
-public class CaiNDArray extends NDArrayAdapter {
+public class CaiNDArray extends CaiNDArrayOperators {
   private Value value;
+  /** Declared FLOAT16: the values are float32 holding float16 numbers exactly, rounded after each operator. */
+  private boolean half;
 
   CaiNDArray(CaiNDManager manager, NDManager alternativeManager, Value value) {
-    super(manager, alternativeManager, null, null, NDManager.nextUid());
+    super(manager, alternativeManager, NDManager.nextUid());
     this.value = value;
     manager.attachInternal(uid, this);
   }
 
+  /** This array as FLOAT16: its floating values rounded to the nearest float16. */
+  CaiNDArray asHalf() {
+    if (!value.isFloating()) {
+      throw new IllegalArgumentException("only a floating array can be FLOAT16, this one is " + value.dtype());
+    }
+    float[] f = value.floats();
+    float[] h = new float[f.length];
+    for (int i = 0; i < f.length; i++) {
+      h[i] = Fp16.toFloat(Fp16.fromFloat(f[i]));
+    }
+    value = Value.ofFloats(value.shape(), h);
+    half = true;
+    return this;
+  }
+
+  @Override
+  CaiNDArray result(Value v) {
+    return result(v, (CaiNDManager) manager, half);
+  }
+
+  @Override
+  CaiNDArray result(Value v, NDArray other) {
+    boolean otherHalf = other.getDataType() == DataType.FLOAT16 || !other.getDataType().isFloating();
+    return result(v, (CaiNDManager) manager, half && otherHalf);
+  }
+
+  /** A result in manager {@code m}. */
+  CaiNDArray result(Value v, CaiNDManager m) {
+    return result(v, m, half);
+  }
+
+  private static CaiNDArray result(Value v, CaiNDManager m, boolean half) {
+    CaiNDArray r = m.create(v);
+    return half && v.isFloating() ? r.asHalf() : r;
+  }
+
+  @Override
+  Value operand(NDArray a) {
+    return other(a);
+  }
+
+  @Override
+  void replaceValue(Value v) {
+    checkOpen();
+    value = v;
+    if (half && v.isFloating()) {
+      asHalf();
+    }
+  }
+
   /** The executor value behind this array. */
+  @Override
   public Value value() {
     checkOpen();
     return value;
@@ -58,7 +106,7 @@ public class CaiNDArray extends NDArrayAdapter {
   }
 
   private CaiNDArray wrap(Value v) {
-    return ((CaiNDManager) manager).create(v);
+    return result(v);
   }
 
   private static Value valueOf(NDArray a, NDManager m) {
@@ -122,7 +170,7 @@ public class CaiNDArray extends NDArrayAdapter {
   @Override
   public DataType getDataType() {
     checkOpen();
-    return toDataType(value.dtype());
+    return half ? DataType.FLOAT16 : toDataType(value.dtype());
   }
 
   @Override
@@ -141,7 +189,12 @@ public class CaiNDArray extends NDArrayAdapter {
     Value v = value();
     DataType t = getDataType();
     ByteBuffer b = ByteBuffer.allocate(v.size() * t.getNumOfBytes()).order(ByteOrder.nativeOrder());
-    if (v.isFloating()) {
+    if (half) {
+      for (float f : v.floats()) {
+        b.putShort(Fp16.fromFloat(f));
+      }
+      b.rewind();
+    } else if (v.isFloating()) {
       b.asFloatBuffer().put(v.floats());
     } else {
       long[] l = v.longs();
@@ -162,6 +215,7 @@ public class CaiNDArray extends NDArrayAdapter {
   public void intern(NDArray replaced) {
     CaiNDArray other = (CaiNDArray) replaced;
     this.value = other.value();
+    this.half = other.half;
     other.close();
   }
 
@@ -173,17 +227,26 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray duplicate() {
-    CaiNDArray r = wrap(value());
+    CaiNDArray r = result(value());
     r.setName(getName());
     return r;
   }
 
+  /**
+   * FLOAT16 is held exactly (float16 numbers in float32, rounded after every operator); FLOAT64 is
+   * not an engine type: the array goes to DJL's alternative engine when there is one, else the
+   * call is refused (it would otherwise report float32 for a float64 request).
+   */
   @Override
   public NDArray toType(DataType dataType, boolean copy) {
     if (dataType == getDataType() && !copy) {
       return this;
     }
-    return wrap(ValueOps.cast(value(), toDType(dataType)));
+    if (dataType == DataType.FLOAT64) {
+      return ((CaiNDManager) manager).float64(java.nio.DoubleBuffer.wrap(Dense.doubles(value())), getShape());
+    }
+    CaiNDArray r = ((CaiNDManager) manager).create(ValueOps.cast(value(), toDType(dataType)));
+    return dataType == DataType.FLOAT16 ? r.asHalf() : r;
   }
 
   @Override
@@ -217,6 +280,11 @@ public class CaiNDArray extends NDArrayAdapter {
     return new CaiNDArrayEx(this);
   }
 
+  /** True once an operator sent this array to DJL's alternative engine (what the API walk reports). */
+  boolean usedAlternativeEngine() {
+    return alternativeArray != null;
+  }
+
   /** DJL's alternative engine's view of this array, for operators this engine does not run. */
   ai.djl.ndarray.internal.NDArrayEx alternativeEx() {
     return super.getNDArrayInternal();
@@ -231,7 +299,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray add(NDArray other) {
-    return wrap(ValueOps.binary("Add", value(), other(other)));
+    return result(ValueOps.binary("Add", value(), other(other)), other);
   }
 
   @Override
@@ -241,7 +309,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray sub(NDArray other) {
-    return wrap(ValueOps.binary("Sub", value(), other(other)));
+    return result(ValueOps.binary("Sub", value(), other(other)), other);
   }
 
   @Override
@@ -251,7 +319,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray mul(NDArray other) {
-    return wrap(ValueOps.binary("Mul", value(), other(other)));
+    return result(ValueOps.binary("Mul", value(), other(other)), other);
   }
 
   @Override
@@ -261,7 +329,7 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray div(NDArray other) {
-    return wrap(ValueOps.binary("Div", value(), other(other)));
+    return result(ValueOps.binary("Div", value(), other(other)), other);
   }
 
   @Override
@@ -271,17 +339,17 @@ public class CaiNDArray extends NDArrayAdapter {
 
   @Override
   public NDArray pow(NDArray other) {
-    return wrap(ValueOps.binary("Pow", value(), other(other)));
+    return result(ValueOps.binary("Pow", value(), other(other)), other);
   }
 
   @Override
   public NDArray maximum(NDArray other) {
-    return wrap(ValueOps.binary("Max", value(), other(other)));
+    return result(ValueOps.binary("Max", value(), other(other)), other);
   }
 
   @Override
   public NDArray minimum(NDArray other) {
-    return wrap(ValueOps.binary("Min", value(), other(other)));
+    return result(ValueOps.binary("Min", value(), other(other)), other);
   }
 
   @Override
@@ -402,13 +470,17 @@ public class CaiNDArray extends NDArrayAdapter {
 
   // ---- reductions ----
 
+  /** Floating sums run the executor's ReduceSum; integer sums stay exact integers ({@link Reductions}). */
   @Override
   public NDArray sum() {
-    return wrap(ValueOps.reduce(value(), null, false, false));
+    return sum(null, false);
   }
 
   @Override
   public NDArray sum(int[] axes, boolean keepDims) {
+    if (!value().isFloating()) {
+      return wrap(Reductions.reduce(value, axes, keepDims, Reductions.Kind.SUM));
+    }
     return wrap(ValueOps.reduce(value(), longs(axes), keepDims, false));
   }
 
@@ -433,9 +505,10 @@ public class CaiNDArray extends NDArrayAdapter {
     return wrap(ValueOps.binary("Div", v, norm));
   }
 
+  /** In double ({@link ElementWise#softmax}): DJL's fill-mask and classification translators take it over whole vocabularies. */
   @Override
   public NDArray softmax(int axis) {
-    return wrap(ValueOps.softmax(value(), axis));
+    return wrap(ElementWise.softmax(value(), axis));
   }
 
   // ---- shapes ----
@@ -485,69 +558,11 @@ public class CaiNDArray extends NDArrayAdapter {
     return out;
   }
 
-  /**
-   * Fixed indices, slices and {@code :} run here, and so does one integer array index with only
-   * {@code :} beside it ({@code "{}"}, a take along that axis, as ONNX Gather); other index kinds go
-   * to the alternative engine.
-   */
+  /** DJL's indexing, in {@link CaiNDArrayIndexer}; the result belongs to {@code m} when it is a CortexSDR manager. */
   @Override
   public NDArray get(NDManager m, NDIndex index) {
-    Value v = value();
-    List<NDIndexElement> el = index.getIndices();
-    if (index.getEllipsisIndex() >= 0 || el.size() > v.rank()) {
-      return super.get(m, index);
-    }
     CaiNDManager target = m instanceof CaiNDManager cm ? cm : (CaiNDManager) manager;
-    int takes = 0;
-    int takeAxis = -1;
-    for (int ax = 0; ax < el.size(); ax++) {
-      if (el.get(ax) instanceof NDIndexTake) {
-        takes++;
-        takeAxis = ax;
-      } else if (!(el.get(ax) instanceof NDIndexAll)) {
-        takes = -el.size() - 1;
-      }
-    }
-    if (takes == 1) {
-      Value idx = valueOf(((NDIndexTake) el.get(takeAxis)).getIndex(), manager);
-      if (!idx.isFloating() && idx.dtype() != DType.BOOL) {
-        return target.create(ValueOps.gather(v, idx, takeAxis));
-      }
-    }
-    List<Long> starts = new ArrayList<>();
-    List<Long> ends = new ArrayList<>();
-    List<Long> axes = new ArrayList<>();
-    List<Long> steps = new ArrayList<>();
-    List<Long> squeeze = new ArrayList<>();
-    for (int ax = 0; ax < el.size(); ax++) {
-      NDIndexElement e = el.get(ax);
-      long d = v.dim(ax);
-      if (e instanceof NDIndexAll) {
-        continue;
-      } else if (e instanceof NDIndexFixed f) {
-        long i = f.getIndex() < 0 ? f.getIndex() + d : f.getIndex();
-        if (i < 0 || i >= d) {
-          throw new IndexOutOfBoundsException("index " + f.getIndex() + " outside axis " + ax + " of size " + d);
-        }
-        starts.add(i);
-        ends.add(i + 1);
-        steps.add(1L);
-        squeeze.add((long) ax);
-      } else if (e instanceof NDIndexSlice s) {
-        long step = s.getStep() == null ? 1 : s.getStep();
-        starts.add(s.getMin() == null ? (step > 0 ? 0 : d - 1) : s.getMin());
-        ends.add(s.getMax() == null ? (step > 0 ? d : -d - 1) : s.getMax());
-        steps.add(step);
-      } else {
-        return super.get(m, index);
-      }
-      axes.add((long) ax);
-    }
-    Value r = axes.isEmpty() ? v : ValueOps.slice(v, toArray(starts), toArray(ends), toArray(axes), toArray(steps));
-    if (!squeeze.isEmpty()) {
-      r = ValueOps.squeeze(r, toArray(squeeze));
-    }
-    return target.create(r);
+    return new CaiNDArrayIndexer(target).get(this, index);
   }
 
   // ---- products ----
@@ -555,15 +570,16 @@ public class CaiNDArray extends NDArrayAdapter {
   /** {@code this * other}; a quantized or sparse {@code other} is used as stored. */
   @Override
   public NDArray matMul(NDArray other) {
-    return wrap(ValueOps.matMul(value(), other(other)));
+    return result(ValueOps.matMul(value(), other(other)), other);
   }
 
+  /** numpy's dot: a matrix product whenever {@code other} has at most two axes; otherwise the alternative engine. */
   @Override
   public NDArray dot(NDArray other) {
     Value a = value();
     Value b = other(other);
-    if (a.rank() <= 2 && b.rank() <= 2) {
-      return wrap(ValueOps.matMul(a, b));
+    if (b.rank() <= 2) {
+      return result(ValueOps.matMul(a, b), other);
     }
     return super.dot(other);
   }
@@ -577,10 +593,6 @@ public class CaiNDArray extends NDArrayAdapter {
       l[i] = a[i];
     }
     return l;
-  }
-
-  private static long[] toArray(List<Long> l) {
-    return l.stream().mapToLong(Long::longValue).toArray();
   }
 
   @Override

@@ -35,7 +35,8 @@ final class CaiNDArrayEx implements NDArrayEx {
   }
 
   private CaiNDArray wrap(Value v) {
-    return array.getManager() instanceof CaiNDManager m ? m.create(v) : CaiNDManager.getSystemManager().create(v);
+    return array.getManager() instanceof CaiNDManager m ? array.result(v, m)
+        : array.result(v, CaiNDManager.getSystemManager());
   }
 
   private Value v(NDArray a) {
@@ -91,29 +92,33 @@ final class CaiNDArrayEx implements NDArrayEx {
     return wrap(ValueOps.gelu(array.value()));
   }
 
+  /** {@code log(1 + exp(x))}, computed without overflow. */
   @Override
   public NDArray softPlus() {
-    return alt().softPlus();
+    return wrap(ElementWise.map(array.value(), x -> Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))));
   }
 
   @Override
   public NDArray softSign() {
-    return alt().softSign();
+    return wrap(ElementWise.map(array.value(), x -> x / (1 + Math.abs(x))));
   }
 
   @Override
   public NDArray leakyRelu(float alpha) {
-    return alt().leakyRelu(alpha);
+    return wrap(ElementWise.map(array.value(), x -> x >= 0 ? x : alpha * x));
   }
 
   @Override
   public NDArray elu(float alpha) {
-    return alt().elu(alpha);
+    return wrap(ElementWise.map(array.value(), x -> x > 0 ? x : alpha * Math.expm1(x)));
   }
 
+  /** SELU with PyTorch's constants. */
   @Override
   public NDArray selu() {
-    return alt().selu();
+    double alpha = 1.6732632423543772848170429916717;
+    double scale = 1.0507009873554804934193349852946;
+    return wrap(ElementWise.map(array.value(), x -> scale * (x > 0 ? x : alpha * Math.expm1(x))));
   }
 
   // ---- pooling (2-D, NCHW) ----
@@ -299,7 +304,7 @@ final class CaiNDArrayEx implements NDArrayEx {
 
   @Override
   public NDArrayIndexer getIndexer(NDManager manager) {
-    return alt().getIndexer(manager);
+    return new CaiNDArrayIndexer(manager instanceof CaiNDManager m ? m : (CaiNDManager) array.getManager());
   }
 
   @Override
@@ -316,7 +321,7 @@ final class CaiNDArrayEx implements NDArrayEx {
 
   @Override
   public NDArray rmodi(NDArray b) {
-    return alt().rmodi(b);
+    return wrap(ElementWise.mod(v(b), array.value()));
   }
 
   @Override
@@ -365,14 +370,22 @@ final class CaiNDArrayEx implements NDArrayEx {
     alt().sgdUpdate(inputs, weights, learningRate, weightDecay, rescaleGrad, clipGrad, momentum, lazyUpdate);
   }
 
+  /** Nearest, bilinear or area resizing of {@code [N, C, H, W]} ({@link ImageOps}); bicubic goes to the alternative engine. */
   @Override
   public NDArray interpolation(long[] size, int mode, boolean alignCorners) {
-    return alt().interpolation(size, mode, alignCorners);
+    if (!ImageOps.supports(mode)) {
+      return alt().interpolation(size, mode, alignCorners);
+    }
+    return wrap(ImageOps.interpolate(array.value(), size, mode, alignCorners));
   }
 
+  /** {@code NDImageUtils.resize} of an {@code [H, W, C]} image to float32 ({@link ImageOps}); bicubic goes to the alternative engine. */
   @Override
   public NDArray resize(int width, int height, int interpolation) {
-    return alt().resize(width, height, interpolation);
+    if (!ImageOps.supports(interpolation)) {
+      return alt().resize(width, height, interpolation);
+    }
+    return wrap(ImageOps.resizeHwc(array.value(), width, height, interpolation));
   }
 
   @Override

@@ -48,18 +48,57 @@ public class CaiNDManager extends BaseNDManager {
     return new CaiNDArray(this, alternativeManager, value);
   }
 
+  /**
+   * {@code array} as a CortexSDR array (itself when it is one). An array of another engine is
+   * copied; a FLOAT64 one is read as float32, the precision this engine computes in.
+   */
   @Override
   public CaiNDArray from(NDArray array) {
     if (array == null || array instanceof CaiNDArray) {
       return (CaiNDArray) array;
     }
-    CaiNDArray r = create(array.toByteBuffer(), array.getShape(), array.getDataType());
+    NDArray src = array.getDataType() == DataType.FLOAT64 ? array.toType(DataType.FLOAT32, false) : array;
+    CaiNDArray r = createHere(src.toByteBuffer(), src.getShape(), src.getDataType());
     r.setName(array.getName());
     return r;
   }
 
+  /** An executor value as an array of the declared {@code type} (FLOAT16 rounds it; FLOAT64 see {@link #float64}). */
+  NDArray create(Value value, DataType type) {
+    if (type == DataType.FLOAT64) {
+      return float64(java.nio.DoubleBuffer.wrap(Dense.doubles(value)), new Shape(value.shape()));
+    }
+    CaiNDArray r = create(value);
+    return type == DataType.FLOAT16 ? r.asHalf() : r;
+  }
+
+  /**
+   * A FLOAT64 array: this engine computes in float32 (and holds float16 exactly) but has no float64
+   * arrays, so it is made by DJL's alternative engine when there is one; without one the call is
+   * refused rather than answered with a float32 array.
+   */
+  NDArray float64(Buffer data, Shape shape) {
+    if (alternativeManager == null) {
+      throw new UnsupportedOperationException("The CortexSDR engine has no FLOAT64 arrays (it computes in float32 and"
+          + " holds float16): create the array as FLOAT32 (toType(DataType.FLOAT32, false)), or put an engine with"
+          + " FLOAT64 (ai.djl.pytorch:pytorch-engine) on the classpath, which CortexSDR then hands FLOAT64 arrays to");
+    }
+    return alternativeManager.create(data, shape, DataType.FLOAT64);
+  }
+
+  /**
+   * Dense values read from {@code data}: FLOAT16 arrays are held exactly; FLOAT64 ones go to {@link
+   * #float64}.
+   */
   @Override
-  public CaiNDArray create(Buffer data, Shape shape, DataType dataType) {
+  public NDArray create(Buffer data, Shape shape, DataType dataType) {
+    if (dataType == DataType.FLOAT64) {
+      return float64(data, shape);
+    }
+    return createHere(data, shape, dataType);
+  }
+
+  private CaiNDArray createHere(Buffer data, Shape shape, DataType dataType) {
     int n = Math.toIntExact(shape.size());
     long[] dims = shape.getShape();
     if (dataType == DataType.FLOAT32 || dataType == DataType.FLOAT64 || dataType == DataType.FLOAT16) {
@@ -77,10 +116,15 @@ public class CaiNDManager extends BaseNDManager {
               : dataType == DataType.FLOAT16 ? dev.selfbyt.cortexsdr.core.tensor.Fp16.toFloat(b.getShort())
               : b.getFloat();
         }
+      } else if (data instanceof ShortBuffer sb && dataType == DataType.FLOAT16) {
+        for (int i = 0; i < n; i++) {
+          f[i] = dev.selfbyt.cortexsdr.core.tensor.Fp16.toFloat(sb.get(sb.position() + i));
+        }
       } else {
         throw new IllegalArgumentException("cannot read " + dataType + " from a " + data.getClass().getSimpleName());
       }
-      return create(Value.ofFloats(dims, f));
+      CaiNDArray r = create(Value.ofFloats(dims, f));
+      return dataType == DataType.FLOAT16 ? r.asHalf() : r;
     }
     DType t = CaiNDArray.toDType(dataType);
     long[] l = new long[n];
@@ -128,7 +172,7 @@ public class CaiNDManager extends BaseNDManager {
     if (dataType.isFloating()) {
       float[] f = new float[n];
       java.util.Arrays.fill(f, value);
-      return create(Value.ofFloats(shape.getShape(), f));
+      return create(Value.ofFloats(shape.getShape(), f), dataType);
     }
     long[] l = new long[n];
     java.util.Arrays.fill(l, (long) value);
@@ -177,7 +221,7 @@ public class CaiNDManager extends BaseNDManager {
     if (!dataType.isFloating()) {
       throw new IllegalArgumentException("random values are floating; " + dataType + " was asked");
     }
-    return create(Value.ofFloats(shape.getShape(), f));
+    return create(Value.ofFloats(shape.getShape(), f), dataType);
   }
 
   @Override
@@ -188,13 +232,59 @@ public class CaiNDManager extends BaseNDManager {
       for (int i = 0; i < n; i++) {
         f[i] = start + i * step;
       }
-      return create(Value.ofFloats(new long[] {n}, f));
+      return create(Value.ofFloats(new long[] {n}, f), dataType);
     }
     long[] l = new long[n];
     for (int i = 0; i < n; i++) {
       l[i] = (long) (start + i * step);
     }
     return create(Value.ofLongs(CaiNDArray.toDType(dataType), new long[] {n}, l));
+  }
+
+  @Override
+  public NDArray eye(int rows, int cols, int k, DataType dataType) {
+    float[] f = new float[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      int c = r + k;
+      if (c >= 0 && c < cols) {
+        f[r * cols + c] = 1;
+      }
+    }
+    return castTo(Value.ofFloats(new long[] {rows, cols}, f), dataType);
+  }
+
+  /** {@code num} evenly spaced values from {@code start} to {@code stop} (included when {@code endpoint}), computed in double. */
+  @Override
+  public NDArray linspace(float start, float stop, int num, boolean endpoint) {
+    if (num < 0) {
+      throw new IllegalArgumentException("linspace: num " + num + " is negative");
+    }
+    float[] f = new float[num];
+    double step = (endpoint ? num - 1 : num) > 0 ? ((double) stop - start) / (endpoint ? num - 1 : num) : 0;
+    for (int i = 0; i < num; i++) {
+      f[i] = (float) (start + i * step);
+    }
+    return create(Value.ofFloats(new long[] {num}, f));
+  }
+
+  /** Integers uniform in {@code [low, high)} from DJL's shared generator. */
+  @Override
+  public NDArray randomInteger(long low, long high, Shape shape, DataType dataType) {
+    if (high <= low) {
+      throw new IllegalArgumentException("randomInteger: high " + high + " must exceed low " + low);
+    }
+    long[] l = new long[Math.toIntExact(shape.size())];
+    for (int i = 0; i < l.length; i++) {
+      l[i] = low + (long) Math.floor(ai.djl.util.RandomUtils.RANDOM.nextDouble() * (high - low));
+    }
+    return castTo(Value.ofLongs(dev.selfbyt.cortexsdr.core.tensor.DType.INT64, shape.getShape(), l), dataType);
+  }
+
+  private NDArray castTo(Value v, DataType dataType) {
+    if (dataType.isFloating()) {
+      return create(v.isFloating() ? v : dev.selfbyt.cortexsdr.djl.graph.ValueOps.cast(v, DType.FLOAT32), dataType);
+    }
+    return create(dev.selfbyt.cortexsdr.djl.graph.ValueOps.cast(v, CaiNDArray.toDType(dataType)));
   }
 
   /**

@@ -16,8 +16,13 @@ import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
  */
 public final class CortexSdrEngine extends Engine {
   public static final String ENGINE_NAME = "CortexSDR";
-  /** After DJL's native engines (PyTorch 2, OnnxRuntime 10): never the default when they are present. */
-  static final int RANK = 20;
+  /**
+   * After DJL's native engines (PyTorch 2, Rust 4, OnnxRuntime 10): never the default when they are
+   * present; before the RPC engine in DJL's own api jar (15), which has no NDArrays, so that with
+   * only ai.djl:api and this engine on the classpath {@code NDManager.newBaseManager()} makes
+   * CortexSDR arrays.
+   */
+  static final int RANK = 14;
 
   private Engine alternativeEngine;
   private boolean alternativeChecked;
@@ -31,8 +36,11 @@ public final class CortexSdrEngine extends Engine {
       if (Engine.hasEngine("PyTorch")) {
         e = Engine.getEngine("PyTorch");
       } else {
+        // the default engine when it computes NDArrays itself: not OnnxRuntime (its arrays delegate
+        // too) and not a lower-priority engine such as DJL's RPC engine (no NDArrays at all)
         String def = Engine.getDefaultEngineName();
-        if (def != null && !def.equals(ENGINE_NAME) && !def.equals("OnnxRuntime") && Engine.hasEngine(def)) {
+        if (def != null && !def.equals(ENGINE_NAME) && !def.equals("OnnxRuntime") && Engine.hasEngine(def)
+            && Engine.getEngine(def).getRank() < RANK) {
           e = Engine.getEngine(def);
         }
       }

@@ -32,7 +32,20 @@
  *       seen as CSR) that is decoded only when an operator needs dense values. Operators that
  *       compute on the compressed form: {@code matMul}/{@code dot} with a quantized or sparse
  *       right operand, gather from a quantized table. Dense operators used by translators and
- *       graphs run in Java; the rest go to the alternative engine.
+ *       graphs run in Java; what is left (FFTs, inverse, gradients) goes to the alternative
+ *       engine.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDArrayOperators} and its superclass {@link
+ *       dev.selfbyt.cortexsdr.djl.CaiNDArrayMath} (above {@code CaiNDArray}, only to keep it short)
+ *       hold the rest of DJL's NDArray operators, each a call into one family class
+ *       working on executor values: {@code Reductions} (max/min/prod/sum, argMax/argMin, norm,
+ *       cumSum/cumProd along any axes), {@code Statistics} (median, percentile), {@code Sorting}
+ *       (sort, argSort, topK), {@code Selection} (booleanMask, oneHot, gatherNd, take, nonzero,
+ *       sequenceMask, put, scatter), {@code ElementWise} (rounding, trigonometry, logic, mod,
+ *       logSoftmax), {@code Layout} (repeat, tile, flip, flatten), {@code ImageOps} (resize and
+ *       interpolation), {@code LinearAlgebra} (diagonal, trace, inverse, rotate90, diff), with
+ *       {@code Dense} holding their shared axis and type helpers; {@code
+ *       CaiNDArrayIndexer} does DJL's indexed {@code get}/{@code set}. FLOAT16 arrays are held
+ *       exactly; FLOAT64 arrays are made by the alternative engine or refused.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.CaiNDArrayEx} is what {@code getNDArrayInternal()}
  *       returns: the operators DJL's {@code ai.djl.nn} blocks call (2-D convolution, linear,
  *       layer and batch norm, 2-D and global pooling, relu/sigmoid/tanh/gelu, concat/stack,
