@@ -103,8 +103,8 @@ final class CompressCommand implements Callable<Integer> {
   boolean noErrorCompensation;
 
   @Option(names = "--smoothing", paramLabel = "ALPHA",
-      description = "int8-fast: one SmoothQuant migration strength in [0, 1) for every MatMul input, 0 off "
-          + "(default: the strength that rounds each input's products best on the calibration data)")
+      description = "int8-fast: SmoothQuant migration strength in [0, 1), 0 off (default "
+          + Int8FastCalibrator.DEFAULT_ALPHA + ")")
   Double smoothing;
 
   @Option(names = "--tokenizer", paramLabel = "PATH",

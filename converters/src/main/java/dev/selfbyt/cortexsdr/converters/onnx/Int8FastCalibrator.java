@@ -13,7 +13,6 @@ import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
-import dev.selfbyt.cortexsdr.core.calibrate.SmoothingSearch;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.policy.CompressionPolicy;
@@ -46,11 +45,7 @@ import java.util.function.Consumer;
  *       MatMul input is divided per channel by {@code s_j = a_j^alpha / w_j^(1 - alpha)} ({@code
  *       a_j}: largest |activation| of channel j on the calibration data, {@code w_j}: largest
  *       |weight| in row j of the weights reading it) and the weights' rows multiplied by it. The
- *       division is a {@code Mul} inserted into the stored graph, so every runtime runs it. The
- *       strength alpha is chosen per input by {@link SmoothingSearch} on sampled rows (an FFN's
- *       second MatMul wants more migration than the attention inputs). One alpha for all, measured
- *       on all-MiniLM-L6-v2 (pooled cosine, 200 sentences, every MatMul on int8 activations): 0
- *       0.9929, 0.5 0.9864, 0.75 0.9979, 0.9 0.9973.
+ *       division is a {@code Mul} inserted into the stored graph, so every runtime runs it.
  *   <li>Weight-only fallback: the effect on the model's first output of giving each MatMul int8
  *       activations alone is measured in ONNX Runtime; the weights with the largest effects compute
  *       with fp32 activations ({@link CompressionOptions#weightOnly()}) until the estimated output
@@ -59,15 +54,23 @@ import java.util.function.Consumer;
  *
  * <p>Every fidelity is measured as a batch would see it, not as one sample alone: {@code
  * DynamicQuantizeLinear} takes one range over the whole input tensor, so in a batch of many samples
- * each is rounded with the widest range any of them brings. The measuring runs replace each {@code
- * DynamicQuantizeLinear} by a {@code QuantizeLinear} with the range of that activation over all
- * the calibration samples (the widest a batch drawn from them can have), so a model that meets the
- * target here meets it at any batch size on data like the calibration data. Measured on
- * all-MiniLM-L6-v2 before this (ranges per sample): 0.9978 at batch 1 and 0.9921 in batches of 32.
+ * each is rounded with the widest range any of them brings, padding positions included. The
+ * measuring runs replace each {@code DynamicQuantizeLinear} by a {@code QuantizeLinear} with the
+ * range of that activation over all the calibration samples (the widest a batch drawn from them
+ * can have), and text calibration data holds padded batches ({@code compress --calibrate} makes
+ * them), so a model that meets the target here meets it at any batch size on data like the
+ * calibration data. Measured on all-MiniLM-L6-v2 (pooled cosine, 200 Moby-Dick sentences), ranges
+ * per single sentence before this: 0.9978 one at a time, 0.9921 in padded batches of 32.
  *
  * Get one with {@code new Int8FastCalibrator(onnx, options, threads)}, then {@link #calibrate}.
  */
 public final class Int8FastCalibrator {
+  /**
+   * SmoothQuant's migration strength. Measured on all-MiniLM-L6-v2 (pooled cosine, 200 Moby-Dick
+   * sentences, every MatMul on int8 activations): 0 (off) 0.9929, 0.5 0.9864, 0.75 0.9979, 0.9
+   * 0.9973 (min 0.972).
+   */
+  public static final double DEFAULT_ALPHA = 0.75;
   /** Samples used to measure effects; more only slow the measuring down. */
   static final int MEASURE_SAMPLES = 32;
   /** Verification rounds when the additive estimate was too hopeful. */
@@ -76,7 +79,7 @@ public final class Int8FastCalibrator {
   private final OnnxModelReader source;
   private final CompressionOptions options;
   private final int threads;
-  private Double alpha; // null: measured per MatMul input
+  private double alpha = DEFAULT_ALPHA;
   private double targetCosine = 0.997;
   private double minCosine = 0.99;
   private Consumer<String> log = s -> {};
@@ -91,11 +94,7 @@ public final class Int8FastCalibrator {
     this.threads = threads;
   }
 
-  /**
-   * One SmoothQuant migration strength in [0, 1) for every MatMul input; 0 turns smoothing off. By
-   * default each input gets the strength of {@link SmoothingSearch#ALPHAS} that rounds its products
-   * best on the calibration data.
-   */
+  /** SmoothQuant's migration strength in [0, 1); 0 turns smoothing off. Default {@value #DEFAULT_ALPHA}. */
   public Int8FastCalibrator smoothing(double alpha) {
     if (!(alpha >= 0 && alpha < 1)) {
       throw new IllegalArgumentException("smoothing alpha must be in [0, 1), got " + alpha);
@@ -139,15 +138,15 @@ public final class Int8FastCalibrator {
       throw new CaiException(source.location(), null, "no calibration samples");
     }
     List<Map<String, OnnxCalibrator.Input>> measure = samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size()));
-    TensorSource smoothed = alpha == null || alpha > 0 ? smooth(samples) : source;
+    TensorSource smoothed = alpha > 0 ? smooth(samples) : source;
     List<float[]> reference = outputs(OnnxCalibrator.modelWith(source.strippedModel(), source, Map.of()), measure);
     Path tmp = Files.createTempFile("cortexsdr-int8-fast", ".cai");
     try {
       CortexSdr.compress(smoothed, tmp, options);
       try (CaiReader cai = CaiReader.open(tmp)) {
         List<String> candidates = new ArrayList<>(QuantizedOnnxExporter.int8Activations(cai));
-        Map<String, float[]> ranges = activationRanges(QuantizedOnnxExporter.build(cai, 0, true, null, new LinkedHashSet<>(candidates))
-            .model(), samples);
+        Map<String, float[]> ranges = activationRanges(QuantizedOnnxExporter.build(cai, 0, true, null,
+            new LinkedHashSet<>(candidates)).model(), samples);
         double[] all = fidelity(cai, new LinkedHashSet<>(candidates), measure, reference, ranges);
         log.accept(String.format(java.util.Locale.ROOT, "all %d MatMuls with int8 activations: cosine %.5f (min %.5f)",
             candidates.size(), all[0], all[1]));
@@ -326,36 +325,29 @@ public final class Int8FastCalibrator {
     for (List<String> g : groups) {
       activations.add(consumerInput(stripped.getGraph(), g.get(0)));
     }
-    ActivationStats[] stats = activationStats(stripped, activations, groups, infos, samples);
+    float[][] maxima = activationMaxima(stripped, activations, groups, infos, samples);
     ModelProto current = stripped;
     Map<String, float[]> values = new LinkedHashMap<>();
     Map<String, TensorInfo> added = new LinkedHashMap<>();
-    StringBuilder chosen = new StringBuilder();
-    List<Map<String, float[]>> groupWeights = new ArrayList<>();
-    for (List<String> g : groups) {
-      Map<String, float[]> weights = new LinkedHashMap<>();
-      for (String name : g) {
-        weights.put(name, source.read(infos.get(name)).floats());
-      }
-      groupWeights.add(weights);
-    }
-    SmoothingSearch.Result[] search = searchAlphas(groups, groupWeights, stats, infos);
     for (int gi = 0; gi < groups.size(); gi++) {
       List<String> g = groups.get(gi);
       int k = (int) infos.get(g.get(0)).shape()[0];
-      Map<String, float[]> weights = groupWeights.get(gi);
-      ActivationStats st = stats[gi];
-      SmoothingSearch.Result best = search[gi];
-      chosen.append(chosen.length() == 0 ? "" : " ").append(best.alpha());
-      if (best.alpha() == 0) {
-        continue;
+      float[] wMax = new float[k];
+      Map<String, float[]> weights = new LinkedHashMap<>();
+      for (String name : g) {
+        TensorInfo info = infos.get(name);
+        int n = (int) info.shape()[1];
+        float[] w = source.read(info).floats();
+        weights.put(name, w);
+        for (int i = 0; i < k; i++) {
+          for (int j = 0; j < n; j++) {
+            wMax[i] = Math.max(wMax[i], Math.abs(w[i * n + j]));
+          }
+        }
       }
-      int[] widths = g.stream().mapToInt(n -> (int) infos.get(n).shape()[1]).toArray();
-      float[] smoothing = SmoothingSearch.scales(st.min(), st.max(), new ArrayList<>(weights.values()), widths,
-          best.alpha());
       // the graph multiplies by fp16 numbers (half the bytes in an exported file), the weights by
       // their exact inverses
-      float[] inverse = ActivationScaling.inverse(smoothing);
+      float[] inverse = ActivationScaling.inverse(smoothingScales(maxima[gi], wMax, alpha));
       for (int i = 0; i < k; i++) {
         inverse[i] = Fp16.toFloat(Fp16.fromFloat(inverse[i]));
       }
@@ -370,51 +362,27 @@ public final class Int8FastCalibrator {
       values.put(inv, inverse);
       current = OnnxCalibrator.withInputScaled(current, g, activation, inv, k);
     }
-    String how = (alpha != null ? "alpha " : "alpha per input, measured: ") + chosen;
-    log.accept("smoothed the inputs of " + groups.size() + " MatMul groups, " + how);
-    return new SmoothedSource(source, current, values, added, "smoothing (SmoothQuant) " + how + " on "
+    log.accept("smoothed the inputs of " + groups.size() + " MatMul groups, alpha " + alpha);
+    return new SmoothedSource(source, current, values, added, "smoothing (SmoothQuant) alpha " + alpha + " on "
         + groups.size() + " MatMul inputs, " + samples.size() + " samples");
   }
 
-  /** The smoothing strength of each group: {@link #alpha} if set, else measured, groups side by side on the threads. */
-  private SmoothingSearch.Result[] searchAlphas(List<List<String>> groups, List<Map<String, float[]>> weights,
-      ActivationStats[] stats, Map<String, TensorInfo> infos) throws IOException {
-    double[] alphas = alpha != null ? new double[] {alpha} : SmoothingSearch.ALPHAS;
-    SmoothingSearch.Result[] out = new SmoothingSearch.Result[groups.size()];
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(1, threads));
-    try {
-      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
-      for (int gi = 0; gi < groups.size(); gi++) {
-        int g = gi;
-        done.add(pool.submit(() -> {
-          int k = (int) infos.get(groups.get(g).get(0)).shape()[0];
-          int[] widths = groups.get(g).stream().mapToInt(n -> (int) infos.get(n).shape()[1]).toArray();
-          out[g] = SmoothingSearch.best(stats[g].rows(), k, stats[g].min(), stats[g].max(),
-              new ArrayList<>(weights.get(g).values()), widths, alphas);
-        }));
+  /** {@code a^alpha / w^(1 - alpha)} per channel, 1 where either is 0, kept within [1e-4, 1e4]. */
+  static float[] smoothingScales(float[] a, float[] w, double alpha) {
+    float[] s = new float[a.length];
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] <= 0 || w[i] <= 0) {
+        s[i] = 1f;
+        continue;
       }
-      for (java.util.concurrent.Future<?> f : done) {
-        f.get();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("int8-fast calibration interrupted");
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new CaiException(source.location(), null, "int8-fast smoothing search failed: " + e.getCause(), e.getCause());
-    } finally {
-      pool.shutdownNow();
+      double v = Math.pow(a[i], alpha) / Math.pow(w[i], 1 - alpha);
+      s[i] = (float) Math.min(1e4, Math.max(1e-4, v));
     }
-    return out;
+    return s;
   }
 
-  /** Per channel smallest and largest value of one activation over the samples, and some of its rows. */
-  record ActivationStats(float[] min, float[] max, List<float[]> rows) {}
-
-  /** Rows of each activation kept for {@link SmoothingSearch}, spread evenly over the samples. */
-  static final int SEARCH_ROWS = 128;
-
-  /** The statistics of each activation over the samples, fp32 model. */
-  private ActivationStats[] activationStats(ModelProto stripped, List<String> activations, List<List<String>> groups,
+  /** Largest |value| per channel (last axis) of each activation over the samples, fp32 model. */
+  private float[][] activationMaxima(ModelProto stripped, List<String> activations, List<List<String>> groups,
       Map<String, TensorInfo> infos, List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {
     ModelProto full = OnnxCalibrator.modelWith(stripped, source, Map.of());
     GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
@@ -423,16 +391,10 @@ public final class Int8FastCalibrator {
           .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
     }
     ModelProto probe = full.toBuilder().setGraph(g).build();
-    ActivationStats[] stats = new ActivationStats[activations.size()];
-    for (int i = 0; i < stats.length; i++) {
-      int k = (int) infos.get(groups.get(i).get(0)).shape()[0];
-      float[] min = new float[k];
-      float[] max = new float[k];
-      java.util.Arrays.fill(min, Float.POSITIVE_INFINITY);
-      java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
-      stats[i] = new ActivationStats(min, max, new ArrayList<>());
+    float[][] max = new float[activations.size()][];
+    for (int i = 0; i < max.length; i++) {
+      max[i] = new float[(int) infos.get(groups.get(i).get(0)).shape()[0]];
     }
-    int perSample = Math.max(1, (SEARCH_ROWS + samples.size() - 1) / samples.size());
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
@@ -441,17 +403,9 @@ public final class Int8FastCalibrator {
           List<float[]> out = OnnxCalibrator.runOutputs(env, s, sample);
           for (int i = 0; i < out.size(); i++) {
             float[] x = out.get(i);
-            ActivationStats st = stats[i];
-            int k = st.min().length;
+            int k = max[i].length;
             for (int j = 0; j < x.length; j++) {
-              st.min()[j % k] = Math.min(st.min()[j % k], x[j]);
-              st.max()[j % k] = Math.max(st.max()[j % k], x[j]);
-            }
-            int rows = x.length / k;
-            int take = Math.min(perSample, rows);
-            for (int r = 0; r < take && st.rows().size() < SEARCH_ROWS; r++) {
-              int row = (int) ((long) r * rows / take);
-              st.rows().add(java.util.Arrays.copyOfRange(x, row * k, row * k + k));
+              max[i][j % k] = Math.max(max[i][j % k], Math.abs(x[j]));
             }
           }
         }
@@ -459,7 +413,7 @@ public final class Int8FastCalibrator {
     } catch (OrtException e) {
       throw new CaiException(source.location(), null, "int8-fast calibration run failed: " + e.getMessage(), e);
     }
-    return stats;
+    return max;
   }
 
   private static String consumerInput(GraphProto g, String weight) {
