@@ -9,13 +9,15 @@ import java.util.Map;
 /**
  * Convolutions of a convolutional network, on NCHW floats: Conv (groups, strides, pads,
  * dilations) as patches times the weight, with a quantized weight used from its codes (a
- * convolution kernel's fibers are its output channels, {@code [in/g * kh * kw]} long).
+ * convolution kernel's fibers are its output channels, {@code [in/g * kh * kw]} long), and
+ * ConvTranspose (the upsampling of detection heads), whose weight's fibers are its input channels.
  */
 final class ConvOps {
   private ConvOps() {}
 
   static void register(Map<String, Ops.Factory> ops) {
     ops.put("Conv", (a, n, o) -> conv(a));
+    ops.put("ConvTranspose", (a, n, o) -> convTranspose(a));
   }
 
   static int[] two(long[] v, int dflt) {
@@ -180,5 +182,128 @@ final class ConvOps {
         out[oOff + y * ow + x] = acc;
       }
     }
+  }
+
+  static Ops.Op convTranspose(Attrs a) {
+    int[] strides = two(a.ints("strides"), 1);
+    int[] dil = two(a.ints("dilations"), 1);
+    int group = (int) a.i("group", 1);
+    long[] padAttr = a.ints("pads");
+    int[] outPad = two(a.ints("output_padding"), 0);
+    long[] outShape = a.ints("output_shape");
+    String autoPad = a.s("auto_pad", "NOTSET");
+    return in -> {
+      long[] xs = in[0].shapeRef();
+      long[] ws = in[1].shapeRef();
+      if (xs.length != 4 || ws.length != 4) {
+        throw new IllegalArgumentException("ConvTranspose: only 2-D transposed convolutions (NCHW) are supported, "
+            + "got input " + Arrays.toString(xs) + " and weight " + Arrays.toString(ws));
+      }
+      int[] k = {(int) ws[2], (int) ws[3]};
+      int[] p = new int[4];
+      if (outShape != null || autoPad.startsWith("SAME")) {
+        // the padding that gives the requested size, the odd cell at the end for SAME_UPPER (ONNX spec)
+        for (int ax = 0; ax < 2; ax++) {
+          long in1 = xs[2 + ax];
+          long target = outShape != null ? outShape[outShape.length - 2 + ax] : in1 * strides[ax];
+          int total = (int) (strides[ax] * (in1 - 1) + outPad[ax] + (long) (k[ax] - 1) * dil[ax] + 1 - target);
+          boolean upper = autoPad.equals("SAME_UPPER");
+          p[ax] = upper ? total / 2 : total - total / 2;
+          p[ax + 2] = total - p[ax];
+        }
+      } else if (padAttr != null) {
+        p = new int[] {(int) padAttr[0], (int) padAttr[1], (int) padAttr[2], (int) padAttr[3]};
+      }
+      return Ops.one(convTranspose2d(in[0], in[1], in.length > 2 ? in[2] : null, strides, p, dil, outPad, group));
+    };
+  }
+
+  /**
+   * A 2-D transposed convolution (the gradient of {@link #conv2d} with respect to its input): {@code
+   * x [N, C, H, W]} by {@code w [C, OC/group, KH, KW]}, plus {@code bias [OC]} when not null; {@code
+   * pads} {@code [top, left, bottom, right]} are cropped from the full output. Each input pixel's
+   * channels times the weight give its {@code OC * KH * KW} contributions (one product, a quantized
+   * or sparse weight used from its codes when its fibers run along the input channels, as the
+   * converter stores them), which are then added into the output window they cover.
+   */
+  static Value convTranspose2d(Value x, Value w, Value biasValue, int[] strides, int[] p, int[] dil, int[] outPad,
+      int group) {
+    long[] xs = x.shapeRef();
+    long[] ws = w.shapeRef();
+    int n = (int) xs[0], c = (int) xs[1], h = (int) xs[2], wd = (int) xs[3];
+    int ocg = (int) ws[1];
+    if (group < 1 || ws[0] != c || c % group != 0) {
+      throw new IllegalArgumentException("ConvTranspose: input " + Arrays.toString(xs) + ", weight "
+          + Arrays.toString(ws) + " and " + group + " groups do not match (weight is [C, OC/group, KH, KW])");
+    }
+    int icg = c / group;
+    int oc = ocg * group;
+    int kh = (int) ws[2], kw = (int) ws[3], kk = kh * kw;
+    int oh = strides[0] * (h - 1) + outPad[0] + (kh - 1) * dil[0] + 1 - p[0] - p[2];
+    int ow = strides[1] * (wd - 1) + outPad[1] + (kw - 1) * dil[1] + 1 - p[1] - p[3];
+    if (oh <= 0 || ow <= 0) {
+      throw new IllegalArgumentException("ConvTranspose: pads " + Arrays.toString(p) + " leave no output for input "
+          + Arrays.toString(xs));
+    }
+    float[] bias = biasValue != null ? biasValue.floats() : null;
+    if (bias != null && bias.length != oc) {
+      throw new IllegalArgumentException("ConvTranspose: " + bias.length + " biases for " + oc + " output channels");
+    }
+    int hw = h * wd;
+    int cols = ocg * kk;
+    var st = w.storedInfo();
+    boolean asStored = group == 1 && w.isCompressed() && st != null && st.reductionAxis() == 0;
+    float[] dense = asStored ? null : w.floats(); // [C, ocg * kk]: group g's rows start at g * icg
+    float[] src = x.floats();
+    float[] out = new float[n * oc * oh * ow];
+    float[] xt = new float[hw * icg];
+    float[] contrib = new float[hw * cols];
+    for (int b = 0; b < n; b++) {
+      for (int g = 0; g < group; g++) {
+        int base = (b * c + g * icg) * hw;
+        for (int ch = 0; ch < icg; ch++) {
+          for (int i = 0; i < hw; i++) {
+            xt[i * icg + ch] = src[base + ch * hw + i];
+          }
+        }
+        if (asStored && w.quantized() != null) {
+          MatMul.multiply(xt, 0, hw, w.quantized(), contrib, 0);
+        } else if (asStored) {
+          MatMul.multiply(xt, 0, hw, w.sparse(), contrib, 0);
+        } else {
+          MatMul.multiplyDense(xt, 0, hw, icg, dense, g * icg * cols, cols, contrib, 0);
+        }
+        int ob = (b * oc + g * ocg) * oh * ow;
+        for (int iy = 0; iy < h; iy++) {
+          for (int ix = 0; ix < wd; ix++) {
+            int row = (iy * wd + ix) * cols;
+            for (int o = 0; o < ocg; o++) {
+              int dst = ob + o * oh * ow;
+              for (int i = 0; i < kh; i++) {
+                int oy = iy * strides[0] - p[0] + i * dil[0];
+                if (oy < 0 || oy >= oh) {
+                  continue;
+                }
+                for (int j = 0; j < kw; j++) {
+                  int ox = ix * strides[1] - p[1] + j * dil[1];
+                  if (ox >= 0 && ox < ow) {
+                    out[dst + oy * ow + ox] += contrib[row + o * kk + i * kw + j];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      if (bias != null) {
+        for (int o = 0; o < oc; o++) {
+          int dst = (b * oc + o) * oh * ow;
+          for (int i = 0; i < oh * ow; i++) {
+            out[dst + i] += bias[o];
+          }
+        }
+      }
+    }
+    return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
   }
 }

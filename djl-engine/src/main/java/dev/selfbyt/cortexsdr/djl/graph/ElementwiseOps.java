@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * Element-wise operators as graph nodes: the arithmetic, comparisons and activations of {@link
- * Arith} (broadcast), Where, Clip and Identity.
+ * Arith} (broadcast), Where, Clip and Identity, and the activations with attributes of
+ * convolutional networks (HardSigmoid, HardSwish, LeakyRelu, PRelu, Softplus, Elu).
  */
 final class ElementwiseOps {
   private ElementwiseOps() {}
@@ -27,6 +28,22 @@ final class ElementwiseOps {
     }
     ops.put("Where", (a, n, o) -> in -> Ops.one(Arith.where(in[0], in[1], in[2])));
     ops.put("Clip", ElementwiseOps::clip);
+    ops.put("HardSigmoid", (a, n, o) -> {
+      float alpha = a.f("alpha", 0.2f);
+      float beta = a.f("beta", 0.5f);
+      return in -> Ops.one(hardSigmoid(in[0], alpha, beta));
+    });
+    ops.put("HardSwish", (a, n, o) -> in -> Ops.one(hardSwish(in[0])));
+    ops.put("LeakyRelu", (a, n, o) -> {
+      float alpha = a.f("alpha", 0.01f);
+      return in -> Ops.one(leakyRelu(in[0], alpha));
+    });
+    ops.put("PRelu", (a, n, o) -> in -> Ops.one(prelu(in[0], in[1])));
+    ops.put("Softplus", (a, n, o) -> in -> Ops.one(softplus(in[0])));
+    ops.put("Elu", (a, n, o) -> {
+      float alpha = a.f("alpha", 1f);
+      return in -> Ops.one(elu(in[0], alpha));
+    });
   }
 
   private static Ops.Op clip(Attrs a, NodeProto n, int opset) {
@@ -42,4 +59,73 @@ final class ElementwiseOps {
       }
       return Ops.one(Value.ofFloats(in[0].shapeRef(), dst));
     };
-  }}
+  }
+
+  /** {@code max(0, min(1, alpha * x + beta))}; ONNX's defaults are 0.2 and 0.5, PyTorch exports 1/6 and 0.5. */
+  static Value hardSigmoid(Value x, float alpha, float beta) {
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      dst[i] = Math.max(0f, Math.min(1f, alpha * src[i] + beta));
+    }
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+
+  /** {@code x * max(0, min(1, x / 6 + 1/2))}, MobileNetV3's activation (ONNX computes it with alpha 1/6). */
+  static Value hardSwish(Value x) {
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      float v = src[i];
+      dst[i] = v * Math.max(0f, Math.min(1f, v * (1f / 6f) + 0.5f));
+    }
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+
+  /** {@code x >= 0 ? x : alpha * x}. */
+  static Value leakyRelu(Value x, float alpha) {
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      dst[i] = src[i] >= 0 ? src[i] : alpha * src[i];
+    }
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+
+  /** PRelu: {@code x >= 0 ? x : slope * x}, the slope broadcast to x (numpy rules, as ONNX opset 9+). */
+  static Value prelu(Value x, Value slope) {
+    long[] shape = x.shapeRef();
+    float[] src = x.floats();
+    float[] k = Broadcast.expand(slope.floats(), slope.shapeRef(), Broadcast.shape(shape, slope.shapeRef()));
+    if (k.length != src.length) {
+      throw new IllegalArgumentException("PRelu: slope " + java.util.Arrays.toString(slope.shapeRef())
+          + " broadcasts beyond input " + java.util.Arrays.toString(shape));
+    }
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      dst[i] = src[i] >= 0 ? src[i] : k[i] * src[i];
+    }
+    return Value.ofFloats(shape, dst);
+  }
+
+  /** {@code log(1 + exp(x))}, computed without overflow for large x. */
+  static Value softplus(Value x) {
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      double v = src[i];
+      dst[i] = (float) (Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))));
+    }
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+
+  /** {@code x >= 0 ? x : alpha * (exp(x) - 1)}. */
+  static Value elu(Value x, float alpha) {
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      dst[i] = src[i] >= 0 ? src[i] : (float) (alpha * Math.expm1(src[i]));
+    }
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+}

@@ -4,7 +4,10 @@ import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import java.util.Arrays;
 import java.util.Map;
 
-/** Reductions and normalizations: ReduceMean/ReduceSum, Softmax, LayerNormalization, BatchNormalization. */
+/**
+ * Reductions and normalizations: ReduceMean/ReduceSum, Softmax and LogSoftmax,
+ * LayerNormalization, BatchNormalization.
+ */
 final class NormOps {
   private NormOps() {}
 
@@ -14,6 +17,10 @@ final class NormOps {
     ops.put("Softmax", (a, n, o) -> {
       long axis = a.i("axis", o < 13 ? 1 : -1);
       return in -> Ops.one(softmax(in[0], axis, o < 13));
+    });
+    ops.put("LogSoftmax", (a, n, o) -> {
+      long axis = a.i("axis", o < 13 ? 1 : -1);
+      return in -> Ops.one(logSoftmax(in[0], axis, o < 13));
     });
     ops.put("BatchNormalization", (a, n, o) -> {
       if (a.i("training_mode", 0) != 0 || n.getOutputCount() > 1) {
@@ -134,6 +141,47 @@ final class NormOps {
       float inv = (float) (1.0 / sum);
       for (int i = 0; i < cols; i++) {
         dst[o + i] *= inv;
+      }
+    }
+    return Value.ofFloats(s, dst);
+  }
+
+  /**
+   * {@code x - max - log(sum(exp(x - max)))} along {@code axis} (before opset 13: over all axes from
+   * {@code axis} on, flattened): the log of {@link #softmax} without its underflow to log(0).
+   */
+  static Value logSoftmax(Value v, long axis, boolean flattenFromAxis) {
+    long[] s = v.shapeRef();
+    int ax = InvalidNodeException.axis("LogSoftmax axis", axis, s.length);
+    if (!flattenFromAxis && ax != s.length - 1) {
+      long[] perm = new long[s.length];
+      for (int i = 0; i < perm.length; i++) {
+        perm[i] = i;
+      }
+      perm[ax] = s.length - 1;
+      perm[s.length - 1] = ax;
+      return ShapeOps.transpose(logSoftmax(ShapeOps.transpose(v, perm), -1, false), perm);
+    }
+    int cols = 1;
+    for (int i = ax; i < s.length; i++) {
+      cols *= (int) s[i];
+    }
+    float[] src = v.floats();
+    float[] dst = new float[src.length];
+    int rows = cols == 0 ? 0 : src.length / cols;
+    for (int r = 0; r < rows; r++) {
+      int o = r * cols;
+      float max = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < cols; i++) {
+        max = Math.max(max, src[o + i]);
+      }
+      double sum = 0;
+      for (int i = 0; i < cols; i++) {
+        sum += Math.exp(src[o + i] - max);
+      }
+      float shift = (float) (max + Math.log(sum));
+      for (int i = 0; i < cols; i++) {
+        dst[o + i] = src[o + i] - shift;
       }
     }
     return Value.ofFloats(s, dst);

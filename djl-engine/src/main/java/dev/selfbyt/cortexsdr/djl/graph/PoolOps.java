@@ -3,13 +3,18 @@ package dev.selfbyt.cortexsdr.djl.graph;
 import java.util.Arrays;
 import java.util.Map;
 
-/** 2-D pooling on NCHW floats: MaxPool and AveragePool (pads, strides, dilations, ceil mode). */
+/**
+ * Pooling on NCHW floats: MaxPool and AveragePool in 2-D (pads, strides, dilations, ceil mode),
+ * GlobalAveragePool and GlobalMaxPool over any number of spatial axes.
+ */
 final class PoolOps {
   private PoolOps() {}
 
   static void register(Map<String, Ops.Factory> ops) {
     ops.put("MaxPool", (a, n, o) -> maxPool(a));
     ops.put("AveragePool", (a, n, o) -> averagePool(a));
+    ops.put("GlobalAveragePool", (a, n, o) -> in -> Ops.one(globalPool(in[0], true)));
+    ops.put("GlobalMaxPool", (a, n, o) -> in -> Ops.one(globalPool(in[0], false)));
   }
 
   static Ops.Op maxPool(Attrs a) {
@@ -94,5 +99,45 @@ final class PoolOps {
 
   private static int div(int a, int b, boolean ceil) {
     return ceil ? (a + b - 1) / b : Math.floorDiv(a, b);
+  }
+
+  /**
+   * GlobalAveragePool or GlobalMaxPool: {@code x [N, C, d1, d2, ...]} to {@code [N, C, 1, 1, ...]},
+   * the mean (summed in double) or the maximum of each channel's spatial values.
+   */
+  static Value globalPool(Value x, boolean average) {
+    long[] s = x.shapeRef();
+    if (s.length < 3) {
+      throw new IllegalArgumentException((average ? "GlobalAveragePool" : "GlobalMaxPool") + ": input "
+          + Arrays.toString(s) + " has no spatial axes (needs [N, C, d1, ...])");
+    }
+    int nc = (int) (s[0] * s[1]);
+    int area = 1;
+    for (int i = 2; i < s.length; i++) {
+      area *= (int) s[i];
+    }
+    float[] src = x.floats();
+    float[] dst = new float[nc];
+    for (int c = 0; c < nc; c++) {
+      int o = c * area;
+      if (average) {
+        double sum = 0;
+        for (int i = 0; i < area; i++) {
+          sum += src[o + i];
+        }
+        dst[c] = (float) (sum / area);
+      } else {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < area; i++) {
+          m = Math.max(m, src[o + i]);
+        }
+        dst[c] = m;
+      }
+    }
+    long[] out = new long[s.length];
+    Arrays.fill(out, 1);
+    out[0] = s[0];
+    out[1] = s[1];
+    return Value.ofFloats(out, dst);
   }
 }

@@ -128,10 +128,13 @@ final class ProductOps {
     }
   }
 
-  /** {@code y[m,n] = x[m,k] * w^T} for {@code w [n, k]}: on the compressed form when its fibers are its rows. */
+  /**
+   * {@code y[m,n] = x[m,k] * w^T} for {@code w [n, k]} (or any {@code [..., k]} whose leading axes
+   * make {@code n}): on the compressed form when its fibers run along its last axis.
+   */
   static void multiplyByRows(float[] x, int m, Value w, int k, int n, float[] y) {
     TensorInfo st = w.storedInfo();
-    if (w.isCompressed() && st.rank() == 2 && st.reductionAxis() == 1) {
+    if (w.isCompressed() && st.rank() >= 2 && st.reductionAxis() == st.rank() - 1) {
       // w is [N, K] with fibers along K: its rows are already the rows the kernel wants
       if (w.quantized() != null) {
         MatMul.multiply(x, 0, m, w.quantized(), y, 0);
