@@ -26,7 +26,7 @@ public final class CortexSdrEngine extends Engine {
 
   @Override
   public synchronized Engine getAlternativeEngine() {
-    if (!alternativeChecked && !Boolean.getBoolean("dev.selfbyt.cortexsdr.disable_alternative")) {
+    if (!alternativeChecked && !EngineSettings.alternativeEngineDisabled()) {
       Engine e = null;
       if (Engine.hasEngine("PyTorch")) {
         e = Engine.getEngine("PyTorch");
@@ -82,6 +82,6 @@ public final class CortexSdrEngine extends Engine {
   @Override
   public String toString() {
     return ENGINE_NAME + ":" + getVersion() + ", kernels: " + Kernels.get().name() + ", threads: "
-        + KernelThreads.threads();
+        + KernelThreads.defaultPool().threadCount();
   }
 }
