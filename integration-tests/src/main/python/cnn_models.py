@@ -3,8 +3,8 @@
 detector and a CRNN text recogniser, for the DJL engine's convolutional-network tests.
 
 No pretrained weights are available offline, so every network gets a seeded initialisation
-(torchvision's own init), then its BatchNorm statistics are estimated from a few seeded random
-batches in training mode, as fine-tuning would: activations stay in a realistic range through
+(torchvision's own init), then its BatchNorm statistics are estimated from a few seeded batches of
+picture-like inputs in training mode, as fine-tuning would: activations stay in a realistic range through
 the depth of the network instead of growing or vanishing, which is what makes an output
 comparison meaningful. The same seed gives the same weights on every run (one CPU thread).
 
@@ -38,8 +38,29 @@ SEED = 20261203
 OPSET = 14  # HardSwish is an operator from opset 14 on
 
 
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+
+def scenes(n, shape, g):
+    """Picture-like inputs: smooth random colour fields with dark boxes and strokes, normalized as
+    torchvision's models expect (ImageNet mean and deviation)."""
+    h, w = shape[2], shape[3]
+    base = torch.rand((n, 3, h // 16 + 2, w // 16 + 2), generator=g)
+    x = F.interpolate(base, size=(h, w), mode="bilinear", align_corners=False) * 0.6 + 0.3
+    for i in range(n):
+        for _ in range(12):
+            y0 = int(torch.randint(0, h, (1,), generator=g))
+            x0 = int(torch.randint(0, w, (1,), generator=g))
+            bh = 1 + int(torch.randint(0, max(2, h // 8), (1,), generator=g))
+            bw = 2 + int(torch.randint(0, max(3, w // 4), (1,), generator=g))
+            x[i, :, y0:y0 + bh, x0:x0 + bw] = float(torch.rand((1,), generator=g)) * 0.4
+    return (x - MEAN) / STD
+
+
 def calibrate_batchnorm(model, shape, batches=4):
-    """Estimates every BatchNorm's running statistics on seeded random inputs (cumulative mean)."""
+    """Estimates every BatchNorm's running statistics on seeded picture-like inputs (cumulative
+    mean), so that activations keep a realistic scale on pictures."""
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
@@ -48,7 +69,7 @@ def calibrate_batchnorm(model, shape, batches=4):
     g = torch.Generator().manual_seed(SEED + 1)
     with torch.no_grad():
         for _ in range(batches):
-            model(torch.rand((4,) + tuple(shape[1:]), generator=g) * 2 - 1)
+            model(scenes(4, shape, g))
     model.eval()
     return model
 
@@ -137,7 +158,7 @@ def main(argv):
         make, shape = MODELS[name]
         torch.manual_seed(SEED)
         model = calibrate_batchnorm(make(), shape)
-        example = torch.rand(shape, generator=torch.Generator().manual_seed(SEED + 2))
+        example = scenes(1, shape, torch.Generator().manual_seed(SEED + 2))
         path = os.path.join(out, name + ".onnx")
         tmp = path + ".tmp"
         with torch.no_grad():
