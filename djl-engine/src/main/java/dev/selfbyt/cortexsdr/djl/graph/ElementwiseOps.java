@@ -5,17 +5,56 @@ import java.util.Map;
 
 /**
  * Element-wise operators as graph nodes: the arithmetic, comparisons and activations of {@link
- * Arith} (broadcast), Where, Clip and Identity, and the activations with attributes of
- * convolutional networks (HardSigmoid, HardSwish, LeakyRelu, PRelu, Softplus, Elu).
+ * Arith} (broadcast; Max, Min, Sum and Mean over any number of inputs), Where, Clip, Identity,
+ * Dropout (inference: the identity), Floor, Ceil, Round, Sign, and the activations of
+ * convolutional networks and recognisers (HardSigmoid, HardSwish, LeakyRelu, PRelu, Softplus,
+ * Elu, Gelu).
  */
 final class ElementwiseOps {
   private ElementwiseOps() {}
 
   static void register(Map<String, Ops.Factory> ops) {
-    for (String name : new String[] {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}) {
+    for (String name : new String[] {"Add", "Sub", "Mul", "Div", "Pow"}) {
       int code = Arith.code(name);
       ops.put(name, (a, n, o) -> in -> Ops.one(Arith.binary(code, in[0], in[1])));
     }
+    // variadic: every input, broadcast together
+    ops.put("Max", (a, n, o) -> in -> Ops.one(fold(Arith.MAX, in)));
+    ops.put("Min", (a, n, o) -> in -> Ops.one(fold(Arith.MIN, in)));
+    ops.put("Sum", (a, n, o) -> in -> Ops.one(fold(Arith.ADD, in)));
+    ops.put("Mean", (a, n, o) -> in -> {
+      int count = 0;
+      for (Value v : in) {
+        count += v == null ? 0 : 1;
+      }
+      return Ops.one(Arith.binary(Arith.DIV, fold(Arith.ADD, in), Value.ofFloats(new long[0],
+          new float[] {count})));
+    });
+    ops.put("Floor", (a, n, o) -> in -> Ops.one(map(in[0], x -> (float) Math.floor(x))));
+    ops.put("Ceil", (a, n, o) -> in -> Ops.one(map(in[0], x -> (float) Math.ceil(x))));
+    ops.put("Round", (a, n, o) -> in -> Ops.one(map(in[0], x -> (float) Math.rint(x)))); // half to even
+    ops.put("Sign", (a, n, o) -> in -> Ops.one(map(in[0], Math::signum)));
+    ops.put("Gelu", (a, n, o) -> {
+      boolean tanh = a.s("approximate", "none").equals("tanh");
+      return in -> Ops.one(tanh ? map(in[0], x -> (float) (0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI)
+          * (x + 0.044715 * x * x * x))))) : FusedOps.gelu(in[0]));
+    });
+    ops.put("Dropout", (a, n, o) -> {
+      int outputs = n.getOutputCount();
+      return in -> {
+        if (in.length > 2 && in[2] != null && in[2].longs()[0] != 0) {
+          throw new IllegalArgumentException("Dropout in training mode: this engine only runs inference");
+        }
+        Value[] out = new Value[outputs];
+        out[0] = in[0];
+        if (outputs > 1) {
+          long[] ones = new long[in[0].size()];
+          java.util.Arrays.fill(ones, 1);
+          out[1] = Value.ofLongs(dev.selfbyt.cortexsdr.core.tensor.DType.BOOL, in[0].shape(), ones);
+        }
+        return out;
+      };
+    });
     for (String name : new String[] {"Sqrt", "Erf", "Relu", "Tanh", "Sigmoid", "Neg", "Exp", "Log", "Abs",
         "Reciprocal"}) {
       int code = Arith.unaryCode(name);
@@ -125,6 +164,32 @@ final class ElementwiseOps {
     float[] dst = new float[src.length];
     for (int i = 0; i < src.length; i++) {
       dst[i] = src[i] >= 0 ? src[i] : (float) (alpha * Math.expm1(src[i]));
+    }
+    return Value.ofFloats(x.shapeRef(), dst);
+  }
+
+  private static Value fold(int code, Value[] in) {
+    Value acc = null;
+    for (Value v : in) {
+      if (v != null) {
+        acc = acc == null ? v : Arith.binary(code, acc, v);
+      }
+    }
+    if (acc == null) {
+      throw new IllegalArgumentException("no input");
+    }
+    return acc;
+  }
+
+  /** {@code f} on every element, as floats. */
+  static Value map(Value x, java.util.function.DoubleUnaryOperator f) {
+    if (!x.isFloating()) {
+      return x; // Floor, Ceil, Round and Sign leave integers as they are
+    }
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int i = 0; i < src.length; i++) {
+      dst[i] = (float) f.applyAsDouble(src[i]);
     }
     return Value.ofFloats(x.shapeRef(), dst);
   }

@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * Reductions and normalizations: ReduceMean/ReduceSum, Softmax and LogSoftmax,
- * LayerNormalization, BatchNormalization.
+ * LayerNormalization, BatchNormalization, InstanceNormalization.
  */
 final class NormOps {
   private NormOps() {}
@@ -29,6 +29,10 @@ final class NormOps {
       }
       float eps = a.f("epsilon", 1e-5f);
       return in -> Ops.one(batchNorm(in[0], in[1], in[2], in[3], in[4], 1, eps));
+    });
+    ops.put("InstanceNormalization", (a, n, o) -> {
+      float eps = a.f("epsilon", 1e-5f);
+      return in -> Ops.one(instanceNorm(in[0], in[1], in[2], eps));
     });
     ops.put("LayerNormalization", (a, n, o) -> {
       long axis = a.i("axis", -1);
@@ -182,6 +186,48 @@ final class NormOps {
       float shift = (float) (max + Math.log(sum));
       for (int i = 0; i < cols; i++) {
         dst[o + i] = src[o + i] - shift;
+      }
+    }
+    return Value.ofFloats(s, dst);
+  }
+
+  /**
+   * InstanceNormalization: each (sample, channel) plane of {@code x [N, C, ...]} normalized by its
+   * own mean and variance (in double), then {@code scale[C]} and {@code bias[C]}.
+   */
+  static Value instanceNorm(Value x, Value scale, Value bias, float eps) {
+    long[] s = x.shapeRef();
+    if (s.length < 3) {
+      throw new IllegalArgumentException("InstanceNormalization: input " + Arrays.toString(s) + " has no spatial axes");
+    }
+    int c = (int) s[1];
+    int planes = (int) s[0] * c;
+    int area = x.size() / Math.max(planes, 1);
+    float[] g = scale.floats();
+    float[] b = bias.floats();
+    if (g.length != c || b.length != c) {
+      throw new IllegalArgumentException("InstanceNormalization: " + g.length + " scales and " + b.length
+          + " biases for " + c + " channels");
+    }
+    float[] src = x.floats();
+    float[] dst = new float[src.length];
+    for (int p = 0; p < planes; p++) {
+      int o = p * area;
+      double mean = 0;
+      for (int i = 0; i < area; i++) {
+        mean += src[o + i];
+      }
+      mean /= area;
+      double var = 0;
+      for (int i = 0; i < area; i++) {
+        double d = src[o + i] - mean;
+        var += d * d;
+      }
+      double inv = 1 / Math.sqrt(var / area + eps);
+      float mul = (float) (g[p % c] * inv);
+      float add = (float) (b[p % c] - mean * g[p % c] * inv);
+      for (int i = 0; i < area; i++) {
+        dst[o + i] = src[o + i] * mul + add;
       }
     }
     return Value.ofFloats(s, dst);

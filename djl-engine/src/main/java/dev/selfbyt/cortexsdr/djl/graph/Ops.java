@@ -9,9 +9,9 @@ import java.util.TreeSet;
 /**
  * The registry of the ONNX operators the executor knows, each compiled once per node into an
  * {@link Op} with its attributes read. The operators live by family: {@link ElementwiseOps},
- * {@link ShapeOps}, {@link NormOps}, {@link ProductOps}, {@link ConvOps}, {@link PoolOps}, {@link
- * ResizeOps}, {@link RecurrentOps}; each registers its own. Semantics follow the ONNX operator spec
- * at the model's opset (Softmax before opset 13 flattens from its axis; Unsqueeze, Squeeze and
+ * {@link ShapeOps}, {@link LayoutOps}, {@link NormOps}, {@link ReduceOps}, {@link ProductOps},
+ * {@link ConvOps}, {@link PoolOps}, {@link ResizeOps}, {@link RecurrentOps}; each registers its
+ * own. Semantics follow the ONNX operator spec at the model's opset (Softmax before opset 13 flattens from its axis; Unsqueeze, Squeeze and
  * Slice read attributes or inputs by opset). MatMul, Gemm, Conv, ConvTranspose and the input
  * projection of LSTM and GRU compute on quantized or sparse weights directly; Gather reads rows of
  * a quantized table without decoding the rest.
@@ -40,6 +40,8 @@ public final class Ops {
     PoolOps.register(OPS);
     ResizeOps.register(OPS);
     RecurrentOps.register(OPS);
+    ReduceOps.register(OPS);
+    LayoutOps.register(OPS);
   }
 
   private Ops() {}
@@ -60,7 +62,8 @@ public final class Ops {
   static int requiredInputs(String opType, int opset) {
     return switch (opType) {
       case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "MatMul",
-          "Gather", "GatherElements", "Expand", "LayerNormalization", "Conv", "Gemm", "ConvTranspose", "PRelu" -> 2;
+          "Gather", "GatherElements", "Expand", "LayerNormalization", "Conv", "Gemm", "ConvTranspose", "PRelu", "Tile" -> 2;
+      case "InstanceNormalization" -> 3;
       case "Where", "LSTM", "GRU" -> 3;
       case "BatchNormalization" -> 5;
       case "Reshape" -> opset >= 5 ? 2 : 1;

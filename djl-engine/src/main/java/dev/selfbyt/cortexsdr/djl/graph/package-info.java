@@ -3,7 +3,7 @@
  * float32 or int64 values, or a compressed weight), {@link dev.selfbyt.cortexsdr.djl.graph.Ops}
  * is the registry of the ONNX operators, which live by family in their own classes ({@code
  * ElementwiseOps} with {@code Arith}, {@code ShapeOps}, {@code NormOps}, {@code ProductOps}, {@code
- * ConvOps}, {@code PoolOps}, {@code ResizeOps}, {@code RecurrentOps}), {@link dev.selfbyt.cortexsdr.djl.graph.GraphExecutor} orders the
+ * ConvOps}, {@code PoolOps}, {@code ResizeOps}, {@code RecurrentOps}, {@code ReduceOps}, {@code LayoutOps}), {@link dev.selfbyt.cortexsdr.djl.graph.GraphExecutor} orders the
  * nodes once at load time, checks every operator is known (listing the ones that are not) and
  * evaluates the graph for each call, freeing intermediate values after their last use. Before
  * compiling, {@link dev.selfbyt.cortexsdr.djl.graph.Fusion} rewrites the standard exported chains

@@ -468,4 +468,88 @@ class CnnOpsTest {
       close(ref, out[0].floats(), 1e-5, "GRU linear_before_reset=" + lbr);
     }
   }
+
+  @Test
+  void reduceMaxAndArgMaxAlongOddAxes() {
+    int a = 3, b = 5, c = 7;
+    float[] x = rand(a * b * c, 1);
+    Value v = Value.ofFloats(new long[] {a, b, c}, x);
+    double[] max = new double[b];
+    long[] argMin = new long[a * c];
+    java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
+    for (int i = 0; i < a; i++) {
+      for (int k = 0; k < c; k++) {
+        double best = Double.POSITIVE_INFINITY;
+        for (int j = 0; j < b; j++) {
+          double e = x[(i * b + j) * c + k];
+          max[j] = Math.max(max[j], e);
+          if (e < best) {
+            best = e;
+            argMin[i * c + k] = j;
+          }
+        }
+      }
+    }
+    Value m = ReduceOps.extreme(v, new long[] {0, -1}, false, true);
+    assertArrayEquals(new long[] {b}, m.shape());
+    close(max, m.floats(), 0, "ReduceMax over axes 0 and 2");
+    Value am = ReduceOps.arg(v, 1, true, false, false);
+    assertArrayEquals(new long[] {a, 1, c}, am.shape());
+    assertArrayEquals(argMin, am.longs(), "ArgMin along axis 1");
+  }
+
+  @Test
+  void tileDepthToSpaceAndSpaceToDepthMoveEveryElementWhereTheSpecSays() {
+    float[] x = rand(2 * 3, 1);
+    Value t = LayoutOps.tile(Value.ofFloats(new long[] {2, 3}, x), new long[] {3, 2});
+    assertArrayEquals(new long[] {6, 6}, t.shape());
+    for (int i = 0; i < 6; i++) {
+      for (int j = 0; j < 6; j++) {
+        assertEquals(x[(i % 2) * 3 + j % 3], t.floats()[i * 6 + j], "Tile at " + i + "," + j);
+      }
+    }
+    int n = 1, bs = 2, c = 3, h = 3, w = 5;
+    float[] d = rand(n * c * bs * bs * h * w, 1);
+    Value v = Value.ofFloats(new long[] {n, c * bs * bs, h, w}, d);
+    for (boolean crd : new boolean[] {false, true}) {
+      float[] got = LayoutOps.depthToSpace(v, bs, crd).floats();
+      for (int ch = 0; ch < c; ch++) {
+        for (int y = 0; y < h * bs; y++) {
+          for (int xx = 0; xx < w * bs; xx++) {
+            int by = y % bs, bx = xx % bs;
+            // DCR: depth index (by * bs + bx) * C + ch; CRD: ch * bs * bs + by * bs + bx
+            int depth = crd ? ch * bs * bs + by * bs + bx : (by * bs + bx) * c + ch;
+            assertEquals(d[(depth * h + y / bs) * w + xx / bs], got[(ch * h * bs + y) * w * bs + xx],
+                (crd ? "CRD" : "DCR") + " at " + ch + "," + y + "," + xx);
+          }
+        }
+      }
+    }
+    Value back = LayoutOps.spaceToDepth(LayoutOps.depthToSpace(v, bs, false), bs);
+    assertArrayEquals(d, back.floats(), "SpaceToDepth undoes DepthToSpace (DCR)");
+  }
+
+  @Test
+  void instanceNormalizationNormalizesEachPlane() {
+    int n = 2, c = 3, area = 5 * 7;
+    float[] x = rand(n * c * area, 2);
+    float[] g = rand(c, 1);
+    float[] b = rand(c, 1);
+    double[] ref = new double[x.length];
+    for (int p = 0; p < n * c; p++) {
+      double mean = 0;
+      for (int i = 0; i < area; i++) {
+        mean += x[p * area + i] / (double) area;
+      }
+      double var = 0;
+      for (int i = 0; i < area; i++) {
+        var += Math.pow(x[p * area + i] - mean, 2) / area;
+      }
+      for (int i = 0; i < area; i++) {
+        ref[p * area + i] = (x[p * area + i] - mean) / Math.sqrt(var + 1e-5) * g[p % c] + b[p % c];
+      }
+    }
+    close(ref, NormOps.instanceNorm(Value.ofFloats(new long[] {n, c, 5, 7}, x), Value.ofFloats(new long[] {c}, g),
+        Value.ofFloats(new long[] {c}, b), 1e-5f).floats(), 1e-5, "InstanceNormalization");
+  }
 }

@@ -275,6 +275,30 @@ class OpsVsOnnxRuntimeTest {
         f(2, 3 * h, h), f(2, 6 * h), null, f(2, 2, h)));
     l.add(c("GRU forward reset before product", "GRU", 14, List.of(ai("hidden_size", h)), f(5, 2, 3), f(1, 3 * h, 3),
         f(1, 3 * h, h), f(1, 6 * h)));
+    l.add(c("Max of three", "Max", 13, List.of(), f(2, 3, 4), f(4), f(3, 1)));
+    l.add(c("Min of one", "Min", 13, List.of(), f(2, 5)));
+    l.add(c("Sum of three", "Sum", 13, List.of(), f(2, 3, 4), f(4), f(3, 1)));
+    l.add(c("Mean of two", "Mean", 13, List.of(), f(2, 3), f(3)));
+    Value halves = Value.ofFloats(new long[] {8}, new float[] {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 0.3f, -0.7f});
+    for (String op : List.of("Floor", "Ceil", "Round", "Sign")) {
+      l.add(c(op, op, 13, List.of(), halves));
+    }
+    l.add(c("Gelu", "Gelu", 20, List.of(), scaled(f(3, 7), 3)));
+    l.add(c("Gelu tanh", "Gelu", 20, List.of(str("approximate", "tanh")), scaled(f(3, 7), 3)));
+    l.add(c("Dropout inference", "Dropout", 13, List.of(), f(3, 5), Value.ofFloats(new long[0], new float[] {0.3f})));
+    l.add(c("ReduceMax two axes", "ReduceMax", 13, List.of(ais("axes", 0, 2), ai("keepdims", 0)), f(3, 4, 5)));
+    l.add(c("ReduceMin axes input", "ReduceMin", 18, List.of(), f(3, 4, 5), i64(-1)));
+    l.add(c("ReduceMax all", "ReduceMax", 13, List.of(), f(3, 4, 5)));
+    l.add(c("ArgMax axis 1", "ArgMax", 13, List.of(ai("axis", 1)), f(2, 7, 3)));
+    l.add(c("ArgMin last of ties", "ArgMin", 13, List.of(ai("axis", -1), ai("keepdims", 0),
+        ai("select_last_index", 1)), Value.ofFloats(new long[] {2, 4}, new float[] {1, 0, 0, 2, 3, 1, 3, 1})));
+    l.add(c("Tile", "Tile", 13, List.of(), f(2, 3, 1), i64(2, 1, 3)));
+    l.add(c("DepthToSpace DCR", "DepthToSpace", 13, List.of(ai("blocksize", 2)), f(1, 12, 3, 5)));
+    l.add(c("DepthToSpace CRD", "DepthToSpace", 13, List.of(ai("blocksize", 2), str("mode", "CRD")),
+        f(2, 8, 3, 2)));
+    l.add(c("SpaceToDepth", "SpaceToDepth", 13, List.of(ai("blocksize", 3)), f(1, 2, 6, 9)));
+    l.add(c("InstanceNormalization", "InstanceNormalization", 6, List.of(af("epsilon", 1e-4f)), f(2, 3, 5, 7), f(3),
+        f(3)));
     return l;
   }
 
