@@ -3,7 +3,6 @@ package dev.selfbyt.cortexsdr.djl.graph;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
-import dev.selfbyt.cortexsdr.djl.kernel.MatMul;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -109,7 +108,7 @@ final class RecurrentOps {
       float[] hr = new float[batch * g * h];
       float[] gate = new float[g * h];
       for (int step = 0; step < seq; step++) {
-        MatMul.multiply(hPrev, 0, batch, rd, hr, 0);
+        recurrent(hPrev, batch, rd.data(), g * h, h, hr);
         float[] hNext = hPrev.clone();
         float[] cNext = cPrev.clone();
         for (int b = 0; b < batch; b++) {
@@ -147,6 +146,24 @@ final class RecurrentOps {
       out[i] = all[i];
     }
     return out;
+  }
+
+  /**
+   * {@code hr[b, k] = sum_j h[b, j] * r[k, j]}: the recurrent product of one step, a few rows by a
+   * small matrix, as plain dot products (a tiled product costs more in setup than it saves here).
+   */
+  private static void recurrent(float[] h, int batch, float[] r, int rows, int hidden, float[] hr) {
+    for (int b = 0; b < batch; b++) {
+      int ho = b * hidden;
+      for (int k = 0; k < rows; k++) {
+        int ro = k * hidden;
+        float acc = 0f;
+        for (int j = 0; j < hidden; j++) {
+          acc += h[ho + j] * r[ro + j];
+        }
+        hr[b * rows + k] = acc;
+      }
+    }
   }
 
   /** An initial state {@code [dirs, batch, H]} (or batch-first {@code [batch, dirs, H]}) as direction-major floats. */
