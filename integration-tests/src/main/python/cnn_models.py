@@ -20,6 +20,10 @@ The three architectures, as published:
   crnn  CRNN (Shi et al. 2015): a VGG-style conv stack that reduces height to 1, then a
       two-layer bidirectional LSTM over the width and a linear layer to the classes (LSTM,
       Transpose, Squeeze, Gemm/MatMul).
+  svtr  an SVTR-tiny-like recogniser (Du et al. 2022): conv patch embedding, local (depthwise
+      conv) and global (multi-head self-attention) mixing blocks with LayerNorm and GELU MLPs, a
+      merging conv, height pooling, and a CTC head (MatMul, Softmax, LayerNormalization or its
+      ReduceMean form, Erf, ReduceMean, HardSwish).
 
 Usage: /usr/bin/python3 cnn_models.py OUT_DIR [NAME ...]   (Debian's python3-torch and
 python3-torchvision; no python3-onnx needed). Writes OUT_DIR/NAME.onnx and prints one line per
@@ -136,11 +140,83 @@ class Crnn(nn.Module):
         return self.fc(out).log_softmax(2)
 
 
+class MixingBlock(nn.Module):
+    """SVTR's mixing block: pre-norm multi-head self-attention over all positions (global mixing),
+    or a depthwise 3x3 convolution over the feature map (local mixing, as SVTR-LCNet does), then
+    a GELU MLP; both with residuals."""
+
+    def __init__(self, dim, heads, local, hw):
+        super().__init__()
+        self.local = local
+        self.hw = hw
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        if local:
+            self.mixer = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+        else:
+            self.qkv = nn.Linear(dim, 3 * dim)
+            self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def forward(self, x):  # x: [N, L, C]
+        n, l, c = x.shape
+        y = self.norm1(x)
+        if self.local:
+            h, w = self.hw
+            y = self.mixer(y.transpose(1, 2).reshape(n, c, h, w)).flatten(2).transpose(1, 2)
+        else:
+            qkv = self.qkv(y).reshape(n, l, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            att = (q @ k.transpose(-2, -1)) * (c // self.heads) ** -0.5
+            y = (att.softmax(-1) @ v).transpose(1, 2).reshape(n, l, c)
+            y = self.proj(y)
+        x = x + y
+        return x + self.mlp(self.norm2(x))
+
+
+class Svtr(nn.Module):
+    """SVTR-tiny-like recogniser (Du et al. 2022): two strided conv patch embedding, local then
+    global mixing blocks, a merging conv halving the height, global blocks, height pooling and a
+    CTC head (linear, HardSwish, linear, log-softmax over the classes at each of the W steps)."""
+
+    def __init__(self, classes=97, dims=(64, 128), heads=(2, 4), hw=(8, 25)):
+        super().__init__()
+        self.embed = nn.Sequential(
+            nn.Conv2d(3, dims[0] // 2, 3, 2, 1), nn.BatchNorm2d(dims[0] // 2), nn.GELU(),
+            nn.Conv2d(dims[0] // 2, dims[0], 3, 2, 1), nn.BatchNorm2d(dims[0]), nn.GELU())
+        self.hw = hw
+        self.stage1 = nn.ModuleList([MixingBlock(dims[0], heads[0], True, hw), MixingBlock(dims[0], heads[0], False, hw)])
+        self.merge = nn.Conv2d(dims[0], dims[1], 3, (2, 1), 1)
+        self.merge_norm = nn.LayerNorm(dims[1])
+        hw2 = (hw[0] // 2, hw[1])
+        self.stage2 = nn.ModuleList([MixingBlock(dims[1], heads[1], False, hw2), MixingBlock(dims[1], heads[1], False,
+                                                                                              hw2)])
+        self.hw2 = hw2
+        self.norm = nn.LayerNorm(dims[1])
+        self.head = nn.Sequential(nn.Linear(dims[1], 192), nn.Hardswish(), nn.Linear(192, classes))
+
+    def forward(self, x):
+        x = self.embed(x)  # [N, C, 8, 25]
+        n, c, h, w = x.shape
+        x = x.flatten(2).transpose(1, 2)
+        for b in self.stage1:
+            x = b(x)
+        x = self.merge(x.transpose(1, 2).reshape(n, c, h, w))  # [N, C2, 4, 25]
+        n, c, h, w = x.shape
+        x = self.merge_norm(x.flatten(2).transpose(1, 2))
+        for b in self.stage2:
+            x = b(x)
+        x = self.norm(x).transpose(1, 2).reshape(n, c, h, w).mean(2).transpose(1, 2)  # [N, W, C2]
+        return self.head(x).log_softmax(2)
+
+
 MODELS = {
     "mobilenet_v3_small": (lambda: torchvision.models.mobilenet_v3_small(), (1, 3, 224, 224)),
     "mobilenet_v3_large": (lambda: torchvision.models.mobilenet_v3_large(), (1, 3, 224, 224)),
     "db_detector": (lambda: DbDetector(), (1, 3, 256, 320)),
     "crnn": (lambda: Crnn(), (1, 3, 32, 100)),
+    "svtr": (lambda: Svtr(), (1, 3, 32, 100)),
 }
 
 

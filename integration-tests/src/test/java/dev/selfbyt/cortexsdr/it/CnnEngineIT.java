@@ -35,7 +35,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Real vision architectures on the CortexSDR DJL engine alone: a MobileNetV3 classifier (small and
  * large), a DB-style text detector (MobileNetV3 backbone, FPN with nearest and bilinear Resize,
- * ConvTranspose head) and a CRNN text recogniser (bidirectional LSTM), written as ONNX by
+ * ConvTranspose head), a CRNN text recogniser (bidirectional LSTM) and an SVTR-style one
+ * (attention and depthwise-conv mixing blocks), written as ONNX by
  * src/main/python/cnn_models.py with Debian's PyTorch from a fixed seed (no pretrained weights are
  * available offline), compressed to int8, and run through {@code Criteria} with the ONNX Runtime
  * fallback turned off. Their outputs must equal ONNX Runtime's on the decoded export ({@code
@@ -47,7 +48,7 @@ class CnnEngineIT {
 
   @BeforeAll
   static void makeModels() throws IOException, InterruptedException {
-    List<String> names = List.of("mobilenet_v3_small", "mobilenet_v3_large", "db_detector", "crnn");
+    List<String> names = List.of("mobilenet_v3_small", "mobilenet_v3_large", "db_detector", "crnn", "svtr");
     if (names.stream().allMatch(n -> Files.isRegularFile(MODELS.resolve(n + ".onnx")))) {
       return;
     }
@@ -61,7 +62,7 @@ class CnnEngineIT {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"mobilenet_v3_small", "mobilenet_v3_large", "db_detector", "crnn"})
+  @ValueSource(strings = {"mobilenet_v3_small", "mobilenet_v3_large", "db_detector", "crnn", "svtr"})
   void int8ModelRunsOnTheEngineAloneAsOnnxRuntimeRunsItsDecodedExport(String name, @org.junit.jupiter.api.io.TempDir
       Path dir) throws Exception {
     Path onnx = MODELS.resolve(name + ".onnx");
@@ -109,7 +110,7 @@ class CnnEngineIT {
   private static long[] inputShape(String name) {
     return switch (name) {
       case "db_detector" -> new long[] {1, 3, 256, 320};
-      case "crnn" -> new long[] {1, 3, 32, 100};
+      case "crnn", "svtr" -> new long[] {1, 3, 32, 100};
       default -> new long[] {1, 3, 224, 224};
     };
   }
