@@ -162,24 +162,42 @@ final class ConvOps {
     return rows;
   }
 
+  /**
+   * One channel of a depthwise convolution, added into {@code out} (zero on entry) one kernel tap at
+   * a time: for each tap and output row, the valid output columns are found once and the row is
+   * a multiply-add over contiguous input (stride 1) that the JIT vectorizes, instead of a bounds
+   * test per tap per output pixel.
+   */
   private static void depthwise(float[] src, int base, int h, int w, float[] wt, int wOff, int[] k, int[] s, int[] d,
       int[] p, int oh, int ow, float[] out, int oOff) {
-    for (int y = 0; y < oh; y++) {
-      for (int x = 0; x < ow; x++) {
-        float acc = 0;
-        for (int i = 0; i < k[0]; i++) {
+    int s1 = s[1];
+    for (int i = 0; i < k[0]; i++) {
+      for (int j = 0; j < k[1]; j++) {
+        float wv = wt[wOff + i * k[1] + j];
+        int dx = j * d[1] - p[1];
+        // output columns x with 0 <= x * s1 + dx < w
+        int x0 = dx >= 0 ? 0 : (-dx + s1 - 1) / s1;
+        int x1 = w - 1 - dx < 0 ? -1 : Math.min(ow - 1, (w - 1 - dx) / s1);
+        if (x1 < x0) {
+          continue;
+        }
+        for (int y = 0; y < oh; y++) {
           int iy = y * s[0] - p[0] + i * d[0];
           if (iy < 0 || iy >= h) {
             continue;
           }
-          for (int j = 0; j < k[1]; j++) {
-            int ix = x * s[1] - p[1] + j * d[1];
-            if (ix >= 0 && ix < w) {
-              acc += src[base + iy * w + ix] * wt[wOff + i * k[1] + j];
+          int o = oOff + y * ow;
+          int r = base + iy * w + dx;
+          if (s1 == 1) {
+            for (int x = x0; x <= x1; x++) {
+              out[o + x] += wv * src[r + x];
+            }
+          } else {
+            for (int x = x0; x <= x1; x++) {
+              out[o + x] += wv * src[r + x * s1];
             }
           }
         }
-        out[oOff + y * ow + x] = acc;
       }
     }
   }

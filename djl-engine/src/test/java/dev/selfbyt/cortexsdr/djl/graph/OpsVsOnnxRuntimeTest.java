@@ -166,6 +166,12 @@ class OpsVsOnnxRuntimeTest {
         f(4, 2, 3, 3)));
     l.add(c("Conv depthwise", "Conv", 11, List.of(ai("group", 4), ais("pads", 1, 1, 1, 1)), f(1, 4, 6, 6),
         f(4, 1, 3, 3), f(4)));
+    l.add(c("Conv depthwise strided dilated uneven pads", "Conv", 11, List.of(ai("group", 3), ais("strides", 2, 2),
+        ais("pads", 1, 2, 0, 1), ais("dilations", 1, 2)), f(2, 3, 9, 8), f(3, 1, 3, 3), f(3)));
+    l.add(c("Conv depthwise 5x5 stride 2 SAME_UPPER", "Conv", 11, List.of(ai("group", 4), ais("strides", 2, 2),
+        str("auto_pad", "SAME_UPPER")), f(1, 4, 11, 7), f(4, 1, 5, 5)));
+    l.add(c("Conv depthwise stride 3 wide kernel", "Conv", 11, List.of(ai("group", 2), ais("strides", 1, 3),
+        ais("pads", 0, 3, 0, 3)), f(1, 2, 4, 13), f(2, 1, 1, 7)));
     l.add(c("Conv grouped", "Conv", 11, List.of(ai("group", 2)), f(1, 4, 5, 5), f(6, 2, 1, 1)));
     l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
     l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
