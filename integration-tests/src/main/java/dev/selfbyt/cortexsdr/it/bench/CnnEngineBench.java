@@ -27,7 +27,8 @@ import java.util.Random;
 /**
  * Latency of the vision models of {@code CnnEngineIT} (made by src/main/python/cnn_models.py) on
  * the CortexSDR DJL engine at int8, against ONNX Runtime on the fp32 original (the anchor) and on
- * the decoded int8 export, in one run with the three taking turns per round. Defaults as a user
+ * the decoded int8 export, in one run (each runtime's calls in a block, as their idle threads spin
+ * between calls). Defaults as a user
  * runs them: ONNX Runtime's default session options, the engine with no options.
  *
  * <p>{@code java -cp integration-tests/target/benchmarks.jar dev.selfbyt.cortexsdr.it.bench.CnnEngineBench
@@ -80,20 +81,29 @@ public final class CnnEngineBench {
           NDManager nd = model.getNDManager().newSubManager()) {
         resident = ((CaiModel) model.getWrappedModel()).residentWeightBytes();
         String input = fp32.getInputNames().iterator().next();
+        // one runtime after the other, not interleaved: each runtime's idle threads spin after a
+        // call (ONNX Runtime's and ours), which would steal the two cores from the next one's call
         for (int r = -3; r < runs; r++) {
           long t0 = System.nanoTime();
           fp32.run(Map.of(input, in)).close();
-          long t1 = System.nanoTime();
+          if (r >= 0) {
+            t[0][r] = System.nanoTime() - t0;
+          }
+        }
+        for (int r = -3; r < runs; r++) {
+          long t0 = System.nanoTime();
           dec.run(Map.of(input, in)).close();
-          long t2 = System.nanoTime();
+          if (r >= 0) {
+            t[1][r] = System.nanoTime() - t0;
+          }
+        }
+        for (int r = -3; r < runs; r++) {
+          long t0 = System.nanoTime();
           try (NDManager step = nd.newSubManager()) {
             p.predict(new NDList(step.create(x, new Shape(shape))));
           }
-          long t3 = System.nanoTime();
           if (r >= 0) {
-            t[0][r] = t1 - t0;
-            t[1][r] = t2 - t1;
-            t[2][r] = t3 - t2;
+            t[2][r] = System.nanoTime() - t0;
           }
         }
       }
