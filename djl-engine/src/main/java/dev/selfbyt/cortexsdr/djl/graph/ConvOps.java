@@ -92,11 +92,21 @@ final class ConvOps {
     float[] bias = biasValue != null ? biasValue.floats() : null;
     float[] out = new float[n * oc * hw];
     boolean depthwise = icg == 1 && ocg == 1;
+    // a pointwise convolution (1x1, stride 1, no padding): Y[oc, hw] = W[oc, c] * X[c, hw] with
+    // the input used in place as the right-hand matrix, so no patches and no transposes; the
+    // weight (oc * c values, 1/hw of the work) is decoded for the call
+    boolean pointwise = group == 1 && k[0] == 1 && k[1] == 1 && strides[0] == 1 && strides[1] == 1 && p[0] == 0
+        && p[1] == 0 && p[2] == 0 && p[3] == 0;
     float[] dense = null;
-    if (depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
+    if (pointwise || depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
       dense = w.floats(); // [oc, icg * kh * kw]: per-group slices are decoded once per call
     }
     for (int b = 0; b < n; b++) {
+      if (pointwise) {
+        MatMul.multiplyDense(dense, 0, oc, c, src, b * c * hw, hw, out, b * oc * hw);
+        addBias(out, b * oc * hw, oc, hw, bias);
+        continue;
+      }
       int base = b * c * h * wd;
       int ob = b * oc * hw;
       if (depthwise) {
@@ -124,17 +134,22 @@ final class ConvOps {
           }
         }
       }
-      if (bias != null) {
-        for (int o = 0; o < oc; o++) {
-          float bv = bias[o];
-          int dst = ob + o * hw;
-          for (int i = 0; i < hw; i++) {
-            out[dst + i] += bv;
-          }
-        }
-      }
+      addBias(out, ob, oc, hw, bias);
     }
     return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
+  }
+
+  private static void addBias(float[] out, int ob, int oc, int hw, float[] bias) {
+    if (bias == null) {
+      return;
+    }
+    for (int o = 0; o < oc; o++) {
+      float bv = bias[o];
+      int dst = ob + o * hw;
+      for (int i = 0; i < hw; i++) {
+        out[dst + i] += bv;
+      }
+    }
   }
 
   private static float[] im2row(float[] src, int base, int ch, int h, int w, int[] k, int[] s, int[] d, int[] p,

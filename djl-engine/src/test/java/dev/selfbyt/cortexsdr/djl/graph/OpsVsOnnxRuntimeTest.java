@@ -172,6 +172,8 @@ class OpsVsOnnxRuntimeTest {
         str("auto_pad", "SAME_UPPER")), f(1, 4, 11, 7), f(4, 1, 5, 5)));
     l.add(c("Conv depthwise stride 3 wide kernel", "Conv", 11, List.of(ai("group", 2), ais("strides", 1, 3),
         ais("pads", 0, 3, 0, 3)), f(1, 2, 4, 13), f(2, 1, 1, 7)));
+    l.add(c("Conv pointwise batch 2 with bias", "Conv", 11, List.of(), f(2, 5, 7, 3), f(6, 5, 1, 1), f(6)));
+    l.add(c("Conv pointwise one pixel", "Conv", 11, List.of(), f(1, 9, 1, 1), f(4, 9, 1, 1)));
     l.add(c("Conv grouped", "Conv", 11, List.of(ai("group", 2)), f(1, 4, 5, 5), f(6, 2, 1, 1)));
     l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
     l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
