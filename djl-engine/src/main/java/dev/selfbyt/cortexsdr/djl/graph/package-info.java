@@ -9,7 +9,7 @@
  * compiling, {@link dev.selfbyt.cortexsdr.djl.graph.Fusion} rewrites the standard exported chains
  * (GELU, layer norm, MatMul plus bias, scaled and masked softmax) into single nodes that {@link
  * dev.selfbyt.cortexsdr.djl.graph.FusedOps} runs in one pass, as ONNX Runtime's graph optimizer
- * does ({@code -Ddev.selfbyt.cortexsdr.fusion=false} turns it off). An executor is immutable after
+ * does (the engine option {@code fusion=false} turns it off). An executor is immutable after
  * construction: many threads may run it at once.
  *
  * <p>What a damaged graph can do is bounded: at load the executor refuses a node that lacks one of
