@@ -552,4 +552,64 @@ class CnnOpsTest {
     close(ref, NormOps.instanceNorm(Value.ofFloats(new long[] {n, c, 5, 7}, x), Value.ofFloats(new long[] {c}, g),
         Value.ofFloats(new long[] {c}, b), 1e-5f).floats(), 1e-5, "InstanceNormalization");
   }
+
+  @Test
+  void activationsWithAttributesFollowTheirFormulas() {
+    float[] x = rand(3 * 11, 3);
+    Value v = Value.ofFloats(new long[] {3, 11}, x);
+    float[] slope = rand(11, 0.3);
+    double[] leaky = new double[x.length];
+    double[] prelu = new double[x.length];
+    double[] softplus = new double[x.length];
+    double[] elu = new double[x.length];
+    double[] round = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      double e = x[i];
+      leaky[i] = e >= 0 ? e : 0.1 * e;
+      prelu[i] = e >= 0 ? e : slope[i % 11] * e;
+      softplus[i] = Math.log(1 + Math.exp(e));
+      elu[i] = e >= 0 ? e : 0.7 * (Math.exp(e) - 1);
+      round[i] = Math.rint(e);
+    }
+    close(leaky, ElementwiseOps.leakyRelu(v, 0.1f).floats(), 1e-6, "LeakyRelu");
+    close(prelu, ElementwiseOps.prelu(v, Value.ofFloats(new long[] {11}, slope)).floats(), 1e-6, "PRelu");
+    close(softplus, ElementwiseOps.softplus(v).floats(), 1e-6, "Softplus");
+    close(elu, ElementwiseOps.elu(v, 0.7f).floats(), 1e-6, "Elu");
+    close(round, ElementwiseOps.map(v, Math::rint).floats(), 0, "Round half to even");
+    assertEquals(2f, ElementwiseOps.map(Value.ofFloats(new long[] {1}, new float[] {2.5f}), Math::rint).floats()[0]);
+  }
+
+  @Test
+  void cubicResizeIsKeysConvolutionAlongEachAxis() {
+    int h = 5, w = 6, oh = 8, ow = 4;
+    float[] x = rand(h * w, 1);
+    double a = -0.75;
+    ResizeOps.Mode cubic = new ResizeOps.Mode("cubic", "half_pixel", "round_prefer_floor", (float) a, false, 0f, "t");
+    float[] got = ResizeOps.resize(Value.ofFloats(new long[] {1, 1, h, w}, x), null, null, new long[] {1, 1, oh, ow},
+        null, cubic).floats();
+    double[] ref = new double[oh * ow];
+    for (int y = 0; y < oh; y++) {
+      double fy = (y + 0.5) * h / oh - 0.5;
+      for (int xo = 0; xo < ow; xo++) {
+        double fx = (xo + 0.5) * w / ow - 0.5;
+        double acc = 0;
+        for (int i = -1; i <= 2; i++) {
+          for (int j = -1; j <= 2; j++) {
+            int iy = (int) Math.floor(fy) + i;
+            int ix = (int) Math.floor(fx) + j;
+            double wy = keys(fy - Math.floor(fy) - i, a);
+            double wx = keys(fx - Math.floor(fx) - j, a);
+            acc += wy * wx * x[Math.max(0, Math.min(h - 1, iy)) * w + Math.max(0, Math.min(w - 1, ix))];
+          }
+        }
+        ref[y * ow + xo] = acc;
+      }
+    }
+    close(ref, got, 1e-5, "cubic, edge-clamped taps");
+  }
+
+  private static double keys(double t, double a) {
+    double d = Math.abs(t);
+    return d <= 1 ? ((a + 2) * d - (a + 3)) * d * d + 1 : d < 2 ? ((a * d - 5 * a) * d + 8 * a) * d - 4 * a : 0;
+  }
 }
