@@ -43,7 +43,7 @@ public final class EngineSettings {
   public static final String PREFIX = "dev.selfbyt.cortexsdr.";
 
   private static final Set<String> KINDS = Set.of("auto", "native", "vector", "scalar");
-  private static final Set<String> ISAS = Set.of("auto", "avx512", "avx2", "portable", "neon");
+  private static final Set<String> ISAS = Set.of("auto", "avx512", "avx2", "portable");
 
   private final int numThreads;
   private final int spinMicros;
