@@ -21,7 +21,7 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.djl.graph.CaiWeights;
 import dev.selfbyt.cortexsdr.djl.graph.GraphExecutor;
 import dev.selfbyt.cortexsdr.djl.graph.Value;
-import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelScope;
 import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
 import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.io.IOException;
@@ -34,8 +34,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * A {@code .cai} model in DJL. {@link #load(Path, String, Map)} takes the {@code .cai} file itself
@@ -44,14 +44,23 @@ import org.slf4j.LoggerFactory;
  * file is closed again. Get one through {@code Criteria} with {@code optEngine("CortexSDR")}, or
  * {@code Model.newInstance(name, "CortexSDR")}.
  *
+ * <p>The engine's settings (threads, kernels, fusion, fallback) are read per model from the
+ * {@code options} it is loaded with ({@code Criteria.optOption}, {@code serving.properties}), the
+ * system properties giving the defaults: see {@link EngineSettings}. Each call runs in the model's
+ * own {@link KernelScope}, so models with different settings share a JVM.
+ *
  * <p>A graph with operators the Java executor lacks runs whole in ONNX Runtime when it is on the
- * classpath (and {@code -Ddev.selfbyt.cortexsdr.ort_fallback} is not {@code false}); the log names
- * the operators. Otherwise loading fails with a {@link MalformedModelException} listing them.
+ * classpath (unless the option {@code ortFallback} is {@code false}), with decoded weights: a
+ * warning through {@code java.util.logging} (the engine's logger, which needs no SLF4J binding to
+ * be seen) names the operators and says the memory saving is lost. Otherwise loading fails with a
+ * {@link MalformedModelException} listing them.
  */
 public class CaiModel extends BaseModel {
-  private static final Logger LOG = LoggerFactory.getLogger(CaiModel.class);
+  private static final Logger LOG = Logger.getLogger(CaiModel.class.getName());
 
   private Path caiFile;
+  private EngineSettings settings = EngineSettings.defaults();
+  private KernelScope scope;
   private final Map<String, TensorInfo> infos = new HashMap<>();
 
   CaiModel(String name, NDManager manager) {
@@ -67,25 +76,38 @@ public class CaiModel extends BaseModel {
     wasLoaded = true;
     Path file = findCai(modelPath, prefix);
     this.caiFile = file;
+    try {
+      this.settings = EngineSettings.of(options);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage() + " (from Criteria.optOption or the option."
+          + " entries of serving.properties)", e);
+    }
+    this.scope = settings.scope();
     try (CaiReader cai = CaiReader.open(file)) {
+      long storedBytes = 0;
       for (CaiEntry e : cai.entries()) {
         infos.put(e.name(), e.info());
+        storedBytes += e.storedLength();
       }
       ModelProto model = OnnxExporter.storedModel(cai);
       StoredGraphCheck.check(cai); // what the executor trusts: every weight present, roles as the graph uses them
       Set<String> missing = GraphExecutor.missingOperators(model.getGraph());
       CaiSymbolBlock.Runner runner;
       if (missing.isEmpty()) {
-        runner = new ExecutorRunner(new GraphExecutor(model, name -> CaiWeights.load(cai, name)));
-      } else if (onnxRuntimePresent()) {
-        LOG.warn("{}: operators {} are not supported by the CortexSDR executor; running the whole graph in "
-            + "ONNX Runtime with decoded weights", file, missing);
+        runner = new ExecutorRunner(new GraphExecutor(model, name -> CaiWeights.load(cai, name), settings.fusion()),
+            scope);
+      } else if (onnxRuntimePresent(settings)) {
         ModelProto decoded = OnnxExporter.withWeights(model, n -> cai.contains(n) ? cai.read(n).bytes() : null);
-        runner = openOrt(decoded, file);
+        runner = openOrt(decoded, file, settings.numThreads());
+        LOG.log(Level.WARNING, file + ": operators " + String.join(", ", missing) + " are not supported by the "
+            + "CortexSDR executor, so the whole graph runs in ONNX Runtime with decoded weights: "
+            + mib(runner.residentBytes()) + " of weights in memory instead of " + mib(storedBytes)
+            + " compressed (the memory saving of the .cai is lost)");
       } else {
         throw new MalformedModelException(file + ": operators " + String.join(", ", missing) + " are not supported"
-            + " by the CortexSDR executor; add com.microsoft.onnxruntime:onnxruntime to the classpath to run this"
-            + " model in ONNX Runtime");
+            + " by the CortexSDR executor; " + (settings.ortFallback() ? "add com.microsoft.onnxruntime:onnxruntime to"
+            + " the classpath to run this model in ONNX Runtime" : "the ONNX Runtime fallback is off (ortFallback="
+            + "false)"));
       }
       block = new CaiSymbolBlock((CaiNDManager) manager, runner);
     } catch (CaiException e) {
@@ -141,8 +163,13 @@ public class CaiModel extends BaseModel {
         : "holds " + all.size() + " .cai files and none is named " + tried));
   }
 
-  private static boolean onnxRuntimePresent() {
-    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.ort_fallback", "true"))) {
+  private static String mib(long bytes) {
+    return bytes >= 1 << 20 ? String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0))
+        : bytes >= 1 << 10 ? String.format(java.util.Locale.ROOT, "%.1f KiB", bytes / 1024.0) : bytes + " bytes";
+  }
+
+  private static boolean onnxRuntimePresent(EngineSettings settings) {
+    if (!settings.ortFallback()) {
       return false;
     }
     try {
@@ -153,17 +180,28 @@ public class CaiModel extends BaseModel {
     }
   }
 
-  private static CaiSymbolBlock.Runner openOrt(ModelProto decoded, Path file) throws MalformedModelException {
+  private static CaiSymbolBlock.Runner openOrt(ModelProto decoded, Path file, int threads)
+      throws MalformedModelException {
     try {
       return (CaiSymbolBlock.Runner) Class.forName("dev.selfbyt.cortexsdr.djl.OrtGraphRunner")
           .getDeclaredMethod("open", ModelProto.class, int.class)
-          .invoke(null, decoded, KernelThreads.threads());
+          .invoke(null, decoded, threads);
     } catch (java.lang.reflect.InvocationTargetException e) {
       throw new MalformedModelException(file + ": ONNX Runtime cannot open the graph: " + e.getCause().getMessage(),
           e.getCause());
     } catch (ReflectiveOperationException e) {
       throw new MalformedModelException(file + ": ONNX Runtime fallback unavailable: " + e, e);
     }
+  }
+
+  /** The engine settings this model runs with (its options over the JVM's defaults). */
+  public EngineSettings settings() {
+    return settings;
+  }
+
+  /** The kernels and kernel threads this model's calls run on. */
+  public KernelScope kernelScope() {
+    return scope != null ? scope : settings.scope();
   }
 
   /** The {@code .cai} file this model was loaded from. */
@@ -217,18 +255,20 @@ public class CaiModel extends BaseModel {
         }
         return v;
       });
-      b.replace(new ExecutorRunner(next));
+      b.replace(new ExecutorRunner(next, er.scope));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  /** The Java executor as a block runner. */
+  /** The Java executor as a block runner, each call in the model's kernel scope. */
   static final class ExecutorRunner implements CaiSymbolBlock.Runner {
     final GraphExecutor executor;
+    final KernelScope scope;
 
-    ExecutorRunner(GraphExecutor executor) {
+    ExecutorRunner(GraphExecutor executor, KernelScope scope) {
       this.executor = executor;
+      this.scope = scope;
     }
 
     @Override
@@ -243,7 +283,7 @@ public class CaiModel extends BaseModel {
 
     @Override
     public Map<String, Value> run(Map<String, Value> inputs) {
-      return executor.run(inputs);
+      return scope.call(() -> executor.run(inputs));
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class CortexSdrEngine extends Engine {
 
   @Override
   public synchronized Engine getAlternativeEngine() {
-    if (!alternativeChecked && !Boolean.getBoolean("dev.selfbyt.cortexsdr.disable_alternative")) {
+    if (!alternativeChecked && !EngineSettings.alternativeEngineDisabled()) {
       Engine e = null;
       if (Engine.hasEngine("PyTorch")) {
         e = Engine.getEngine("PyTorch");
@@ -90,6 +90,6 @@ public final class CortexSdrEngine extends Engine {
   @Override
   public String toString() {
     return ENGINE_NAME + ":" + getVersion() + ", kernels: " + Kernels.get().name() + ", threads: "
-        + KernelThreads.threads();
+        + KernelThreads.defaultPool().threadCount();
   }
 }

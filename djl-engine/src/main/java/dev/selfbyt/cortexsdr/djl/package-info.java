@@ -63,11 +63,11 @@
  *       jdk.incubator.vector}, else plain Java loops the JIT vectorizes.
  * </ul>
  *
- * <p>Settings are system properties: {@code dev.selfbyt.cortexsdr.num_threads} (kernel threads,
- * default: available processors), {@code dev.selfbyt.cortexsdr.djl.native} ({@code false} skips
- * the native kernels), {@code dev.selfbyt.cortexsdr.djl.native.isa} ({@code avx512}, {@code avx2}
- * or {@code portable}: forces their instruction set), {@code dev.selfbyt.cortexsdr.vector} ({@code
- * false} skips the Vector API kernels), {@code dev.selfbyt.cortexsdr.ort_fallback} ({@code false}
- * turns the ONNX Runtime fallback off).
+ * <p>Settings (threads, spin, fusion, kernels, ONNX Runtime fallback) are read per model from the
+ * options it is loaded with ({@code Criteria.optOption}, {@code serving.properties}), system
+ * properties giving the JVM-wide defaults: {@link dev.selfbyt.cortexsdr.djl.EngineSettings}. A
+ * model's calls run in its own {@link dev.selfbyt.cortexsdr.djl.kernel.KernelScope} (kernels and
+ * thread pool). The engine logs through {@code java.util.logging}: its kernel choice and any
+ * fallback to ONNX Runtime are seen without an SLF4J binding.
  */
 package dev.selfbyt.cortexsdr.djl;

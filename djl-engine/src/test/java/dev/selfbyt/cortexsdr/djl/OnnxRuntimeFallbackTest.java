@@ -25,7 +25,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,6 +76,32 @@ class OnnxRuntimeFallbackTest {
   @Test
   void runsInOnnxRuntimeWhenItIsOnTheClasspath() throws Exception {
     Path cai = caiWithSin();
+    // the warning goes through java.util.logging, the engine's logger: seen with no SLF4J binding
+    List<LogRecord> records = new ArrayList<>();
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        records.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger log = Logger.getLogger(CaiModel.class.getName());
+    log.addHandler(capture);
+    try (ZooModel<NDList, NDList> model = criteria(cai).loadModel()) {
+      assertEquals(1, records.size(), "one warning: " + records);
+      LogRecord r = records.get(0);
+      assertEquals(Level.WARNING, r.getLevel());
+      assertTrue(r.getMessage().contains("Sin") && r.getMessage().contains(cai.toString())
+          && r.getMessage().contains("ONNX Runtime") && r.getMessage().contains("memory saving of the .cai is lost"),
+          r.getMessage());
+    } finally {
+      log.removeHandler(capture);
+    }
     try (ZooModel<NDList, NDList> model = criteria(cai).loadModel();
         Predictor<NDList, NDList> p = model.newPredictor();
         NDManager nd = model.getNDManager().newSubManager()) {
@@ -162,6 +194,20 @@ class OnnxRuntimeFallbackTest {
         }
       }
     }
+  }
+
+  @Test
+  void theOptionTurnsTheFallbackOffForOneModel() throws Exception {
+    Path cai = caiWithSin();
+    Criteria<NDList, NDList> off = Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(cai)
+        .optEngine("CortexSDR").optOption("ortFallback", "false").build();
+    Exception e = assertThrows(Exception.class, off::loadModel);
+    Throwable t = e;
+    while (t != null && !(t instanceof MalformedModelException)) {
+      t = t.getCause();
+    }
+    assertTrue(t != null && t.getMessage().contains("Sin") && t.getMessage().contains("ortFallback=false"),
+        String.valueOf(e));
   }
 
   @Test

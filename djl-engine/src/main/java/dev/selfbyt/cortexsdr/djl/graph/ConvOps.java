@@ -4,22 +4,28 @@ import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.MatMul;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
- * The 2-D image operators of a convolutional network, on NCHW floats: Conv (groups, strides,
- * pads, dilations) as patches times the weight, with a quantized weight used from its codes (a
- * convolution kernel's fibers are its output channels, {@code [in/g * kh * kw]} long), MaxPool,
- * Pad (constant, edge, reflect) and Resize (nearest or linear).
+ * Convolutions of a convolutional network, on NCHW floats: Conv (groups, strides, pads,
+ * dilations) as patches times the weight, with a quantized weight used from its codes (a
+ * convolution kernel's fibers are its output channels, {@code [in/g * kh * kw]} long), and
+ * ConvTranspose (the upsampling of detection heads), whose weight's fibers are its input channels.
  */
 final class ConvOps {
   private ConvOps() {}
 
-  private static int[] two(long[] v, int dflt) {
+  static void register(Map<String, Ops.Factory> ops) {
+    ops.put("Conv", (a, n, o) -> conv(a));
+    ops.put("ConvTranspose", (a, n, o) -> convTranspose(a));
+  }
+
+  static int[] two(long[] v, int dflt) {
     return v == null ? new int[] {dflt, dflt} : new int[] {(int) v[0], (int) v[v.length > 1 ? 1 : 0]};
   }
 
   /** ONNX pads {@code [top, left, bottom, right]} for a 2-D window, SAME_* auto pads included. */
-  private static int[] pads(long[] pads, String autoPad, int h, int w, int[] k, int[] s, int[] d) {
+  static int[] pads(long[] pads, String autoPad, int h, int w, int[] k, int[] s, int[] d) {
     if (autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER")) {
       int[] p = new int[4];
       int[] in = {h, w};
@@ -86,11 +92,21 @@ final class ConvOps {
     float[] bias = biasValue != null ? biasValue.floats() : null;
     float[] out = new float[n * oc * hw];
     boolean depthwise = icg == 1 && ocg == 1;
+    // a pointwise convolution (1x1, stride 1, no padding): Y[oc, hw] = W[oc, c] * X[c, hw] with
+    // the input used in place as the right-hand matrix, so no patches and no transposes; the
+    // weight (oc * c values, 1/hw of the work) is decoded for the call
+    boolean pointwise = group == 1 && k[0] == 1 && k[1] == 1 && strides[0] == 1 && strides[1] == 1 && p[0] == 0
+        && p[1] == 0 && p[2] == 0 && p[3] == 0;
     float[] dense = null;
-    if (depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
+    if (pointwise || depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
       dense = w.floats(); // [oc, icg * kh * kw]: per-group slices are decoded once per call
     }
     for (int b = 0; b < n; b++) {
+      if (pointwise) {
+        MatMul.multiplyDense(dense, 0, oc, c, src, b * c * hw, hw, out, b * oc * hw);
+        addBias(out, b * oc * hw, oc, hw, bias);
+        continue;
+      }
       int base = b * c * h * wd;
       int ob = b * oc * hw;
       if (depthwise) {
@@ -118,17 +134,22 @@ final class ConvOps {
           }
         }
       }
-      if (bias != null) {
-        for (int o = 0; o < oc; o++) {
-          float bv = bias[o];
-          int dst = ob + o * hw;
-          for (int i = 0; i < hw; i++) {
-            out[dst + i] += bv;
-          }
-        }
-      }
+      addBias(out, ob, oc, hw, bias);
     }
     return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
+  }
+
+  private static void addBias(float[] out, int ob, int oc, int hw, float[] bias) {
+    if (bias == null) {
+      return;
+    }
+    for (int o = 0; o < oc; o++) {
+      float bv = bias[o];
+      int dst = ob + o * hw;
+      for (int i = 0; i < hw; i++) {
+        out[dst + i] += bv;
+      }
+    }
   }
 
   private static float[] im2row(float[] src, int base, int ch, int h, int w, int[] k, int[] s, int[] d, int[] p,
@@ -156,253 +177,166 @@ final class ConvOps {
     return rows;
   }
 
+  /**
+   * One channel of a depthwise convolution, added into {@code out} (zero on entry) one kernel tap at
+   * a time: for each tap and output row, the valid output columns are found once and the row is
+   * a multiply-add over contiguous input (stride 1) that the JIT vectorizes, instead of a bounds
+   * test per tap per output pixel.
+   */
   private static void depthwise(float[] src, int base, int h, int w, float[] wt, int wOff, int[] k, int[] s, int[] d,
       int[] p, int oh, int ow, float[] out, int oOff) {
-    for (int y = 0; y < oh; y++) {
-      for (int x = 0; x < ow; x++) {
-        float acc = 0;
-        for (int i = 0; i < k[0]; i++) {
+    int s1 = s[1];
+    for (int i = 0; i < k[0]; i++) {
+      for (int j = 0; j < k[1]; j++) {
+        float wv = wt[wOff + i * k[1] + j];
+        int dx = j * d[1] - p[1];
+        // output columns x with 0 <= x * s1 + dx < w
+        int x0 = dx >= 0 ? 0 : (-dx + s1 - 1) / s1;
+        int x1 = w - 1 - dx < 0 ? -1 : Math.min(ow - 1, (w - 1 - dx) / s1);
+        if (x1 < x0) {
+          continue;
+        }
+        for (int y = 0; y < oh; y++) {
           int iy = y * s[0] - p[0] + i * d[0];
           if (iy < 0 || iy >= h) {
             continue;
           }
-          for (int j = 0; j < k[1]; j++) {
-            int ix = x * s[1] - p[1] + j * d[1];
-            if (ix >= 0 && ix < w) {
-              acc += src[base + iy * w + ix] * wt[wOff + i * k[1] + j];
+          int o = oOff + y * ow;
+          int r = base + iy * w + dx;
+          if (s1 == 1) {
+            for (int x = x0; x <= x1; x++) {
+              out[o + x] += wv * src[r + x];
+            }
+          } else {
+            for (int x = x0; x <= x1; x++) {
+              out[o + x] += wv * src[r + x * s1];
             }
           }
         }
-        out[oOff + y * ow + x] = acc;
       }
     }
   }
 
-  static Ops.Op maxPool(Attrs a) {
-    return pool(a, false, "MaxPool");
-  }
-
-  static Ops.Op averagePool(Attrs a) {
-    return pool(a, true, "AveragePool");
-  }
-
-  private static Ops.Op pool(Attrs a, boolean average, String op) {
-    int[] k = two(a.ints("kernel_shape"), 1);
-    int[] s = two(a.ints("strides"), 1);
-    int[] d = two(a.ints("dilations"), 1);
+  static Ops.Op convTranspose(Attrs a) {
+    int[] strides = two(a.ints("strides"), 1);
+    int[] dil = two(a.ints("dilations"), 1);
+    int group = (int) a.i("group", 1);
     long[] padAttr = a.ints("pads");
+    int[] outPad = two(a.ints("output_padding"), 0);
+    long[] outShape = a.ints("output_shape");
     String autoPad = a.s("auto_pad", "NOTSET");
-    boolean ceil = a.i("ceil_mode", 0) != 0;
-    boolean countPad = a.i("count_include_pad", 0) != 0;
     return in -> {
       long[] xs = in[0].shapeRef();
-      if (xs.length != 4) {
-        throw new IllegalArgumentException(op + ": only 2-D pooling (NCHW) is supported");
+      long[] ws = in[1].shapeRef();
+      if (xs.length != 4 || ws.length != 4) {
+        throw new IllegalArgumentException("ConvTranspose: only 2-D transposed convolutions (NCHW) are supported, "
+            + "got input " + Arrays.toString(xs) + " and weight " + Arrays.toString(ws));
       }
-      int[] p = pads(padAttr, autoPad, (int) xs[2], (int) xs[3], k, s, d);
-      return Ops.one(pool2d(in[0], k, s, p, d, ceil, average, countPad));
+      int[] k = {(int) ws[2], (int) ws[3]};
+      int[] p = new int[4];
+      if (outShape != null || autoPad.startsWith("SAME")) {
+        // the padding that gives the requested size, the odd cell at the end for SAME_UPPER (ONNX spec)
+        for (int ax = 0; ax < 2; ax++) {
+          long in1 = xs[2 + ax];
+          long target = outShape != null ? outShape[outShape.length - 2 + ax] : in1 * strides[ax];
+          int total = (int) (strides[ax] * (in1 - 1) + outPad[ax] + (long) (k[ax] - 1) * dil[ax] + 1 - target);
+          boolean upper = autoPad.equals("SAME_UPPER");
+          p[ax] = upper ? total / 2 : total - total / 2;
+          p[ax + 2] = total - p[ax];
+        }
+      } else if (padAttr != null) {
+        p = new int[] {(int) padAttr[0], (int) padAttr[1], (int) padAttr[2], (int) padAttr[3]};
+      }
+      return Ops.one(convTranspose2d(in[0], in[1], in.length > 2 ? in[2] : null, strides, p, dil, outPad, group));
     };
   }
 
   /**
-   * 2-D max or average pooling of {@code x [N, C, H, W]}; {@code pads} are {@code [top, left,
-   * bottom, right]}. An average divides by the window cells inside the padded input when {@code
-   * countPad}, else by those inside the input.
+   * A 2-D transposed convolution (the gradient of {@link #conv2d} with respect to its input): {@code
+   * x [N, C, H, W]} by {@code w [C, OC/group, KH, KW]}, plus {@code bias [OC]} when not null; {@code
+   * pads} {@code [top, left, bottom, right]} are cropped from the full output. Each input pixel's
+   * channels times the weight give its {@code OC * KH * KW} contributions (one product, a quantized
+   * or sparse weight used from its codes when its fibers run along the input channels, as the
+   * converter stores them), which are then added into the output window they cover.
    */
-  static Value pool2d(Value x, int[] k, int[] s, int[] p, int[] d, boolean ceil, boolean average,
-      boolean countPad) {
+  static Value convTranspose2d(Value x, Value w, Value biasValue, int[] strides, int[] p, int[] dil, int[] outPad,
+      int group) {
     long[] xs = x.shapeRef();
-    if (xs.length != 4) {
-      throw new IllegalArgumentException("pool2d: input " + Arrays.toString(xs) + " is not 4-D (NCHW)");
+    long[] ws = w.shapeRef();
+    int n = (int) xs[0], c = (int) xs[1], h = (int) xs[2], wd = (int) xs[3];
+    int ocg = (int) ws[1];
+    if (group < 1 || ws[0] != c || c % group != 0) {
+      throw new IllegalArgumentException("ConvTranspose: input " + Arrays.toString(xs) + ", weight "
+          + Arrays.toString(ws) + " and " + group + " groups do not match (weight is [C, OC/group, KH, KW])");
     }
-    int nc = (int) (xs[0] * xs[1]), h = (int) xs[2], w = (int) xs[3];
-    int oh = div(h + p[0] + p[2] - d[0] * (k[0] - 1) - 1, s[0], ceil) + 1;
-    int ow = div(w + p[1] + p[3] - d[1] * (k[1] - 1) - 1, s[1], ceil) + 1;
-    if (ceil) {
-      // as ONNX and PyTorch: the last window must start inside the input or its left padding
-      if ((oh - 1) * s[0] >= h + p[0]) {
-        oh--;
-      }
-      if ((ow - 1) * s[1] >= w + p[1]) {
-        ow--;
-      }
+    int icg = c / group;
+    int oc = ocg * group;
+    int kh = (int) ws[2], kw = (int) ws[3], kk = kh * kw;
+    int oh = strides[0] * (h - 1) + outPad[0] + (kh - 1) * dil[0] + 1 - p[0] - p[2];
+    int ow = strides[1] * (wd - 1) + outPad[1] + (kw - 1) * dil[1] + 1 - p[1] - p[3];
+    if (oh <= 0 || ow <= 0) {
+      throw new IllegalArgumentException("ConvTranspose: pads " + Arrays.toString(p) + " leave no output for input "
+          + Arrays.toString(xs));
     }
+    float[] bias = biasValue != null ? biasValue.floats() : null;
+    if (bias != null && bias.length != oc) {
+      throw new IllegalArgumentException("ConvTranspose: " + bias.length + " biases for " + oc + " output channels");
+    }
+    int hw = h * wd;
+    int cols = ocg * kk;
+    var st = w.storedInfo();
+    boolean asStored = group == 1 && w.isCompressed() && st != null && st.reductionAxis() == 0;
+    float[] dense = asStored ? null : w.floats(); // [C, ocg * kk]: group g's rows start at g * icg
     float[] src = x.floats();
-    float[] out = new float[nc * oh * ow];
-    for (int c = 0; c < nc; c++) {
-      for (int y = 0; y < oh; y++) {
-        for (int xo = 0; xo < ow; xo++) {
-          float m = Float.NEGATIVE_INFINITY;
-          float sum = 0;
-          int inside = 0;
-          int padded = 0;
-          for (int i = 0; i < k[0]; i++) {
-            int iy = y * s[0] - p[0] + i * d[0];
-            for (int j = 0; j < k[1]; j++) {
-              int ix = xo * s[1] - p[1] + j * d[1];
-              if (iy < h + p[2] && ix < w + p[3]) {
-                padded++;
-              }
-              if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                float v = src[c * h * w + iy * w + ix];
-                m = v > m ? v : m;
-                sum += v;
-                inside++;
+    float[] out = new float[n * oc * oh * ow];
+    float[] xt = new float[hw * icg];
+    float[] contrib = new float[hw * cols];
+    for (int b = 0; b < n; b++) {
+      for (int g = 0; g < group; g++) {
+        int base = (b * c + g * icg) * hw;
+        for (int ch = 0; ch < icg; ch++) {
+          for (int i = 0; i < hw; i++) {
+            xt[i * icg + ch] = src[base + ch * hw + i];
+          }
+        }
+        if (asStored && w.quantized() != null) {
+          MatMul.multiply(xt, 0, hw, w.quantized(), contrib, 0);
+        } else if (asStored) {
+          MatMul.multiply(xt, 0, hw, w.sparse(), contrib, 0);
+        } else {
+          MatMul.multiplyDense(xt, 0, hw, icg, dense, g * icg * cols, cols, contrib, 0);
+        }
+        int ob = (b * oc + g * ocg) * oh * ow;
+        for (int iy = 0; iy < h; iy++) {
+          for (int ix = 0; ix < wd; ix++) {
+            int row = (iy * wd + ix) * cols;
+            for (int o = 0; o < ocg; o++) {
+              int dst = ob + o * oh * ow;
+              for (int i = 0; i < kh; i++) {
+                int oy = iy * strides[0] - p[0] + i * dil[0];
+                if (oy < 0 || oy >= oh) {
+                  continue;
+                }
+                for (int j = 0; j < kw; j++) {
+                  int ox = ix * strides[1] - p[1] + j * dil[1];
+                  if (ox >= 0 && ox < ow) {
+                    out[dst + oy * ow + ox] += contrib[row + o * kk + i * kw + j];
+                  }
+                }
               }
             }
           }
-          out[(c * oh + y) * ow + xo] = average ? sum / Math.max(1, countPad ? padded : inside) : m;
+        }
+      }
+      if (bias != null) {
+        for (int o = 0; o < oc; o++) {
+          int dst = (b * oc + o) * oh * ow;
+          for (int i = 0; i < oh * ow; i++) {
+            out[dst + i] += bias[o];
+          }
         }
       }
     }
-    return Value.ofFloats(new long[] {xs[0], xs[1], oh, ow}, out);
-  }
-
-  private static int div(int a, int b, boolean ceil) {
-    return ceil ? (a + b - 1) / b : Math.floorDiv(a, b);
-  }
-
-  static Ops.Op pad(Attrs a, int opset) {
-    String mode = a.s("mode", "constant");
-    long[] padAttr = a.ints("pads");
-    float valueAttr = a.f("value", 0f);
-    return in -> {
-      Value x = in[0];
-      long[] pads = opset < 11 ? padAttr : in[1].longs();
-      float value = opset < 11 ? valueAttr : in.length > 2 && in[2] != null ? in[2].floats()[0] : 0f;
-      long[] s = x.shapeRef();
-      int r = s.length;
-      long[] out = new long[r];
-      for (int i = 0; i < r; i++) {
-        out[i] = s[i] + pads[i] + pads[i + r];
-      }
-      float[] src = x.floats();
-      float[] dst = new float[Broadcast.size(out)];
-      int[] idx = new int[r];
-      for (int o = 0; o < dst.length; o++) {
-        int rem = o;
-        for (int i = r - 1; i >= 0; i--) {
-          idx[i] = (int) (rem % out[i]);
-          rem /= (int) out[i];
-        }
-        int si = 0;
-        boolean inside = true;
-        for (int i = 0; i < r; i++) {
-          int v = idx[i] - (int) pads[i];
-          int n = (int) s[i];
-          if (v < 0 || v >= n) {
-            switch (mode) {
-              case "edge" -> v = v < 0 ? 0 : n - 1;
-              case "reflect" -> v = v < 0 ? -v : 2 * (n - 1) - v;
-              default -> inside = false;
-            }
-          }
-          si = si * n + v;
-        }
-        dst[o] = inside ? src[si] : value;
-      }
-      return Ops.one(Value.ofFloats(out, dst));
-    };
-  }
-
-  static Ops.Op resize(Attrs a, int opset) {
-    String mode = a.s("mode", "nearest");
-    String coord = a.s("coordinate_transformation_mode", "half_pixel");
-    String nearest = a.s("nearest_mode", "round_prefer_floor");
-    return in -> {
-      Value x = in[0];
-      long[] s = x.shapeRef();
-      if (s.length != 4) {
-        throw new IllegalArgumentException("Resize: only NCHW inputs are supported");
-      }
-      Value scalesV = in.length > 2 ? in[2] : null;
-      Value sizesV = in.length > 3 ? in[3] : null;
-      long[] out = s.clone();
-      float[] scale = new float[4];
-      if (sizesV != null && sizesV.size() > 0) {
-        long[] sz = sizesV.longs();
-        for (int i = 0; i < 4; i++) {
-          out[i] = sz[i];
-          scale[i] = (float) sz[i] / s[i];
-        }
-      } else {
-        float[] sc = scalesV.floats();
-        for (int i = 0; i < 4; i++) {
-          scale[i] = sc[i];
-          out[i] = (long) Math.floor(s[i] * sc[i]);
-        }
-      }
-      if (out[0] != s[0] || out[1] != s[1]) {
-        throw new IllegalArgumentException("Resize: only the spatial axes may change");
-      }
-      int nc = (int) (s[0] * s[1]), h = (int) s[2], w = (int) s[3], oh = (int) out[2], ow = (int) out[3];
-      float[] src = x.floats();
-      float[] dst = new float[nc * oh * ow];
-      for (int y = 0; y < oh; y++) {
-        float fy = source(y, scale[2], h, oh, coord);
-        for (int xx = 0; xx < ow; xx++) {
-          float fx = source(xx, scale[3], w, ow, coord);
-          for (int c = 0; c < nc; c++) {
-            int cb = c * h * w;
-            float v;
-            if (mode.equals("linear")) {
-              fy = Math.max(0, Math.min(h - 1, fy));
-              float cx = Math.max(0, Math.min(w - 1, fx));
-              int y0 = (int) fy, x0 = (int) cx;
-              int y1 = Math.min(h - 1, y0 + 1), x1 = Math.min(w - 1, x0 + 1);
-              float dy = fy - y0, dx = cx - x0;
-              v = (src[cb + y0 * w + x0] * (1 - dx) + src[cb + y0 * w + x1] * dx) * (1 - dy)
-                  + (src[cb + y1 * w + x0] * (1 - dx) + src[cb + y1 * w + x1] * dx) * dy;
-            } else {
-              int iy = Math.max(0, Math.min(h - 1, round(fy, nearest)));
-              int ix = Math.max(0, Math.min(w - 1, round(fx, nearest)));
-              v = src[cb + iy * w + ix];
-            }
-            dst[(c * oh + y) * ow + xx] = v;
-          }
-        }
-      }
-      return Ops.one(Value.ofFloats(out, dst));
-    };
-  }
-
-  private static float source(int o, float scale, int in, int out, String coord) {
-    return switch (coord) {
-      case "asymmetric" -> o / scale;
-      case "align_corners" -> out == 1 ? 0 : o * (in - 1f) / (out - 1f);
-      case "pytorch_half_pixel" -> out > 1 ? (o + 0.5f) / scale - 0.5f : 0;
-      default -> (o + 0.5f) / scale - 0.5f; // half_pixel
-    };
-  }
-
-  private static int round(float v, String mode) {
-    return switch (mode) {
-      case "floor" -> (int) Math.floor(v);
-      case "ceil" -> (int) Math.ceil(v);
-      case "round_prefer_ceil" -> (int) Math.floor(v + 0.5f);
-      default -> (int) Math.ceil(v - 0.5f); // round_prefer_floor
-    };
-  }
-
-  static Ops.Op split(Attrs a, int opset, int outputs) {
-    long axis = a.i("axis", 0);
-    long[] splitAttr = a.ints("split");
-    return in -> {
-      Value x = in[0];
-      int ax = InvalidNodeException.axis("Split axis", axis, x.rank());
-      long[] parts = opset >= 13 && in.length > 1 && in[1] != null ? in[1].longs() : splitAttr;
-      long d = x.dim(ax);
-      if (parts == null) {
-        parts = new long[outputs];
-        Arrays.fill(parts, d / outputs);
-      }
-      Value[] out = new Value[parts.length];
-      long start = 0;
-      for (int i = 0; i < parts.length; i++) {
-        out[i] = Ops.slice(x, new long[] {start}, new long[] {start + parts[i]}, new long[] {ax}, null);
-        start += parts[i];
-      }
-      return out;
-    };
+    return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
   }
 }

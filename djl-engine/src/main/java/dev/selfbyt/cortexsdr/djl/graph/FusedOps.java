@@ -24,7 +24,7 @@ final class FusedOps {
         float eps = a.f("epsilon", 1e-5f);
         yield in -> Ops.one(layerNorm(in[0], in[1], in[2], eps));
       }
-      case "MatMulBias" -> in -> Ops.one(Ops.matMul(in[0], in[1], in[2].floats()));
+      case "MatMulBias" -> in -> Ops.one(ProductOps.matMul(in[0], in[1], in[2].floats()));
       case "ScaledMaskedSoftmax" -> {
         float scale = a.f("scale", 1f);
         long axis = a.i("axis", opset < 13 ? 1 : -1);
@@ -76,7 +76,7 @@ final class FusedOps {
       if (mask != null) {
         t = Arith.binary(Arith.ADD, t, mask);
       }
-      return Ops.softmax(t, axis, flattenFromAxis);
+      return NormOps.softmax(t, axis, flattenFromAxis);
     }
     float[] x = scores.floats();
     float[] y = new float[x.length];

@@ -56,17 +56,15 @@ public final class GraphExecutor {
   }
 
   /**
-   * Prepares {@code model} to run.
+   * Prepares {@code model} to run, fusing node chains unless the engine's default settings say not
+   * to ({@code -Ddev.selfbyt.cortexsdr.fusion=false}).
    *
    * @throws UnsupportedOperationException listing the operators it lacks
    * @throws IOException when a weight cannot be read
    */
   public GraphExecutor(ModelProto model, WeightSource weights) throws IOException {
-    this(model, weights, FUSION);
+    this(model, weights, dev.selfbyt.cortexsdr.djl.EngineSettings.defaults().fusion());
   }
-
-  /** Whether {@link Fusion} rewrites node chains: on unless {@code -Ddev.selfbyt.cortexsdr.fusion=false}. */
-  static final boolean FUSION = Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.fusion", "true"));
 
   /**
    * Prepares {@code model} to run, with {@code fusion} saying whether chains of nodes are fused

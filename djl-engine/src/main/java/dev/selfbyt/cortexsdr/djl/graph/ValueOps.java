@@ -39,51 +39,51 @@ public final class ValueOps {
 
   /** ONNX GatherElements, DJL's and PyTorch's {@code gather(index, axis)}. */
   public static Value gatherElements(Value data, Value indices, int axis) {
-    return Ops.gatherElements(data, indices, axis);
+    return ShapeOps.gatherElements(data, indices, axis);
   }
 
   public static Value reduce(Value v, long[] axes, boolean keepDims, boolean mean) {
-    return Ops.reduce(v, axes, keepDims, mean);
+    return NormOps.reduce(v, axes, keepDims, mean);
   }
 
   public static Value reshape(Value v, long[] shape) {
-    return Ops.reshape(v, shape, false);
+    return ShapeOps.reshape(v, shape, false);
   }
 
   public static Value transpose(Value v, long[] perm) {
-    return Ops.transpose(v, perm);
+    return ShapeOps.transpose(v, perm);
   }
 
   public static Value matMul(Value a, Value b) {
-    return Ops.matMul(a, b);
+    return ProductOps.matMul(a, b);
   }
 
   public static Value softmax(Value v, int axis) {
-    return Ops.softmax(v, axis, false);
+    return NormOps.softmax(v, axis, false);
   }
 
   public static Value slice(Value v, long[] starts, long[] ends, long[] axes, long[] steps) {
-    return Ops.slice(v, starts, ends, axes, steps);
+    return ShapeOps.slice(v, starts, ends, axes, steps);
   }
 
   public static Value squeeze(Value v, long[] axes) {
-    return Ops.squeeze(v, axes);
+    return ShapeOps.squeeze(v, axes);
   }
 
   public static Value unsqueeze(Value v, long[] axes) {
-    return Ops.unsqueeze(v, axes);
+    return ShapeOps.unsqueeze(v, axes);
   }
 
   public static Value concat(Value[] parts, int axis) {
-    return Ops.concat(parts, axis);
+    return ShapeOps.concat(parts, axis);
   }
 
   public static Value cast(Value v, DType to) {
-    return Ops.cast(v, to);
+    return ShapeOps.cast(v, to);
   }
 
   public static Value layerNorm(Value x, Value gamma, Value beta, int axis, float eps) {
-    return Ops.layerNorm(x, gamma, beta, axis, eps);
+    return NormOps.layerNorm(x, gamma, beta, axis, eps);
   }
 
   public static Value clip(Value v, float min, float max) {
@@ -113,7 +113,7 @@ public final class ValueOps {
 
   /** ONNX Gather: slices of {@code data} along {@code axis} picked by {@code indices}; a quantized table is decoded row by row. */
   public static Value gather(Value data, Value indices, int axis) {
-    return Ops.gather(data, indices, axis);
+    return ShapeOps.gather(data, indices, axis);
   }
 
   /** {@code condition ? a : b}, broadcast. */
@@ -123,12 +123,12 @@ public final class ValueOps {
 
   /** {@code x [..., K]} times {@code w [N, K]} transposed plus {@code bias} (may be null); a compressed {@code w} is used as stored. */
   public static Value linear(Value x, Value w, Value bias) {
-    return Ops.linear(x, w, bias);
+    return ProductOps.linear(x, w, bias);
   }
 
   /** Inference batch normalization along {@code axis}; null scale/bias count as ones/zeros. */
   public static Value batchNorm(Value x, Value scale, Value bias, Value mean, Value var, int axis, float eps) {
-    return Ops.batchNorm(x, scale, bias, mean, var, axis, eps);
+    return NormOps.batchNorm(x, scale, bias, mean, var, axis, eps);
   }
 
   /** 2-D convolution (NCHW by OIHW), {@code pads} as {@code [top, left, bottom, right]}; a compressed weight is used as stored. */
@@ -139,7 +139,7 @@ public final class ValueOps {
   /** 2-D max or average pooling (NCHW), {@code pads} as {@code [top, left, bottom, right]}. */
   public static Value pool2d(Value x, int[] kernel, int[] strides, int[] pads, boolean ceil, boolean average,
       boolean countPad) {
-    return ConvOps.pool2d(x, kernel, strides, pads, new int[] {1, 1}, ceil, average, countPad);
+    return PoolOps.pool2d(x, kernel, strides, pads, new int[] {1, 1}, ceil, average, countPad);
   }
 
   /** GELU with the exact erf form {@code x / 2 * (1 + erf(x / sqrt 2))}, from the executor's Erf. */

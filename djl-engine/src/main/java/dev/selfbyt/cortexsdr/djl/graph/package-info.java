@@ -1,13 +1,15 @@
 /**
  * Runs an ONNX graph in Java: {@link dev.selfbyt.cortexsdr.djl.graph.Value} is a tensor (dense
  * float32 or int64 values, or a compressed weight), {@link dev.selfbyt.cortexsdr.djl.graph.Ops}
- * implements the ONNX operators, {@link dev.selfbyt.cortexsdr.djl.graph.GraphExecutor} orders the
+ * is the registry of the ONNX operators, which live by family in their own classes ({@code
+ * ElementwiseOps} with {@code Arith}, {@code ShapeOps}, {@code NormOps}, {@code ProductOps}, {@code
+ * ConvOps}, {@code PoolOps}, {@code ResizeOps}, {@code RecurrentOps}, {@code ReduceOps}, {@code LayoutOps}), {@link dev.selfbyt.cortexsdr.djl.graph.GraphExecutor} orders the
  * nodes once at load time, checks every operator is known (listing the ones that are not) and
  * evaluates the graph for each call, freeing intermediate values after their last use. Before
  * compiling, {@link dev.selfbyt.cortexsdr.djl.graph.Fusion} rewrites the standard exported chains
  * (GELU, layer norm, MatMul plus bias, scaled and masked softmax) into single nodes that {@link
  * dev.selfbyt.cortexsdr.djl.graph.FusedOps} runs in one pass, as ONNX Runtime's graph optimizer
- * does ({@code -Ddev.selfbyt.cortexsdr.fusion=false} turns it off). An executor is immutable after
+ * does (the engine option {@code fusion=false} turns it off). An executor is immutable after
  * construction: many threads may run it at once.
  *
  * <p>What a damaged graph can do is bounded: at load the executor refuses a node that lacks one of

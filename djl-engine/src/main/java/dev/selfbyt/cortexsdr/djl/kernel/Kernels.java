@@ -1,5 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -10,9 +12,9 @@ import java.util.logging.Logger;
  * module, {@link ScalarKernels} otherwise. Get the one in use with {@link #get()}; the first call
  * logs one line saying which runs (and how to get faster ones when not the native kernels).
  *
- * <p>System properties: {@code dev.selfbyt.cortexsdr.djl.native=false} skips the native library;
- * {@code dev.selfbyt.cortexsdr.djl.native.isa=avx512|avx2|portable} forces its instruction set;
- * {@code dev.selfbyt.cortexsdr.vector=false} skips the Vector API. The vector class is loaded by
+ * <p>Which ones run follows the engine's settings ({@code EngineSettings}: options {@code kernels}
+ * and {@code nativeIsa} per model, system properties as the JVM's defaults): a model's calls use
+ * the kernels of its {@link KernelScope}, other calls the JVM's. The vector class is loaded by
  * name only after the module was found, so a JVM started without {@code --add-modules
  * jdk.incubator.vector} never touches it and needs no flag.
  */
@@ -20,9 +22,16 @@ public abstract class Kernels {
   private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
   private static final Kernels SCALAR = new ScalarKernels();
   private static final Kernels ACTIVE = pick();
+  private static final Map<String, Kernels> CHOSEN = new ConcurrentHashMap<>();
 
-  /** The kernels in use. */
+  /** The kernels in use: the calling model's ({@link KernelScope}), else the ones picked for this JVM. */
   public static Kernels get() {
+    KernelScope s = KernelScope.current();
+    return s != null ? s.kernels() : ACTIVE;
+  }
+
+  /** The kernels picked for this JVM from the engine's default settings (logged once). */
+  public static Kernels jvmDefault() {
     return ACTIVE;
   }
 
@@ -47,31 +56,51 @@ public abstract class Kernels {
   }
 
   private static Kernels pick() {
+    var d = dev.selfbyt.cortexsdr.djl.EngineSettings.defaults();
+    return select(d.kernels(), d.nativeIsa(), d.kernelsOrigin());
+  }
+
+  /**
+   * The kernels of kind {@code kind} ({@code auto}: native, else Java vector, else scalar; {@code
+   * native}: native, else scalar; {@code vector}: Java vector, else scalar; {@code scalar}) with the
+   * native instruction set {@code isa} ({@code auto} for the CPU's best), for a model whose settings
+   * ask for them; {@code origin} names the setting in the log line. Each distinct choice is made
+   * and logged once; the JVM's own choice is returned as is.
+   */
+  public static Kernels choose(String kind, String isa, String origin) {
+    var d = dev.selfbyt.cortexsdr.djl.EngineSettings.defaults();
+    if (kind.equals(d.kernels()) && isa.equals(d.nativeIsa())) {
+      return ACTIVE;
+    }
+    return CHOSEN.computeIfAbsent(kind + "/" + isa, k -> select(kind, isa, origin));
+  }
+
+  private static Kernels select(String kind, String isa, String origin) {
     String why;
-    if (!Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.djl.native", "true"))) {
-      why = "native kernels disabled by -Ddev.selfbyt.cortexsdr.djl.native=false";
-    } else {
-      String isa = System.getProperty("dev.selfbyt.cortexsdr.djl.native.isa", "auto");
+    if (kind.equals("auto") || kind.equals("native")) {
       Kernels n = null;
       try {
         n = "auto".equals(isa) ? NativeKernels.best() : NativeKernels.of(isa);
         why = n == null ? NativeLibrary.failure() : null;
       } catch (IllegalArgumentException e) {
-        why = "-Ddev.selfbyt.cortexsdr.djl.native.isa=" + isa + ": " + e.getMessage();
+        why = origin + " nativeIsa " + isa + ": " + e.getMessage();
       }
       if (n != null) {
         LOG.log(Level.INFO, "CortexSDR engine kernels: " + n.name() + " from " + NativeLibrary.NAME);
         return n;
       }
+    } else {
+      why = "native kernels disabled by " + origin;
     }
-    Kernels v = Boolean.parseBoolean(System.getProperty("dev.selfbyt.cortexsdr.vector", "true")) ? loadVector() : null;
+    Kernels v = kind.equals("auto") || kind.equals("vector") ? loadVector() : null;
     if (v != null) {
       LOG.log(Level.INFO, "CortexSDR engine kernels: Java " + v.name() + " (" + why + "; the native kernels are "
           + "faster: use the jar built for this platform)");
       return v;
     }
     LOG.log(Level.INFO, "CortexSDR engine kernels: scalar Java (" + why + "; and jdk.incubator.vector "
-        + (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty() ? "is not in this JVM" : "is disabled")
+        + (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty() ? "is not in this JVM"
+            : kind.equals("scalar") || kind.equals("native") ? "is not asked for" : "is disabled")
         + "): the native kernels, from the jar built for this platform, are the fast ones; "
         + "--add-modules jdk.incubator.vector gives the Java vector ones");
     return SCALAR;

@@ -19,7 +19,7 @@ public final class MatMul {
    * decode into a transposed panel as the other widths do ({@code
    * -Ddev.selfbyt.cortexsdr.quant_gemm=panel}).
    */
-  static final boolean ROWS_FORM = !"panel".equals(System.getProperty("dev.selfbyt.cortexsdr.quant_gemm"));
+  static final boolean ROWS_FORM = !dev.selfbyt.cortexsdr.djl.EngineSettings.panelGemmOnly();
   /**
    * Per-thread buffers, reused so a tile makes no garbage: {@link #ROWS} decoded weight rows,
    * {@link #PANEL} a packed panel, {@link #SCALES} and {@link #BIASES} a panel's group constants.

@@ -19,14 +19,19 @@
  *       Aarch64KernelTest} with src/test/c/kernel_check.c, as a JVM does not load there), {@code
  *       VectorKernels} (Java Vector API) when {@code jdk.incubator.vector} is in the JVM, else
  *       {@code ScalarKernels}, whose products {@code ScalarMatMul} lays out in wide 0-based
- *       tiles that C2 auto-vectorizes; the first use logs one line naming the choice. The vector
+ *       tiles that C2 auto-vectorizes; each choice (the JVM's, and any other a model's settings ask
+ *       for) logs one line naming it. The vector
  *       class is only ever loaded by reflection, so a JVM without the module never sees it.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Int8Panels}: a MatMul weight that computes with
  *       int8 activations (W8A8, the manifest's {@code int8Activations}): activations quantized
  *       per tensor as ONNX Runtime's {@code DynamicQuantizeLinear}, int8 per-channel codes in
  *       groups of four along {@code K} for integer dot products, 32-bit sums.
- *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.KernelThreads}: the shared fork-join pool that
- *       splits large products over {@code N}.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.KernelThreads}: fork-join pools that split large
+ *       products over {@code N}, one per distinct (threads, spin) setting, shared by the models
+ *       that ask for it.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.KernelScope}: the kernels and pool one model's
+ *       calls use; {@code Kernels.get()} and {@code KernelThreads.forEach} read the calling
+ *       thread's scope (workers take their caller's), the JVM's defaults outside any.
  * </ul>
  */
 package dev.selfbyt.cortexsdr.djl.kernel;

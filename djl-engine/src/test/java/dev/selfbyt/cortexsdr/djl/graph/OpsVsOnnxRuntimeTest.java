@@ -166,6 +166,14 @@ class OpsVsOnnxRuntimeTest {
         f(4, 2, 3, 3)));
     l.add(c("Conv depthwise", "Conv", 11, List.of(ai("group", 4), ais("pads", 1, 1, 1, 1)), f(1, 4, 6, 6),
         f(4, 1, 3, 3), f(4)));
+    l.add(c("Conv depthwise strided dilated uneven pads", "Conv", 11, List.of(ai("group", 3), ais("strides", 2, 2),
+        ais("pads", 1, 2, 0, 1), ais("dilations", 1, 2)), f(2, 3, 9, 8), f(3, 1, 3, 3), f(3)));
+    l.add(c("Conv depthwise 5x5 stride 2 SAME_UPPER", "Conv", 11, List.of(ai("group", 4), ais("strides", 2, 2),
+        str("auto_pad", "SAME_UPPER")), f(1, 4, 11, 7), f(4, 1, 5, 5)));
+    l.add(c("Conv depthwise stride 3 wide kernel", "Conv", 11, List.of(ai("group", 2), ais("strides", 1, 3),
+        ais("pads", 0, 3, 0, 3)), f(1, 2, 4, 13), f(2, 1, 1, 7)));
+    l.add(c("Conv pointwise batch 2 with bias", "Conv", 11, List.of(), f(2, 5, 7, 3), f(6, 5, 1, 1), f(6)));
+    l.add(c("Conv pointwise one pixel", "Conv", 11, List.of(), f(1, 9, 1, 1), f(4, 9, 1, 1)));
     l.add(c("Conv grouped", "Conv", 11, List.of(ai("group", 2)), f(1, 4, 5, 5), f(6, 2, 1, 1)));
     l.add(c("MaxPool", "MaxPool", 11, List.of(ais("kernel_shape", 3, 3), ais("pads", 1, 1, 1, 1)), f(1, 2, 7, 6)));
     l.add(c("MaxPool strided", "MaxPool", 11, List.of(ais("kernel_shape", 2, 2), ais("strides", 2, 2)),
@@ -203,7 +211,111 @@ class OpsVsOnnxRuntimeTest {
         str("coordinate_transformation_mode", "asymmetric"), str("nearest_mode", "floor")), f(1, 2, 3, 4),
         Value.ofFloats(new long[] {0}, new float[0]), Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 3})));
     l.add(c("Split", "Split", 11, List.of(ai("axis", 1), ais("split", 1, 3)), f(2, 4, 3)));
+    l.addAll(cnnCases());
     return l;
+  }
+
+  /** The operators of MobileNetV3 classifiers, DB-style detectors and CRNN recognisers. */
+  static List<Case> cnnCases() {
+    List<Case> l = new ArrayList<>();
+    Value none = Value.ofFloats(new long[] {0}, new float[0]);
+    l.add(c("HardSigmoid PyTorch's alpha", "HardSigmoid", 14, List.of(af("alpha", 1f / 6), af("beta", 0.5f)),
+        scaled(f(3, 5, 7), 4)));
+    l.add(c("HardSigmoid defaults", "HardSigmoid", 6, List.of(), scaled(f(2, 9), 4)));
+    l.add(c("HardSwish", "HardSwish", 14, List.of(), scaled(f(2, 3, 5, 7), 5)));
+    l.add(c("LeakyRelu", "LeakyRelu", 6, List.of(af("alpha", 0.1f)), f(3, 11)));
+    l.add(c("PRelu per channel", "PRelu", 9, List.of(), f(2, 3, 4, 5), f(3, 1, 1)));
+    l.add(c("Softplus", "Softplus", 1, List.of(), scaled(f(4, 7), 30)));
+    l.add(c("Elu", "Elu", 6, List.of(af("alpha", 0.7f)), f(4, 7)));
+    l.add(c("GlobalAveragePool", "GlobalAveragePool", 1, List.of(), f(2, 3, 5, 7)));
+    l.add(c("GlobalMaxPool 3-D", "GlobalMaxPool", 1, List.of(), f(2, 3, 11)));
+    l.add(c("LogSoftmax opset 13 axis 1", "LogSoftmax", 13, List.of(ai("axis", 1)), scaled(f(2, 5, 3), 10)));
+    l.add(c("LogSoftmax opset 11 flattens", "LogSoftmax", 11, List.of(ai("axis", 1)), f(2, 3, 4)));
+    l.add(c("ConvTranspose 2x2 stride 2", "ConvTranspose", 11, List.of(ais("kernel_shape", 2, 2),
+        ais("strides", 2, 2)), f(1, 4, 5, 7), f(4, 3, 2, 2), f(3)));
+    l.add(c("ConvTranspose grouped pads dilations", "ConvTranspose", 11, List.of(ai("group", 2),
+        ais("strides", 2, 3), ais("pads", 1, 0, 0, 1), ais("dilations", 1, 2), ais("output_padding", 1, 0)),
+        f(2, 4, 5, 3), f(4, 3, 3, 2)));
+    l.add(c("ConvTranspose output_shape", "ConvTranspose", 11, List.of(ais("strides", 2, 2),
+        ais("output_shape", 10, 9)), f(1, 2, 5, 4), f(2, 3, 3, 3)));
+    l.add(c("ConvTranspose SAME_UPPER", "ConvTranspose", 11, List.of(ais("strides", 2, 2), str("auto_pad",
+        "SAME_UPPER")), f(1, 2, 3, 4), f(2, 2, 3, 3)));
+    l.add(c("Resize nearest floor sizes", "Resize", 13, List.of(str("coordinate_transformation_mode", "asymmetric"),
+        str("nearest_mode", "floor")), f(1, 2, 5, 3), none, none, i64(1, 2, 9, 7)));
+    l.add(c("Resize nearest half_pixel shrink", "Resize", 13, List.of(), f(1, 2, 9, 7), none,
+        Value.ofFloats(new long[] {4}, new float[] {1, 1, 0.5f, 0.6f})));
+    l.add(c("Resize nearest align_corners round_prefer_ceil", "Resize", 13, List.of(
+        str("coordinate_transformation_mode", "align_corners"), str("nearest_mode", "round_prefer_ceil")),
+        f(2, 1, 4, 5), none, none, i64(2, 1, 7, 3)));
+    l.add(c("Resize nearest tf_half_pixel_for_nn", "Resize", 13, List.of(
+        str("coordinate_transformation_mode", "tf_half_pixel_for_nn")), f(1, 2, 3, 5), none,
+        Value.ofFloats(new long[] {4}, new float[] {1, 1, 2.5f, 1.5f})));
+    l.add(c("Resize linear align_corners sizes", "Resize", 13, List.of(str("mode", "linear"),
+        str("coordinate_transformation_mode", "align_corners")), f(1, 3, 5, 4), none, none, i64(1, 3, 9, 11)));
+    l.add(c("Resize linear pytorch_half_pixel shrink", "Resize", 13, List.of(str("mode", "linear"),
+        str("coordinate_transformation_mode", "pytorch_half_pixel")), f(1, 2, 9, 7), none, none, i64(1, 2, 4, 1)));
+    l.add(c("Resize linear asymmetric 3-D", "Resize", 13, List.of(str("mode", "linear"),
+        str("coordinate_transformation_mode", "asymmetric")), f(2, 3, 7), none,
+        Value.ofFloats(new long[] {3}, new float[] {1, 1, 1.75f})));
+    l.add(c("Resize cubic half_pixel", "Resize", 13, List.of(str("mode", "cubic")), f(1, 2, 5, 6), none,
+        Value.ofFloats(new long[] {4}, new float[] {1, 1, 1.6f, 2f})));
+    l.add(c("Resize cubic exclude_outside a -0.5", "Resize", 13, List.of(str("mode", "cubic"),
+        af("cubic_coeff_a", -0.5f), ai("exclude_outside", 1)), f(1, 1, 6, 5), none, none, i64(1, 1, 4, 9)));
+    l.add(c("Resize tf_crop_and_resize", "Resize", 13, List.of(str("mode", "linear"),
+        str("coordinate_transformation_mode", "tf_crop_and_resize"), af("extrapolation_value", 2.5f)),
+        f(1, 1, 5, 6), Value.ofFloats(new long[] {8}, new float[] {0, 0, -0.2f, 0.1f, 1, 1, 0.9f, 1.3f}), none,
+        i64(1, 1, 4, 5)));
+    l.add(c("Resize opset 10 nearest", "Resize", 10, List.of(), f(1, 2, 3, 4),
+        Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 1.5f})));
+    l.add(c("Upsample opset 9 linear", "Upsample", 9, List.of(str("mode", "linear")), f(1, 2, 3, 4),
+        Value.ofFloats(new long[] {4}, new float[] {1, 1, 2, 2})));
+    int h = 5;
+    l.add(c("LSTM forward", "LSTM", 14, List.of(ai("hidden_size", h)), f(4, 2, 3), f(1, 4 * h, 3), f(1, 4 * h, h),
+        f(1, 8 * h)));
+    l.add(c("LSTM bidirectional lengths states peepholes", "LSTM", 14, List.of(ai("hidden_size", h),
+        str("direction", "bidirectional")), f(6, 3, 7), f(2, 4 * h, 7), f(2, 4 * h, h), f(2, 8 * h),
+        Value.ofLongs(DType.INT32, new long[] {3}, new long[] {6, 2, 4}), f(2, 3, h), f(2, 3, h), f(2, 3 * h)));
+    // ONNX Runtime refuses layout 1 (batch first): CnnOpsTest checks it against the double reference
+    l.add(c("LSTM reverse clip", "LSTM", 14, List.of(ai("hidden_size", h), str("direction", "reverse"),
+        af("clip", 0.8f)), f(4, 2, 3), f(1, 4 * h, 3), f(1, 4 * h, h), f(1, 8 * h)));
+    l.add(c("GRU bidirectional linear_before_reset", "GRU", 14, List.of(ai("hidden_size", h),
+        str("direction", "bidirectional"), ai("linear_before_reset", 1)), f(5, 2, 3), f(2, 3 * h, 3),
+        f(2, 3 * h, h), f(2, 6 * h), null, f(2, 2, h)));
+    l.add(c("GRU forward reset before product", "GRU", 14, List.of(ai("hidden_size", h)), f(5, 2, 3), f(1, 3 * h, 3),
+        f(1, 3 * h, h), f(1, 6 * h)));
+    l.add(c("Max of three", "Max", 13, List.of(), f(2, 3, 4), f(4), f(3, 1)));
+    l.add(c("Min of one", "Min", 13, List.of(), f(2, 5)));
+    l.add(c("Sum of three", "Sum", 13, List.of(), f(2, 3, 4), f(4), f(3, 1)));
+    l.add(c("Mean of two", "Mean", 13, List.of(), f(2, 3), f(3)));
+    Value halves = Value.ofFloats(new long[] {8}, new float[] {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 0.3f, -0.7f});
+    for (String op : List.of("Floor", "Ceil", "Round", "Sign")) {
+      l.add(c(op, op, 13, List.of(), halves));
+    }
+    l.add(c("Gelu", "Gelu", 20, List.of(), scaled(f(3, 7), 3)));
+    l.add(c("Gelu tanh", "Gelu", 20, List.of(str("approximate", "tanh")), scaled(f(3, 7), 3)));
+    l.add(c("Dropout inference", "Dropout", 13, List.of(), f(3, 5), Value.ofFloats(new long[0], new float[] {0.3f})));
+    l.add(c("ReduceMax two axes", "ReduceMax", 13, List.of(ais("axes", 0, 2), ai("keepdims", 0)), f(3, 4, 5)));
+    l.add(c("ReduceMin axes input", "ReduceMin", 18, List.of(), f(3, 4, 5), i64(-1)));
+    l.add(c("ReduceMax all", "ReduceMax", 13, List.of(), f(3, 4, 5)));
+    l.add(c("ArgMax axis 1", "ArgMax", 13, List.of(ai("axis", 1)), f(2, 7, 3)));
+    l.add(c("ArgMin last of ties", "ArgMin", 13, List.of(ai("axis", -1), ai("keepdims", 0),
+        ai("select_last_index", 1)), Value.ofFloats(new long[] {2, 4}, new float[] {1, 0, 0, 2, 3, 1, 3, 1})));
+    l.add(c("Tile", "Tile", 13, List.of(), f(2, 3, 1), i64(2, 1, 3)));
+    l.add(c("DepthToSpace DCR", "DepthToSpace", 13, List.of(ai("blocksize", 2)), f(1, 12, 3, 5)));
+    l.add(c("DepthToSpace CRD", "DepthToSpace", 13, List.of(ai("blocksize", 2), str("mode", "CRD")),
+        f(2, 8, 3, 2)));
+    l.add(c("SpaceToDepth", "SpaceToDepth", 13, List.of(ai("blocksize", 3)), f(1, 2, 6, 9)));
+    l.add(c("InstanceNormalization", "InstanceNormalization", 6, List.of(af("epsilon", 1e-4f)), f(2, 3, 5, 7), f(3),
+        f(3)));
+    return l;
+  }
+
+  static Value scaled(Value v, float k) {
+    float[] x = v.floats().clone();
+    for (int i = 0; i < x.length; i++) {
+      x[i] *= k;
+    }
+    return Value.ofFloats(v.shape(), x);
   }
 
   static AttributeProto str(String n, String v) {
@@ -289,6 +401,13 @@ class OpsVsOnnxRuntimeTest {
     }
     if (v.dtype() == DType.INT64) {
       return OnnxTensor.createTensor(env, LongBuffer.wrap(v.longs()), v.shape());
+    }
+    if (v.dtype() == DType.INT32) {
+      java.nio.IntBuffer b = java.nio.IntBuffer.allocate(v.size());
+      for (long x : v.longs()) {
+        b.put((int) x);
+      }
+      return OnnxTensor.createTensor(env, b.rewind(), v.shape());
     }
     ByteBuffer b = ByteBuffer.allocateDirect(v.size()).order(ByteOrder.nativeOrder());
     for (long x : v.longs()) {
