@@ -157,7 +157,6 @@ public final class QuantizedOnnxExporter {
    */
   public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter,
       Set<String> int8Activations, OrtVersion runtime) throws IOException {
-    boolean newest = runtime.atLeast(OrtVersion.NEWEST);
     ModelProto model = OnnxExporter.storedModel(cai);
     GraphProto g = model.getGraph();
     Map<String, List<NodeProto>> consumers = new HashMap<>();
@@ -225,8 +224,8 @@ public final class QuantizedOnnxExporter {
       }
       NodeProto user = users.get(0);
       boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
-      // below 1.23 codes of 2 or 3 bits fit MatMulNBits' 4 bits (with their own zero points), exactly
-      int bits = q.bits() == 4 || (!newest && q.bits() < 4) ? 4 : 8;
+      // below 1.23 (no 8-bit MatMulNBits) codes of 2 or 3 bits take 4 bits with their own zero points, exactly
+      int bits = q.bits() == 4 || (!runtime.hasMatMulNBits8() && q.bits() < 4) ? 4 : 8;
       String widened = q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits";
       QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
       // a node short of its two inputs (a damaged graph) keeps the decoded weight, for ONNX Runtime to refuse
