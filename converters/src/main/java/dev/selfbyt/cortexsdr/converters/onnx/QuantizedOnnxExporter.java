@@ -339,7 +339,7 @@ public final class QuantizedOnnxExporter {
   }
 
   /** The manifest's {@code int8Activations}: weights whose MatMul takes int8 activations. */
-  static Set<String> int8Activations(CaiReader cai) {
+  public static Set<String> int8Activations(CaiReader cai) {
     Object v = cai.manifest().get("int8Activations");
     Set<String> out = new LinkedHashSet<>();
     if (v instanceof List<?> l) {

@@ -144,8 +144,15 @@ public final class CaiOrtBench {
     if (!model.toString().endsWith(".cai")) {
       return env.createSession(model.toString(), o);
     }
-    return CaiOrt.createSession(env, model, o, SdrMatMulRewriter.withMinSparsity(0.75),
-        variant.contains("accuracy_level 4") ? 4 : 0);
+    // the session alone: CaiOrtSession's buffers go once it is closed and unreachable
+    return CaiOrt.open(env, model, caiOptions().sdr(SdrMatMulRewriter.withMinSparsity(0.75))
+        .accuracyLevel(variant.contains("accuracy_level 4") ? 4 : 0).build()).session();
+  }
+
+  /** {@link #options()} for {@link CaiOrt#open}. */
+  static dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions.Builder caiOptions() {
+    return dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions.builder().intraOpThreads(2).interOpThreads(1)
+        .configEntry("session.intra_op.allow_spinning", "0");
   }
 
   static OrtSession.SessionOptions options() throws Exception {
