@@ -155,15 +155,32 @@ public final class CaiOrt {
     ModelProto model = g.model().toBuilder().setGraph(gb).build();
     List<QuantizedOnnxExporter.Form> forms = g.forms();
     g = null;
-    // serialized off the Java heap; ONNX Runtime parses it during the call and keeps nothing of it
-    ByteBuffer bytes = ByteBuffer.allocateDirect(model.getSerializedSize());
-    CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-    model.writeTo(out);
-    out.flush();
-    model = null;
-    bytes.flip();
-    OrtSession session = env.createSession(bytes, so);
+    OrtSession session;
+    if (BYTE_BUFFER_SESSIONS) {
+      // serialized off the Java heap; ONNX Runtime parses it during the call and keeps nothing of it
+      ByteBuffer bytes = ByteBuffer.allocateDirect(model.getSerializedSize());
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      model.writeTo(out);
+      out.flush();
+      model = null;
+      bytes.flip();
+      session = env.createSession(bytes, so);
+    } else {
+      session = env.createSession(model.toByteArray(), so);
+    }
     return new CaiOrtSession(session, runtime, forms, owned, decodedBytes);
+  }
+
+  /** Whether this ONNX Runtime's Java API opens a model from a ByteBuffer (1.20 and newer; before: byte[] only). */
+  private static final boolean BYTE_BUFFER_SESSIONS = hasByteBufferSessions();
+
+  private static boolean hasByteBufferSessions() {
+    try {
+      OrtEnvironment.class.getMethod("createSession", ByteBuffer.class, OrtSession.SessionOptions.class);
+      return true;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
   }
 
   /**
