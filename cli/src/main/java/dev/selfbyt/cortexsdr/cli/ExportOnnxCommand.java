@@ -48,8 +48,8 @@ final class ExportOnnxCommand implements Callable<Integer> {
   @Option(names = "--ort-version", paramLabel = "X.Y",
       description = "the oldest ONNX Runtime that must load the file (quantized mode): no operator or attribute "
           + "it lacks is written (MatMulNBits int8 and GatherBlockQuantized bits need 1.23, GatherBlockQuantized "
-          + "1.20). Default: the oldest that keeps the weights quantized (1.16); 1.23 or newer gives the fastest "
-          + "forms")
+          + "1.20). Default: the oldest that keeps the weights quantized (1.16); 1.20 or newer keeps 4-bit "
+          + "embedding tables at half a byte per code")
   String ortVersion;
 
   @Option(names = "--json", description = "print the result as JSON")

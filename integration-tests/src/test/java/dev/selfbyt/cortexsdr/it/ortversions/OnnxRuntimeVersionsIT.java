@@ -53,6 +53,7 @@ class OnnxRuntimeVersionsIT {
     List<Path> paths = files.keySet().stream().map(dir::resolve).toList();
     Map<String, Map<String, Boolean>> loads = new TreeMap<>();
     Map<String, Map<String, Double>> cosines = new TreeMap<>();
+    Map<String, Map<String, Double>> maxDiffs = new TreeMap<>();
     Map<String, float[]> reference = null;
     Map<String, Map<String, String>> failures = new TreeMap<>();
     // newest first: the reference outputs
@@ -70,10 +71,11 @@ class OnnxRuntimeVersionsIT {
           failures.computeIfAbsent(f, k -> new LinkedHashMap<>()).put(v, r.get(f));
         } else {
           cosines.computeIfAbsent(f, k -> new LinkedHashMap<>()).put(v, cosine(reference.get(f), outputs.get(f)));
+          maxDiffs.computeIfAbsent(f, k -> new LinkedHashMap<>()).put(v, maxAbsDiff(reference.get(f), outputs.get(f)));
         }
       }
     }
-    System.out.println(table(files, loads, cosines));
+    System.out.println(table(files, loads, cosines, maxDiffs));
     failures.forEach((f, m) -> m.forEach((v, why) -> System.out.println(f + " in " + v + ": " + why)));
     for (String f : files.keySet()) {
       for (String v : RUNTIMES) {
@@ -102,7 +104,8 @@ class OnnxRuntimeVersionsIT {
       String f = p.getFileName().toString();
       assertEquals("OK", r.get(f), f + " beside DJL's onnxruntime-engine");
       double c = cosine(reference.get(f), outputs.get(f));
-      System.out.printf("DJL 0.36.0 onnxruntime-engine (ONNX Runtime 1.21.1): %s cosine %.9f to 1.29.0%n", f, c);
+      System.out.printf(java.util.Locale.ROOT, "DJL 0.36.0 onnxruntime-engine (ONNX Runtime 1.21.1): %s cosine %.9f, "
+          + "max |difference| %.1e to 1.29.0%n", f, c, maxAbsDiff(reference.get(f), outputs.get(f)));
       assertTrue(c >= MIN_COSINE, f + " via DJL: cosine " + c);
     }
   }
@@ -203,7 +206,7 @@ class OnnxRuntimeVersionsIT {
   }
 
   private static String table(Map<String, OrtVersion> files, Map<String, Map<String, Boolean>> loads,
-      Map<String, Map<String, Double>> cosines) {
+      Map<String, Map<String, Double>> cosines, Map<String, Map<String, Double>> maxDiffs) {
     StringBuilder sb = new StringBuilder("| file (targets) |");
     RUNTIMES.forEach(v -> sb.append(' ').append(v).append(" |"));
     sb.append("\n|---|").append("---|".repeat(RUNTIMES.size())).append('\n');
@@ -211,11 +214,20 @@ class OnnxRuntimeVersionsIT {
       sb.append("| `").append(f).append("` (").append(files.get(f)).append("+) |");
       for (String v : RUNTIMES) {
         Double c = cosines.getOrDefault(f, Map.of()).get(v);
-        sb.append(loads.get(f).get(v) ? String.format(" loads, %.9f |", c) : " refused |");
+        sb.append(loads.get(f).get(v) ? String.format(java.util.Locale.ROOT, " loads, %.9f, %.1e |", c,
+            maxDiffs.get(f).get(v)) : " refused |");
       }
       sb.append('\n');
     }
     return sb.toString();
+  }
+
+  static double maxAbsDiff(float[] a, float[] b) {
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs(a[i] - b[i]));
+    }
+    return m;
   }
 
   static double cosine(float[] a, float[] b) {
