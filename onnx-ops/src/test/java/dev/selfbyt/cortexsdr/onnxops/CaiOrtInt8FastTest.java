@@ -104,6 +104,19 @@ class CaiOrtInt8FastTest {
   }
 
   @Test
+  void badOptionsAreRefusedWhenBuilt() {
+    IllegalArgumentException threads = assertThrows(IllegalArgumentException.class,
+        () -> CaiOrtOptions.builder().intraOpThreads(-1));
+    assertTrue(threads.getMessage().contains("intra-op threads"), threads.getMessage());
+    IllegalArgumentException level = assertThrows(IllegalArgumentException.class,
+        () -> CaiOrtOptions.builder().accuracyLevel(5));
+    assertTrue(level.getMessage().contains("accuracy level 5"), level.getMessage());
+    IllegalArgumentException version = assertThrows(IllegalArgumentException.class,
+        () -> CaiOrtOptions.builder().ortVersion("1.12"));
+    assertTrue(version.getMessage().contains("too old"), version.getMessage());
+  }
+
+  @Test
   void theSystemPropertyIsOnlyTheDefault() throws Exception {
     System.setProperty(CaiOrt.DENORMAL_AS_ZERO_PROPERTY, "false");
     try (OrtSession.SessionOptions off = CaiOrtOptions.defaults().newSessionOptions();
