@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtVersion;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
 import dev.selfbyt.cortexsdr.core.format.CorruptCaiException;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code cortexsdr export-onnx IN.cai -o OUT.onnx [--mode decoded|quantized]}. */
+/** {@code cortexsdr export-onnx IN.cai -o OUT.onnx [--mode decoded|quantized] [--ort-version X.Y]}. */
 @Command(name = "export-onnx", mixinStandardHelpOptions = true,
     description = "Write a .cai archive as a standard .onnx model any ONNX Runtime loads.")
 final class ExportOnnxCommand implements Callable<Integer> {
@@ -44,6 +45,13 @@ final class ExportOnnxCommand implements Callable<Integer> {
           + "auto times both per weight shape in this ONNX Runtime and keeps the faster")
   String accuracyLevel = "0";
 
+  @Option(names = "--ort-version", paramLabel = "X.Y",
+      description = "the oldest ONNX Runtime that must load the file (quantized mode): no operator or attribute "
+          + "it lacks is written (MatMulNBits int8 and GatherBlockQuantized bits need 1.23, GatherBlockQuantized "
+          + "1.20). Default: the oldest that keeps the weights quantized (1.16); 1.20 or newer keeps 4-bit "
+          + "embedding tables at half a byte per code")
+  String ortVersion;
+
   @Option(names = "--json", description = "print the result as JSON")
   boolean json;
 
@@ -58,6 +66,12 @@ final class ExportOnnxCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--accuracy-level must be 0 to 4 or auto, got "
           + accuracyLevel);
     }
+    OrtVersion runtime;
+    try {
+      runtime = ortVersion == null ? QuantizedOnnxExporter.oldestKeepingQuantized(false) : OrtVersion.parse(ortVersion);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--ort-version: " + e.getMessage());
+    }
     List<QuantizedOnnxExporter.Form> forms = List.of();
     try (CaiReader cai = CaiReader.open(in);
         ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "exporting", json)) {
@@ -67,7 +81,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
         if (mode == Mode.decoded) {
           OnnxExporter.exportDecoded(cai, out);
         } else {
-          forms = QuantizedOnnxExporter.export(cai, out, level);
+          forms = QuantizedOnnxExporter.export(cai, out, level, runtime);
         }
       } catch (RuntimeException e) {
         // a payload the exporter trips over is the file's fault: name it (the output was not written)
@@ -89,6 +103,9 @@ final class ExportOnnxCommand implements Callable<Integer> {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("output", out.toString());
       m.put("mode", mode.name());
+      if (mode == Mode.quantized) {
+        m.put("ortVersion", runtime.toString());
+      }
       m.put("bytes", bytes);
       m.put("forms", counts);
       m.put("decodedLossyTensors", decodedLossy);
@@ -98,7 +115,8 @@ final class ExportOnnxCommand implements Callable<Integer> {
       o.println(Json.write(m));
       return 0;
     }
-    o.printf("%s -> %s (%,d bytes, %s)%n", in, out, bytes, mode);
+    o.printf("%s -> %s (%,d bytes, %s)%n", in, out, bytes,
+        mode == Mode.quantized ? "quantized, for ONNX Runtime " + runtime + " or newer" : mode);
     counts.forEach((form, n) -> o.printf("  %4d x %s%n", n, form));
     for (Object d : decodedLossy) {
       Map<?, ?> x = (Map<?, ?>) d;
@@ -106,6 +124,10 @@ final class ExportOnnxCommand implements Callable<Integer> {
     }
     forms.stream().filter(f -> f.note().contains("widened")).findFirst()
         .ifPresent(f -> o.printf("  note: %s%n", f.note()));
+    // one line per older form the target asked for, with the release that has the newer one
+    Map<String, String> older = new TreeMap<>();
+    forms.stream().filter(f -> f.note().contains("needs ONNX Runtime")).forEach(f -> older.putIfAbsent(f.form(), f.note()));
+    older.forEach((form, note) -> o.printf("  note: %s: %s%n", form, note));
     return 0;
   }
 }

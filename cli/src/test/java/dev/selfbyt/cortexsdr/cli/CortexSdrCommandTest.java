@@ -74,6 +74,16 @@ class CortexSdrCommandTest {
     assertEquals(0, e.code(), e.err());
     Map<?, ?> forms = (Map<?, ?>) ((Map<?, ?>) Json.parse(e.out().strip())).get("forms");
     assertEquals(36L, forms.get("MatMulNBits int4 block32"));
+    // by default the oldest ONNX Runtime that keeps the weights quantized: embeddings as a Gather of codes
+    assertEquals("1.16", ((Map<?, ?>) Json.parse(e.out().strip())).get("ortVersion"));
+    assertEquals(2L, forms.get("Gather int8 block32, dequantized after the gather"), forms.toString());
+    Run e23 = cortexsdr("export-onnx", cai.toString(), "-o", q4.toString(), "--ort-version", "1.23");
+    assertEquals(0, e23.code(), e23.err());
+    assertTrue(e23.out().contains("quantized, for ONNX Runtime 1.23 or newer")
+        && e23.out().contains("2 x GatherBlockQuantized int4 block32"), e23.out());
+    Run e16 = cortexsdr("export-onnx", cai.toString(), "-o", q4.toString());
+    assertTrue(e16.out().contains("note: Gather int8 block32, dequantized after the gather: GatherBlockQuantized "
+        + "needs ONNX Runtime 1.20, the target is 1.16"), e16.out());
 
     Path back = dir.resolve("minilm-back.onnx");
     Run d = cortexsdr("decompress", cai.toString(), "-o", back.toString());
@@ -240,6 +250,10 @@ class CortexSdrCommandTest {
     assertTrue(r.err().contains("bits"), r.err());
     assertEquals(2, cortexsdr("frobnicate").code());
     assertEquals(2, cortexsdr("export-onnx", "x.cai", "-o", "y.onnx", "--mode", "sideways").code());
+    Run old = cortexsdr("export-onnx", "x.cai", "-o", "y.onnx", "--ort-version", "1.15");
+    assertEquals(2, old.code());
+    assertTrue(old.err().contains("--ort-version: ONNX Runtime 1.15 is too old"), old.err());
+    assertEquals(2, cortexsdr("export-onnx", "x.cai", "-o", "y.onnx", "--ort-version", "latest").code());
     assertEquals(0, cortexsdr("--version").code());
   }
 

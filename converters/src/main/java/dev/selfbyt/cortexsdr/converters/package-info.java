@@ -25,6 +25,12 @@
  *       for weights in the manifest's {@code int8Activations}, {@code Cast + Mul} otherwise, per-row
  *       Gather tables); {@code NBitsAccuracy}: MatMulNBits {@code accuracy_level} 0 or 4 per
  *       weight shape, by timing both.
+ *   <li>{@code OrtVersion}: the ONNX Runtime release an export targets and what it has (measured
+ *       per release: {@code MatMulNBits} 8-bit and {@code GatherBlockQuantized bits} from 1.23,
+ *       {@code GatherBlockQuantized} with uint4 data from 1.20); {@code OlderRuntimeForms}: the
+ *       forms {@code QuantizedOnnxExporter} writes for older targets, each keeping the codes
+ *       quantized ({@code DequantizeLinear + MatMul}, uint4 {@code GatherBlockQuantized}, {@code
+ *       Gather} of codes dequantized after the gather).
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
  *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
  *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of

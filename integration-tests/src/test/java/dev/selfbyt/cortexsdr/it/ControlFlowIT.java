@@ -137,8 +137,8 @@ class ControlFlowIT {
     System.out.printf("%s: %s %.3fx (%,d -> %,d bytes), %d weights as MatMulNBits in the quantized export%n", name,
         preset.id(), stats.ratio(), stats.inputBytes(), stats.outputBytes(), nbits);
     List<Map<String, Object>> cases = inputs(model);
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        OrtSession viaCaiOrt = CaiOrt.createSession(env, cai, o)) {
+    try (dev.selfbyt.cortexsdr.onnxops.CaiOrtSession caiOrt = CaiOrt.open(env, cai)) {
+      OrtSession viaCaiOrt = caiOrt.session();
       for (int c = 0; c < cases.size(); c++) {
         Map<String, Object> in = cases.get(c);
         List<float[]> want = run(model, in);

@@ -60,9 +60,9 @@ class ConvNetIT {
       List<float[]> b = run(quantized);
       if (preset == Preset.INT8) {
         // opened in one call: the Slice starts in Constant nodes must reach ONNX Runtime inline
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-            OrtSession s = dev.selfbyt.cortexsdr.onnxops.CaiOrt.createSession(OrtEnvironment.getEnvironment(), cai, o)) {
-          assertEquals(reference.size(), s.getOutputNames().size());
+        try (dev.selfbyt.cortexsdr.onnxops.CaiOrtSession s =
+            dev.selfbyt.cortexsdr.onnxops.CaiOrt.open(OrtEnvironment.getEnvironment(), cai)) {
+          assertEquals(reference.size(), s.session().getOutputNames().size());
         }
       }
       assertEquals(reference.size(), a.size());

@@ -81,8 +81,8 @@ class Int8FastIT {
     OrtSession.SessionOptions o1 = new OrtSession.SessionOptions();
     o1.addConfigEntry(CaiOrt.DENORMAL_AS_ZERO_KEY, "1"); // as CaiOrt sets it
     try (Embedder file = new Embedder(env.createSession(exported.toString(), o1), model.pooling());
-        Embedder oneCall = new Embedder(CaiOrt.createSession(env, cai, new OrtSession.SessionOptions()),
-            model.pooling())) {
+        dev.selfbyt.cortexsdr.onnxops.CaiOrtSession caiSession = CaiOrt.open(env, cai);
+        Embedder oneCall = new Embedder(caiSession.session(), model.pooling())) {
       for (int i = 0; i < 5; i++) {
         assertArrayEquals(file.embed(eval.get(i)), oneCall.embed(eval.get(i)), 0f, "sentence " + i);
       }

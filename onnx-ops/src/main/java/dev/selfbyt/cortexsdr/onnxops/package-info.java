@@ -3,20 +3,26 @@
  * the native custom operators for what ONNX Runtime's own operators cannot express.
  *
  * <ul>
- *   <li>{@code CaiOrt}: {@code CaiOrt.createSession(env, path, options)} in place of {@code
+ *   <li>{@code CaiOrt}: {@code CaiOrt.open(env, path[, options])} in place of {@code
  *       env.createSession(path, options)}. Rebuilds the model in memory with {@code
- *       QuantizedOnnxExporter.build} (the graph {@code export-onnx --mode quantized} writes):
- *       block-quantized weights become {@code MatMulNBits} / {@code GatherBlockQuantized} and stay
- *       quantized inside ONNX Runtime; SDR-sparse MatMul weights become {@code
- *       ai.cortexsdr.SdrMatMul} when sparse enough for it to be faster (see {@code
+ *       QuantizedOnnxExporter.build} (the graph {@code export-onnx --mode quantized} writes) for
+ *       the ONNX Runtime release this process runs, or the one the options name: block-quantized
+ *       weights become {@code MatMulNBits} / {@code GatherBlockQuantized} (or, for releases before
+ *       1.23, their older forms) and stay quantized inside ONNX Runtime; SDR-sparse MatMul weights
+ *       become {@code ai.cortexsdr.SdrMatMul} when sparse enough for it to be faster (see {@code
  *       SdrMatMulRewriter}); every other weight (lossless, or without an operator) is decoded
  *       straight into a direct buffer and handed over with {@code
- *       SessionOptions.addExternalInitializers}, never into the model bytes nor a file. The buffers
- *       live as long as the session. Weights inside control-flow subgraphs ({@code If}, {@code
- *       Loop}, {@code Scan}) are moved to the main graph by the exporter, read from the subgraphs
- *       as outer-scope values, since ONNX Runtime takes external initializers for the main graph
- *       only. Denormals are flushed to zero unless the caller sets {@code
- *       session.set_denormal_as_zero} or {@code -Ddev.selfbyt.cortexsdr.onnxops.denormal_as_zero=false}.
+ *       SessionOptions.addExternalInitializers}, never into the model bytes nor a file. Weights
+ *       inside control-flow subgraphs ({@code If}, {@code Loop}, {@code Scan}) are moved to the
+ *       main graph by the exporter, read from the subgraphs as outer-scope values, since ONNX
+ *       Runtime takes external initializers for the main graph only.
+ *   <li>{@code CaiOrtOptions}: immutable settings for {@code CaiOrt.open} (target ONNX Runtime
+ *       version, denormal flushing, threads, {@code MatMulNBits} accuracy level, SdrMatMul
+ *       threshold, config entries, a callback for any other {@code SessionOptions} setting); its
+ *       builder starts from the {@code dev.selfbyt.cortexsdr.onnxops.*} system properties. Each
+ *       session gets a fresh {@code SessionOptions} built from it: the caller's are never changed.
+ *   <li>{@code CaiOrtSession}: what {@code CaiOrt.open} returns, an {@code AutoCloseable} owning
+ *       the {@code OrtSession} and the direct buffers of the decoded weights it reads in place.
  *   <li>{@code SdrOps}: the native library {@code libcortexsdr_ops.so} (C, built by Maven from
  *       {@code src/main/c}, bundled under {@code native/linux-<arch>/}), extracted once to a temp
  *       file, pinned with {@code System.load} (closing a SessionOptions would otherwise unload it

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real compressed model (all-MiniLM-L6-v2) with its archive made inconsistent, opened with
- * {@link CaiOrt#createSession}: every case is one {@link CaiException} naming the file and the
+ * {@link CaiOrt#open}: every case is one {@link CaiException} naming the file and the
  * tensor, never a raw runtime exception and never a session that computes something else (issue 11).
  */
 class CaiOrtHostileTest {
@@ -85,9 +85,9 @@ class CaiOrtHostileTest {
 
   static CaiException open(Path cai) {
     return assertThrows(CaiException.class, () -> {
-      try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-          OrtSession s = CaiOrt.createSession(ENV, cai, o, SdrMatMulRewriter.withMinSparsity(0.0))) {
-        s.getInputNames();
+      try (CaiOrtSession s = CaiOrt.open(ENV, cai,
+          CaiOrtOptions.builder().sdr(SdrMatMulRewriter.withMinSparsity(0.0)).build())) {
+        s.session().getInputNames();
       }
     });
   }

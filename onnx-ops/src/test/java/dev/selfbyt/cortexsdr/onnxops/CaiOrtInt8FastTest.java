@@ -3,6 +3,7 @@ package dev.selfbyt.cortexsdr.onnxops;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
@@ -53,13 +54,15 @@ class CaiOrtInt8FastTest {
     }
     assertEquals(36, forms.stream().filter(f -> f.form().startsWith("MatMulInteger")).count(), forms.toString());
     Path optimized = dir.resolve("optimized.onnx");
-    try (OrtSession.SessionOptions o1 = new OrtSession.SessionOptions();
-        OrtSession.SessionOptions o2 = new OrtSession.SessionOptions()) {
+    CaiOrtOptions options = CaiOrtOptions.builder().sessionOptions(so -> {
+      so.setOptimizedModelFilePath(optimized.toString());
+      so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+    }).build();
+    try (OrtSession.SessionOptions o1 = new OrtSession.SessionOptions()) {
       o1.addConfigEntry(CaiOrt.DENORMAL_AS_ZERO_KEY, "1"); // what CaiOrt sets by default
-      o2.setOptimizedModelFilePath(optimized.toString());
-      o2.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
       try (OrtSession fromFile = ENV.createSession(exported.toString(), o1);
-          OrtSession oneCall = CaiOrt.createSession(ENV, cai, o2)) {
+          CaiOrtSession caiSession = CaiOrt.open(ENV, cai, options)) {
+        OrtSession oneCall = caiSession.session();
         for (long seed = 1; seed <= 3; seed++) {
           float[] a = CaiOrtTest.run(fromFile, seed);
           float[] b = CaiOrtTest.run(oneCall, seed);
@@ -78,29 +81,55 @@ class CaiOrtInt8FastTest {
 
   @Test
   void denormalsAreFlushedByDefault() throws Exception {
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        OrtSession s = CaiOrt.createSession(ENV, cai, o)) {
+    try (OrtSession.SessionOptions o = CaiOrtOptions.defaults().newSessionOptions()) {
       assertEquals("1", o.getConfigEntries().get(CaiOrt.DENORMAL_AS_ZERO_KEY));
+    }
+    try (CaiOrtSession s = CaiOrt.open(ENV, cai)) {
+      assertTrue(CaiOrtTest.run(s.session(), 1).length > 0);
     }
   }
 
   @Test
   void theCallersDenormalSettingWins() throws Exception {
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-      o.addConfigEntry(CaiOrt.DENORMAL_AS_ZERO_KEY, "0");
-      try (OrtSession s = CaiOrt.createSession(ENV, cai, o)) {
-        assertEquals("0", o.getConfigEntries().get(CaiOrt.DENORMAL_AS_ZERO_KEY));
-      }
+    CaiOrtOptions keep = CaiOrtOptions.builder().configEntry(CaiOrt.DENORMAL_AS_ZERO_KEY, "0").build();
+    try (OrtSession.SessionOptions o = keep.newSessionOptions()) {
+      assertEquals("0", o.getConfigEntries().get(CaiOrt.DENORMAL_AS_ZERO_KEY));
+    }
+    try (OrtSession.SessionOptions o = CaiOrtOptions.builder().denormalAsZero(false).build().newSessionOptions()) {
+      assertFalse(o.getConfigEntries().containsKey(CaiOrt.DENORMAL_AS_ZERO_KEY), o.getConfigEntries().toString());
+    }
+    try (CaiOrtSession s = CaiOrt.open(ENV, cai, keep)) {
+      assertTrue(CaiOrtTest.run(s.session(), 1).length > 0);
     }
   }
 
   @Test
-  void theSystemPropertyTurnsTheFlushOff() throws Exception {
+  void badOptionsAreRefusedWhenBuilt() {
+    IllegalArgumentException threads = assertThrows(IllegalArgumentException.class,
+        () -> CaiOrtOptions.builder().intraOpThreads(-1));
+    assertTrue(threads.getMessage().contains("intra-op threads"), threads.getMessage());
+    IllegalArgumentException level = assertThrows(IllegalArgumentException.class,
+        () -> CaiOrtOptions.builder().accuracyLevel(5));
+    assertTrue(level.getMessage().contains("accuracy level 5"), level.getMessage());
+    IllegalArgumentException version = assertThrows(IllegalArgumentException.class,
+        () -> CaiOrtOptions.builder().ortVersion("1.12"));
+    assertTrue(version.getMessage().contains("too old"), version.getMessage());
+  }
+
+  @Test
+  void theSystemPropertyIsOnlyTheDefault() throws Exception {
     System.setProperty(CaiOrt.DENORMAL_AS_ZERO_PROPERTY, "false");
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        OrtSession s = CaiOrt.createSession(ENV, cai, o)) {
-      assertFalse(o.getConfigEntries().containsKey(CaiOrt.DENORMAL_AS_ZERO_KEY), o.getConfigEntries().toString());
-      assertTrue(CaiOrtTest.run(s, 1).length > 0);
+    try (OrtSession.SessionOptions off = CaiOrtOptions.defaults().newSessionOptions();
+        OrtSession.SessionOptions on = CaiOrtOptions.builder().denormalAsZero(true).build().newSessionOptions()) {
+      assertFalse(off.getConfigEntries().containsKey(CaiOrt.DENORMAL_AS_ZERO_KEY), off.getConfigEntries().toString());
+      assertEquals("1", on.getConfigEntries().get(CaiOrt.DENORMAL_AS_ZERO_KEY), "the builder overrides the property");
+    } finally {
+      System.clearProperty(CaiOrt.DENORMAL_AS_ZERO_PROPERTY);
+    }
+    System.setProperty(CaiOrt.DENORMAL_AS_ZERO_PROPERTY, "maybe");
+    try {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, CaiOrtOptions::builder);
+      assertTrue(e.getMessage().contains("-D" + CaiOrt.DENORMAL_AS_ZERO_PROPERTY + "=maybe"), e.getMessage());
     } finally {
       System.clearProperty(CaiOrt.DENORMAL_AS_ZERO_PROPERTY);
     }

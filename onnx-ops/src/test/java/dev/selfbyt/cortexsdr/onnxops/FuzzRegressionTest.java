@@ -17,7 +17,7 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * {@code .cai} files (valid checksums) the fuzzer (branch fuzz-load, LoaderFuzzIT#ortSession)
- * found making {@link CaiOrt#createSession} throw raw runtime exceptions, kept in {@code
+ * found making {@link CaiOrt#open} throw raw runtime exceptions, kept in {@code
  * fuzz-regressions/}: each now opens, or fails with a {@link CaiException} naming the file (or an
  * {@link OrtException} when ONNX Runtime itself refuses the rebuilt model).
  */
@@ -31,9 +31,8 @@ class FuzzRegressionTest {
     assertFalse(files.isEmpty());
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> {
-      try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-          OrtSession s = CaiOrt.createSession(env, f, o, SdrMatMulRewriter.withMinSparsity(0.0))) {
-        assertFalse(s.getInputNames().isEmpty());
+      try (CaiOrtSession s = CaiOrt.open(env, f, CaiOrtOptions.builder().sdr(SdrMatMulRewriter.withMinSparsity(0.0)).build())) {
+        assertFalse(s.session().getInputNames().isEmpty());
       } catch (CaiException expected) {
         assertTrue(expected.getMessage().contains(f.getFileName().toString()), expected.getMessage());
       } catch (OrtException expected) {

@@ -27,7 +27,9 @@ import java.util.Set;
 
 /**
  * Writes a {@code .cai} as an ONNX model whose quantized weights stay quantized inside ONNX
- * Runtime, using only operators every ONNX Runtime (Java, Python, C#, JS) has:
+ * Runtime (Java, Python, C#, JS), using only operators and attributes the target ONNX Runtime
+ * release has ({@link OrtVersion}; for {@link OrtVersion#NEWEST}, the default of the Java methods
+ * without a version):
  *
  * <ul>
  *   <li>a MatMul whose right-hand side is a block-quantized {@code [K, N]} weight becomes {@code
@@ -42,6 +44,11 @@ import java.util.Set;
  *       scales and multiplies them;
  *   <li>everything else is decoded to its original dtype, and the report says why.
  * </ul>
+ *
+ * For a target older than 1.23, 8-bit MatMul weights become {@code DequantizeLinear + MatMul}
+ * and embedding tables {@code GatherBlockQuantized} with uint4 data (4-bit, from 1.20) or a
+ * {@code Gather} of codes dequantized after it ({@link OlderRuntimeForms}); codes of 2 or 3 bits
+ * are widened to 4 bits instead of 8.
  *
  * Both operators need blocks of a power of two, at least 16. Scales are written as fp32 (the
  * type of the activations); codes and zero points are copied, so the model computes exactly the
@@ -91,9 +98,34 @@ public final class QuantizedOnnxExporter {
    * @return how each weight was written, in file order
    */
   public static List<Form> export(CaiReader cai, Path target, int accuracyLevel) throws IOException {
-    Graph g = build(cai, accuracyLevel, true, null);
+    return export(cai, target, accuracyLevel, OrtVersion.NEWEST);
+  }
+
+  /**
+   * Exports {@code cai} to {@code target} for ONNX Runtime {@code runtime} or newer: no operator
+   * or attribute that release lacks (see {@link OrtVersion}); weights whose newest form it lacks
+   * take an older form that keeps them quantized ({@link OlderRuntimeForms}).
+   *
+   * @param runtime the oldest ONNX Runtime that must load the file; {@link OrtVersion#NEWEST}
+   *     gives what {@link #export(CaiReader, Path, int)} writes
+   * @return how each weight was written, in file order
+   */
+  public static List<Form> export(CaiReader cai, Path target, int accuracyLevel, OrtVersion runtime)
+      throws IOException {
+    Graph g = build(cai, accuracyLevel, true, null, int8Activations(cai), runtime);
     OnnxExporter.write(g.model(), target);
     return g.forms();
+  }
+
+  /**
+   * The oldest ONNX Runtime an export keeps every quantized weight quantized in: {@link
+   * OrtVersion#OLDEST} for a graph of ONNX Runtime's own operators (each quantized form has an
+   * older form down to that release, see {@link OlderRuntimeForms}), {@link
+   * OrtVersion#CUSTOM_OPS} when a {@link Rewriter} turns weights into custom operators
+   * ({@code customOperators}).
+   */
+  public static OrtVersion oldestKeepingQuantized(boolean customOperators) {
+    return customOperators ? OrtVersion.CUSTOM_OPS : OrtVersion.OLDEST;
   }
 
   /**
@@ -116,6 +148,15 @@ public final class QuantizedOnnxExporter {
    */
   public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter,
       Set<String> int8Activations) throws IOException {
+    return build(cai, accuracyLevel, decodedInline, rewriter, int8Activations, OrtVersion.NEWEST);
+  }
+
+  /**
+   * As {@link #build(CaiReader, int, boolean, Rewriter, Set)}, for ONNX Runtime {@code runtime}
+   * or newer (see {@link #export(CaiReader, Path, int, OrtVersion)}).
+   */
+  public static Graph build(CaiReader cai, int accuracyLevel, boolean decodedInline, Rewriter rewriter,
+      Set<String> int8Activations, OrtVersion runtime) throws IOException {
     ModelProto model = OnnxExporter.storedModel(cai);
     String file = cai.path().toString();
     GraphWeights source = GraphWeights.of(file, model.getGraph());
@@ -194,19 +235,39 @@ public final class QuantizedOnnxExporter {
       }
       NodeProto user = users.get(0);
       boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
-      String widened = q.bits() == 4 || q.bits() == 8 ? "" : ", " + q.bits() + "-bit codes widened to 8 bits";
-      int bits = q.bits() == 4 ? 4 : 8;
+      // below 1.23 (no 8-bit MatMulNBits) codes of 2 or 3 bits take 4 bits with their own zero points, exactly
+      int bits = q.bits() == 4 || (!runtime.hasMatMulNBits8() && q.bits() < 4) ? 4 : 8;
+      String widened = q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits";
       QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
       // a node short of its two inputs (a damaged graph) keeps the decoded weight, for ONNX Runtime to refuse
       boolean twoInputs = user.getInputCount() == 2;
+      String block = " block" + q.blockSize();
       if (plainDomain && twoInputs && user.getOpType().equals("MatMul") && user.getInput(1).equals(name)
           && e.info().rank() == 2 && e.info().reductionAxis() == 0) {
-        replaced.put(user, List.of(matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added)));
-        forms.put(name, new Form(name, "MatMulNBits int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
+        if (bits == 4 || runtime.hasMatMulNBits8()) {
+          replaced.put(user, List.of(matMulNBits(user, name, e.info(), qt, bits, accuracyLevel, added)));
+          forms.put(name, new Form(name, "MatMulNBits int" + bits + block, widened.isEmpty() ? "" : widened.substring(2)));
+        } else {
+          replaced.put(user, OlderRuntimeForms.dequantizeLinearMatMul(user, name, qt, opset, added));
+          forms.put(name, new Form(name, "DequantizeLinear int8" + block + " + MatMul", "MatMulNBits int8 needs ONNX Runtime "
+              + OrtVersion.EIGHT_BIT_BLOCKS + ", the target is " + runtime + widened));
+        }
       } else if (plainDomain && twoInputs && user.getOpType().equals("Gather") && user.getInput(0).equals(name)
           && intAttr(user, "axis", 0) == 0 && e.info().rank() == 2 && e.info().reductionAxis() == 1) {
-        replaced.put(user, List.of(gatherBlockQuantized(user, name, e.info(), qt, bits, added)));
-        forms.put(name, new Form(name, "GatherBlockQuantized int" + bits + " block" + q.blockSize(), widened.isEmpty() ? "" : widened.substring(2)));
+        if (runtime.hasGatherBlockQuantizedBits()) {
+          replaced.put(user, List.of(gatherBlockQuantized(user, name, e.info(), qt, bits, added)));
+          forms.put(name, new Form(name, "GatherBlockQuantized int" + bits + block, widened.isEmpty() ? "" : widened.substring(2)));
+        } else if (q.bits() <= 4 && runtime.hasGatherBlockQuantizedUint4()) {
+          replaced.put(user, List.of(OlderRuntimeForms.gatherBlockQuantizedUint4(user, name, qt, added)));
+          forms.put(name, new Form(name, "GatherBlockQuantized int4" + block, "uint4 data without bits (the form of "
+              + "ONNX Runtime " + OrtVersion.GATHER_BLOCK_QUANTIZED + " to 1.22)" + widened));
+        } else {
+          replaced.put(user, OlderRuntimeForms.gatherThenDequantize(user, name, qt, opset, added));
+          forms.put(name, new Form(name, "Gather int8" + block + ", dequantized after the gather",
+              "GatherBlockQuantized " + (q.bits() <= 4 ? "needs ONNX Runtime " + OrtVersion.GATHER_BLOCK_QUANTIZED
+                  : "int8 needs ONNX Runtime " + OrtVersion.EIGHT_BIT_BLOCKS) + ", the target is " + runtime
+                  + (q.bits() == 8 ? "" : ", " + q.bits() + "-bit codes stored one per byte")));
+        }
       } else {
         forms.put(name, new Form(name, "decoded", "used by " + user.getOpType() + ", which has no quantized form here"));
       }
@@ -321,7 +382,7 @@ public final class QuantizedOnnxExporter {
   }
 
   /** The manifest's {@code int8Activations}: weights whose MatMul takes int8 activations. */
-  static Set<String> int8Activations(CaiReader cai) {
+  public static Set<String> int8Activations(CaiReader cai) {
     Object v = cai.manifest().get("int8Activations");
     Set<String> out = new LinkedHashSet<>();
     if (v instanceof List<?> l) {
@@ -404,7 +465,7 @@ public final class QuantizedOnnxExporter {
     } else if (bits != qt.codec().bits()) {
       // widened symmetric codes keep their own zero point, which is not the 8-bit default
       added.add(tensor(base + "_zero_points", TensorProto.DataType.UINT8_VALUE,
-          packedZeroPoints(qt.zeroPoints(), n, kBlocks, bits), n * kBlocks));
+          packedZeroPoints(qt.zeroPoints(), n, kBlocks, bits), n * ((kBlocks * bits + 7) / 8)));
       nb.addInput(base + "_zero_points");
     }
     return nb.build();

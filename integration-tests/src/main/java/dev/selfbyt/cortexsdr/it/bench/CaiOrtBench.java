@@ -45,7 +45,8 @@ import java.util.Map;
  * fidelity and latency at batch 1 and batch 32 of fp32, the int8 twin, the int8, int8-fast and
  * int4 {@code .cai} files, for all-MiniLM-L6-v2 and bge-small. With {@code denormal [work dir]
  * [rounds]}: M-LSD fp32 against its int8 {@code .cai}, with and without flushing denormals
- * ({@link DenormalBench}).
+ * ({@link DenormalBench}). With {@code targets [work dir] [rounds]}: the int8 and int4 exports
+ * for ONNX Runtime 1.16, 1.20 and 1.23 side by side ({@link OrtTargetTable}).
  */
 public final class CaiOrtBench {
   private CaiOrtBench() {}
@@ -53,6 +54,10 @@ public final class CaiOrtBench {
   public static void main(String[] args) throws Exception {
     if (args.length > 0 && args[0].equals("denormal")) {
       DenormalBench.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    if (args.length > 0 && args[0].equals("targets")) {
+      OrtTargetTable.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }
     if (args.length > 0 && args[0].equals("int8")) {
@@ -144,8 +149,15 @@ public final class CaiOrtBench {
     if (!model.toString().endsWith(".cai")) {
       return env.createSession(model.toString(), o);
     }
-    return CaiOrt.createSession(env, model, o, SdrMatMulRewriter.withMinSparsity(0.75),
-        variant.contains("accuracy_level 4") ? 4 : 0);
+    // the session alone: CaiOrtSession's buffers go once it is closed and unreachable
+    return CaiOrt.open(env, model, caiOptions().sdr(SdrMatMulRewriter.withMinSparsity(0.75))
+        .accuracyLevel(variant.contains("accuracy_level 4") ? 4 : 0).build()).session();
+  }
+
+  /** {@link #options()} for {@link CaiOrt#open}. */
+  static dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions.Builder caiOptions() {
+    return dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions.builder().intraOpThreads(2).interOpThreads(1)
+        .configEntry("session.intra_op.allow_spinning", "0");
   }
 
   static OrtSession.SessionOptions options() throws Exception {

@@ -54,7 +54,7 @@ final class DenormalBench {
         open.put("fp32 original, denormal_as_zero", session(env, fp32, true));
         open.put(".cai int8 decoded export (same graph)", session(env, decoded, false));
         open.put(".cai int8 decoded export, denormal_as_zero", session(env, decoded, true));
-        open.put(".cai int8 via CaiOrt (default: denormal_as_zero)", CaiOrt.createSession(env, cai, CaiOrtBench.options()));
+        open.put(".cai int8 via CaiOrt (default: denormal_as_zero)", CaiOrt.open(env, cai, CaiOrtBench.caiOptions().build()).session());
         Map<String, List<Long>> t = new LinkedHashMap<>();
         Map<String, OnnxTensor> in = input(env, open.values().iterator().next());
         for (Map.Entry<String, OrtSession> e : open.entrySet()) {

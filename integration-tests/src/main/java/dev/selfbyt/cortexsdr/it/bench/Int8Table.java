@@ -78,8 +78,8 @@ final class Int8Table {
     Map<String, List<Long>> t32 = new LinkedHashMap<>();
     try {
       for (Variant v : variants) {
-        OrtSession.SessionOptions o = CaiOrtBench.options();
-        OrtSession s = v.caiOrt() ? CaiOrt.createSession(env, v.file(), o) : env.createSession(v.file().toString(), o);
+        OrtSession s = v.caiOrt() ? CaiOrt.open(env, v.file(), CaiOrtBench.caiOptions().build()).session()
+            : env.createSession(v.file().toString(), CaiOrtBench.options());
         Embedder e = new Embedder(s, model.pooling());
         open.put(v.name(), e);
         float[][] one = e.embedAll(eval);

@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>Soak: one loaded model shared by {@code --threads} threads (16) for {@code --seconds}
  *       (600) per path: the DJL engine {@code CortexSDR} (one {@code ZooModel}, a {@code
  *       Predictor} per thread, as DJL prescribes) and ONNX Runtime through {@code
- *       CaiOrt.createSession} (one {@code OrtSession}, shared). Every output is compared with the
+ *       CaiOrt.open} (one {@code OrtSession}, shared). Every output is compared with the
  *       same sentence's output from a single-threaded run of a separately loaded model.
  *   <li>Cycles: {@code --cycles} (10,000) load, one inference, close, per path, sampling resident
  *       memory, heap used after GC and open file descriptors ({@link ProcessGauges}) after three
@@ -233,8 +233,8 @@ public final class SoakReport {
       @Override
       public Loaded load() throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        OrtSession session = CaiOrt.createSession(env, cai, options);
+        dev.selfbyt.cortexsdr.onnxops.CaiOrtSession opened = CaiOrt.open(env, cai);
+        OrtSession session = opened.session();
         return new Loaded() {
           @Override
           public Runner runner() {
@@ -250,8 +250,7 @@ public final class SoakReport {
 
           @Override
           public void close() throws Exception {
-            session.close();
-            options.close();
+            opened.close(); // the session and its decoded buffers, at once
           }
         };
       }

@@ -25,7 +25,7 @@ import java.util.Map;
 /**
  * Coverage-guided fuzzing of the two runtime loaders on mutated {@code .cai} files made from a
  * small transformer-like ONNX graph ({@link FuzzSeeds#loader()}, one per preset; mutations by
- * {@link CaiMutator} with checksums recomputed): {@link CaiOrt#createSession} then one run, and
+ * {@link CaiMutator} with checksums recomputed): {@link CaiOrt#open} then one run, and
  * DJL's {@code Criteria...optEngine("CortexSDR")} load then one prediction. Expected outcomes:
  * success, {@code CaiException}, {@code OrtException} (ONNX Runtime rejects the rebuilt graph), or
  * for DJL {@code MalformedModelException} at load and a {@code TranslateException} at predict
@@ -42,10 +42,10 @@ class LoaderFuzzIT {
 
   static void ortSession(Path p) throws Exception {
     OrtEnvironment env = ortEnvironment();
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-      o.setIntraOpNumThreads(1);
-      try (OrtSession s = CaiOrt.createSession(env, p, o);
-          OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {FuzzSeeds.IDS})) {
+    try (dev.selfbyt.cortexsdr.onnxops.CaiOrtSession cs = CaiOrt.open(env, p,
+        dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions.builder().intraOpThreads(1).build())) {
+      OrtSession s = cs.session();
+      try (OnnxTensor ids = OnnxTensor.createTensor(env, new long[][] {FuzzSeeds.IDS})) {
         try (OrtSession.Result r = s.run(Map.of(s.getInputNames().iterator().next(), ids))) {
           r.get(0).getValue();
         }
