@@ -298,6 +298,22 @@ JFN(nAxpy)(JNIEnv* env, jclass c, jint isa, jfloat a, jfloatArray xa, jint xOff,
   UNPIN(xa, x, xa == ya ? 0 : JNI_ABORT);
 }
 
+JFN(nSoftmaxRows)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint off, jint rows, jint cols, jfloat scale,
+                  jfloatArray ma, jintArray ra, jint rOff, jint mStep, jfloatArray ya) {
+  (void)c;
+  float* x = PIN(float, xa);
+  float* mk = PIN(float, ma);
+  int32_t* mr = PIN(int32_t, ra);
+  float* y = PIN(float, ya);
+  FpMode f = ftz_on();
+  DISPATCH(isa, softmax_rows, x + off, rows, cols, scale, mk, mr ? mr + rOff : NULL, mStep, y + off);
+  ftz_off(f);
+  UNPIN(ya, y, 0);
+  UNPIN(ra, mr, JNI_ABORT);
+  UNPIN(ma, mk, JNI_ABORT);
+  UNPIN(xa, x, xa == ya ? 0 : JNI_ABORT);
+}
+
 JFN(nScale)(JNIEnv* env, jclass c, jint isa, jfloatArray aa, jint off, jint len, jfloat f) {
   (void)c;
   float* a = PIN(float, aa);

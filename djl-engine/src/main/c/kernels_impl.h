@@ -226,6 +226,22 @@ static void FN(scale)(float* a, int len, float f) {
 }
 
 /*
+ * Rows r of a masked, scaled softmax in one call: y = softmax(x * scale + mask row), the mask row of
+ * row r starting at mk + mrow[r] (mstep 0: one value broadcast). The same steps as affine_max,
+ * exp_shifted and scale called per row from Java, without a JNI crossing per row.
+ */
+static void FN(softmax_rows)(const float* x, int rows, int cols, float scale, const float* mk, const int* mrow,
+                             int mstep, float* y) {
+  for (int r = 0; r < rows; r++) {
+    const float* xr = x + (size_t)r * cols;
+    float* yr = y + (size_t)r * cols;
+    float max = FN(affine_max)(xr, scale, mk ? mk + mrow[r] : NULL, mstep, yr, cols);
+    float s = FN(exp_shifted)(yr, cols, max, yr);
+    FN(scale)(yr, cols, (float)(1.0 / (double)s));
+  }
+}
+
+/*
  * W8A8: uint8 activations x int8 weights, int32 sums. w is a panel of 32 columns in groups of 4
  * along k: w[(q*32 + j)*4 + t] is element 4q+t of column j (Kernels.java, gemmU8S8). kp is k
  * rounded up to 4, x rows are kp apart. Then y = (sum - zp * colsum[j]) * (ascale * wscale[j]) + bias[j].

@@ -117,6 +117,9 @@ final class CalibrationInputs {
     return out;
   }
 
+  /** The text input that marks padding positions with 0. */
+  static final String TEXT_MASK = "attention_mask";
+
   /** Sentences per padded calibration batch. */
   static final int BATCH = 16;
 
@@ -133,7 +136,7 @@ final class CalibrationInputs {
       System.arraycopy(batch[b].getTypeIds(), 0, types, b * n, n);
     }
     return Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
-        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
+        TEXT_MASK, OnnxCalibrator.Input.ofLongs(shape, mask),
         "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, types));
   }
 

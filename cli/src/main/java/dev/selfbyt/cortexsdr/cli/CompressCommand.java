@@ -137,6 +137,9 @@ final class CompressCommand implements Callable<Integer> {
         if (smoothing != null) {
           c.smoothing(smoothing);
         }
+        if (calibrate != null && inputs.get(0).containsKey(CalibrationInputs.TEXT_MASK)) {
+          c.outputMask(CalibrationInputs.TEXT_MASK); // padding positions of text batches do not count
+        }
         if (targetCosine != null) {
           c.target(targetCosine, targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine));
         }

@@ -83,6 +83,7 @@ public final class Int8FastCalibrator {
   private double targetCosine = 0.997;
   private double minCosine = 0.99;
   private Consumer<String> log = s -> {};
+  private String outputMask;
 
   /** @param options int8-fast options (threads, protect, ...); weight-only names are chosen here */
   public Int8FastCalibrator(OnnxModelReader source, CompressionOptions options, int threads) {
@@ -114,6 +115,16 @@ public final class Int8FastCalibrator {
     }
     this.targetCosine = mean;
     this.minCosine = min;
+    return this;
+  }
+
+  /**
+   * The input ({@code [batch, positions]}, 0 where a position is padding: a text encoder's
+   * attention mask) whose zero positions are left out when outputs are compared, and whose rows
+   * are compared one by one. The padding still takes part in every activation range, as in use.
+   */
+  public Int8FastCalibrator outputMask(String input) {
+    this.outputMask = input;
     return this;
   }
 
@@ -199,12 +210,53 @@ public final class Int8FastCalibrator {
     List<float[]> out = outputs(m, samples);
     double sum = 0;
     double min = 1;
+    int count = 0;
     for (int i = 0; i < out.size(); i++) {
-      double c = cosine(out.get(i), reference.get(i));
-      sum += c;
-      min = Math.min(min, c);
+      for (double c : cosines(out.get(i), reference.get(i), samples.get(i))) {
+        sum += c;
+        min = Math.min(min, c);
+        count++;
+      }
     }
-    return new double[] {sum / out.size(), min};
+    return new double[] {sum / count, min};
+  }
+
+  /**
+   * The cosines of one sample's first output: one per batch row when {@link #outputMask} names an
+   * input of shape {@code [batch, positions]} whose size divides the output's, over the positions
+   * the mask keeps; else one over the whole output.
+   */
+  private List<Double> cosines(float[] out, float[] ref, Map<String, OnnxCalibrator.Input> sample) {
+    OnnxCalibrator.Input mask = outputMask == null ? null : sample.get(outputMask);
+    if (mask == null || mask.int64() == null || mask.shape().length != 2 || out.length % mask.int64().length != 0) {
+      return List.of(cosine(out, ref));
+    }
+    int rows = (int) mask.shape()[0];
+    int positions = (int) mask.shape()[1];
+    int width = out.length / mask.int64().length;
+    List<Double> c = new ArrayList<>();
+    for (int b = 0; b < rows; b++) {
+      int kept = 0;
+      for (int p = 0; p < positions; p++) {
+        kept += mask.int64()[b * positions + p] != 0 ? 1 : 0;
+      }
+      if (kept == 0) {
+        continue;
+      }
+      float[] x = new float[kept * width];
+      float[] y = new float[kept * width];
+      int at = 0;
+      for (int p = 0; p < positions; p++) {
+        if (mask.int64()[b * positions + p] != 0) {
+          int from = (b * positions + p) * width;
+          System.arraycopy(out, from, x, at, width);
+          System.arraycopy(ref, from, y, at, width);
+          at += width;
+        }
+      }
+      c.add(cosine(x, y));
+    }
+    return c.isEmpty() ? List.of(cosine(out, ref)) : c;
   }
 
   private List<float[]> outputs(ModelProto m, List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {

@@ -65,6 +65,9 @@ final class FusedOps {
     return Value.ofFloats(s, dst);
   }
 
+  /** Rows per softmax kernel call: enough to amortize a call, small enough to share among threads. */
+  static final int SOFTMAX_CHUNK_ROWS = 64;
+
   static Value scaledMaskedSoftmax(Value scores, Value mask, float scale, long axis, boolean flattenFromAxis) {
     long[] s = scores.shapeRef();
     int ax = InvalidNodeException.axis("Softmax axis", axis, s.length);
@@ -90,12 +93,11 @@ final class FusedOps {
       Broadcast.rows(s, st, (o, oo, len) -> maskRow[oo / Math.max(len, 1)] = o[0]);
     }
     Kernels k = Kernels.get();
-    KernelThreads.forEach(rows, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0, r -> {
-      int o = r * cols;
-      float max = k.affineMax(x, o, scale, m, maskRow[r], step, y, o, cols);
-      float sum = k.expShifted(y, o, cols, max, y);
-      k.scale(y, o, cols, (float) (1.0 / sum));
-    });
+    // rows in chunks: one kernel call per chunk (one JNI crossing for the native kernels, not one per row)
+    int chunk = Math.max(1, Math.min(SOFTMAX_CHUNK_ROWS, (rows + 3) / 4));
+    int chunks = (rows + chunk - 1) / chunk;
+    KernelThreads.forEach(chunks, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
+        c -> k.softmaxRows(x, c * chunk, Math.min(rows, c * chunk + chunk), cols, scale, m, maskRow, step, y));
     return Value.ofFloats(s, y);
   }
 }

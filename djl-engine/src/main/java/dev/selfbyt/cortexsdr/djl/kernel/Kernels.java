@@ -229,6 +229,23 @@ public abstract class Kernels {
   public abstract void scale(float[] a, int off, int len, float f);
 
   /**
+   * Rows {@code r0 <= r < r1} of {@code cols} values of a scaled, masked softmax: {@code y = softmax(x
+   * * scale + mask)}, the mask of row r starting at {@code m[maskRow[r]]} ({@code mStep} 0: one value
+   * for the row; {@code m} null: none). The same arithmetic as {@link #affineMax}, {@link
+   * #expShifted} and {@link #scale} row by row, which is what this does unless a kernel set does it
+   * in one call.
+   */
+  public void softmaxRows(float[] x, int r0, int r1, int cols, float scale, float[] m, int[] maskRow, int mStep,
+      float[] y) {
+    for (int r = r0; r < r1; r++) {
+      int o = r * cols;
+      float max = affineMax(x, o, scale, m, m == null ? 0 : maskRow[r], mStep, y, o, cols);
+      float sum = expShifted(y, o, cols, max, y);
+      scale(y, o, cols, (float) (1.0 / sum));
+    }
+  }
+
+  /**
    * The error function, by Abramowitz and Stegun 7.1.28: {@code erf(x) = 1 - (1 + a1 x + ... + a6
    * x^6)^-16} for {@code x >= 0}, absolute error at most 3e-7; odd. No call to {@code exp}, so a
    * loop of it vectorizes.

@@ -167,6 +167,26 @@ final class NativeKernels extends Kernels {
   }
 
   @Override
+  public void softmaxRows(float[] x, int r0, int r1, int cols, float scale, float[] m, int[] maskRow, int mStep,
+      float[] y) {
+    if (r1 <= r0) {
+      return;
+    }
+    int len = Math.multiplyExact(r1 - r0, cols);
+    need(x, r0 * cols, len);
+    need(y, r0 * cols, len);
+    if (m != null) {
+      if (maskRow.length < r1) {
+        throw new IndexOutOfBoundsException("mask rows " + maskRow.length + " < " + r1);
+      }
+      for (int r = r0; r < r1; r++) {
+        need(m, maskRow[r], mStep == 0 ? 1 : cols);
+      }
+    }
+    nSoftmaxRows(isa, x, r0 * cols, r1 - r0, cols, scale, m, m == null ? null : maskRow, r0, mStep, y);
+  }
+
+  @Override
   public void scale(float[] a, int off, int len, float f) {
     need(a, off, len);
     nScale(isa, a, off, len, f);
@@ -266,6 +286,9 @@ final class NativeKernels extends Kernels {
   private static native void nAxpy(int isa, float a, float[] x, int xOff, float[] y, int yOff, int len);
 
   private static native void nScale(int isa, float[] a, int off, int len, float f);
+
+  private static native void nSoftmaxRows(int isa, float[] x, int off, int rows, int cols, float scale, float[] m,
+      int[] maskRow, int rOff, int mStep, float[] y);
 
   private static native float nDot(int isa, float[] a, int aOff, float[] b, int bOff, int len);
 

@@ -38,6 +38,60 @@ class KernelsTest {
   }
 
   @Test
+  void softmaxRowsIsTheScaledMaskedSoftmaxOfEachRowInOneCall() {
+    Random r = new Random(11);
+    for (int cols : new int[] {1, 7, 33, 128}) {
+      int rows = 13;
+      float[] x = new float[rows * cols];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) (r.nextGaussian() * 6);
+      }
+      // two mask rows (0 and -10000 where padding), rows pick one; and a one-value mask per row
+      float[] mask = new float[2 * cols + rows];
+      for (int i = 0; i < cols; i++) {
+        mask[cols + i] = i % 3 == 2 ? -10000f : 0f;
+      }
+      for (int i = 0; i < rows; i++) {
+        mask[2 * cols + i] = (float) r.nextGaussian();
+      }
+      int[] rowOf = new int[rows];
+      int[] oneOf = new int[rows];
+      for (int i = 0; i < rows; i++) {
+        rowOf[i] = (i % 2) * cols;
+        oneOf[i] = 2 * cols + i;
+      }
+      float scale = 0.125f;
+      for (Kernels k : both()) {
+        for (int variant = 0; variant < 3; variant++) {
+          float[] m = variant == 0 ? null : mask;
+          int[] at = variant == 1 ? rowOf : oneOf;
+          int step = variant == 1 ? 1 : 0;
+          float[] y = new float[x.length];
+          k.softmaxRows(x, 2, rows - 1, cols, scale, m, at, step, y); // rows 2..rows-2, the rest untouched
+          for (int row = 0; row < rows; row++) {
+            double max = Double.NEGATIVE_INFINITY;
+            double[] e = new double[cols];
+            for (int j = 0; j < cols; j++) {
+              e[j] = x[row * cols + j] * (double) scale + (m == null ? 0 : m[at[row] + j * step]);
+              max = Math.max(max, e[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < cols; j++) {
+              e[j] = Math.exp(e[j] - max);
+              sum += e[j];
+            }
+            for (int j = 0; j < cols; j++) {
+              double want = row < 2 || row >= rows - 1 ? 0 : e[j] / sum;
+              assertEquals(want, y[row * cols + j], 2e-6 * want + 1e-30,
+                  k.name() + " cols " + cols + " variant " + variant + " row " + row + " col " + j);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void codeDotsMatchTheirDefinition() {
     Random r = new Random(9);
     for (int len : new int[] {3, 16, 33, 64}) {

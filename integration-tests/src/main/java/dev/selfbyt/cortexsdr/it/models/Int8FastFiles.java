@@ -54,7 +54,8 @@ public final class Int8FastFiles {
     Path tmp = cai.resolveSibling(cai.getFileName() + ".tmp");
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
       long t0 = System.nanoTime();
-      Int8FastCalibrator.Result r = new Int8FastCalibrator(onnx, b.build(), 2).calibrate(calibration, b);
+      Int8FastCalibrator.Result r = new Int8FastCalibrator(onnx, b.build(), 2).outputMask("attention_mask")
+          .calibrate(calibration, b);
       CortexSdr.compress(r.source(), tmp, r.options());
       System.err.printf(Locale.ROOT, "%s -> %s: %d weight-only %s, calibration cosine %.5f / %.5f, %.0f s%n",
           fp32.getFileName(), cai.getFileName(), r.weightOnly().size(), r.weightOnly(), r.meanCosine(),
