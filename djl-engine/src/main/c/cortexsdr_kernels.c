@@ -259,6 +259,20 @@ JFN(nGelu)(JNIEnv* env, jclass c, jint isa, jfloatArray sa, jint off, jint len, 
   UNPIN(sa, s, sa == da ? 0 : JNI_ABORT);
 }
 
+JFN(nLayerNormRows)(JNIEnv* env, jclass c, jint isa, jfloatArray sa, jint off, jint rows, jint len, jfloat eps,
+                    jfloatArray ga, jfloatArray ba, jfloatArray da) {
+  (void)c;
+  float* s = PIN(float, sa);
+  float* g = PIN(float, ga);
+  float* b = PIN(float, ba);
+  float* d = PIN(float, da);
+  DISPATCH(isa, layer_norm_rows, s + off, rows, len, eps, g, b, d + off);
+  UNPIN(da, d, 0);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ga, g, JNI_ABORT);
+  UNPIN(sa, s, sa == da ? 0 : JNI_ABORT);
+}
+
 JFN(nLayerNormRow)(JNIEnv* env, jclass c, jint isa, jfloatArray sa, jint off, jint len, jfloat eps, jfloatArray ga,
                    jfloatArray ba, jfloatArray da) {
   (void)c;

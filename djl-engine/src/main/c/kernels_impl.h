@@ -204,6 +204,12 @@ static void FN(layer_norm_row)(const float* src, int len, float eps, const float
   }
 }
 
+/* Rows of layer normalization in one call (the row function above, without a JNI crossing per row). */
+static void FN(layer_norm_rows)(const float* src, int rows, int len, float eps, const float* g, const float* b,
+                                float* dst) {
+  for (int r = 0; r < rows; r++) FN(layer_norm_row)(src + (size_t)r * len, len, eps, g, b, dst + (size_t)r * len);
+}
+
 static float FN(affine_max)(const float* x, float scale, const float* mk, int mstep, float* y, int len) {
   float max = -INFINITY;
   if (!mk) {

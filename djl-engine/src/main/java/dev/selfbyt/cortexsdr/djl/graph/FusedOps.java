@@ -60,13 +60,15 @@ final class FusedOps {
     float[] dst = new float[src.length];
     int rows = cols == 0 ? 0 : src.length / cols;
     Kernels k = Kernels.get();
-    KernelThreads.forEach(rows, src.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
-        r -> k.layerNormRow(src, r * cols, cols, eps, g, b, dst));
+    int chunk = Math.max(1, Math.min(ROW_CHUNK, (rows + 3) / 4)); // one kernel call per chunk of rows
+    int chunks = (rows + chunk - 1) / chunk;
+    KernelThreads.forEach(chunks, src.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
+        c -> k.layerNormRows(src, c * chunk, Math.min(rows, c * chunk + chunk), cols, eps, g, b, dst));
     return Value.ofFloats(s, dst);
   }
 
-  /** Rows per softmax kernel call: enough to amortize a call, small enough to share among threads. */
-  static final int SOFTMAX_CHUNK_ROWS = 64;
+  /** Rows per softmax or layer-norm kernel call: enough to amortize a call, small enough to share among threads. */
+  static final int ROW_CHUNK = 64;
 
   static Value scaledMaskedSoftmax(Value scores, Value mask, float scale, long axis, boolean flattenFromAxis) {
     long[] s = scores.shapeRef();
@@ -94,7 +96,7 @@ final class FusedOps {
     }
     Kernels k = Kernels.get();
     // rows in chunks: one kernel call per chunk (one JNI crossing for the native kernels, not one per row)
-    int chunk = Math.max(1, Math.min(SOFTMAX_CHUNK_ROWS, (rows + 3) / 4));
+    int chunk = Math.max(1, Math.min(ROW_CHUNK, (rows + 3) / 4));
     int chunks = (rows + chunk - 1) / chunk;
     KernelThreads.forEach(chunks, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
         c -> k.softmaxRows(x, c * chunk, Math.min(rows, c * chunk + chunk), cols, scale, m, maskRow, step, y));

@@ -218,6 +218,13 @@ public abstract class Kernels {
    */
   public abstract void layerNormRow(float[] src, int off, int len, float eps, float[] g, float[] b, float[] dst);
 
+  /** {@link #layerNormRow} for rows {@code r0 <= r < r1} of {@code len} values, in one call where a kernel set can. */
+  public void layerNormRows(float[] src, int r0, int r1, int len, float eps, float[] g, float[] b, float[] dst) {
+    for (int r = r0; r < r1; r++) {
+      layerNormRow(src, r * len, len, eps, g, b, dst);
+    }
+  }
+
   /**
    * {@code y[yOff + i] = x[xOff + i] * scale + (m == null ? 0 : m[mOff + i * mStep])} for {@code i <
    * len} ({@code mStep} 0 or 1); returns the largest of them (the first steps of a masked softmax).

@@ -167,6 +167,23 @@ final class NativeKernels extends Kernels {
   }
 
   @Override
+  public void layerNormRows(float[] src, int r0, int r1, int len, float eps, float[] g, float[] b, float[] dst) {
+    if (r1 <= r0) {
+      return;
+    }
+    int n = Math.multiplyExact(r1 - r0, len);
+    need(src, r0 * len, n);
+    need(dst, r0 * len, n);
+    if (g != null) {
+      need(g, 0, len);
+    }
+    if (b != null) {
+      need(b, 0, len);
+    }
+    nLayerNormRows(isa, src, r0 * len, r1 - r0, len, eps, g, b, dst);
+  }
+
+  @Override
   public void softmaxRows(float[] x, int r0, int r1, int cols, float scale, float[] m, int[] maskRow, int mStep,
       float[] y) {
     if (r1 <= r0) {
@@ -286,6 +303,9 @@ final class NativeKernels extends Kernels {
   private static native void nAxpy(int isa, float a, float[] x, int xOff, float[] y, int yOff, int len);
 
   private static native void nScale(int isa, float[] a, int off, int len, float f);
+
+  private static native void nLayerNormRows(int isa, float[] src, int off, int rows, int len, float eps, float[] g,
+      float[] b, float[] dst);
 
   private static native void nSoftmaxRows(int isa, float[] x, int off, int rows, int cols, float scale, float[] m,
       int[] maskRow, int rOff, int mStep, float[] y);

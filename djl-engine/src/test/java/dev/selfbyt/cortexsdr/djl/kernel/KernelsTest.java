@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,6 +34,31 @@ class KernelsTest {
           assertEquals(e, dst[i], 3e-7 * e + 1e-37, k.name() + " exp at " + i);
         }
         assertEquals(expectedSum, sum, 1e-5 * expectedSum, k.name() + " sum");
+      }
+    }
+  }
+
+  @Test
+  void layerNormRowsIsLayerNormRowOnEachRow() {
+    Random r = new Random(12);
+    for (int len : new int[] {1, 21, 384}) {
+      int rows = 9;
+      float[] src = new float[rows * len];
+      float[] g = new float[len];
+      for (int i = 0; i < src.length; i++) {
+        src[i] = (float) (r.nextGaussian() * 3 + 1);
+      }
+      for (int i = 0; i < len; i++) {
+        g[i] = (float) r.nextGaussian();
+      }
+      for (Kernels k : both()) {
+        float[] one = new float[src.length];
+        for (int row = 1; row < rows - 2; row++) {
+          k.layerNormRow(src, row * len, len, 1e-5f, g, null, one);
+        }
+        float[] all = new float[src.length];
+        k.layerNormRows(src, 1, rows - 2, len, 1e-5f, g, null, all);
+        assertArrayEquals(one, all, k.name() + " len " + len); // same arithmetic, rows 0, 7, 8 untouched
       }
     }
   }
