@@ -57,7 +57,7 @@ import java.util.TreeMap;
  *
  * <p>Usage: {@code DjlEngineReport [--models minilm,bge] [--presets int8,int4] [--sentences 200]
  * [--latency-runs 30] [--threads 2] [--work DIR] [--kernels native,vector,scalar] [--fidelity true]
- * [--profile true] [--torchscript make|minilm=PATH,bge=PATH]
+ * [--profile true] [--w8a8 false] [--batch 1] [--torchscript make|minilm=PATH,bge=PATH]
  * [--python /usr/bin/python3] [--torchscript-tool integration-tests/src/main/python/onnx_to_torchscript.py]}.
  * {@code --torchscript} needs {@code integration-tests/target/pytorch-lib/*} on {@code -cp} (see {@link
  * PyTorchBaseline}); {@code make} converts each model's fp32 ONNX file with the Python tool.
@@ -111,6 +111,7 @@ public final class DjlEngineReport {
     }
     boolean child = Boolean.parseBoolean(a.getOrDefault("child", "false"));
     withW8a8 = Boolean.parseBoolean(a.getOrDefault("w8a8", "false"));
+    batchSize = Integer.parseInt(a.getOrDefault("batch", "1"));
     System.out.println("CortexSDR engine: kernels " + Kernels.get().name() + ", " + KernelThreads.threads()
         + " threads (set -Ddev.selfbyt.cortexsdr.num_threads to match --threads)");
     List<Fidelity> rows = new ArrayList<>();
@@ -197,6 +198,11 @@ public final class DjlEngineReport {
 
   /** The same sentence-encoder criteria on the DJL engine named {@code engine}. */
   public static Criteria<String, float[]> criteria(RealModel model, Path folder, String engine) {
+    return criteria(model, folder, engine, false);
+  }
+
+  /** The criteria; {@code padding}: batches padded to their longest sentence (for batchPredict). */
+  static Criteria<String, float[]> criteria(RealModel model, Path folder, String engine, boolean padding) {
     return Criteria.builder()
         .setTypes(String.class, float[].class)
         .optModelPath(folder)
@@ -206,7 +212,7 @@ public final class DjlEngineReport {
         .optArgument("pooling", model.pooling() == RealModel.Pooling.CLS ? "cls" : "mean")
         .optArgument("maxLength", 128)
         .optArgument("truncation", true)
-        .optArgument("padding", false)
+        .optArgument("padding", padding)
         .build();
   }
 
@@ -309,16 +315,28 @@ public final class DjlEngineReport {
     String markdown(RealModel model, int threads) {
       double base = median(ORT_FP32);
       StringBuilder sb = new StringBuilder();
-      sb.append(String.format(Locale.ROOT, "%n%s, batch 1, %d tokens, %d threads, median of %d calls each "
+      sb.append(String.format(Locale.ROOT, "%n%s, batch %d, %d tokens%s, %d threads, median of %d calls each "
           + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
-          + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String)); "
+          + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String), "
+          + "batchPredict(List) for batches); "
           + "machine load average %.1f before, %.1f after%n%n",
-          model.displayName(), tokens, threads, times.get(ORT_FP32).size(), BLOCK,
+          model.displayName(), batchSize, tokens, batchSize > 1 ? " (the longest; padded to it)" : "", threads,
+          times.get(ORT_FP32).size(), BLOCK,
           BLOCK_PAUSE_MS, loadBefore, loadAfter));
-      sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |\n|---|---|---|---|\n");
+      boolean twin = times.containsKey(ORT_TWIN);
+      sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |" + (twin ? " vs int8 twin |" : "")
+          + (batchSize > 1 ? " sentences/s |" : "") + "\n|---|---|---|---|" + (twin ? "---|" : "")
+          + (batchSize > 1 ? "---|" : "") + "\n");
       for (String k : times.keySet()) {
         double ms = median(k);
-        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |%n", k, ms, fastest(k), ms / base));
+        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |", k, ms, fastest(k), ms / base));
+        if (twin) {
+          sb.append(String.format(Locale.ROOT, " %.2fx |", ms / median(ORT_TWIN)));
+        }
+        if (batchSize > 1) {
+          sb.append(String.format(Locale.ROOT, " %.0f |", batchSize / (ms / 1000)));
+        }
+        sb.append('\n');
       }
       return sb.toString();
     }
@@ -333,12 +351,23 @@ public final class DjlEngineReport {
   }
   /** Whether the latency runs add the W8A8 file ({@code --w8a8 true}). */
   static boolean withW8a8;
+  /** Sentences per timed call ({@code --batch N}): 1 is one 128-token input, more are Moby-Dick sentences padded. */
+  static int batchSize = 1;
+
+  private static List<Encoding> encode(HuggingFaceTokenizer tok, List<String> texts) {
+    List<Encoding> out = new ArrayList<>(texts.size());
+    for (String t : texts) {
+      out.add(tok.encode(t));
+    }
+    return out;
+  }
 
   /** The timed calls behind {@link #latency}. */
   static Times latencyTimes(RealModel model, List<Preset> presets, int runs, int threads, Path work,
       Path torchScript) throws Exception {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     String text = String.join(" ", MobyDick.sentences(40, 500));
+    List<String> batch = MobyDick.sentences(Math.max(1, batchSize), 240); // mixed lengths, padded to the longest
     Map<String, List<Long>> times = new LinkedHashMap<>();
     double loadBefore = Double.NaN;
     int tokens;
@@ -349,15 +378,17 @@ public final class DjlEngineReport {
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128);
         Embedder ortFp32 = new Embedder(model.onnx(dir), model.pooling(), threads)) {
       Encoding input = tok.encode(text);
-      tokens = input.getIds().length;
+      tokens = batchSize > 1 ? batch.stream().mapToInt(x -> tok.encode(x).getIds().length).max().orElse(0)
+          : input.getIds().length;
       times.put("ONNX Runtime fp32", new ArrayList<>());
-      calls.add(() -> ortFp32.embed(tok.encode(text))); // tokenizing included, as in Predictor.predict(String)
+      // tokenizing included, as in Predictor.predict(String)
+      calls.add(batchSize > 1 ? () -> ortFp32.embedBatch(encode(tok, batch)) : () -> ortFp32.embed(tok.encode(text)));
       if (withW8a8) {
         // ONNX Runtime's own dynamically quantized int8 twin: the W8A8 file's latency anchor
         Embedder t = new Embedder(model.int8Twin(dir), model.pooling(), threads);
         twin = t;
         times.put(ORT_TWIN, new ArrayList<>());
-        calls.add(() -> t.embed(tok.encode(text)));
+        calls.add(batchSize > 1 ? () -> t.embedBatch(encode(tok, batch)) : () -> t.embed(tok.encode(text)));
       }
       List<String[]> variants = new ArrayList<>();
       for (Preset p : presets) {
@@ -368,11 +399,11 @@ public final class DjlEngineReport {
             .toString()});
       }
       for (String[] v : variants) {
-        ZooModel<String, float[]> z = criteria(model, Path.of(v[1])).loadModel();
+        ZooModel<String, float[]> z = criteria(model, Path.of(v[1]), "CortexSDR", batchSize > 1).loadModel();
         zoos.add(z);
         Predictor<String, float[]> pr = z.newPredictor();
         preds.add(pr);
-        calls.add(() -> pr.predict(text));
+        calls.add(batchSize > 1 ? () -> pr.batchPredict(batch) : () -> pr.predict(text));
         times.put("CortexSDR engine, " + v[0] + " .cai", new ArrayList<>());
         // warm-up calls through a predictor that proves no CortexSDR work goes to PyTorch
         try (Predictor<String, float[]> watched = PyTorchBaseline.Watch.predictor(z)) {
