@@ -48,6 +48,10 @@ class ShippedJarsIT {
       }
     }
     assertTrue(Files.readString(Path.of("../LICENSE")).contains("Apache License"));
+    // the BOM has no parent (it would pin DJL, ORT and JUnit for its users): its version by hand
+    String bom = Files.readString(Path.of("../bom/pom.xml"));
+    assertTrue(bom.contains("<artifactId>cortexsdr-bom</artifactId>\n  <version>" + CortexSdr.VERSION + "</version>"),
+        "bom/pom.xml's version is the pom's, " + CortexSdr.VERSION);
     assertTrue(CortexSdr.VERSION.matches("\\d+\\.\\d+\\.\\d+.*"), CortexSdr.VERSION);
     assertEquals(CortexSdr.VERSION, ai.djl.engine.Engine.getEngine(CortexSdrEngine.ENGINE_NAME).getVersion());
   }
