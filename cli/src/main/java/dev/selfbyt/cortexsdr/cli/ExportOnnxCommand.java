@@ -109,7 +109,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
     }
     o.printf("%s -> %s (%,d bytes, %s)%n", in, out, bytes, mode);
     counts.forEach((form, n) -> {
-      o.printf("  %4d x %s%n", n, form.equals("decoded") ? "decoded to fp32, because:" : form);
+      o.printf("  %4d x %s%n", n, form.equals("decoded") ? "decoded (plain initializers), because:" : form);
       if (form.equals("decoded")) {
         whyDecoded.entrySet().stream()
             .sorted((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()))
