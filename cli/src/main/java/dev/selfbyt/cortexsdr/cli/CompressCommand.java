@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr compress IN -o OUT.cai [options]}. */
-@Command(name = "compress", mixinStandardHelpOptions = true,
+@Command(name = "compress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
     description = "Compress a model (ONNX) into a .cai archive.")
 final class CompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -118,8 +118,9 @@ final class CompressCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CompressionOptions options = options();
     CompressionStats stats;
-    try (TensorSource opened = ModelFormats.open(in); ProgressBar bar = new ProgressBar(spec.commandLine().getErr(),
-        "compressing", json)) {
+    boolean calibrating = calibrate != null || options.preset() == Preset.INT8_FAST;
+    try (TensorSource opened = ModelFormats.open(in);
+        ProgressBar bar = ProgressBar.open(spec, calibrating ? "calibrating" : "compressing", json)) {
       TensorSource source = opened;
       if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
         String data = calibrate != null ? calibrate : "random";
@@ -133,7 +134,7 @@ final class CompressCommand implements Callable<Integer> {
           spec.commandLine().getErr().printf("calibrating int8 activations on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();
         }
-        Int8FastCalibrator c = new Int8FastCalibrator(onnx, options, options.threads());
+        Int8FastCalibrator c = new Int8FastCalibrator(onnx, options, options.threads()).onProgress(bar::note);
         if (smoothing != null) {
           c.smoothing(smoothing);
         }
@@ -163,7 +164,7 @@ final class CompressCommand implements Callable<Integer> {
         if (targetCosine != null) {
           double min = targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine);
           MixedPrecision.Plan plan = MixedPrecision.plan(onnx, options, inputs, targetCosine, min, options.threads(),
-              s -> {});
+              bar::note);
           if (!json) {
             spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n", plan.histogram());
             spec.commandLine().getErr().flush();
@@ -171,14 +172,19 @@ final class CompressCommand implements Callable<Integer> {
           source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit);
           options = plan.options(builder()).build();
         } else {
-          source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads())
+          source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads()).onProgress(bar::note)
               .activationScaling(activationScaling).refit(refit).errorCompensation(!noErrorCompensation)
               .calibrate(inputs);
         }
       }
+      if (calibrating) {
+        bar.stage("compressing");
+      }
+      bar.units("bytes");
       stats = new CompressionPipeline(options)
           .onProgress(p -> bar.update(p.bytesDone(), p.bytesTotal(), p.tensor()))
           .run(source, source.location(), out, CortexSdr.manifest(source, options));
+      bar.done();
     }
     var o = spec.commandLine().getOut();
     if (json) {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr decompress IN.cai -o OUT}: back to the source format, weights decoded. */
-@Command(name = "decompress", mixinStandardHelpOptions = true,
+@Command(name = "decompress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
     description = "Write a .cai archive back in its source format (ONNX), weights decoded.")
 final class DecompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -31,9 +31,10 @@ final class DecompressCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     try (CaiReader cai = CaiReader.open(in);
-        ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "decompressing", json)) {
+        ProgressBar bar = ProgressBar.open(spec, "decompressing", json)) {
       bar.follow(cai);
       OnnxExporter.exportDecoded(cai, out);
+      bar.done();
     }
     long bytes = Files.size(out);
     if (json) {

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr export-onnx IN.cai -o OUT.onnx [--mode decoded|quantized] [--ort-version X.Y]}. */
-@Command(name = "export-onnx", mixinStandardHelpOptions = true,
+@Command(name = "export-onnx", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
     description = "Write a .cai archive as a standard .onnx model any ONNX Runtime loads.")
 final class ExportOnnxCommand implements Callable<Integer> {
   enum Mode { decoded, quantized }
@@ -74,7 +74,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
     }
     List<QuantizedOnnxExporter.Form> forms = List.of();
     try (CaiReader cai = CaiReader.open(in);
-        ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "exporting", json)) {
+        ProgressBar bar = ProgressBar.open(spec, "exporting", json)) {
       bar.follow(cai);
       StoredGraphCheck.check(cai);
       try {
@@ -88,14 +88,20 @@ final class ExportOnnxCommand implements Callable<Integer> {
         throw new CorruptCaiException(in.toString(), bar.last(), "does not export: "
             + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
       }
+      bar.done();
     }
     long bytes = Files.size(out);
     Map<String, Integer> counts = new TreeMap<>();
     List<Object> decodedLossy = new ArrayList<>();
+    // why each decoded weight was decoded, grouped: reason -> tensors
+    Map<String, List<String>> whyDecoded = new TreeMap<>();
     for (QuantizedOnnxExporter.Form f : forms) {
       counts.merge(f.form(), 1, Integer::sum);
-      if (f.form().equals("decoded") && !f.note().equals("lossless")) {
-        decodedLossy.add(Map.of("tensor", f.tensor(), "why", f.note()));
+      if (f.form().equals("decoded")) {
+        whyDecoded.computeIfAbsent(reason(f.note()), k -> new ArrayList<>()).add(f.tensor());
+        if (!f.note().equals("lossless")) {
+          decodedLossy.add(Map.of("tensor", f.tensor(), "why", f.note()));
+        }
       }
     }
     PrintWriter o = spec.commandLine().getOut();
@@ -108,6 +114,9 @@ final class ExportOnnxCommand implements Callable<Integer> {
       }
       m.put("bytes", bytes);
       m.put("forms", counts);
+      Map<String, Integer> reasons = new LinkedHashMap<>();
+      whyDecoded.forEach((why, names) -> reasons.put(why, names.size()));
+      m.put("decodedReasons", reasons);
       m.put("decodedLossyTensors", decodedLossy);
       List<Object> widened = new ArrayList<>();
       forms.stream().filter(f -> f.note().contains("widened")).forEach(f -> widened.add(f.tensor()));
@@ -117,11 +126,14 @@ final class ExportOnnxCommand implements Callable<Integer> {
     }
     o.printf("%s -> %s (%,d bytes, %s)%n", in, out, bytes,
         mode == Mode.quantized ? "quantized, for ONNX Runtime " + runtime + " or newer" : mode);
-    counts.forEach((form, n) -> o.printf("  %4d x %s%n", n, form));
-    for (Object d : decodedLossy) {
-      Map<?, ?> x = (Map<?, ?>) d;
-      o.printf("  decoded to fp32: %s (%s)%n", x.get("tensor"), x.get("why"));
-    }
+    counts.forEach((form, n) -> {
+      o.printf("  %4d x %s%n", n, form.equals("decoded") ? "decoded (plain initializers), because:" : form);
+      if (form.equals("decoded")) {
+        whyDecoded.entrySet().stream()
+            .sorted((a, b) -> Integer.compare(b.getValue().size(), a.getValue().size()))
+            .forEach(w -> o.printf("         %4d x %s%s%n", w.getValue().size(), w.getKey(), examples(w)));
+      }
+    });
     forms.stream().filter(f -> f.note().contains("widened")).findFirst()
         .ifPresent(f -> o.printf("  note: %s%n", f.note()));
     // one line per older form the target asked for, with the release that has the newer one
@@ -129,5 +141,26 @@ final class ExportOnnxCommand implements Callable<Integer> {
     forms.stream().filter(f -> f.note().contains("needs ONNX Runtime")).forEach(f -> older.putIfAbsent(f.form(), f.note()));
     older.forEach((form, note) -> o.printf("  note: %s: %s%n", form, note));
     return 0;
+  }
+
+  /** The exporter's note as a reason a reader understands; counts folded so that like groups with like. */
+  static String reason(String note) {
+    if (note.equals("lossless")) {
+      return "stored losslessly (norms, biases, small or integer tensors): written exactly as they were";
+    }
+    if (note.matches("\\d+ consumers")) {
+      return "used by several nodes (one quantized form per use is not written)";
+    }
+    return note.isEmpty() ? "no reason given" : note;
+  }
+
+  /** A few of a lossy group's tensors (the lossless ones are many and unremarkable). */
+  private static String examples(Map.Entry<String, List<String>> w) {
+    if (w.getKey().startsWith("stored losslessly")) {
+      return "";
+    }
+    List<String> names = w.getValue();
+    return ": " + String.join(", ", names.subList(0, Math.min(3, names.size())))
+        + (names.size() > 3 ? ", ... (--json lists all)" : "");
   }
 }

@@ -2,14 +2,17 @@ package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 
-/** Opens a source model by its kind (from its name, then its first bytes). */
+/**
+ * Opens a source model by its kind, judged by its content ({@link FileKind}), never by its name:
+ * a {@code .cai} named {@code model.onnx} is refused as a {@code .cai}, an ONNX model named
+ * {@code model.bin} is read.
+ */
 final class ModelFormats {
   private ModelFormats() {}
 
@@ -20,20 +23,22 @@ final class ModelFormats {
     if (Files.isDirectory(in)) {
       throw new CaiException(in.toString(), null, "is a folder; give the model file (.onnx)");
     }
-    String name = in.getFileName().toString().toLowerCase(Locale.ROOT);
-    if (name.endsWith(".cai")) {
-      throw new CaiException(in.toString(), null, "is already a .cai archive");
+    FileKind kind = FileKind.of(in);
+    String is = "this is " + kind.description();
+    switch (kind) {
+      case CAI -> throw new CaiException(in.toString(), null, "is already a .cai archive");
+      case EMPTY, TEXT, JSON -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
+      case ZIP -> throw new CaiException(in.toString(), null, is + " (a PyTorch file?), not an ONNX model: "
+          + "export the model to ONNX first");
+      case GZIP, NUMPY -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
+      default -> {
+        if (kind.isOtherModelFormat()) {
+          throw new CaiException(in.toString(), null, is + "; this kind of model is not supported yet: convert it "
+              + "to ONNX first");
+        }
+      }
     }
-    if (name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".safetensors") || name.endsWith(".pb")) {
-      throw new CaiException(in.toString(), null, "this kind of model is not supported yet: convert it to ONNX first");
-    }
-    byte[] head = new byte[4];
-    try (InputStream s = Files.newInputStream(in)) {
-      s.readNBytes(head, 0, 4);
-    }
-    if (head[0] == 'P' && head[1] == 'K') {
-      throw new CaiException(in.toString(), null, "is a zip archive (a PyTorch file?), not an ONNX model");
-    }
+    // ONNX, or a kind the first bytes do not tell: the ONNX reader says what is wrong with it
     return OnnxModelReader.open(in);
   }
 }

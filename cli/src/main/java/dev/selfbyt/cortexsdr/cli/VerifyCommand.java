@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
  * limits), then the directory against the stored graph ({@link StoredGraphCheck}), so that a file
  * that passes is safe for every runtime.
  */
-@Command(name = "verify", mixinStandardHelpOptions = true,
+@Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
     description = "Check a .cai archive: the whole-file checksum, every tensor decoded, and every weight the "
         + "stored graph uses present with the role its use implies.")
 final class VerifyCommand implements Callable<Integer> {
@@ -34,11 +34,12 @@ final class VerifyCommand implements Callable<Integer> {
     long start = System.nanoTime();
     int count;
     try (CaiReader cai = CaiReader.open(in);
-        ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "verifying", json)) {
+        ProgressBar bar = ProgressBar.open(spec, "verifying", json)) {
       bar.follow(cai);
       cai.verify();
       StoredGraphCheck.check(cai); // what the runtimes trust beyond the payloads themselves
       count = cai.entries().size();
+      bar.done();
     }
     long ms = (System.nanoTime() - start) / 1_000_000;
     if (json) {

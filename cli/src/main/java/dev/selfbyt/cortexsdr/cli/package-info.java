@@ -1,9 +1,13 @@
 /**
  * The {@code cortexsdr} command line (picocli). {@link dev.selfbyt.cortexsdr.cli.CortexSdrCommand}
  * is the entry point and owns the exit codes (0 success, 1 failure with one line on stderr, 2 bad
- * usage); each subcommand is one class: {@code CompressCommand}, {@code InspectCommand}, {@code
+ * usage), the JSON error object {@code --json} prints on stdout for either failure, and the
+ * {@code --version} every command answers (the pom's version, through {@code CortexSdr.VERSION});
+ * each subcommand is one class: {@code CompressCommand}, {@code InspectCommand}, {@code
  * VerifyCommand}, {@code DecompressCommand}, {@code ExportOnnxCommand}. {@code ModelFormats} opens
- * a source model by its kind; {@code ProgressBar} draws on stderr when it is a terminal. Every
- * command takes {@code --json} and then prints one JSON object on stdout and nothing else there.
+ * a source model by its content ({@code FileKind}), never its name; {@code CodecSummary} is the
+ * per codec and bit width summary {@code inspect} starts with; {@code ProgressBar} draws on
+ * stderr when it is a terminal and prints a line at most every 2 s when it is not. Every command
+ * takes {@code --json} and then prints one JSON object on stdout and nothing else there.
  */
 package dev.selfbyt.cortexsdr.cli;

@@ -62,7 +62,7 @@ class CortexSdrCommandTest {
     Map<?, ?> q = (Map<?, ?>) tensors.stream().filter(t -> ((Map<?, ?>) t).get("name").equals(
         "embeddings.word_embeddings.weight")).findFirst().orElseThrow();
     assertTrue(q.get("codec").toString().startsWith("quant int4 asym block32"), q.toString());
-    Run table = cortexsdr("inspect", cai.toString());
+    Run table = cortexsdr("inspect", cai.toString(), "--all");
     assertTrue(table.out().contains("embeddings.word_embeddings.weight") && table.out().contains("bits/w"));
 
     Run v = cortexsdr("verify", cai.toString());

@@ -21,8 +21,11 @@ import java.util.TreeMap;
  * Read the result with {@link dev.selfbyt.cortexsdr.core.format.CaiReader}.
  */
 public final class CortexSdr {
-  /** This library's version, stored in every manifest. */
-  public static final String VERSION = "0.1.0";
+  /**
+   * This library's version, stored in every manifest: the Maven project version, written into
+   * {@code version.properties} by the build (the pom is the one place it is set).
+   */
+  public static final String VERSION = readVersion();
 
   /**
    * Manifest key: JSON array of the MatMul weight names whose products take int8 activations,
@@ -31,6 +34,20 @@ public final class CortexSdr {
   public static final String INT8_ACTIVATIONS_KEY = "int8Activations";
 
   private CortexSdr() {}
+
+  private static String readVersion() {
+    try (java.io.InputStream in = CortexSdr.class.getResourceAsStream("version.properties")) {
+      java.util.Properties p = new java.util.Properties();
+      if (in != null) {
+        p.load(in);
+      }
+      String v = p.getProperty("version");
+      // an unfiltered copy (an IDE that skips Maven's resource filtering) still says something true
+      return v == null || v.startsWith("${") ? "unknown" : v;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("version.properties of cortexsdr-core cannot be read", e);
+    }
+  }
 
   /**
    * Compresses {@code source} into {@code target}. The target is written atomically: after a

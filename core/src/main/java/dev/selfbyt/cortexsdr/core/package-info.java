@@ -27,7 +27,9 @@
  *       CaiReader.Options}), {@code CaiEntry} (a directory entry), the {@code CaiException} family
  *       ({@code CaiLimitException}: a file over a configured limit), the small {@code Json} codec
  *       used for the manifest, and {@code WriterTempFiles} (the locked temporary files of
- *       write-then-rename, whose leftovers after a {@code kill -9} the next writer removes).
+ *       write-then-rename, whose leftovers after a {@code kill -9} the next writer removes, made
+ *       with the mode the umask gives), and {@code FileKind} (what a file is by its first bytes:
+ *       a {@code .cai}, ONNX, a zip, a text file, ...; for messages and for opening by content).
  * </ul>
  */
 package dev.selfbyt.cortexsdr.core;

@@ -40,8 +40,10 @@ import java.util.logging.Logger;
 /**
  * A {@code .cai} model in DJL. {@link #load(Path, String, Map)} takes the {@code .cai} file itself
  * or a folder holding one ({@code <prefix>.cai}, {@code <folder name>.cai}, {@code model.cai}, or
- * the only {@code .cai} there); every weight is read once and kept in its stored form, and the
- * file is closed again. Get one through {@code Criteria} with {@code optEngine("CortexSDR")}, or
+ * the only {@code .cai} there; a folder whose files sit in one subfolder, as in many zips, is
+ * searched in that subfolder, as DJL's own engines do); every weight is read once and kept in its
+ * stored form, and the file is closed again. A folder without a {@code .cai} but with an
+ * {@code .onnx} fails with the {@code cortexsdr compress} command that makes one. Get one through {@code Criteria} with {@code optEngine("CortexSDR")}, or
  * {@code Model.newInstance(name, "CortexSDR")}.
  *
  * <p>The engine's settings (threads, kernels, fusion, fallback) are read per model from the
@@ -141,26 +143,50 @@ public class CaiModel extends BaseModel {
     if (!Files.isDirectory(modelPath)) {
       throw new java.io.FileNotFoundException(modelPath + ": no such file or folder");
     }
-    List<String> tried = new ArrayList<>();
-    for (String p : new String[] {prefix, modelName, modelPath.getFileName().toString(), "model"}) {
+    // setModelDir went down into the one folder a zip's files often sit in, as DJL's engines do
+    Path dir = modelDir != null && Files.isDirectory(modelDir) ? modelDir : modelPath;
+    java.util.Set<String> tried = new java.util.LinkedHashSet<>();
+    for (String p : new String[] {prefix, modelName, modelPath.getFileName().toString(),
+        dir.getFileName() == null ? null : dir.getFileName().toString(), "model"}) {
       if (p == null) {
         continue;
       }
-      Path c = modelPath.resolve(p.endsWith(".cai") ? p : p + ".cai");
+      Path c = dir.resolve(p.endsWith(".cai") ? p : p + ".cai");
       tried.add(c.getFileName().toString());
       if (Files.isRegularFile(c)) {
         return c;
       }
     }
-    List<Path> all = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(modelPath, "*.cai")) {
-      ds.forEach(all::add);
+    List<String> all = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.cai")) {
+      ds.forEach(p -> all.add(p.getFileName().toString()));
     }
+    java.util.Collections.sort(all);
     if (all.size() == 1) {
-      return all.get(0);
+      return dir.resolve(all.get(0));
     }
-    throw new java.io.FileNotFoundException(modelPath + ": " + (all.isEmpty() ? "holds no .cai file"
-        : "holds " + all.size() + " .cai files and none is named " + tried));
+    if (all.isEmpty()) {
+      throw new java.io.FileNotFoundException(dir + ": holds no .cai file" + uncompressedHint(dir));
+    }
+    throw new java.io.FileNotFoundException(dir + ": holds " + all.size() + " .cai files (" + String.join(", ", all)
+        + ") and none is named " + String.join(" or ", tried) + "; name the one to load with "
+        + "Criteria.optModelName or give the file itself as the model path");
+  }
+
+  /** What to do with a folder that holds a model this engine does not read as it is. */
+  private static String uncompressedHint(Path dir) throws IOException {
+    List<String> models = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.onnx")) {
+      ds.forEach(p -> models.add(p.getFileName().toString()));
+    }
+    if (models.isEmpty()) {
+      return "";
+    }
+    java.util.Collections.sort(models);
+    String m = models.get(0);
+    String base = m.substring(0, m.length() - ".onnx".length());
+    return " but holds " + String.join(", ", models) + ": compress it first: cortexsdr compress "
+        + dir.resolve(m) + " -o " + dir.resolve(base + ".cai");
   }
 
   private static String mib(long bytes) {

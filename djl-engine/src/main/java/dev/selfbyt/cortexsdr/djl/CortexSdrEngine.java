@@ -62,9 +62,7 @@ public final class CortexSdrEngine extends Engine {
 
   @Override
   public String getVersion() {
-    Package p = CortexSdrEngine.class.getPackage();
-    String v = p == null ? null : p.getImplementationVersion();
-    return v == null ? "0.1.0-SNAPSHOT" : v;
+    return dev.selfbyt.cortexsdr.core.CortexSdr.VERSION; // the pom's, through core's version.properties
   }
 
   @Override

@@ -7,6 +7,7 @@ import com.google.protobuf.CodedOutputStream;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.CaiWriter;
+import dev.selfbyt.cortexsdr.core.format.WriterTempFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -90,21 +91,28 @@ public final class OnnxExporter {
     if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
       throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
     }
+    WriterTempFiles.Held held;
     try {
-      temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+      // the same temporary files as CaiWriter's: locked while written, leftovers of killed writers
+      // removed, and the mode the umask gives (not createTempFile's 0600)
+      held = WriterTempFiles.create(abs);
+      temp = held.path();
     } catch (IOException e) {
       throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent()
           + " is not writable (" + e.getClass().getSimpleName() + ")", e);
     }
     try {
-      try (OutputStream out = Files.newOutputStream(temp)) {
+      try (OutputStream out = java.nio.channels.Channels.newOutputStream(held.channel())) {
         CodedOutputStream c = CodedOutputStream.newInstance(out, 1 << 16);
         model.writeTo(c);
         c.flush();
       }
       CaiWriter.moveIntoPlace(temp, target);
+      WriterTempFiles.release(temp);
     } catch (IOException | RuntimeException e) {
+      held.channel().close();
       Files.deleteIfExists(temp);
+      WriterTempFiles.release(temp);
       throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);
     }
   }

@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,13 +74,13 @@ public final class CaiReader implements Closeable {
       if (n > 0 && start.duplicate().limit(n).equals(ByteBuffer.wrap(MAGIC, 0, n))) {
         throw new CorruptCaiException(file, null, "file is truncated: only " + size + " bytes");
       }
-      throw new NotCaiFileException(file, "not a .cai file: only " + size + " bytes" + guess(start));
+      throw new NotCaiFileException(file, "not a .cai file: " + guess(start, size) + " of " + size + " bytes");
     }
     ByteBuffer h = readAt(0, HEADER_SIZE);
     byte[] magic = new byte[8];
     h.get(magic);
     if (!java.util.Arrays.equals(magic, MAGIC)) {
-      throw new NotCaiFileException(file, "not a .cai file (bad magic)" + guess(h.rewind()));
+      throw new NotCaiFileException(file, "not a .cai file: " + guess(readAt(0, (int) Math.min(size, FileKind.HEAD)), size));
     }
     int major = h.getShort(8) & 0xffff;
     this.major = major;
@@ -179,22 +178,17 @@ public final class CaiReader implements Closeable {
     }
   }
 
-  private static String guess(ByteBuffer start) {
-    byte[] b = new byte[Math.min(8, start.remaining())];
+  /** "this is a text file", "this is an ONNX model (protobuf); compress it first", ... */
+  private static String guess(ByteBuffer start, long size) {
+    byte[] b = new byte[start.remaining()];
     start.duplicate().get(b);
-    if (b.length >= 2 && b[0] == 'P' && b[1] == 'K') {
-      return "; it looks like a zip archive (a PyTorch or jar file?)";
-    }
-    if (b.length >= 1 && b[0] == 0x08) {
-      return "; it looks like a protobuf (an ONNX model?): compress it first";
-    }
-    if (b.length >= 1 && (b[0] == '{' || b[0] == '[')) {
-      return "; it looks like JSON";
-    }
-    if (b.length == 0) {
-      return "; the file is empty";
-    }
-    return "; it starts with " + HexFormat.of().formatHex(b);
+    FileKind k = FileKind.of(b, size);
+    String hint = switch (k) {
+      case ONNX -> "; compress it first";
+      case ZIP -> " (a PyTorch file, a jar or a zipped model folder?)";
+      default -> k.isOtherModelFormat() ? "; convert it to ONNX, then compress it" : "";
+    };
+    return FileKind.describe(b, size) + hint;
   }
 
   private ByteBuffer readAt(long off, int n) throws IOException {

@@ -19,8 +19,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * temporary file of that target is a leftover and is deleted. Files of live writers, in this JVM
  * or another process, are locked and left alone.
  *
- * <p>Used by {@link CaiWriter}; {@link #create} then {@link #release} when the file is renamed or
- * deleted.
+ * <p>The file is created with the permissions the process's umask gives (0644 under the usual
+ * 022), as every other program's output, so the renamed result is readable by whoever may read
+ * the folder; {@code Files.createTempFile} would make it 0600.
+ *
+ * <p>Used by {@link CaiWriter} and the ONNX exporters; {@link #create} then {@link #release} when
+ * the file is renamed or deleted.
  */
 public final class WriterTempFiles {
   private WriterTempFiles() {}
@@ -30,6 +34,9 @@ public final class WriterTempFiles {
    * second channel on a file drops this process's lock on it (POSIX record locks are per process).
    */
   private static final Set<Path> OPEN = ConcurrentHashMap.newKeySet();
+
+  /** Names of new temporary files (unpredictable, as {@code Files.createTempFile}'s). */
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   /** A created, locked temporary file and its channel (open for writing). */
   public record Held(Path path, FileChannel channel, FileLock lock) {}
@@ -47,10 +54,22 @@ public final class WriterTempFiles {
     Path abs = target.toAbsolutePath();
     Path dir = abs.getParent();
     removeStale(abs);
-    Path temp = Files.createTempFile(dir, prefix(abs), ".tmp");
+    Path temp = null;
     FileChannel ch = null;
     try {
-      ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+      // not Files.createTempFile: that makes the file 0600, and the rename would keep that mode
+      // (a server running as another user could not read the result); CREATE_NEW without
+      // attributes gives the mode the umask gives, as any other program's output
+      for (int attempt = 0; ch == null; attempt++) {
+        temp = dir.resolve(prefix(abs) + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+        try {
+          ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+          if (attempt >= 100) {
+            throw e;
+          }
+        }
+      }
       FileLock lock;
       try {
         lock = ch.tryLock();
@@ -62,8 +81,8 @@ public final class WriterTempFiles {
     } catch (IOException | RuntimeException e) {
       if (ch != null) {
         ch.close();
+        Files.deleteIfExists(temp);
       }
-      Files.deleteIfExists(temp);
       throw e;
     }
   }

@@ -161,6 +161,23 @@ class CaiFileTest {
       NotCaiFileException e = assertThrows(NotCaiFileException.class, () -> CaiReader.open(p));
       assertTrue(e.getMessage().contains("not a .cai file") && e.getMessage().contains(f.getKey()), e.getMessage());
     }
+    // what the file is, in words, rather than its first bytes in hex
+    Map<byte[], String> kinds = new LinkedHashMap<>();
+    kinds.put("name,size\nfc.weight,4096\nfc.bias,64\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        ": not a .cai file: this is a text file");
+    kinds.put("Ä short note — über alles\n".repeat(40).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        ": not a .cai file: this is a text file");
+    kinds.put(new byte[] {(byte) 0x80, 2, ']', 'q', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0}, "this is a Python pickle");
+    kinds.put(new byte[] {(byte) 0xde, (byte) 0xad, (byte) 0xbe, (byte) 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+        12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28}, "starts with deadbeef01020304");
+    int i = 0;
+    for (Map.Entry<byte[], String> k : kinds.entrySet()) {
+      Path p = dir.resolve("model" + i++ + ".cai");
+      Files.write(p, k.getKey());
+      NotCaiFileException e = assertThrows(NotCaiFileException.class, () -> CaiReader.open(p));
+      assertTrue(e.getMessage().contains(k.getValue()), e.getMessage());
+    }
     CaiException missing = assertThrows(CaiException.class, () -> CaiReader.open(dir.resolve("nope.cai")));
     assertTrue(missing.getMessage().contains("no such file"));
   }

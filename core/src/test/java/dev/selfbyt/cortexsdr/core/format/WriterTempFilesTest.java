@@ -60,6 +60,33 @@ class WriterTempFilesTest {
     assertEquals(List.of("model.cai"), names(), "the unfinished writer deleted its file on close");
   }
 
+  /**
+   * A finished file has the mode the process's umask gives any new file (0644 under the usual
+   * 022), not the 0600 of {@code Files.createTempFile}: a server running as another user reads it.
+   */
+  @Test
+  void aFinishedFileHasTheModeTheUmaskGives() throws IOException, InterruptedException {
+    Path target = dir.resolve("model.cai");
+    CortexSdr.compress(TestTensors.smallModel(3), target, CompressionOptions.builder().preset(Preset.INT8).build());
+    // the umask this JVM runs under, as a child process inherits it
+    Process p = new ProcessBuilder("sh", "-c", "umask").redirectErrorStream(true).start();
+    String umask = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
+    assertEquals(0, p.waitFor(), umask);
+    int expected = 0666 & ~Integer.parseInt(umask, 8);
+    assertEquals(Integer.toOctalString(expected), Integer.toOctalString(mode(target)), "umask " + umask);
+    // and the same as any other new file in that folder
+    Path plain = Files.createFile(dir.resolve("plain"));
+    assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(target));
+  }
+
+  private static int mode(Path p) throws IOException {
+    int m = 0;
+    for (java.nio.file.attribute.PosixFilePermission x : Files.getPosixFilePermissions(p)) {
+      m |= 0400 >> x.ordinal(); // OWNER_READ, OWNER_WRITE, OWNER_EXECUTE, GROUP_READ, ... in that order
+    }
+    return m;
+  }
+
   private List<Path> tempFiles() throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.filter(p -> p.getFileName().toString().endsWith(".tmp")).sorted().toList();
