@@ -49,6 +49,15 @@ static void FN(gemm_panel)(const float* x, int m, int k, const float* p, int ldp
   if (nb == PANEL) {
     int i = 0;
     for (; i + MR <= m; i += MR) FN(block)(MR, x + (size_t)i * k, k, p, ldp, y + (size_t)i * ldy, ldy, bias);
+    /* the rows left: blocks of 8, 4, 2 (each a constant, so each block keeps its sums in registers)
+       rather than one pass over the panel per row */
+#define TAIL_F(R)                                                                                     \
+  if (MR > (R) && m - i >= (R)) {                                                                     \
+    FN(block)((R), x + (size_t)i * k, k, p, ldp, y + (size_t)i * ldy, ldy, bias);                     \
+    i += (R);                                                                                         \
+  }
+    TAIL_F(8) TAIL_F(4) TAIL_F(2)
+#undef TAIL_F
     for (; i < m; i++) FN(block)(1, x + (size_t)i * k, k, p, ldp, y + (size_t)i * ldy, ldy, bias);
     return;
   }
@@ -292,6 +301,14 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
   int i = 0;
   for (; i + MR <= m; i += MR)
     FN(block_s8)(MR, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+  /* the rows left in blocks of 8, 4, 2, as gemm_panel does */
+#define TAIL_S8(R)                                                                                              \
+  if (MR > (R) && m - i >= (R)) {                                                                               \
+    FN(block_s8)((R), x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy); \
+    i += (R);                                                                                                   \
+  }
+  TAIL_S8(8) TAIL_S8(4) TAIL_S8(2)
+#undef TAIL_S8
   for (; i < m; i++)
     FN(block_s8)(1, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
 }
