@@ -18,7 +18,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * An NDArray of the CortexSDR engine (on DJL's {@link NDArrayAdapter}). It holds a {@link Value}:
+ * An NDArray of the CortexSDR engine (on DJL's {@link ai.djl.ndarray.NDArrayAdapter}). It holds a {@link Value}:
  * dense values on the Java heap, or a weight still block-quantized or SDR-sparse, decoded only
  * when an operator needs dense values. {@link #matMul}/{@link #dot} with a compressed right operand
  * run the quantized or sparse kernels on it directly; {@link #toSparse(SparseFormat)} with {@code
