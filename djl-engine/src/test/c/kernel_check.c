@@ -336,6 +336,52 @@ static void row_cases(int isa) {
   report(&sc, isa);
 }
 
+/* the kernels over many rows in one call: layer norm rows, scaled masked softmax rows */
+static void rows_cases(int isa) {
+  static const int lens[] = {1, 7, 16, 17, 128, 384};
+  Family lr = {"layer_norm_rows", 1e-5, 0, 0}, sm = {"softmax_rows", 3e-6, 0, 0};
+  for (size_t a = 0; a < 6; a++) {
+    int len = lens[a];
+    size_t n = (size_t)len;
+    float *x = malloc(3 * n * 4), *y = malloc(3 * n * 4), *one = malloc(n * 4), *g = malloc(n * 4),
+          *mk = malloc((2 * n + 3) * 4);
+    fill(x, 3 * n);
+    fill(g, n);
+    fill(mk, 2 * n + 3);
+    CALL(isa, layer_norm_rows, x, 3, len, 1e-5f, g, NULL, y);
+    for (int r = 0; r < 3; r++) {
+      CALL(isa, layer_norm_row, x + r * n, len, 1e-5f, g, NULL, one);
+      for (size_t i = 0; i < n; i++) check(&lr, isa, y[r * n + i], one[i], fabs(one[i]) + 1e-6, "dst");
+    }
+    lr.cases++;
+    for (int mstep = -1; mstep <= 1; mstep++) {
+      /* rows 0 and 2 read mask row 0, row 1 mask row 1; with mstep 0 one value per row */
+      int mrow[3] = {mstep == 0 ? (int)(2 * n) : 0, mstep == 0 ? (int)(2 * n + 1) : (int)n,
+                     mstep == 0 ? (int)(2 * n + 2) : 0};
+      const float* m = mstep < 0 ? NULL : mk;
+      CALL(isa, softmax_rows, x, 3, len, 0.125f, m, mrow, mstep < 0 ? 0 : mstep, y);
+      for (int r = 0; r < 3; r++) {
+        double mx = -INFINITY, sum = 0, *t = malloc(n * sizeof(double));
+        for (size_t i = 0; i < n; i++) {
+          t[i] = x[r * n + i] * 0.125 + (m ? m[mrow[r] + (mstep ? i : 0)] : 0);
+          mx = t[i] > mx ? t[i] : mx;
+        }
+        for (size_t i = 0; i < n; i++) sum += (t[i] = exp(t[i] - mx));
+        for (size_t i = 0; i < n; i++) check(&sm, isa, y[r * n + i], t[i] / sum, t[i] / sum + 1e-30, "dst");
+        free(t);
+      }
+      sm.cases++;
+    }
+    free(x);
+    free(y);
+    free(one);
+    free(g);
+    free(mk);
+  }
+  report(&lr, isa);
+  report(&sm, isa);
+}
+
 /*
  * W8A8: with unit scales and no bias the outputs are the int32 sums themselves (exact in float
  * below 2^24), compared for equality and hashed; then real scales and a bias, to float precision.
@@ -424,6 +470,7 @@ int main(int argc, char** argv) {
     gemm_rows_cases(isa);
     code_cases(isa);
     row_cases(isa);
+    rows_cases(isa);
     exact_hash = 1469598103934665603ULL;
     w8a8_cases(isa);
     if (isa == 0) first = exact_hash;
