@@ -42,30 +42,13 @@ final class NormOps {
   }
 
   private static Ops.Op reduce(Attrs a, int opset, boolean mean) {
-    long[] attrAxes = a.ints("axes");
-    boolean keep = a.i("keepdims", 1) != 0;
-    boolean noopEmpty = a.i("noop_with_empty_axes", 0) != 0;
-    boolean axesInput = mean ? opset >= 18 : opset >= 13;
-    return in -> {
-      long[] axes = axesInput ? (in.length > 1 && in[1] != null ? in[1].longs() : null) : attrAxes;
-      if ((axes == null || axes.length == 0) && noopEmpty) {
-        return Ops.one(in[0]);
-      }
-      return Ops.one(reduce(in[0], axes, keep, mean));
-    };
+    return ReduceOps.node(a, mean ? opset >= 18 : opset >= 13, (v, axes, keep) -> reduce(v, axes, keep, mean));
   }
 
   static Value reduce(Value v, long[] axes, boolean keep, boolean mean) {
     long[] in = v.shapeRef();
     int rank = in.length;
-    boolean[] red = new boolean[rank];
-    if (axes == null || axes.length == 0) {
-      Arrays.fill(red, true);
-    } else {
-      for (long a : axes) {
-        red[InvalidNodeException.axis("reduction axis", a, rank)] = true;
-      }
-    }
+    boolean[] red = ReduceOps.reduced(in, axes);
     long[] kept = new long[rank];
     long count = 1;
     for (int i = 0; i < rank; i++) {
@@ -116,26 +99,7 @@ final class NormOps {
   }
 
   static Value softmax(Value v, long axis, boolean flattenFromAxis) {
-    long[] s = v.shapeRef();
-    int ax = InvalidNodeException.axis("Softmax axis", axis, s.length);
-    if (!flattenFromAxis && ax != s.length - 1) {
-      long[] perm = new long[s.length];
-      for (int i = 0; i < perm.length; i++) {
-        perm[i] = i;
-      }
-      perm[ax] = s.length - 1;
-      perm[s.length - 1] = ax;
-      return ShapeOps.transpose(softmax(ShapeOps.transpose(v, perm), -1, false), perm);
-    }
-    int cols = 1;
-    for (int i = ax; i < s.length; i++) {
-      cols *= (int) s[i];
-    }
-    float[] src = v.floats();
-    float[] dst = new float[src.length];
-    int rows = cols == 0 ? 0 : src.length / cols;
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
+    return rowWise(v, axis, flattenFromAxis, "Softmax", (src, o, cols, dst) -> {
       float max = Float.NEGATIVE_INFINITY;
       for (int i = 0; i < cols; i++) {
         float x = src[o + i];
@@ -146,35 +110,11 @@ final class NormOps {
       for (int i = 0; i < cols; i++) {
         dst[o + i] *= inv;
       }
-    }
-    return Value.ofFloats(s, dst);
+    });
   }
 
-  /**
-   * {@code x - max - log(sum(exp(x - max)))} along {@code axis} (before opset 13: over all axes from
-   * {@code axis} on, flattened): the log of {@link #softmax} without its underflow to log(0).
-   */
   static Value logSoftmax(Value v, long axis, boolean flattenFromAxis) {
-    long[] s = v.shapeRef();
-    int ax = InvalidNodeException.axis("LogSoftmax axis", axis, s.length);
-    if (!flattenFromAxis && ax != s.length - 1) {
-      long[] perm = new long[s.length];
-      for (int i = 0; i < perm.length; i++) {
-        perm[i] = i;
-      }
-      perm[ax] = s.length - 1;
-      perm[s.length - 1] = ax;
-      return ShapeOps.transpose(logSoftmax(ShapeOps.transpose(v, perm), -1, false), perm);
-    }
-    int cols = 1;
-    for (int i = ax; i < s.length; i++) {
-      cols *= (int) s[i];
-    }
-    float[] src = v.floats();
-    float[] dst = new float[src.length];
-    int rows = cols == 0 ? 0 : src.length / cols;
-    for (int r = 0; r < rows; r++) {
-      int o = r * cols;
+    return rowWise(v, axis, flattenFromAxis, "LogSoftmax", (src, o, cols, dst) -> {
       float max = Float.NEGATIVE_INFINITY;
       for (int i = 0; i < cols; i++) {
         max = Math.max(max, src[o + i]);
@@ -187,9 +127,43 @@ final class NormOps {
       for (int i = 0; i < cols; i++) {
         dst[o + i] = src[o + i] - shift;
       }
+    });
+  }
+
+  /** One row of a row-wise operator: {@code cols} values from {@code src[o]} into {@code dst[o]}. */
+  private interface RowOp {
+    void apply(float[] src, int o, int cols, float[] dst);
+  }
+
+  /**
+   * {@code op} over the rows the ONNX softmax family defines: from opset 13 the last axis (another
+   * axis is moved last and back), before it everything from {@code axis} on flattened into a row.
+   */
+  private static Value rowWise(Value v, long axis, boolean flattenFromAxis, String what, RowOp op) {
+    long[] s = v.shapeRef();
+    int ax = InvalidNodeException.axis(what + " axis", axis, s.length);
+    if (!flattenFromAxis && ax != s.length - 1) {
+      long[] perm = new long[s.length];
+      for (int i = 0; i < perm.length; i++) {
+        perm[i] = i;
+      }
+      perm[ax] = s.length - 1;
+      perm[s.length - 1] = ax;
+      return ShapeOps.transpose(rowWise(ShapeOps.transpose(v, perm), -1, false, what, op), perm);
+    }
+    int cols = 1;
+    for (int i = ax; i < s.length; i++) {
+      cols *= (int) s[i];
+    }
+    float[] src = v.floats();
+    float[] dst = new float[src.length];
+    int rows = cols == 0 ? 0 : src.length / cols;
+    for (int r = 0; r < rows; r++) {
+      op.apply(src, r * cols, cols, dst);
     }
     return Value.ofFloats(s, dst);
   }
+
 
   /**
    * InstanceNormalization: each (sample, channel) plane of {@code x [N, C, ...]} normalized by its

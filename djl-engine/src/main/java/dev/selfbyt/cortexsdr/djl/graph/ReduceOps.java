@@ -20,30 +20,50 @@ final class ReduceOps {
   }
 
   private static Ops.Op extreme(Attrs a, int opset, boolean max) {
+    return node(a, opset >= 18, (v, axes, keep) -> extreme(v, axes, keep, max));
+  }
+
+  /** A reduction of one value over axes, keeping them as size 1 or not. */
+  interface Reduction {
+    Value apply(Value v, long[] axes, boolean keep);
+  }
+
+  /**
+   * A Reduce* node: its axes from the {@code axes} attribute, or from the second input when {@code
+   * axesAsInput} (the operator's later opsets); with no axes and {@code noop_with_empty_axes} it
+   * passes its input through.
+   */
+  static Ops.Op node(Attrs a, boolean axesAsInput, Reduction reduction) {
     long[] attrAxes = a.ints("axes");
     boolean keep = a.i("keepdims", 1) != 0;
     boolean noopEmpty = a.i("noop_with_empty_axes", 0) != 0;
     return in -> {
-      long[] axes = opset >= 18 ? (in.length > 1 && in[1] != null ? in[1].longs() : null) : attrAxes;
+      long[] axes = axesAsInput ? (in.length > 1 && in[1] != null ? in[1].longs() : null) : attrAxes;
       if ((axes == null || axes.length == 0) && noopEmpty) {
         return Ops.one(in[0]);
       }
-      return Ops.one(extreme(in[0], axes, keep, max));
+      return Ops.one(reduction.apply(in[0], axes, keep));
     };
+  }
+
+  /** Which axes of {@code shape} a reduction over {@code axes} reduces: all when null or empty. */
+  static boolean[] reduced(long[] shape, long[] axes) {
+    boolean[] red = new boolean[shape.length];
+    if (axes == null || axes.length == 0) {
+      Arrays.fill(red, true);
+    } else {
+      for (long ax : axes) {
+        red[InvalidNodeException.axis("reduction axis", ax, shape.length)] = true;
+      }
+    }
+    return red;
   }
 
   /** The maximum (or minimum) over {@code axes} (all when null or empty); NaN wins, as in ONNX Runtime. */
   static Value extreme(Value v, long[] axes, boolean keep, boolean max) {
     long[] in = v.shapeRef();
     int rank = in.length;
-    boolean[] red = new boolean[rank];
-    if (axes == null || axes.length == 0) {
-      Arrays.fill(red, true);
-    } else {
-      for (long ax : axes) {
-        red[InvalidNodeException.axis("reduction axis", ax, rank)] = true;
-      }
-    }
+    boolean[] red = reduced(in, axes);
     long[] kept = new long[rank];
     for (int i = 0; i < rank; i++) {
       kept[i] = red[i] ? 1 : in[i];
