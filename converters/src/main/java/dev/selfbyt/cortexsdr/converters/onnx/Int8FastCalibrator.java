@@ -3,7 +3,6 @@ package dev.selfbyt.cortexsdr.converters.onnx;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OrtEnvironment;
@@ -156,8 +155,8 @@ public final class Int8FastCalibrator {
       CortexSdr.compress(smoothed, tmp, options);
       try (CaiReader cai = CaiReader.open(tmp)) {
         List<String> candidates = new ArrayList<>(QuantizedOnnxExporter.int8Activations(cai));
-        Map<String, float[]> ranges = activationRanges(QuantizedOnnxExporter.build(cai, 0, true, null,
-            new LinkedHashSet<>(candidates)).model(), samples);
+        Map<String, float[]> ranges = BatchRanges.measure(QuantizedOnnxExporter.build(cai, 0, true, null,
+            new LinkedHashSet<>(candidates)).model(), samples, threads, source.location());
         double[] all = fidelity(cai, new LinkedHashSet<>(candidates), measure, reference, ranges);
         log.accept(String.format(java.util.Locale.ROOT, "all %d MatMuls with int8 activations: cosine %.5f (min %.5f)",
             candidates.size(), all[0], all[1]));
@@ -206,7 +205,7 @@ public final class Int8FastCalibrator {
   /** Mean and minimum cosine of the first output with these weights on int8 activations. */
   private double[] fidelity(CaiReader cai, Set<String> int8, List<Map<String, OnnxCalibrator.Input>> samples,
       List<float[]> reference, Map<String, float[]> ranges) throws IOException {
-    ModelProto m = withCalibrationRanges(QuantizedOnnxExporter.build(cai, 0, true, null, int8).model(), ranges);
+    ModelProto m = BatchRanges.apply(QuantizedOnnxExporter.build(cai, 0, true, null, int8).model(), ranges);
     List<float[]> out = outputs(m, samples);
     double sum = 0;
     double min = 1;
@@ -273,75 +272,6 @@ public final class Int8FastCalibrator {
       throw new CaiException(source.location(), null, "int8-fast calibration run failed: " + e.getMessage(), e);
     }
     return out;
-  }
-
-  /** The smallest and largest value of each {@code DynamicQuantizeLinear} input of {@code m} over the samples. */
-  private Map<String, float[]> activationRanges(ModelProto m, List<Map<String, OnnxCalibrator.Input>> samples)
-      throws IOException {
-    List<String> inputs = new ArrayList<>();
-    for (NodeProto n : m.getGraph().getNodeList()) {
-      if (n.getOpType().equals("DynamicQuantizeLinear") && !inputs.contains(n.getInput(0))) {
-        inputs.add(n.getInput(0));
-      }
-    }
-    Map<String, float[]> ranges = new LinkedHashMap<>();
-    if (inputs.isEmpty()) {
-      return ranges;
-    }
-    GraphProto.Builder g = m.getGraph().toBuilder().clearOutput();
-    for (String a : inputs) {
-      g.addOutput(ValueInfoProto.newBuilder().setName(a)
-          .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
-    }
-    for (String a : inputs) {
-      ranges.put(a, new float[] {0f, 0f}); // DynamicQuantizeLinear's range always holds 0
-    }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-      o.setIntraOpNumThreads(threads);
-      try (OrtSession s = env.createSession(m.toBuilder().setGraph(g).build().toByteArray(), o)) {
-        for (Map<String, OnnxCalibrator.Input> sample : samples) {
-          List<float[]> out = OnnxCalibrator.runOutputs(env, s, sample);
-          for (int i = 0; i < out.size(); i++) {
-            float[] r = ranges.get(inputs.get(i));
-            for (float v : out.get(i)) {
-              r[0] = Math.min(r[0], v);
-              r[1] = Math.max(r[1], v);
-            }
-          }
-        }
-      }
-    } catch (OrtException e) {
-      throw new CaiException(source.location(), null, "int8-fast calibration run failed: " + e.getMessage(), e);
-    }
-    return ranges;
-  }
-
-  /**
-   * {@code m} with each {@code DynamicQuantizeLinear} whose input has a range replaced by a {@code
-   * QuantizeLinear} with the scale and zero point {@code DynamicQuantizeLinear} would compute from
-   * that range (ONNX's definition: uint8, the range widened to hold 0).
-   */
-  static ModelProto withCalibrationRanges(ModelProto m, Map<String, float[]> ranges) {
-    GraphProto.Builder g = m.getGraph().toBuilder().clearNode();
-    for (NodeProto n : m.getGraph().getNodeList()) {
-      float[] r = n.getOpType().equals("DynamicQuantizeLinear") ? ranges.get(n.getInput(0)) : null;
-      if (r == null) {
-        g.addNode(n);
-        continue;
-      }
-      float lo = Math.min(0f, r[0]);
-      float hi = Math.max(0f, r[1]);
-      float scale = hi > lo ? (hi - lo) / 255f : 1f;
-      int zero = (int) Math.max(0, Math.min(255, Math.rint(-lo / scale)));
-      g.addInitializer(TensorProto.newBuilder().setName(n.getOutput(1)).setDataType(TensorProto.DataType.FLOAT_VALUE)
-          .addFloatData(scale));
-      g.addInitializer(TensorProto.newBuilder().setName(n.getOutput(2)).setDataType(TensorProto.DataType.UINT8_VALUE)
-          .addInt32Data(zero));
-      g.addNode(NodeProto.newBuilder().setName(n.getName()).setOpType("QuantizeLinear").addInput(n.getInput(0))
-          .addInput(n.getOutput(1)).addInput(n.getOutput(2)).addOutput(n.getOutput(0)));
-    }
-    return m.toBuilder().setGraph(g).build();
   }
 
   static double cosine(float[] a, float[] b) {
