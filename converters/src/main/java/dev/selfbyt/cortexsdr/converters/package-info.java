@@ -35,8 +35,9 @@
  *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
  *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that
- *       suffer most from int8 activations. (Calibration is why this module depends on ONNX
- *       Runtime.)
+ *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:
+ *       every {@code DynamicQuantizeLinear} given the calibration set's range). (Calibration is
+ *       why this module depends on ONNX Runtime.)
  *   <li>{@code StoredGraphCheck}: a {@code .cai} made from ONNX against its own stored graph
  *       (every weight present, dtype, shape, role and axis as the graph implies, nodes defined
  *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.
