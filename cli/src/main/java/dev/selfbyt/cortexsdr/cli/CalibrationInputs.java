@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -125,20 +126,14 @@ final class CalibrationInputs {
 
   /** Encodings of equal length as one input batch (ids, mask, token types). */
   private static Map<String, OnnxCalibrator.Input> text(Encoding... batch) {
-    int n = batch[0].getIds().length;
-    long[] shape = {batch.length, n};
-    long[] ids = new long[batch.length * n];
-    long[] mask = new long[ids.length];
-    long[] types = new long[ids.length];
-    for (int b = 0; b < batch.length; b++) {
-      System.arraycopy(batch[b].getIds(), 0, ids, b * n, n);
-      System.arraycopy(batch[b].getAttentionMask(), 0, mask, b * n, n);
-      System.arraycopy(batch[b].getTypeIds(), 0, types, b * n, n);
-    }
-    return Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
-        TEXT_MASK, OnnxCalibrator.Input.ofLongs(shape, mask),
-        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, types));
+    return Map.of(
+        "input_ids", OnnxCalibrator.Input.ofRows(Arrays.stream(batch).map(Encoding::getIds).toArray(long[][]::new)),
+        TEXT_MASK, OnnxCalibrator.Input.ofRows(Arrays.stream(batch).map(Encoding::getAttentionMask)
+            .toArray(long[][]::new)),
+        "token_type_ids", OnnxCalibrator.Input.ofRows(Arrays.stream(batch).map(Encoding::getTypeIds)
+            .toArray(long[][]::new)));
   }
+
 
   /**
    * Images of a folder (sorted by name, up to {@code count}) as the model's one float image input:

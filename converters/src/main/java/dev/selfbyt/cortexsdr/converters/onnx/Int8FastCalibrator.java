@@ -12,6 +12,7 @@ import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
+import dev.selfbyt.cortexsdr.core.calibrate.Metrics;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.policy.CompressionPolicy;
@@ -228,7 +229,7 @@ public final class Int8FastCalibrator {
   private List<Double> cosines(float[] out, float[] ref, Map<String, OnnxCalibrator.Input> sample) {
     OnnxCalibrator.Input mask = outputMask == null ? null : sample.get(outputMask);
     if (mask == null || mask.int64() == null || mask.shape().length != 2 || out.length % mask.int64().length != 0) {
-      return List.of(cosine(out, ref));
+      return List.of(Metrics.cosine(out, ref));
     }
     int rows = (int) mask.shape()[0];
     int positions = (int) mask.shape()[1];
@@ -253,9 +254,9 @@ public final class Int8FastCalibrator {
           at += width;
         }
       }
-      c.add(cosine(x, y));
+      c.add(Metrics.cosine(x, y));
     }
-    return c.isEmpty() ? List.of(cosine(out, ref)) : c;
+    return c.isEmpty() ? List.of(Metrics.cosine(out, ref)) : c;
   }
 
   private List<float[]> outputs(ModelProto m, List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {
@@ -272,18 +273,6 @@ public final class Int8FastCalibrator {
       throw new CaiException(source.location(), null, "int8-fast calibration run failed: " + e.getMessage(), e);
     }
     return out;
-  }
-
-  static double cosine(float[] a, float[] b) {
-    double ab = 0;
-    double aa = 0;
-    double bb = 0;
-    for (int i = 0; i < a.length; i++) {
-      ab += (double) a[i] * b[i];
-      aa += (double) a[i] * a[i];
-      bb += (double) b[i] * b[i];
-    }
-    return aa == 0 || bb == 0 ? (aa == bb ? 1 : 0) : ab / Math.sqrt(aa * bb);
   }
 
   /** The source with each smoothable MatMul input divided per channel and its weights' rows multiplied. */

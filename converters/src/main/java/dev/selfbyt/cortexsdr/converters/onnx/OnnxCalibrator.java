@@ -54,6 +54,19 @@ public final class OnnxCalibrator {
     public static Input ofFloats(long[] shape, float[] values) {
       return new Input(shape, null, values);
     }
+
+    /** Rows of equal length as one {@code [rows, length]} int64 input (a batch of token sequences). */
+    public static Input ofRows(long[]... rows) {
+      int n = rows[0].length;
+      long[] v = new long[rows.length * n];
+      for (int r = 0; r < rows.length; r++) {
+        if (rows[r].length != n) {
+          throw new IllegalArgumentException("row " + r + " has " + rows[r].length + " values, row 0 " + n);
+        }
+        System.arraycopy(rows[r], 0, v, r * n, n);
+      }
+      return ofLongs(new long[] {rows.length, n}, v);
+    }
   }
 
   private final OnnxModelReader source;

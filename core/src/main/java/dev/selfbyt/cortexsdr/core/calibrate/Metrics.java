@@ -4,7 +4,7 @@ package dev.selfbyt.cortexsdr.core.calibrate;
 public final class Metrics {
   private Metrics() {}
 
-  /** Cosine similarity of two vectors of the same length (1 when both are zero). */
+  /** Cosine similarity of two vectors of the same length (1 when both are zero, 0 when one is). */
   public static double cosine(float[] a, float[] b) {
     if (a.length != b.length) {
       throw new IllegalArgumentException("lengths differ: " + a.length + " and " + b.length);
@@ -17,6 +17,6 @@ public final class Metrics {
       aa += a[i] * (double) a[i];
       bb += b[i] * (double) b[i];
     }
-    return aa == 0 && bb == 0 ? 1 : ab / Math.sqrt(aa * bb);
+    return aa == 0 || bb == 0 ? (aa == bb ? 1 : 0) : ab / Math.sqrt(aa * bb);
   }
 }

@@ -60,15 +60,29 @@ final class FusedOps {
     float[] dst = new float[src.length];
     int rows = cols == 0 ? 0 : src.length / cols;
     Kernels k = Kernels.get();
-    int chunk = Math.max(1, Math.min(ROW_CHUNK, (rows + 3) / 4)); // one kernel call per chunk of rows
-    int chunks = (rows + chunk - 1) / chunk;
-    KernelThreads.forEach(chunks, src.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
-        c -> k.layerNormRows(src, c * chunk, Math.min(rows, c * chunk + chunk), cols, eps, g, b, dst));
+    inRowChunks(rows, src.length, (r0, r1) -> k.layerNormRows(src, r0, r1, cols, eps, g, b, dst));
     return Value.ofFloats(s, dst);
   }
 
   /** Rows per softmax or layer-norm kernel call: enough to amortize a call, small enough to share among threads. */
   static final int ROW_CHUNK = 64;
+
+  /** Rows {@code r0 <= r < r1} of a row-wise kernel. */
+  private interface RowRange {
+    void apply(int r0, int r1);
+  }
+
+  /**
+   * {@code rows} in chunks of up to {@value #ROW_CHUNK}, at least four chunks when there are rows
+   * enough, on the kernel threads when {@code values} is large: one kernel call per chunk (one JNI
+   * crossing for the native kernels, not one per row).
+   */
+  private static void inRowChunks(int rows, int values, RowRange body) {
+    int chunk = Math.max(1, Math.min(ROW_CHUNK, (rows + 3) / 4));
+    int chunks = (rows + chunk - 1) / chunk;
+    KernelThreads.forEach(chunks, values >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
+        c -> body.apply(c * chunk, Math.min(rows, c * chunk + chunk)));
+  }
 
   static Value scaledMaskedSoftmax(Value scores, Value mask, float scale, long axis, boolean flattenFromAxis) {
     long[] s = scores.shapeRef();
@@ -95,11 +109,7 @@ final class FusedOps {
       Broadcast.rows(s, st, (o, oo, len) -> maskRow[oo / Math.max(len, 1)] = o[0]);
     }
     Kernels k = Kernels.get();
-    // rows in chunks: one kernel call per chunk (one JNI crossing for the native kernels, not one per row)
-    int chunk = Math.max(1, Math.min(ROW_CHUNK, (rows + 3) / 4));
-    int chunks = (rows + chunk - 1) / chunk;
-    KernelThreads.forEach(chunks, x.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0,
-        c -> k.softmaxRows(x, c * chunk, Math.min(rows, c * chunk + chunk), cols, scale, m, maskRow, step, y));
+    inRowChunks(rows, x.length, (r0, r1) -> k.softmaxRows(x, r0, r1, cols, scale, m, maskRow, step, y));
     return Value.ofFloats(s, y);
   }
 }

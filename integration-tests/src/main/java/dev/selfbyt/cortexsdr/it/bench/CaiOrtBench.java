@@ -170,11 +170,7 @@ public final class CaiOrtBench {
   }
 
   static float[] run(OrtEnvironment env, OrtSession s, Encoding e) throws Exception {
-    long[] shape = {1, e.getIds().length};
-    return OnnxCalibrator.runFirstOutput(env, s, Map.of(
-        "input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
-        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
-        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[e.getIds().length])));
+    return OnnxCalibrator.runFirstOutput(env, s, Embedder.input(e));
   }
 
   static float[] pool(float[] hidden, int d) {

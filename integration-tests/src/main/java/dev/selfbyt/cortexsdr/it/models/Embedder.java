@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -70,6 +71,19 @@ public final class Embedder implements AutoCloseable {
   public static HuggingFaceTokenizer tokenizer(Path json, int maxLength) throws java.io.IOException {
     return HuggingFaceTokenizer.builder().optTokenizerPath(json).optMaxLength(maxLength).optTruncation(true)
         .optPadding(false).build();
+  }
+
+  /**
+   * Encodings of one length as one input batch of a BERT-style encoder, as calibration and ONNX
+   * Runtime runs take it: ids, attention mask, token types 0; shape {@code [encodings, length]}.
+   */
+  public static Map<String, OnnxCalibrator.Input> input(Encoding... batch) {
+    return Map.of(
+        "input_ids", OnnxCalibrator.Input.ofRows(Arrays.stream(batch).map(Encoding::getIds).toArray(long[][]::new)),
+        "attention_mask", OnnxCalibrator.Input.ofRows(Arrays.stream(batch).map(Encoding::getAttentionMask)
+            .toArray(long[][]::new)),
+        "token_type_ids", OnnxCalibrator.Input.ofRows(Arrays.stream(batch).map(e -> new long[e.getIds().length])
+            .toArray(long[][]::new)));
   }
 
   /** {@code texts} tokenized with {@link #tokenizer(Path, int)}, in order. */

@@ -38,10 +38,12 @@ public final class Int8FastFiles {
           .builder().optTokenizerPath(model.tokenizer(dir)).optMaxLength(128).optTruncation(true).optPadding(true)
           .build()) {
         for (int i = 0; i < text.size(); i += 16) {
-          samples.add(batch(t.batchEncode(text.subList(i, Math.min(text.size(), i + 16)))));
+          samples.add(Embedder.input(t.batchEncode(text.subList(i, Math.min(text.size(), i + 16)))));
         }
       }
-      samples.addAll(samples(Embedder.encodeAll(model.tokenizer(dir), 128, text)));
+      for (Encoding e : Embedder.encodeAll(model.tokenizer(dir), 128, text)) {
+        samples.add(Embedder.input(e));
+      }
       compress(model.onnx(dir), cai, samples);
     }
     return cai;
@@ -62,32 +64,5 @@ public final class Int8FastFiles {
           r.minCosine(), (System.nanoTime() - t0) / 1e9);
     }
     Files.move(tmp, cai, StandardCopyOption.REPLACE_EXISTING);
-  }
-
-  /** Encodings of one length as one batch input of a BERT-style encoder (ids, mask, token types 0). */
-  static Map<String, OnnxCalibrator.Input> batch(Encoding[] batch) {
-    int n = batch[0].getIds().length;
-    long[] shape = {batch.length, n};
-    long[] ids = new long[batch.length * n];
-    long[] mask = new long[ids.length];
-    for (int b = 0; b < batch.length; b++) {
-      System.arraycopy(batch[b].getIds(), 0, ids, b * n, n);
-      System.arraycopy(batch[b].getAttentionMask(), 0, mask, b * n, n);
-    }
-    return Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
-        "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
-        "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[ids.length]));
-  }
-
-  /** Tokenized sentences as calibration inputs of a BERT-style encoder (ids, mask, token types). */
-  public static List<Map<String, OnnxCalibrator.Input>> samples(List<Encoding> enc) {
-    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
-    for (Encoding e : enc) {
-      long[] shape = {1, e.getIds().length};
-      out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
-          "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
-          "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[e.getIds().length])));
-    }
-    return out;
   }
 }

@@ -229,11 +229,7 @@ public final class ModelReport {
     List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
       for (String s : MobyDick.sentences(count, skip)) {
-        Encoding e = tok.encode(s);
-        long[] shape = {1, e.getIds().length};
-        out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
-            "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
-            "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[e.getIds().length])));
+        out.add(Embedder.input(tok.encode(s)));
       }
     }
     return out;

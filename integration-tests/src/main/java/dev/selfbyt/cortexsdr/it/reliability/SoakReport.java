@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -239,12 +238,7 @@ public final class SoakReport {
           @Override
           public Runner runner() {
             return i -> {
-              Encoding e = encodings.get(i);
-              long[] shape = {1, e.getIds().length};
-              return OnnxCalibrator.runFirstOutput(env, session, Map.of(
-                  "input_ids", OnnxCalibrator.Input.ofLongs(shape, e.getIds()),
-                  "attention_mask", OnnxCalibrator.Input.ofLongs(shape, e.getAttentionMask()),
-                  "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[e.getIds().length])));
+              return OnnxCalibrator.runFirstOutput(env, session, Embedder.input(encodings.get(i)));
             };
           }
 
