@@ -13,6 +13,7 @@ import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import dev.selfbyt.cortexsdr.tensorflow.SavedModelReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,11 +28,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr compress IN -o OUT.cai [options]}. */
 @Command(name = "compress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Compress a model (ONNX) into a .cai archive.")
+    description = "Compress a model (ONNX file or TensorFlow SavedModel folder) into a .cai archive.")
 final class CompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx)")
+  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx, or a SavedModel folder)")
   Path in;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.cai", description = "the archive to write")
@@ -67,7 +68,8 @@ final class CompressCommand implements Callable<Integer> {
 
   @Option(names = "--calibrate", paramLabel = "PATH",
       description = "calibration data for error-compensating rounding (GPTQ): a text file (one sample per line, "
-          + "tokenized with the model's tokenizer.json), a folder of images, or 'random'")
+          + "tokenized with the model's tokenizer.json), a folder of images, or 'random'; for a SavedModel a .npy "
+          + "file of input samples or 'random'")
   String calibrate;
 
   @Option(names = "--image-range", paramLabel = "R",
@@ -151,6 +153,8 @@ final class CompressCommand implements Callable<Integer> {
         }
         source = r.source();
         options = r.options();
+      } else if (calibrate != null && opened instanceof SavedModelReader savedModel) {
+        source = SavedModelCalibration.calibrate(savedModel, calibrate, options, calibrationSamples, spec, json);
       } else if (calibrate != null) {
         if (!(opened instanceof OnnxModelReader onnx)) {
           throw new CommandLine.ParameterException(spec.commandLine(), "--calibrate needs an ONNX model");
@@ -185,6 +189,9 @@ final class CompressCommand implements Callable<Integer> {
           .onProgress(p -> bar.update(p.bytesDone(), p.bytesTotal(), p.tensor()))
           .run(source, source.location(), out, CortexSdr.manifest(source, options));
       bar.done();
+      if (calibrate != null && opened instanceof SavedModelReader savedModel) {
+        SavedModelCalibration.checkOutputs(savedModel, out, calibrate, calibrationSamples, spec, json);
+      }
     }
     var o = spec.commandLine().getOut();
     if (json) {

@@ -4,6 +4,7 @@ import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import dev.selfbyt.cortexsdr.tensorflow.SavedModelReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +12,7 @@ import java.nio.file.Path;
 /**
  * Opens a source model by its kind, judged by its content ({@link FileKind}), never by its name:
  * a {@code .cai} named {@code model.onnx} is refused as a {@code .cai}, an ONNX model named
- * {@code model.bin} is read.
+ * {@code model.bin} is read. A folder holding {@code saved_model.pb} is a TensorFlow SavedModel.
  */
 final class ModelFormats {
   private ModelFormats() {}
@@ -21,7 +22,11 @@ final class ModelFormats {
       throw new CaiException(in.toString(), null, "no such file");
     }
     if (Files.isDirectory(in)) {
-      throw new CaiException(in.toString(), null, "is a folder; give the model file (.onnx)");
+      if (Files.exists(in.resolve("saved_model.pb")) || Files.exists(in.resolve("saved_model.pbtxt"))) {
+        return SavedModelReader.open(in);
+      }
+      throw new CaiException(in.toString(), null, "is a folder without saved_model.pb; give the model file (.onnx) "
+          + "or a TensorFlow SavedModel folder");
     }
     FileKind kind = FileKind.of(in);
     String is = "this is " + kind.description();

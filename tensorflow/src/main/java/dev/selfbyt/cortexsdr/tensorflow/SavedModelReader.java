@@ -55,17 +55,20 @@ public final class SavedModelReader implements TensorSource {
   private final SavedModelSkeleton skeleton;
   private final List<TensorInfo> tensors = new ArrayList<>();
   private final Map<String, String> metadata = new TreeMap<>();
+  private final MetaGraphDef meta;
+  private final Map<String, VariableRoles.Use> uses;
 
   private SavedModelReader(Path dir, Path index, SavedModelSkeleton skeleton, MetaGraphDef meta) throws IOException {
     this.dir = dir;
     this.index = index;
     this.skeleton = skeleton;
+    this.meta = meta;
     metadata.put("tags", String.join(",", meta.getMetaInfoDef().getTagsList()));
     metadata.put("signatures", String.join(",", new java.util.TreeSet<>(meta.getSignatureDefMap().keySet())));
     if (!meta.getMetaInfoDef().getTensorflowVersion().isEmpty()) {
       metadata.put("tensorflowVersion", meta.getMetaInfoDef().getTensorflowVersion());
     }
-    Map<String, VariableRoles.Use> uses = VariableRoles.of(meta.getGraphDef(), skeleton.entries().keySet());
+    this.uses = VariableRoles.of(meta.getGraphDef(), skeleton.entries().keySet());
     for (Map.Entry<String, BundleEntryProto> e : skeleton.entries().entrySet()) {
       tensors.add(info(e.getKey(), e.getValue(), uses.getOrDefault(e.getKey(), VariableRoles.Use.UNKNOWN)));
     }
@@ -201,6 +204,16 @@ public final class SavedModelReader implements TensorSource {
             + needed[i] + ", the file has " + size + " bytes");
       }
     }
+  }
+
+  /** The metagraph the roles come from (tagged {@code serve}, else the first). */
+  MetaGraphDef metaGraph() {
+    return meta;
+  }
+
+  /** What the graph does with variable {@code key}. */
+  VariableRoles.Use use(String key) {
+    return uses.getOrDefault(key, VariableRoles.Use.UNKNOWN);
   }
 
   /** The SavedModel folder. */

@@ -29,9 +29,17 @@ import org.tensorflow.proto.TensorShapeProto;
  * along its last axis by the policy). Never from names of layers.
  */
 final class VariableRoles {
-  /** A variable's role, its reduction axis (-1 = last), and the shape its op declares (or null). */
-  record Use(TensorRole role, int axis, long[] declaredShape, String op) {
-    static final Use UNKNOWN = new Use(TensorRole.OTHER, -1, null, null);
+  /**
+   * A variable's role, its reduction axis (-1 = last), the shape its op declares (or null), the op
+   * that gave the role, and for the {@code [K, N]} right-hand side of a plain {@code MatMul} the
+   * tensor it multiplies ({@code "relu:0"}), which calibration captures; else null.
+   */
+  record Use(TensorRole role, int axis, long[] declaredShape, String op, String activation) {
+    static final Use UNKNOWN = new Use(TensorRole.OTHER, -1, null, null, null);
+
+    Use(TensorRole role, int axis, long[] declaredShape, String op) {
+      this(role, axis, declaredShape, op, null);
+    }
   }
 
   private static final Set<String> VARIABLE_OPS = Set.of("VariableV2", "Variable", "VarHandleOp");
@@ -157,7 +165,9 @@ final class VariableRoles {
     switch (op) {
       case "MatMul" -> {
         if (pos == 1) {
-          return new Use(TensorRole.MATMUL_WEIGHT, flag(n, "transpose_b") ? 1 : 0, shape, op);
+          boolean t = flag(n, "transpose_b");
+          String activation = t || flag(n, "transpose_a") ? null : dataInputs(n).get(0);
+          return new Use(TensorRole.MATMUL_WEIGHT, t ? 1 : 0, shape, op, activation);
         }
         if (pos == 0) { // a weight on the left, [M, K]: the sum runs over its columns
           return new Use(TensorRole.MATMUL_WEIGHT, flag(n, "transpose_a") ? 0 : 1, shape, op);
@@ -193,6 +203,16 @@ final class VariableRoles {
       }
     }
     return null;
+  }
+
+  private static List<String> dataInputs(NodeDef n) {
+    List<String> out = new ArrayList<>();
+    for (String in : n.getInputList()) {
+      if (!in.startsWith("^")) {
+        out.add(in.contains(":") ? in : in + ":0");
+      }
+    }
+    return out;
   }
 
   private static boolean flag(NodeDef n, String attr) {
