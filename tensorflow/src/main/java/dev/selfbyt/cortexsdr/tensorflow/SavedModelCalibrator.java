@@ -178,13 +178,23 @@ public final class SavedModelCalibrator {
         List<Tensor> fed = new ArrayList<>();
         try {
           Session.Runner run = feed(model.session(), sig, batch, fed);
+          // a MatMul on a model input sees the fed values (TensorFlow refuses to fetch a fed tensor)
+          Map<String, float[]> given = new java.util.HashMap<>();
+          for (Map.Entry<String, NpyArray> e : batch.entrySet()) {
+            given.put(canonical(sig.getInputsMap().get(e.getKey()).getName()), e.getValue().values());
+          }
+          List<String> fetched = new ArrayList<>();
           for (String a : activations) {
-            run.fetch(op(a), index(a));
+            if (!given.containsKey(canonical(a))) {
+              run.fetch(op(a), index(a));
+              fetched.add(a);
+            }
           }
           try (Result r = run.run()) {
-            for (int i = 0; i < activations.size(); i++) {
-              float[] x = floats((TFloat32) r.get(i));
-              Hessian h = hessians.get(activations.get(i));
+            for (String a : activations) {
+              int i = fetched.indexOf(a);
+              float[] x = i >= 0 ? floats((TFloat32) r.get(i)) : given.get(canonical(a));
+              Hessian h = hessians.get(a);
               h.add(x, 0, x.length / h.size());
             }
           }
@@ -310,6 +320,10 @@ public final class SavedModelCalibrator {
     float[] v = new float[Math.toIntExact(t.shape().size())];
     t.copyTo(DataBuffers.of(v, false, false));
     return v;
+  }
+
+  private static String canonical(String tensor) {
+    return op(tensor) + ":" + index(tensor);
   }
 
   private static String op(String tensor) {

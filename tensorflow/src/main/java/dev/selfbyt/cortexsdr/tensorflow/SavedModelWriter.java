@@ -57,7 +57,11 @@ public final class SavedModelWriter {
       }
       Path vars = Files.createDirectories(tmp.resolve("variables"));
       try (CheckpointWriter w = new CheckpointWriter(vars.resolve("variables"), skeleton.header())) {
-        for (Map.Entry<String, BundleEntryProto> e : skeleton.entries().entrySet()) {
+        // in the original's shard order, so that a lossless archive gives back the same shard bytes
+        java.util.List<Map.Entry<String, BundleEntryProto>> order = new java.util.ArrayList<>(skeleton.entries().entrySet());
+        order.sort(java.util.Comparator.comparingInt((Map.Entry<String, BundleEntryProto> e) -> e.getValue().getShardId())
+            .thenComparingLong(e -> e.getValue().getOffset()));
+        for (Map.Entry<String, BundleEntryProto> e : order) {
           if (!cai.contains(e.getKey())) {
             throw new SavedModelFormatException(file, e.getKey(), "the SavedModel's checkpoint lists this variable, "
                 + "but the archive has no tensor of that name");

@@ -36,6 +36,24 @@ public record FashionMnist(float[] pixels, int[] labels) {
     return labels.length;
   }
 
+  /**
+   * Writes the first {@code n} images as a NumPy {@code .npy} of float32 {@code [n, 784]}, the
+   * calibration input {@code cortexsdr compress --calibrate} takes for a SavedModel.
+   */
+  public Path writeNpy(Path file, int n) throws IOException {
+    String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + n + ", " + PIXELS + "), }";
+    int pad = 64 - (10 + dict.length() + 1) % 64;
+    String header = dict + " ".repeat(pad % 64) + "\n";
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + header.length() + 4 * n * PIXELS)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) 0x93).put("NUMPY".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
+    b.putShort((short) header.length()).put(header.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    for (int i = 0; i < n * PIXELS; i++) {
+      b.putFloat(pixels[i]);
+    }
+    return Files.write(file, b.array());
+  }
+
   private static FashionMnist read(String prefix) throws IOException {
     Path images = DIR.resolve(prefix + "-images-idx3-ubyte.gz");
     Path labels = DIR.resolve(prefix + "-labels-idx1-ubyte.gz");
