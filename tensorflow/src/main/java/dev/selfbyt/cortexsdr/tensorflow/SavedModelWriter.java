@@ -48,7 +48,9 @@ public final class SavedModelWriter {
     }
     Path parent = out.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".tmp-");
+    // not createTempDirectory: its owner-only permissions would stay on the renamed folder
+    Path tmp = parent.resolve("." + out.getFileName() + ".tmp-" + Long.toHexString(System.nanoTime()));
+    Files.createDirectory(tmp);
     try {
       for (Map.Entry<String, byte[]> f : skeleton.files().entrySet()) {
         Path p = tmp.resolve(f.getKey());

@@ -13,7 +13,9 @@ import java.util.zip.CRC32C;
  * Writes TensorFlow's sorted string table (the format {@link TableReader} reads): keys added in
  * strictly increasing byte order, prefix-compressed with a restart point every 16 entries, data
  * blocks of about 256 KiB (TensorFlow's default), an empty metaindex, an index block whose keys are
- * each data block's last key, and the footer. Uncompressed, as TensorFlow writes checkpoints.
+ * LevelDB's short separators between blocks (the short successor after the last one), and the
+ * footer. Uncompressed, as TensorFlow writes checkpoints; for the same entries the bytes are
+ * TensorFlow's.
  */
 final class TableWriter {
   private static final int BLOCK_SIZE = 256 * 1024;
@@ -23,6 +25,8 @@ final class TableWriter {
   private final BlockBuilder data = new BlockBuilder(RESTART_INTERVAL);
   private final BlockBuilder index = new BlockBuilder(1);
   private byte[] lastKey;
+  /** The handle of the last flushed data block, whose index entry waits for the next key. */
+  private byte[] pendingHandle;
 
   /** Adds one entry; keys must come in increasing unsigned byte order. */
   TableWriter add(String key, byte[] value) {
@@ -30,6 +34,10 @@ final class TableWriter {
     if (lastKey != null && Arrays.compareUnsigned(lastKey, k) >= 0) {
       throw new IllegalArgumentException("table keys out of order: '" + key + "' after '"
           + new String(lastKey, StandardCharsets.UTF_8) + "'");
+    }
+    if (pendingHandle != null) {
+      index.add(separator(lastKey, k), pendingHandle);
+      pendingHandle = null;
     }
     data.add(k, value);
     lastKey = k;
@@ -44,6 +52,10 @@ final class TableWriter {
     if (!data.isEmpty()) {
       flushData();
     }
+    if (pendingHandle != null) {
+      index.add(successor(lastKey), pendingHandle);
+      pendingHandle = null;
+    }
     byte[] meta = writeBlock(new BlockBuilder(1).finish());
     byte[] idx = writeBlock(index.finish());
     ByteBuffer footer = ByteBuffer.allocate(TableReader.FOOTER).order(ByteOrder.LITTLE_ENDIAN);
@@ -54,8 +66,7 @@ final class TableWriter {
   }
 
   private void flushData() {
-    byte[] handle = writeBlock(data.finish());
-    index.add(lastKey, handle);
+    pendingHandle = writeBlock(data.finish());
     data.reset();
   }
 
@@ -73,6 +84,36 @@ final class TableWriter {
     varint(h, offset);
     varint(h, contents.length);
     return h.toByteArray();
+  }
+
+  /** LevelDB's {@code FindShortestSeparator}: a short key in {@code [start, limit)}. */
+  static byte[] separator(byte[] start, byte[] limit) {
+    int n = Math.min(start.length, limit.length);
+    int i = 0;
+    while (i < n && start[i] == limit[i]) {
+      i++;
+    }
+    if (i < n) {
+      int b = start[i] & 0xff;
+      if (b < 0xff && b + 1 < (limit[i] & 0xff)) {
+        byte[] out = Arrays.copyOf(start, i + 1);
+        out[i]++;
+        return out;
+      }
+    }
+    return start;
+  }
+
+  /** LevelDB's {@code FindShortSuccessor}: a short key at or after {@code key}. */
+  static byte[] successor(byte[] key) {
+    for (int i = 0; i < key.length; i++) {
+      if ((key[i] & 0xff) != 0xff) {
+        byte[] out = Arrays.copyOf(key, i + 1);
+        out[i]++;
+        return out;
+      }
+    }
+    return key;
   }
 
   static void varint(ByteArrayOutputStream out, long v) {
