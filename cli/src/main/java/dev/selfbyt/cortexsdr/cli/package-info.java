@@ -5,7 +5,11 @@
  * {@code --version} every command answers (the pom's version, through {@code CortexSdr.VERSION});
  * each subcommand is one class: {@code CompressCommand}, {@code InspectCommand}, {@code
  * VerifyCommand}, {@code DecompressCommand}, {@code ExportOnnxCommand}. {@code ModelFormats} opens
- * a source model by its content ({@code FileKind}), never its name; {@code CodecSummary} is the
+ * a source model by its content ({@code FileKind}), never its name (a folder with {@code
+ * saved_model.pb} is a TensorFlow SavedModel); {@code SavedModelCalibration} is {@code compress
+ * --calibrate} for SavedModels (GPTQ and an output check in TF Java, or a warning and plain
+ * rounding when TensorFlow's native library, which the command does not bundle, is absent);
+ * {@code CodecSummary} is the
  * per codec and bit width summary {@code inspect} starts with; {@code ProgressBar} draws on
  * stderr when it is a terminal and prints a line at most every 2 s when it is not. Every command
  * takes {@code --json} and then prints one JSON object on stdout and nothing else there.
