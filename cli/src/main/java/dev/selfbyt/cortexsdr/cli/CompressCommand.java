@@ -154,6 +154,10 @@ final class CompressCommand implements Callable<Integer> {
         source = r.source();
         options = r.options();
       } else if (calibrate != null && opened instanceof SavedModelReader savedModel) {
+        if (targetCosine != null || activationScaling || refit || noErrorCompensation) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "a SavedModel calibrates with GPTQ only: drop "
+              + "--target-cosine, --activation-scaling, --refit and --no-error-compensation");
+        }
         source = SavedModelCalibration.calibrate(savedModel, calibrate, options, calibrationSamples, spec, json);
       } else if (calibrate != null) {
         if (!(opened instanceof OnnxModelReader onnx)) {

@@ -54,6 +54,7 @@ public final class SavedModelReader implements TensorSource {
   private final Path index;
   private final SavedModelSkeleton skeleton;
   private final List<TensorInfo> tensors = new ArrayList<>();
+  private final Map<String, TensorInfo> byName = new java.util.HashMap<>();
   private final Map<String, String> metadata = new TreeMap<>();
   private final MetaGraphDef meta;
   private final Map<String, VariableRoles.Use> uses;
@@ -70,7 +71,9 @@ public final class SavedModelReader implements TensorSource {
     }
     this.uses = VariableRoles.of(meta.getGraphDef(), skeleton.entries().keySet());
     for (Map.Entry<String, BundleEntryProto> e : skeleton.entries().entrySet()) {
-      tensors.add(info(e.getKey(), e.getValue(), uses.getOrDefault(e.getKey(), VariableRoles.Use.UNKNOWN)));
+      TensorInfo t = info(e.getKey(), e.getValue(), uses.getOrDefault(e.getKey(), VariableRoles.Use.UNKNOWN));
+      tensors.add(t);
+      byName.put(t.name(), t);
     }
     checkShards();
   }
@@ -277,7 +280,6 @@ public final class SavedModelReader implements TensorSource {
       throw new SavedModelFormatException(shard.toString(), tensor.name(), "checksum mismatch: the bytes at offset "
           + e.getOffset() + " are not what the index recorded (damaged shard)");
     }
-    TensorInfo info = tensors.stream().filter(t -> t.name().equals(tensor.name())).findFirst().orElseThrow();
-    return TensorData.ofBytes(info, b);
+    return TensorData.ofBytes(byName.get(tensor.name()), b);
   }
 }
