@@ -38,6 +38,10 @@ final class AtomicFiles {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
         ch.force(true); // the bytes are on disk before the name points at them
       }
+      if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        // a temporary file is private (rw-------); a published one is read by servers and other users
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       Files.deleteIfExists(tmp);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -45,24 +46,7 @@ public final class MavenArtifactWriter {
     Path staging = Files.createTempDirectory(outDir, "." + base + ".repo-");
     try {
       RepositoryPublisher.publish(staging, p);
-      List<Path> files;
-      try (var s = Files.walk(staging)) {
-        files = s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("."))
-            .sorted(Comparator.comparing(f -> staging.relativize(f).toString())).toList();
-      }
-      AtomicFiles.write(jar, out -> {
-        Manifest mf = new Manifest();
-        mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        mf.getMainAttributes().putValue("Created-By", "cortexsdr publish --maven");
-        try (JarOutputStream jos = new JarOutputStream(out)) {
-          put(jos, "META-INF/MANIFEST.MF", os -> mf.write(os));
-          put(jos, "META-INF/maven/" + p.groupId() + "/" + p.name() + "/pom.xml", os -> os.write(pomBytes));
-          for (Path f : files) {
-            String name = ZooSource.CLASSPATH_PREFIX + "/" + staging.relativize(f).toString().replace('\\', '/');
-            put(jos, name, os -> Files.copy(f, os));
-          }
-        }
-      });
+      packRepository(staging, jar, Map.of("META-INF/maven/" + p.groupId() + "/" + p.name() + "/pom.xml", pomBytes));
       AtomicFiles.write(pom, pomBytes);
     } finally {
       try (var s = Files.walk(staging)) {
@@ -72,6 +56,33 @@ public final class MavenArtifactWriter {
       }
     }
     return new Result(jar, pom);
+  }
+
+  /**
+   * Packs a repository folder into a jar under {@code cortexsdr-zoo/} (where the zoo looks on the
+   * classpath), with {@code extra} entries beside it; entries in name order with a fixed time.
+   */
+  public static void packRepository(Path repo, Path jar, Map<String, byte[]> extra) throws IOException {
+    List<Path> files;
+    try (var s = Files.walk(repo)) {
+      files = s.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("."))
+          .sorted(Comparator.comparing(f -> repo.relativize(f).toString())).toList();
+    }
+    AtomicFiles.write(jar, out -> {
+      Manifest mf = new Manifest();
+      mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+      mf.getMainAttributes().putValue("Created-By", "CortexSDR model zoo");
+      try (JarOutputStream jos = new JarOutputStream(out)) {
+        put(jos, "META-INF/MANIFEST.MF", os -> mf.write(os));
+        for (Map.Entry<String, byte[]> e : new java.util.TreeMap<>(extra).entrySet()) {
+          put(jos, e.getKey(), os -> os.write(e.getValue()));
+        }
+        for (Path f : files) {
+          String name = ZooSource.CLASSPATH_PREFIX + "/" + repo.relativize(f).toString().replace('\\', '/');
+          put(jos, name, os -> Files.copy(f, os));
+        }
+      }
+    });
   }
 
   private static void put(JarOutputStream jos, String name, AtomicFiles.Content content) throws IOException {
