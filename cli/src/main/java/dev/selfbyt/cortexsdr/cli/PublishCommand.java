@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.cli;
 
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.zoo.publish.MavenArtifactWriter;
@@ -24,8 +25,9 @@ import picocli.CommandLine.Parameters;
  * --application APP}: checks the {@code .cai} ({@code verify}), then adds it, its tokenizer and any
  * {@code --file}, to a DJL repository folder ({@link RepositoryPublisher}: locked, every file written
  * whole) and/or writes it as a Maven artifact ({@link MavenArtifactWriter}). The metadata carries
- * {@code engine=CortexSDR}, the translator and its {@code --argument}s, so that DJL loads the model
- * by name with nothing else said.
+ * {@code engine=CortexSDR}, the translator and its {@code --argument}s (for DJL's text embedding
+ * translator, {@code includeTokenTypes=true} when the stored graph has a {@code token_type_ids}
+ * input), so that DJL loads the model by name with nothing else said.
  */
 @Command(name = "publish", versionProvider = CortexSdrCommand.Version.class,
     description = "Publish a .cai model into a DJL model repository (--repo) or as a Maven artifact (--maven), "
@@ -95,10 +97,16 @@ final class PublishCommand implements Callable<Integer> {
     if (repo == null && maven == null) {
       throw new CommandLine.ParameterException(spec.commandLine(), "say where to publish: --repo DIR and/or --maven DIR");
     }
+    List<String> inputs = new ArrayList<>();
     try (CaiReader cai = CaiReader.open(model)) {
       cai.verify(); // nothing damaged goes out under a hash that would vouch for it
+      try {
+        OnnxExporter.storedModel(cai).getGraph().getInputList().forEach(i -> inputs.add(i.getName()));
+      } catch (dev.selfbyt.cortexsdr.core.format.CaiException notOnnx) {
+        // a graph of another format: its inputs are not read here; --argument says what the translator needs
+      }
     }
-    Publication p = publication();
+    Publication p = publication(inputs);
     PrintWriter out = spec.commandLine().getOut();
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("group", p.groupId());
@@ -117,7 +125,7 @@ final class PublishCommand implements Callable<Integer> {
             String.join(", ", r.files().entrySet().stream().map(e -> e.getKey() + " " + e.getValue().size()
                 + " bytes").toList()));
         out.printf("load it: -D%s=%s, then Criteria...optModelUrls(\"djl://dev.selfbyt.cortexsdr.zoo/%s\")%n",
-            "dev.selfbyt.cortexsdr.zoo.repositories", repo.toAbsolutePath().toUri(), p.artifactId());
+            "dev.selfbyt.cortexsdr.zoo.repositories", repo.toAbsolutePath().normalize().toUri(), p.artifactId());
       }
     }
     if (maven != null) {
@@ -135,13 +143,17 @@ final class PublishCommand implements Callable<Integer> {
     return 0;
   }
 
-  private Publication publication() throws java.io.IOException {
+  private Publication publication(List<String> graphInputs) throws java.io.IOException {
     Map<String, Object> args = new LinkedHashMap<>();
     args.put("engine", "CortexSDR");
     String factory = translator != null ? translator
         : application.equals("nlp/text_embedding") ? TEXT_EMBEDDING_TRANSLATOR : null;
     if (factory != null) {
       args.put("translatorFactory", factory);
+    }
+    if (TEXT_EMBEDDING_TRANSLATOR.equals(factory) && graphInputs.contains("token_type_ids")) {
+      // the model reads token type ids (BERT-style): DJL's text translator sends them only when told
+      args.put("includeTokenTypes", true);
     }
     arguments.forEach((k, v) -> args.put(k, typed(v)));
     List<Publication.FileEntry> entries = new ArrayList<>();

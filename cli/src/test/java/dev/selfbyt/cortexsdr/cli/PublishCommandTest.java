@@ -71,6 +71,7 @@ class PublishCommandTest {
     assertEquals("CortexSDR", args.get("engine"));
     assertEquals(PublishCommand.TEXT_EMBEDDING_TRANSLATOR, args.get("translatorFactory"));
     assertEquals(512L, args.get("maxLength"));
+    assertEquals(true, args.get("includeTokenTypes"), "MiniLM's graph reads token_type_ids");
     assertEquals(List.of("model", "tokenizer"), new ArrayList<>(((Map<?, ?>) a.get("files")).keySet()));
 
     String[] list = run("zoo", "list", "--repo", repo.toUri().toString());
