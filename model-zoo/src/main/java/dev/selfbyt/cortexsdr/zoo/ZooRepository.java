@@ -209,6 +209,7 @@ public final class ZooRepository implements Repository {
     if (free < total) {
       throw new IOException(parent + ": " + total + " bytes needed for " + artifact + ", " + free + " free");
     }
+    removeAbandoned(parent, dir.getFileName().toString());
     Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".partial-");
     if (progress != null) {
       progress.reset("Downloading", total);
@@ -233,6 +234,24 @@ public final class ZooRepository implements Repository {
       deleteTree(tmp);
       if (progress != null) {
         progress.end();
+      }
+    }
+  }
+
+  /** Temporary folders older than this were left by a process that died mid-download. */
+  static final java.time.Duration ABANDONED = java.time.Duration.ofDays(1);
+
+  /**
+   * Deletes the temporary folders a killed process left for this cache entry (older than {@link
+   * #ABANDONED}; a younger one may be another process downloading now).
+   */
+  private static void removeAbandoned(Path parent, String entry) throws IOException {
+    long cutoff = System.currentTimeMillis() - ABANDONED.toMillis();
+    try (var s = Files.newDirectoryStream(parent, "." + entry + ".partial-*")) {
+      for (Path p : s) {
+        if (Files.getLastModifiedTime(p).toMillis() < cutoff) {
+          deleteTree(p);
+        }
       }
     }
   }

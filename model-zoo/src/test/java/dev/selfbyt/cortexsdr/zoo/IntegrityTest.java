@@ -114,6 +114,24 @@ class IntegrityTest {
   }
 
   @Test
+  void temporaryFoldersOfADeadProcessAreRemovedOthersKept() throws Exception {
+    ZooRepository r = ZooRepository.of(repo.toString());
+    var mrl = r.getResources().get(0);
+    var artifact = r.locate(mrl).getArtifacts().get(0);
+    Path entry = r.getResourceDirectory(artifact);
+    Path parent = Files.createDirectories(entry.getParent());
+    Path dead = Files.createDirectories(parent.resolve("." + entry.getFileName() + ".partial-123"));
+    Files.writeString(dead.resolve("model.cai"), "half a download");
+    Files.setLastModifiedTime(dead, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()
+        - ZooRepository.ABANDONED.toMillis() - 60_000));
+    Path live = Files.createDirectories(parent.resolve("." + entry.getFileName() + ".partial-456"));
+    r.prepare(artifact);
+    assertTrue(Files.isRegularFile(entry.resolve("model.cai")));
+    assertTrue(Files.notExists(dead), "left by a killed process a day ago: removed");
+    assertTrue(Files.isDirectory(live), "another process may be downloading into it: kept");
+  }
+
+  @Test
   void truncatedFileIsRefused() throws Exception {
     byte[] original = Files.readAllBytes(modelFile());
     Files.write(modelFile(), java.util.Arrays.copyOf(original, original.length - 4096));
