@@ -31,7 +31,7 @@ public abstract class ZooSource {
    */
   public abstract InputStream open(String path, long maxBytes) throws IOException;
 
-  /** Whether the source can list its models without an {@code index.json} (a folder can be walked). */
+  /** The paths of the {@code metadata.json} files found by walking the source (a folder; others list none). */
   List<String> walkMetadata() throws IOException {
     return List.of();
   }
