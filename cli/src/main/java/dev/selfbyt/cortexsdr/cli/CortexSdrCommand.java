@@ -30,7 +30,9 @@ import picocli.CommandLine.Command;
       InspectCommand.class,
       VerifyCommand.class,
       DecompressCommand.class,
-      ExportOnnxCommand.class
+      ExportOnnxCommand.class,
+      PublishCommand.class,
+      ZooCommand.class
     })
 public final class CortexSdrCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -29,7 +29,8 @@ class ShippedJarsIT {
         CortexSdr.class, "dev.selfbyt.cortexsdr.core",
         OnnxModelReader.class, "dev.selfbyt.cortexsdr.converters",
         CaiOrt.class, "dev.selfbyt.cortexsdr.onnxops",
-        CortexSdrEngine.class, "dev.selfbyt.cortexsdr.djl");
+        CortexSdrEngine.class, "dev.selfbyt.cortexsdr.djl",
+        dev.selfbyt.cortexsdr.zoo.CortexSdrModelZoo.class, "dev.selfbyt.cortexsdr.zoo");
     for (Map.Entry<Class<?>, String> m : modules.entrySet()) {
       Path jar = Path.of(m.getKey().getProtectionDomain().getCodeSource().getLocation().toURI());
       assertTrue(jar.toString().endsWith(".jar"), m.getKey() + " comes from " + jar + ": run through mvn verify");
