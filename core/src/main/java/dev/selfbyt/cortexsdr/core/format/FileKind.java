@@ -20,8 +20,12 @@ public enum FileKind {
   CAI("a .cai archive"),
   /** A protobuf whose first field is an ONNX {@code ModelProto}'s; TensorFlow's .pb look alike. */
   ONNX("an ONNX model (protobuf)"),
-  /** A zip: PyTorch's {@code torch.save} format, a jar, a zipped model folder. */
+  /** A zip: a jar, a zipped model folder; not one of the PyTorch zips below. */
   ZIP("a zip archive"),
+  /** A {@code torch.save} zip: {@code <folder>/data.pkl} and storages, no code. */
+  TORCH_STATE_DICT("a PyTorch state dict (torch.save zip)"),
+  /** A TorchScript archive ({@code torch.jit.save}): {@code data.pkl} with {@code code/} and {@code constants.pkl}. */
+  TORCHSCRIPT("a TorchScript archive (torch.jit.save zip)"),
   GZIP("a gzip file"),
   SAFETENSORS("a safetensors file"),
   PICKLE("a Python pickle (an old PyTorch file?)"),
@@ -49,16 +53,38 @@ public enum FileKind {
 
   /** Whether this is a model format the project cannot read yet (convert it to ONNX first). */
   public boolean isOtherModelFormat() {
-    return this == SAFETENSORS || this == PICKLE || this == HDF5 || this == TFLITE || this == GGUF;
+    return this == PICKLE || this == HDF5 || this == TFLITE || this == GGUF;
   }
 
-  /** The kind of the file at {@code path}, from its first {@link #HEAD} bytes. */
+  /**
+   * The kind of the file at {@code path}, from its first {@link #HEAD} bytes; a zip is told apart
+   * by its entry names (a PyTorch state dict, a TorchScript archive, another zip).
+   */
   public static FileKind of(Path path) throws IOException {
     byte[] head;
     try (InputStream in = Files.newInputStream(path)) {
       head = in.readNBytes(HEAD);
     }
-    return of(head, Files.size(path));
+    FileKind k = of(head, Files.size(path));
+    return k == ZIP ? zipKind(path) : k;
+  }
+
+  /** PyTorch's zips hold {@code <folder>/data.pkl}; TorchScript's add {@code code/} and {@code constants.pkl}. */
+  private static FileKind zipKind(Path path) {
+    boolean pickle = false;
+    boolean code = false;
+    try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(path.toFile())) {
+      for (var e = z.entries(); e.hasMoreElements(); ) {
+        String n = e.nextElement().getName();
+        int slash = n.indexOf('/');
+        String rest = slash > 0 ? n.substring(slash + 1) : "";
+        pickle |= rest.equals("data.pkl");
+        code |= rest.equals("constants.pkl") || rest.startsWith("code/");
+      }
+    } catch (IOException | RuntimeException e) {
+      return ZIP; // a damaged zip: its reader names the damage
+    }
+    return pickle && code ? TORCHSCRIPT : pickle ? TORCH_STATE_DICT : ZIP;
   }
 
   /** The kind of a file of {@code size} bytes that starts with {@code head}. */
