@@ -66,11 +66,11 @@ public enum FileKind {
       head = in.readNBytes(HEAD);
     }
     FileKind k = of(head, Files.size(path));
-    return k == ZIP ? zipKind(path) : k;
+    return k == ZIP ? zipKind(path, head) : k;
   }
 
   /** PyTorch's zips hold {@code <folder>/data.pkl}; TorchScript's add {@code code/} and {@code constants.pkl}. */
-  private static FileKind zipKind(Path path) {
+  private static FileKind zipKind(Path path, byte[] head) {
     boolean pickle = false;
     boolean code = false;
     try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(path.toFile())) {
@@ -82,7 +82,9 @@ public enum FileKind {
         code |= rest.equals("constants.pkl") || rest.startsWith("code/");
       }
     } catch (IOException | RuntimeException e) {
-      return ZIP; // a damaged zip: its reader names the damage
+      // no readable directory (truncated?): torch.save's first record is <folder>/data.pkl, and the
+      // state-dict reader names the damage
+      return firstRecordIsAPickle(head) ? TORCH_STATE_DICT : ZIP;
     }
     return pickle && code ? TORCHSCRIPT : pickle ? TORCH_STATE_DICT : ZIP;
   }
@@ -129,6 +131,18 @@ public enum FileKind {
       return ONNX;
     }
     return UNKNOWN;
+  }
+
+  private static boolean firstRecordIsAPickle(byte[] head) {
+    if (head.length < 30) {
+      return false;
+    }
+    int n = (head[26] & 0xff) | (head[27] & 0xff) << 8;
+    if (30 + n > head.length) {
+      return false;
+    }
+    String name = new String(head, 30, n, StandardCharsets.UTF_8);
+    return name.indexOf('/') > 0 && name.substring(name.indexOf('/') + 1).equals("data.pkl");
   }
 
   /**
