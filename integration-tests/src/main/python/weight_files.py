@@ -12,10 +12,14 @@ was transposed, so that a test can put weights back into the ONNX graph.
 
 Usage (Debian's python3-torch, python3-torchvision and python3-onnx, so /usr/bin/python3):
   weight_files.py safetensors MODEL.onnx OUT_DIR [--dtype f32|f16|bf16] [--shard-bytes N]
+  weight_files.py safetensors-set MODEL.onnx OUT_DIR --shard-bytes N
+      (OUT_DIR/f32, OUT_DIR/sharded (f32 in shards of at most N bytes), OUT_DIR/bf16, OUT_DIR/f16)
   weight_files.py statedict MODEL.onnx OUT.pt
   weight_files.py resnet50 OUT.pt [--seed 0]
+  weight_files.py mixed OUT.pt [--seed 0]   (shared storages, views, every torch dtype, nesting)
   weight_files.py hostile OUT.pt MARKER     (a state dict whose pickle would run `touch MARKER`)
-  weight_files.py same A.pt B.pt            (exit 0 when both load to bit-identical tensors)
+  weight_files.py same A.pt B.pt [A2.pt B2.pt ...]
+      (one line per pair; exit 0 when every pair loads to bit-identical tensors)
 
 safetensors files are written with json and struct as the format describes them: an 8-byte
 little-endian header length, the JSON header (padded with spaces to 8 bytes), the raw tensors.
@@ -94,9 +98,17 @@ def write_safetensors(path, tensors, metadata):
             f.write(data)
 
 
-def cmd_safetensors(a):
-    os.makedirs(a.out_dir, exist_ok=True)
+def cmd_safetensors_set(a):
     weights = onnx_weights(a.model)
+    for sub, dtype, shard in (("f32", "f32", 0), ("sharded", "f32", a.shard_bytes), ("bf16", "bf16", 0),
+                              ("f16", "f16", 0)):
+        cmd_safetensors(argparse.Namespace(model=a.model, out_dir=os.path.join(a.out_dir, sub), dtype=dtype,
+                                           shard_bytes=shard), weights)
+
+
+def cmd_safetensors(a, weights=None):
+    os.makedirs(a.out_dir, exist_ok=True)
+    weights = weights or onnx_weights(a.model)
     tensors = []
     names = {}
     for name, arr, onnx_name, transposed in weights:
@@ -144,6 +156,24 @@ def cmd_resnet50(a):
     torch.save(m.state_dict(), a.out)
 
 
+def cmd_mixed(a):
+    g = torch.Generator().manual_seed(a.seed)
+    w = torch.randn(64, 32, generator=g)
+    base = torch.randn(10, 8, generator=g)
+    sd = collections.OrderedDict()
+    sd["encoder.weight"] = w
+    sd["decoder.weight"] = w                      # tied: one storage, two keys
+    sd["rows.weight"] = base[2:6]                 # a view at an offset into a larger storage
+    sd["transposed.weight"] = torch.randn(16, 24, generator=g).t()  # not contiguous
+    sd["conv.weight"] = torch.randn(8, 4, 3, 3, generator=g)
+    for dt in (torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16, torch.int8,
+               torch.uint8, torch.bool, torch.complex64):
+        sd["t_" + str(dt).split(".")[1]] = (torch.randn(6, 5, generator=g) * 10).to(dt)
+    sd["bn.num_batches_tracked"] = torch.tensor(7)
+    sd["empty"] = torch.zeros(0, 3)
+    torch.save({"model": sd, "epoch": 3, "note": "nested"}, a.out)
+
+
 class RunsACommand:
     """Unpickling this runs os.system: what a hostile .pt does to Python's torch.load."""
 
@@ -161,23 +191,47 @@ def cmd_hostile(a):
     torch.save(sd, a.out)
 
 
-def cmd_same(a):
+def flat(obj, prefix=""):
+    """Tensors of a (nested) checkpoint by path; other values as they are."""
+    out = collections.OrderedDict()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flat(v, prefix + str(k) + "."))
+    else:
+        out[prefix[:-1]] = obj
+    return out
+
+
+def same_pair(a, b):
     # weights_only: the files under test are loaded without running any pickled code
-    x = torch.load(a.a, weights_only=True)
-    y = torch.load(a.b, weights_only=True)
+    x = flat(torch.load(a, weights_only=True))
+    y = flat(torch.load(b, weights_only=True))
     if list(x.keys()) != list(y.keys()):
-        print("different keys")
-        return 1
+        return "different keys"
     for k in x:
+        if not torch.is_tensor(x[k]):
+            if x[k] != y[k]:
+                return "%s: %r vs %r" % (k, x[k], y[k])
+            continue
         if x[k].dtype != y[k].dtype or x[k].shape != y[k].shape or x[k].stride() != y[k].stride():
-            print("%s: %s %s vs %s %s" % (k, x[k].dtype, tuple(x[k].shape), y[k].dtype, tuple(y[k].shape)))
-            return 1
-        if not torch.equal(x[k].view(-1).view(torch.uint8) if x[k].numel() else x[k],
-                           y[k].view(-1).view(torch.uint8) if y[k].numel() else y[k]):
-            print("%s: values differ" % k)
-            return 1
-    print("identical: %d tensors" % len(x))
-    return 0
+            return "%s: %s %s vs %s %s" % (k, x[k].dtype, tuple(x[k].shape), y[k].dtype, tuple(y[k].shape))
+        if not torch.equal(x[k].reshape(-1).view(torch.uint8), y[k].reshape(-1).view(torch.uint8)):
+            return "%s: values differ" % k
+    return None
+
+
+def cmd_same(a):
+    if len(a.files) % 2:
+        raise SystemExit("same: give pairs of files")
+    differ = 0
+    for i in range(0, len(a.files), 2):
+        why = same_pair(a.files[i], a.files[i + 1])
+        if why:
+            differ += 1
+            print("%s %s: %s" % (a.files[i], a.files[i + 1], why))
+        else:
+            print("%s %s: identical" % (a.files[i], a.files[i + 1]))
+    return 1 if differ else 0
 
 
 def main():
@@ -188,21 +242,27 @@ def main():
     s.add_argument("out_dir")
     s.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
     s.add_argument("--shard-bytes", type=int, default=0)
+    s = sub.add_parser("safetensors-set")
+    s.add_argument("model")
+    s.add_argument("out_dir")
+    s.add_argument("--shard-bytes", type=int, required=True)
     s = sub.add_parser("statedict")
     s.add_argument("model")
     s.add_argument("out")
     s = sub.add_parser("resnet50")
     s.add_argument("out")
     s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("mixed")
+    s.add_argument("out")
+    s.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("hostile")
     s.add_argument("out")
     s.add_argument("marker")
     s = sub.add_parser("same")
-    s.add_argument("a")
-    s.add_argument("b")
+    s.add_argument("files", nargs="+")
     a = p.parse_args()
-    return {"safetensors": cmd_safetensors, "statedict": cmd_statedict, "resnet50": cmd_resnet50,
-            "hostile": cmd_hostile, "same": cmd_same}[a.cmd](a) or 0
+    return {"safetensors": cmd_safetensors, "safetensors-set": cmd_safetensors_set, "statedict": cmd_statedict, "resnet50": cmd_resnet50,
+            "hostile": cmd_hostile, "mixed": cmd_mixed, "same": cmd_same}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":
