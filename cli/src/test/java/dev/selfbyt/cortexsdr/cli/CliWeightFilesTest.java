@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
+import dev.selfbyt.cortexsdr.converters.statedict.TorchFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -17,9 +17,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,96 +38,9 @@ class CliWeightFilesTest {
     return b.array();
   }
 
-  /** A pickle of {@code OrderedDict(name -> FloatStorage-backed tensor)}, protocol 2, as torch writes one. */
-  static byte[] statePickle(String name, String storageKey, long storageNumel, long[] size, long[] stride) {
-    ByteArrayOutputStream p = new ByteArrayOutputStream();
-    p.write(0x80);
-    p.write(2);
-    global(p, "collections", "OrderedDict");
-    p.write(')');
-    p.write('R');
-    unicode(p, name);
-    global(p, "torch._utils", "_rebuild_tensor_v2");
-    p.write('(');
-    p.write('(');
-    unicode(p, "storage");
-    global(p, "torch", "FloatStorage");
-    unicode(p, storageKey);
-    unicode(p, "cpu");
-    binint(p, storageNumel);
-    p.write('t');
-    p.write('Q');
-    binint(p, 0);
-    p.write('(');
-    for (long s : size) {
-      binint(p, s);
-    }
-    p.write('t');
-    p.write('(');
-    for (long s : stride) {
-      binint(p, s);
-    }
-    p.write('t');
-    p.write(0x89);
-    global(p, "collections", "OrderedDict");
-    p.write(')');
-    p.write('R');
-    p.write('t');
-    p.write('R');
-    p.write('s');
-    p.write('.');
-    return p.toByteArray();
-  }
-
-  static void global(ByteArrayOutputStream p, String module, String name) {
-    p.write('c');
-    p.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
-  }
-
-  static void unicode(ByteArrayOutputStream p, String s) {
-    byte[] b = s.getBytes(StandardCharsets.UTF_8);
-    p.write('X');
-    p.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
-    p.writeBytes(b);
-  }
-
-  static void binint(ByteArrayOutputStream p, long v) {
-    p.write('J');
-    p.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) v).array());
-  }
-
-  /** A zip of stored records, as torch.save writes them. */
-  static byte[] zip(Map<String, byte[]> records) throws IOException {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ZipOutputStream z = new ZipOutputStream(bytes)) {
-      for (Map.Entry<String, byte[]> r : records.entrySet()) {
-        ZipEntry e = new ZipEntry(r.getKey());
-        e.setMethod(ZipEntry.STORED);
-        e.setSize(r.getValue().length);
-        CRC32 crc = new CRC32();
-        crc.update(r.getValue());
-        e.setCrc(crc.getValue());
-        z.putNextEntry(e);
-        z.write(r.getValue());
-        z.closeEntry();
-      }
-    }
-    return bytes.toByteArray();
-  }
-
   private Path stateDict(String file, byte[] pickle, int storageFloats) throws IOException {
-    Map<String, byte[]> records = new LinkedHashMap<>();
-    records.put("archive/data.pkl", pickle);
-    if (storageFloats >= 0) {
-      ByteBuffer b = ByteBuffer.allocate(4 * storageFloats).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < storageFloats; i++) {
-        b.putFloat(i * 0.25f - 1);
-      }
-      records.put("archive/data/0", b.array());
-    }
-    records.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
     Path p = dir.resolve(file);
-    Files.write(p, zip(records));
+    Files.write(p, TorchFiles.stateDict(pickle, storageFloats));
     return p;
   }
 
@@ -150,7 +60,7 @@ class CliWeightFilesTest {
 
   @Test
   void aStateDictComesBackAsAStateDict() throws IOException {
-    Path pt = stateDict("m.pt", statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), 16);
+    Path pt = stateDict("m.pt", TorchFiles.statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), 16);
     Path cai = dir.resolve("m.cai");
     assertEquals(0, cortexsdr("compress", pt.toString(), "-o", cai.toString(), "--preset", "lossless").code());
     Path back = dir.resolve("back.pt");
@@ -197,15 +107,7 @@ class CliWeightFilesTest {
     Path marker = dir.resolve("ran");
     for (String[] g : new String[][] {{"os", "system"}, {"posix", "system"}, {"builtins", "eval"},
         {"subprocess", "Popen"}, {"torch", "load"}}) {
-      ByteArrayOutputStream p = new ByteArrayOutputStream();
-      p.write(0x80);
-      p.write(2);
-      global(p, g[0], g[1]);
-      unicode(p, "touch " + marker);
-      p.write(0x85);
-      p.write('R');
-      p.write('.');
-      Path pt = stateDict("evil.pt", p.toByteArray(), -1);
+      Path pt = stateDict("evil.pt", TorchFiles.callPickle(g[0], g[1], "touch " + marker), -1);
       Path out = dir.resolve("out.cai");
       refused(cortexsdr("compress", pt.toString(), "-o", out.toString()), out, pt.toString(),
           "'" + g[0] + "." + g[1] + "'", "refused", "nothing was run");
@@ -216,20 +118,20 @@ class CliWeightFilesTest {
   @Test
   void truncatedZipsMissingStoragesAndShapeMismatchesAreRefused() throws IOException {
     Path out = dir.resolve("out.cai");
-    Path good = stateDict("good.pt", statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), 16);
+    Path good = stateDict("good.pt", TorchFiles.statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), 16);
     byte[] all = Files.readAllBytes(good);
     Path cut = dir.resolve("cut.pt");
     Files.write(cut, Arrays.copyOf(all, all.length - 30));
     refused(cortexsdr("compress", cut.toString(), "-o", out.toString()), out, cut.toString(), "truncated");
 
-    Path missing = stateDict("missing.pt", statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), -1);
+    Path missing = stateDict("missing.pt", TorchFiles.statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), -1);
     refused(cortexsdr("compress", missing.toString(), "-o", out.toString()), out, "tensor 'fc.weight'",
         "storage record archive/data/0 is missing");
 
-    Path shape = stateDict("shape.pt", statePickle("fc.weight", "0", 16, new long[] {4, 8}, new long[] {8, 1}), 16);
+    Path shape = stateDict("shape.pt", TorchFiles.statePickle("fc.weight", "0", 16, new long[] {4, 8}, new long[] {8, 1}), 16);
     refused(cortexsdr("compress", shape.toString(), "-o", out.toString()), out, "tensor 'fc.weight'", "shape mismatch");
 
-    Path size = stateDict("size.pt", statePickle("fc.weight", "0", 32, new long[] {4, 4}, new long[] {4, 1}), 16);
+    Path size = stateDict("size.pt", TorchFiles.statePickle("fc.weight", "0", 32, new long[] {4, 4}, new long[] {4, 1}), 16);
     refused(cortexsdr("compress", size.toString(), "-o", out.toString()), out, "tensor 'fc.weight'",
         "holds 64 bytes; the pickle says 32 elements of FLOAT32 = 128 bytes");
   }
@@ -241,7 +143,7 @@ class CliWeightFilesTest {
     records.put("archive/code/__torch__.py", "class M: pass\n".getBytes(StandardCharsets.US_ASCII));
     records.put("archive/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
     Path ts = dir.resolve("ts.pt");
-    Files.write(ts, zip(records));
+    Files.write(ts, TorchFiles.zip(records));
     Path out = dir.resolve("out.cai");
     refused(cortexsdr("compress", ts.toString(), "-o", out.toString()), out, "a TorchScript archive",
         "needs the pytorch module");
