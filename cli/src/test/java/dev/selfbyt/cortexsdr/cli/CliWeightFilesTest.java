@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.selfbyt.cortexsdr.converters.onnx.CaiRewrite;
 import dev.selfbyt.cortexsdr.converters.statedict.TorchFiles;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +93,27 @@ class CliWeightFilesTest {
     assertEquals(0, cal.code(), cal.err());
     assertTrue(cal.err().contains("holds weights only (safetensors, no graph to run), so calibration does not apply: "
         + "falling back to uncalibrated rounding"), cal.err());
+  }
+
+  @Test
+  void verifyAndDecompressRefuseAnArchiveThatLostATensorOfItsWeightFile() throws IOException {
+    Path pt = stateDict("m.pt", TorchFiles.statePickle("fc.weight", "0", 16, new long[] {4, 4}, new long[] {4, 1}), 16);
+    Path st = dir.resolve("w.safetensors");
+    Files.write(st, safetensors("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+        + "\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[4,4],\"data_offsets\":[8,72]}}", 72));
+    for (Path in : List.of(pt, st)) {
+      Path cai = dir.resolve("full.cai");
+      assertEquals(0, cortexsdr("compress", in.toString(), "-o", cai.toString()).code());
+      assertEquals(0, cortexsdr("verify", cai.toString()).code());
+      Path bad = dir.resolve("lost.cai");
+      CaiRewrite.without(cai, bad, "fc.weight");
+      CortexSdrCommandTest.Run v = cortexsdr("verify", bad.toString());
+      assertEquals(1, v.code());
+      assertTrue(v.err().contains(bad + ": tensor 'fc.weight': "), v.err());
+      Path out = dir.resolve("out" + in.getFileName());
+      refused(cortexsdr("decompress", bad.toString(), "-o", out.toString()), out, "tensor 'fc.weight'");
+      Files.delete(bad);
+    }
   }
 
   @Test

@@ -48,6 +48,19 @@ public final class SafetensorsWriter {
   }
 
   /**
+   * Checks a {@code .cai} made from safetensors against its stored headers (every tensor present,
+   * of the dtype and shape its header says, none extra), as {@code cortexsdr verify} does; other
+   * archives pass untouched.
+   *
+   * @throws CaiException naming the archive, the tensor and the disagreement
+   */
+  public static void check(CaiReader cai) throws CaiException {
+    if (madeFrom(cai)) {
+      layout(cai);
+    }
+  }
+
+  /**
    * Writes the file (or the index and its shards) to {@code target}.
    *
    * @return the files written, the target first

@@ -37,16 +37,22 @@ public final class StateDictWriter {
   }
 
   /**
-   * Writes the state dict to {@code target}.
+   * Checks a {@code .cai} made from a state dict against its stored layout (every storage's tensor
+   * present with its dtype and element count), as {@code cortexsdr verify} does; other archives pass
+   * untouched.
    *
-   * @throws CaiException if the archive was not made from a state dict, its stored layout
-   *     disagrees with its tensors, a tensor does not decode, or the file cannot be written
+   * @throws CaiException naming the archive, the tensor and the disagreement
    */
-  public static void write(CaiReader cai, Path target) throws IOException {
-    String file = cai.path().toString();
-    if (!madeFrom(cai)) {
-      throw new CaiException(file, null, "was not made from a PyTorch state dict: it cannot be written as one");
+  public static void check(CaiReader cai) throws CaiException {
+    if (madeFrom(cai)) {
+      layout(cai);
     }
+  }
+
+  private record Layout(List<?> records, Map<?, ?> storages) {}
+
+  private static Layout layout(CaiReader cai) throws CaiException {
+    String file = cai.path().toString();
     Object g;
     try {
       g = Json.parse(new String(cai.graph(), StandardCharsets.UTF_8));
@@ -57,9 +63,33 @@ public final class StateDictWriter {
         || !(m.get("storages") instanceof Map<?, ?> storages)) {
       throw new CaiException(file, null, "graph segment is not a state-dict layout");
     }
-    for (Map.Entry<?, ?> e : storages.entrySet()) { // everything checked before the file is started
-      storage(cai, String.valueOf(e.getKey()), e.getValue());
+    java.util.Set<String> tensors = new java.util.HashSet<>();
+    for (Map.Entry<?, ?> e : storages.entrySet()) { // everything checked before a file is started
+      tensors.add(storage(cai, String.valueOf(e.getKey()), e.getValue()));
     }
+    for (var entry : cai.entries()) {
+      if (!tensors.contains(entry.name())) {
+        throw new CaiException(file, entry.name(), "the archive holds this tensor but no storage of the stored "
+            + "state dict is stored as it");
+      }
+    }
+    return new Layout(records, storages);
+  }
+
+  /**
+   * Writes the state dict to {@code target}.
+   *
+   * @throws CaiException if the archive was not made from a state dict, its stored layout
+   *     disagrees with its tensors, a tensor does not decode, or the file cannot be written
+   */
+  public static void write(CaiReader cai, Path target) throws IOException {
+    String file = cai.path().toString();
+    if (!madeFrom(cai)) {
+      throw new CaiException(file, null, "was not made from a PyTorch state dict: it cannot be written as one");
+    }
+    Layout layout = layout(cai);
+    List<?> records = layout.records();
+    Map<?, ?> storages = layout.storages();
     Path abs = target.toAbsolutePath();
     if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
       throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
