@@ -195,7 +195,7 @@ public final class RestrictedUnpickler {
         }
         case 's' -> {
           Object v = orNone(pop());
-          Object k = orNone(pop());
+          Object k = key(orNone(pop()), pos);
           map(peek(pos), pos).put(k, v);
         }
         case 'u' -> {
@@ -295,7 +295,7 @@ public final class RestrictedUnpickler {
         if (!a.isEmpty() && a.get(0) instanceof List<?> pairs) {
           for (Object p : pairs) {
             if (p instanceof Tuple kv && kv.items().size() == 2) {
-              m.put(kv.items().get(0), kv.items().get(1));
+              m.put(key(kv.items().get(0), pos), kv.items().get(1));
             }
           }
         }
@@ -325,7 +325,10 @@ public final class RestrictedUnpickler {
             || !(type.toString().equals("torch.Tensor") || type.toString().equals("torch.nn.parameter.Parameter"))) {
           throw error(pos, g + " of a tensor subclass: only torch.Tensor and Parameter are read");
         }
-        return reduce(a.get(0), a.get(2), pos);
+        if (!(a.get(0) instanceof Global inner) || inner.name().equals("_rebuild_from_type_v2")) {
+          throw error(pos, g + " must wrap a tensor rebuilder");
+        }
+        return reduce(inner, a.get(2), pos);
       }
       case "torch.Size" -> {
         return a.isEmpty() ? new Tuple(List.of()) : a.get(0);
@@ -419,8 +422,19 @@ public final class RestrictedUnpickler {
       throw error(pos, "odd number of dict items");
     }
     for (int i = 0; i < items.size(); i += 2) {
-      m.put(items.get(i), items.get(i + 1));
+      m.put(key(items.get(i), pos), items.get(i + 1));
     }
+  }
+
+  /**
+   * A dict key: a string, number, bool or None, as state dicts use. Containers are refused: a
+   * pickle can make a list that holds itself, whose hash would never end.
+   */
+  private Object key(Object k, int pos) throws StateDictFormatException {
+    if (k == null || k instanceof String || k instanceof Number || k instanceof Boolean) {
+      return k;
+    }
+    throw error(pos, "a dict key of type " + describe(k) + "; a state dict's keys are strings");
   }
 
   private int length(long n, int pos) throws StateDictFormatException {

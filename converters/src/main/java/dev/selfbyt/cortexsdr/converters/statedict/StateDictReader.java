@@ -195,20 +195,32 @@ public final class StateDictReader implements TensorSource {
     }
   }
 
-  private static void walk(Object v, String name, List<Map.Entry<String, TensorRef>> out) {
+  /** Containers nest at most this deep (a checkpoint nests two or three; a pickle can make cycles). */
+  static final int MAX_DEPTH = 64;
+
+  private void walk(Object v, String name, List<Map.Entry<String, TensorRef>> out) throws StateDictFormatException {
+    walk(v, name, out, 0);
+  }
+
+  private void walk(Object v, String name, List<Map.Entry<String, TensorRef>> out, int depth)
+      throws StateDictFormatException {
+    if (depth > MAX_DEPTH) {
+      throw new StateDictFormatException(path.toString(), null, "containers nested deeper than " + MAX_DEPTH
+          + " (or a cycle) at '" + name + "': not a state dict");
+    }
     if (v instanceof TensorRef t) {
       out.add(Map.entry(name.isEmpty() ? "tensor" : name, t));
     } else if (v instanceof Map<?, ?> m) {
       for (Map.Entry<?, ?> e : m.entrySet()) {
         String k = String.valueOf(e.getKey());
-        walk(e.getValue(), name.isEmpty() ? k : name + "." + k, out);
+        walk(e.getValue(), name.isEmpty() ? k : name + "." + k, out, depth + 1);
       }
     } else if (v instanceof List<?> l) {
       for (int i = 0; i < l.size(); i++) {
-        walk(l.get(i), name.isEmpty() ? Integer.toString(i) : name + "." + i, out);
+        walk(l.get(i), name.isEmpty() ? Integer.toString(i) : name + "." + i, out, depth + 1);
       }
     } else if (v instanceof Tuple t) {
-      walk(t.items(), name, out);
+      walk(t.items(), name, out, depth + 1);
     }
   }
 
