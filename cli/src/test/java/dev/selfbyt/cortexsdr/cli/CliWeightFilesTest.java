@@ -123,6 +123,12 @@ class CliWeightFilesTest {
     Path out = dir.resolve("out.cai");
     refused(cortexsdr("compress", st.toString(), "-o", out.toString()), out, st.toString(), "tensor 'fc.weight'",
         "out of range");
+
+    Path cut = dir.resolve("cut.safetensors"); // cut inside its header: still named a safetensors file
+    byte[] whole = safetensors("{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 16);
+    Files.write(cut, Arrays.copyOf(whole, 30));
+    refused(cortexsdr("compress", cut.toString(), "-o", out.toString()), out, cut.toString(), "does not fit the file",
+        "truncated");
   }
 
   @Test

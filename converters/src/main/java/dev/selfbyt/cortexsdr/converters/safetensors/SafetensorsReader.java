@@ -93,6 +93,10 @@ public final class SafetensorsReader implements TensorSource {
     if (kind == FileKind.JSON) {
       return openIndex(path);
     }
+    if (kind != FileKind.SAFETENSORS && kind != FileKind.UNKNOWN) { // unknown: the header check says what is wrong
+      throw new SafetensorsFormatException(path.toString(), null, "not a safetensors file: this is "
+          + kind.description());
+    }
     Shard s = shard(path.getFileName().toString(), path);
     try {
       return new SafetensorsReader(path, null, List.of(s), s.header().metadata());

@@ -162,13 +162,20 @@ public enum FileKind {
     return head.length >= magic.length && Arrays.equals(head, 0, magic.length, magic, 0, magic.length);
   }
 
-  /** safetensors: a little-endian u64 header length, then that many bytes of JSON. */
+  /**
+   * safetensors: a little-endian u64 header length, then that many bytes of JSON; a length beyond
+   * the file still counts when the JSON starts as a header does ({"name" or {}), so that a
+   * truncated file is named as the safetensors file it was.
+   */
   private static boolean safetensorsHeader(byte[] head, long size) {
     long len = 0;
     for (int i = 7; i >= 0; i--) {
       len = len << 8 | (head[i] & 0xff);
     }
-    return len > 1 && len <= size - 8;
+    if (len > 1 && len <= size - 8) {
+      return true;
+    }
+    return len > 1 && len <= 100_000_000L && head.length >= 10 && (head[9] == '"' || head[9] == '}');
   }
 
   /** The head as text when it is UTF-8 without control characters other than tabs and line ends. */
