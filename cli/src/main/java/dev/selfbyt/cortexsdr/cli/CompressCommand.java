@@ -28,11 +28,13 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr compress IN -o OUT.cai [options]}. */
 @Command(name = "compress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Compress a model (ONNX file or TensorFlow SavedModel folder) into a .cai archive.")
+    description = "Compress a model (ONNX, TensorFlow SavedModel folder, safetensors, PyTorch state dict) into a "
+        + ".cai archive.")
 final class CompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx, or a SavedModel folder)")
+  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx, a SavedModel folder, "
+      + ".safetensors, model.safetensors.index.json, a torch.save state dict .pt)")
   Path in;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.cai", description = "the archive to write")
@@ -124,6 +126,11 @@ final class CompressCommand implements Callable<Integer> {
     try (TensorSource opened = ModelFormats.open(in);
         ProgressBar bar = ProgressBar.open(spec, calibrating ? "calibrating" : "compressing", json)) {
       TensorSource source = opened;
+      if (!(opened instanceof OnnxModelReader) && !(opened instanceof SavedModelReader) && calibrating) {
+        // weights only (safetensors, a state dict): no graph to run, so the same codecs round plainly
+        spec.commandLine().getErr().println("warning: " + in + " holds weights only (" + opened.format() + ", no "
+            + "graph to run), so calibration does not apply: falling back to uncalibrated rounding");
+      }
       if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
         String data = calibrate != null ? calibrate : "random";
         if (calibrate == null) {
@@ -159,10 +166,7 @@ final class CompressCommand implements Callable<Integer> {
               + "--target-cosine, --activation-scaling, --refit and --no-error-compensation");
         }
         source = SavedModelCalibration.calibrate(savedModel, calibrate, options, calibrationSamples, spec, json);
-      } else if (calibrate != null) {
-        if (!(opened instanceof OnnxModelReader onnx)) {
-          throw new CommandLine.ParameterException(spec.commandLine(), "--calibrate needs an ONNX model");
-        }
+      } else if (calibrate != null && opened instanceof OnnxModelReader onnx) {
         var inputs = CalibrationInputs.load(onnx, in, calibrate, tokenizer, calibrationSamples,
             CalibrationInputs.ImageRange.parse(imageRange));
         if (!json) {

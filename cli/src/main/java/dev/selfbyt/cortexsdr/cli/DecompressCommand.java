@@ -1,6 +1,8 @@
 package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
+import dev.selfbyt.cortexsdr.converters.safetensors.SafetensorsWriter;
+import dev.selfbyt.cortexsdr.converters.statedict.StateDictWriter;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.tensorflow.SavedModelWriter;
@@ -15,7 +17,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr decompress IN.cai -o OUT}: back to the source format, weights decoded. */
 @Command(name = "decompress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Write a .cai archive back in its source format (ONNX file or SavedModel folder), weights decoded.")
+    description = "Write a .cai archive back in its source format (ONNX, SavedModel folder, safetensors, PyTorch "
+        + "state dict), weights decoded. For a sharded safetensors set OUT is the index; the shards go beside it.")
 final class DecompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -35,6 +38,10 @@ final class DecompressCommand implements Callable<Integer> {
       bar.follow(cai);
       if (SavedModelWriter.isSavedModel(cai)) {
         SavedModelWriter.write(cai, out);
+      } else if (SafetensorsWriter.madeFrom(cai)) {
+        SafetensorsWriter.write(cai, out);
+      } else if (StateDictWriter.madeFrom(cai)) {
+        StateDictWriter.write(cai, out);
       } else {
         OnnxExporter.exportDecoded(cai, out);
       }

@@ -1,6 +1,8 @@
 package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.safetensors.SafetensorsReader;
+import dev.selfbyt.cortexsdr.converters.statedict.StateDictReader;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
@@ -12,7 +14,9 @@ import java.nio.file.Path;
 /**
  * Opens a source model by its kind, judged by its content ({@link FileKind}), never by its name:
  * a {@code .cai} named {@code model.onnx} is refused as a {@code .cai}, an ONNX model named
- * {@code model.bin} is read. A folder holding {@code saved_model.pb} is a TensorFlow SavedModel.
+ * {@code model.bin} is read. ONNX, safetensors (a file, or the index of a sharded set) and
+ * PyTorch state dicts are read; a folder holding {@code saved_model.pb} is a TensorFlow SavedModel;
+ * a TorchScript archive needs the pytorch module.
  */
 final class ModelFormats {
   private ModelFormats() {}
@@ -32,7 +36,18 @@ final class ModelFormats {
     String is = "this is " + kind.description();
     switch (kind) {
       case CAI -> throw new CaiException(in.toString(), null, "is already a .cai archive");
-      case EMPTY, TEXT, JSON -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
+      case SAFETENSORS -> {
+        return SafetensorsReader.open(in);
+      }
+      case JSON -> { // a sharded safetensors set's index, or a JSON file the reader names as not one
+        return SafetensorsReader.open(in);
+      }
+      case TORCH_STATE_DICT, PICKLE -> { // PICKLE: the legacy torch.save format, refused by the reader
+        return StateDictReader.open(in);
+      }
+      case TORCHSCRIPT -> throw new CaiException(in.toString(), null, is + ": compressing it needs the pytorch "
+          + "module (cortexsdr-pytorch) on the classpath");
+      case EMPTY, TEXT -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
       case ZIP -> throw new CaiException(in.toString(), null, is + " (a PyTorch file?), not an ONNX model: "
           + "export the model to ONNX first");
       case GZIP, NUMPY -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");

@@ -1,6 +1,8 @@
 package dev.selfbyt.cortexsdr.cli;
 
 import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
+import dev.selfbyt.cortexsdr.converters.safetensors.SafetensorsWriter;
+import dev.selfbyt.cortexsdr.converters.statedict.StateDictWriter;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import java.nio.file.Path;
@@ -38,6 +40,8 @@ final class VerifyCommand implements Callable<Integer> {
       bar.follow(cai);
       cai.verify();
       StoredGraphCheck.check(cai); // what the runtimes trust beyond the payloads themselves
+      SafetensorsWriter.check(cai); // and what decompress trusts for weight files
+      StateDictWriter.check(cai);
       count = cai.entries().size();
       bar.done();
     }

@@ -43,5 +43,46 @@
  *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.
  *   <li>{@code OnnxFormatException}: a bad ONNX input, naming the file, the tensor and the cause.
  * </ul>
+ *
+ * <p>safetensors ({@code safetensors} package):
+ * <ul>
+ *   <li>{@code SafetensorsReader}: a {@link dev.selfbyt.cortexsdr.core.tensor.TensorSource} over one
+ *       {@code .safetensors} file or a sharded set ({@code model.safetensors.index.json} and the
+ *       shards it names, beside it); tensors are memory-mapped one at a time as the pipeline asks
+ *       for them. The graph segment keeps each file's header verbatim (names, dtypes, shapes,
+ *       offsets, {@code __metadata__}) and the index text, so that {@code SafetensorsWriter} writes
+ *       the same files back: byte-identical for the lossless preset.
+ *   <li>{@code SafetensorsHeader}: one file's header read and checked before anything of its size
+ *       is allocated (length within the file and a bound, JSON, dtypes, shapes against offsets,
+ *       offsets in range, no overlap, no hole); {@code SafetensorsDType}: the format's dtype names to
+ *       {@link dev.selfbyt.cortexsdr.core.tensor.DType} (sub-byte F4/F6 as packed bytes).
+ *   <li>{@code SafetensorsWriter}: a {@code .cai} made from safetensors back to its file(s), each
+ *       written to a temporary file and renamed once all are complete.
+ *   <li>{@code WeightRoles}: role and reduction axis of a weight stored in PyTorch's layout, from
+ *       its name and shape only (there is no graph): 2-D {@code [out, in]} weights reduce over the
+ *       last axis (tables whose name says embedding are read row by row), {@code [out, in, k...]}
+ *       weights are convolution kernels, 1-D {@code bias} / norm parameters stay lossless.
+ *   <li>{@code SafetensorsFormatException}: a bad safetensors input, naming the file, the tensor and
+ *       the cause.
+ * </ul>
+ *
+ * <p>PyTorch state dicts ({@code statedict} package):
+ * <ul>
+ *   <li>{@code StateDictReader}: a {@link dev.selfbyt.cortexsdr.core.tensor.TensorSource} over a
+ *       {@code torch.save} zip ({@code <prefix>/data.pkl} and raw storages {@code
+ *       <prefix>/data/<key>}); each storage is one tensor, under the name of the tensor that covers
+ *       it (a storage shared or viewed in part is kept whole, lossless). The legacy (pre-zip) format
+ *       and TorchScript archives are refused, saying what they are.
+ *   <li>{@code RestrictedUnpickler}: reads {@code data.pkl} without running anything: a pickle
+ *       machine that builds plain values and accepts only the globals torch writes for tensors
+ *       ({@code collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2}, {@code
+ *       _rebuild_parameter}, the {@code torch.*Storage} types), any other global refused by name.
+ *   <li>{@code StoredZip}: the central directory of a zip whose entries are stored uncompressed,
+ *       checked against the file (offsets, sizes, zip64), so storages can be mapped in place;
+ *       {@code TorchZipWriter}: writes such a zip, entries aligned to 64 bytes as torch does.
+ *   <li>{@code StateDictWriter}: a {@code .cai} made from a state dict back to a {@code .pt} that
+ *       {@code torch.load} reads: the stored {@code data.pkl} and records verbatim, storages decoded.
+ *   <li>{@code StateDictFormatException}: a bad {@code .pt} input, naming file, tensor and cause.
+ * </ul>
  */
 package dev.selfbyt.cortexsdr.converters;

@@ -14,6 +14,7 @@ final class OnnxDTypes {
       case 18: return DType.FLOAT8E4M3FNUZ;
       case 19: return DType.FLOAT8E5M2;
       case 20: return DType.FLOAT8E5M2FNUZ;
+      case 24: return DType.FLOAT8E8M0; // opset 24
       default: break;
     }
     DataType t = DataType.forNumber(onnxType);
@@ -46,6 +47,7 @@ final class OnnxDTypes {
       case FLOAT8E4M3FNUZ: return 18;
       case FLOAT8E5M2: return 19;
       case FLOAT8E5M2FNUZ: return 20;
+      case FLOAT8E8M0: return 24;
       default: break;
     }
     DataType t = switch (d) {

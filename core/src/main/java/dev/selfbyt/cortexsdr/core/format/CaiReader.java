@@ -184,7 +184,7 @@ public final class CaiReader implements Closeable {
     start.duplicate().get(b);
     FileKind k = FileKind.of(b, size);
     String hint = switch (k) {
-      case ONNX -> "; compress it first";
+      case ONNX, SAFETENSORS -> "; compress it first";
       case ZIP -> " (a PyTorch file, a jar or a zipped model folder?)";
       default -> k.isOtherModelFormat() ? "; convert it to ONNX, then compress it" : "";
     };

@@ -20,8 +20,12 @@ public enum FileKind {
   CAI("a .cai archive"),
   /** A protobuf whose first field is an ONNX {@code ModelProto}'s; TensorFlow's .pb look alike. */
   ONNX("an ONNX model (protobuf)"),
-  /** A zip: PyTorch's {@code torch.save} format, a jar, a zipped model folder. */
+  /** A zip: a jar, a zipped model folder; not one of the PyTorch zips below. */
   ZIP("a zip archive"),
+  /** A {@code torch.save} zip: {@code <folder>/data.pkl} and storages, no code. */
+  TORCH_STATE_DICT("a PyTorch state dict (torch.save zip)"),
+  /** A TorchScript archive ({@code torch.jit.save}): {@code data.pkl} with {@code code/} and {@code constants.pkl}. */
+  TORCHSCRIPT("a TorchScript archive (torch.jit.save zip)"),
   GZIP("a gzip file"),
   SAFETENSORS("a safetensors file"),
   PICKLE("a Python pickle (an old PyTorch file?)"),
@@ -49,16 +53,40 @@ public enum FileKind {
 
   /** Whether this is a model format the project cannot read yet (convert it to ONNX first). */
   public boolean isOtherModelFormat() {
-    return this == SAFETENSORS || this == PICKLE || this == HDF5 || this == TFLITE || this == GGUF;
+    return this == PICKLE || this == HDF5 || this == TFLITE || this == GGUF;
   }
 
-  /** The kind of the file at {@code path}, from its first {@link #HEAD} bytes. */
+  /**
+   * The kind of the file at {@code path}, from its first {@link #HEAD} bytes; a zip is told apart
+   * by its entry names (a PyTorch state dict, a TorchScript archive, another zip).
+   */
   public static FileKind of(Path path) throws IOException {
     byte[] head;
     try (InputStream in = Files.newInputStream(path)) {
       head = in.readNBytes(HEAD);
     }
-    return of(head, Files.size(path));
+    FileKind k = of(head, Files.size(path));
+    return k == ZIP ? zipKind(path, head) : k;
+  }
+
+  /** PyTorch's zips hold {@code <folder>/data.pkl}; TorchScript's add {@code code/} and {@code constants.pkl}. */
+  private static FileKind zipKind(Path path, byte[] head) {
+    boolean pickle = false;
+    boolean code = false;
+    try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(path.toFile())) {
+      for (var e = z.entries(); e.hasMoreElements(); ) {
+        String n = e.nextElement().getName();
+        int slash = n.indexOf('/');
+        String rest = slash > 0 ? n.substring(slash + 1) : "";
+        pickle |= rest.equals("data.pkl");
+        code |= rest.equals("constants.pkl") || rest.startsWith("code/");
+      }
+    } catch (IOException | RuntimeException e) {
+      // no readable directory (truncated?): torch.save's first record is <folder>/data.pkl, and the
+      // state-dict reader names the damage
+      return firstRecordIsAPickle(head) ? TORCH_STATE_DICT : ZIP;
+    }
+    return pickle && code ? TORCHSCRIPT : pickle ? TORCH_STATE_DICT : ZIP;
   }
 
   /** The kind of a file of {@code size} bytes that starts with {@code head}. */
@@ -105,6 +133,18 @@ public enum FileKind {
     return UNKNOWN;
   }
 
+  private static boolean firstRecordIsAPickle(byte[] head) {
+    if (head.length < 30) {
+      return false;
+    }
+    int n = (head[26] & 0xff) | (head[27] & 0xff) << 8;
+    if (30 + n > head.length) {
+      return false;
+    }
+    String name = new String(head, 30, n, StandardCharsets.UTF_8);
+    return name.indexOf('/') > 0 && name.substring(name.indexOf('/') + 1).equals("data.pkl");
+  }
+
   /**
    * "this is a text file", or for an unknown kind its first bytes in hex (all there is to say);
    * for the messages of a file that is not what was expected.
@@ -122,13 +162,20 @@ public enum FileKind {
     return head.length >= magic.length && Arrays.equals(head, 0, magic.length, magic, 0, magic.length);
   }
 
-  /** safetensors: a little-endian u64 header length, then that many bytes of JSON. */
+  /**
+   * safetensors: a little-endian u64 header length, then that many bytes of JSON; a length beyond
+   * the file still counts when the JSON starts as a header does ({"name" or {}), so that a
+   * truncated file is named as the safetensors file it was.
+   */
   private static boolean safetensorsHeader(byte[] head, long size) {
     long len = 0;
     for (int i = 7; i >= 0; i--) {
       len = len << 8 | (head[i] & 0xff);
     }
-    return len > 1 && len <= size - 8;
+    if (len > 1 && len <= size - 8) {
+      return true;
+    }
+    return len > 1 && len <= 100_000_000L && head.length >= 10 && (head[9] == '"' || head[9] == '}');
   }
 
   /** The head as text when it is UTF-8 without control characters other than tabs and line ends. */

@@ -25,7 +25,12 @@ public enum DType {
   FLOAT8E4M3FN(16, 1, false),
   FLOAT8E4M3FNUZ(17, 1, false),
   FLOAT8E5M2(18, 1, false),
-  FLOAT8E5M2FNUZ(19, 1, false);
+  FLOAT8E5M2FNUZ(19, 1, false),
+  /**
+   * The 8-bit power-of-two scale format (OCP MX {@code E8M0}; ONNX opset 24, safetensors {@code
+   * F8_E8M0}), kept as opaque bytes.
+   */
+  FLOAT8E8M0(20, 1, false);
 
   private final int code;
   private final int size;

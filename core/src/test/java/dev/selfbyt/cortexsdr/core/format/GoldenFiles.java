@@ -35,7 +35,7 @@ import java.util.SplittableRandom;
  * <pre>
  * mvn -q -pl core test-compile
  * java -cp core/target/classes:core/target/test-classes:$(ls ~/.m2/repository/com/github/luben/zstd-jni/*&#47;zstd-jni-*.jar | tail -1) \
- *     dev.selfbyt.cortexsdr.core.format.GoldenFiles core/src/test/resources/golden
+ *     dev.selfbyt.cortexsdr.core.format.GoldenFiles core/src/test/resources/golden [FILE...]
  * </pre>
  *
  * New golden files are added beside the old ones (a version suffix), so that every released
@@ -102,15 +102,17 @@ public final class GoldenFiles {
   static Map<String, List<Item>> files() {
     Map<String, List<Item>> f = new LinkedHashMap<>();
     List<Item> raw = new ArrayList<>();
+    List<Item> rawLater = new ArrayList<>(); // dtypes added after raw-v1.cai was written
     for (DType t : DType.values()) {
       TensorData d = bytesOf("raw." + t.name().toLowerCase(java.util.Locale.ROOT), t, 100 + t.code());
-      raw.add(new Item(d, t.code() % 2 == 0 ? RawCodec.shuffled() : RawCodec.plain()));
+      (t.code() <= 19 ? raw : rawLater).add(new Item(d, t.code() % 2 == 0 ? RawCodec.shuffled() : RawCodec.plain()));
     }
     raw.add(new Item(TensorData.ofFloats(TensorInfo.of("raw.scalar", DType.FLOAT32), new float[] {0.25f}),
         RawCodec.plain()));
     raw.add(new Item(TensorData.ofFloats(TensorInfo.of("raw.empty", DType.FLOAT32, 0, 4), new float[0]),
         RawCodec.plain()));
     f.put("raw-v1.cai", raw);
+    f.put("raw-float8e8m0-v1.cai", rawLater); // FLOAT8E8M0 (code 20), added with the safetensors converter
 
     List<Item> rle = new ArrayList<>();
     float[] mask = new float[300];
@@ -207,12 +209,27 @@ public final class GoldenFiles {
     }
   }
 
-  /** Writes every golden file and SHA256SUMS into {@code dir}. */
-  static void write(Path dir) throws IOException {
+  /**
+   * Writes the golden files named in {@code only} (every one when empty) into {@code dir}, and
+   * their lines of SHA256SUMS; the lines of the other files are kept as they are, so that adding a
+   * file never rewrites the released ones (whose random file ids would change).
+   */
+  static void write(Path dir, java.util.Set<String> only) throws IOException {
     Files.createDirectories(dir);
     StringBuilder sums = new StringBuilder("# file tensor sha256-of-decoded-bytes (little-endian, in the tensor's dtype);"
         + " '*' = the file itself\n");
+    Path sumsFile = dir.resolve(SUMS);
+    if (!only.isEmpty() && Files.exists(sumsFile)) {
+      for (String line : Files.readAllLines(sumsFile)) {
+        if (!line.startsWith("#") && !only.contains(line.split(" ")[0])) {
+          sums.append(line).append('\n');
+        }
+      }
+    }
     for (Map.Entry<String, List<Item>> file : files().entrySet()) {
+      if (!only.isEmpty() && !only.contains(file.getKey())) {
+        continue;
+      }
       Path p = dir.resolve(file.getKey());
       Map<String, Object> manifest = new LinkedHashMap<>();
       manifest.put("format", "cai");
@@ -244,7 +261,9 @@ public final class GoldenFiles {
     Files.writeString(dir.resolve(SUMS), sums.toString());
   }
 
+  /** {@code GoldenFiles DIR [FILE...]}: writes the named golden files (all when none is named). */
   public static void main(String[] args) throws IOException {
-    write(Path.of(args.length > 0 ? args[0] : "core/src/test/resources/golden"));
+    write(Path.of(args.length > 0 ? args[0] : "core/src/test/resources/golden"),
+        java.util.Set.of(java.util.Arrays.copyOfRange(args, Math.min(1, args.length), args.length)));
   }
 }
