@@ -26,8 +26,6 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -45,14 +43,39 @@ import java.util.function.Consumer;
  * compression pipeline stores exactly those codes when its codec matches.
  */
 public final class OnnxCalibrator {
-  /** One calibration input: a tensor per model input, int64 or float32. */
-  public record Input(long[] shape, long[] int64, float[] fp32) {
+  /**
+   * One calibration input: a tensor per model input. Integer and boolean inputs (any ONNX integer
+   * type, bool as 0/1) keep their values in {@code int64}, floating ones (float, double, float16)
+   * in {@code fp32}; {@code elemType} is the ONNX element type the model takes, converted to when
+   * fed ({@link OrtRunner}).
+   */
+  public record Input(long[] shape, long[] int64, float[] fp32, int elemType) {
+    /** An int64 ({@code int64 != null}) or float32 input. */
+    public Input(long[] shape, long[] int64, float[] fp32) {
+      this(shape, int64, fp32, int64 != null ? ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE : ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE);
+    }
+
     public static Input ofLongs(long[] shape, long[] values) {
       return new Input(shape, values, null);
     }
 
     public static Input ofFloats(long[] shape, float[] values) {
       return new Input(shape, null, values);
+    }
+
+    /** Integer or bool values fed as ONNX element type {@code elemType} (int32, uint8, bool, ...). */
+    public static Input ofIntegers(int elemType, long[] shape, long[] values) {
+      return new Input(shape, values, null, elemType);
+    }
+
+    /** Floating values fed as ONNX element type {@code elemType} (float, double, float16). */
+    public static Input ofFloats(int elemType, long[] shape, float[] values) {
+      return new Input(shape, null, values, elemType);
+    }
+
+    /** Number of values. */
+    public int size() {
+      return int64 != null ? int64.length : fp32.length;
     }
 
     /** Rows of equal length as one {@code [rows, length]} int64 input (a batch of token sequences). */
@@ -500,35 +523,12 @@ public final class OnnxCalibrator {
   /** One sample as tensors, for the inputs the session has (the caller closes them). */
   static Map<String, OnnxTensor> feed(OrtEnvironment env, OrtSession s, Map<String, Input> sample)
       throws OrtException {
-    Map<String, OnnxTensor> in = new HashMap<>();
-    for (Map.Entry<String, Input> e : sample.entrySet()) {
-      if (s.getInputNames().contains(e.getKey())) {
-        Input v = e.getValue();
-        in.put(e.getKey(), v.int64() != null
-            ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.int64()), v.shape())
-            : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
-      }
-    }
-    return in;
+    return OrtRunner.feed(env, s, sample);
   }
 
-  /** Runs one sample and returns every output, flattened (float32). */
+  /** Runs one sample and returns every numeric output, flattened, as floats ({@link OrtRunner#run}). */
   static List<float[]> runOutputs(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
-    Map<String, OnnxTensor> in = feed(env, s, sample);
-    try {
-      try (OrtSession.Result r = s.run(in)) {
-        List<float[]> out = new ArrayList<>();
-        for (int i = 0; i < r.size(); i++) {
-          FloatBuffer fb = ((OnnxTensor) r.get(i)).getFloatBuffer();
-          float[] x = new float[fb.remaining()];
-          fb.get(x);
-          out.add(x);
-        }
-        return out;
-      }
-    } finally {
-      in.values().forEach(OnnxTensor::close);
-    }
+    return new ArrayList<>(OrtRunner.run(env, s, sample).values());
   }
 
   /** The source model with calibrated weights: same tensors, GPTQ values and grids where computed. */
