@@ -38,6 +38,15 @@
  *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:
  *       every {@code DynamicQuantizeLinear} given the calibration set's range). (Calibration is
  *       why this module depends on ONNX Runtime.)
+ *   <li>Calibration inputs and the output check: {@code ModelInputs} (a model's data inputs:
+ *       type, dynamic dimensions, the vocabulary of id inputs from the table that looks them up);
+ *       {@code RandomInputs} (seeded random samples of valid values, dynamic sizes tried until the
+ *       model accepts one, asked through {@code ModelTrial}); {@code NpyFiles} ({@code .npy} and
+ *       {@code .npz} parsed in Java); {@code WavAudio} (16-bit PCM wav read, resampled, chunked);
+ *       {@code StatefulStreams} (state outputs paired with state inputs, streams unrolled with the
+ *       state carried); {@code OrtRunner} (samples of any element type fed to ONNX Runtime, outputs
+ *       of any numeric type read back); {@code OutputCheck} (the original and the compressed model
+ *       compared output by output, and the most damaging tensors named when they disagree).
  *   <li>{@code StoredGraphCheck}: a {@code .cai} made from ONNX against its own stored graph
  *       (every weight present, dtype, shape, role and axis as the graph implies, nodes defined
  *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.

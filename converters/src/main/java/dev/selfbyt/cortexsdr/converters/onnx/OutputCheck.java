@@ -44,8 +44,7 @@ import java.util.Set;
  * #CANDIDATES} of them), and each one's damage is measured by restoring it alone to its
  * uncompressed value in a model whose other weights are all decoded: the output cosine it gives
  * back is its damage. One ONNX Runtime session serves every candidate, as the candidates become
- * graph inputs whose initializer is the decoded value and whose fed value is the original (ONNX
- * Runtime lets an input override an initializer of the same name). The decoded model has no int8
+ * graph inputs, fed their decoded values but for the one restored. The decoded model has no int8
  * activations, so this ranks weights only.
  */
 public final class OutputCheck {
@@ -285,31 +284,28 @@ public final class OutputCheck {
     }
     Set<String> names = new HashSet<>();
     candidates.forEach(e -> names.add(e.name()));
-    ModelProto decoded = OnnxExporter.withWeights(stored, n -> reader.contains(n) ? reader.read(n).bytes() : null);
-    ModelProto overridable = decoded.toBuilder().setGraph(asOverridableInputs(decoded.getGraph(), names)).build();
+    ModelProto decoded = OnnxExporter.withWeights(stored, n -> reader.contains(n) && !names.contains(n)
+        ? reader.read(n).bytes() : null);
+    ModelProto fed = decoded.toBuilder().setGraph(asInputs(decoded.getGraph(), names)).build();
+    // the candidates are fed: decoded, but for the one restored
+    Map<String, OnnxCalibrator.Input> decodedValues = new LinkedHashMap<>();
+    for (CaiEntry e : candidates) {
+      decodedValues.put(e.name(), OnnxCalibrator.Input.ofFloats(e.info().shape(), reader.read(e.name()).floats()));
+    }
     List<Stream> few = streams.subList(0, Math.min(DAMAGE_SAMPLES, streams.size()));
     Map<String, List<float[]>> fewRef = new LinkedHashMap<>();
     int steps = few.stream().mapToInt(s -> s.steps().size()).sum();
     ref.forEach((k, v) -> fewRef.put(k, v.subList(0, Math.min(steps, v.size()))));
     List<Damage> found = new ArrayList<>();
     double base;
-    try (OrtSession.SessionOptions o = options(); OrtSession s = env.createSession(overridable.toByteArray(), o)) {
-      base = meanOverOutputs(cosines(fewRef, run(env, s, few, "decoded")));
+    try (OrtSession.SessionOptions o = options(); OrtSession s = env.createSession(fed.toByteArray(), o)) {
+      base = meanOverOutputs(cosines(fewRef, run(env, s, with(few, decodedValues), "decoded")));
       for (CaiEntry e : candidates) {
         TensorData data = compressedFrom.read(sourceInfos.get(e.name()));
         float[] before = data.reference(); // the value before rounding (scaled as stored, where scaled)
-        OnnxCalibrator.Input restored = OnnxCalibrator.Input.ofFloats(e.info().shape(), before);
-        List<Stream> with = new ArrayList<>();
-        for (Stream st : few) {
-          List<Map<String, OnnxCalibrator.Input>> steps2 = new ArrayList<>();
-          for (Map<String, OnnxCalibrator.Input> step : st.steps()) {
-            Map<String, OnnxCalibrator.Input> m = new HashMap<>(step);
-            m.put(e.name(), restored);
-            steps2.add(m);
-          }
-          with.add(new Stream(steps2, st.state()));
-        }
-        double c = meanOverOutputs(cosines(fewRef, run(env, s, with, "restored")));
+        Map<String, OnnxCalibrator.Input> values = new LinkedHashMap<>(decodedValues);
+        values.put(e.name(), OnnxCalibrator.Input.ofFloats(e.info().shape(), before));
+        double c = meanOverOutputs(cosines(fewRef, run(env, s, with(few, values), "restored")));
         found.add(new Damage(e.name(), e.nmse(), c, c - base));
       }
     } catch (OrtException ex) {
@@ -320,30 +316,52 @@ public final class OutputCheck {
     return new Report(r.inputs(), r.samples(), r.threshold(), r.outputs(), base, found, ms(start));
   }
 
+  /** Every step of {@code streams} with {@code values} added. */
+  private static List<Stream> with(List<Stream> streams, Map<String, OnnxCalibrator.Input> values) {
+    List<Stream> out = new ArrayList<>();
+    for (Stream st : streams) {
+      List<Map<String, OnnxCalibrator.Input>> steps = new ArrayList<>();
+      for (Map<String, OnnxCalibrator.Input> step : st.steps()) {
+        Map<String, OnnxCalibrator.Input> m = new HashMap<>(step);
+        m.putAll(values);
+        steps.add(m);
+      }
+      out.add(new Stream(steps, st.state()));
+    }
+    return out;
+  }
+
   /**
-   * The graph with the named top-level weights as graph inputs (initializers keep their decoded
-   * values as defaults); a weight held by a {@code Constant} node becomes an initializer first.
+   * The graph with the named top-level weights (initializers or {@code Constant} nodes) turned into
+   * graph inputs, fed at every run. (ONNX Runtime lets an input override an initializer of the same
+   * name, but its Java API refuses to feed one.)
    */
-  static GraphProto asOverridableInputs(GraphProto g, Set<String> names) {
-    GraphProto.Builder b = g.toBuilder().clearNode();
-    Map<String, TensorProto> lifted = new LinkedHashMap<>();
+  static GraphProto asInputs(GraphProto g, Set<String> names) {
+    GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer();
+    Map<String, TensorProto> taken = new LinkedHashMap<>();
     for (NodeProto n : g.getNodeList()) {
       if (GraphWeights.isConstant(n) && n.getOutputCount() == 1 && names.contains(n.getOutput(0))
           && n.getAttributeCount() == 1 && n.getAttribute(0).hasT()) {
-        lifted.put(n.getOutput(0), n.getAttribute(0).getT().toBuilder().setName(n.getOutput(0)).build());
+        taken.put(n.getOutput(0), n.getAttribute(0).getT());
       } else {
         b.addNode(n);
       }
     }
-    lifted.values().forEach(b::addInitializer);
+    for (TensorProto t : g.getInitializerList()) {
+      if (names.contains(t.getName())) {
+        taken.put(t.getName(), t);
+      } else {
+        b.addInitializer(t);
+      }
+    }
     Set<String> declared = new HashSet<>();
     g.getInputList().forEach(v -> declared.add(v.getName()));
-    for (TensorProto t : b.getInitializerList()) {
-      if (names.contains(t.getName()) && declared.add(t.getName())) {
+    for (Map.Entry<String, TensorProto> e : taken.entrySet()) {
+      if (declared.add(e.getKey())) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        t.getDimsList().forEach(d -> shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d)));
-        b.addInput(ValueInfoProto.newBuilder().setName(t.getName()).setType(TypeProto.newBuilder()
-            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(t.getDataType()).setShape(shape))));
+        e.getValue().getDimsList().forEach(d -> shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d)));
+        b.addInput(ValueInfoProto.newBuilder().setName(e.getKey()).setType(TypeProto.newBuilder()
+            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(e.getValue().getDataType()).setShape(shape))));
       }
     }
     return b.build();
