@@ -309,7 +309,8 @@ final class CompressCommand implements Callable<Integer> {
 
   /**
    * The output check: on (up to {@value FidelityCheck#CALIBRATION_SAMPLES} of) the calibration
-   * data when there is some, else on seeded random inputs of other seed than calibration's.
+   * data when there is some, else on seeded random inputs of other seed than calibration's (so
+   * that random calibration is not checked on its own samples).
    */
   private OutputCheck.Report checkOutputs(OnnxModelReader onnx, TensorSource source, CompressionOptions options,
       CalibrationInputs.Loaded loaded) throws java.io.IOException {
@@ -317,7 +318,7 @@ final class CompressCommand implements Callable<Integer> {
     try (ModelTrial original = new ModelTrial(in, options.threads())) {
       List<OutputCheck.Stream> streams;
       String what;
-      if (loaded != null && calibrate != null) {
+      if (loaded != null && calibrate != null && !calibrate.equals("random")) {
         streams = FidelityCheck.spread(loaded.streams(), FidelityCheck.CALIBRATION_SAMPLES);
         what = "calibration " + loaded.description();
       } else {

@@ -41,7 +41,7 @@ class RandomInputsTest {
   }
 
   /**
-   * Token ids looked up in a 50-row table, a bool "keep" flag per position and an attention mask:
+   * Token ids looked up in a 500-row table, a bool "keep" flag per position and an attention mask:
    * Y = table[ids] * keep * mask, of dynamic sequence length.
    */
   static ModelProto tokens() {
@@ -49,9 +49,9 @@ class RandomInputsTest {
         .addInput(input("ids", TensorProto.DataType.INT64_VALUE, 1, "seq"))
         .addInput(input("keep", TensorProto.DataType.BOOL_VALUE, 1, "seq"))
         .addInput(input("attention_mask", TensorProto.DataType.INT64_VALUE, 1, "seq"))
-        .addOutput(input("Y", TensorProto.DataType.FLOAT_VALUE, 1, "seq", 8));
+        .addOutput(input("Y", TensorProto.DataType.FLOAT_VALUE, 1, "seq", 64));
     g.addInitializer(TensorProto.newBuilder().setName("table").setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .addDims(50).addDims(8).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(400, 5))));
+        .addDims(500).addDims(64).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(500 * 64, 5))));
     g.addInitializer(TensorProto.newBuilder().setName("axes").setDataType(TensorProto.DataType.INT64_VALUE)
         .addDims(1).addInt64Data(-1));
     AttributeProto toFloat = AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT)
@@ -85,7 +85,7 @@ class RandomInputsTest {
     Files.write(p, tokens().toByteArray());
     try (OnnxModelReader m = OnnxModelReader.open(p); ModelTrial trial = new ModelTrial(p, 1)) {
       ModelInputs inputs = ModelInputs.of(m);
-      assertEquals(50, inputs.get("ids").vocabulary());
+      assertEquals(500, inputs.get("ids").vocabulary());
       RandomInputs.Result r = RandomInputs.of(inputs).generate(4, trial);
       assertTrue(r.description().contains("seq=32"), r.description());
       int zeros = 0;
@@ -94,7 +94,7 @@ class RandomInputsTest {
         assertNull(trial.apply(s)); // ONNX Runtime takes the bool input
         assertEquals(TensorProto.DataType.BOOL_VALUE, s.get("keep").elemType());
         for (long v : s.get("ids").int64()) {
-          assertTrue(v >= 0 && v < 50, "id " + v);
+          assertTrue(v >= 0 && v < 500, "id " + v);
         }
         for (long v : s.get("keep").int64()) {
           assertTrue(v == 0 || v == 1);
