@@ -32,7 +32,8 @@
  *       quantized ({@code DequantizeLinear + MatMul}, uint4 {@code GatherBlockQuantized}, {@code
  *       Gather} of codes dequantized after the gather).
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
- *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
+ *       MatMul weights with GPTQ ({@code CalibrationGraphs}: its graph edits, the weight groups and
+ *       the Gram probe; {@code CalibratedSource}: the source it returns); {@code BitAllocator} and {@code MixedPrecision}: per-weight
  *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that
  *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:
