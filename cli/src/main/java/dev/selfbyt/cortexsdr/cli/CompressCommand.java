@@ -6,6 +6,7 @@ import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.converters.onnx.CalibrationOptions;
 import dev.selfbyt.cortexsdr.converters.onnx.Int8FastCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.MixedPrecision;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
@@ -336,60 +337,49 @@ final class CompressCommand implements Callable<Integer> {
   }
 
   private CompressionOptions options() {
+    CompressionOptions o;
     try {
-      CompressionOptions o = builder().build();
-      boolean fast = o.preset() == Preset.INT8_FAST;
-      if (fast && (activationScaling || refit || noErrorCompensation)) {
-        throw new IllegalArgumentException("int8-fast calibrates its own way (smoothing, weight-only fallback): drop "
-            + "--activation-scaling, --refit and --no-error-compensation");
-      }
-      if (smoothing != null && (!fast || !(smoothing >= 0 && smoothing < 1))) {
-        throw new IllegalArgumentException("--smoothing needs --preset int8-fast and a value in [0, 1)");
-      }
-      if (fast && targetCosine != null && !(targetCosine > 0 && targetCosine <= 1)) {
-        throw new IllegalArgumentException("--target-cosine must be in (0, 1]");
-      }
-      if (!fast && calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
-          || o.errorBudget() > 0)) {
-        throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
-            + "--block > 0, no sparsity or error budget)");
-      }
+      o = builder().build();
       CalibrationInputs.ImageRange.parse(imageRange);
-      if (calibrationSamples < 1) {
-        throw new IllegalArgumentException("--calibration-samples must be >= 1");
-      }
-      if (!fast && targetCosine != null && !(targetCosine > 0 && targetCosine < 1)) {
-        throw new IllegalArgumentException("--target-cosine needs a value between 0 and 1");
-      }
-      if (!fast && targetCosine != null && calibrate == null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0
-          || o.sparsity() > 0 || o.errorBudget() > 0)) {
-        throw new IllegalArgumentException("--target-cosine needs block-wise quantization (int8 or int4 preset, "
-            + "--block > 0, no sparsity or error budget)");
-      }
-      if (minCosine != null && !(minCosine > -1 && minCosine <= 1)) {
-        throw new IllegalArgumentException("--min-cosine must be in (-1, 1]");
-      }
-      if (noCheck && minCosine != null) {
-        throw new IllegalArgumentException("--min-cosine sets the output check's threshold: drop it or --no-check");
-      }
-      if (sampleRate != null && sampleRate < 1) {
-        throw new IllegalArgumentException("--sample-rate must be >= 1");
-      }
-      for (String shape : inputShapes) {
-        RandomInputs.parseShape(shape);
-      }
-      if ((activationScaling || refit || noErrorCompensation) && calibrate == null) {
-        throw new IllegalArgumentException("--activation-scaling, --refit and --no-error-compensation need --calibrate");
-      }
-      if (noErrorCompensation && targetCosine != null) {
-        throw new IllegalArgumentException("--target-cosine always rounds with GPTQ: drop --no-error-compensation");
-      }
-      if (targetMinCosine != null && (targetCosine == null || !(targetMinCosine > -1 && targetMinCosine <= targetCosine))) {
-        throw new IllegalArgumentException("--target-min-cosine needs --target-cosine and a value in (-1, target]");
-      }
-      return o;
     } catch (IllegalArgumentException e) { // includes bad regular expressions
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    calibrationOptions(o);
+    return o;
+  }
+
+  /** The flag of each calibration setting, for messages. */
+  private static final Map<CalibrationOptions.Setting, String> FLAGS = Map.ofEntries(
+      Map.entry(CalibrationOptions.Setting.DATA, "--calibrate"),
+      Map.entry(CalibrationOptions.Setting.SAMPLES, "--calibration-samples"),
+      Map.entry(CalibrationOptions.Setting.ACTIVATION_SCALING, "--activation-scaling"),
+      Map.entry(CalibrationOptions.Setting.REFIT, "--refit"),
+      Map.entry(CalibrationOptions.Setting.ERROR_COMPENSATION, "--no-error-compensation"),
+      Map.entry(CalibrationOptions.Setting.SMOOTHING, "--smoothing"),
+      Map.entry(CalibrationOptions.Setting.TARGET_COSINE, "--target-cosine"),
+      Map.entry(CalibrationOptions.Setting.TARGET_MIN_COSINE, "--target-min-cosine"),
+      Map.entry(CalibrationOptions.Setting.CHECK, "--no-check"),
+      Map.entry(CalibrationOptions.Setting.CHECK_THRESHOLD, "--min-cosine"),
+      Map.entry(CalibrationOptions.Setting.SAMPLE_RATE, "--sample-rate"),
+      Map.entry(CalibrationOptions.Setting.INPUT_SHAPE, "--input-shape"),
+      Map.entry(CalibrationOptions.Setting.STATE, "--state"));
+
+  /** The calibration flags as {@link CalibrationOptions}, checked there (usage errors name the flag). */
+  private CalibrationOptions calibrationOptions(CompressionOptions o) {
+    try {
+      CalibrationOptions.Builder c = CalibrationOptions.builder().data(calibrate).samples(calibrationSamples)
+          .activationScaling(activationScaling).refit(refit).errorCompensation(!noErrorCompensation)
+          .smoothing(smoothing).targetCosine(targetCosine).targetMinCosine(targetMinCosine).check(!noCheck)
+          .checkThreshold(minCosine).sampleRate(sampleRate);
+      for (String shape : inputShapes) {
+        Map.Entry<String, long[]> e = RandomInputs.parseShape(shape);
+        c.inputShape(e.getKey(), e.getValue());
+      }
+      return c.build(o);
+    } catch (CalibrationOptions.InvalidOptionException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), FLAGS.get(e.setting()) + ": " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--input-shape: " + e.getMessage());
     }
   }
 

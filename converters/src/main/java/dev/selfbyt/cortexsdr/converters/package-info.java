@@ -48,6 +48,9 @@
  *       state carried); {@code OrtRunner} (samples of any element type fed to ONNX Runtime, outputs
  *       of any numeric type read back); {@code OutputCheck} (the original and the compressed model
  *       compared output by output, and the most damaging tensors named when they disagree).
+ *   <li>{@code CalibrationOptions}: the calibration and check settings of a compression, checked
+ *       together with its {@code CompressionOptions} (the command line's flag checks, for Java
+ *       callers too).
  *   <li>{@code StoredGraphCheck}: a {@code .cai} made from ONNX against its own stored graph
  *       (every weight present, dtype, shape, role and axis as the graph implies, nodes defined
  *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.
