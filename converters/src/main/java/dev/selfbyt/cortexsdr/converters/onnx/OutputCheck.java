@@ -50,6 +50,8 @@ import java.util.Set;
 public final class OutputCheck {
   /** Lossy tensors, largest NMSE first, whose damage is measured. */
   public static final int CANDIDATES = 8;
+  /** Largest model checked (decoded weight bytes): the quantized graph is one protobuf message, at most 2 GiB. */
+  static final long MAX_MODEL_BYTES = (long) Integer.MAX_VALUE - (64L << 20);
   /** Samples the damage measurement runs on (each costs one run per candidate). */
   static final int DAMAGE_SAMPLES = 4;
 
@@ -189,6 +191,14 @@ public final class OutputCheck {
       throw new CaiException(this.original.toString(), null, "the original model does not run: " + e.getMessage(), e);
     }
     try (CaiReader reader = CaiReader.open(cai)) {
+      long decoded = 0;
+      for (CaiEntry e : reader.entries()) {
+        decoded += e.info().byteSize();
+      }
+      if (decoded > MAX_MODEL_BYTES) {
+        throw new CaiException(cai.toString(), null, "the model is " + decoded + " bytes decoded; the check builds "
+            + "it in memory as one ONNX message, which protobuf limits to 2 GiB");
+      }
       ModelProto q = QuantizedOnnxExporter.build(reader, 0, true, null).model();
       Map<String, List<float[]>> got;
       try (OrtSession.SessionOptions o = options(); OrtSession s = env.createSession(q.toByteArray(), o)) {
