@@ -53,6 +53,9 @@ class OutputCheckCommandTest {
       assertEquals("W1", ((Map<?, ?>) ((List<?>) check.get("worstTensors")).get(0)).get("name"));
       r.verify(); // the rewritten archive is whole
     }
+    var inspect = cortexsdr("inspect", cai.toString());
+    assertTrue(inspect.out().contains("  output check: Y mean ") && inspect.out().contains("BELOW 0.999 on 8 samples")
+        && inspect.out().contains("most damaging measured: W1"), inspect.out());
 
     var j = cortexsdr("compress", model.toString(), "-o", cai.toString(), "--protect", "W2", "--json",
         "--min-cosine", "-0.5");
