@@ -4,7 +4,12 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.selfbyt.cortexsdr.converters.onnx.ModelInputs;
+import dev.selfbyt.cortexsdr.converters.onnx.ModelTrial;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.OutputCheck;
+import dev.selfbyt.cortexsdr.converters.onnx.RandomInputs;
+import dev.selfbyt.cortexsdr.converters.onnx.StatefulStreams;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import java.io.IOException;
@@ -18,9 +23,13 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Calibration inputs for {@code compress --calibrate}: lines of a text file tokenized with the
- * model's {@code tokenizer.json}, a folder of images (JPEG, PNG, BMP, GIF) resized to the model's
- * image input, or seeded random inputs shaped after the model's inputs.
+ * Calibration inputs for {@code compress --calibrate} and samples for its output check: lines of
+ * a text file tokenized with the model's {@code tokenizer.json}; a folder of images (JPEG, PNG,
+ * BMP, GIF) resized to the model's image input; a folder of {@code .npy} (single-input models) or
+ * {@code .npz} files (one array per input, by name), one sample each; a folder of 16-bit PCM
+ * {@code .wav} files, resampled to the model's rate and cut to its input length; or seeded random
+ * inputs ({@link RandomInputs}). For a stateful model ({@link StatefulStreams}) the samples of a
+ * file (the chunks of a wav) or of the whole set form a stream with the state carried.
  */
 final class CalibrationInputs {
   private CalibrationInputs() {}
@@ -66,24 +75,148 @@ final class CalibrationInputs {
     }
   }
 
+  /**
+   * What to load.
+   *
+   * @param spec a text file, a folder (images, .npy/.npz, .wav), or {@code random}
+   * @param batches text: also padded batches of {@value #BATCH} lines, before the single lines (for
+   *     int8 activations, whose one range per tensor spans a whole batch, padding included)
+   * @param shapes input shapes given by the user (random data, audio chunk length, state sizes)
+   * @param sampleRate the model's audio rate when its metadata does not say, else null
+   * @param state state output to input, given by the user; null detects them
+   * @param seed random data's seed
+   */
+  record Request(Path modelPath, String spec, Path tokenizer, int count, ImageRange range, boolean batches,
+      Map<String, long[]> shapes, Integer sampleRate, Map<String, String> state, int threads, long seed) {
+    static Request of(Path modelPath, String spec, Path tokenizer, int count, ImageRange range, boolean batches) {
+      return new Request(modelPath, spec, tokenizer, count, range, batches, Map.of(), null, null, 1, 42);
+    }
+  }
+
+  /**
+   * Loaded samples.
+   *
+   * @param samples independent samples for the calibrators (a stream's steps with their state)
+   * @param streams the same data as streams, for the output check
+   * @param description what the samples are, for messages and the manifest
+   */
+  record Loaded(List<Map<String, OnnxCalibrator.Input>> samples, List<OutputCheck.Stream> streams,
+      String description) {}
+
   static List<Map<String, OnnxCalibrator.Input>> load(OnnxModelReader model, Path modelPath, String spec,
       Path tokenizer, int count, ImageRange range) throws IOException {
     return load(model, modelPath, spec, tokenizer, count, range, false);
   }
 
-  /**
-   * @param batches text: also padded batches of {@value #BATCH} lines, before the single lines (for
-   *     int8 activations, whose one range per tensor spans a whole batch, padding included)
-   */
   static List<Map<String, OnnxCalibrator.Input>> load(OnnxModelReader model, Path modelPath, String spec,
       Path tokenizer, int count, ImageRange range, boolean batches) throws IOException {
-    if (spec.equals("random")) {
-      return random(model, count);
+    return load(model, Request.of(modelPath, spec, tokenizer, count, range, batches)).samples();
+  }
+
+  /** Loads what {@code r} asks for. */
+  static Loaded load(OnnxModelReader model, Request r) throws IOException {
+    try (ModelTrial trial = new ModelTrial(r.modelPath(), r.threads())) {
+      return load(model, r, trial);
+    } catch (ai.onnxruntime.OrtException e) {
+      throw new CaiException(r.modelPath().toString(), null, e.getMessage(), e);
     }
-    Path p = Path.of(spec);
-    if (Files.isDirectory(p)) {
-      return images(model, p, count, range);
+  }
+
+  /** Loads what {@code r} asks for, running the model (size trials, state) in {@code trial}'s session. */
+  static Loaded load(OnnxModelReader model, Request r, ModelTrial trial) throws IOException {
+    Map<String, String> state = r.state() != null ? StatefulStreams.checked(model, r.state())
+        : StatefulStreams.detect(model);
+    ModelInputs inputs = ModelInputs.of(model);
+    List<List<Map<String, OnnxCalibrator.Input>>> streams;
+    String description;
+    if (r.spec().equals("random")) {
+      RandomInputs gen = RandomInputs.of(withoutState(inputs, state)).seed(r.seed());
+      r.shapes().forEach(gen::shape);
+      RandomInputs.Result res;
+      try {
+        res = gen.generate(r.count(), withState(trial, StatefulStreams.zeros(inputs, state, r.shapes())));
+      } catch (IllegalArgumentException e) {
+        throw new CaiException(r.modelPath().toString(), null, e.getMessage(), e);
+      }
+      streams = state.isEmpty() ? res.samples().stream().map(List::of).toList() : List.of(res.samples());
+      description = res.description();
+    } else {
+      Path p = Path.of(r.spec());
+      if (Files.isDirectory(p)) {
+        SampleFolder.Kind kind = SampleFolder.kind(p);
+        switch (kind) {
+          case ARRAYS -> {
+            streams = SampleFolder.arrays(p, inputs, state.values(), r.count(), !state.isEmpty());
+            description = "arrays of " + p.getFileName();
+          }
+          case AUDIO -> {
+            streams = SampleFolder.audio(p, model, inputs, state.values(), r.shapes(), r.sampleRate(), r.count(),
+                !state.isEmpty());
+            description = "audio of " + p.getFileName();
+          }
+          default -> {
+            streams = images(model, p, r.count(), r.range()).stream().map(List::of).toList();
+            description = "images of " + p.getFileName();
+          }
+        }
+      } else {
+        streams = text(r.modelPath(), r).stream().map(List::of).toList();
+        description = "text of " + p.getFileName();
+      }
     }
+    if (state.isEmpty()) {
+      List<Map<String, OnnxCalibrator.Input>> samples = streams.stream().map(s -> s.get(0)).toList();
+      return new Loaded(samples, samples.stream().map(OutputCheck.Stream::of).toList(), description);
+    }
+    Map<String, OnnxCalibrator.Input> zeros = StatefulStreams.zeros(inputs, state, r.shapes());
+    List<OutputCheck.Stream> ss = new ArrayList<>();
+    for (List<Map<String, OnnxCalibrator.Input>> steps : streams) {
+      List<Map<String, OnnxCalibrator.Input>> withZeros = new ArrayList<>(steps);
+      Map<String, OnnxCalibrator.Input> first = new java.util.LinkedHashMap<>(zeros);
+      first.putAll(steps.get(0));
+      withZeros.set(0, first);
+      ss.add(new OutputCheck.Stream(withZeros, state));
+    }
+    List<Map<String, OnnxCalibrator.Input>> samples = unroll(r.modelPath(), ss, trial);
+    return new Loaded(samples, ss, description + ", streamed with state " + describe(state));
+  }
+
+  private static List<Map<String, OnnxCalibrator.Input>> unroll(Path model, List<OutputCheck.Stream> streams,
+      ModelTrial trial) throws CaiException {
+    try {
+      return StatefulStreams.unroll(model, streams, trial.session());
+    } catch (ai.onnxruntime.OrtException e) {
+      throw new CaiException(model.toString(), null, "the model does not load: " + e.getMessage(), e);
+    }
+  }
+
+  private static String describe(Map<String, String> state) {
+    StringBuilder b = new StringBuilder();
+    state.forEach((o, i) -> b.append(b.length() > 0 ? ", " : "").append(o).append(" -> ").append(i));
+    return b.toString();
+  }
+
+  /** The inputs without the state inputs (they get zeros, then the carried state). */
+  private static ModelInputs withoutState(ModelInputs inputs, Map<String, String> state) {
+    return state.isEmpty() ? inputs : inputs.without(state.values());
+  }
+
+  /** A trial that adds the zero state to a sample before running it. */
+  private static java.util.function.Function<Map<String, OnnxCalibrator.Input>, String> withState(
+      ModelTrial trial, Map<String, OnnxCalibrator.Input> zeros) {
+    return sample -> {
+      Map<String, OnnxCalibrator.Input> m = new java.util.HashMap<>(zeros);
+      m.putAll(sample);
+      return trial.apply(m);
+    };
+  }
+
+  /** Text lines, tokenized (padded batches first when asked). */
+  private static List<Map<String, OnnxCalibrator.Input>> text(Path modelPath, Request r) throws IOException {
+    Path p = Path.of(r.spec());
+    Path tokenizer = r.tokenizer();
+    int count = r.count();
+    boolean batches = r.batches();
     if (!Files.isRegularFile(p)) {
       throw new CaiException(p.toString(), null, "no such calibration file");
     }
@@ -222,45 +355,5 @@ final class CalibrationInputs {
     }
     throw new CaiException(model.toString(), null, "no tokenizer.json beside the model for --calibrate text; "
         + "give one with --tokenizer");
-  }
-
-  /** Seeded random inputs: int64 ids below 1000 (sequence length 32 where dynamic), floats in [-1, 1]. */
-  private static List<Map<String, OnnxCalibrator.Input>> random(OnnxModelReader model, int count) {
-    SplittableRandom r = new SplittableRandom(42);
-    java.util.Set<String> weights = new java.util.HashSet<>();
-    model.tensors().forEach(t -> weights.add(t.name()));
-    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
-    for (int s = 0; s < count; s++) {
-      Map<String, OnnxCalibrator.Input> sample = new HashMap<>();
-      for (ValueInfoProto in : model.strippedModel().getGraph().getInputList()) {
-        if (weights.contains(in.getName())) {
-          continue;
-        }
-        List<TensorShapeProto.Dimension> dims = in.getType().getTensorType().getShape().getDimList();
-        long[] shape = new long[dims.size()];
-        int n = 1;
-        for (int i = 0; i < shape.length; i++) {
-          long d = dims.get(i).hasDimValue() ? dims.get(i).getDimValue() : (i == 0 ? 1 : 32);
-          shape[i] = d;
-          n *= d;
-        }
-        int type = in.getType().getTensorType().getElemType();
-        if (type == 7) { // int64
-          long[] v = new long[n];
-          for (int i = 0; i < n; i++) {
-            v[i] = in.getName().contains("mask") ? 1 : in.getName().contains("type") ? 0 : r.nextInt(1000);
-          }
-          sample.put(in.getName(), OnnxCalibrator.Input.ofLongs(shape, v));
-        } else {
-          float[] v = new float[n];
-          for (int i = 0; i < n; i++) {
-            v[i] = (float) r.nextDouble(-1, 1);
-          }
-          sample.put(in.getName(), OnnxCalibrator.Input.ofFloats(shape, v));
-        }
-      }
-      out.add(sample);
-    }
-    return out;
   }
 }

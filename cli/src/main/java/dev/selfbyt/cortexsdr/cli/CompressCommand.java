@@ -6,10 +6,14 @@ import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.converters.onnx.CalibrationOptions;
 import dev.selfbyt.cortexsdr.converters.onnx.Int8FastCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.MixedPrecision;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.ModelTrial;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OutputCheck;
+import dev.selfbyt.cortexsdr.converters.onnx.RandomInputs;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
@@ -84,7 +88,8 @@ final class CompressCommand implements Callable<Integer> {
 
   @Option(names = "--target-cosine", paramLabel = "T",
       description = "mixed precision: each weight gets the narrowest width (3 to 8 bits) such that the "
-          + "model's output keeps this cosine to the fp32 output on the calibration data (needs --calibrate)")
+          + "model's output keeps this cosine to the fp32 output on the calibration data (seeded random inputs "
+          + "without --calibrate)")
   Double targetCosine;
 
   @Option(names = "--target-min-cosine", paramLabel = "T",
@@ -115,6 +120,29 @@ final class CompressCommand implements Callable<Integer> {
       description = "tokenizer.json for --calibrate text (default: beside the model)")
   Path tokenizer;
 
+  @Option(names = "--input-shape", paramLabel = "NAME=DIMS",
+      description = "an input's dimensions (e.g. input_ids=1,128) for random data, audio chunks and state; pins "
+          + "dynamic dimensions (repeatable)")
+  List<String> inputShapes = new ArrayList<>();
+
+  @Option(names = "--sample-rate", paramLabel = "HZ",
+      description = "with --calibrate of .wav files: the model's audio rate (default: its metadata's sample_rate)")
+  Integer sampleRate;
+
+  @Option(names = "--state", paramLabel = "OUT=IN",
+      description = "a stateful model's state output that feeds an input at the next step (repeatable; default: "
+          + "outputs and inputs paired by name and shape)")
+  List<String> states = new ArrayList<>();
+
+  @Option(names = "--min-cosine", paramLabel = "T",
+      description = "output check: the mean output cosine each output must keep (default 0.999 at 8 bits, 0.99 "
+          + "below, the --target-cosine when given)")
+  Double minCosine;
+
+  @Option(names = "--no-check", description = "skip the output check (running both models on the calibration "
+      + "data or seeded random inputs)")
+  boolean noCheck;
+
   @Option(names = "--json", description = "print the result as JSON")
   boolean json;
 
@@ -122,7 +150,11 @@ final class CompressCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CompressionOptions options = options();
     CompressionStats stats;
-    boolean calibrating = calibrate != null || options.preset() == Preset.INT8_FAST;
+    boolean calibrating = calibrate != null || targetCosine != null || options.preset() == Preset.INT8_FAST;
+    CalibrationInputs.Loaded loaded = null;
+    OutputCheck.Report check = null;
+    String notChecked = null;
+    var err = spec.commandLine().getErr();
     try (TensorSource opened = ModelFormats.open(in);
         ProgressBar bar = ProgressBar.open(spec, calibrating ? "calibrating" : "compressing", json)) {
       TensorSource source = opened;
@@ -131,14 +163,17 @@ final class CompressCommand implements Callable<Integer> {
         spec.commandLine().getErr().println("warning: " + in + " holds weights only (" + opened.format() + ", no "
             + "graph to run), so calibration does not apply: falling back to uncalibrated rounding");
       }
+      if (opened instanceof OnnxModelReader onnx) {
+        checkShapes(onnx); // before any work: a wrong --input-shape is a usage error
+      }
       if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
         String data = calibrate != null ? calibrate : "random";
         if (calibrate == null) {
           spec.commandLine().getErr().println("warning: int8-fast calibrates on seeded random inputs; real inputs "
               + "(--calibrate sentences.txt or an image folder) give better int8 activations");
         }
-        var inputs = CalibrationInputs.load(onnx, in, data, tokenizer, calibrationSamples,
-            CalibrationInputs.ImageRange.parse(imageRange), true);
+        loaded = CalibrationInputs.load(onnx, request(data, true, options));
+        var inputs = loaded.samples();
         if (!json) {
           spec.commandLine().getErr().printf("calibrating int8 activations on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();
@@ -160,15 +195,19 @@ final class CompressCommand implements Callable<Integer> {
         }
         source = r.source();
         options = r.options();
-      } else if (calibrate != null && opened instanceof SavedModelReader savedModel) {
+      } else if ((calibrate != null || targetCosine != null) && opened instanceof SavedModelReader savedModel) {
         if (targetCosine != null || activationScaling || refit || noErrorCompensation) {
           throw new CommandLine.ParameterException(spec.commandLine(), "a SavedModel calibrates with GPTQ only: drop "
               + "--target-cosine, --activation-scaling, --refit and --no-error-compensation");
         }
         source = SavedModelCalibration.calibrate(savedModel, calibrate, options, calibrationSamples, spec, json);
-      } else if (calibrate != null && opened instanceof OnnxModelReader onnx) {
-        var inputs = CalibrationInputs.load(onnx, in, calibrate, tokenizer, calibrationSamples,
-            CalibrationInputs.ImageRange.parse(imageRange));
+      } else if ((calibrate != null || targetCosine != null) && opened instanceof OnnxModelReader onnx) {
+        if (calibrate == null) {
+          err.println("note: --target-cosine without --calibrate plans on seeded random inputs; real inputs "
+              + "(--calibrate data) measure the model as it is used and give a better plan");
+        }
+        loaded = CalibrationInputs.load(onnx, request(calibrate != null ? calibrate : "random", false, options));
+        var inputs = loaded.samples();
         if (!json) {
           spec.commandLine().getErr().printf("calibrating on %d samples...%n", inputs.size());
           spec.commandLine().getErr().flush();
@@ -196,6 +235,22 @@ final class CompressCommand implements Callable<Integer> {
       stats = new CompressionPipeline(options)
           .onProgress(p -> bar.update(p.bytesDone(), p.bytesTotal(), p.tensor()))
           .run(source, source.location(), out, CortexSdr.manifest(source, options));
+      if (noCheck) {
+        notChecked = "--no-check";
+      } else if (!(opened instanceof OnnxModelReader onnx)) {
+        notChecked = "only ONNX models are run; this is " + opened.format();
+      } else {
+        bar.stage("checking outputs");
+        try {
+          check = checkOutputs(onnx, source, options, loaded);
+          stats = new CompressionStats(stats.target(), stats.inputBytes(), java.nio.file.Files.size(out),
+              stats.timeMs(), stats.tensors());
+        } catch (dev.selfbyt.cortexsdr.core.format.CaiException | IllegalArgumentException | IllegalStateException e) {
+          // the archive is written and whole; say loudly that it could not be checked
+          notChecked = "the check failed: " + e.getMessage();
+          err.println("warning: output check failed, " + OUT_NOT_CHECKED + ": " + e.getMessage());
+        }
+      }
       bar.done();
       if (calibrate != null && opened instanceof SavedModelReader savedModel) {
         SavedModelCalibration.checkOutputs(savedModel, out, calibrate, calibrationSamples, spec, json);
@@ -203,7 +258,18 @@ final class CompressCommand implements Callable<Integer> {
     }
     var o = spec.commandLine().getOut();
     if (json) {
-      o.println(Json.write(toMap(stats)));
+      Map<String, Object> m = toMap(stats);
+      if (check != null) {
+        Map<String, Object> c = check.toMap();
+        c.put("timeMs", check.timeMs());
+        m.put(FidelityCheck.KEY, c);
+      } else {
+        m.put(FidelityCheck.KEY, Map.of("skipped", notChecked));
+      }
+      o.println(Json.write(m));
+      if (check != null && !check.passed()) {
+        err.println(FidelityCheck.warning(check));
+      }
     } else {
       long lossy = stats.tensors().stream().filter(t -> t.nmse() > 0).count();
       double worst = stats.tensors().stream().mapToDouble(TensorStats::nmse).max().orElse(0);
@@ -212,48 +278,123 @@ final class CompressCommand implements Callable<Integer> {
           stats.ratio(), stats.timeMs());
       o.printf(Locale.ROOT, "  %d tensors (%d lossy, %d lossless), largest per-tensor NMSE %.3g%n",
           stats.tensors().size(), lossy, stats.tensors().size() - lossy, worst);
+      if (check != null) {
+        FidelityCheck.print(check, o, err);
+      } else {
+        FidelityCheck.printSkipped(notChecked, o);
+      }
     }
     return 0;
   }
 
-  private CompressionOptions options() {
+  private static final String OUT_NOT_CHECKED = "the archive is written but its outputs are not checked";
+
+  private void checkShapes(OnnxModelReader onnx) {
+    RandomInputs r = RandomInputs.of(dev.selfbyt.cortexsdr.converters.onnx.ModelInputs.of(onnx));
     try {
-      CompressionOptions o = builder().build();
-      boolean fast = o.preset() == Preset.INT8_FAST;
-      if (fast && (activationScaling || refit || noErrorCompensation)) {
-        throw new IllegalArgumentException("int8-fast calibrates its own way (smoothing, weight-only fallback): drop "
-            + "--activation-scaling, --refit and --no-error-compensation");
+      for (String s : inputShapes) {
+        Map.Entry<String, long[]> e = RandomInputs.parseShape(s);
+        r.shape(e.getKey(), e.getValue());
       }
-      if (smoothing != null && (!fast || !(smoothing >= 0 && smoothing < 1))) {
-        throw new IllegalArgumentException("--smoothing needs --preset int8-fast and a value in [0, 1)");
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--input-shape: " + e.getMessage());
+    }
+  }
+
+  /** The calibration request of the flags, for {@code data}. */
+  private CalibrationInputs.Request request(String data, boolean batches, CompressionOptions options) {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    for (String s : inputShapes) {
+      Map.Entry<String, long[]> e = RandomInputs.parseShape(s);
+      shapes.put(e.getKey(), e.getValue());
+    }
+    Map<String, String> pairs = null;
+    if (!states.isEmpty()) {
+      pairs = new LinkedHashMap<>();
+      for (String s : states) {
+        int eq = s.indexOf('=');
+        if (eq <= 0 || eq == s.length() - 1) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--state must be OUTPUT=INPUT, got " + s);
+        }
+        pairs.put(s.substring(0, eq), s.substring(eq + 1));
       }
-      if (fast && targetCosine != null && !(targetCosine > 0 && targetCosine <= 1)) {
-        throw new IllegalArgumentException("--target-cosine must be in (0, 1]");
+    }
+    return new CalibrationInputs.Request(in, data, tokenizer, calibrationSamples,
+        CalibrationInputs.ImageRange.parse(imageRange), batches, shapes, sampleRate, pairs, options.threads(), 42);
+  }
+
+  /**
+   * The output check: on (up to {@value FidelityCheck#CALIBRATION_SAMPLES} of) the calibration
+   * data when there is some, else on seeded random inputs of other seed than calibration's (so
+   * that random calibration is not checked on its own samples).
+   */
+  private OutputCheck.Report checkOutputs(OnnxModelReader onnx, TensorSource source, CompressionOptions options,
+      CalibrationInputs.Loaded loaded) throws java.io.IOException {
+    double threshold = minCosine != null ? minCosine : FidelityCheck.defaultThreshold(options, targetCosine);
+    try (ModelTrial original = new ModelTrial(in, options.threads())) {
+      List<OutputCheck.Stream> streams;
+      String what;
+      if (loaded != null && calibrate != null && !calibrate.equals("random")) {
+        streams = FidelityCheck.spread(loaded.streams(), FidelityCheck.CALIBRATION_SAMPLES);
+        what = "calibration " + loaded.description();
+      } else {
+        CalibrationInputs.Request r = request("random", false, options);
+        CalibrationInputs.Loaded random = CalibrationInputs.load(onnx, new CalibrationInputs.Request(r.modelPath(),
+            "random", null, FidelityCheck.RANDOM_SAMPLES, r.range(), false, r.shapes(), r.sampleRate(), r.state(),
+            r.threads(), FidelityCheck.SEED), original);
+        streams = random.streams();
+        what = random.description();
       }
-      if (!fast && calibrate != null && (o.preset() == Preset.LOSSLESS || o.blockSize() <= 0 || o.sparsity() > 0
-          || o.errorBudget() > 0)) {
-        throw new IllegalArgumentException("--calibrate needs block-wise quantization (int8 or int4 preset, "
-            + "--block > 0, no sparsity or error budget)");
-      }
+      return FidelityCheck.run(in, out, source, options, streams, what, threshold, original);
+    } catch (ai.onnxruntime.OrtException e) {
+      throw new dev.selfbyt.cortexsdr.core.format.CaiException(in.toString(), null, e.getMessage(), e);
+    }
+  }
+
+  private CompressionOptions options() {
+    CompressionOptions o;
+    try {
+      o = builder().build();
       CalibrationInputs.ImageRange.parse(imageRange);
-      if (calibrationSamples < 1) {
-        throw new IllegalArgumentException("--calibration-samples must be >= 1");
-      }
-      if (!fast && targetCosine != null && (calibrate == null || !(targetCosine > 0 && targetCosine < 1))) {
-        throw new IllegalArgumentException("--target-cosine needs --calibrate and a value between 0 and 1");
-      }
-      if ((activationScaling || refit || noErrorCompensation) && calibrate == null) {
-        throw new IllegalArgumentException("--activation-scaling, --refit and --no-error-compensation need --calibrate");
-      }
-      if (noErrorCompensation && targetCosine != null) {
-        throw new IllegalArgumentException("--target-cosine always rounds with GPTQ: drop --no-error-compensation");
-      }
-      if (targetMinCosine != null && (targetCosine == null || !(targetMinCosine > -1 && targetMinCosine <= targetCosine))) {
-        throw new IllegalArgumentException("--target-min-cosine needs --target-cosine and a value in (-1, target]");
-      }
-      return o;
     } catch (IllegalArgumentException e) { // includes bad regular expressions
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    calibrationOptions(o);
+    return o;
+  }
+
+  /** The flag of each calibration setting, for messages. */
+  private static final Map<CalibrationOptions.Setting, String> FLAGS = Map.ofEntries(
+      Map.entry(CalibrationOptions.Setting.DATA, "--calibrate"),
+      Map.entry(CalibrationOptions.Setting.SAMPLES, "--calibration-samples"),
+      Map.entry(CalibrationOptions.Setting.ACTIVATION_SCALING, "--activation-scaling"),
+      Map.entry(CalibrationOptions.Setting.REFIT, "--refit"),
+      Map.entry(CalibrationOptions.Setting.ERROR_COMPENSATION, "--no-error-compensation"),
+      Map.entry(CalibrationOptions.Setting.SMOOTHING, "--smoothing"),
+      Map.entry(CalibrationOptions.Setting.TARGET_COSINE, "--target-cosine"),
+      Map.entry(CalibrationOptions.Setting.TARGET_MIN_COSINE, "--target-min-cosine"),
+      Map.entry(CalibrationOptions.Setting.CHECK, "--no-check"),
+      Map.entry(CalibrationOptions.Setting.CHECK_THRESHOLD, "--min-cosine"),
+      Map.entry(CalibrationOptions.Setting.SAMPLE_RATE, "--sample-rate"),
+      Map.entry(CalibrationOptions.Setting.INPUT_SHAPE, "--input-shape"),
+      Map.entry(CalibrationOptions.Setting.STATE, "--state"));
+
+  /** The calibration flags as {@link CalibrationOptions}, checked there (usage errors name the flag). */
+  private CalibrationOptions calibrationOptions(CompressionOptions o) {
+    try {
+      CalibrationOptions.Builder c = CalibrationOptions.builder().data(calibrate).samples(calibrationSamples)
+          .activationScaling(activationScaling).refit(refit).errorCompensation(!noErrorCompensation)
+          .smoothing(smoothing).targetCosine(targetCosine).targetMinCosine(targetMinCosine).check(!noCheck)
+          .checkThreshold(minCosine).sampleRate(sampleRate);
+      for (String shape : inputShapes) {
+        Map.Entry<String, long[]> e = RandomInputs.parseShape(shape);
+        c.inputShape(e.getKey(), e.getValue());
+      }
+      return c.build(o);
+    } catch (CalibrationOptions.InvalidOptionException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), FLAGS.get(e.setting()) + ": " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--input-shape: " + e.getMessage());
     }
   }
 

@@ -106,6 +106,9 @@ final class InspectCommand implements Callable<Integer> {
           }
         }
       }
+      if (cai.manifest().get(FidelityCheck.KEY) instanceof Map<?, ?> check) {
+        o.printf(Locale.ROOT, "  output check: %s%n", FidelityCheck.describe(check));
+      }
       o.printf(Locale.ROOT, "  weights: %,d bytes -> %,d stored (%.2fx)%n", weights, stored,
           stored == 0 ? 0.0 : (double) weights / stored);
       o.println();

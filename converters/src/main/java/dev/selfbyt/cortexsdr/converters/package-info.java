@@ -32,12 +32,25 @@
  *       quantized ({@code DequantizeLinear + MatMul}, uint4 {@code GatherBlockQuantized}, {@code
  *       Gather} of codes dequantized after the gather).
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
- *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
+ *       MatMul weights with GPTQ ({@code CalibrationGraphs}: its graph edits, the weight groups and
+ *       the Gram probe; {@code CalibratedSource}: the source it returns); {@code BitAllocator} and {@code MixedPrecision}: per-weight
  *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that
  *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:
  *       every {@code DynamicQuantizeLinear} given the calibration set's range). (Calibration is
  *       why this module depends on ONNX Runtime.)
+ *   <li>Calibration inputs and the output check: {@code ModelInputs} (a model's data inputs:
+ *       type, dynamic dimensions, the vocabulary of id inputs from the table that looks them up);
+ *       {@code RandomInputs} (seeded random samples of valid values, dynamic sizes tried until the
+ *       model accepts one, asked through {@code ModelTrial}); {@code NpyFiles} ({@code .npy} and
+ *       {@code .npz} parsed in Java); {@code WavAudio} (16-bit PCM wav read, resampled, chunked);
+ *       {@code StatefulStreams} (state outputs paired with state inputs, streams unrolled with the
+ *       state carried); {@code OrtRunner} (samples of any element type fed to ONNX Runtime, outputs
+ *       of any numeric type read back); {@code OutputCheck} (the original and the compressed model
+ *       compared output by output, and the most damaging tensors named when they disagree).
+ *   <li>{@code CalibrationOptions}: the calibration and check settings of a compression, checked
+ *       together with its {@code CompressionOptions} (the command line's flag checks, for Java
+ *       callers too).
  *   <li>{@code StoredGraphCheck}: a {@code .cai} made from ONNX against its own stored graph
  *       (every weight present, dtype, shape, role and axis as the graph implies, nodes defined
  *       before use), run by {@code cortexsdr verify}, the DJL engine and {@code CaiOrt}.

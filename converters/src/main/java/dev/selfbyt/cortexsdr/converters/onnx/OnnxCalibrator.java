@@ -3,8 +3,6 @@ package dev.selfbyt.cortexsdr.converters.onnx;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TypeProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -24,10 +22,6 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,16 +37,45 @@ import java.util.function.Consumer;
  * already quantized (so errors upstream are compensated downstream). The result is a {@link
  * TensorSource} over the same model whose calibrated weights carry their quantization grid; the
  * compression pipeline stores exactly those codes when its codec matches.
+ *
+ * <p>This class holds the method (what to measure, how to round, in which order); the graph edits
+ * it needs are in {@link CalibrationGraphs}, running samples in {@link OrtRunner}, and the result
+ * is a {@link CalibratedSource}.
  */
 public final class OnnxCalibrator {
-  /** One calibration input: a tensor per model input, int64 or float32. */
-  public record Input(long[] shape, long[] int64, float[] fp32) {
+  /**
+   * One calibration input: a tensor per model input. Integer and boolean inputs (any ONNX integer
+   * type, bool as 0/1) keep their values in {@code int64}, floating ones (float, double, float16)
+   * in {@code fp32}; {@code elemType} is the ONNX element type the model takes, converted to when
+   * fed ({@link OrtRunner}).
+   */
+  public record Input(long[] shape, long[] int64, float[] fp32, int elemType) {
+    /** An int64 ({@code int64 != null}) or float32 input. */
+    public Input(long[] shape, long[] int64, float[] fp32) {
+      this(shape, int64, fp32, int64 != null ? ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE : ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE);
+    }
+
     public static Input ofLongs(long[] shape, long[] values) {
       return new Input(shape, values, null);
     }
 
     public static Input ofFloats(long[] shape, float[] values) {
       return new Input(shape, null, values);
+    }
+
+    /** Integer or bool values fed as ONNX element type {@code elemType} (int32, uint8, bool, ...). */
+    public static Input ofIntegers(int elemType, long[] shape, long[] values) {
+      return new Input(shape, values, null, elemType);
+    }
+
+    /** Floating values fed as ONNX element type {@code elemType} (float, double, float16). */
+    public static Input ofFloats(int elemType, long[] shape, float[] values) {
+      return new Input(shape, null, values, elemType);
+    }
+
+    /** Number of values. */
+    public int size() {
+      return int64 != null ? int64.length : fp32.length;
     }
 
     /** Rows of equal length as one {@code [rows, length]} int64 input (a batch of token sequences). */
@@ -167,37 +190,89 @@ public final class OnnxCalibrator {
     if (samples.isEmpty()) {
       throw new CaiException(source.location(), null, "no calibration samples");
     }
-    ModelProto stripped = source.strippedModel();
-    Map<String, TensorInfo> infos = new LinkedHashMap<>();
-    for (TensorInfo t : source.tensors()) {
-      infos.put(t.name(), t);
+    Pass pass = new Pass(samples);
+    pass.roundUngrouped();
+    for (List<String> group : pass.groups) {
+      pass.calibrate(group);
     }
-    List<List<String>> groups = matmulGroups(stripped.getGraph(), infos);
-    Map<String, float[]> quantized = new HashMap<>(); // and the inverse scales added
-    Map<String, Gptq.Result> results = new LinkedHashMap<>();
-    Map<String, TensorInfo> added = new LinkedHashMap<>();
-    Map<String, float[]> scalesOf = new HashMap<>();
+    return pass.result();
+  }
+
+  /**
+   * One calibration run's state: the graph as edited so far, the weights rounded so far (what the
+   * next group's inputs are computed with), and the results.
+   */
+  private final class Pass {
+    final List<Map<String, Input>> samples;
+    final ModelProto stripped = source.strippedModel();
+    final Map<String, TensorInfo> infos = new LinkedHashMap<>();
+    final List<List<String>> groups;
+    final java.util.Set<String> grouped = new java.util.HashSet<>();
+    final Map<String, float[]> quantized = new HashMap<>(); // and the inverse scales added
+    final Map<String, Gptq.Result> results = new LinkedHashMap<>();
+    final Map<String, TensorInfo> added = new LinkedHashMap<>();
+    final Map<String, float[]> scalesOf = new HashMap<>();
     ModelProto current = stripped;
-    // weights the codecs round that no group calibrates (embedding tables, say): every group sees them rounded
-    java.util.Set<String> grouped = new java.util.HashSet<>();
-    groups.forEach(grouped::addAll);
-    for (TensorInfo t : source.tensors()) {
-      QuantCodec codec = codecs.apply(t.name());
-      if (codec != null && !grouped.contains(t.name()) && t.dtype() == DType.FLOAT32) {
-        quantized.put(t.name(), codec.decode(t, codec.encode(source.read(t))).floats());
+    int done;
+    int scaledGroups;
+
+    Pass(List<Map<String, Input>> samples) {
+      this.samples = samples;
+      for (TensorInfo t : source.tensors()) {
+        infos.put(t.name(), t);
+      }
+      groups = CalibrationGraphs.matmulGroups(stripped.getGraph(), infos);
+      groups.forEach(grouped::addAll);
+    }
+
+    /** Weights the codecs round that no group calibrates (embedding tables, say): every group sees them rounded. */
+    void roundUngrouped() throws IOException {
+      for (TensorInfo t : source.tensors()) {
+        QuantCodec codec = codecs.apply(t.name());
+        if (codec != null && !grouped.contains(t.name()) && t.dtype() == DType.FLOAT32) {
+          quantized.put(t.name(), codec.decode(t, codec.encode(source.read(t))).floats());
+        }
       }
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    int done = 0;
-    int scaledGroups = 0;
-    for (List<String> group : groups) {
-      String activation = consumerInput(current.getGraph(), group.get(0));
-      TensorInfo first = infos.get(group.get(0));
-      int k = (int) first.shape()[0];
-      Hessian h = new Hessian(k);
+
+    /** Calibrates the weights of one group (sharing one input) on the activations the model so far gives. */
+    void calibrate(List<String> group) throws IOException {
+      String activation = CalibrationGraphs.consumerInput(current.getGraph(), group.get(0));
+      int k = (int) infos.get(group.get(0)).shape()[0];
       boolean cross = refit && !quantized.isEmpty(); // before anything is rounded X = Xq: nothing to re-fit
-      ModelProto m = probe(current, quantized, activation, k, cross);
+      Statistics st = statistics(group.get(0), activation, k, cross);
+      Hessian h = st.gram();
+      Map<String, float[]> originals = new HashMap<>();
+      for (String name : group) {
+        if (codecs.apply(name) != null) {
+          float[] w = source.read(infos.get(name)).floats();
+          originals.put(name, cross ? Refit.apply(w, k, (int) infos.get(name).shape()[1], h, st.cross(),
+              REFIT_DAMPING) : w);
+        }
+      }
+      float[] scales = activationScaling ? searchScales(group, infos, originals, h) : null;
+      if (scales != null) {
+        String inv = CalibrationGraphs.uniqueName(current.getGraph(), activation + "_cortexsdr_inverse_scale");
+        added.put(inv, new TensorInfo(inv, DType.FLOAT32, new long[] {k}, TensorRole.OTHER, -1));
+        quantized.put(inv, ActivationScaling.inverse(scales));
+        current = CalibrationGraphs.withInputScaled(current, group, activation, inv, k);
+        h = h.dividedBy(scales);
+        scaledGroups++;
+      }
+      for (String name : group) {
+        if (codecs.apply(name) != null) {
+          round(name, originals.get(name), k, h, scales, cross);
+        }
+      }
+      log.accept("calibrated " + done + " weights (" + String.join(", ", group) + ")");
+    }
+
+    /** {@code X^T X} of the activation over the samples (and {@code Xq^T X} when re-fitting), run in ONNX Runtime. */
+    Statistics statistics(String weight, String activation, int k, boolean cross) throws IOException {
+      Hessian h = new Hessian(k);
       double[] c = cross ? new double[k * k] : null;
+      ModelProto m = probe(current, quantized, activation, k, cross);
+      OrtEnvironment env = OrtEnvironment.getEnvironment();
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
@@ -213,83 +288,70 @@ public final class OnnxCalibrator {
           }
         }
       } catch (OrtException e) {
-        throw new CaiException(source.location(), group.get(0), "calibration run failed: " + e.getMessage(), e);
+        throw new CaiException(source.location(), weight, "calibration run failed: " + e.getMessage(), e);
       }
-      Map<String, float[]> originals = new HashMap<>();
-      for (String name : group) {
-        if (codecs.apply(name) != null) {
-          float[] w = source.read(infos.get(name)).floats();
-          originals.put(name, cross ? Refit.apply(w, k, (int) infos.get(name).shape()[1], h, c, REFIT_DAMPING) : w);
+      return new Statistics(h, c);
+    }
+
+    /** Rounds one weight (GPTQ, or plain after scaling or re-fitting) and records what later groups see. */
+    void round(String name, float[] original, int k, Hessian h, float[] scales, boolean cross) throws CaiException {
+      QuantCodec codec = codecs.apply(name);
+      TensorInfo info = infos.get(name);
+      int n = (int) info.shape()[1];
+      float[] w = original;
+      if (scales != null) {
+        w = ActivationScaling.scaleRows(w, k, n, scales);
+        scalesOf.put(name, scales);
+      }
+      Gptq.Result r;
+      if (!errorCompensation) {
+        if (scales == null && !cross) {
+          return; // plain rounding by the policy, nothing changed upstream sees
+        }
+        r = new Gptq.Result(w, null); // re-fitted or scaled, then plain rounding
+      } else {
+        try {
+          r = Gptq.quantize(w, k, n, codec, h, damping);
+        } catch (ArithmeticException e) {
+          throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
       }
-      float[] scales = null;
+      results.put(name, r);
+      // what later groups see: this weight as the codec will decode it
+      quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
+          .floats());
+      done++;
+    }
+
+    /** The calibrated source, with the metadata that says how it was made. */
+    TensorSource result() throws IOException {
+      Map<String, String> meta = new LinkedHashMap<>();
+      meta.put("calibration", (errorCompensation ? "gptq on " + results.size() + " weights, damping " + damping
+          : "plain rounding") + ", " + samples.size() + " samples");
+      if (refit) {
+        meta.put("refit", "weights re-fitted to the rounded model's inputs, damping " + REFIT_DAMPING);
+      }
+      List<String> inSubgraphs = uncalibratedInSubgraphs(stripped.getGraph(), grouped);
+      if (!inSubgraphs.isEmpty()) {
+        // calibration probes main-graph activations only: say so instead of rounding them silently
+        String note = inSubgraphs.size() + " weights read only inside If/Loop/Scan subgraphs are rounded without "
+            + "calibration (" + String.join(", ", inSubgraphs.subList(0, Math.min(3, inSubgraphs.size())))
+            + (inSubgraphs.size() > 3 ? ", ..." : "") + ")";
+        meta.put("calibration subgraphs", note);
+        log.accept(note);
+      }
       if (activationScaling) {
-        scales = searchScales(group, infos, originals, h);
-        if (scales != null) {
-          String inv = uniqueName(current.getGraph(), activation + "_cortexsdr_inverse_scale");
-          added.put(inv, new TensorInfo(inv, DType.FLOAT32, new long[] {k}, TensorRole.OTHER, -1));
-          quantized.put(inv, ActivationScaling.inverse(scales));
-          current = withInputScaled(current, group, activation, inv, k);
-          h = h.dividedBy(scales);
-          scaledGroups++;
-        }
+        meta.put("activation scaling", scaledGroups + " of " + groups.size() + " inputs scaled");
       }
-      for (String name : group) {
-        QuantCodec codec = codecs.apply(name);
-        if (codec == null) {
-          continue;
-        }
-        TensorInfo info = infos.get(name);
-        int n = (int) info.shape()[1];
-        float[] w = originals.get(name);
-        if (scales != null) {
-          w = ActivationScaling.scaleRows(w, k, n, scales);
-          scalesOf.put(name, scales);
-        }
-        Gptq.Result r;
-        if (!errorCompensation) {
-          if (scales == null && !cross) {
-            continue; // plain rounding by the policy, nothing changed upstream sees
-          }
-          r = new Gptq.Result(w, null); // re-fitted or scaled, then plain rounding
-        } else {
-          try {
-            r = Gptq.quantize(w, k, n, codec, h, damping);
-          } catch (ArithmeticException e) {
-            throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
-          }
-        }
-        results.put(name, r);
-        // what later groups see: this weight as the codec will decode it
-        quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
-            .floats());
-        done++;
-      }
-      log.accept("calibrated " + done + " weights (" + String.join(", ", group) + ")");
+      meta.putAll(metadata);
+      Map<String, float[]> addedValues = new LinkedHashMap<>();
+      added.keySet().forEach(n -> addedValues.put(n, quantized.get(n)));
+      return new CalibratedSource(source, current, results, scalesOf, added, addedValues, meta);
     }
-    Map<String, String> meta = new LinkedHashMap<>();
-    meta.put("calibration", (errorCompensation ? "gptq on " + results.size() + " weights, damping " + damping
-        : "plain rounding") + ", " + samples.size() + " samples");
-    if (refit) {
-      meta.put("refit", "weights re-fitted to the rounded model's inputs, damping " + REFIT_DAMPING);
-    }
-    List<String> inSubgraphs = uncalibratedInSubgraphs(stripped.getGraph(), grouped);
-    if (!inSubgraphs.isEmpty()) {
-      // calibration probes main-graph activations only: say so instead of rounding them silently
-      String note = inSubgraphs.size() + " weights read only inside If/Loop/Scan subgraphs are rounded without "
-          + "calibration (" + String.join(", ", inSubgraphs.subList(0, Math.min(3, inSubgraphs.size())))
-          + (inSubgraphs.size() > 3 ? ", ..." : "") + ")";
-      meta.put("calibration subgraphs", note);
-      log.accept(note);
-    }
-    if (activationScaling) {
-      meta.put("activation scaling", scaledGroups + " of " + groups.size() + " inputs scaled");
-    }
-    meta.putAll(metadata);
-    Map<String, float[]> addedValues = new LinkedHashMap<>();
-    added.keySet().forEach(n -> addedValues.put(n, quantized.get(n)));
-    return new CalibratedSource(source, current, results, scalesOf, added, addedValues, meta);
   }
+
+  /** What the calibration runs collect for one group: {@code X^T X}, and {@code Xq^T X} when re-fitting (else null). */
+  private record Statistics(Hessian gram, double[] cross) {}
 
   /**
    * Scales for the weights of a group that will be quantized, or null where scaling does not lower
@@ -318,46 +380,7 @@ public final class OnnxCalibrator {
     return r.scaled() ? r.scales() : null;
   }
 
-  /**
-   * The graph with {@code activation} multiplied by the initializer {@code inverse} ({@code [k]},
-   * weight data stripped) before the group's {@code MatMul}s, the node placed before the first of
-   * them.
-   */
-  static ModelProto withInputScaled(ModelProto model, List<String> group, String activation, String inverse, int k) {
-    GraphProto g = model.getGraph();
-    String scaled = uniqueName(g, activation + "_cortexsdr_scaled");
-    GraphProto.Builder gb = g.toBuilder().clearNode();
-    boolean inserted = false;
-    for (NodeProto n : g.getNodeList()) {
-      boolean ours = n.getOpType().equals("MatMul") && n.getInputCount() == 2 && group.contains(n.getInput(1))
-          && n.getInput(0).equals(activation);
-      if (ours && !inserted) {
-        gb.addNode(NodeProto.newBuilder().setOpType("Mul").setName(scaled).addInput(activation).addInput(inverse)
-            .addOutput(scaled));
-        inserted = true;
-      }
-      gb.addNode(ours ? n.toBuilder().setInput(0, scaled).build() : n);
-    }
-    gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(inverse)
-        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(k));
-    return model.toBuilder().setGraph(gb).build();
-  }
 
-  /** {@code base}, or {@code base_2}, ... whichever names nothing in the graph yet. */
-  private static String uniqueName(GraphProto g, String base) {
-    java.util.Set<String> used = new java.util.HashSet<>();
-    g.getInitializerList().forEach(t -> used.add(t.getName()));
-    for (NodeProto n : g.getNodeList()) {
-      used.addAll(n.getOutputList());
-      used.add(n.getName());
-    }
-    g.getInputList().forEach(v -> used.add(v.getName()));
-    String name = base;
-    for (int i = 2; used.contains(name); i++) {
-      name = base + "_" + i;
-    }
-    return name;
-  }
 
   /**
    * The weights the codecs quantize that no group calibrates and that only subgraph nodes read
@@ -378,115 +401,32 @@ public final class OnnxCalibrator {
     return out;
   }
 
-  /** MatMul weights ([K, N], reduction along K), grouped by the activation they multiply, in graph order. */
-  static List<List<String>> matmulGroups(GraphProto g, Map<String, TensorInfo> infos) {
-    Map<String, Integer> uses = new HashMap<>();
-    for (NodeProto n : g.getNodeList()) {
-      for (String in : n.getInputList()) {
-        uses.merge(in, 1, Integer::sum);
-      }
-    }
-    Map<String, List<String>> byActivation = new LinkedHashMap<>();
-    for (NodeProto n : g.getNodeList()) {
-      if (!n.getOpType().equals("MatMul") || !(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))) {
-        continue;
-      }
-      String w = n.getInput(1);
-      TensorInfo t = infos.get(w);
-      if (t == null || t.dtype() != DType.FLOAT32 || t.rank() != 2 || t.role() != TensorRole.MATMUL_WEIGHT
-          || uses.getOrDefault(w, 0) != 1 || infos.containsKey(n.getInput(0))) {
-        continue;
-      }
-      byActivation.computeIfAbsent(n.getInput(0), a -> new ArrayList<>()).add(w);
-    }
-    return new ArrayList<>(byActivation.values());
-  }
 
-  private static String consumerInput(GraphProto g, String weight) {
-    for (NodeProto n : g.getNodeList()) {
-      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
-        return n.getInput(0);
-      }
-    }
-    throw new IllegalStateException("no MatMul uses " + weight);
-  }
 
-  /**
-   * The model with current weights, quantized ones decoded, whose only output is the Gram matrix
-   * {@code A^T A} of {@code activation} flattened to rows of {@code k}: ONNX Runtime's own GEMM
-   * does the heavy sum, Java only adds {@code k x k} per sample.
-   */
+  /** The probe model of one group ({@link CalibrationGraphs#gramProbe}) with current weights. */
   private ModelProto probe(ModelProto stripped, Map<String, float[]> quantized, String activation, int k,
       boolean cross) throws IOException {
-    ModelProto full = modelWith(stripped, source, quantized);
-    GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
-    String p = "cortexsdr_calibration_";
-    g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
-        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(2)
-        .addInt64Data(-1).addInt64Data(k));
-    g.addNode(NodeProto.newBuilder().setOpType("Reshape").addInput(activation).addInput(p + "shape")
-        .addOutput(p + "rows").setName(p + "reshape"));
-    g.addNode(NodeProto.newBuilder().setOpType("Transpose").addInput(p + "rows").addOutput(p + "cols")
-        .setName(p + "transpose"));
-    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput(p + "cols").addInput(p + "rows")
-        .addOutput(p + "gram").setName(p + "gram"));
-    g.addOutput(ValueInfoProto.newBuilder().setName(p + "gram")
-        .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
-    if (cross) {
-      // the original fp32 model beside it, every name prefixed but the inputs: X^T of the rounded
-      // model times X of the original, in one run
-      String f = "cortexsdr_fp32_";
-      if (fp32Graph == null) { // the same for every group: built once per calibration
-        fp32Graph = modelWith(source.strippedModel(), source, Map.of()).getGraph();
-      }
-      GraphProto fp = fp32Graph;
-      java.util.Set<String> inputs = new java.util.HashSet<>();
-      fp.getInputList().forEach(v -> inputs.add(v.getName()));
-      fp.getInitializerList().forEach(t -> inputs.remove(t.getName()));
-      java.util.function.UnaryOperator<String> rename = x -> x.isEmpty() || inputs.contains(x) ? x : f + x;
-      for (ai.onnx.proto.OnnxMl.TensorProto t : fp.getInitializerList()) {
-        g.addInitializer(t.toBuilder().setName(rename.apply(t.getName())));
-      }
-      for (NodeProto n : fp.getNodeList()) {
-        if (n.getAttributeList().stream().anyMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
-          throw new CaiException(source.location(), null, "re-fitting needs a graph without subgraphs (node "
-              + n.getName() + " has one): calibrate without refit");
-        }
-        NodeProto.Builder b = n.toBuilder().clearInput().clearOutput().setName(f + n.getName());
-        n.getInputList().forEach(x -> b.addInput(rename.apply(x)));
-        n.getOutputList().forEach(x -> b.addOutput(rename.apply(x)));
-        g.addNode(b);
-      }
-      g.addNode(NodeProto.newBuilder().setOpType("Reshape").addInput(rename.apply(activation)).addInput(p + "shape")
-          .addOutput(p + "fp32_rows").setName(p + "fp32_reshape"));
-      g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput(p + "cols").addInput(p + "fp32_rows")
-          .addOutput(p + "cross").setName(p + "cross"));
-      g.addOutput(ValueInfoProto.newBuilder().setName(p + "cross")
-          .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    if (cross && fp32Graph == null) { // the same for every group: built once per calibration
+      fp32Graph = CalibrationGraphs.modelWith(source.strippedModel(), source, Map.of()).getGraph();
     }
-    return full.toBuilder().setGraph(g).build();
+    return CalibrationGraphs.gramProbe(CalibrationGraphs.modelWith(stripped, source, quantized), activation, k,
+        cross ? fp32Graph : null, source.location());
   }
 
-  /**
-   * A stripped graph of {@code source} (possibly with tensors added) filled in: the tensors in
-   * {@code replaced} get those values, the others their values in the source.
-   */
+  /** See {@link CalibrationGraphs#withInputScaled}. */
+  static ModelProto withInputScaled(ModelProto model, List<String> group, String activation, String inverse, int k) {
+    return CalibrationGraphs.withInputScaled(model, group, activation, inverse, k);
+  }
+
+  /** See {@link CalibrationGraphs#matmulGroups}. */
+  static List<List<String>> matmulGroups(GraphProto g, Map<String, TensorInfo> infos) {
+    return CalibrationGraphs.matmulGroups(g, infos);
+  }
+
+  /** See {@link CalibrationGraphs#modelWith}. */
   static ModelProto modelWith(ModelProto stripped, OnnxModelReader source, Map<String, float[]> replaced)
       throws IOException {
-    Map<String, TensorInfo> infos = new HashMap<>();
-    for (TensorInfo t : source.tensors()) {
-      infos.put(t.name(), t);
-    }
-    return OnnxExporter.withWeights(stripped, name -> {
-      float[] q = replaced.get(name);
-      if (q != null) {
-        ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(q);
-        return b;
-      }
-      TensorInfo t = infos.get(name);
-      return t == null ? null : source.read(t).bytes();
-    });
+    return CalibrationGraphs.modelWith(stripped, source, replaced);
   }
 
   /**
@@ -500,68 +440,11 @@ public final class OnnxCalibrator {
   /** One sample as tensors, for the inputs the session has (the caller closes them). */
   static Map<String, OnnxTensor> feed(OrtEnvironment env, OrtSession s, Map<String, Input> sample)
       throws OrtException {
-    Map<String, OnnxTensor> in = new HashMap<>();
-    for (Map.Entry<String, Input> e : sample.entrySet()) {
-      if (s.getInputNames().contains(e.getKey())) {
-        Input v = e.getValue();
-        in.put(e.getKey(), v.int64() != null
-            ? OnnxTensor.createTensor(env, LongBuffer.wrap(v.int64()), v.shape())
-            : OnnxTensor.createTensor(env, FloatBuffer.wrap(v.fp32()), v.shape()));
-      }
-    }
-    return in;
+    return OrtRunner.feed(env, s, sample);
   }
 
-  /** Runs one sample and returns every output, flattened (float32). */
+  /** Runs one sample and returns every numeric output, flattened, as floats ({@link OrtRunner#run}). */
   static List<float[]> runOutputs(OrtEnvironment env, OrtSession s, Map<String, Input> sample) throws OrtException {
-    Map<String, OnnxTensor> in = feed(env, s, sample);
-    try {
-      try (OrtSession.Result r = s.run(in)) {
-        List<float[]> out = new ArrayList<>();
-        for (int i = 0; i < r.size(); i++) {
-          FloatBuffer fb = ((OnnxTensor) r.get(i)).getFloatBuffer();
-          float[] x = new float[fb.remaining()];
-          fb.get(x);
-          out.add(x);
-        }
-        return out;
-      }
-    } finally {
-      in.values().forEach(OnnxTensor::close);
-    }
-  }
-
-  /** The source model with calibrated weights: same tensors, GPTQ values and grids where computed. */
-  private static final class CalibratedSource extends EditedOnnxSource {
-    private final Map<String, Gptq.Result> results;
-    private final Map<String, float[]> scales;
-    private final Map<String, float[]> addedValues;
-
-    CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
-        Map<String, float[]> scales, Map<String, TensorInfo> added, Map<String, float[]> addedValues,
-        Map<String, String> metadata) {
-      super(base, graph, added, metadata);
-      this.scales = scales;
-      this.results = results;
-      this.addedValues = addedValues;
-    }
-
-    @Override
-    public TensorData read(TensorInfo tensor) throws IOException {
-      float[] a = addedValues.get(tensor.name());
-      if (a != null) {
-        return TensorData.ofFloats(tensor, a);
-      }
-      Gptq.Result r = results.get(tensor.name());
-      if (r == null) {
-        return base.read(tensor);
-      }
-      // errors are reported against the original weight (scaled as stored, where scaling applies)
-      float[] original = base.read(tensor).floats();
-      float[] s = scales.get(tensor.name());
-      float[] reference = s == null ? original
-          : ActivationScaling.scaleRows(original, (int) tensor.shape()[0], (int) tensor.shape()[1], s);
-      return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid()).withReference(reference);
-    }
+    return new ArrayList<>(OrtRunner.run(env, s, sample).values());
   }
 }

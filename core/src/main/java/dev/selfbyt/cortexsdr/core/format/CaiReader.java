@@ -388,17 +388,7 @@ public final class CaiReader implements Closeable {
       throw new CorruptCaiException(file, name, "payload of " + e.storedLength() + " bytes exceeds 2 GiB");
     }
     checkLimits(e, codec);
-    ByteBuffer stored;
-    if (e.storedLength() >= MAP_THRESHOLD) {
-      stored = ch.map(FileChannel.MapMode.READ_ONLY, e.offset(), e.storedLength()).order(ByteOrder.LITTLE_ENDIAN);
-    } else {
-      stored = readAt(e.offset(), (int) e.storedLength());
-    }
-    CRC32C c = new CRC32C();
-    c.update(stored.duplicate());
-    if ((int) c.getValue() != e.crc32c()) {
-      throw new CorruptCaiException(file, name, "payload is damaged (checksum mismatch at offset " + e.offset() + ")");
-    }
+    ByteBuffer stored = storedBytes(e);
     ByteBuffer payload = stored;
     if (e.zstd()) {
       try {
@@ -411,6 +401,30 @@ public final class CaiReader implements Closeable {
     }
     readListener.accept(e);
     return new StoredTensor(e, codec, payload);
+  }
+
+  /**
+   * A tensor's payload exactly as stored (after the zstd stage, when {@link CaiEntry#zstd()}),
+   * checksum verified: what a writer copies to make another archive of the same tensors
+   * ({@link CaiWriter#copyWithManifest}).
+   */
+  public ByteBuffer storedBytes(CaiEntry e) throws IOException {
+    if (e.storedLength() > Integer.MAX_VALUE - 16) {
+      throw new CorruptCaiException(file, e.name(), "payload of " + e.storedLength() + " bytes exceeds 2 GiB");
+    }
+    ByteBuffer stored;
+    if (e.storedLength() >= MAP_THRESHOLD) {
+      stored = ch.map(FileChannel.MapMode.READ_ONLY, e.offset(), e.storedLength()).order(ByteOrder.LITTLE_ENDIAN);
+    } else {
+      stored = readAt(e.offset(), (int) e.storedLength());
+    }
+    CRC32C c = new CRC32C();
+    c.update(stored.duplicate());
+    if ((int) c.getValue() != e.crc32c()) {
+      throw new CorruptCaiException(file, e.name(), "payload is damaged (checksum mismatch at offset " + e.offset()
+          + ")");
+    }
+    return stored;
   }
 
   /**

@@ -306,6 +306,32 @@ public final class CaiWriter implements Closeable {
   }
 
   /**
+   * Rewrites the archive {@code cai} in place with {@code manifest} as its manifest: graph and
+   * tensor payloads are copied as stored (no decoding, no re-encoding), the directory keeps each
+   * tensor's codec and measured error, and the file id and checksums are those of the new
+   * content. Written to a temporary file and renamed, as {@link #create} does. Used to add what is
+   * only known once the archive exists (the output check of {@code compress}).
+   *
+   * @param segmentStage zstd stage for the manifest and graph segments, or null for none
+   */
+  public static void copyWithManifest(Path cai, Map<String, Object> manifest, ZstdStage segmentStage)
+      throws IOException {
+    try (CaiReader r = CaiReader.open(cai); CaiWriter w = create(cai, manifest, r.graph(), segmentStage)) {
+      for (CaiEntry e : r.entries()) {
+        dev.selfbyt.cortexsdr.core.codec.TensorCodec codec;
+        try {
+          codec = dev.selfbyt.cortexsdr.core.codec.Codecs.fromStored(e.codec(), e.params());
+        } catch (RuntimeException ex) { // an unknown codec or damaged parameters
+          throw new CaiException(cai.toString(), e.name(), "cannot copy: " + ex.getMessage(), ex);
+        }
+        w.write(new EncodedTensor(e.info(), codec, r.storedBytes(e), e.zstd(), e.rawLength(), e.nmse(),
+            e.maxAbsError()));
+      }
+      w.finish();
+    }
+  }
+
+  /**
    * Renames a finished temporary file onto its target, atomically where the file system can.
    * Shared by every writer that follows the write-then-rename rule.
    */

@@ -1,0 +1,49 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
+import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * What {@link OnnxCalibrator} returns: the source model with calibrated weights: same tensors,
+ * GPTQ values and grids where computed, each measured against its original (scaled as stored,
+ * where activation scaling applies), plus the tensors calibration added (inverse scales) and the
+ * graph that uses them.
+ */
+/** The source model with calibrated weights: same tensors, GPTQ values and grids where computed. */
+final class CalibratedSource extends EditedOnnxSource {
+  private final Map<String, Gptq.Result> results;
+  private final Map<String, float[]> scales;
+  private final Map<String, float[]> addedValues;
+
+  CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
+      Map<String, float[]> scales, Map<String, TensorInfo> added, Map<String, float[]> addedValues,
+      Map<String, String> metadata) {
+    super(base, graph, added, metadata);
+    this.scales = scales;
+    this.results = results;
+    this.addedValues = addedValues;
+  }
+
+  @Override
+  public TensorData read(TensorInfo tensor) throws IOException {
+    float[] a = addedValues.get(tensor.name());
+    if (a != null) {
+      return TensorData.ofFloats(tensor, a);
+    }
+    Gptq.Result r = results.get(tensor.name());
+    if (r == null) {
+      return base.read(tensor);
+    }
+    // errors are reported against the original weight (scaled as stored, where scaling applies)
+    float[] original = base.read(tensor).floats();
+    float[] s = scales.get(tensor.name());
+    float[] reference = s == null ? original
+        : ActivationScaling.scaleRows(original, (int) tensor.shape()[0], (int) tensor.shape()[1], s);
+    return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid()).withReference(reference);
+  }
+}

@@ -1,0 +1,176 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The graph edits of calibration, apart from running it: which MatMul weights share an input
+ * (the groups GPTQ calibrates together), the {@code Mul} that activation scaling inserts, fresh
+ * names, and a stripped graph filled with given weight values.
+ */
+final class CalibrationGraphs {
+  private CalibrationGraphs() {}
+
+  /**
+   * The graph with {@code activation} multiplied by the initializer {@code inverse} ({@code [k]},
+   * weight data stripped) before the group's {@code MatMul}s, the node placed before the first of
+   * them.
+   */
+  static ModelProto withInputScaled(ModelProto model, List<String> group, String activation, String inverse, int k) {
+    GraphProto g = model.getGraph();
+    String scaled = uniqueName(g, activation + "_cortexsdr_scaled");
+    GraphProto.Builder gb = g.toBuilder().clearNode();
+    boolean inserted = false;
+    for (NodeProto n : g.getNodeList()) {
+      boolean ours = n.getOpType().equals("MatMul") && n.getInputCount() == 2 && group.contains(n.getInput(1))
+          && n.getInput(0).equals(activation);
+      if (ours && !inserted) {
+        gb.addNode(NodeProto.newBuilder().setOpType("Mul").setName(scaled).addInput(activation).addInput(inverse)
+            .addOutput(scaled));
+        inserted = true;
+      }
+      gb.addNode(ours ? n.toBuilder().setInput(0, scaled).build() : n);
+    }
+    gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(inverse)
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(k));
+    return model.toBuilder().setGraph(gb).build();
+  }
+
+  /** {@code base}, or {@code base_2}, ... whichever names nothing in the graph yet. */
+  static String uniqueName(GraphProto g, String base) {
+    java.util.Set<String> used = new java.util.HashSet<>();
+    g.getInitializerList().forEach(t -> used.add(t.getName()));
+    for (NodeProto n : g.getNodeList()) {
+      used.addAll(n.getOutputList());
+      used.add(n.getName());
+    }
+    g.getInputList().forEach(v -> used.add(v.getName()));
+    String name = base;
+    for (int i = 2; used.contains(name); i++) {
+      name = base + "_" + i;
+    }
+    return name;
+  }
+
+  /** MatMul weights ([K, N], reduction along K), grouped by the activation they multiply, in graph order. */
+  static List<List<String>> matmulGroups(GraphProto g, Map<String, TensorInfo> infos) {
+    Map<String, Integer> uses = new HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      for (String in : n.getInputList()) {
+        uses.merge(in, 1, Integer::sum);
+      }
+    }
+    Map<String, List<String>> byActivation = new LinkedHashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      if (!n.getOpType().equals("MatMul") || !(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))) {
+        continue;
+      }
+      String w = n.getInput(1);
+      TensorInfo t = infos.get(w);
+      if (t == null || t.dtype() != DType.FLOAT32 || t.rank() != 2 || t.role() != TensorRole.MATMUL_WEIGHT
+          || uses.getOrDefault(w, 0) != 1 || infos.containsKey(n.getInput(0))) {
+        continue;
+      }
+      byActivation.computeIfAbsent(n.getInput(0), a -> new ArrayList<>()).add(w);
+    }
+    return new ArrayList<>(byActivation.values());
+  }
+
+  static String consumerInput(GraphProto g, String weight) {
+    for (NodeProto n : g.getNodeList()) {
+      if (n.getOpType().equals("MatMul") && n.getInput(1).equals(weight)) {
+        return n.getInput(0);
+      }
+    }
+    throw new IllegalStateException("no MatMul uses " + weight);
+  }
+
+  /**
+   * A stripped graph of {@code source} (possibly with tensors added) filled in: the tensors in
+   * {@code replaced} get those values, the others their values in the source.
+   */
+  static ModelProto modelWith(ModelProto stripped, OnnxModelReader source, Map<String, float[]> replaced)
+      throws IOException {
+    Map<String, TensorInfo> infos = new HashMap<>();
+    for (TensorInfo t : source.tensors()) {
+      infos.put(t.name(), t);
+    }
+    return OnnxExporter.withWeights(stripped, name -> {
+      float[] q = replaced.get(name);
+      if (q != null) {
+        ByteBuffer b = ByteBuffer.allocate(4 * q.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(q);
+        return b;
+      }
+      TensorInfo t = infos.get(name);
+      return t == null ? null : source.read(t).bytes();
+    });
+  }
+
+  /**
+   * {@code full} (a filled model) whose only output is the Gram matrix {@code A^T A} of {@code
+   * activation} flattened to rows of {@code k}: ONNX Runtime's own GEMM does the heavy sum, Java
+   * only adds {@code k x k} per sample. With {@code fp32} (the original model's filled graph), it
+   * runs beside it, every name prefixed but the inputs, and a second output is {@code A^T X}, X
+   * the original's activation: for re-fitting, in one run.
+   */
+  static ModelProto gramProbe(ModelProto full, String activation, int k, GraphProto fp32, String location)
+      throws CaiException {
+    GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
+    String p = "cortexsdr_calibration_";
+    g.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(p + "shape")
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(2)
+        .addInt64Data(-1).addInt64Data(k));
+    g.addNode(NodeProto.newBuilder().setOpType("Reshape").addInput(activation).addInput(p + "shape")
+        .addOutput(p + "rows").setName(p + "reshape"));
+    g.addNode(NodeProto.newBuilder().setOpType("Transpose").addInput(p + "rows").addOutput(p + "cols")
+        .setName(p + "transpose"));
+    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput(p + "cols").addInput(p + "rows")
+        .addOutput(p + "gram").setName(p + "gram"));
+    g.addOutput(ValueInfoProto.newBuilder().setName(p + "gram")
+        .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    if (fp32 != null) {
+      String f = "cortexsdr_fp32_";
+      GraphProto fp = fp32;
+      java.util.Set<String> inputs = new java.util.HashSet<>();
+      fp.getInputList().forEach(v -> inputs.add(v.getName()));
+      fp.getInitializerList().forEach(t -> inputs.remove(t.getName()));
+      java.util.function.UnaryOperator<String> rename = x -> x.isEmpty() || inputs.contains(x) ? x : f + x;
+      for (ai.onnx.proto.OnnxMl.TensorProto t : fp.getInitializerList()) {
+        g.addInitializer(t.toBuilder().setName(rename.apply(t.getName())));
+      }
+      for (NodeProto n : fp.getNodeList()) {
+        if (n.getAttributeList().stream().anyMatch(a -> a.hasG() || a.getGraphsCount() > 0)) {
+          throw new CaiException(location, null, "re-fitting needs a graph without subgraphs (node "
+              + n.getName() + " has one): calibrate without refit");
+        }
+        NodeProto.Builder b = n.toBuilder().clearInput().clearOutput().setName(f + n.getName());
+        n.getInputList().forEach(x -> b.addInput(rename.apply(x)));
+        n.getOutputList().forEach(x -> b.addOutput(rename.apply(x)));
+        g.addNode(b);
+      }
+      g.addNode(NodeProto.newBuilder().setOpType("Reshape").addInput(rename.apply(activation)).addInput(p + "shape")
+          .addOutput(p + "fp32_rows").setName(p + "fp32_reshape"));
+      g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput(p + "cols").addInput(p + "fp32_rows")
+          .addOutput(p + "cross").setName(p + "cross"));
+      g.addOutput(ValueInfoProto.newBuilder().setName(p + "cross")
+          .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    }
+    return full.toBuilder().setGraph(g).build();
+  }
+}
