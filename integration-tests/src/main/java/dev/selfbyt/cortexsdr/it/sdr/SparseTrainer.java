@@ -47,7 +47,8 @@ import java.util.SplittableRandom;
  * Weights the codec leaves lossless because they are small (fewer than {@link
  * CompressionOptions#minLossyElements()} values, like a first convolution's 144) are not pruned. The
  * sparsity rises on the cubic schedule of Zhu and Gupta (2017) over the first two thirds of each
- * stage, then holds while the network recovers; masks are applied after every optimiser step.
+ * stage, then holds while the network recovers; masks are recomputed every 16 steps and applied
+ * after every optimiser step.
  *
  * <p>Needs DJL's PyTorch engine on the class path ({@code integration-tests/target/pytorch-lib/*});
  * {@link SdrPocReport} starts it in a child JVM. Usage: {@code SparseTrainer OUT_DIR [--arch
@@ -56,12 +57,15 @@ import java.util.SplittableRandom;
  */
 public final class SparseTrainer {
   private static final int BATCH = 128;
+  /** Steps between recomputing the masks (each step applies them): sorting every fiber is the slow part. */
+  private static final int MASK_EVERY = 16;
 
   private final FashionMnist train;
   private final FashionMnist test;
   private final long seed;
   private final String arch;
   private final int trainImages;
+  private List<NDArray> masks = List.of();
 
   private SparseTrainer(FashionMnist train, FashionMnist test, long seed, String arch, int trainImages) {
     this.train = train;
@@ -223,14 +227,32 @@ public final class SparseTrainer {
         trainer.step();
       }
       if (step != null) {
-        double t = Math.min(1.0, (double) ++step[0] / ramp);
-        prune(prunable, to + (from - to) * Math.pow(1 - t, 3));
+        int k = ++step[0];
+        if (k % MASK_EVERY == 1 || k >= ramp && k - MASK_EVERY < ramp) {
+          double t = Math.min(1.0, (double) k / ramp);
+          masks = masks(prunable, to + (from - to) * Math.pow(1 - t, 3));
+        }
+        for (int i = 0; i < prunable.size(); i++) {
+          prunable.get(i).muli(masks.get(i)); // pruned weights stay zero whatever the optimiser did
+        }
       }
     }
   }
 
   /** Zeroes all but the {@code round(n * (1 - s))} largest-magnitude weights of every output (dimension 0). */
-  private static void prune(List<NDArray> weights, double s) {
+  private void prune(List<NDArray> weights, double s) {
+    masks = masks(weights, s);
+    for (int i = 0; i < weights.size(); i++) {
+      weights.get(i).muli(masks.get(i));
+    }
+  }
+
+  /** For each weight, 1 where {@link #prune} keeps a value and 0 where it drops it. */
+  private List<NDArray> masks(List<NDArray> weights, double s) {
+    for (NDArray m : masks) {
+      m.close();
+    }
+    List<NDArray> out = new ArrayList<>();
     for (NDArray w : weights) {
       int outs = (int) w.getShape().get(0);
       int in = (int) (w.size() / outs);
@@ -256,10 +278,9 @@ public final class SparseTrainer {
           }
         }
       }
-      try (NDManager tmp = w.getManager().newSubManager()) {
-        w.muli(tmp.create(mask, w.getShape()));
-      }
+      out.add(w.getManager().create(mask, w.getShape()));
     }
+    return out;
   }
 
   private void save(Path out, String file, double s, Trainer trainer, Net net, int epochs, long t0, Path log)
