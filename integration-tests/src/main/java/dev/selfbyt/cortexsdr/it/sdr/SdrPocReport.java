@@ -45,17 +45,35 @@ import java.util.Map;
 public final class SdrPocReport {
   private static final int[] BATCHES = {1, 64};
 
-  /** One compressed or original file, measured on both runtimes. */
-  record Variant(String name, Path file, double sparsity, double trainedAccuracy, long[] imageShape) {
-    long[] shape(int n) {
+  /**
+   * One compressed or original file, measured on both runtimes.
+   *
+   * @param name the row's label
+   * @param file the {@code .onnx} or {@code .cai}
+   * @param sparsity the fraction of weights pruned (0 for the dense network)
+   * @param trainedAccuracy PyTorch's test accuracy of the same network
+   * @param imageShape the input shape for one image
+   */
+  public record Variant(String name, Path file, double sparsity, double trainedAccuracy, long[] imageShape) {
+    /** The input shape for {@code n} images. */
+    public long[] shape(int n) {
       long[] s = imageShape.clone();
       s[0] = n;
       return s;
     }
   }
 
-  /** Measured figures of one variant. */
-  record Row(Variant v, long bytes, double ratio, double ortAccuracy, double djlAccuracy,
+  /**
+   * Measured figures of one variant.
+   *
+   * @param v the variant
+   * @param bytes its file size
+   * @param ratio the fp32 ONNX file's size over this one's
+   * @param ortAccuracy test accuracy on ONNX Runtime
+   * @param djlAccuracy test accuracy on the DJL engine
+   * @param latencyMs median milliseconds by runtime and batch ({@code "ort b1"}, {@code "djl b64"}, ...)
+   */
+  public record Row(Variant v, long bytes, double ratio, double ortAccuracy, double djlAccuracy,
       Map<String, Double> latencyMs) {}
 
   private SdrPocReport() {}
@@ -138,7 +156,10 @@ public final class SdrPocReport {
       cmd.add("--quick");
     }
     System.err.println("sdr-poc: training in a child JVM with DJL's PyTorch engine (" + lib + ")");
-    Process p = new ProcessBuilder(cmd).inheritIO().start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+    // PyTorch's OpenMP threads spin while they wait: on a shared machine that starves everyone
+    pb.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
+    Process p = pb.start();
     if (p.waitFor() != 0) {
       throw new IOException("training failed (exit " + p.exitValue() + "): " + String.join(" ", cmd));
     }
@@ -309,7 +330,7 @@ public final class SdrPocReport {
   }
 
   /** The markdown table, with when and where it was measured. */
-  static String table(String arch, List<Row> rows, int runs, int threads) {
+  public static String table(String arch, List<Row> rows, int runs, int threads) {
     StringBuilder s = new StringBuilder();
     double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     s.append(String.format(Locale.ROOT, "%nSDR proof of concept, Fashion-MNIST %s, %s, %d cores, "
