@@ -40,7 +40,8 @@ import java.util.Map;
  * in one run with the models taking turns. Prints one markdown table.
  *
  * <p>Usage: {@code SdrPocReport [--work DIR] [--quick] [--retrain] [--runs N] [--threads N] [--data
- * DIR]}; {@code --quick} trains one epoch per stage and times fewer runs (CI).
+ * DIR] [--arch mlp,cnn] [--plots DIR]}; {@code --quick} trains one epoch per stage and times fewer
+ * runs (CI); {@code --plots} writes the PNG figures of {@link SdrPocPlots} there.
  */
 public final class SdrPocReport {
   private static final int[] BATCHES = {1, 64};
@@ -85,6 +86,7 @@ public final class SdrPocReport {
     boolean quick = false;
     boolean retrain = false;
     List<String> archs = List.of("mlp", "cnn");
+    Path plots = null;
     int runs = 0;
     int threads = 2;
     for (int i = 0; i < args.length; i++) {
@@ -96,6 +98,7 @@ public final class SdrPocReport {
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--threads" -> threads = Integer.parseInt(args[++i]);
         case "--arch" -> archs = List.of(args[++i].split(","));
+        case "--plots" -> plots = Path.of(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -103,12 +106,21 @@ public final class SdrPocReport {
       runs = quick ? 20 : 200;
     }
     StringBuilder out = new StringBuilder();
+    Map<String, List<Row>> byArch = new LinkedHashMap<>();
     for (String arch : archs) {
       List<Row> rows = run(work, data, arch, quick, retrain, runs, threads);
+      byArch.put(arch, rows);
       out.append(table(arch, rows, runs, threads));
       System.out.print(table(arch, rows, runs, threads)); // as each finishes
     }
-    System.out.print(out); // both together at the end
+    System.out.print(out); // all together at the end
+    if (plots != null) {
+      String when = String.format(Locale.ROOT, "%tF, load %.1f", new java.util.Date(),
+          ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+      for (Path p : SdrPocPlots.write(byArch, plots, when)) {
+        System.out.println("wrote " + p);
+      }
+    }
   }
 
   /** Trains when needed, compresses, measures; the rows in table order. */
