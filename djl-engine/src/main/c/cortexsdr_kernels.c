@@ -328,6 +328,42 @@ JFN(nSoftmaxRows)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint off, jin
   UNPIN(xa, x, xa == ya ? 0 : JNI_ABORT);
 }
 
+JFN(nSparseRowsT)(JNIEnv* env, jclass c, jint isa, jintArray sa, jintArray ca, jfloatArray va, jint r0, jint r1,
+                  jfloatArray xa, jint m, jfloatArray ya, jint yOff, jint ldy) {
+  (void)c;
+  int32_t* st = PIN(int32_t, sa);
+  int32_t* col = PIN(int32_t, ca);
+  float* val = PIN(float, va);
+  float* xt = PIN(float, xa);
+  float* y = PIN(float, ya);
+  FpMode f = ftz_on();
+  DISPATCH(isa, sparse_rows_t, st, col, val, r0, r1, xt, m, y + yOff, ldy);
+  ftz_off(f);
+  UNPIN(ya, y, 0);
+  UNPIN(xa, xt, JNI_ABORT);
+  UNPIN(va, val, JNI_ABORT);
+  UNPIN(ca, col, JNI_ABORT);
+  UNPIN(sa, st, JNI_ABORT);
+}
+
+JFN(nSparseRowsG)(JNIEnv* env, jclass c, jint isa, jintArray sa, jintArray ca, jfloatArray va, jint r0, jint r1,
+                  jfloatArray xa, jint xOff, jint m, jint k, jfloatArray ya, jint yOff, jint ldy) {
+  (void)c;
+  int32_t* st = PIN(int32_t, sa);
+  int32_t* col = PIN(int32_t, ca);
+  float* val = PIN(float, va);
+  float* x = PIN(float, xa);
+  float* y = PIN(float, ya);
+  FpMode f = ftz_on();
+  DISPATCH(isa, sparse_rows_g, st, col, val, r0, r1, x + xOff, m, k, y + yOff, ldy);
+  ftz_off(f);
+  UNPIN(ya, y, 0);
+  UNPIN(xa, x, JNI_ABORT);
+  UNPIN(va, val, JNI_ABORT);
+  UNPIN(ca, col, JNI_ABORT);
+  UNPIN(sa, st, JNI_ABORT);
+}
+
 JFN(nScale)(JNIEnv* env, jclass c, jint isa, jfloatArray aa, jint off, jint len, jfloat f) {
   (void)c;
   float* a = PIN(float, aa);

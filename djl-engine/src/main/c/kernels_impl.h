@@ -236,6 +236,52 @@ static void FN(axpy)(float a, const float* x, float* y, int len) {
   for (int i = 0; i < len; i++) y[i] += a * x[i];
 }
 
+/*
+ * Rows r0 .. r1-1 of a sparse W in CSR (row r keeps val[start[r] .. start[r+1]) at columns col[])
+ * times the m rows of X given transposed (xt [k, m]): each kept value is one multiply-add over a
+ * contiguous column of xt, accumulated in blocks of SP_BLOCK rows of X; y[i * ldy + r].
+ */
+#ifndef SP_BLOCK
+#define SP_BLOCK 128
+#endif
+static void FN(sparse_rows_t)(const int* start, const int* col, const float* val, int r0, int r1,
+                              const float* xt, int m, float* y, int ldy) {
+  float acc[SP_BLOCK] __attribute__((aligned(64)));
+  for (int i0 = 0; i0 < m; i0 += SP_BLOCK) {
+    int n = m - i0 < SP_BLOCK ? m - i0 : SP_BLOCK;
+    for (int r = r0; r < r1; r++) {
+      for (int i = 0; i < n; i++) acc[i] = 0.f;
+      for (int p = start[r], e = start[r + 1]; p < e; p++) {
+        float a = val[p];
+        const float* xc = xt + (size_t)col[p] * m + i0;
+        for (int i = 0; i < n; i++) acc[i] += a * xc[i];
+      }
+      for (int i = 0; i < n; i++) y[(size_t)(i0 + i) * ldy + r] = acc[i];
+    }
+  }
+}
+
+/* The same rows for few rows of X (row-major x [m, k]): one gathered dot product per output. */
+static void FN(sparse_rows_g)(const int* start, const int* col, const float* val, int r0, int r1,
+                              const float* x, int m, int k, float* y, int ldy) {
+  for (int r = r0; r < r1; r++) {
+    int p0 = start[r], p1 = start[r + 1];
+    for (int i = 0; i < m; i++) {
+      const float* xr = x + (size_t)i * k;
+      float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+      int p = p0;
+      for (; p + 3 < p1; p += 4) {
+        s0 += val[p] * xr[col[p]];
+        s1 += val[p + 1] * xr[col[p + 1]];
+        s2 += val[p + 2] * xr[col[p + 2]];
+        s3 += val[p + 3] * xr[col[p + 3]];
+      }
+      for (; p < p1; p++) s0 += val[p] * xr[col[p]];
+      y[(size_t)i * ldy + r] = (s0 + s1) + (s2 + s3);
+    }
+  }
+}
+
 static void FN(scale)(float* a, int len, float f) {
   for (int i = 0; i < len; i++) a[i] *= f;
 }

@@ -382,6 +382,67 @@ static void rows_cases(int isa) {
   report(&sm, isa);
 }
 
+/* sparse rows (CSR) times X: gathered dot products (few rows) and multiply-adds over X transposed */
+static void sparse_cases(int isa) {
+  static const int ms[] = {1, 3, 7, 8, 130, 200}, ks[] = {1, 17, 64}, ns[] = {1, 5, 33};
+  Family g = {"sparse_rows_g", 1e-6, 0, 0}, t = {"sparse_rows_t", 1e-6, 0, 0};
+  for (size_t a = 0; a < 6; a++)
+    for (size_t b = 0; b < 3; b++)
+      for (size_t c = 0; c < 3; c++) {
+        int m = ms[a], k = ks[b], n = ns[c], ldy = n + 2;
+        int* start = malloc(sizeof(int) * (size_t)(n + 1));
+        int* col = malloc(sizeof(int) * (size_t)n * k);
+        float* val = malloc(sizeof(float) * (size_t)n * k);
+        int nnz = 0;
+        start[0] = 0;
+        for (int r = 0; r < n; r++) {
+          for (int kk = 0; kk < k; kk++) {
+            if (gauss() + 2 > 0.35) { /* gauss() is centred on -2: about a quarter kept, some rows empty */
+              col[nnz] = kk;
+              val[nnz++] = gauss() + 2;
+            }
+          }
+          start[r + 1] = nnz;
+        }
+        float *x = malloc(sizeof(float) * (size_t)m * k), *xt = malloc(sizeof(float) * (size_t)m * k),
+              *y = malloc(sizeof(float) * (size_t)m * ldy);
+        fill(x, (size_t)m * k);
+        for (int i = 0; i < m; i++)
+          for (int kk = 0; kk < k; kk++) xt[(size_t)kk * m + i] = x[(size_t)i * k + kk];
+        for (int pass = 0; pass < 2; pass++) {
+          Family* f = pass ? &t : &g;
+          for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
+          /* rows 1 .. n-1 only when n > 1: row 0's column keeps its sentinel */
+          int r0 = n > 1 ? 1 : 0;
+          if (pass) CALL(isa, sparse_rows_t, start, col, val, r0, n, xt, m, y, ldy);
+          else CALL(isa, sparse_rows_g, start, col, val, r0, n, x, m, k, y, ldy);
+          for (int i = 0; i < m; i++) {
+            for (int r = 0; r < ldy; r++) {
+              if (r < r0 || r >= n) {
+                if (y[(size_t)i * ldy + r] != SENTINEL) check(f, isa, 1, 0, 1, "outside the rows");
+                continue;
+              }
+              double ref = 0, mag = 0;
+              for (int p = start[r]; p < start[r + 1]; p++) {
+                ref += (double)val[p] * x[(size_t)i * k + col[p]];
+                mag += fabs((double)val[p] * x[(size_t)i * k + col[p]]);
+              }
+              check(f, isa, y[(size_t)i * ldy + r], ref, mag + 1e-6, "y");
+            }
+          }
+          f->cases++;
+        }
+        free(start);
+        free(col);
+        free(val);
+        free(x);
+        free(xt);
+        free(y);
+      }
+  report(&g, isa);
+  report(&t, isa);
+}
+
 /*
  * W8A8: with unit scales and no bias the outputs are the int32 sums themselves (exact in float
  * below 2^24), compared for equality and hashed; then real scales and a bias, to float precision.
@@ -471,6 +532,7 @@ int main(int argc, char** argv) {
     code_cases(isa);
     row_cases(isa);
     rows_cases(isa);
+    sparse_cases(isa);
     exact_hash = 1469598103934665603ULL;
     w8a8_cases(isa);
     if (isa == 0) first = exact_hash;

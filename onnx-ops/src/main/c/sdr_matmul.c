@@ -16,6 +16,20 @@
  *            for bits 8 and 4): non-zero j (in storage order) has value
  *            (code[j] - zero_points[j / block_size]) * scales[j / block_size].
  *
+ * SdrConv: Y = Conv(X, W) + B for a 2-D convolution (group 1) whose weight W [N, C, kh, kw] is
+ * stored the same way, one column per output channel over K = C * kh * kw rows (row k = (c * kh +
+ * dy) * kw + dx, the order of the .cai SDR positions of a Conv weight):
+ *
+ *   inputs   0 X           float [B, C, H, W]
+ *            1..5          as SdrMatMul (col_ptr, row_idx, values, scales, zero_points)
+ *            6 B           float [N], optional
+ *   output   0 Y           float [B, N, OH, OW]
+ *   attributes  K, N, bits, block_size as SdrMatMul; kernel_shape [kh, kw] (required), pads
+ *            [top, left, bottom, right] (default 0), strides and dilations [h, w] (default 1).
+ *
+ * Patches of X are gathered tile by tile straight into the transposed form the many-rows kernel
+ * takes (output pixels as the rows), so a convolution is the same sparse multiply-add per non-zero.
+ *
  * This is the layout the .cai SDR codec keeps for a MatMul weight: positions in fiber-major order
  * (one fiber = one output column, since MatMul reduces along K) and the kept values quantized in
  * blocks along their storage order. One column's work is a dot product of X's row with a gathered
@@ -55,6 +69,7 @@ static const char* ISA_NAMES[] = {"scalar", "avx2", "avx512", "auto"};
 typedef struct {
   OrtCustomOp op;
   int isa;
+  int conv; /* 0: SdrMatMul, 1: SdrConv */
 } SdrOp;
 
 typedef struct {
@@ -62,11 +77,14 @@ typedef struct {
   int isa;
   int64_t K, N, bits, block;
   char name[160];
+  char label[192]; /* "SdrMatMul node 'name'": how error messages name the node */
   /* constant inputs already checked (initializers keep their address) */
   pthread_mutex_t lock;
   const void* checked[5];
   int64_t checked_nnz;
   int constant_weights; /* inputs 1..5 are initializers: checking once per address is safe */
+  int conv;
+  int64_t kernel[2], pads[4], strides[2], dilations[2]; /* SdrConv */
 } SdrKernel;
 
 /* One weight as the kernels see it. */
@@ -538,7 +556,7 @@ static OrtStatus* read_tensor(const OrtApi* api, const SdrKernel* k, const OrtVa
   if (!s) s = api->GetDimensionsCount(info, &t->rank);
   if (!s && t->rank > 8) {
     api->ReleaseTensorTypeAndShapeInfo(info);
-    return fail(api, "SdrMatMul node '%s': input %s has more than 8 dimensions", k->name, what);
+    return fail(api, "%s: input %s has more than 8 dimensions", k->label, what);
   }
   if (!s) s = api->GetDimensions(info, t->dims, t->rank);
   size_t count = 0;
@@ -563,13 +581,13 @@ static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
   }
   char d[200];
   if (w->col_ptr[0] != 0) {
-    return fail(api, "SdrMatMul node '%s': col_ptr[0] must be 0%s", k->name, "");
+    return fail(api, "%s: col_ptr[0] must be 0%s", k->label, "");
   }
   for (int64_t n = 0; n < w->N; n++) {
     if (w->col_ptr[n + 1] < w->col_ptr[n]) {
       snprintf(d, sizeof d, " (col_ptr[%lld] = %d < col_ptr[%lld] = %d)", (long long)n + 1, w->col_ptr[n + 1],
                (long long)n, w->col_ptr[n]);
-      return fail(api, "SdrMatMul node '%s': col_ptr must not decrease%s", k->name, d);
+      return fail(api, "%s: col_ptr must not decrease%s", k->label, d);
     }
   }
   for (int64_t j = 0; j < w->nnz; j++) {
@@ -577,7 +595,7 @@ static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
     if (r < 0 || r >= w->K) {
       snprintf(d, sizeof d, "row_idx[%lld] = %lld is outside [0, K = %lld)", (long long)j, (long long)r,
                (long long)w->K);
-      return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+      return fail(api, "%s: %s", k->label, d);
     }
   }
   pthread_mutex_lock(&k->lock);
@@ -589,22 +607,133 @@ static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
   return NULL;
 }
 
+/* ---------------------------------------------------------------- SdrConv */
+
+typedef struct {
+  const Weights* w;
+  const SdrKernel* k;
+  const float* x; /* one image [C, H, W] */
+  const float* bias;
+  float* y;       /* one image [N, OH, OW] */
+  float* xt;
+  int64_t C, H, W, OW, P;
+  int tw;
+  int64_t col_tasks;
+  AxpyFn axpy;
+} ConvJob;
+
+/* tile t: the patches of output pixels t*tw .. t*tw+tw-1, transposed: xt[t][k][i], zero outside X */
+static void im2col_task(void* p, size_t t) {
+  const ConvJob* j = (const ConvJob*)p;
+  const SdrKernel* k = j->k;
+  int tw = j->tw;
+  int64_t kh = k->kernel[0], kw = k->kernel[1];
+  float* out = j->xt + (int64_t)t * j->w->K * tw;
+  int64_t iy0[64], ix0[64];
+  for (int i = 0; i < tw; i++) {
+    int64_t px = (int64_t)t * tw + i;
+    iy0[i] = px < j->P ? (px / j->OW) * k->strides[0] - k->pads[0] : INT32_MIN;
+    ix0[i] = px < j->P ? (px % j->OW) * k->strides[1] - k->pads[1] : INT32_MIN;
+  }
+  for (int64_t c = 0; c < j->C; c++) {
+    const float* plane = j->x + c * j->H * j->W;
+    for (int64_t dy = 0; dy < kh; dy++) {
+      for (int64_t dx = 0; dx < kw; dx++) {
+        float* row = out + ((c * kh + dy) * kw + dx) * tw;
+        int64_t oy = dy * k->dilations[0], ox = dx * k->dilations[1];
+        for (int i = 0; i < tw; i++) {
+          int64_t iy = iy0[i] + oy, ix = ix0[i] + ox;
+          row[i] = iy >= 0 && iy < j->H && ix >= 0 && ix < j->W ? plane[iy * j->W + ix] : 0.f;
+        }
+      }
+    }
+  }
+}
+
+static void conv_tile_task(void* p, size_t t) {
+  const ConvJob* j = (const ConvJob*)p;
+  int64_t tile = (int64_t)t / j->col_tasks;
+  int64_t n0 = ((int64_t)t % j->col_tasks) * COLS_PER_TASK;
+  int64_t n1 = n0 + COLS_PER_TASK < j->w->N ? n0 + COLS_PER_TASK : j->w->N;
+  int tw = j->tw;
+  const float* xt = j->xt + tile * j->w->K * tw;
+  int64_t m0 = tile * tw;
+  int64_t rows = j->P - m0 < tw ? j->P - m0 : tw;
+  float acc[64];
+  for (int64_t n = n0; n < n1; n++) {
+    j->axpy(j->w, xt, tw, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
+    float b = j->bias ? j->bias[n] : 0.f;
+    float* y = j->y + n * j->P + m0; /* NCHW: one output channel's pixels are contiguous */
+    for (int64_t i = 0; i < rows; i++) {
+      y[i] = acc[i] + b;
+    }
+  }
+}
+
+static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const Tensor* x, const float* bias,
+                               const Weights* w) {
+  const OrtApi* api = k->api;
+  int64_t B = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+  int64_t ekh = k->dilations[0] * (k->kernel[0] - 1) + 1, ekw = k->dilations[1] * (k->kernel[1] - 1) + 1;
+  int64_t OH = (H + k->pads[0] + k->pads[2] - ekh) / k->strides[0] + 1;
+  int64_t OW = (W + k->pads[1] + k->pads[3] - ekw) / k->strides[1] + 1;
+  if (H + k->pads[0] + k->pads[2] < ekh || W + k->pads[1] + k->pads[3] < ekw) {
+    char d[200];
+    snprintf(d, sizeof d, "the input is %lld x %lld, smaller than the padded kernel %lld x %lld", (long long)H,
+             (long long)W, (long long)ekh, (long long)ekw);
+    return fail(api, "%s: %s", k->label, d);
+  }
+  int64_t ydims[4] = {B, k->N, OH, OW};
+  OrtValue* yv;
+  CHECK(api->KernelContext_GetOutput(ctx, 0, ydims, 4, &yv));
+  float* y;
+  CHECK(api->GetTensorMutableData(yv, (void**)&y));
+  int64_t P = OH * OW;
+  if (B == 0 || P == 0 || k->N == 0) {
+    return NULL;
+  }
+  ConvJob job = {w, k, NULL, bias, NULL, NULL, C, H, W, OW, P, tile_width(k->isa),
+                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, axpy_fn(k->isa)};
+  int64_t tiles = (P + job.tw - 1) / job.tw;
+  job.xt = (float*)aligned_alloc(64, (size_t)(tiles * k->K * job.tw * sizeof(float) + 64) / 64 * 64);
+  if (!job.xt) {
+    return fail(api, "%s: out of memory for %s", k->label, "the input patches");
+  }
+  int serial = w->nnz * P < 16384;
+  OrtStatus* s = NULL;
+  for (int64_t b = 0; b < B && !s; b++) {
+    job.x = (const float*)x->data + b * C * H * W;
+    job.y = y + b * k->N * P;
+    size_t tasks = (size_t)(tiles * job.col_tasks);
+    if (serial) {
+      for (size_t t = 0; t < (size_t)tiles; t++) im2col_task(&job, t);
+      for (size_t t = 0; t < tasks; t++) conv_tile_task(&job, t);
+    } else {
+      s = api->KernelContext_ParallelFor(ctx, im2col_task, (size_t)tiles, 0, &job);
+      if (!s) s = api->KernelContext_ParallelFor(ctx, conv_tile_task, tasks, 0, &job);
+    }
+  }
+  free(job.xt);
+  return s;
+}
+
 static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) {
   SdrKernel* k = (SdrKernel*)kernel;
   const OrtApi* api = k->api;
   size_t n_in;
   CHECK(api->KernelContext_GetInputCount(ctx, &n_in));
-  Tensor in[6];
+  Tensor in[7];
   memset(in, 0, sizeof in);
-  static const char* names[] = {"X", "col_ptr", "row_idx", "values", "scales", "zero_points"};
-  for (size_t i = 0; i < 6; i++) {
+  static const char* names[] = {"X", "col_ptr", "row_idx", "values", "scales", "zero_points", "B"};
+  size_t inputs = k->conv ? 7 : 6;
+  for (size_t i = 0; i < inputs; i++) {
     const OrtValue* v = NULL;
     if (i < n_in) {
       CHECK(api->KernelContext_GetInput(ctx, i, &v));
     }
     if (!v) {
       if (i < 4 || (i == 4 && k->bits != 32)) {
-        return fail(api, "SdrMatMul node '%s': input %s is missing", k->name, names[i]);
+        return fail(api, "%s: input %s is missing", k->label, names[i]);
       }
       continue;
     }
@@ -618,15 +747,25 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
   w.bits = (int)k->bits;
   w.block = k->block;
   Tensor* x = &in[0];
-  if (x->rank < 1 || x->dims[x->rank - 1] != k->K) {
+  if (k->conv) {
+    if (x->rank != 4 || x->dims[1] * k->kernel[0] * k->kernel[1] != k->K) {
+      snprintf(d, sizeof d, "X must be [B, C, H, W] with C * kh * kw = K = %lld; it has rank %zu%s", (long long)k->K,
+               x->rank, x->rank == 4 ? " and another C" : "");
+      return fail(api, "%s: %s", k->label, d);
+    }
+    if (in[6].data && (in[6].type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || in[6].count != k->N)) {
+      snprintf(d, sizeof d, "B must be float [N = %lld], it has %lld elements", (long long)k->N, (long long)in[6].count);
+      return fail(api, "%s: %s", k->label, d);
+    }
+  } else if (x->rank < 1 || x->dims[x->rank - 1] != k->K) {
     snprintf(d, sizeof d, "X's last dimension is %lld, the attribute K is %lld", x->rank ? (long long)x->dims[x->rank - 1] : 0LL,
              (long long)k->K);
-    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    return fail(api, "%s: %s", k->label, d);
   }
   if (in[1].rank != 1 || in[1].count != k->N + 1) {
     snprintf(d, sizeof d, "col_ptr must be a 1-D int32 tensor of N + 1 = %lld elements, it has %lld", (long long)k->N + 1,
              (long long)in[1].count);
-    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    return fail(api, "%s: %s", k->label, d);
   }
   w.col_ptr = (const int32_t*)in[1].data;
   w.nnz = w.col_ptr[k->N];
@@ -635,23 +774,23 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
   } else if (in[2].type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32) {
     w.idx32 = (const int32_t*)in[2].data;
   } else {
-    return fail(api, "SdrMatMul node '%s': row_idx must be uint16 or int32, it is %s", k->name, type_name(in[2].type));
+    return fail(api, "%s: row_idx must be uint16 or int32, it is %s", k->label, type_name(in[2].type));
   }
   if (in[2].count != w.nnz) {
     snprintf(d, sizeof d, "row_idx has %lld elements, col_ptr[N] says nnz = %lld", (long long)in[2].count, (long long)w.nnz);
-    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    return fail(api, "%s: %s", k->label, d);
   }
   ONNXTensorElementDataType want = k->bits == 32 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
   if (in[3].type != want) {
     snprintf(d, sizeof d, "values must be %s for bits = %lld, they are %s", type_name(want), (long long)k->bits,
              type_name(in[3].type));
-    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    return fail(api, "%s: %s", k->label, d);
   }
   int64_t want_values = k->bits == 4 ? (w.nnz + 1) / 2 : w.nnz;
   if (in[3].count != want_values) {
     snprintf(d, sizeof d, "values has %lld elements, %lld expected for nnz = %lld at %lld bits", (long long)in[3].count,
              (long long)want_values, (long long)w.nnz, (long long)k->bits);
-    return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    return fail(api, "%s: %s", k->label, d);
   }
   if (k->bits == 32) {
     w.vf = (const float*)in[3].data;
@@ -661,18 +800,21 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
     if (in[4].count < blocks) {
       snprintf(d, sizeof d, "scales has %lld elements, nnz = %lld in blocks of %lld needs %lld", (long long)in[4].count,
                (long long)w.nnz, (long long)k->block, (long long)blocks);
-      return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+      return fail(api, "%s: %s", k->label, d);
     }
     w.scales = (const float*)in[4].data;
     if (in[5].data) {
       if (in[5].count < blocks) {
         snprintf(d, sizeof d, "zero_points has %lld elements, %lld needed", (long long)in[5].count, (long long)blocks);
-        return fail(api, "SdrMatMul node '%s': %s", k->name, d);
+        return fail(api, "%s: %s", k->label, d);
       }
       w.zps = (const uint8_t*)in[5].data;
     }
   }
   CHECK(check_weights(k, &w, in));
+  if (k->conv) {
+    return conv_compute(k, ctx, x, (const float*)in[6].data, &w);
+  }
 
   int64_t M = x->count / k->K;
   int64_t ydims[8];
@@ -701,7 +843,7 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
   int64_t tiles = (M + job.tw - 1) / job.tw;
   job.xt = (float*)aligned_alloc(64, (size_t)(tiles * k->K * job.tw * sizeof(float) + 64) / 64 * 64);
   if (!job.xt) {
-    return fail(api, "SdrMatMul node '%s': out of memory for %s", k->name, "the transposed input");
+    return fail(api, "%s: out of memory for %s", k->label, "the transposed input");
   }
   OrtStatus* s = NULL;
   size_t tasks = (size_t)(tiles * job.col_tasks);
@@ -722,9 +864,39 @@ static OrtStatus* attr(const OrtApi* api, const OrtKernelInfo* info, const char*
   if (s) {
     api->ReleaseStatus(s);
     if (required) {
-      return fail(api, "SdrMatMul node '%s': attribute %s is missing", node, name);
+      return fail(api, "%s: attribute %s is missing", node, name);
     }
     *out = dflt;
+  }
+  return NULL;
+}
+
+/* an INTS attribute of exactly n values into out, or dflt (n values) when absent */
+static OrtStatus* ints_attr(const OrtApi* api, const OrtKernelInfo* info, const char* node, const char* name, size_t n,
+                            const int64_t* dflt, int required, int64_t min, int64_t* out) {
+  size_t size = 0;
+  OrtStatus* s = api->KernelInfoGetAttributeArray_int64(info, name, NULL, &size);
+  if (s) {
+    api->ReleaseStatus(s);
+    if (required) {
+      return fail(api, "%s: attribute %s is missing", node, name);
+    }
+    memcpy(out, dflt, n * sizeof(int64_t));
+    return NULL;
+  }
+  if (size != n) {
+    char d[160];
+    snprintf(d, sizeof d, "attribute %s has %zu values, %zu expected", name, size, n);
+    return fail(api, "%s: %s", node, d);
+  }
+  CHECK(api->KernelInfoGetAttributeArray_int64(info, name, out, &size));
+  for (size_t i = 0; i < n; i++) {
+    if (out[i] < min || out[i] > 65536) {
+      char d[160];
+      snprintf(d, sizeof d, "attribute %s[%zu] = %lld is outside [%lld, 65536]", name, i, (long long)out[i],
+               (long long)min);
+      return fail(api, "%s: %s", node, d);
+    }
   }
   return NULL;
 }
@@ -732,31 +904,41 @@ static OrtStatus* attr(const OrtApi* api, const OrtKernelInfo* info, const char*
 static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* api, const OrtKernelInfo* info,
                                           void** kernel) {
   SdrKernel* k = (SdrKernel*)calloc(1, sizeof(SdrKernel));
-  if (!k) return api->CreateStatus(ORT_FAIL, "SdrMatMul: out of memory");
+  if (!k) return api->CreateStatus(ORT_FAIL, "cortexsdr ops: out of memory");
   k->api = api;
   k->isa = ((const SdrOp*)op)->isa;
+  k->conv = ((const SdrOp*)op)->conv;
   size_t len = sizeof k->name;
   OrtStatus* s = api->KernelInfo_GetNodeName(info, k->name, &len);
   if (s) {
     api->ReleaseStatus(s);
+    s = NULL;
     snprintf(k->name, sizeof k->name, "%s", "(unnamed)");
   }
+  snprintf(k->label, sizeof k->label, "%s node '%s'", k->conv ? "SdrConv" : "SdrMatMul", k->name);
   char d[200];
-  if (!s) s = attr(api, info, k->name, "K", 0, 1, &k->K);
-  if (!s) s = attr(api, info, k->name, "N", 0, 1, &k->N);
-  if (!s) s = attr(api, info, k->name, "bits", 32, 0, &k->bits);
-  if (!s) s = attr(api, info, k->name, "block_size", 0, k->bits != 32, &k->block);
+  if (k->conv) {
+    static const int64_t zeros[4] = {0, 0, 0, 0}, ones[2] = {1, 1};
+    if (!s) s = ints_attr(api, info, k->label, "kernel_shape", 2, NULL, 1, 1, k->kernel);
+    if (!s) s = ints_attr(api, info, k->label, "pads", 4, zeros, 0, 0, k->pads);
+    if (!s) s = ints_attr(api, info, k->label, "strides", 2, ones, 0, 1, k->strides);
+    if (!s) s = ints_attr(api, info, k->label, "dilations", 2, ones, 0, 1, k->dilations);
+  }
+  if (!s) s = attr(api, info, k->label, "K", 0, 1, &k->K);
+  if (!s) s = attr(api, info, k->label, "N", 0, 1, &k->N);
+  if (!s) s = attr(api, info, k->label, "bits", 32, 0, &k->bits);
+  if (!s) s = attr(api, info, k->label, "block_size", 0, k->bits != 32, &k->block);
   if (!s && (k->K <= 0 || k->N < 0 || k->K > INT32_MAX || k->N > INT32_MAX)) {
     snprintf(d, sizeof d, "K = %lld and N = %lld must be positive and below 2^31", (long long)k->K, (long long)k->N);
-    s = fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    s = fail(api, "%s: %s", k->label, d);
   }
   if (!s && k->bits != 32 && k->bits != 8 && k->bits != 4) {
     snprintf(d, sizeof d, "bits = %lld; supported are 32 (float values), 8 and 4", (long long)k->bits);
-    s = fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    s = fail(api, "%s: %s", k->label, d);
   }
   if (!s && k->bits != 32 && k->block <= 0) {
     snprintf(d, sizeof d, "block_size = %lld must be positive", (long long)k->block);
-    s = fail(api, "SdrMatMul node '%s': %s", k->name, d);
+    s = fail(api, "%s: %s", k->label, d);
   }
   if (s) {
     free(k);
@@ -787,8 +969,7 @@ static void ORT_API_CALL sdr_destroy(void* kernel) {
 }
 
 static const char* ORT_API_CALL sdr_name(const OrtCustomOp* op) {
-  (void)op;
-  return "SdrMatMul";
+  return ((const SdrOp*)op)->conv ? "SdrConv" : "SdrMatMul";
 }
 
 static ONNXTensorElementDataType ORT_API_CALL sdr_input_type(const OrtCustomOp* op, size_t i) {
@@ -798,13 +979,13 @@ static ONNXTensorElementDataType ORT_API_CALL sdr_input_type(const OrtCustomOp* 
     case 1: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
     case 4: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     case 5: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    case 6: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     default: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; /* row_idx, values: checked at run */
   }
 }
 
 static size_t ORT_API_CALL sdr_input_count(const OrtCustomOp* op) {
-  (void)op;
-  return 6;
+  return ((const SdrOp*)op)->conv ? 7 : 6;
 }
 
 static ONNXTensorElementDataType ORT_API_CALL sdr_output_type(const OrtCustomOp* op, size_t i) {
@@ -862,11 +1043,11 @@ static int ORT_API_CALL sdr_end_version(const OrtCustomOp* op) {
 
 /* ---------------------------------------------------------------- registration */
 
-static SdrOp OPS[3];
+static SdrOp OPS[3][2]; /* per instruction set: SdrMatMul, SdrConv */
 static OrtCustomOpDomain* DOMAINS[3];
 static pthread_mutex_t REGISTER_LOCK = PTHREAD_MUTEX_INITIALIZER;
 
-static void init_op(SdrOp* o, int isa) {
+static void init_op(SdrOp* o, int isa, int conv) {
   memset(o, 0, sizeof *o);
   /* ONNX Runtime reads this struct as of API version CSDR_MIN_API, so newer fields stay unused */
   o->op.version = CSDR_MIN_API;
@@ -889,6 +1070,7 @@ static void init_op(SdrOp* o, int isa) {
   o->op.CreateKernelV2 = sdr_create;
   o->op.KernelComputeV2 = sdr_compute;
   o->isa = isa;
+  o->conv = conv;
 }
 
 static int config(const OrtApi* api, const OrtSessionOptions* options, const char* key, char* out, size_t cap) {
@@ -960,10 +1142,12 @@ CSDR_EXPORT OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options
   pthread_mutex_lock(&REGISTER_LOCK);
   OrtStatus* s = NULL;
   if (!DOMAINS[isa]) {
-    init_op(&OPS[isa], isa);
+    init_op(&OPS[isa][0], isa, 0);
+    init_op(&OPS[isa][1], isa, 1);
     OrtCustomOpDomain* d = NULL;
     s = api->CreateCustomOpDomain("ai.cortexsdr", &d);
-    if (!s) s = api->CustomOpDomain_Add(d, &OPS[isa].op);
+    if (!s) s = api->CustomOpDomain_Add(d, &OPS[isa][0].op);
+    if (!s) s = api->CustomOpDomain_Add(d, &OPS[isa][1].op);
     if (!s) {
       DOMAINS[isa] = d; /* kept for the life of the process: sessions may outlive the options */
     } else if (d) {

@@ -10,6 +10,7 @@ import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -105,8 +106,8 @@ public final class SdrMatMulWeights {
   }
 
   /**
-   * The operator's layout of an SDR-coded {@code [K, N]} MatMul weight (reduction axis 0) of a
-   * {@code .cai}: 8-bit and 4-bit value codes are kept as stored, other widths are widened to 8
+   * The operator's layout of an SDR-coded {@code [K, N]} MatMul weight (reduction axis 0) or {@code
+   * [N, C, kh, kw]} Conv weight (K = C * kh * kw) of a {@code .cai}: 8-bit and 4-bit value codes are kept as stored, other widths are widened to 8
    * bits exactly, fp32/fp16 values become fp32.
    *
    * @throws CaiException if the tensor is not such a weight
@@ -115,13 +116,15 @@ public final class SdrMatMulWeights {
     CaiReader.StoredTensor st = cai.readStored(name);
     TensorInfo info = st.entry().info();
     // fibers must be the K values of one column: a Conv role would make them span [K, N] whole
-    if (!(st.codec() instanceof SdrCodec sdr) || info.rank() != 2 || info.reductionAxis() != 0
-        || info.fiberLength() != info.shape()[0]) {
-      throw new CaiException(cai.path().toString(), name, "is not an SDR-coded [K, N] MatMul weight ("
-          + st.codec().describe() + ", shape " + java.util.Arrays.toString(info.shape()) + ")");
+    boolean matMul = info.rank() == 2 && info.reductionAxis() == 0 && info.fiberLength() == info.shape()[0];
+    // a Conv weight [N, C, kh, kw] keeps one fiber per output channel over its C * kh * kw values
+    boolean conv = info.role() == TensorRole.CONV_WEIGHT && info.rank() == 4 && info.reductionAxis() == 1;
+    if (!(st.codec() instanceof SdrCodec sdr) || !(matMul || conv)) {
+      throw new CaiException(cai.path().toString(), name, "is not an SDR-coded [K, N] MatMul weight or [N, C, kh, "
+          + "kw] Conv weight (" + st.codec().describe() + ", shape " + java.util.Arrays.toString(info.shape()) + ")");
     }
-    int k = Math.toIntExact(info.shape()[0]);
-    int n = Math.toIntExact(info.shape()[1]);
+    int k = Math.toIntExact(conv ? info.fiberLength() : info.shape()[0]);
+    int n = Math.toIntExact(conv ? info.shape()[0] : info.shape()[1]);
     if (sdr.valueCodec() == null) {
       SdrCodec.SparseTensor s = sdr.unpack(info, st.payload());
       return ofFloats(k, n, s.positions(), s.values());
@@ -204,6 +207,30 @@ public final class SdrMatMulWeights {
     return b.build();
   }
 
+  /**
+   * The {@code SdrConv} node computing {@code y = Conv(x, W) + bias} (bias may be null) from the
+   * initializers named {@code prefix_*}; {@code kernel} [kh, kw], {@code pads} [top, left, bottom,
+   * right], {@code strides} and {@code dilations} [h, w] as the ONNX {@code Conv} attributes.
+   */
+  public NodeProto convNode(String nodeName, String x, String bias, String y, String prefix, long[] kernel,
+      long[] pads, long[] strides, long[] dilations) {
+    NodeProto.Builder b = NodeProto.newBuilder().setName(nodeName).setOpType("SdrConv").setDomain(SdrOps.DOMAIN)
+        .addInput(x).addInput(prefix + "_col_ptr").addInput(prefix + "_row_idx").addInput(prefix + "_values")
+        .addOutput(y)
+        .addAttribute(intAttr("K", k)).addAttribute(intAttr("N", n)).addAttribute(intAttr("bits", bits))
+        .addAttribute(intsAttr("kernel_shape", kernel)).addAttribute(intsAttr("pads", pads))
+        .addAttribute(intsAttr("strides", strides)).addAttribute(intsAttr("dilations", dilations));
+    if (bits != 32) {
+      b.addInput(prefix + "_scales").addInput(prefix + "_zero_points").addAttribute(intAttr("block_size", blockSize));
+    } else if (bias != null) {
+      b.addInput("").addInput(""); // optional inputs left out, so the bias is input 6
+    }
+    if (bias != null) {
+      b.addInput(bias);
+    }
+    return b.build();
+  }
+
   /** The node's initializers, named {@code prefix_col_ptr}, {@code prefix_row_idx}, ... */
   public List<TensorProto> initializers(String prefix) {
     return initializers(prefix, k > 65536);
@@ -265,6 +292,14 @@ public final class SdrMatMulWeights {
   private static TensorProto tensor(String name, int type, byte[] data, long dim) {
     return TensorProto.newBuilder().setName(name).setDataType(type).addDims(dim)
         .setRawData(ByteString.copyFrom(data)).build();
+  }
+
+  private static AttributeProto intsAttr(String name, long[] v) {
+    AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+    for (long x : v) {
+      a.addInts(x);
+    }
+    return a.build();
   }
 
   private static AttributeProto intAttr(String name, long v) {

@@ -9,7 +9,7 @@
  *       the ONNX Runtime release this process runs, or the one the options name: block-quantized
  *       weights become {@code MatMulNBits} / {@code GatherBlockQuantized} (or, for releases before
  *       1.23, their older forms) and stay quantized inside ONNX Runtime; SDR-sparse MatMul weights
- *       become {@code ai.cortexsdr.SdrMatMul} when sparse enough for it to be faster (see {@code
+ *       become {@code ai.cortexsdr.SdrMatMul} (Conv weights {@code ai.cortexsdr.SdrConv}) when sparse enough for it to be faster (see {@code
  *       SdrMatMulRewriter}); every other weight (lossless, or without an operator) is decoded
  *       straight into a direct buffer and handed over with {@code
  *       SessionOptions.addExternalInitializers}, never into the model bytes nor a file. Weights
@@ -31,8 +31,8 @@
  *       sparse columns: {@code col_ptr}, {@code row_idx}, fp32 values or 8/4-bit codes with block
  *       scales and zero points), made from an SDR-coded {@code .cai} tensor or from arrays; gives
  *       the node and its initializers, its size, and a dense copy for reference checks.
- *   <li>{@code SdrMatMulRewriter}: the {@code QuantizedOnnxExporter.Rewriter} that turns a MatMul
- *       on an SDR weight into {@code SdrMatMul} above a sparsity threshold.
+ *   <li>{@code SdrMatMulRewriter}: the {@code QuantizedOnnxExporter.Rewriter} that turns a MatMul (or a Conv)
+ *       on an SDR weight into {@code SdrMatMul} ({@code SdrConv}) above a sparsity threshold.
  * </ul>
  *
  * <p>The operator's inputs, attributes and layout are specified in {@code src/main/c/sdr_matmul.c}

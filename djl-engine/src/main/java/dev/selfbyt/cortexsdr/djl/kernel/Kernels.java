@@ -313,6 +313,52 @@ public abstract class Kernels {
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
 
   /**
+   * Rows {@code r0 .. r1-1} of a sparse {@code W} in CSR ({@code start}, {@code col}, {@code val}:
+   * row r keeps {@code val[start[r] .. start[r+1])} at columns {@code col[]}) times the {@code m}
+   * rows of X given transposed ({@code xt} [k, m]): {@code y[yOff + i * ldy + r]} for {@code i <
+   * m}. Each kept value is one multiply-add over a contiguous column of {@code xt}.
+   */
+  public void sparseRowsTransposed(int[] start, int[] col, float[] val, int r0, int r1, float[] xt, int m,
+      float[] y, int yOff, int ldy) {
+    float[] acc = new float[m];
+    for (int r = r0; r < r1; r++) {
+      java.util.Arrays.fill(acc, 0f);
+      for (int p = start[r], p1 = start[r + 1]; p < p1; p++) {
+        axpy(val[p], xt, col[p] * m, acc, 0, m);
+      }
+      for (int i = 0; i < m; i++) {
+        y[yOff + i * ldy + r] = acc[i];
+      }
+    }
+  }
+
+  /**
+   * The same rows for few rows of X, row-major {@code x} [m, k] from {@code xOff}: one gathered dot
+   * product per output, {@code y[yOff + i * ldy + r]}.
+   */
+  public void sparseRowsGathered(int[] start, int[] col, float[] val, int r0, int r1, float[] x, int xOff, int m,
+      int k, float[] y, int yOff, int ldy) {
+    for (int r = r0; r < r1; r++) {
+      int p0 = start[r];
+      int p1 = start[r + 1];
+      for (int i = 0; i < m; i++) {
+        int xr = xOff + i * k;
+        float s0 = 0;
+        float s1 = 0;
+        int p = p0;
+        for (; p + 1 < p1; p += 2) {
+          s0 += x[xr + col[p]] * val[p];
+          s1 += x[xr + col[p + 1]] * val[p + 1];
+        }
+        if (p < p1) {
+          s0 += x[xr + col[p]] * val[p];
+        }
+        y[yOff + i * ldy + r] = s0 + s1;
+      }
+    }
+  }
+
+  /**
    * {@code x} itself when none of {@code x[off .. off + len)} is denormal (nonzero and below
    * {@link Float#MIN_NORMAL} in magnitude), else a copy of {@code x} with those flushed to zero.
    * Java cannot set the CPU's flush-to-zero mode, and a denormal operand makes every multiply-add

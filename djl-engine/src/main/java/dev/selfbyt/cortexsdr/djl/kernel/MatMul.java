@@ -227,30 +227,15 @@ public final class MatMul {
   public static void multiply(Kernels kern, float[] x, int xOff, int m, SparseMatrix w, float[] y, int yOff) {
     int n = w.rows();
     int k = w.cols();
+    int[] start = w.rowStartArray();
     int[] col = w.colIndexArray();
     float[] val = w.valueArray();
     int tiles = (n + TILE - 1) / TILE;
     long work = (long) m * w.nnz();
     if (m < 8) {
-      KernelThreads.forEach(tiles, work, t -> {
-        for (int r = t * TILE, end = Math.min(n, r + TILE); r < end; r++) {
-          int p0 = w.rowStart(r);
-          int p1 = w.rowStart(r + 1);
-          for (int i = 0; i < m; i++) {
-            int xr = xOff + i * k;
-            float s0 = 0, s1 = 0;
-            int p = p0;
-            for (; p + 1 < p1; p += 2) {
-              s0 += x[xr + col[p]] * val[p];
-              s1 += x[xr + col[p + 1]] * val[p + 1];
-            }
-            if (p < p1) {
-              s0 += x[xr + col[p]] * val[p];
-            }
-            y[yOff + i * n + r] = s0 + s1;
-          }
-        }
-      });
+      // one gathered dot product per output, a tile of W's rows per call (one JNI crossing per tile)
+      KernelThreads.forEach(tiles, work, t -> kern.sparseRowsGathered(start, col, val, t * TILE,
+          Math.min(n, t * TILE + TILE), x, xOff, m, k, y, yOff, n));
       return;
     }
     // many rows of X: walk X transposed, so each kept weight scales one contiguous column of X
@@ -260,17 +245,7 @@ public final class MatMul {
         xt[kk * m + i] = x[xOff + i * k + kk];
       }
     }
-    KernelThreads.forEach(tiles, work, t -> {
-      float[] acc = new float[m];
-      for (int r = t * TILE, end = Math.min(n, r + TILE); r < end; r++) {
-        java.util.Arrays.fill(acc, 0f);
-        for (int p = w.rowStart(r), p1 = w.rowStart(r + 1); p < p1; p++) {
-          kern.axpy(val[p], xt, col[p] * m, acc, 0, m);
-        }
-        for (int i = 0; i < m; i++) {
-          y[yOff + i * n + r] = acc[i];
-        }
-      }
-    });
+    KernelThreads.forEach(tiles, work, t -> kern.sparseRowsTransposed(start, col, val, t * TILE,
+        Math.min(n, t * TILE + TILE), xt, m, y, yOff, n));
   }
 }

@@ -217,6 +217,46 @@ final class NativeKernels extends Kernels {
   }
 
   @Override
+  public void sparseRowsTransposed(int[] start, int[] col, float[] val, int r0, int r1, float[] xt, int m,
+      float[] y, int yOff, int ldy) {
+    if (r1 <= r0 || m == 0) {
+      return;
+    }
+    checkCsr(start, col, val, r0, r1, xt.length / Math.max(1, m));
+    need(y, yOff, (m - 1) * ldy + r1);
+    nSparseRowsT(isa, start, col, val, r0, r1, xt, m, y, yOff, ldy);
+  }
+
+  @Override
+  public void sparseRowsGathered(int[] start, int[] col, float[] val, int r0, int r1, float[] x, int xOff, int m,
+      int k, float[] y, int yOff, int ldy) {
+    if (r1 <= r0 || m == 0) {
+      return;
+    }
+    checkCsr(start, col, val, r0, r1, k);
+    need(x, xOff, m * k);
+    need(y, yOff, (m - 1) * ldy + r1);
+    nSparseRowsG(isa, start, col, val, r0, r1, x, xOff, m, k, y, yOff, ldy);
+  }
+
+  /** The CSR rows read by a sparse product lie inside their arrays, columns below {@code k}. */
+  private static void checkCsr(int[] start, int[] col, float[] val, int r0, int r1, int k) {
+    if (r0 < 0 || r1 >= start.length || start[r0] < 0 || start[r1] > col.length || start[r1] > val.length) {
+      throw new IndexOutOfBoundsException("sparse rows " + r0 + ".." + r1 + " outside their arrays");
+    }
+    for (int r = r0; r < r1; r++) {
+      if (start[r + 1] < start[r]) {
+        throw new IllegalArgumentException("sparse row " + r + " ends before it starts");
+      }
+    }
+    for (int p = start[r0], e = start[r1]; p < e; p++) {
+      if (col[p] < 0 || col[p] >= k) {
+        throw new IndexOutOfBoundsException("sparse column " + col[p] + " outside [0, " + k + ")");
+      }
+    }
+  }
+
+  @Override
   public float dot(float[] a, int aOff, float[] b, int bOff, int len) {
     need(a, aOff, len);
     need(b, bOff, len);
@@ -270,6 +310,12 @@ final class NativeKernels extends Kernels {
   }
 
   private static native int nBestIsa();
+
+  private static native void nSparseRowsT(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] xt,
+      int m, float[] y, int yOff, int ldy);
+
+  private static native void nSparseRowsG(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] x,
+      int xOff, int m, int k, float[] y, int yOff, int ldy);
 
   private static native void nQuantizeU8(int isa, float[] x, int xOff, int m, int k, int kp, byte[] out,
       float[] params);

@@ -101,6 +101,10 @@ public final class SparseMatrix {
     return values[p];
   }
 
+  int[] rowStartArray() {
+    return rowStart;
+  }
+
   int[] colIndexArray() {
     return colIndex;
   }
