@@ -149,7 +149,7 @@ public final class SparseTrainer {
       SplittableRandom shuffle = new SplittableRandom(seed);
       float[] lr = {1e-3f};
       long t0 = System.nanoTime();
-      int denseEpochs = quick ? 1 : arch.equals("cnn") ? 4 : 5;
+      int denseEpochs = quick ? 1 : arch.equals("cnn") ? 3 : 4;
       try (Trainer trainer = trainer(model, lr)) {
         int minElements = CompressionOptions.builder().build().minLossyElements();
         for (Object o : net.layers()) {
@@ -167,7 +167,7 @@ public final class SparseTrainer {
         lr[0] = 5e-4f; // fine-tuning
         double from = 0;
         for (double s : targets) {
-          int epochs = quick ? 1 : from == 0 ? 6 : 3;
+          int epochs = quick ? 1 : from == 0 ? 4 : 2;
           long t1 = System.nanoTime();
           int steps = epochs * ((trainImages + BATCH - 1) / BATCH);
           int ramp = Math.max(1, steps * 2 / 3);
