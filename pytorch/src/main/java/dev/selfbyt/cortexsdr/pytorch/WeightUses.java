@@ -160,9 +160,15 @@ public final class WeightUses {
       vars.put(f.params().get(i), PARAM + i);
     }
     Map<String, Set<Use>> out = new LinkedHashMap<>();
+    Map<String, String> functionAliases = new HashMap<>();
     for (String line : f.body()) {
       Matcher a = ALIAS.matcher(line);
-      if (a.find()) {
+      if (a.find() && a.group(2).equals("__torch__")) { // _0 = __torch__.torch.nn.functional.embedding
+        String q = a.group(2) + a.group(3);
+        functionAliases.put(a.group(1), q.substring(0, q.lastIndexOf('.')) + "#" + q.substring(q.lastIndexOf('.') + 1));
+        continue;
+      }
+      if (a.find(0)) {
         String base = a.group(2).equals("self") ? "" : vars.get(a.group(2));
         if (base != null && !base.startsWith(PARAM)) {
           String path = (base.isEmpty() ? "" : base + ".") + a.group(3).substring(1);
@@ -182,6 +188,10 @@ public final class WeightUses {
         Map<Integer, Set<Use>> callee = null;
         if (m.group(2) != null) { // self.method(...)
           callee = paramUses.get(f.className() + "#" + m.group(2));
+        } else if ("self".equals(m.group(3))) { // (self).method(...)
+          callee = paramUses.get(f.className() + "#" + m.group(4));
+        } else if (m.group(5) != null && functionAliases.containsKey(m.group(5))) {
+          callee = paramUses.get(functionAliases.get(m.group(5)));
         } else if (m.group(5) != null) { // a top-level function of the code
           callee = topLevel(byName, paramUses, m.group(5));
         }
