@@ -23,11 +23,13 @@
  *       never from names.
  *   <li>{@code TorchScriptReader}: the archive as a {@code TensorSource}: one tensor per storage, named
  *       by the first attribute path that holds it ({@code layer1.0.conv1.weight}); its graph segment is
- *       the archive itself with every storage zeroed (the skeleton, which the entropy stage shrinks to
- *       almost nothing).
- *   <li>{@code TorchScriptWriter}: the skeleton with storages filled from a {@code .cai}, as a zip that
- *       PyTorch reads (stored entries, 64-byte aligned data); written to a file (temp file + rename) or
- *       to memory.
+ *       the {@code TorchScriptSkeleton}.
+ *   <li>{@code TorchScriptSkeleton}: the module with its weights zeroed: every record of the archive
+ *       in order, weight storages reduced to their length (zeros need nothing more) and the tensor that
+ *       fills them; writes the archive back with storages from a {@code .cai} (zeros where none is
+ *       given: the zeroed module, which PyTorch loads).
+ *   <li>{@code TorchZipWriter}: a zip as PyTorch writes one (stored records, data aligned to 64 bytes,
+ *       fixed timestamps).
  *   <li>{@code CaiTorch}: the front door: {@code load(cai, translator)} gives a DJL {@code ZooModel} on
  *       the PyTorch engine, {@code decompress(cai, out)} a TorchScript file, {@code isTorchScript(cai)}.
  *   <li>{@code PyTorchNatives}: whether DJL's PyTorch engine can start here, and a message saying how
