@@ -13,6 +13,7 @@ import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import dev.selfbyt.cortexsdr.pytorch.TorchScriptReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,11 +28,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr compress IN -o OUT.cai [options]}. */
 @Command(name = "compress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Compress a model (ONNX) into a .cai archive.")
+    description = "Compress a model (ONNX or TorchScript) into a .cai archive.")
 final class CompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx)")
+  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx, or a TorchScript .pt)")
   Path in;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.cai", description = "the archive to write")
@@ -122,7 +123,9 @@ final class CompressCommand implements Callable<Integer> {
     try (TensorSource opened = ModelFormats.open(in);
         ProgressBar bar = ProgressBar.open(spec, calibrating ? "calibrating" : "compressing", json)) {
       TensorSource source = opened;
-      if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
+      if (opened instanceof TorchScriptReader) {
+        TorchScriptOptions.check(spec, options, calibrate, targetCosine);
+      } else if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
         String data = calibrate != null ? calibrate : "random";
         if (calibrate == null) {
           spec.commandLine().getErr().println("warning: int8-fast calibrates on seeded random inputs; real inputs "

@@ -3,6 +3,7 @@ package dev.selfbyt.cortexsdr.cli;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
+import dev.selfbyt.cortexsdr.pytorch.CaiTorch;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr decompress IN.cai -o OUT}: back to the source format, weights decoded. */
 @Command(name = "decompress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Write a .cai archive back in its source format (ONNX), weights decoded.")
+    description = "Write a .cai archive back in its source format (ONNX or TorchScript), weights decoded.")
 final class DecompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -33,7 +34,11 @@ final class DecompressCommand implements Callable<Integer> {
     try (CaiReader cai = CaiReader.open(in);
         ProgressBar bar = ProgressBar.open(spec, "decompressing", json)) {
       bar.follow(cai);
-      OnnxExporter.exportDecoded(cai, out);
+      if (CaiTorch.isTorchScript(cai)) {
+        CaiTorch.decompress(cai, out);
+      } else {
+        OnnxExporter.exportDecoded(cai, out);
+      }
       bar.done();
     }
     long bytes = Files.size(out);

@@ -4,6 +4,8 @@ import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import dev.selfbyt.cortexsdr.pytorch.TorchScriptArchive;
+import dev.selfbyt.cortexsdr.pytorch.TorchScriptReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +13,7 @@ import java.nio.file.Path;
 /**
  * Opens a source model by its kind, judged by its content ({@link FileKind}), never by its name:
  * a {@code .cai} named {@code model.onnx} is refused as a {@code .cai}, an ONNX model named
- * {@code model.bin} is read.
+ * {@code model.bin} is read. A TorchScript archive ({@code torch.jit.save}) is read by {@link TorchScriptReader}.
  */
 final class ModelFormats {
   private ModelFormats() {}
@@ -21,15 +23,21 @@ final class ModelFormats {
       throw new CaiException(in.toString(), null, "no such file");
     }
     if (Files.isDirectory(in)) {
-      throw new CaiException(in.toString(), null, "is a folder; give the model file (.onnx)");
+      throw new CaiException(in.toString(), null, "is a folder; give the model file (.onnx, TorchScript .pt)");
     }
     FileKind kind = FileKind.of(in);
     String is = "this is " + kind.description();
     switch (kind) {
       case CAI -> throw new CaiException(in.toString(), null, "is already a .cai archive");
       case EMPTY, TEXT, JSON -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
-      case ZIP -> throw new CaiException(in.toString(), null, is + " (a PyTorch file?), not an ONNX model: "
-          + "export the model to ONNX first");
+      case ZIP -> {
+        // code/ and constants.pkl: torch.jit.save's archive; a damaged zip: the reader says what is wrong
+        if (TorchScriptArchive.isTorchScript(in) || !TorchScriptArchive.isReadableZip(in)) {
+          return TorchScriptReader.open(in);
+        }
+        throw new CaiException(in.toString(), null, is + " (a PyTorch file?), not an ONNX model: "
+            + "export the model to ONNX first");
+      }
       case GZIP, NUMPY -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
       default -> {
         if (kind.isOtherModelFormat()) {

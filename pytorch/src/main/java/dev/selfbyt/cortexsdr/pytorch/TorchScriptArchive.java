@@ -113,6 +113,15 @@ public final class TorchScriptArchive implements AutoCloseable {
     }
   }
 
+  /** Whether the file is a zip whose central directory reads (false for a truncated or damaged zip). */
+  public static boolean isReadableZip(Path path) {
+    try (ZipFile zip = new ZipFile(path.toFile())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   private boolean isTorchScript() {
     if (!has("data.pkl") || !has("constants.pkl")) {
       return false;
