@@ -4,15 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.tensor.InMemoryTensorSource;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.pytorch.TorchZipWriter;
 import dev.selfbyt.cortexsdr.pytorch.TorchScriptReader;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,5 +94,46 @@ class CliTorchScriptTest {
     Run d = cortexsdr("decompress", cut.toString(), "-o", dir.resolve("x.pt").toString());
     assertEquals(1, d.code(), d.err());
     assertFalse(Files.exists(dir.resolve("x.pt")));
+
+    // a weight storage missing from the archive
+    Path missing = dir.resolve("missing.pt");
+    try (ZipFile in = new ZipFile(pt.toFile()); OutputStream os = Files.newOutputStream(missing);
+        TorchZipWriter z = new TorchZipWriter(os)) {
+      for (ZipEntry e : java.util.Collections.list(in.entries())) {
+        if (!e.getName().endsWith("/data/1")) {
+          z.add(e.getName(), ByteBuffer.wrap(in.getInputStream(e).readAllBytes()));
+        }
+      }
+    }
+    Run m = cortexsdr("compress", missing.toString(), "-o", out.toString());
+    assertEquals(1, m.code(), m.err());
+    assertTrue(m.err().contains("data/1 is missing from the archive"), m.err());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
+  void aWeightThatDoesNotFitItsModuleFailsDecompressWithExitOne() throws IOException {
+    Path cai = dir.resolve("misfit.cai");
+    try (TorchScriptReader r = TorchScriptReader.open(pt)) {
+      InMemoryTensorSource.Builder b = InMemoryTensorSource.builder("torchscript").graph(r.graph());
+      for (TensorInfo t : r.tensors()) {
+        if (t.name().equals("head.weight")) { // one row short
+          long[] s = t.shape();
+          s[0] -= 1;
+          TensorInfo cut = new TensorInfo(t.name(), t.dtype(), s, t.role(), t.reductionAxis());
+          b.add(cut, Arrays.copyOf(r.read(t).floats(), (int) cut.numel()));
+        } else {
+          b.add(t, r.read(t).bytes());
+        }
+      }
+      CortexSdr.compress(b.build(), cai, CompressionOptions.builder().preset(Preset.LOSSLESS).build());
+    }
+    Path out = dir.resolve("misfit.pt");
+    Run d = cortexsdr("decompress", cai.toString(), "-o", out.toString());
+    assertEquals(1, d.code(), d.err());
+    assertTrue(d.err().contains("tensor 'head.weight'") && d.err().contains("shape mismatch"), d.err());
+    try (var files = Files.list(dir)) {
+      assertTrue(files.noneMatch(f -> f.getFileName().toString().startsWith("misfit.pt")), "no output left");
+    }
   }
 }

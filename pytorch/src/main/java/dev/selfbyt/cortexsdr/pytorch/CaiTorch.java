@@ -70,11 +70,26 @@ public final class CaiTorch {
 
   /** The TorchScript archive with decoded weights, in memory. */
   public static byte[] torchScript(CaiReader cai) throws IOException {
+    return inMemory(cai).toByteArray();
+  }
+
+  private static Buffer inMemory(CaiReader cai) throws IOException {
     TorchScriptSkeleton s = skeleton(cai);
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16,
-        s.storageBytes() + 64L * (s.records().size() + 16) + 65536));
+    Buffer bytes = new Buffer((int) Math.min(Integer.MAX_VALUE - 16,
+        s.storageBytes() + 128L * (s.records().size() + 16) + 65536));
     write(cai, bytes);
-    return bytes.toByteArray();
+    return bytes;
+  }
+
+  /** An in-memory archive read back without another copy of it. */
+  private static final class Buffer extends ByteArrayOutputStream {
+    Buffer(int size) {
+      super(size);
+    }
+
+    ByteArrayInputStream reader() {
+      return new ByteArrayInputStream(buf, 0, count);
+    }
   }
 
   /**
@@ -132,15 +147,15 @@ public final class CaiTorch {
    *     not fit the module
    */
   public static <I, O> ZooModel<I, O> load(Path cai, Translator<I, O> translator, Device device) throws IOException {
-    byte[] pt;
+    Buffer pt;
     try (CaiReader r = CaiReader.open(cai)) {
-      pt = torchScript(r);
+      pt = inMemory(r);
     }
     PyTorchNatives.require("loading " + cai + " into PyTorch");
     String name = cai.getFileName().toString().replaceFirst("\\.cai$", "");
     Model model = Model.newInstance(name, device, PyTorchNatives.ENGINE);
     try {
-      model.load(new ByteArrayInputStream(pt), Map.of());
+      model.load(pt.reader(), Map.of());
     } catch (MalformedModelException | RuntimeException e) {
       model.close();
       throw new TorchScriptFormatException(cai.toString(), null, "PyTorch cannot load the module it holds: "

@@ -55,6 +55,25 @@ class TorchScriptRoundTripTest {
     }
   }
 
+  /** What the reader finds without PyTorch is what PyTorch itself lists: every parameter, its name, shape and values. */
+  @Test
+  void theReaderAgreesWithPyTorchsOwnParameterList() throws Exception {
+    for (Path pt : List.of(TinyModels.traced(), TinyModels.scripted())) {
+      Map<String, TensorInfo> t = infos(pt);
+      int n = 0;
+      try (Model m = TorchFidelity.loadTorchScript(pt); TorchScriptReader r = TorchScriptReader.open(pt)) {
+        for (var p : m.getBlock().getParameters()) {
+          TensorInfo info = t.get(p.getKey());
+          assertTrue(info != null, pt + ": PyTorch's parameter " + p.getKey() + " is not among " + t.keySet());
+          assertArrayEquals(p.getValue().getArray().getShape().getShape(), info.shape(), p.getKey());
+          assertArrayEquals(p.getValue().getArray().toFloatArray(), r.read(info).floats(), p.getKey());
+          n++;
+        }
+      }
+      assertEquals(11, n, "conv, bn, fc, norm, head: weight and bias; embed: weight (bn's statistics are buffers)");
+    }
+  }
+
   @Test
   void losslessRoundTripIsBitIdenticalInWeightsAndOutputs() throws Exception {
     Path pt = TinyModels.traced();
