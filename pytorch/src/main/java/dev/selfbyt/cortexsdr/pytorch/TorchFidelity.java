@@ -125,7 +125,12 @@ public final class TorchFidelity {
     } catch (TranslateException e) {
       throw new IOException("running the models failed: " + e.getMessage(), e);
     }
-    return new Result(inputs.size(), sumCos / inputs.size(), minCos, energy == 0 ? err : err / energy);
+    if (energy == 0) {
+      // an all-zero output (a zero-initialised head, say) matches anything: there is nothing to compare
+      throw new IllegalStateException("the reference model's outputs are all zero on these inputs: they say nothing "
+          + "about the compressed model");
+    }
+    return new Result(inputs.size(), sumCos / inputs.size(), minCos, err / energy);
   }
 
   /** Every floating output, flattened and concatenated. */
