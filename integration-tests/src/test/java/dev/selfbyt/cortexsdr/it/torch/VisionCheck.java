@@ -12,8 +12,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.CompressionStats;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.TensorStats;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.pytorch.CaiTorch;
 import dev.selfbyt.cortexsdr.pytorch.TorchFidelity;
@@ -43,16 +45,20 @@ final class VisionCheck {
     try (Model original = TorchFidelity.loadTorchScript(pt)) {
       for (Preset preset : List.of(Preset.INT8, Preset.INT4)) {
         Path cai = work.resolve(v.name() + "-" + preset.id() + ".cai");
+        CompressionStats stats;
         try (TorchScriptReader r = TorchScriptReader.open(pt)) {
-          CortexSdr.compress(r, cai, CompressionOptions.builder().preset(preset).build());
+          stats = CortexSdr.compress(r, cai, CompressionOptions.builder().preset(preset).build());
         }
+        // what is not tensors: header, manifest, directory, and the skeleton (code, pickles, zeroed weights)
+        long rest = stats.outputBytes() - stats.tensors().stream().mapToLong(TensorStats::storedBytes).sum();
+        assertTrue(rest < 0.01 * Files.size(pt), v + ": " + rest + " bytes besides the tensors");
         double ratio = (double) Files.size(pt) / Files.size(cai);
         TorchFidelity.Result f;
         try (ZooModel<NDList, NDList> loaded = CaiTorch.load(cai, new NoopTranslator())) {
           f = TorchFidelity.compare(original, loaded, inputs);
         }
-        table.append(String.format(Locale.ROOT, "| %s | %,d | %.2fx | %.3e | %.6f | %.6f |%n", preset.id(),
-            Files.size(cai), ratio, f.nmse(), f.meanCosine(), f.minCosine()));
+        table.append(String.format(Locale.ROOT, "| %s | %,d (%,d not tensors) | %.2fx | %.3e | %.6f | %.6f |%n",
+            preset.id(), Files.size(cai), rest, ratio, f.nmse(), f.meanCosine(), f.minCosine()));
         if (preset == Preset.INT8) {
           assertTrue(ratio >= 3.9, v + " int8 ratio " + ratio);
           assertTrue(f.nmse() < maxNmse8, v + " int8 " + f);
