@@ -5,7 +5,9 @@
  * {@code --version} every command answers (the pom's version, through {@code CortexSdr.VERSION});
  * each subcommand is one class: {@code CompressCommand}, {@code InspectCommand}, {@code
  * VerifyCommand}, {@code DecompressCommand}, {@code ExportOnnxCommand}. {@code ModelFormats} opens
- * a source model by its content ({@code FileKind}), never its name; {@code CodecSummary} is the
+ * a source model by its content ({@code FileKind}), never its name (a zip with {@code code/} and
+ * {@code constants.pkl} is TorchScript); {@code TorchScriptOptions} says what {@code compress} does
+ * with calibration flags on TorchScript (rounds uncalibrated, and says so); {@code CodecSummary} is the
  * per codec and bit width summary {@code inspect} starts with; {@code ProgressBar} draws on
  * stderr when it is a terminal and prints a line at most every 2 s when it is not. Every command
  * takes {@code --json} and then prints one JSON object on stdout and nothing else there.
