@@ -17,6 +17,7 @@ import dev.selfbyt.cortexsdr.converters.onnx.RandomInputs;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import dev.selfbyt.cortexsdr.pytorch.TorchScriptReader;
 import dev.selfbyt.cortexsdr.tensorflow.SavedModelReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,13 +33,13 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr compress IN -o OUT.cai [options]}. */
 @Command(name = "compress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Compress a model (ONNX, TensorFlow SavedModel folder, safetensors, PyTorch state dict) into a "
-        + ".cai archive.")
+    description = "Compress a model (ONNX, TorchScript, TensorFlow SavedModel folder, safetensors, PyTorch state "
+        + "dict) into a .cai archive.")
 final class CompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx, a SavedModel folder, "
-      + ".safetensors, model.safetensors.index.json, a torch.save state dict .pt)")
+  @Parameters(index = "0", paramLabel = "IN", description = "the model to compress (.onnx, a TorchScript .pt, a "
+      + "SavedModel folder, .safetensors, model.safetensors.index.json, a torch.save state dict .pt)")
   Path in;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.cai", description = "the archive to write")
@@ -158,7 +159,8 @@ final class CompressCommand implements Callable<Integer> {
     try (TensorSource opened = ModelFormats.open(in);
         ProgressBar bar = ProgressBar.open(spec, calibrating ? "calibrating" : "compressing", json)) {
       TensorSource source = opened;
-      if (!(opened instanceof OnnxModelReader) && !(opened instanceof SavedModelReader) && calibrating) {
+      if (!(opened instanceof OnnxModelReader) && !(opened instanceof SavedModelReader)
+          && !(opened instanceof TorchScriptReader) && calibrating) {
         // weights only (safetensors, a state dict): no graph to run, so the same codecs round plainly
         spec.commandLine().getErr().println("warning: " + in + " holds weights only (" + opened.format() + ", no "
             + "graph to run), so calibration does not apply: falling back to uncalibrated rounding");
@@ -166,7 +168,9 @@ final class CompressCommand implements Callable<Integer> {
       if (opened instanceof OnnxModelReader onnx) {
         checkShapes(onnx); // before any work: a wrong --input-shape is a usage error
       }
-      if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
+      if (opened instanceof TorchScriptReader) {
+        TorchScriptOptions.check(spec, options, calibrate, targetCosine);
+      } else if (options.preset() == Preset.INT8_FAST && opened instanceof OnnxModelReader onnx) {
         String data = calibrate != null ? calibrate : "random";
         if (calibrate == null) {
           spec.commandLine().getErr().println("warning: int8-fast calibrates on seeded random inputs; real inputs "

@@ -5,7 +5,9 @@ import dev.selfbyt.cortexsdr.converters.safetensors.SafetensorsWriter;
 import dev.selfbyt.cortexsdr.converters.statedict.StateDictWriter;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.Json;
+import dev.selfbyt.cortexsdr.pytorch.CaiTorch;
 import dev.selfbyt.cortexsdr.tensorflow.SavedModelWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,8 +19,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code cortexsdr decompress IN.cai -o OUT}: back to the source format, weights decoded. */
 @Command(name = "decompress", mixinStandardHelpOptions = true, versionProvider = CortexSdrCommand.Version.class,
-    description = "Write a .cai archive back in its source format (ONNX, SavedModel folder, safetensors, PyTorch "
-        + "state dict), weights decoded. For a sharded safetensors set OUT is the index; the shards go beside it.")
+    description = "Write a .cai archive back in its source format (ONNX, TorchScript, SavedModel folder, "
+        + "safetensors, PyTorch state dict), weights decoded. For a sharded safetensors set OUT is the index; the "
+        + "shards go beside it.")
 final class DecompressCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -42,6 +45,8 @@ final class DecompressCommand implements Callable<Integer> {
         SafetensorsWriter.write(cai, out);
       } else if (StateDictWriter.madeFrom(cai)) {
         StateDictWriter.write(cai, out);
+      } else if (CaiTorch.isTorchScript(cai)) {
+        CaiTorch.decompress(cai, out);
       } else {
         OnnxExporter.exportDecoded(cai, out);
       }

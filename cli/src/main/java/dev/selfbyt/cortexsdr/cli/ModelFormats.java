@@ -6,6 +6,8 @@ import dev.selfbyt.cortexsdr.converters.statedict.StateDictReader;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
+import dev.selfbyt.cortexsdr.pytorch.TorchScriptArchive;
+import dev.selfbyt.cortexsdr.pytorch.TorchScriptReader;
 import dev.selfbyt.cortexsdr.tensorflow.SavedModelReader;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,9 +16,9 @@ import java.nio.file.Path;
 /**
  * Opens a source model by its kind, judged by its content ({@link FileKind}), never by its name:
  * a {@code .cai} named {@code model.onnx} is refused as a {@code .cai}, an ONNX model named
- * {@code model.bin} is read. ONNX, safetensors (a file, or the index of a sharded set) and
- * PyTorch state dicts are read; a folder holding {@code saved_model.pb} is a TensorFlow SavedModel;
- * a TorchScript archive needs the pytorch module.
+ * {@code model.bin} is read. ONNX, TorchScript archives ({@code torch.jit.save}, read by {@link
+ * TorchScriptReader}), safetensors (a file, or the index of a sharded set) and PyTorch state dicts
+ * are read; a folder holding {@code saved_model.pb} is a TensorFlow SavedModel.
  */
 final class ModelFormats {
   private ModelFormats() {}
@@ -29,8 +31,8 @@ final class ModelFormats {
       if (Files.exists(in.resolve("saved_model.pb")) || Files.exists(in.resolve("saved_model.pbtxt"))) {
         return SavedModelReader.open(in);
       }
-      throw new CaiException(in.toString(), null, "is a folder without saved_model.pb; give the model file (.onnx) "
-          + "or a TensorFlow SavedModel folder");
+      throw new CaiException(in.toString(), null, "is a folder without saved_model.pb; give the model file (.onnx, "
+          + "TorchScript .pt, .safetensors) or a TensorFlow SavedModel folder");
     }
     FileKind kind = FileKind.of(in);
     String is = "this is " + kind.description();
@@ -45,11 +47,18 @@ final class ModelFormats {
       case TORCH_STATE_DICT, PICKLE -> { // PICKLE: the legacy torch.save format, refused by the reader
         return StateDictReader.open(in);
       }
-      case TORCHSCRIPT -> throw new CaiException(in.toString(), null, is + ": compressing it needs the pytorch "
-          + "module (cortexsdr-pytorch) on the classpath");
+      case TORCHSCRIPT -> {
+        return TorchScriptReader.open(in);
+      }
       case EMPTY, TEXT -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
-      case ZIP -> throw new CaiException(in.toString(), null, is + " (a PyTorch file?), not an ONNX model: "
-          + "export the model to ONNX first");
+      case ZIP -> {
+        // code/ and constants.pkl: torch.jit.save's archive; a damaged zip: the reader says what is wrong
+        if (TorchScriptArchive.isTorchScript(in) || !TorchScriptArchive.isReadableZip(in)) {
+          return TorchScriptReader.open(in);
+        }
+        throw new CaiException(in.toString(), null, is + " (a PyTorch file?), not an ONNX model: "
+            + "export the model to ONNX first");
+      }
       case GZIP, NUMPY -> throw new CaiException(in.toString(), null, is + ", not an ONNX model");
       default -> {
         if (kind.isOtherModelFormat()) {

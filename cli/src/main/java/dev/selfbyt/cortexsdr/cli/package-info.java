@@ -9,9 +9,11 @@
  * {@code .cai} into a DJL repository or a Maven artifact, through the model zoo's publisher) and
  * {@code ZooCommand} with {@code ZooListCommand} ({@code zoo list}). {@code ModelFormats} opens
  * a source model by its content ({@code FileKind}), never its name (a folder with {@code
- * saved_model.pb} is a TensorFlow SavedModel); {@code SavedModelCalibration} is {@code compress
- * --calibrate} for SavedModels (GPTQ and an output check in TF Java, or a warning and plain
- * rounding when TensorFlow's native library, which the command does not bundle, is absent);
+ * saved_model.pb} is a TensorFlow SavedModel, a zip with {@code code/} and {@code constants.pkl}
+ * TorchScript); {@code SavedModelCalibration} is {@code compress --calibrate} for SavedModels (GPTQ
+ * and an output check in TF Java, or a warning and plain rounding when TensorFlow's native library,
+ * which the command does not bundle, is absent); {@code TorchScriptOptions} says what {@code
+ * compress} does with calibration flags on TorchScript (rounds uncalibrated, and says so);
  * {@code CodecSummary} is the
  * per codec and bit width summary {@code inspect} starts with; {@code ProgressBar} draws on
  * stderr when it is a terminal and prints a line at most every 2 s when it is not. Every command
