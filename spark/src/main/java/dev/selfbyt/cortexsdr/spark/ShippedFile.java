@@ -12,88 +12,93 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkContext;
-import org.apache.spark.SparkFiles;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 
 /**
- * A file of the driver sent to every executor once, through {@code SparkContext.addFile}: Spark's
- * file server hands it to each executor JVM a single time, where it lands on local disk (so a
- * {@code .cai} is read from a file, not held twice on the heap as a broadcast byte array would
- * be). It is added under a name made of its SHA-256 and its own name, so two files called {@code
- * model.cai} never clash, and the executor checks the hash before anything reads the file. Get
- * one with {@link #ship}; it is serializable and travels in task closures.
+ * A file of the driver sent to every executor once, as a Spark broadcast of its bytes: each
+ * executor JVM fetches it a single time (in 4 MiB pieces, from the driver or from executors that
+ * have it already), writes it to a local file named after its SHA-256, checks the hash, and reads
+ * the model from there. Get one with {@link #ship}; it is serializable and travels in task
+ * closures. Files must be under 2 GiB (a Java array).
+ *
+ * <p>Why not {@code SparkContext.addFile}: with Spark 4.0.1 on a standalone cluster, a file added
+ * that way before a {@code Dataset} action never reached the executors' working folders where
+ * {@code SparkFiles.get} looks (measured; local mode hides it, as the driver keeps a copy there).
  */
 public final class ShippedFile implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** Files this JVM has already checked: the hash is computed once per executor, not per task. */
-  private static final Set<String> CHECKED = ConcurrentHashMap.newKeySet();
-  /** Driver side: content hash -> the staged copy added to Spark, reused for every later ship. */
-  private static final Map<String, Path> STAGED = new ConcurrentHashMap<>();
+  /** Executor side: content hash -> the local copy of this JVM, written and checked once. */
+  private static final Map<String, Path> LOCAL = new ConcurrentHashMap<>();
+  /** Driver side: (context, content hash) -> its broadcast, so a model is broadcast once per application. */
+  private static final Map<String, Broadcast<byte[]>> BROADCASTS = new ConcurrentHashMap<>();
 
-  private final String sparkName;
+  private final Broadcast<byte[]> bytes;
   private final String sha256;
   private final long size;
   private final String source;
 
-  private ShippedFile(String sparkName, String sha256, long size, String source) {
-    this.sparkName = sparkName;
+  private ShippedFile(Broadcast<byte[]> bytes, String sha256, long size, String source) {
+    this.bytes = bytes;
     this.sha256 = sha256;
     this.size = size;
     this.source = source;
   }
 
-  /**
-   * Adds {@code file} to {@code sc}'s files (once per content, whatever its path) and returns the
-   * handle tasks resolve with {@link #localPath()}.
-   */
+  /** Broadcasts {@code file} in {@code sc} (once per content and application) and returns the handle tasks resolve. */
   public static ShippedFile ship(SparkContext sc, Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new CaiException(file.toString(), null, "no such file to ship to the executors");
     }
-    String sha = sha256(file);
-    String name = sha.substring(0, 16) + "-" + file.getFileName();
-    Path staged = STAGED.get(sha);
-    if (staged == null || !Files.isRegularFile(staged)) {
-      // a hard link where the file system allows it: no copy of a large model on the driver
-      Path dir = Files.createTempDirectory("cortexsdr-ship-");
-      staged = dir.resolve(name);
-      try {
-        Files.createLink(staged, file.toAbsolutePath());
-      } catch (IOException | UnsupportedOperationException e) {
-        Files.copy(file, staged, StandardCopyOption.COPY_ATTRIBUTES);
-      }
-      staged.toFile().deleteOnExit();
-      dir.toFile().deleteOnExit();
-      STAGED.put(sha, staged);
+    long size = Files.size(file);
+    if (size > Integer.MAX_VALUE - 16) {
+      throw new CaiException(file.toString(), null, size + " bytes: a broadcast holds under 2 GiB");
     }
-    // Spark keeps the first registration of a path and ignores the same path added again
-    sc.addFile(staged.toUri().toString());
-    return new ShippedFile(name, sha, Files.size(file), file.toString());
+    String sha = sha256(file);
+    String key = sc.applicationId() + ":" + sha;
+    Broadcast<byte[]> b = BROADCASTS.get(key);
+    if (b == null) {
+      b = JavaSparkContext.fromSparkContext(sc).broadcast(Files.readAllBytes(file));
+      BROADCASTS.put(key, b);
+    }
+    return new ShippedFile(b, sha, size, file.toString());
   }
 
   /**
-   * Where the file is on this executor (or driver, in local mode); the first call in a JVM checks
-   * its size and SHA-256.
+   * The local copy on this executor (or driver, in local mode): written from the broadcast on the
+   * first call in a JVM, its size and SHA-256 checked.
    *
-   * @throws CaiException when the file Spark delivered differs from the one shipped
+   * @throws CaiException when the bytes that arrived differ from the file shipped
    */
   public Path localPath() throws IOException {
-    Path p = Path.of(SparkFiles.get(sparkName));
-    if (!CHECKED.contains(sparkName)) {
-      if (!Files.isRegularFile(p)) {
-        throw new CaiException(source, null, "was shipped to the executors as " + sparkName + " but is not at " + p);
-      }
-      String got = sha256(p);
-      if (Files.size(p) != size || !got.equals(sha256)) {
-        throw new CaiException(source, null, "the copy Spark delivered to this executor (" + p + ", "
-            + Files.size(p) + " bytes) differs from the shipped file (" + size + " bytes, SHA-256 " + sha256 + ")");
-      }
-      CHECKED.add(sparkName);
+    Path p = LOCAL.get(sha256);
+    if (p != null && Files.isRegularFile(p)) {
+      return p;
     }
-    return p;
+    synchronized (LOCAL) {
+      p = LOCAL.get(sha256);
+      if (p != null && Files.isRegularFile(p)) {
+        return p;
+      }
+      Path dir = Files.createTempDirectory("cortexsdr-model-");
+      Path tmp = dir.resolve(".incoming");
+      Files.write(tmp, bytes.value());
+      String got = sha256(tmp);
+      if (Files.size(tmp) != size || !got.equals(sha256)) {
+        Files.delete(tmp);
+        throw new CaiException(source, null, "the bytes that reached this executor (" + Files.size(tmp)
+            + ", SHA-256 " + got + ") differ from the file shipped (" + size + ", SHA-256 " + sha256 + ")");
+      }
+      p = dir.resolve(sha256.substring(0, 16) + "-" + Path.of(source).getFileName());
+      Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE);
+      p.toFile().deleteOnExit();
+      dir.toFile().deleteOnExit();
+      LOCAL.put(sha256, p);
+      return p;
+    }
   }
 
   /** The SHA-256 of the content, hex. */

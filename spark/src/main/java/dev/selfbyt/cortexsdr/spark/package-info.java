@@ -10,8 +10,8 @@
  * batches, and both register a SQL UDF for SQL users. The pieces:
  * <ul>
  *   <li>{@link dev.selfbyt.cortexsdr.spark.ShippedFile}: a driver file sent to the executors once
- *       through {@code SparkContext.addFile} under a name made of its SHA-256, and checked against
- *       it where it lands;</li>
+ *       as a broadcast of its bytes, written to a local file and checked against its SHA-256
+ *       where it lands;</li>
  *   <li>{@link dev.selfbyt.cortexsdr.spark.ExecutorModels}: the per-JVM cache (static, keyed by
  *       content hash and settings) that gives every task of an executor the same loaded model,
  *       closed when the JVM exits;</li>

@@ -88,6 +88,11 @@ final class TestModels {
 
   /** Moby-Dick sentences of 6 to 60 words in book order ({@code -Dcortexsdr.data}, else target/data). */
   static List<String> sentences(int count) throws IOException {
+    return sentences(count, 60);
+  }
+
+  /** Moby-Dick sentences of 6 to {@code maxWords} words in book order. */
+  static List<String> sentences(int count, int maxWords) throws IOException {
     String prop = System.getProperty("cortexsdr.data");
     Path data = (prop != null ? Path.of(prop) : Path.of("target/data")).resolve("moby-dick/package/data");
     if (!Files.isDirectory(data)) {
@@ -103,7 +108,7 @@ final class TestModels {
       String text = String.valueOf(m.get("text")).replaceAll("\\s+", " ");
       for (String s : text.split("(?<=[.!?])\\s+(?=[A-Z\"“])")) {
         int words = s.split(" ").length;
-        if (words >= 6 && words <= 60 && out.size() < count) {
+        if (words >= 6 && words <= maxWords && out.size() < count) {
           out.add(s.strip());
         }
       }
