@@ -46,7 +46,7 @@ public final class SparkEmbeddingBench {
     int rows = args.length > 0 ? Integer.parseInt(args[0]) : 4000;
     int partitions = args.length > 1 ? Integer.parseInt(args[1]) : 8;
     Path work = Files.createDirectories(Path.of("target", "bench"));
-    List<String> texts = TestModels.sentences(1000);
+    List<String> texts = TestModels.sentences(1000, StandaloneClusterIT.MAX_WORDS);
     List<Variant> variants = List.of(
         new Variant("fp32 .onnx, ONNX Runtime (anchor)", TestModels.minilmOnnx(), ModelRuntime.ONNX_RUNTIME),
         new Variant("int8 .cai (CLI defaults), ONNX Runtime", TestModels.minilmCai(), ModelRuntime.ONNX_RUNTIME),
@@ -138,7 +138,7 @@ public final class SparkEmbeddingBench {
 
   static String table(List<Result> rs, int rows, int partitions) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%,d Moby-Dick rows (1,000 distinct sentences), %d partitions, batches of 32; "
+    sb.append(String.format(Locale.ROOT, "%,d Moby-Dick rows (1,000 distinct sentences of 6 to 14 words), %d partitions, batches of 32; "
         + "2 workers x 1 core, executors -Xmx640m; cold = first job of the application (broadcast + load), "
         + "warm = second job%n%n", rows, partitions));
     sb.append("| variant | model bytes | bytes shipped to executors | rows/s cold | rows/s warm | warm vs anchor "

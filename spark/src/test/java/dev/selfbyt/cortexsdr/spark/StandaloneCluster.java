@@ -38,6 +38,9 @@ final class StandaloneCluster implements AutoCloseable {
   private final List<Process> workers = new ArrayList<>();
   private final List<ProcessHandle> started = new ArrayList<>();
   private final List<String> directories = new ArrayList<>();
+  /** The project's jars, their dependencies and the test tools: what a plain Spark installation lacks. */
+  private static final Pattern NOT_SPARK = Pattern.compile("/dev/selfbyt/|/target/|onnxruntime|/ai/djl/|/jna/"
+      + "|zstd-jni|tribuo|protobuf-java|junit|opentest4j|apiguardian|langchain4j|picocli|surefire|slf4j-nop");
   private final String classPath;
 
   /**
@@ -45,8 +48,18 @@ final class StandaloneCluster implements AutoCloseable {
    * and waits until the master sees them all, at most {@code timeout}.
    */
   StandaloneCluster(Path dir, int workers, int cores, String memory, Duration timeout) throws Exception {
+    this(dir, workers, cores, memory, timeout, false);
+  }
+
+  /**
+   * As above; {@code sparkOnly}: the Spark home holds Spark and its dependencies only, none of the
+   * project's jars or their dependencies (a plain installation, for applications that bring their
+   * own jar to spark-submit).
+   */
+  StandaloneCluster(Path dir, int workers, int cores, String memory, Duration timeout, boolean sparkOnly)
+      throws Exception {
     this.home = Files.createDirectories(dir.resolve("spark-home"));
-    this.classPath = install(home, System.getProperty("java.class.path"));
+    this.classPath = install(home, System.getProperty("java.class.path"), sparkOnly);
     this.logs = Files.createDirectories(dir.resolve("logs"));
     this.masterPort = freePort();
     this.masterUi = freePort();
@@ -123,10 +136,13 @@ final class StandaloneCluster implements AutoCloseable {
    *
    * @return the daemons' class path
    */
-  private String install(Path home, String classPath) throws IOException {
+  private String install(Path home, String classPath, boolean sparkOnly) throws IOException {
     Path jars = Files.createDirectories(home.resolve("jars"));
     for (String entry : classPath.split(java.io.File.pathSeparator)) {
       Path p = Path.of(entry);
+      if (sparkOnly && (Files.isDirectory(p) || NOT_SPARK.matcher(entry).find())) {
+        continue;
+      }
       if (Files.isDirectory(p)) {
         directories.add(p.toAbsolutePath().toString());
       } else if (Files.isRegularFile(p) && entry.endsWith(".jar")) {
