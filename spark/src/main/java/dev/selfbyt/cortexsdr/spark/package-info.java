@@ -33,6 +33,9 @@
  * {@link dev.selfbyt.cortexsdr.spark.CompressionSummary} rows (model, sizes, ratio, and fidelity
  * when calibration sentences are given).
  *
+ * <p>{@link dev.selfbyt.cortexsdr.spark.EmbedText} is a ready application for {@code
+ * spark-submit}: the lines of a text file to {@code (text, embedding)} Parquet rows.
+ *
  * <p>Spark itself is a {@code provided} dependency: the cluster brings it. See docs/spark.md for
  * the jar to submit and the {@code spark-submit} line.
  */

@@ -21,6 +21,7 @@ public final class SparkSubmitCheck {
     Path lines = work.resolve("lines.txt");
     Files.write(lines, TestModels.sentences(400, 14));
     Path out = work.resolve("embeddings.parquet");
+    int code;
     try (StandaloneCluster cluster = new StandaloneCluster(work, 2, 1, "1g", Duration.ofSeconds(90), true)) {
       // the submitting JVM sees Spark only, as bin/spark-submit on an installation does; so do the
       // cluster's executors: the project's classes come from the submitted jar alone
@@ -38,11 +39,17 @@ public final class SparkSubmitCheck {
           out.toAbsolutePath().toString()));
       System.out.println(String.join(" ", cmd));
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).inheritIO().start();
-      int code = p.waitFor();
-      System.out.println("spark-submit exited " + code);
-      if (code != 0) {
-        System.exit(code);
+      if (p.waitFor(600, java.util.concurrent.TimeUnit.SECONDS)) {
+        code = p.exitValue();
+      } else {
+        p.destroyForcibly();
+        code = 124;
       }
+      System.out.println("spark-submit exited " + code);
+    }
+    // after the cluster is closed: exiting inside the try would leave its JVMs running
+    if (code != 0) {
+      System.exit(code);
     }
   }
 }

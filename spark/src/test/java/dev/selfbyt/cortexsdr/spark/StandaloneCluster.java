@@ -40,7 +40,7 @@ final class StandaloneCluster implements AutoCloseable {
   private final List<String> directories = new ArrayList<>();
   /** The project's jars, their dependencies and the test tools: what a plain Spark installation lacks. */
   private static final Pattern NOT_SPARK = Pattern.compile("/dev/selfbyt/|/target/|onnxruntime|/ai/djl/|/jna/"
-      + "|zstd-jni|tribuo|protobuf-java|junit|opentest4j|apiguardian|langchain4j|picocli|surefire|slf4j-nop");
+      + "|tribuo|protobuf-java|junit|opentest4j|apiguardian|langchain4j|picocli|surefire|slf4j-nop");
   private final String classPath;
 
   /**
@@ -140,7 +140,9 @@ final class StandaloneCluster implements AutoCloseable {
     Path jars = Files.createDirectories(home.resolve("jars"));
     for (String entry : classPath.split(java.io.File.pathSeparator)) {
       Path p = Path.of(entry);
-      if (sparkOnly && (Files.isDirectory(p) || NOT_SPARK.matcher(entry).find())) {
+      // judged by where the file really is (class path entries may be links to the Maven repository)
+      String real = Files.exists(p) ? p.toRealPath().toString() : entry;
+      if (sparkOnly && (Files.isDirectory(p) || NOT_SPARK.matcher(real).find())) {
         continue;
       }
       if (Files.isDirectory(p)) {
