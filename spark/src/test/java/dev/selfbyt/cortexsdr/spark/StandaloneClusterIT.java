@@ -179,6 +179,9 @@ class StandaloneClusterIT {
         + "model bytes loaded by executors %,d%n", ROWS, s, ROWS / s, loadAverage(), worst, embedder.modelBytesLoaded());
     assertEquals(ROWS, ids.size(), "every row once");
     assertTrue(worst >= 0.99999, "cluster equals local, min cosine " + worst);
+    long cai = Files.size(TestModels.minilmCai());
+    assertTrue(embedder.modelBytesLoaded() >= cai && embedder.modelBytesLoaded() <= 2 * cai,
+        "loaded once per executor (two of them), not per task: " + embedder.modelBytesLoaded());
   }
 
   @Test
