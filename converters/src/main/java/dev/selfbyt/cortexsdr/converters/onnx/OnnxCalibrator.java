@@ -181,14 +181,18 @@ public final class OnnxCalibrator {
     // weights the codecs round that no group calibrates (embedding tables, say): every group sees them rounded
     java.util.Set<String> grouped = new java.util.HashSet<>();
     groups.forEach(grouped::addAll);
+    // Conv, Gemm and recurrent weights: calibrated first (they come before a MatMul head), see LayerGptq
+    LayerGptq layers = new LayerGptq(source, codecs, damping, threads, log);
+    List<LayerGptq.Target> layerTargets = errorCompensation ? layers.targets(stripped.getGraph(), infos) : List.of();
+    layerTargets.forEach(t -> grouped.addAll(t.weights()));
     for (TensorInfo t : source.tensors()) {
       QuantCodec codec = codecs.apply(t.name());
       if (codec != null && !grouped.contains(t.name()) && t.dtype() == DType.FLOAT32) {
         quantized.put(t.name(), codec.decode(t, codec.encode(source.read(t))).floats());
       }
     }
+    int done = layers.calibrate(stripped, layerTargets, samples, infos, quantized, results);
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    int done = 0;
     int scaledGroups = 0;
     for (List<String> group : groups) {
       String activation = consumerInput(current.getGraph(), group.get(0));
