@@ -26,8 +26,11 @@ import java.util.Map;
  * (Fashion-MNIST).
  *
  * <pre>
- * java -cp integration-tests/target/benchmarks.jar dev.selfbyt.cortexsdr.it.bench.LayerCalibrationBench [work dir]
+ * java -cp integration-tests/target/benchmarks.jar dev.selfbyt.cortexsdr.it.bench.LayerCalibrationBench [work dir] [models]
  * </pre>
+ *
+ * {@code models}: a comma-separated subset of {@code mlsd_320x320_tiny, mlsd_320x320_large,
+ * fashion_lstm, fashion_mobilenet} (default: all).
  *
  * Run from the repository root (it reads {@code integration-tests/target/data} and the training
  * script under {@code integration-tests/src/main/python}).
@@ -37,11 +40,15 @@ public final class LayerCalibrationBench {
 
   public static void main(String[] args) throws Exception {
     Path work = Files.createDirectories(Path.of(args.length > 0 ? args[0] : "integration-tests/target/layer-bench"));
+    List<String> only = args.length > 1 ? List.of(args[1].split(",")) : List.of();
     Path root = Files.isDirectory(Path.of("integration-tests")) ? Path.of("integration-tests") : Path.of(".");
     System.out.printf(Locale.ROOT, "load average at start: %.2f (2 cores)%n", load());
     System.out.println("| model | recipe | .cai ratio | quality vs fp32 | export (1.16 target) vs fp32 file | 1.29 export same | calibration |");
     System.out.println("|---|---|---|---|---|---|---|");
     for (String name : List.of("mlsd_320x320_tiny", "mlsd_320x320_large")) {
+      if (!only.isEmpty() && !only.contains(name)) {
+        continue;
+      }
       Path fp32 = MobyDick.dataDir().resolve("mlsd/package/ONNX/" + name + ".onnx");
       List<Map<String, OnnxCalibrator.Input>> calib = CalibratedRun.scenes(fp32, 100, 16);
       List<Map<String, OnnxCalibrator.Input>> eval = CalibratedRun.scenes(fp32, 1, 8);
@@ -58,6 +65,9 @@ public final class LayerCalibrationBench {
     }
     FashionMnist.Split test = FashionMnist.test();
     for (String name : FashionMnist.MODELS) {
+      if (!only.isEmpty() && !only.contains(name)) {
+        continue;
+      }
       Path fp32 = FashionMnist.model(root.resolve("target/fashion-models"), name,
           root.resolve("src/main/python/fashion_models.py"));
       double base = FashionMnist.accuracy(FashionMnist.predict(fp32, name, test), test.labels());
