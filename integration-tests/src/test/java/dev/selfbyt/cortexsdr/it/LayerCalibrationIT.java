@@ -70,9 +70,11 @@ class LayerCalibrationIT {
 
     CalibratedRun.Result int8 = CalibratedRun.run(fp32, Recipe.gptq(Preset.INT8), calib, dir);
     double[] c8 = CalibratedRun.meanCosines(fp32, int8.export(), eval);
-    CalibratedRun.Result int4 = CalibratedRun.run(fp32, Recipe.gptqDepthwise8(Preset.INT4), calib, dir);
+    // depthwise kernels stay lossless (under the default size rule): forcing them to 8 bits costs
+    // M-LSD its offsets (docs/benchmarks.md)
+    CalibratedRun.Result int4 = CalibratedRun.run(fp32, Recipe.gptq(Preset.INT4), calib, dir);
     double[] c4 = CalibratedRun.meanCosines(fp32, int4.export(), eval);
-    System.out.printf("M-LSD tiny: int8 + GPTQ %.2fx export %d bytes, cosines %s; int4 + GPTQ + depthwise int8 %.2fx, %s%n",
+    System.out.printf("M-LSD tiny: int8 + GPTQ %.2fx export %d bytes, cosines %s; int4 + GPTQ %.2fx, %s%n",
         int8.ratio(), int8.exportBytes(), java.util.Arrays.toString(c8), int4.ratio(), java.util.Arrays.toString(c4));
     assertTrue(c8[0] >= 0.999, "calibrated int8 line offsets cosine " + c8[0]);
     // output 1 holds the scores after the model's own peak selection: a peak that changes place
