@@ -30,10 +30,18 @@
  *       {@code GatherBlockQuantized} with uint4 data from 1.20); {@code OlderRuntimeForms}: the
  *       forms {@code QuantizedOnnxExporter} writes for older targets, each keeping the codes
  *       quantized ({@code DequantizeLinear + MatMul}, uint4 {@code GatherBlockQuantized}, {@code
- *       Gather} of codes dequantized after the gather).
+ *       Gather} of codes dequantized after the gather); {@code DequantizedWeight}: any other
+ *       quantized weight the graph reads (Conv, LSTM/GRU, several consumers) kept as one-byte codes
+ *       dequantized in the graph under its own name ({@code DequantizeLinear} per axis from opset
+ *       13, {@code com.microsoft.DequantizeLinear} below; the model's opset is never raised).
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
  *       MatMul weights with GPTQ ({@code CalibrationGraphs}: its graph edits, the weight groups and
- *       the Gram probe; {@code CalibratedSource}: the source it returns); {@code BitAllocator} and {@code MixedPrecision}: per-weight
+ *       the Gram probe; {@code CalibratedSource}: the source it returns); {@code LayerGptq}: GPTQ
+ *       for Conv (Hessians of the im2col patches, one per convolution group, computed in ONNX
+ *       Runtime by a one-hot depthwise convolution), Gemm and LSTM/GRU/RNN weights ({@code W} and
+ *       {@code R}), called by {@code OnnxCalibrator} before its MatMul groups; {@code ConvWeights}:
+ *       depthwise Conv weights by structure (for an 8-bit override); {@code BitAllocator} and {@code
+ *       MixedPrecision}: per-weight
  *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that
  *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:

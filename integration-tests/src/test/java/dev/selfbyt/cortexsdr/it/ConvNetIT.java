@@ -67,7 +67,11 @@ class ConvNetIT {
       }
       assertEquals(reference.size(), a.size());
       for (int i = 0; i < a.size(); i++) {
-        assertTrue(java.util.Arrays.equals(a.get(i), b.get(i)), "quantized export = decoded export");
+        // lossy conv kernels stay codes + DequantizeLinear in the quantized export: the same values,
+        // but ONNX Runtime pre-packs only constant kernels, so the fp32 sums may run in another order
+        double same = Embedder.cosine(a.get(i), b.get(i));
+        assertTrue(preset == Preset.LOSSLESS ? java.util.Arrays.equals(a.get(i), b.get(i)) : same > 0.99999,
+            "quantized export = decoded export: output " + i + " cosine " + same);
       }
       if (preset == Preset.LOSSLESS) {
         for (int i = 0; i < a.size(); i++) {
@@ -80,6 +84,8 @@ class ConvNetIT {
       double worstBits = stats.tensors().stream().filter(t -> t.nmse() > 0).mapToDouble(TensorStats::bitsPerWeight)
           .max().orElse(0);
       assertTrue(worstBits < 32, "no lossy tensor costs more than fp32: " + worstBits);
+      assertTrue(Files.size(quantized) < Files.size(model) / 2, "conv kernels stay quantized in the export: "
+          + Files.size(quantized) + " of " + Files.size(model) + " bytes");
       // output 0 (line offsets) is continuous; output 1 (scores after the model's own peak
       // selection) flips where two neighbours are close, so it is reported, not bounded
       double offsets = Embedder.cosine(reference.get(0), a.get(0));

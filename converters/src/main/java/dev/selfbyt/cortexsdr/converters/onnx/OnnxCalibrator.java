@@ -191,7 +191,13 @@ public final class OnnxCalibrator {
       throw new CaiException(source.location(), null, "no calibration samples");
     }
     Pass pass = new Pass(samples);
+    // Conv, Gemm and recurrent weights: calibrated first (they come before a MatMul head), see LayerGptq
+    LayerGptq layers = new LayerGptq(source, codecs, damping, threads, log);
+    List<LayerGptq.Target> layerTargets = errorCompensation ? layers.targets(pass.stripped.getGraph(), pass.infos)
+        : List.of();
+    layerTargets.forEach(t -> pass.grouped.addAll(t.weights()));
     pass.roundUngrouped();
+    pass.done = layers.calibrate(pass.stripped, layerTargets, samples, pass.infos, pass.quantized, pass.results);
     for (List<String> group : pass.groups) {
       pass.calibrate(group);
     }

@@ -42,6 +42,11 @@ import java.util.Set;
  *       {@code int8Activations}, and with fp32 activations ({@code DequantizeLinear}) otherwise
  *       ({@link IntegerMatMul}); a Gather from such a table (one scale per row) gathers codes and
  *       scales and multiplies them;
+ *   <li>any other quantized fp32 weight read by the graph (a {@code Conv}, {@code LSTM} or {@code
+ *       GRU} weight, a weight with block scales the operators above cannot take, a weight with
+ *       several consumers) keeps its codes, one byte each, dequantized in the graph under its own
+ *       name ({@link DequantizedWeight}: {@code DequantizeLinear} per axis from opset 13, ONNX
+ *       Runtime's {@code com.microsoft.DequantizeLinear} below, the model's opset unchanged);
  *   <li>everything else is decoded to its original dtype, and the report says why.
  * </ul>
  *
@@ -175,6 +180,8 @@ public final class QuantizedOnnxExporter {
     long opset = defaultOpset(model);
     List<TensorProto> added = new ArrayList<>();
     List<OperatorSetIdProto> opsets = new ArrayList<>();
+    // weights without a quantized operator, dequantized in the graph under their own name (DequantizedWeight)
+    List<NodeProto> prelude = new ArrayList<>();
     for (CaiEntry e : cai.entries()) {
       String name = e.name();
       GraphWeights.Weight w = weights.get(name);
@@ -221,16 +228,16 @@ public final class QuantizedOnnxExporter {
               : "fp32 activations (not in int8Activations)"));
           continue;
         }
-        forms.put(name, new Form(name, "decoded", why));
+        forms.put(name, dequantized(name, e, q, stored, users, why, opset, prelude, added));
         continue;
       }
       String why = blockProblem(q, e.info());
       if (why != null) {
-        forms.put(name, new Form(name, "decoded", why));
+        forms.put(name, dequantized(name, e, q, stored, users, why, opset, prelude, added));
         continue;
       }
       if (users.size() != 1) {
-        forms.put(name, new Form(name, "decoded", users.size() + " consumers"));
+        forms.put(name, dequantized(name, e, q, stored, users, users.size() + " consumers", opset, prelude, added));
         continue;
       }
       NodeProto user = users.get(0);
@@ -268,11 +275,15 @@ public final class QuantizedOnnxExporter {
                   : "int8 needs ONNX Runtime " + OrtVersion.EIGHT_BIT_BLOCKS) + ", the target is " + runtime
                   + (q.bits() == 8 ? "" : ", " + q.bits() + "-bit codes stored one per byte")));
         }
+      } else if (!twoInputs && (user.getOpType().equals("MatMul") || user.getOpType().equals("Gather"))) {
+        forms.put(name, new Form(name, "decoded", user.getOpType() + " node with " + user.getInputCount() + " inputs"));
       } else {
-        forms.put(name, new Form(name, "decoded", "used by " + user.getOpType() + ", which has no quantized form here"));
+        forms.put(name, dequantized(name, e, q, stored, users, "used by " + user.getOpType()
+            + ", which has no quantized operator", opset, prelude, added));
       }
     }
-    if (replaced.values().stream().flatMap(List::stream).anyMatch(n -> n.getDomain().equals("com.microsoft"))) {
+    if (java.util.stream.Stream.concat(replaced.values().stream().flatMap(List::stream), prelude.stream())
+        .anyMatch(n -> n.getDomain().equals("com.microsoft"))) {
       opsets.add(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1).build());
     }
     Set<String> decoded = new LinkedHashSet<>();
@@ -303,7 +314,12 @@ public final class QuantizedOnnxExporter {
         gb.addNode(replacedInside(n, replaced));
       }
     }
-    List<NodeProto> casts = new ArrayList<>();
+    List<NodeProto> casts = new ArrayList<>(prelude);
+    if (!prelude.isEmpty()) { // a dequantized weight is a node output now, no longer a graph input (IR < 4)
+      List<ai.onnx.proto.OnnxMl.ValueInfoProto> inputs = new ArrayList<>(gb.getInputList());
+      gb.clearInput();
+      inputs.stream().filter(v -> !isQuantized(forms, v.getName())).forEach(gb::addInput);
+    }
     for (TensorProto t : dg.getInitializerList()) {
       if (isQuantized(forms, t.getName())) {
         continue;
@@ -333,6 +349,20 @@ public final class QuantizedOnnxExporter {
       }
     }
     return new Graph(mb.build(), new ArrayList<>(forms.values()), List.copyOf(decoded));
+  }
+
+  /**
+   * The form of a quantized weight without a quantized operator: {@link DequantizedWeight} when it
+   * has consumers in the graph, else decoded.
+   */
+  private static Form dequantized(String name, CaiEntry e, QuantCodec q, CaiReader.StoredTensor stored,
+      List<NodeProto> users, String why, long opset, List<NodeProto> prelude, List<TensorProto> added) {
+    if (users.isEmpty() || e.info().dtype() != DType.FLOAT32) {
+      return new Form(name, "decoded", why);
+    }
+    QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
+    prelude.addAll(DequantizedWeight.nodes(name, e.info(), qt, opset, added));
+    return new Form(name, DequantizedWeight.form(opset, qt), why);
   }
 
   /** {@code n} with the replacements applied inside its subgraphs, at any depth. */

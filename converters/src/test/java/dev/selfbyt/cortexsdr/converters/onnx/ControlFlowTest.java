@@ -137,8 +137,9 @@ class ControlFlowTest {
     }
     compress(model, "edges-int8.cai", Preset.INT8);
     List<QuantizedOnnxExporter.Form> forms = exportBoth("edges-int8");
-    assertEquals("decoded", forms.stream().filter(f -> f.tensor().equals("If#0/else_branch/Wo")).findFirst()
-        .orElseThrow().form(), "three consumers: no single MatMul to replace");
+    // three consumers, no single MatMul to replace: its codes are dequantized once in the main graph
+    String wo = forms.stream().filter(f -> f.tensor().equals("If#0/else_branch/Wo")).findFirst().orElseThrow().form();
+    assertTrue(wo.contains("dequantized by DequantizeLinear"), wo);
     float[] x = OnnxTestModels.weights(128, 13);
     for (boolean c : new boolean[] {true, false}) {
       for (boolean c2 : new boolean[] {true, false}) {

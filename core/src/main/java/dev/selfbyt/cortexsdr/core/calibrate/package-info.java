@@ -9,6 +9,10 @@
  *       over the rows not yet quantized, through the inverse of {@code X^T X}; returns the values
  *       at the moment each was rounded plus the grid used, so that the quant codec stores exactly
  *       those codes.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.calibrate.FiberGptq}: GPTQ for any weight layout as the
+ *       quant codec sees it (fibers along the reduction axis): Gemm with {@code transB},
+ *       convolutions (one Hessian per group, from the input's im2col patches; depthwise included),
+ *       recurrent gate matrices (one Hessian per direction).
  * </ul>
  *
  * Framework-free: collecting activations (running the model) is the converters' job.

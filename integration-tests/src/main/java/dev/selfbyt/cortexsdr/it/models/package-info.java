@@ -7,6 +7,10 @@
  * job and the source of the real-model tables in docs/benchmarks.md, and {@link
  * dev.selfbyt.cortexsdr.it.models.ControlFlowModels} (an {@code If} with weights in its branches,
  * built here, and PyTorch {@code If}/{@code Loop}/{@code LSTM}/{@code GRU} exports made by {@code
- * src/main/python/control_flow_models.py}).
+ * src/main/python/control_flow_models.py}), {@link dev.selfbyt.cortexsdr.it.models.FashionMnist}
+ * (Debian's Fashion-MNIST and two classifiers trained on it by {@code
+ * src/main/python/fashion_models.py}), {@link dev.selfbyt.cortexsdr.it.models.LineScenes} (M-LSD's
+ * synthetic inputs) and {@link dev.selfbyt.cortexsdr.it.models.CalibratedRun} (compress by a recipe,
+ * calibrated or not, and export for the default and newest ONNX Runtime targets).
  */
 package dev.selfbyt.cortexsdr.it.models;

@@ -1,0 +1,370 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.core.calibrate.FiberGptq;
+import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
+import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * GPTQ ({@link FiberGptq}) for the weights {@link OnnxCalibrator}'s MatMul groups do not cover: of
+ * {@code Conv} (one Hessian per convolution group, from the input's im2col patches; depthwise
+ * convolutions have one {@code prod(kernel) x prod(kernel)} Hessian per channel), {@code Gemm}
+ * ({@code transB} or not) and {@code LSTM}/{@code GRU}/{@code RNN} ({@code W} with the Hessian of
+ * the sequence input, {@code R} with that of each direction's hidden states).
+ *
+ * <p>The statistics are computed by ONNX Runtime in a probe model: the model with its weights as
+ * calibrated so far, whose only outputs are Gram matrices. For a convolution the patches come from
+ * a depthwise convolution with one-hot kernels and the node's own strides, pads and dilations:
+ * channel {@code c * prod(k) + s} of its output is input channel {@code c} at kernel offset {@code
+ * s}, the order of the weight's fibers. For a recurrent node the hidden states are its {@code Y}
+ * output, every step (the state at the last step, which {@code R} never multiplies, is counted too:
+ * a close approximation of the states {@code h_0 .. h_{T-1}} it does multiply).
+ *
+ * <p>Nodes are calibrated one at a time in graph order, each seeing the earlier ones rounded.
+ */
+final class LayerGptq {
+  /** A node whose weights are calibrated together, from one probe run. */
+  record Target(NodeProto node, String kind, List<String> weights) {}
+
+  private static final String P = "cortexsdr_layer_";
+
+  private final OnnxModelReader source;
+  private final Function<String, QuantCodec> codecs;
+  private final double damping;
+  private final int threads;
+  private final Consumer<String> log;
+
+  LayerGptq(OnnxModelReader source, Function<String, QuantCodec> codecs, double damping, int threads,
+      Consumer<String> log) {
+    this.source = source;
+    this.codecs = codecs;
+    this.damping = damping;
+    this.threads = threads;
+    this.log = log;
+  }
+
+  /** The Conv, Gemm and recurrent nodes with at least one weight the codecs quantize, in graph order. */
+  List<Target> targets(GraphProto g, Map<String, TensorInfo> infos) {
+    Map<String, Integer> uses = new HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      for (String in : n.getInputList()) {
+        uses.merge(in, 1, Integer::sum);
+      }
+    }
+    List<Target> out = new ArrayList<>();
+    for (NodeProto n : g.getNodeList()) {
+      if (!(n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")) || n.getInputCount() < 2
+          || infos.containsKey(n.getInput(0))) {
+        continue;
+      }
+      switch (n.getOpType()) {
+        case "Conv" -> {
+          TensorInfo w = usable(infos, uses, n.getInput(1));
+          if (w != null && w.rank() >= 3 && w.reductionAxis() == 1 && w.fiberLength() == w.numel() / w.shape()[0]) {
+            out.add(new Target(n, "Conv", List.of(w.name())));
+          }
+        }
+        case "Gemm" -> {
+          TensorInfo w = usable(infos, uses, n.getInput(1));
+          if (w != null && w.rank() == 2 && w.reductionAxis() == (intAttr(n, "transB", 0) != 0 ? 1 : 0)) {
+            out.add(new Target(n, "Gemm", List.of(w.name())));
+          }
+        }
+        case "LSTM", "GRU", "RNN" -> {
+          List<String> ws = new ArrayList<>();
+          for (int i = 1; i <= 2 && i < n.getInputCount(); i++) {
+            TensorInfo w = usable(infos, uses, n.getInput(i));
+            if (w != null && w.rank() == 3 && w.reductionAxis() == 2) {
+              ws.add(w.name());
+            }
+          }
+          if (!ws.isEmpty() && n.getInputCount() >= 3) {
+            out.add(new Target(n, n.getOpType(), ws));
+          }
+        }
+        default -> { }
+      }
+    }
+    return out;
+  }
+
+  private TensorInfo usable(Map<String, TensorInfo> infos, Map<String, Integer> uses, String name) {
+    TensorInfo t = infos.get(name);
+    return t != null && t.dtype() == DType.FLOAT32 && uses.getOrDefault(name, 0) == 1 && codecs.apply(name) != null
+        ? t : null;
+  }
+
+  /**
+   * Calibrates every target's weights on {@code samples}, each node seeing the model with the
+   * weights in {@code quantized} (and every earlier target's) as they will be decoded; adds each
+   * result to {@code results} and its decoded values to {@code quantized}.
+   *
+   * @return the number of weights calibrated
+   */
+  int calibrate(ModelProto stripped, List<Target> targets, List<Map<String, OnnxCalibrator.Input>> samples,
+      Map<String, TensorInfo> infos, Map<String, float[]> quantized, Map<String, Gptq.Result> results)
+      throws IOException {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    int done = 0;
+    for (Target t : targets) {
+      Probe probe = probe(stripped, t, infos);
+      ModelProto m = withProbe(OnnxCalibrator.modelWith(stripped, source, quantized), probe);
+      Hessian[][] hs = probe.hessians();
+      try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+        o.setIntraOpNumThreads(threads);
+        try (OrtSession s = env.createSession(m.toByteArray(), o)) {
+          for (Map<String, OnnxCalibrator.Input> sample : samples) {
+            List<float[]> grams = OnnxCalibrator.runOutputs(env, s, sample);
+            for (int i = 0; i < grams.size(); i++) {
+              addGrams(hs[i], grams.get(i));
+            }
+          }
+        }
+      } catch (OrtException e) {
+        throw new CaiException(source.location(), t.weights().get(0), "calibration run of " + t.kind() + " node '"
+            + t.node().getName() + "' failed: " + e.getMessage(), e);
+      }
+      for (String name : t.weights()) {
+        TensorInfo info = infos.get(name);
+        QuantCodec codec = codecs.apply(name);
+        Hessian[] h = probe.hessiansOf(name);
+        Gptq.Result r;
+        try {
+          r = FiberGptq.quantize(source.read(info).floats(), info, codec, h, damping);
+        } catch (ArithmeticException | IllegalArgumentException e) {
+          throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
+        }
+        results.put(name, r);
+        quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
+            .floats());
+        done++;
+      }
+      log.accept("calibrated " + t.kind() + " " + String.join(", ", t.weights()));
+    }
+    return done;
+  }
+
+  /** Splits a batch of {@code hs.length} Gram matrices (row-major, one after the other) into the Hessians. */
+  private static void addGrams(Hessian[] hs, float[] grams) {
+    int k = hs[0].size();
+    if (grams.length != hs.length * k * k) {
+      throw new IllegalStateException(grams.length + " Gram values for " + hs.length + " of " + k + " x " + k);
+    }
+    for (int g = 0; g < hs.length; g++) {
+      hs[g].addGram(java.util.Arrays.copyOfRange(grams, g * k * k, (g + 1) * k * k), 1);
+    }
+  }
+
+  /**
+   * The nodes and initializers that compute a target's Gram matrices, the Hessians they fill (one
+   * array per probe output) and which Hessians each weight uses.
+   */
+  private record Probe(List<NodeProto> nodes, List<TensorProto> initializers, List<String> outputs,
+      Hessian[][] hessians, Map<String, Hessian[]> byWeight, NodeProto replaced, NodeProto replacement) {
+    Hessian[] hessiansOf(String weight) {
+      return byWeight.get(weight);
+    }
+  }
+
+  private Probe probe(ModelProto stripped, Target t, Map<String, TensorInfo> infos) {
+    NodeProto n = t.node();
+    List<NodeProto> nodes = new ArrayList<>();
+    List<TensorProto> inits = new ArrayList<>();
+    String x = n.getInput(0);
+    switch (t.kind()) {
+      case "Conv" -> {
+        TensorInfo w = infos.get(t.weights().get(0));
+        int groups = (int) intAttr(n, "group", 1);
+        int cg = (int) w.shape()[1];
+        int c = cg * groups;
+        int s = 1;
+        List<Long> kernel = new ArrayList<>();
+        for (int i = 2; i < w.rank(); i++) {
+          s *= (int) w.shape()[i];
+          kernel.add(w.shape()[i]);
+        }
+        int kg = cg * s;
+        // one-hot kernels [c * s, 1, k...]: output channel c * s + j is channel c at kernel offset j
+        float[] eye = new float[c * s * s];
+        for (int ch = 0; ch < c; ch++) {
+          for (int j = 0; j < s; j++) {
+            eye[(ch * s + j) * s + j] = 1f;
+          }
+        }
+        long[] dims = new long[2 + kernel.size()];
+        dims[0] = (long) c * s;
+        dims[1] = 1;
+        for (int i = 0; i < kernel.size(); i++) {
+          dims[2 + i] = kernel.get(i);
+        }
+        inits.add(QuantizedOnnxExporter.floats(P + "onehot", eye, dims));
+        NodeProto.Builder conv = NodeProto.newBuilder().setOpType("Conv").setName(P + "im2col").addInput(x)
+            .addInput(P + "onehot").addOutput(P + "patches");
+        for (AttributeProto a : n.getAttributeList()) {
+          if (!a.getName().equals("group")) {
+            conv.addAttribute(a);
+          }
+        }
+        conv.addAttribute(AttributeProto.newBuilder().setName("group").setType(AttributeProto.AttributeType.INT)
+            .setI(c));
+        nodes.add(conv.build());
+        nodes.add(reshape(P + "patches", new long[] {0, groups, kg, -1}, P + "p4", inits));
+        nodes.add(transpose(P + "p4", new long[] {1, 2, 0, 3}, P + "p4t"));
+        nodes.add(reshape(P + "p4t", new long[] {groups, kg, -1}, P + "cols", inits));
+        gram(P + "cols", new long[] {0, 2, 1}, P + "gram", nodes);
+        Hessian[] hs = hessians(groups, kg);
+        return new Probe(nodes, inits, List.of(P + "gram"), new Hessian[][] {hs}, Map.of(w.name(), hs), null, null);
+      }
+      case "Gemm" -> {
+        TensorInfo w = infos.get(t.weights().get(0));
+        int k = (int) w.shape()[w.reductionAxis()];
+        String a = x;
+        if (intAttr(n, "transA", 0) != 0) {
+          nodes.add(transpose(x, new long[] {1, 0}, P + "a"));
+          a = P + "a";
+        }
+        nodes.add(reshape(a, new long[] {-1, k}, P + "rows", inits));
+        gram2(P + "rows", P + "gram", nodes);
+        Hessian[] hs = hessians(1, k);
+        return new Probe(nodes, inits, List.of(P + "gram"), new Hessian[][] {hs}, Map.of(w.name(), hs), null, null);
+      }
+      default -> { // LSTM, GRU, RNN
+        TensorInfo first = infos.get(n.getInput(1)) != null ? infos.get(n.getInput(1)) : infos.get(n.getInput(2));
+        int dirs = (int) first.shape()[0];
+        TensorInfo wInfo = infos.get(n.getInput(1));
+        TensorInfo rInfo = infos.get(n.getInput(2));
+        int in = wInfo != null ? (int) wInfo.shape()[2] : -1;
+        int hidden = (int) (rInfo != null ? rInfo.shape()[2] : intAttr(n, "hidden_size", 0));
+        boolean batchFirst = intAttr(n, "layout", 0) != 0;
+        Map<String, Hessian[]> by = new HashMap<>();
+        List<String> outs = new ArrayList<>();
+        List<Hessian[]> all = new ArrayList<>();
+        NodeProto replaced = null;
+        NodeProto replacement = null;
+        if (t.weights().contains(n.getInput(1))) {
+          nodes.add(reshape(x, new long[] {-1, in}, P + "x_rows", inits));
+          gram2(P + "x_rows", P + "x_gram", nodes);
+          Hessian h = new Hessian(in);
+          Hessian[] hs = new Hessian[dirs];
+          java.util.Arrays.fill(hs, h); // every direction reads the same sequence
+          by.put(n.getInput(1), hs);
+          outs.add(P + "x_gram");
+          all.add(new Hessian[] {h});
+        }
+        if (t.weights().contains(n.getInput(2))) {
+          boolean hasY = n.getOutputCount() > 0 && !n.getOutput(0).isEmpty();
+          String y = hasY ? n.getOutput(0) : P + "y";
+          if (!hasY) { // the graph does not read Y: the probe names it
+            replaced = n;
+            replacement = n.getOutputCount() == 0 ? n.toBuilder().addOutput(y).build()
+                : n.toBuilder().setOutput(0, y).build();
+          }
+          // Y is [seq, dirs, batch, H] (layout 0) or [batch, seq, dirs, H] (layout 1)
+          nodes.add(transpose(y, batchFirst ? new long[] {2, 0, 1, 3} : new long[] {1, 0, 2, 3}, P + "y_t"));
+          nodes.add(reshape(P + "y_t", new long[] {dirs, -1, hidden}, P + "h_rows", inits));
+          nodes.add(transpose(P + "h_rows", new long[] {0, 2, 1}, P + "h_cols"));
+          nodes.add(NodeProto.newBuilder().setOpType("MatMul").setName(P + "h_gram").addInput(P + "h_cols")
+              .addInput(P + "h_rows").addOutput(P + "h_gram").build());
+          Hessian[] hs = hessians(dirs, hidden);
+          by.put(n.getInput(2), hs);
+          outs.add(P + "h_gram");
+          all.add(hs);
+        }
+        return new Probe(nodes, inits, outs, all.toArray(new Hessian[0][]), by, replaced, replacement);
+      }
+    }
+  }
+
+  private static Hessian[] hessians(int count, int k) {
+    Hessian[] hs = new Hessian[count];
+    for (int i = 0; i < count; i++) {
+      hs[i] = new Hessian(k);
+    }
+    return hs;
+  }
+
+  /** The filled model with the probe added and only the probe's outputs. */
+  private static ModelProto withProbe(ModelProto full, Probe p) {
+    GraphProto.Builder g = full.getGraph().toBuilder().clearOutput();
+    if (p.replaced() != null) {
+      for (int i = 0; i < g.getNodeCount(); i++) {
+        NodeProto n = g.getNode(i);
+        if (n.getOpType().equals(p.replaced().getOpType()) && n.getInputList().equals(p.replaced().getInputList())
+            && n.getOutputList().equals(p.replaced().getOutputList())) {
+          g.setNode(i, p.replacement());
+        }
+      }
+    }
+    g.addAllNode(p.nodes());
+    g.addAllInitializer(p.initializers());
+    for (String o : p.outputs()) {
+      g.addOutput(ValueInfoProto.newBuilder().setName(o)
+          .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))));
+    }
+    return full.toBuilder().setGraph(g).build();
+  }
+
+  private static NodeProto reshape(String in, long[] shape, String out, List<TensorProto> inits) {
+    TensorProto.Builder s = TensorProto.newBuilder().setName(out + "_shape")
+        .setDataType(TensorProto.DataType.INT64_VALUE).addDims(shape.length);
+    for (long d : shape) {
+      s.addInt64Data(d);
+    }
+    inits.add(s.build());
+    return NodeProto.newBuilder().setOpType("Reshape").setName(out).addInput(in).addInput(out + "_shape")
+        .addOutput(out).build();
+  }
+
+  private static NodeProto transpose(String in, long[] perm, String out) {
+    AttributeProto.Builder a = AttributeProto.newBuilder().setName("perm").setType(AttributeProto.AttributeType.INTS);
+    for (long p : perm) {
+      a.addInts(p);
+    }
+    return NodeProto.newBuilder().setOpType("Transpose").setName(out).addInput(in).addOutput(out).addAttribute(a)
+        .build();
+  }
+
+  /** {@code A A^T} batched over the first axis of {@code [G, K, M]}. */
+  private static void gram(String cols, long[] perm, String out, List<NodeProto> nodes) {
+    nodes.add(transpose(cols, perm, out + "_t"));
+    nodes.add(NodeProto.newBuilder().setOpType("MatMul").setName(out).addInput(cols).addInput(out + "_t")
+        .addOutput(out).build());
+  }
+
+  /** {@code X^T X} of rows {@code [M, K]}. */
+  private static void gram2(String rows, String out, List<NodeProto> nodes) {
+    nodes.add(transpose(rows, new long[] {1, 0}, out + "_t"));
+    nodes.add(NodeProto.newBuilder().setOpType("MatMul").setName(out).addInput(out + "_t").addInput(rows)
+        .addOutput(out).build());
+  }
+
+  private static long intAttr(NodeProto n, String name, long dflt) {
+    for (AttributeProto a : n.getAttributeList()) {
+      if (a.getName().equals(name)) {
+        return a.getI();
+      }
+    }
+    return dflt;
+  }
+}
