@@ -166,7 +166,7 @@ class CliWeightFilesTest {
   }
 
   @Test
-  void torchScriptAndLegacyFilesSayWhatTheyAre() throws IOException {
+  void hollowTorchScriptAndLegacyFilesSayWhatTheyAre() throws IOException {
     Map<String, byte[]> records = new LinkedHashMap<>();
     records.put("archive/data.pkl", new byte[] {(byte) 0x80, 2, '}', '.'});
     records.put("archive/code/__torch__.py", "class M: pass\n".getBytes(StandardCharsets.US_ASCII));
@@ -174,8 +174,9 @@ class CliWeightFilesTest {
     Path ts = dir.resolve("ts.pt");
     Files.write(ts, TorchFiles.zip(records));
     Path out = dir.resolve("out.cai");
-    refused(cortexsdr("compress", ts.toString(), "-o", out.toString()), out, "a TorchScript archive",
-        "needs the pytorch module");
+    // read as TorchScript (the pytorch module), whose reader names what this hollow archive lacks
+    refused(cortexsdr("compress", ts.toString(), "-o", out.toString()), out, "ts.pt",
+        "data.pkl holds no TorchScript module object");
 
     Path legacy = dir.resolve("legacy.pt");
     try (OutputStream o = Files.newOutputStream(legacy)) {
