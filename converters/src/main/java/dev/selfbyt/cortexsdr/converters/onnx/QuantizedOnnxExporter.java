@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity;
+import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiEntry;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
@@ -197,16 +198,20 @@ public final class QuantizedOnnxExporter {
         }
       }
       CaiReader.StoredTensor stored = isQuantizedFloat32(e) ? cai.readStored(name) : null;
-      QuantCodec q = stored == null ? null : (QuantCodec) stored.codec();
+      // a tiered table exports as its widened view: one width and block for all rows, the same values
+      QuantCodec.QuantizedTensor view = stored != null && stored.codec() instanceof TieredQuantCodec t
+          ? t.widened(e.info(), stored.payload()) : null;
+      QuantCodec q = view != null ? view.codec() : stored != null && stored.codec() instanceof QuantCodec c ? c : null;
       if (q == null) {
         forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : "codec has no ONNX operator"));
         continue;
       }
+      String tiered = view == null ? "" : ", " + stored.codec().describe() + " widened to one width";
       if (q.granularity() == Granularity.CHANNEL && users.size() == 1 && e.info().dtype() == DType.FLOAT32) {
         NodeProto user = users.get(0);
         String why = IntegerMatMul.problem(user, name, e.info(), q);
         if (why == null) {
-          QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
+          QuantCodec.QuantizedTensor qt = view != null ? view : q.unpack(e.info(), stored.payload());
           if (user.getOpType().equals("Gather")) {
             replaced.put(user, IntegerMatMul.gatherRows(user, name, qt, added));
             forms.put(name, new Form(name, "Gather int8 per-row", ""));
@@ -237,8 +242,8 @@ public final class QuantizedOnnxExporter {
       boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
       // below 1.23 (no 8-bit MatMulNBits) codes of 2 or 3 bits take 4 bits with their own zero points, exactly
       int bits = q.bits() == 4 || (!runtime.hasMatMulNBits8() && q.bits() < 4) ? 4 : 8;
-      String widened = q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits";
-      QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
+      String widened = (q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits") + tiered;
+      QuantCodec.QuantizedTensor qt = view != null ? view : q.unpack(e.info(), stored.payload());
       // a node short of its two inputs (a damaged graph) keeps the decoded weight, for ONNX Runtime to refuse
       boolean twoInputs = user.getInputCount() == 2;
       String block = " block" + q.blockSize();
@@ -414,7 +419,8 @@ public final class QuantizedOnnxExporter {
   }
 
   private static boolean isQuantizedFloat32(CaiEntry e) {
-    return e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT && e.info().dtype() == DType.FLOAT32;
+    return (e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT
+        || e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.TIERED) && e.info().dtype() == DType.FLOAT32;
   }
 
   private static boolean isQuantized(Map<String, Form> forms, String name) {
