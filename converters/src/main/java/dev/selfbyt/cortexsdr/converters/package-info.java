@@ -33,7 +33,9 @@
  *       Gather} of codes dequantized after the gather).
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
  *       MatMul weights with GPTQ; {@code BitAllocator} and {@code MixedPrecision}: per-weight
- *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
+ *       widths toward an output target; {@code RareRows}: embedding rows by how often the
+ *       calibration inputs read them (rows never read take fewer bits, a tiered codec);
+ *       {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that
  *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:
  *       every {@code DynamicQuantizeLinear} given the calibration set's range). (Calibration is
