@@ -30,6 +30,8 @@ public final class MixedPrecision {
   static final int WIDE_BLOCK = 128;
   /** Samples used to measure effects; more only slow the measuring down. */
   static final int MEASURE_SAMPLES = 32;
+  /** Candidates each weight runs the samples under; the others' effects are predicted (0: all run). */
+  static final int MEASURE_ANCHORS = 0;
 
   private MixedPrecision() {}
 
@@ -103,6 +105,17 @@ public final class MixedPrecision {
    */
   public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log) throws IOException {
+    return measure(onnx, options, samples, threads, log, MEASURE_ANCHORS, true);
+  }
+
+  /**
+   * {@link #measure(OnnxModelReader, CompressionOptions, List, int, Consumer)} with the number of
+   * candidates each weight runs ({@code anchors}, 0 for all; see {@link BitAllocator#measure(List,
+   * List, int)}) and whether samples run in parallel.
+   */
+  public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
+      List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log, int anchors,
+      boolean parallelSamples) throws IOException {
     CompressionPolicy policy = new CompressionPolicy(options);
     List<String> weights = new ArrayList<>();
     for (TensorInfo t : onnx.tensors()) {
@@ -111,7 +124,8 @@ public final class MixedPrecision {
       }
     }
     return new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric()), threads)
-        .onProgress(log).measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
+        .parallelSamples(parallelSamples).onProgress(log)
+        .measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())), anchors);
   }
 
   /**

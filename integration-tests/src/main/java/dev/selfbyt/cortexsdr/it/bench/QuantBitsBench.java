@@ -36,7 +36,7 @@ import java.util.Map;
  *
  * <pre>
  * java -Xmx4g -Dai.djl.offline=true -cp ... dev.selfbyt.cortexsdr.it.bench.QuantBitsBench \
- *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,pruned] [rare-bits=2] [calibration=128] \
+ *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2] [rare-bits=2] [calibration=128] \
  *     [frequency-text=3000] [work=DIR]
  * </pre>
  *
@@ -173,8 +173,14 @@ public final class QuantBitsBench {
   static List<BitAllocator.Effect> measure(String how, OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> calib, int threads) throws Exception {
     return switch (how) {
-      case "full" -> MixedPrecision.measure(onnx, options, calib, threads, s -> {});
-      default -> throw new IllegalArgumentException("measure takes full; not " + how);
+      case "full" -> MixedPrecision.measure(onnx, options, calib, threads, s -> {}, 0, false);
+      case "parallel" -> MixedPrecision.measure(onnx, options, calib, threads, s -> {}, 0, true);
+      default -> {
+        if (!how.startsWith("anchors")) {
+          throw new IllegalArgumentException("measure takes full, parallel, anchorsN; not " + how);
+        }
+        yield MixedPrecision.measure(onnx, options, calib, threads, s -> {}, Integer.parseInt(how.substring(7)), true);
+      }
     };
   }
 
