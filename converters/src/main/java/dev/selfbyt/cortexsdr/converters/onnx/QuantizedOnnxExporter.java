@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity;
 import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
@@ -509,28 +510,15 @@ public final class QuantizedOnnxExporter {
 
   /** Codes of one fiber packed LSB first at {@code bits} per code (4: low nibble first). */
   private static void packRow(byte[] codes, int bits, byte[] out, int off) {
-    if (bits == 8) {
-      System.arraycopy(codes, 0, out, off, codes.length);
-      return;
-    }
-    for (int i = 0; i < codes.length; i++) {
-      out[off + (i >> 1)] |= (byte) ((codes[i] & 0xf) << ((i & 1) * 4));
-    }
+    PackedCodes.pack(codes, 0, codes.length, bits, out, off);
   }
 
   /** Zero points, one row of {@code cols} per fiber, each row packed and padded to a byte. */
   private static byte[] packedZeroPoints(int[] zps, int rows, int cols, int bits) {
-    int rowBytes = (cols * bits + 7) / 8;
+    int rowBytes = (int) PackedCodes.bytes(cols, bits);
     byte[] out = new byte[rows * rowBytes];
     for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        int z = zps[r * cols + c];
-        if (bits == 8) {
-          out[r * rowBytes + c] = (byte) z;
-        } else {
-          out[r * rowBytes + (c >> 1)] |= (byte) ((z & 0xf) << ((c & 1) * 4));
-        }
-      }
+      PackedCodes.packInts(zps, r * cols, cols, bits, out, r * rowBytes);
     }
     return out;
   }

@@ -47,11 +47,16 @@ public final class PackedCodes {
 
   /** Packs int values (each below {@code 2^bits}), e.g. zero points or tier indices. */
   public static void packInts(int[] v, int bits, byte[] out, int off) {
+    packInts(v, 0, v.length, bits, out, off);
+  }
+
+  /** Packs {@code v[from .. from + n)} (each below {@code 2^bits}). */
+  public static void packInts(int[] v, int from, int n, int bits, byte[] out, int off) {
     long acc = 0;
     int nb = 0;
     int p = off;
-    for (int x : v) {
-      acc |= (long) x << nb;
+    for (int i = from; i < from + n; i++) {
+      acc |= (long) v[i] << nb;
       nb += bits;
       while (nb >= 8) {
         out[p++] = (byte) acc;
@@ -93,6 +98,18 @@ public final class PackedCodes {
         nb -= bits;
       }
     }
+  }
+
+  /** Code {@code i} of the run starting at byte {@code off}: random access, for kernels. */
+  public static int get(byte[] in, int off, int i, int bits) {
+    long bit = (long) i * bits;
+    int p = off + (int) (bit >>> 3);
+    int shift = (int) (bit & 7);
+    int v = in[p] & 0xff;
+    if (shift + bits > 8) {
+      v |= (in[p + 1] & 0xff) << 8;
+    }
+    return (v >>> shift) & ((1 << bits) - 1);
   }
 
   /** Unpacks {@code count} codes as ints. */
