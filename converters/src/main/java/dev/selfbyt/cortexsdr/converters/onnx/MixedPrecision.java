@@ -82,6 +82,27 @@ public final class MixedPrecision {
       codecs.forEach((name, c) -> base.override(Pattern.quote(name), c));
       return base;
     }
+
+    /**
+     * {@link #options(CompressionOptions.Builder)}, but each counted table ({@link RareRows#counts})
+     * planned wider than {@code rareBits} keeps its planned codec only for the rows read at least
+     * once; the other rows take {@code rareBits} at the same block ({@link RareRows#tiered}).
+     */
+    public CompressionOptions.Builder options(CompressionOptions.Builder base, Map<String, long[]> rowCounts,
+        int rareBits) {
+      codecs.forEach((name, c) -> {
+        long[] counts = rowCounts.get(name);
+        dev.selfbyt.cortexsdr.core.codec.TensorCodec chosen = c;
+        if (counts != null && c.bits() > rareBits && c.granularity() == QuantCodec.Granularity.BLOCK) {
+          var t = RareRows.tiered(counts, 1, c, QuantCodec.blockwise(rareBits, c.symmetric(), c.blockSize()));
+          if (t != null) {
+            chosen = t;
+          }
+        }
+        base.override(Pattern.quote(name), chosen);
+      });
+      return base;
+    }
   }
 
   /** The candidate codecs for a block size and symmetry. */

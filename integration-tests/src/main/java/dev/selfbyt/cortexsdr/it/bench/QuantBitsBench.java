@@ -140,28 +140,13 @@ public final class QuantBitsBench {
           String hist = plan.histogram().toString();
           rows.add(evaluate(model, "mixed + GPTQ, measure " + measure, target, cai, dir, tag, fp32Bytes, reference,
               eval, threads, measureSec, gptqSec, hist));
-          if (rareBits > 0) {
-            Map<String, TensorCodec> tiers = new LinkedHashMap<>();
-            StringBuilder note = new StringBuilder();
-            counts.forEach((t, c) -> {
-              QuantCodec planned = plan.codec(t);
-              if (planned != null && planned.bits() > rareBits) {
-                TieredQuantCodec tc = RareRows.tiered(c, 1,
-                    planned, QuantCodec.blockwise(rareBits, planned.symmetric(), planned.blockSize()));
-                if (tc != null) {
-                  tiers.put(t, tc);
-                  note.append(t).append(": ").append(tc.describe()).append("; ");
-                }
-              }
-            });
-            if (!tiers.isEmpty()) {
-              Path rare = dir.resolve(tag + "-rare.cai");
-              CompressionOptions.Builder b = CompressionOptions.builder().preset(Preset.INT4).threads(threads);
-              tiers.forEach((t, c) -> b.override(java.util.regex.Pattern.quote(t), c));
-              CortexSdr.compress(calibrated, rare, plan.options(b).build());
-              rows.add(evaluate(model, "mixed + GPTQ + rare rows " + rareBits + "b, measure " + measure, target, rare,
-                  dir, tag + "-rare", fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist + "; " + note));
-            }
+          if (rareBits > 0 && counts.keySet().stream().anyMatch(t -> plan.codec(t) != null
+              && plan.codec(t).bits() > rareBits)) {
+            Path rare = dir.resolve(tag + "-rare.cai");
+            CortexSdr.compress(calibrated, rare, plan.options(CompressionOptions.builder().preset(Preset.INT4)
+                .threads(threads), counts, rareBits).build());
+            rows.add(evaluate(model, "mixed + GPTQ + rare rows " + rareBits + "b, measure " + measure, target, rare,
+                dir, tag + "-rare", fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist));
           }
         }
         System.err.println(rows.get(rows.size() - 1));
@@ -201,8 +186,39 @@ public final class QuantBitsBench {
       }
     }
     long bytes = Files.size(cai);
+    System.err.println(tag + ": " + byteShares(cai));
     return new Row(model.displayName(), variant, target, bytes, (double) fp32Bytes / bytes, sum / eval.size(), min,
         measureSec, gptqSec, note);
+  }
+
+  /**
+   * Where a file's bytes go: the share of the embedding tables (Gather tables, stored bytes) and
+   * the share of block scales and zero points in the quantized tensors' raw payloads (fp16 or
+   * fp32 scale, packed zero point per group), of all stored bytes.
+   */
+  static String byteShares(Path cai) throws Exception {
+    long total = 0;
+    long tables = 0;
+    double scales = 0;
+    try (CaiReader r = CaiReader.open(cai)) {
+      for (dev.selfbyt.cortexsdr.core.format.CaiEntry e : r.entries()) {
+        total += e.storedLength();
+        if (e.info().role() == dev.selfbyt.cortexsdr.core.tensor.TensorRole.EMBEDDING) {
+          tables += e.storedLength();
+        }
+        TensorCodec c = r.readStored(e.name()).codec();
+        List<QuantCodec> qs = c instanceof QuantCodec q ? List.of(q)
+            : c instanceof TieredQuantCodec t ? t.tiers() : List.of();
+        if (!qs.isEmpty()) {
+          QuantCodec q = qs.get(0); // tiers: the first (frequent) tier's grouping, an estimate
+          double groups = q.granularity() == QuantCodec.Granularity.BLOCK
+              ? (double) e.info().numel() / q.blockSize() : e.info().numel() / (double) e.info().fiberLength();
+          scales += groups * (2 + (q.symmetric() ? 0 : q.bits() / 8.0)) * e.storedLength() / Math.max(1, e.rawLength());
+        }
+      }
+    }
+    return String.format(Locale.ROOT, "%,d bytes stored; embedding tables %.1f%%; scales and zero points %.1f%%",
+        total, 100.0 * tables / total, 100.0 * scales / total);
   }
 
   static String markdown(List<Row> rows) {
