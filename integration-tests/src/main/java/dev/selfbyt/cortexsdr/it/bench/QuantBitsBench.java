@@ -157,14 +157,17 @@ public final class QuantBitsBench {
 
   static List<BitAllocator.Effect> measure(String how, OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> calib, int threads) throws Exception {
+    long t0 = System.nanoTime();
+    java.util.function.Consumer<String> log = s -> System.err.printf(Locale.ROOT, "  %.0f s: %s%n",
+        (System.nanoTime() - t0) / 1e9, s);
     return switch (how) {
-      case "full" -> MixedPrecision.measure(onnx, options, calib, threads, s -> {}, 0, false);
-      case "parallel" -> MixedPrecision.measure(onnx, options, calib, threads, s -> {}, 0, true);
+      case "full" -> MixedPrecision.measure(onnx, options, calib, threads, log, 0, false);
+      case "parallel" -> MixedPrecision.measure(onnx, options, calib, threads, log, 0, true);
       default -> {
         if (!how.startsWith("anchors")) {
           throw new IllegalArgumentException("measure takes full, parallel, anchorsN; not " + how);
         }
-        yield MixedPrecision.measure(onnx, options, calib, threads, s -> {}, Integer.parseInt(how.substring(7)), true);
+        yield MixedPrecision.measure(onnx, options, calib, threads, log, Integer.parseInt(how.substring(7)), true);
       }
     };
   }
