@@ -68,6 +68,7 @@ public final class QuantBitsBench {
     int calibration = Integer.parseInt(a.getOrDefault("calibration", "128"));
     int frequencyText = Integer.parseInt(a.getOrDefault("frequency-text", "3000"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
+    reuse = Boolean.parseBoolean(a.getOrDefault("reuse", "false"));
     Path work = Files.createDirectories(Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir")
         + "/cortexsdr-qbits")));
     double load0 = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
@@ -120,10 +121,18 @@ public final class QuantBitsBench {
     for (String measure : measures) {
       long t0 = System.nanoTime();
       List<BitAllocator.Effect> effects;
-      try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-        effects = measure(measure, onnx, base, calib, threads);
+      Path saved = dir.resolve("effects-" + measure + ".txt");
+      double measureSec;
+      if (reuse && Files.exists(saved)) {
+        effects = load(saved);
+        measureSec = Double.parseDouble(Files.readAllLines(saved).get(0));
+      } else {
+        try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
+          effects = measure(measure, onnx, base, calib, threads);
+        }
+        measureSec = (System.nanoTime() - t0) / 1e9;
+        save(saved, effects, measureSec);
       }
-      double measureSec = (System.nanoTime() - t0) / 1e9;
       System.err.printf(Locale.ROOT, "%s %s: %d effects in %.0f s%n", model.displayName(), measure, effects.size(),
           measureSec);
       for (double target : targets) {
@@ -149,10 +158,43 @@ public final class QuantBitsBench {
                 dir, tag + "-rare", fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist));
           }
         }
-        System.err.println(rows.get(rows.size() - 1));
+        System.err.println(markdown(rows));
       }
     }
     return rows;
+  }
+
+  /** Reuse effects measured by an earlier run in the same work folder ({@code reuse=true}); its time is reported. */
+  static boolean reuse = false;
+
+  static void save(Path p, List<BitAllocator.Effect> effects, double seconds) throws java.io.IOException {
+    StringBuilder b = new StringBuilder(seconds + "\n");
+    for (BitAllocator.Effect e : effects) {
+      b.append(e.tensor()).append('\t').append(e.codec().bits()).append('\t').append(e.codec().symmetric())
+          .append('\t').append(e.codec().blockSize()).append('\t').append(e.bytes());
+      for (double d : e.perSample()) {
+        b.append('\t').append(d);
+      }
+      b.append('\n');
+    }
+    Files.writeString(p, b);
+  }
+
+  static List<BitAllocator.Effect> load(Path p) throws java.io.IOException {
+    List<BitAllocator.Effect> out = new ArrayList<>();
+    List<String> lines = Files.readAllLines(p);
+    for (String line : lines.subList(1, lines.size())) {
+      String[] f = line.split("\t");
+      double[] per = new double[f.length - 5];
+      double sum = 0;
+      for (int i = 0; i < per.length; i++) {
+        per[i] = Double.parseDouble(f[5 + i]);
+        sum += per[i];
+      }
+      out.add(new BitAllocator.Effect(f[0], QuantCodec.blockwise(Integer.parseInt(f[1]), Boolean.parseBoolean(f[2]),
+          Integer.parseInt(f[3])), Long.parseLong(f[4]), sum / per.length, per));
+    }
+    return out;
   }
 
   static List<BitAllocator.Effect> measure(String how, OnnxModelReader onnx, CompressionOptions options,
