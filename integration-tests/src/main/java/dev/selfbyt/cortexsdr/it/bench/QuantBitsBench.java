@@ -36,7 +36,7 @@ import java.util.Map;
  *
  * <pre>
  * java -Xmx4g -Dai.djl.offline=true -cp ... dev.selfbyt.cortexsdr.it.bench.QuantBitsBench \
- *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2] [rare-bits=2] [calibration=128] \
+ *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2] [rare-bits=2,3] [calibration=128] \
  *     [frequency-text=3000] [work=DIR]
  * </pre>
  *
@@ -64,7 +64,10 @@ public final class QuantBitsBench {
       targets.add(Double.parseDouble(t));
     }
     List<String> measures = List.of(a.getOrDefault("measure", "full").split(","));
-    int rareBits = Integer.parseInt(a.getOrDefault("rare-bits", "2"));
+    List<Integer> rareBits = new ArrayList<>();
+    for (String r : a.getOrDefault("rare-bits", "2").split(",")) {
+      rareBits.add(Integer.parseInt(r));
+    }
     int calibration = Integer.parseInt(a.getOrDefault("calibration", "128"));
     int frequencyText = Integer.parseInt(a.getOrDefault("frequency-text", "3000"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
@@ -84,7 +87,8 @@ public final class QuantBitsBench {
     System.out.println(markdown(rows));
   }
 
-  static List<Row> run(RealModel model, List<Double> targets, List<String> measures, int rareBits, int calibration,
+  static List<Row> run(RealModel model, List<Double> targets, List<String> measures, List<Integer> rareBitsList,
+      int calibration,
       int frequencyText, int threads, Path work) throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     Path fp32 = model.onnx(dir);
@@ -149,13 +153,15 @@ public final class QuantBitsBench {
           String hist = plan.histogram().toString();
           rows.add(evaluate(model, "mixed + GPTQ, measure " + measure, target, cai, dir, tag, fp32Bytes, reference,
               eval, threads, measureSec, gptqSec, hist));
+          for (int rareBits : rareBitsList) {
           if (rareBits > 0 && counts.keySet().stream().anyMatch(t -> plan.codec(t) != null
               && plan.codec(t).bits() > rareBits)) {
-            Path rare = dir.resolve(tag + "-rare.cai");
+            Path rare = dir.resolve(tag + "-rare" + rareBits + ".cai");
             CortexSdr.compress(calibrated, rare, plan.options(CompressionOptions.builder().preset(Preset.INT4)
                 .threads(threads), counts, rareBits).build());
             rows.add(evaluate(model, "mixed + GPTQ + rare rows " + rareBits + "b, measure " + measure, target, rare,
-                dir, tag + "-rare", fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist));
+                dir, tag + "-rare" + rareBits, fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist));
+          }
           }
         }
         System.err.println(markdown(rows));
