@@ -42,7 +42,9 @@
  *       {@code R}), called by {@code OnnxCalibrator} before its MatMul groups; {@code ConvWeights}:
  *       depthwise Conv weights by structure (for an 8-bit override); {@code BitAllocator} and {@code
  *       MixedPrecision}: per-weight
- *       widths toward an output target; {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
+ *       widths toward an output target; {@code RareRows}: embedding rows by how often the
+ *       calibration inputs read them (rows never read take fewer bits, a tiered codec);
+ *       {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that
  *       suffer most from int8 activations, each measured as a batch sees it ({@code BatchRanges}:
  *       every {@code DynamicQuantizeLinear} given the calibration set's range). (Calibration is

@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
@@ -259,10 +260,8 @@ public final class SdrMatMulWeights {
     if (bits == 8) {
       packed = codes;
     } else {
-      packed = new byte[(codes.length + 1) / 2];
-      for (int j = 0; j < codes.length; j++) {
-        packed[j >> 1] |= (byte) ((codes[j] & 0xf) << ((j & 1) * 4));
-      }
+      packed = new byte[(int) PackedCodes.bytes(codes.length, 4)];
+      PackedCodes.pack(codes, 0, codes.length, 4, packed, 0);
     }
     t.add(tensor(prefix + "_values", TensorProto.DataType.UINT8_VALUE, packed, packed.length));
     int blocks = (codes.length + blockSize - 1) / blockSize;

@@ -27,6 +27,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
 /**
@@ -44,12 +48,22 @@ public final class BitAllocator {
   private final List<QuantCodec> candidates;
   private final int threads;
   private Consumer<String> log = s -> {};
+  private boolean parallelSamples = true;
 
   /** @param candidates the codecs each weight may get (block-wise, one symmetry) */
   public BitAllocator(OnnxModelReader source, List<QuantCodec> candidates, int threads) {
     this.source = source;
     this.candidates = List.copyOf(candidates);
     this.threads = threads;
+  }
+
+  /**
+   * Whether samples run on all threads at once, each in one ONNX Runtime thread (default), or one
+   * after the other, each on all threads (as before; kept to compare in benchmarks).
+   */
+  public BitAllocator parallelSamples(boolean on) {
+    this.parallelSamples = on;
+    return this;
   }
 
   public BitAllocator onProgress(Consumer<String> log) {
@@ -71,6 +85,21 @@ public final class BitAllocator {
   /** Measures every (weight, candidate) pair on the samples. */
   public List<Effect> measure(List<String> weights, List<Map<String, OnnxCalibrator.Input>> samples)
       throws IOException {
+    return measure(weights, samples, 0);
+  }
+
+  /**
+   * Measures the effects on the samples. With {@code anchors = 0} every (weight, candidate) pair
+   * runs the samples. With {@code anchors = k > 0}, each weight runs them under {@code k} of its
+   * candidates only, spread over the range of its weight error, and the others' effects are
+   * predicted from their weight error (sum of squared differences, computed without running the
+   * model): per sample, the nearest anchor's effect times {@code (e / e_anchor)^p}, with the
+   * exponent {@code p} fitted on the anchors' mean effects (1 with one anchor; output distortion
+   * grows with the weight's squared error). Samples run on {@code threads} workers at once, each
+   * in one thread of ONNX Runtime (faster than one sample on all threads for short inputs).
+   */
+  public List<Effect> measure(List<String> weights, List<Map<String, OnnxCalibrator.Input>> samples, int anchors)
+      throws IOException {
     Map<String, TensorInfo> infos = new HashMap<>();
     for (TensorInfo t : source.tensors()) {
       infos.put(t.name(), t);
@@ -79,8 +108,14 @@ public final class BitAllocator {
     List<Effect> out = new ArrayList<>();
     Map<String, OnnxTensor> originals = new LinkedHashMap<>();
     List<Map<String, OnnxTensor>> feeds = new ArrayList<>();
+    int workers = parallelSamples ? Math.max(1, Math.min(threads, samples.size())) : 1;
+    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+      Thread t = new Thread(r, "cortexsdr-measure");
+      t.setDaemon(true);
+      return t;
+    });
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-      o.setIntraOpNumThreads(threads);
+      o.setIntraOpNumThreads(workers > 1 ? 1 : threads);
       try (OrtSession s = env.createSession(measuringModel(new HashSet<>(weights), infos).toByteArray(), o)) {
         for (String w : weights) {
           TensorInfo info = infos.get(w);
@@ -89,35 +124,148 @@ public final class BitAllocator {
         for (Map<String, OnnxCalibrator.Input> sample : samples) {
           feeds.add(OnnxCalibrator.feed(env, s, sample));
         }
-        List<float[]> reference = run(s, feeds, originals, null, null);
+        List<float[]> reference = run(pool, s, feeds, originals, null, null);
+        int done = 0;
+        long runs = 0;
         for (String w : weights) {
           TensorInfo info = infos.get(w);
           TensorData data = source.read(info);
-          for (QuantCodec c : candidates) {
-            ByteBuffer payload = c.encode(data);
-            float[] q = c.decode(info, payload.duplicate()).floats();
-            List<float[]> o2;
-            try (OnnxTensor qt = tensor(env, q, info.shape())) {
-              o2 = run(s, feeds, originals, w, qt);
-            }
-            double[] per = new double[o2.size()];
-            double sum = 0;
-            for (int i = 0; i < per.length; i++) {
-              per[i] = Math.max(0, 1 - Metrics.cosine(reference.get(i), o2.get(i)));
-              sum += per[i];
-            }
-            out.add(new Effect(w, c, payload.remaining(), sum / per.length, per));
+          float[] x = data.floats();
+          int n = candidates.size();
+          long[] bytes = new long[n];
+          double[] sse = new double[n];
+          float[][] decoded = new float[n][];
+          for (int c = 0; c < n; c++) {
+            ByteBuffer payload = candidates.get(c).encode(data);
+            bytes[c] = payload.remaining();
+            decoded[c] = candidates.get(c).decode(info, payload.duplicate()).floats();
+            sse[c] = sse(x, decoded[c]);
           }
-          log.accept("measured " + w);
+          boolean[] measured = anchorsOf(sse, anchors);
+          double[][] per = new double[n][];
+          for (int c = 0; c < n; c++) {
+            if (!measured[c]) {
+              continue;
+            }
+            List<float[]> o2;
+            try (OnnxTensor qt = tensor(env, decoded[c], info.shape())) {
+              o2 = run(pool, s, feeds, originals, w, qt);
+            }
+            runs += o2.size();
+            per[c] = new double[o2.size()];
+            for (int i = 0; i < o2.size(); i++) {
+              per[c][i] = Math.max(0, 1 - Metrics.cosine(reference.get(i), o2.get(i)));
+            }
+          }
+          predict(per, sse, measured);
+          for (int c = 0; c < n; c++) {
+            out.add(new Effect(w, candidates.get(c), bytes[c], mean(per[c]), per[c]));
+          }
+          done++;
+          log.accept(String.format(java.util.Locale.ROOT, "measured %d of %d weights (%,d model runs), last %s",
+              done, weights.size(), runs, w));
         }
       }
     } catch (OrtException e) {
       throw new CaiException(source.location(), null, "measuring the output failed: " + e.getMessage(), e);
     } finally {
+      pool.shutdownNow();
       originals.values().forEach(OnnxTensor::close);
       feeds.forEach(f -> f.values().forEach(OnnxTensor::close));
     }
     return out;
+  }
+
+  private static double sse(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      double d = (double) a[i] - b[i];
+      s += d * d;
+    }
+    return s;
+  }
+
+  private static double mean(double[] v) {
+    double s = 0;
+    for (double x : v) {
+      s += x;
+    }
+    return v.length == 0 ? 0 : s / v.length;
+  }
+
+  /**
+   * Which candidates to run: all ({@code anchors <= 0} or at least as many anchors as candidates),
+   * else {@code anchors} spread evenly over the candidates ranked by weight error, the largest
+   * error and the smallest error excluded (their effects are the least and the most predictable
+   * extremes: rarely chosen, or negligible).
+   */
+  static boolean[] anchorsOf(double[] sse, int anchors) {
+    int n = sse.length;
+    boolean[] m = new boolean[n];
+    if (anchors <= 0 || anchors >= n) {
+      java.util.Arrays.fill(m, true);
+      return m;
+    }
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(sse[b], sse[a])); // largest error first
+    for (int k = 0; k < anchors; k++) {
+      // positions (k + 1) / (anchors + 1) of the way along the ranking
+      int pos = (int) Math.round((double) (k + 1) * (n - 1) / (anchors + 1));
+      m[order[pos]] = true;
+    }
+    return m;
+  }
+
+  /** Fills in the unmeasured candidates' per-sample effects from the measured ones (see {@link #measure}). */
+  static void predict(double[][] per, double[] sse, boolean[] measured) {
+    List<Integer> a = new ArrayList<>();
+    for (int c = 0; c < per.length; c++) {
+      if (measured[c]) {
+        a.add(c);
+      }
+    }
+    double p = 1;
+    if (a.size() >= 2) {
+      // least-squares slope of log(mean effect) against log(error) over the anchors
+      double sx = 0, sy = 0, sxx = 0, sxy = 0;
+      int k = 0;
+      for (int c : a) {
+        double m = mean(per[c]);
+        if (m > 0 && sse[c] > 0) {
+          double lx = Math.log(sse[c]);
+          double ly = Math.log(m);
+          sx += lx;
+          sy += ly;
+          sxx += lx * lx;
+          sxy += lx * ly;
+          k++;
+        }
+      }
+      double den = k * sxx - sx * sx;
+      if (k >= 2 && den > 1e-12) {
+        p = Math.max(0.5, Math.min(2, (k * sxy - sx * sy) / den));
+      }
+    }
+    for (int c = 0; c < per.length; c++) {
+      if (measured[c]) {
+        continue;
+      }
+      int near = a.get(0);
+      for (int x : a) {
+        if (Math.abs(Math.log((sse[x] + 1e-30) / (sse[c] + 1e-30)))
+            < Math.abs(Math.log((sse[near] + 1e-30) / (sse[c] + 1e-30)))) {
+          near = x;
+        }
+      }
+      double f = sse[near] == 0 ? (sse[c] == 0 ? 1 : 0) : Math.pow(sse[c] / sse[near], p);
+      per[c] = new double[per[near].length];
+      for (int i = 0; i < per[c].length; i++) {
+        per[c][i] = per[near][i] * f;
+      }
+    }
   }
 
   /**
@@ -273,22 +421,40 @@ public final class BitAllocator {
     return OnnxTensor.createTensor(env, b, shape); // direct: ORT uses the buffer in place
   }
 
-  /** First output per sample, with {@code swapped} fed for weight {@code name} (or none swapped). */
-  private static List<float[]> run(OrtSession s, List<Map<String, OnnxTensor>> feeds, Map<String, OnnxTensor> weights,
-      String name, OnnxTensor swapped) throws OrtException {
-    List<float[]> out = new ArrayList<>();
+  /** First output per sample, with {@code swapped} fed for weight {@code name} (or none swapped), samples in parallel. */
+  private static List<float[]> run(ExecutorService pool, OrtSession s, List<Map<String, OnnxTensor>> feeds,
+      Map<String, OnnxTensor> weights, String name, OnnxTensor swapped) throws OrtException {
+    List<Future<float[]>> futures = new ArrayList<>();
     for (Map<String, OnnxTensor> feed : feeds) {
-      Map<String, OnnxTensor> in = new HashMap<>(feed);
-      in.putAll(weights);
-      if (name != null) {
-        in.put(name, swapped);
+      futures.add(pool.submit(() -> {
+        Map<String, OnnxTensor> in = new HashMap<>(feed);
+        in.putAll(weights);
+        if (name != null) {
+          in.put(name, swapped);
+        }
+        try (OrtSession.Result r = s.run(in)) {
+          FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+          float[] x = new float[fb.remaining()];
+          fb.get(x);
+          return x;
+        }
+      }));
+    }
+    List<float[]> out = new ArrayList<>();
+    try {
+      for (Future<float[]> f : futures) {
+        out.add(f.get());
       }
-      try (OrtSession.Result r = s.run(in)) {
-        FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-        float[] x = new float[fb.remaining()];
-        fb.get(x);
-        out.add(x);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      futures.forEach(f -> f.cancel(true));
+      throw new IllegalStateException("interrupted while measuring", e);
+    } catch (ExecutionException e) {
+      futures.forEach(f -> f.cancel(true));
+      if (e.getCause() instanceof OrtException oe) {
+        throw oe;
       }
+      throw new IllegalStateException("measuring the output failed: " + e.getCause(), e.getCause());
     }
     return out;
   }

@@ -30,6 +30,12 @@ public final class MixedPrecision {
   static final int WIDE_BLOCK = 128;
   /** Samples used to measure effects; more only slow the measuring down. */
   static final int MEASURE_SAMPLES = 32;
+  /**
+   * Candidates each weight runs the samples under; the others' effects are predicted from their
+   * weight error (0: all run). Two of nine gave the same plan quality on all-MiniLM-L6-v2 at
+   * targets 0.99 and 0.995 (docs/benchmarks.md, "Faster mixed precision") at 2/9 of the model runs.
+   */
+  static final int MEASURE_ANCHORS = 2;
 
   private MixedPrecision() {}
 
@@ -80,6 +86,27 @@ public final class MixedPrecision {
       codecs.forEach((name, c) -> base.override(Pattern.quote(name), c));
       return base;
     }
+
+    /**
+     * {@link #options(CompressionOptions.Builder)}, but each counted table ({@link RareRows#counts})
+     * planned wider than {@code rareBits} keeps its planned codec only for the rows read at least
+     * once; the other rows take {@code rareBits} at the same block ({@link RareRows#tiered}).
+     */
+    public CompressionOptions.Builder options(CompressionOptions.Builder base, Map<String, long[]> rowCounts,
+        int rareBits) {
+      codecs.forEach((name, c) -> {
+        long[] counts = rowCounts.get(name);
+        dev.selfbyt.cortexsdr.core.codec.TensorCodec chosen = c;
+        if (counts != null && c.bits() > rareBits && c.granularity() == QuantCodec.Granularity.BLOCK) {
+          var t = RareRows.tiered(counts, 1, c, QuantCodec.blockwise(rareBits, c.symmetric(), c.blockSize()));
+          if (t != null) {
+            chosen = t;
+          }
+        }
+        base.override(Pattern.quote(name), chosen);
+      });
+      return base;
+    }
   }
 
   /** The candidate codecs for a block size and symmetry. */
@@ -98,11 +125,23 @@ public final class MixedPrecision {
 
   /**
    * Measures the effect of every weight {@code options} would quantize under every candidate codec
-   * (its block size and symmetry), on up to {@value #MEASURE_SAMPLES} samples. Measure once, plan
+   * (its block size and symmetry), on up to {@value #MEASURE_SAMPLES} samples, running
+   * {@value #MEASURE_ANCHORS} candidates per weight and predicting the others. Measure once, plan
    * for as many targets as needed.
    */
   public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log) throws IOException {
+    return measure(onnx, options, samples, threads, log, MEASURE_ANCHORS, true);
+  }
+
+  /**
+   * {@link #measure(OnnxModelReader, CompressionOptions, List, int, Consumer)} with the number of
+   * candidates each weight runs ({@code anchors}, 0 for all; see {@link BitAllocator#measure(List,
+   * List, int)}) and whether samples run in parallel.
+   */
+  public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
+      List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log, int anchors,
+      boolean parallelSamples) throws IOException {
     CompressionPolicy policy = new CompressionPolicy(options);
     List<String> weights = new ArrayList<>();
     for (TensorInfo t : onnx.tensors()) {
@@ -111,7 +150,8 @@ public final class MixedPrecision {
       }
     }
     return new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric()), threads)
-        .onProgress(log).measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
+        .parallelSamples(parallelSamples).onProgress(log)
+        .measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())), anchors);
   }
 
   /**

@@ -7,8 +7,10 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity;
+import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiEntry;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
@@ -204,16 +206,20 @@ public final class QuantizedOnnxExporter {
         }
       }
       CaiReader.StoredTensor stored = isQuantizedFloat32(e) ? cai.readStored(name) : null;
-      QuantCodec q = stored == null ? null : (QuantCodec) stored.codec();
+      // a tiered table exports as its widened view: one width and block for all rows, the same values
+      QuantCodec.QuantizedTensor view = stored != null && stored.codec() instanceof TieredQuantCodec t
+          ? t.widened(e.info(), stored.payload()) : null;
+      QuantCodec q = view != null ? view.codec() : stored != null && stored.codec() instanceof QuantCodec c ? c : null;
       if (q == null) {
         forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : "codec has no ONNX operator"));
         continue;
       }
+      String tiered = view == null ? "" : ", " + stored.codec().describe() + " widened to one width";
       if (q.granularity() == Granularity.CHANNEL && users.size() == 1 && e.info().dtype() == DType.FLOAT32) {
         NodeProto user = users.get(0);
         String why = IntegerMatMul.problem(user, name, e.info(), q);
         if (why == null) {
-          QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
+          QuantCodec.QuantizedTensor qt = view != null ? view : q.unpack(e.info(), stored.payload());
           if (user.getOpType().equals("Gather")) {
             replaced.put(user, IntegerMatMul.gatherRows(user, name, qt, added));
             forms.put(name, new Form(name, "Gather int8 per-row", ""));
@@ -244,8 +250,8 @@ public final class QuantizedOnnxExporter {
       boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
       // below 1.23 (no 8-bit MatMulNBits) codes of 2 or 3 bits take 4 bits with their own zero points, exactly
       int bits = q.bits() == 4 || (!runtime.hasMatMulNBits8() && q.bits() < 4) ? 4 : 8;
-      String widened = q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits";
-      QuantCodec.QuantizedTensor qt = q.unpack(e.info(), stored.payload());
+      String widened = (q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits") + tiered;
+      QuantCodec.QuantizedTensor qt = view != null ? view : q.unpack(e.info(), stored.payload());
       // a node short of its two inputs (a damaged graph) keeps the decoded weight, for ONNX Runtime to refuse
       boolean twoInputs = user.getInputCount() == 2;
       String block = " block" + q.blockSize();
@@ -444,7 +450,8 @@ public final class QuantizedOnnxExporter {
   }
 
   private static boolean isQuantizedFloat32(CaiEntry e) {
-    return e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT && e.info().dtype() == DType.FLOAT32;
+    return (e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT
+        || e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.TIERED) && e.info().dtype() == DType.FLOAT32;
   }
 
   private static boolean isQuantized(Map<String, Form> forms, String name) {
@@ -533,28 +540,15 @@ public final class QuantizedOnnxExporter {
 
   /** Codes of one fiber packed LSB first at {@code bits} per code (4: low nibble first). */
   private static void packRow(byte[] codes, int bits, byte[] out, int off) {
-    if (bits == 8) {
-      System.arraycopy(codes, 0, out, off, codes.length);
-      return;
-    }
-    for (int i = 0; i < codes.length; i++) {
-      out[off + (i >> 1)] |= (byte) ((codes[i] & 0xf) << ((i & 1) * 4));
-    }
+    PackedCodes.pack(codes, 0, codes.length, bits, out, off);
   }
 
   /** Zero points, one row of {@code cols} per fiber, each row packed and padded to a byte. */
   private static byte[] packedZeroPoints(int[] zps, int rows, int cols, int bits) {
-    int rowBytes = (cols * bits + 7) / 8;
+    int rowBytes = (int) PackedCodes.bytes(cols, bits);
     byte[] out = new byte[rows * rowBytes];
     for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
-        int z = zps[r * cols + c];
-        if (bits == 8) {
-          out[r * rowBytes + c] = (byte) z;
-        } else {
-          out[r * rowBytes + (c >> 1)] |= (byte) ((z & 0xf) << ((c & 1) * 4));
-        }
-      }
+      PackedCodes.packInts(zps, r * cols, cols, bits, out, r * rowBytes);
     }
     return out;
   }

@@ -93,4 +93,51 @@ class BitAllocatorTest {
     assertTrue(both.get("a").codec().bits() > 3, both.toString());
     assertTrue(BitAllocator.fits(both.values(), 4, 0.011, 0.02));
   }
+
+  /** Anchors spread over the ranking by weight error, never the two extremes. */
+  @Test
+  void anchorsSpreadOverTheErrorRanking() {
+    double[] sse = {9, 1, 7, 3, 5, 8, 2, 6, 4}; // ranked largest first: 9 8 7 6 5 4 3 2 1
+    boolean[] two = BitAllocator.anchorsOf(sse, 2);
+    // positions round(1 * 8 / 3) = 3 and round(2 * 8 / 3) = 5 of the ranking: errors 6 and 4
+    assertTrue(two[7] && two[8]);
+    assertEquals(2, count(two));
+    assertEquals(9, count(BitAllocator.anchorsOf(sse, 0)));
+    assertEquals(9, count(BitAllocator.anchorsOf(sse, 9)));
+  }
+
+  /**
+   * When the output effect follows a power of the weight error (here exactly), predicting from
+   * two anchors gives every other candidate's per-sample effects back.
+   */
+  @Test
+  void predictionRecoversAPowerLawFromTwoAnchors() {
+    double[] sse = {1e-2, 3e-3, 1e-3, 4e-4, 1e-4, 2e-5};
+    double[] sample = {1.0, 0.5, 2.0};
+    double[][] truth = new double[sse.length][sample.length];
+    for (int c = 0; c < sse.length; c++) {
+      for (int i = 0; i < sample.length; i++) {
+        truth[c][i] = 0.3 * sample[i] * Math.pow(sse[c], 1.2);
+      }
+    }
+    boolean[] measured = BitAllocator.anchorsOf(sse, 2);
+    double[][] per = new double[sse.length][];
+    for (int c = 0; c < sse.length; c++) {
+      per[c] = measured[c] ? truth[c].clone() : null;
+    }
+    BitAllocator.predict(per, sse, measured);
+    for (int c = 0; c < sse.length; c++) {
+      for (int i = 0; i < sample.length; i++) {
+        assertEquals(truth[c][i], per[c][i], 1e-9 * truth[c][i], "candidate " + c + " sample " + i);
+      }
+    }
+  }
+
+  private static int count(boolean[] b) {
+    int n = 0;
+    for (boolean x : b) {
+      n += x ? 1 : 0;
+    }
+    return n;
+  }
 }

@@ -8,7 +8,8 @@ public enum CodecId {
   RAW(0),
   RLE(1),
   QUANT(2),
-  SDR(3);
+  SDR(3),
+  TIERED(4);
 
   private final int code;
 

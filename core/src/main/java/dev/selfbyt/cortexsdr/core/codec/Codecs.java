@@ -21,6 +21,7 @@ public final class Codecs {
         case RLE -> RleCodec.INSTANCE;
         case QUANT -> QuantCodec.fromParams(p);
         case SDR -> SdrCodec.fromParams(p);
+        case TIERED -> TieredQuantCodec.fromParams(p);
       };
     } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
       throw new MalformedPayloadException(

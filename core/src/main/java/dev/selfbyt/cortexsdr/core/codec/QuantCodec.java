@@ -680,99 +680,27 @@ public final class QuantCodec implements TensorCodec {
   }
 
   static void pack(byte[] codes, int n, int bits, byte[] out, int off) {
-    pack(codes, 0, n, bits, out, off);
+    PackedCodes.pack(codes, 0, n, bits, out, off);
   }
 
   static void pack(byte[] codes, int co, int n, int bits, byte[] out, int off) {
-    if (bits == 8) {
-      System.arraycopy(codes, co, out, off, n);
-    } else if (bits == 4) {
-      int pairs = n >> 1;
-      for (int i = 0; i < pairs; i++) {
-        out[off + i] = (byte) ((codes[co + 2 * i] & 0xf) | (codes[co + 2 * i + 1] << 4));
-      }
-      if ((n & 1) != 0) {
-        out[off + pairs] = (byte) (codes[co + n - 1] & 0xf);
-      }
-    } else {
-      long acc = 0;
-      int nb = 0;
-      int p = off;
-      for (int i = 0; i < n; i++) {
-        acc |= (long) (codes[co + i] & 0xff) << nb;
-        nb += bits;
-        while (nb >= 8) {
-          out[p++] = (byte) acc;
-          acc >>>= 8;
-          nb -= 8;
-        }
-      }
-      if (nb > 0) {
-        out[p] = (byte) acc;
-      }
-    }
+    PackedCodes.pack(codes, co, n, bits, out, off);
   }
 
   static void unpack(byte[] in, int off, int n, int bits, byte[] codes) {
-    unpack(in, off, n, bits, codes, 0);
+    PackedCodes.unpack(in, off, n, bits, codes, 0);
   }
 
   static void unpack(byte[] in, int off, int n, int bits, byte[] codes, int co) {
-    if (bits == 8) {
-      System.arraycopy(in, off, codes, co, n);
-    } else if (bits == 4) {
-      int pairs = n >> 1;
-      for (int i = 0; i < pairs; i++) {
-        byte b = in[off + i];
-        codes[co + 2 * i] = (byte) (b & 0xf);
-        codes[co + 2 * i + 1] = (byte) ((b >> 4) & 0xf);
-      }
-      if ((n & 1) != 0) {
-        codes[co + n - 1] = (byte) (in[off + pairs] & 0xf);
-      }
-    } else {
-      int mask = (1 << bits) - 1;
-      long acc = 0;
-      int nb = 0;
-      int p = off;
-      for (int i = 0; i < n; i++) {
-        while (nb < bits) {
-          acc |= (long) (in[p++] & 0xff) << nb;
-          nb += 8;
-        }
-        codes[co + i] = (byte) (acc & mask);
-        acc >>>= bits;
-        nb -= bits;
-      }
-    }
+    PackedCodes.unpack(in, off, n, bits, codes, co);
   }
 
   private static void packInts(int[] v, int bits, byte[] out, int off) {
-    long acc = 0;
-    int nb = 0;
-    int p = off;
-    for (int x : v) {
-      acc |= (long) x << nb;
-      nb += bits;
-      while (nb >= 8) {
-        out[p++] = (byte) acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
-    }
-    if (nb > 0) {
-      out[p] = (byte) acc;
-    }
+    PackedCodes.packInts(v, bits, out, off);
   }
 
   private static int[] unpackInts(byte[] in, int off, int count, int bits) {
-    byte[] b = new byte[count];
-    unpack(in, off, count, bits, b);
-    int[] v = new int[count];
-    for (int i = 0; i < count; i++) {
-      v[i] = b[i] & 0xff;
-    }
-    return v;
+    return PackedCodes.unpackInts(in, off, count, bits);
   }
 
   /** The payload with fp32 scales, the larger of the two scale widths. */
@@ -900,6 +828,16 @@ public final class QuantCodec implements TensorCodec {
     /** Scales, one per group, in fiber-major order. */
     public float[] scales() {
       return scales.clone();
+    }
+
+    /** Scale of group {@code g} (no copy of the array). */
+    public float scaleAt(int g) {
+      return scales[g];
+    }
+
+    /** Zero point of group {@code g}. */
+    public int zeroPointAt(int g) {
+      return zeroPoints[g];
     }
 
     /** Zero points, one per group (symmetric: all {@code 2^(bits-1)}). */

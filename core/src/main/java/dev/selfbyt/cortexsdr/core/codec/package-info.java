@@ -9,10 +9,16 @@
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.QuantCodec}: 2 to 8 bits, symmetric or
  *       asymmetric (integer zero point, as ONNX DequantizeLinear and MatMulNBits use), per
  *       tensor, per channel or in blocks along the reduction axis, fp16 scales.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec}: fibers in tiers of different
+ *       widths (an embedding table's rarely read rows at fewer bits), each tier a {@code
+ *       QuantCodec}; its widened view is one quantized tensor for kernels and ONNX export.
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.SdrCodec}: keeps the significant weights only,
  *       positions (delta+varint or a bitmap, whichever is smaller; bitmap or absolute u32 when
  *       delta coding is off) plus values (fp32, fp16 or quantized).
  * </ul>
+ *
+ * <p>{@link dev.selfbyt.cortexsdr.core.codec.PackedCodes} is the one packer of low-bit codes (LSB
+ * first) that codecs, kernels and exporters share.
  *
  * <p>A codec instance is a codec plus its parameters: {@link
  * dev.selfbyt.cortexsdr.core.codec.TensorCodec#params()} is what the directory stores and {@link

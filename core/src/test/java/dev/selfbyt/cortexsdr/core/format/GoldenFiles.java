@@ -6,6 +6,7 @@ import dev.selfbyt.cortexsdr.core.codec.RawCodec;
 import dev.selfbyt.cortexsdr.core.codec.RleCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
+import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.ZstdStage;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
@@ -164,6 +165,21 @@ public final class GoldenFiles {
       cal.add(new Item(d, QuantCodec.blockwise(4, false, 32)));
     }
     f.put("quant-calibrated-v1.cai", cal);
+
+    // tiered (codec id 4): a table whose rows 0, 3, 6... are 4-bit and the others 2-bit, and three tiers
+    List<Item> tiered = new ArrayList<>();
+    byte[] two = new byte[20];
+    byte[] three = new byte[20];
+    for (int row = 0; row < 20; row++) {
+      two[row] = (byte) (row % 3 == 0 ? 0 : 1);
+      three[row] = (byte) (row % 3);
+    }
+    tiered.add(new Item(floats(embedding("tiered.two"), 61), TieredQuantCodec.of(List.of(
+        QuantCodec.blockwise(4, false, 16), QuantCodec.blockwise(2, false, 16))).assign(two)));
+    tiered.add(new Item(floats(embedding("tiered.three"), 62), TieredQuantCodec.of(List.of(
+        QuantCodec.perChannel(8, true), QuantCodec.blockwise(3, false, 8), QuantCodec.blockwise(5, true, 16)))
+        .assign(three)));
+    f.put("tiered-v1.cai", tiered);
 
     List<Item> sdr = new ArrayList<>();
     sdr.add(new Item(floats(matmul("sdr.delta.fp32"), 51), SdrCodec.builder().sparsity(0.9).build()));

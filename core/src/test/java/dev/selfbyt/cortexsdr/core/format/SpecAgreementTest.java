@@ -10,6 +10,7 @@ import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.RawCodec;
 import dev.selfbyt.cortexsdr.core.codec.RleCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
+import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
 import java.io.IOException;
@@ -87,6 +88,7 @@ class SpecAgreementTest {
       String version = switch (id) {
         case QUANT -> Integer.toString(QuantCodec.PARAMS_VERSION_CURRENT);
         case SDR -> Integer.toString(SdrCodec.PARAMS_VERSION_CURRENT);
+        case TIERED -> Integer.toString(TieredQuantCodec.PARAMS_VERSION_CURRENT);
         default -> "none";
       };
       assertEquals(version, r[3], "params version of " + r[1]);
@@ -95,6 +97,7 @@ class SpecAgreementTest {
         case RLE -> RleCodec.INSTANCE.isLossless();
         case QUANT -> QuantCodec.perTensor(8, true).isLossless();
         case SDR -> SdrCodec.builder().build().isLossless();
+        case TIERED -> TieredQuantCodec.of(java.util.List.of(QuantCodec.perChannel(4, false))).isLossless();
       };
       assertEquals(lossless, r[2].equals("yes"), "lossless " + r[1]);
     }

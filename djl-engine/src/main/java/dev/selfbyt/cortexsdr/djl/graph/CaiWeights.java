@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.CorruptCaiException;
@@ -50,6 +51,12 @@ public final class CaiWeights {
           return Value.ofQuantized(info, QuantMatrix.withInt8Activations(q.unpack(info, s.payload())));
         }
         return Value.ofQuantized(info, QuantMatrix.of(q.unpack(info, s.payload())));
+      }
+      if (info.dtype().isFloating() && s.codec() instanceof TieredQuantCodec t && !int8Activations(cai, name)) {
+        QuantCodec.QuantizedTensor view = t.widened(info, s.payload()); // one width for all rows, same values
+        if (view != null) {
+          return Value.ofQuantized(info, QuantMatrix.of(view));
+        }
       }
       if (info.dtype().isFloating() && s.codec() instanceof SdrCodec sdr) {
         int fibers = Math.toIntExact(info.outer() * info.inner());

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.djl.kernel;
 
+import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import java.nio.ByteBuffer;
 
@@ -263,16 +264,8 @@ public final class QuantMatrix implements WeightRows {
             panel[i * ld + j] = (((packed[base + (i >> 1)] >> ((i & 1) << 2)) & 0xf) - z) * s;
           }
         } else {
-          int mask = (1 << bits) - 1;
           for (int i = start; i < end; i++) {
-            long bit = (long) i * bits;
-            int p = base + (int) (bit >>> 3);
-            int shift = (int) (bit & 7);
-            int v = packed[p] & 0xff;
-            if (shift + bits > 8) {
-              v |= (packed[p + 1] & 0xff) << 8;
-            }
-            panel[i * ld + j] = (((v >>> shift) & mask) - z) * s;
+            panel[i * ld + j] = (PackedCodes.get(packed, base, i, bits) - z) * s;
           }
         }
       }
@@ -447,16 +440,8 @@ public final class QuantMatrix implements WeightRows {
   }
 
   private void decodeBits(int base, int start, int end, float s, float z, float[] dst, int off) {
-    int mask = (1 << bits) - 1;
     for (int i = start; i < end; i++) {
-      long bit = (long) i * bits;
-      int p = base + (int) (bit >>> 3);
-      int shift = (int) (bit & 7);
-      int v = packed[p] & 0xff;
-      if (shift + bits > 8) {
-        v |= (packed[p + 1] & 0xff) << 8;
-      }
-      dst[off + i] = (((v >>> shift) & mask) - z) * s;
+      dst[off + i] = (PackedCodes.get(packed, base, i, bits) - z) * s;
     }
   }
 }

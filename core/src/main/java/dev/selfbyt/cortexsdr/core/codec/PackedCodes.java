@@ -1,0 +1,125 @@
+package dev.selfbyt.cortexsdr.core.codec;
+
+/**
+ * Low-bit integer codes packed LSB first: code {@code i} of width {@code bits} (1 to 8) occupies
+ * bits {@code [i * bits, (i + 1) * bits)} of the byte run, the last byte zero-padded. At 4 bits,
+ * element {@code 2i} sits in the low nibble of byte {@code i} (the layout of ONNX's uint4 and of
+ * {@code MatMulNBits}). The one packer every codec, kernel and exporter shares.
+ */
+public final class PackedCodes {
+  private PackedCodes() {}
+
+  /** Bytes taken by {@code count} codes of {@code bits} bits. */
+  public static long bytes(long count, int bits) {
+    return (count * bits + 7) / 8;
+  }
+
+  /** Packs {@code codes[from .. from + n)} (unsigned, below {@code 2^bits}) into {@code out} at {@code off}. */
+  public static void pack(byte[] codes, int from, int n, int bits, byte[] out, int off) {
+    if (bits == 8) {
+      System.arraycopy(codes, from, out, off, n);
+    } else if (bits == 4) {
+      int pairs = n >> 1;
+      for (int i = 0; i < pairs; i++) {
+        out[off + i] = (byte) ((codes[from + 2 * i] & 0xf) | (codes[from + 2 * i + 1] << 4));
+      }
+      if ((n & 1) != 0) {
+        out[off + pairs] = (byte) (codes[from + n - 1] & 0xf);
+      }
+    } else {
+      long acc = 0;
+      int nb = 0;
+      int p = off;
+      for (int i = 0; i < n; i++) {
+        acc |= (long) (codes[from + i] & 0xff) << nb;
+        nb += bits;
+        while (nb >= 8) {
+          out[p++] = (byte) acc;
+          acc >>>= 8;
+          nb -= 8;
+        }
+      }
+      if (nb > 0) {
+        out[p] = (byte) acc;
+      }
+    }
+  }
+
+  /** Packs int values (each below {@code 2^bits}), e.g. zero points or tier indices. */
+  public static void packInts(int[] v, int bits, byte[] out, int off) {
+    packInts(v, 0, v.length, bits, out, off);
+  }
+
+  /** Packs {@code v[from .. from + n)} (each below {@code 2^bits}). */
+  public static void packInts(int[] v, int from, int n, int bits, byte[] out, int off) {
+    long acc = 0;
+    int nb = 0;
+    int p = off;
+    for (int i = from; i < from + n; i++) {
+      acc |= (long) v[i] << nb;
+      nb += bits;
+      while (nb >= 8) {
+        out[p++] = (byte) acc;
+        acc >>>= 8;
+        nb -= 8;
+      }
+    }
+    if (nb > 0) {
+      out[p] = (byte) acc;
+    }
+  }
+
+  /** Unpacks {@code n} codes from {@code in} at {@code off} into {@code codes[to ..]}, one per byte. */
+  public static void unpack(byte[] in, int off, int n, int bits, byte[] codes, int to) {
+    if (bits == 8) {
+      System.arraycopy(in, off, codes, to, n);
+    } else if (bits == 4) {
+      int pairs = n >> 1;
+      for (int i = 0; i < pairs; i++) {
+        byte b = in[off + i];
+        codes[to + 2 * i] = (byte) (b & 0xf);
+        codes[to + 2 * i + 1] = (byte) ((b >> 4) & 0xf);
+      }
+      if ((n & 1) != 0) {
+        codes[to + n - 1] = (byte) (in[off + pairs] & 0xf);
+      }
+    } else {
+      int mask = (1 << bits) - 1;
+      long acc = 0;
+      int nb = 0;
+      int p = off;
+      for (int i = 0; i < n; i++) {
+        while (nb < bits) {
+          acc |= (long) (in[p++] & 0xff) << nb;
+          nb += 8;
+        }
+        codes[to + i] = (byte) (acc & mask);
+        acc >>>= bits;
+        nb -= bits;
+      }
+    }
+  }
+
+  /** Code {@code i} of the run starting at byte {@code off}: random access, for kernels. */
+  public static int get(byte[] in, int off, int i, int bits) {
+    long bit = (long) i * bits;
+    int p = off + (int) (bit >>> 3);
+    int shift = (int) (bit & 7);
+    int v = in[p] & 0xff;
+    if (shift + bits > 8) {
+      v |= (in[p + 1] & 0xff) << 8;
+    }
+    return (v >>> shift) & ((1 << bits) - 1);
+  }
+
+  /** Unpacks {@code count} codes as ints. */
+  public static int[] unpackInts(byte[] in, int off, int count, int bits) {
+    byte[] b = new byte[count];
+    unpack(in, off, count, bits, b, 0);
+    int[] v = new int[count];
+    for (int i = 0; i < count; i++) {
+      v[i] = b[i] & 0xff;
+    }
+    return v;
+  }
+}
