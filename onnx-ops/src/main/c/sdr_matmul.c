@@ -612,23 +612,28 @@ static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
 typedef struct {
   const Weights* w;
   const SdrKernel* k;
-  const float* x; /* one image [C, H, W] */
+  const float* x; /* the chunk's first image [C, H, W]; images follow each other */
   const float* bias;
-  float* y;       /* one image [N, OH, OW] */
-  float* xt;
-  int64_t C, H, W, OW, P;
+  float* y;       /* the chunk's first output [N, OH, OW] */
+  float* xt;      /* per image of the chunk, its tiles */
+  int64_t C, H, W, OW, P, tiles;
   int tw;
   int64_t col_tasks;
   AxpyFn axpy;
 } ConvJob;
 
-/* tile t: the patches of output pixels t*tw .. t*tw+tw-1, transposed: xt[t][k][i], zero outside X */
-static void im2col_task(void* p, size_t t) {
+/*
+ * task t = image * tiles + tile: the patches of that image's output pixels tile*tw .. tile*tw+tw-1,
+ * transposed: xt[t][k][i], zero outside X
+ */
+static void im2col_task(void* p, size_t task) {
   const ConvJob* j = (const ConvJob*)p;
   const SdrKernel* k = j->k;
   int tw = j->tw;
   int64_t kh = k->kernel[0], kw = k->kernel[1];
-  float* out = j->xt + (int64_t)t * j->w->K * tw;
+  int64_t image = (int64_t)task / j->tiles, t = (int64_t)task % j->tiles;
+  const float* x = j->x + image * j->C * j->H * j->W;
+  float* out = j->xt + (int64_t)task * j->w->K * tw;
   int64_t iy0[64], ix0[64];
   for (int i = 0; i < tw; i++) {
     int64_t px = (int64_t)t * tw + i;
@@ -636,7 +641,7 @@ static void im2col_task(void* p, size_t t) {
     ix0[i] = px < j->P ? (px % j->OW) * k->strides[1] - k->pads[1] : INT32_MIN;
   }
   for (int64_t c = 0; c < j->C; c++) {
-    const float* plane = j->x + c * j->H * j->W;
+    const float* plane = x + c * j->H * j->W;
     for (int64_t dy = 0; dy < kh; dy++) {
       for (int64_t dx = 0; dx < kw; dx++) {
         float* row = out + ((c * kh + dy) * kw + dx) * tw;
@@ -650,20 +655,23 @@ static void im2col_task(void* p, size_t t) {
   }
 }
 
-static void conv_tile_task(void* p, size_t t) {
+/* task = (image * tiles + tile) * col_tasks + column chunk */
+static void conv_tile_task(void* p, size_t task) {
   const ConvJob* j = (const ConvJob*)p;
-  int64_t tile = (int64_t)t / j->col_tasks;
-  int64_t n0 = ((int64_t)t % j->col_tasks) * COLS_PER_TASK;
+  int64_t it = (int64_t)task / j->col_tasks; /* image * tiles + tile */
+  int64_t image = it / j->tiles, tile = it % j->tiles;
+  int64_t n0 = ((int64_t)task % j->col_tasks) * COLS_PER_TASK;
   int64_t n1 = n0 + COLS_PER_TASK < j->w->N ? n0 + COLS_PER_TASK : j->w->N;
   int tw = j->tw;
-  const float* xt = j->xt + tile * j->w->K * tw;
+  const float* xt = j->xt + it * j->w->K * tw;
   int64_t m0 = tile * tw;
   int64_t rows = j->P - m0 < tw ? j->P - m0 : tw;
   float acc[64];
   for (int64_t n = n0; n < n1; n++) {
     j->axpy(j->w, xt, tw, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     float b = j->bias ? j->bias[n] : 0.f;
-    float* y = j->y + n * j->P + m0; /* NCHW: one output channel's pixels are contiguous */
+    /* NCHW: one output channel's pixels are contiguous */
+    float* y = j->y + image * j->w->N * j->P + n * j->P + m0;
     for (int64_t i = 0; i < rows; i++) {
       y[i] = acc[i] + b;
     }
@@ -692,24 +700,29 @@ static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const 
   if (B == 0 || P == 0 || k->N == 0) {
     return NULL;
   }
-  ConvJob job = {w, k, NULL, bias, NULL, NULL, C, H, W, OW, P, tile_width(k->isa),
+  int64_t tw = tile_width(k->isa);
+  int64_t tiles = (P + tw - 1) / tw;
+  ConvJob job = {w, k, NULL, bias, NULL, NULL, C, H, W, OW, P, tiles, (int)tw,
                  (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, axpy_fn(k->isa)};
-  int64_t tiles = (P + job.tw - 1) / job.tw;
-  job.xt = (float*)aligned_alloc(64, (size_t)(tiles * k->K * job.tw * sizeof(float) + 64) / 64 * 64);
+  /* images in chunks whose patches fit in about 32 MB: one parallel pass per chunk, not per image */
+  int64_t per_image = tiles * k->K * tw * (int64_t)sizeof(float);
+  int64_t chunk = per_image >= (32 << 20) ? 1 : (32 << 20) / per_image;
+  if (chunk > B) chunk = B;
+  job.xt = (float*)aligned_alloc(64, (size_t)(chunk * per_image + 64) / 64 * 64);
   if (!job.xt) {
     return fail(api, "%s: out of memory for %s", k->label, "the input patches");
   }
-  int serial = w->nnz * P < 16384;
   OrtStatus* s = NULL;
-  for (int64_t b = 0; b < B && !s; b++) {
+  for (int64_t b = 0; b < B && !s; b += chunk) {
+    int64_t n = B - b < chunk ? B - b : chunk;
     job.x = (const float*)x->data + b * C * H * W;
     job.y = y + b * k->N * P;
-    size_t tasks = (size_t)(tiles * job.col_tasks);
-    if (serial) {
-      for (size_t t = 0; t < (size_t)tiles; t++) im2col_task(&job, t);
+    size_t patches = (size_t)(n * tiles), tasks = (size_t)(n * tiles * job.col_tasks);
+    if (w->nnz * P * n < 16384) { /* small products do not pay for waking threads */
+      for (size_t t = 0; t < patches; t++) im2col_task(&job, t);
       for (size_t t = 0; t < tasks; t++) conv_tile_task(&job, t);
     } else {
-      s = api->KernelContext_ParallelFor(ctx, im2col_task, (size_t)tiles, 0, &job);
+      s = api->KernelContext_ParallelFor(ctx, im2col_task, patches, 0, &job);
       if (!s) s = api->KernelContext_ParallelFor(ctx, conv_tile_task, tasks, 0, &job);
     }
   }
