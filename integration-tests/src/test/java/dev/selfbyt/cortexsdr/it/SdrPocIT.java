@@ -3,7 +3,7 @@ package dev.selfbyt.cortexsdr.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.selfbyt.cortexsdr.it.sdr.FashionMnist;
+import dev.selfbyt.cortexsdr.it.models.FashionMnistImages;
 import dev.selfbyt.cortexsdr.it.sdr.SdrPocReport;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,7 +24,7 @@ class SdrPocIT {
   @ParameterizedTest
   @ValueSource(strings = {"mlp", "cnn"})
   void prunedNetworksRunSparseOnBothRuntimesWithPyTorchsAccuracy(String arch) throws Exception {
-    List<SdrPocReport.Row> rows = SdrPocReport.run(Path.of("target/sdr-poc"), FashionMnist.DEFAULT_DIR, arch, true,
+    List<SdrPocReport.Row> rows = SdrPocReport.run(Path.of("target/sdr-poc"), FashionMnistImages.DEFAULT_DIR, arch, true,
         false, 5, 2);
     System.out.print(SdrPocReport.table(arch, rows, 5, 2));
     assertEquals(3 + 3 * 2, rows.size(), "dense fp32, lossless, int8, then sdr 4-bit and 8-bit per sparsity");

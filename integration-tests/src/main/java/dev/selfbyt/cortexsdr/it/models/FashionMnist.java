@@ -5,16 +5,13 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Fashion-MNIST (Debian's dataset-fashion-mnist, {@code /usr/share/datasets/fashion-mnist}) and the
@@ -48,31 +45,15 @@ public final class FashionMnist {
   }
 
   private static Split read(String prefix, int n) throws IOException {
-    Path images = DATA.resolve(prefix + "-images-idx3-ubyte.gz");
-    Path labels = DATA.resolve(prefix + "-labels-idx1-ubyte.gz");
-    if (!Files.isRegularFile(images)) {
-      throw new IOException(images + " is missing: apt-get install dataset-fashion-mnist");
-    }
-    float[][] x = new float[n][784];
-    int[] y = new int[n];
-    try (DataInputStream d = new DataInputStream(new GZIPInputStream(Files.newInputStream(images)))) {
-      d.skipNBytes(16);
-      byte[] px = new byte[784];
-      for (int i = 0; i < n; i++) {
-        d.readFully(px);
-        for (int p = 0; p < 784; p++) {
-          x[i][p] = ((px[p] & 0xff) / 255f - MEAN) / STD;
-        }
+    FashionMnistImages all = prefix.equals("train") ? FashionMnistImages.train(DATA) : FashionMnistImages.test(DATA);
+    float[][] x = new float[n][];
+    for (int i = 0; i < n; i++) {
+      x[i] = all.images()[i].clone();
+      for (int p = 0; p < x[i].length; p++) {
+        x[i][p] = (x[i][p] - MEAN) / STD; // normalised as the training script does
       }
     }
-    try (InputStream in = new GZIPInputStream(Files.newInputStream(labels))) {
-      in.skipNBytes(8);
-      byte[] b = in.readNBytes(n);
-      for (int i = 0; i < n; i++) {
-        y[i] = b[i];
-      }
-    }
-    return new Split(x, y);
+    return new Split(x, java.util.Arrays.copyOf(all.labels(), n));
   }
 
   /**

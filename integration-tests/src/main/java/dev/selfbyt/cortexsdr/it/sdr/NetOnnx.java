@@ -10,6 +10,7 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.it.models.FashionMnistImages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -66,8 +67,8 @@ public final class NetOnnx {
   public static void write(List<Layer> layers, Path file) throws IOException {
     boolean image = layers.get(0) instanceof Conv;
     GraphProto.Builder g = GraphProto.newBuilder().setName("fashion_mnist")
-        .addInput(image ? io("image", 1, 28, 28) : io("image", FashionMnist.PIXELS))
-        .addOutput(io("logits", FashionMnist.CLASSES));
+        .addInput(image ? io("image", 1, 28, 28) : io("image", FashionMnistImages.PIXELS))
+        .addOutput(io("logits", FashionMnistImages.CLASSES));
     String x = "image";
     int fc = 0;
     int conv = 0;

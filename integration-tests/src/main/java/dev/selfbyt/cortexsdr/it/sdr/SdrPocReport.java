@@ -9,10 +9,11 @@ import ai.djl.repository.zoo.ZooModel;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
-import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.it.models.FashionMnistImages;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrt;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions;
 import java.io.IOException;
@@ -82,7 +83,7 @@ public final class SdrPocReport {
   /** Runs the report; see the class comment. */
   public static void main(String[] args) throws Exception {
     Path work = Path.of("target/sdr-poc");
-    Path data = FashionMnist.DEFAULT_DIR;
+    Path data = FashionMnistImages.DEFAULT_DIR;
     boolean quick = false;
     boolean retrain = false;
     List<String> archs = List.of("mlp", "cnn");
@@ -131,9 +132,9 @@ public final class SdrPocReport {
         || Files.readAllLines(trained.resolve("train.tsv")).size() < 4) {
       train(trained, data, arch, quick);
     }
-    long[] shape = arch.equals("cnn") ? new long[] {1, 1, 28, 28} : new long[] {1, FashionMnist.PIXELS};
+    long[] shape = arch.equals("cnn") ? new long[] {1, 1, 28, 28} : new long[] {1, FashionMnistImages.PIXELS};
     List<Variant> variants = compress(trained, work.resolve(quick ? "cai-quick" : "cai").resolve(arch), shape);
-    FashionMnist test = FashionMnist.test(data);
+    FashionMnistImages test = FashionMnistImages.test(data);
     long fp32 = Files.size(variants.get(0).file());
     Map<String, Double> ortAcc = new LinkedHashMap<>();
     Map<String, Double> djlAcc = new LinkedHashMap<>();
@@ -223,7 +224,7 @@ public final class SdrPocReport {
     return cai;
   }
 
-  private static double accuracy(Runner r, FashionMnist test) throws Exception {
+  private static double accuracy(Runner r, FashionMnistImages test) throws Exception {
     int correct = 0;
     int step = 500;
     for (int b = 0; b < test.size(); b += step) {
@@ -231,8 +232,8 @@ public final class SdrPocReport {
       float[] logits = r.run(test.batch(null, b, e), e - b);
       for (int i = 0; i < e - b; i++) {
         int best = 0;
-        for (int c = 1; c < FashionMnist.CLASSES; c++) {
-          if (logits[i * FashionMnist.CLASSES + c] > logits[i * FashionMnist.CLASSES + best]) {
+        for (int c = 1; c < FashionMnistImages.CLASSES; c++) {
+          if (logits[i * FashionMnistImages.CLASSES + c] > logits[i * FashionMnistImages.CLASSES + best]) {
             best = c;
           }
         }

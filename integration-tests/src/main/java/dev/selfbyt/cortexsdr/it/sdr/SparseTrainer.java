@@ -20,6 +20,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.it.models.FashionMnistImages;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -60,14 +61,14 @@ public final class SparseTrainer {
   /** Steps between recomputing the masks (each step applies them): sorting every fiber is the slow part. */
   private static final int MASK_EVERY = 16;
 
-  private final FashionMnist train;
-  private final FashionMnist test;
+  private final FashionMnistImages train;
+  private final FashionMnistImages test;
   private final long seed;
   private final String arch;
   private final int trainImages;
   private List<NDArray> masks = List.of();
 
-  private SparseTrainer(FashionMnist train, FashionMnist test, long seed, String arch, int trainImages) {
+  private SparseTrainer(FashionMnistImages train, FashionMnistImages test, long seed, String arch, int trainImages) {
     this.train = train;
     this.test = test;
     this.seed = seed;
@@ -81,7 +82,7 @@ public final class SparseTrainer {
     boolean quick = false;
     long seed = 42;
     String arch = "mlp";
-    Path data = FashionMnist.DEFAULT_DIR;
+    Path data = FashionMnistImages.DEFAULT_DIR;
     double[] targets = {0.9, 0.95, 0.98};
     for (int i = 1; i < args.length; i++) {
       switch (args[i]) {
@@ -98,9 +99,9 @@ public final class SparseTrainer {
     }
     System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "2"));
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-    FashionMnist train = FashionMnist.train(data);
+    FashionMnistImages train = FashionMnistImages.train(data);
     int images = quick && arch.equals("cnn") ? 12_000 : train.size();
-    new SparseTrainer(train, FashionMnist.test(data), seed, arch, images).run(out, quick, targets);
+    new SparseTrainer(train, FashionMnistImages.test(data), seed, arch, images).run(out, quick, targets);
   }
 
   /** The network's blocks and, in the same order, what each is for the ONNX file. */
@@ -119,8 +120,8 @@ public final class SparseTrainer {
       b.add(Blocks.batchFlattenBlock());
       l.add(new NetOnnx.Flatten());
     }
-    int[] units = arch.equals("cnn") ? new int[] {128, FashionMnist.CLASSES} : new int[] {512, 256,
-        FashionMnist.CLASSES};
+    int[] units = arch.equals("cnn") ? new int[] {128, FashionMnistImages.CLASSES} : new int[] {512, 256,
+        FashionMnistImages.CLASSES};
     for (int i = 0; i < units.length; i++) {
       Linear d = Linear.builder().setUnits(units[i]).build();
       b.add(d);
@@ -134,7 +135,7 @@ public final class SparseTrainer {
   }
 
   private Shape inputShape(int n) {
-    return arch.equals("cnn") ? new Shape(n, 1, 28, 28) : new Shape(n, FashionMnist.PIXELS);
+    return arch.equals("cnn") ? new Shape(n, 1, 28, 28) : new Shape(n, FashionMnistImages.PIXELS);
   }
 
   private void run(Path out, boolean quick, double[] targets) throws IOException {

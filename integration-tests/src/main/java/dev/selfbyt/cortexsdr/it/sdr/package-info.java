@@ -4,7 +4,7 @@
  * runtimes against the dense fp32 network.
  *
  * <ul>
- *   <li>{@link dev.selfbyt.cortexsdr.it.sdr.FashionMnist}: the Debian {@code dataset-fashion-mnist}
+ *   <li>{@link dev.selfbyt.cortexsdr.it.models.FashionMnistImages}: the Debian {@code dataset-fashion-mnist}
  *       IDX files as normalised float rows and labels.
  *   <li>{@link dev.selfbyt.cortexsdr.it.sdr.SparseTrainer}: a main run in a JVM that has DJL's
  *       PyTorch engine: trains the MLP (784-512-256-10) or the small CNN from a fixed seed, then

@@ -1,11 +1,9 @@
 package dev.selfbyt.cortexsdr.it.tensorflow;
 
-import java.io.DataInputStream;
+import dev.selfbyt.cortexsdr.it.models.FashionMnistImages;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Fashion-MNIST from Debian's {@code dataset-fashion-mnist} ({@code
@@ -55,37 +53,11 @@ public record FashionMnist(float[] pixels, int[] labels) {
   }
 
   private static FashionMnist read(String prefix) throws IOException {
-    Path images = DIR.resolve(prefix + "-images-idx3-ubyte.gz");
-    Path labels = DIR.resolve(prefix + "-labels-idx1-ubyte.gz");
-    if (!Files.isRegularFile(images) || !Files.isRegularFile(labels)) {
-      throw new IOException(images + ": missing; install Debian's dataset-fashion-mnist");
+    FashionMnistImages all = prefix.equals("train") ? FashionMnistImages.train(DIR) : FashionMnistImages.test(DIR);
+    float[] px = new float[all.size() * PIXELS];
+    for (int i = 0; i < all.size(); i++) {
+      System.arraycopy(all.images()[i], 0, px, i * PIXELS, PIXELS);
     }
-    try (DataInputStream in = open(images); DataInputStream lab = open(labels)) {
-      if (in.readInt() != 0x803 || lab.readInt() != 0x801) {
-        throw new IOException(images + ": not an idx file pair (bad magic)");
-      }
-      int n = in.readInt();
-      int rows = in.readInt();
-      int cols = in.readInt();
-      if (lab.readInt() != n || rows * cols != PIXELS) {
-        throw new IOException(images + ": " + n + " images of " + rows + "x" + cols + " do not match the labels");
-      }
-      byte[] raw = in.readNBytes(n * PIXELS);
-      byte[] l = lab.readNBytes(n);
-      float[] px = new float[raw.length];
-      for (int i = 0; i < raw.length; i++) {
-        px[i] = (raw[i] & 0xff) / 255f;
-      }
-      int[] y = new int[n];
-      for (int i = 0; i < n; i++) {
-        y[i] = l[i];
-      }
-      return new FashionMnist(px, y);
-    }
-  }
-
-  private static DataInputStream open(Path p) throws IOException {
-    InputStream in = new GZIPInputStream(Files.newInputStream(p), 1 << 16);
-    return new DataInputStream(new java.io.BufferedInputStream(in, 1 << 16));
+    return new FashionMnist(px, all.labels());
   }
 }

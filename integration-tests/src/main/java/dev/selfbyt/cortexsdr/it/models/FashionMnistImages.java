@@ -1,4 +1,4 @@
-package dev.selfbyt.cortexsdr.it.sdr;
+package dev.selfbyt.cortexsdr.it.models;
 
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -10,12 +10,13 @@ import java.util.zip.GZIPInputStream;
 /**
  * Fashion-MNIST as Debian's {@code dataset-fashion-mnist} installs it ({@code
  * /usr/share/datasets/fashion-mnist/*-idx*-ubyte.gz}): 28 x 28 grey images as rows of 784 floats in
- * [0, 1], and labels 0-9.
+ * [0, 1], and labels 0-9. The one reader of the IDX files: the SDR proof of concept, the trained
+ * classifiers of {@link FashionMnist} and the TF Java fixture all read them through it.
  *
  * @param images one row of {@link #PIXELS} values per image
  * @param labels the class of each image
  */
-public record FashionMnist(float[][] images, int[] labels) {
+public record FashionMnistImages(float[][] images, int[] labels) {
   /** Values per image. */
   public static final int PIXELS = 28 * 28;
   /** Number of classes. */
@@ -24,12 +25,12 @@ public record FashionMnist(float[][] images, int[] labels) {
   public static final Path DEFAULT_DIR = Path.of("/usr/share/datasets/fashion-mnist");
 
   /** The 60,000 training images. */
-  public static FashionMnist train(Path dir) throws IOException {
+  public static FashionMnistImages train(Path dir) throws IOException {
     return read(dir, "train");
   }
 
   /** The 10,000 test images. */
-  public static FashionMnist test(Path dir) throws IOException {
+  public static FashionMnistImages test(Path dir) throws IOException {
     return read(dir, "t10k");
   }
 
@@ -47,7 +48,7 @@ public record FashionMnist(float[][] images, int[] labels) {
     return out;
   }
 
-  private static FashionMnist read(Path dir, String prefix) throws IOException {
+  private static FashionMnistImages read(Path dir, String prefix) throws IOException {
     Path img = dir.resolve(prefix + "-images-idx3-ubyte.gz");
     Path lab = dir.resolve(prefix + "-labels-idx1-ubyte.gz");
     if (!Files.isRegularFile(img) || !Files.isRegularFile(lab)) {
@@ -85,7 +86,7 @@ public record FashionMnist(float[][] images, int[] labels) {
         }
       }
     }
-    return new FashionMnist(images, labels);
+    return new FashionMnistImages(images, labels);
   }
 
   private static DataInputStream open(Path p, int magic) throws IOException {
