@@ -4,9 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.selfbyt.cortexsdr.it.models.FashionMnistImages;
+import dev.selfbyt.cortexsdr.it.sdr.SdrPocPlots;
 import dev.selfbyt.cortexsdr.it.sdr.SdrPocReport;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,8 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * 10,000 test images on ONNX Runtime ({@code SdrMatMul}/{@code SdrConv} through {@code CaiOrt}) and
  * on the DJL engine. The full run's figures (accuracy loss, speed) are the benchmark's, in
  * docs/benchmarks.md; this checks what must hold whatever the training length: the two runtimes
- * agree, they reproduce PyTorch's accuracy of the same network, and the files are as small as the
- * sparsity says.
+ * agree, they reproduce PyTorch's accuracy of the same network, the files are as small as the
+ * sparsity says, and the report's plots render.
  */
 class SdrPocIT {
   @ParameterizedTest
@@ -27,6 +31,13 @@ class SdrPocIT {
     List<SdrPocReport.Row> rows = SdrPocReport.run(Path.of("target/sdr-poc"), FashionMnistImages.DEFAULT_DIR, arch, true,
         false, 5, 2);
     System.out.print(SdrPocReport.table(arch, rows, 5, 2));
+    // the report's figures render: every plot is a PNG of the size drawn, not blank
+    for (Path png : SdrPocPlots.write(Map.of(arch, rows), Path.of("target/sdr-poc/plots-" + arch), "quick")) {
+      BufferedImage img = ImageIO.read(png.toFile());
+      assertTrue(img != null && img.getWidth() == 900 && img.getHeight() == 540, png + " is not a 900 x 540 image");
+      assertTrue(img.getRGB(0, 0) != img.getRGB(450, 270) || img.getRGB(450, 270) != img.getRGB(100, 500),
+          png + " looks blank");
+    }
     assertEquals(3 + 3 * 2, rows.size(), "dense fp32, lossless, int8, then sdr 4-bit and 8-bit per sparsity");
     for (SdrPocReport.Row r : rows) {
       String what = arch + " " + r.v().name();
