@@ -119,6 +119,14 @@ public final class Embedder implements AutoCloseable {
   }
 
   private float[] pool(float[] hidden, long[] mask) {
+    return pool(hidden, mask, pooling);
+  }
+
+  /**
+   * One sentence's embedding from its last hidden state ({@code [tokens, d]} flattened): the first
+   * token's vector for CLS pooling, else the mean over the tokens the mask keeps.
+   */
+  public static float[] pool(float[] hidden, long[] mask, RealModel.Pooling pooling) {
     int n = mask.length;
     int d = hidden.length / n;
     float[] out = new float[d];

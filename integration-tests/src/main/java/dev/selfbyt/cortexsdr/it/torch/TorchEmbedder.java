@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import dev.selfbyt.cortexsdr.it.models.Embedder;
 import dev.selfbyt.cortexsdr.it.models.RealModel;
 import java.util.List;
 
@@ -36,27 +37,7 @@ public final class TorchEmbedder implements AutoCloseable {
       hidden = predictor.predict(new NDList(m.create(ids, s), m.create(mask, s), m.create(new long[ids.length], s)))
           .head().toFloatArray();
     }
-    int n = ids.length;
-    int d = hidden.length / n;
-    float[] out = new float[d];
-    if (pooling == RealModel.Pooling.CLS) {
-      System.arraycopy(hidden, 0, out, 0, d);
-      return out;
-    }
-    int count = 0;
-    for (int t = 0; t < n; t++) {
-      if (mask[t] == 0) {
-        continue;
-      }
-      count++;
-      for (int j = 0; j < d; j++) {
-        out[j] += hidden[t * d + j];
-      }
-    }
-    for (int j = 0; j < d; j++) {
-      out[j] /= Math.max(count, 1);
-    }
-    return out;
+    return Embedder.pool(hidden, mask, pooling);
   }
 
   public float[][] embedAll(List<Encoding> encodings) throws TranslateException {
