@@ -191,6 +191,7 @@ class StandaloneClusterIT {
     int n = 1_200;
     int partitions = 8;
     Path out = work.resolve("killed-worker.parquet");
+    deleteTree(out); // a previous run's output (same target folder): the job refuses to overwrite it
     AtomicInteger finished = new AtomicInteger();
     AtomicInteger removed = new AtomicInteger();
     AtomicBoolean jobDone = new AtomicBoolean();
@@ -257,5 +258,16 @@ class StandaloneClusterIT {
 
   static double loadAverage() {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  private static void deleteTree(Path p) throws java.io.IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> all = Files.walk(p)) {
+      for (Path f : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(f);
+      }
+    }
   }
 }
