@@ -53,6 +53,17 @@ class AtomicCompressIT {
       boolean existed = Files.exists(target);
       long killAfter = random.nextLong(fullMs * 11 / 10);
       Process p = compress(onnx, target);
+      if (trial % 2 == 1) {
+        // odd trials: the random delay counts from when the writer's temporary file appears, so that
+        // kills land inside the write whatever the machine's speed (on a quiet machine the write is a
+        // short part of a run that is mostly JVM start, and purely random kills could all miss it)
+        try {
+          awaitTempFile(out, p);
+        } catch (AssertionError finishedFirst) {
+          // the run ended before its file could be seen: counted below as finished first
+        }
+        killAfter = random.nextLong(Math.max(1, fullMs / 4));
+      }
       boolean exited = p.waitFor(killAfter, TimeUnit.MILLISECONDS);
       if (!exited) {
         p.destroyForcibly(); // SIGKILL: no shutdown hook, no finally block runs
