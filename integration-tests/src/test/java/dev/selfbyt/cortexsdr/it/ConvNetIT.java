@@ -18,6 +18,7 @@ import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.it.models.Embedder;
+import dev.selfbyt.cortexsdr.it.models.LineScenes;
 import dev.selfbyt.cortexsdr.it.models.MobyDick;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -26,7 +27,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -109,7 +109,7 @@ class ConvNetIT {
       Map<String, OnnxTensor> in = new HashMap<>();
       for (Map.Entry<String, NodeInfo> e : s.getInputInfo().entrySet()) {
         long[] shape = ((TensorInfo) e.getValue().getInfo()).getShape();
-        in.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(lines(shape, 1)), shape));
+        in.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(LineScenes.scene(shape, 1)), shape));
       }
       try (OrtSession.Result res = s.run(in)) {
         for (var o : res) {
@@ -123,41 +123,5 @@ class ConvNetIT {
       }
     }
     return outs;
-  }
-
-  /** An NHWC image {@code [1, h, w, c]}: grey, eight random light lines, last channel 1. */
-  static float[] lines(long[] shape, long seed) {
-    int h = (int) shape[1];
-    int w = (int) shape[2];
-    int c = (int) shape[3];
-    float[] x = new float[h * w * c];
-    for (int p = 0; p < h * w; p++) {
-      for (int k = 0; k < c; k++) {
-        x[p * c + k] = k == 3 ? 1f : 0.2f;
-      }
-    }
-    SplittableRandom r = new SplittableRandom(seed);
-    for (int l = 0; l < 8; l++) {
-      double x0 = r.nextDouble(w);
-      double y0 = r.nextDouble(h);
-      double x1 = r.nextDouble(w);
-      double y1 = r.nextDouble(h);
-      for (int t = 0; t <= 400; t++) {
-        int px = (int) (x0 + (x1 - x0) * t / 400);
-        int py = (int) (y0 + (y1 - y0) * t / 400);
-        for (int dy = -1; dy <= 1; dy++) {
-          for (int dx = -1; dx <= 1; dx++) {
-            int qx = px + dx;
-            int qy = py + dy;
-            if (qx >= 0 && qy >= 0 && qx < w && qy < h) {
-              for (int k = 0; k < Math.min(3, c); k++) {
-                x[(qy * w + qx) * c + k] = 0.9f;
-              }
-            }
-          }
-        }
-      }
-    }
-    return x;
   }
 }

@@ -16,13 +16,14 @@ import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
+import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.calibrate.Metrics;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.djl.CaiSymbolBlock;
-import dev.selfbyt.cortexsdr.it.models.MobyDick;
-import dev.selfbyt.cortexsdr.core.Preset;
-import dev.selfbyt.cortexsdr.it.djl.DjlEngineReport;
 import dev.selfbyt.cortexsdr.it.djl.DjlEngineReport.Fidelity;
+import dev.selfbyt.cortexsdr.it.djl.DjlEngineReport;
+import dev.selfbyt.cortexsdr.it.models.LineScenes;
+import dev.selfbyt.cortexsdr.it.models.MobyDick;
 import dev.selfbyt.cortexsdr.it.models.RealModel;
 import java.nio.file.Path;
 import java.util.List;
@@ -70,7 +71,7 @@ class DjlEngineIT {
     }
     List<float[]> ort = ConvNetIT.run(decoded);
     long[] shape = {1, 320, 320, 4};
-    float[] image = ConvNetIT.lines(shape, 1);
+    float[] image = LineScenes.scene(shape, 1);
     Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(cai)
         .optEngine("CortexSDR").build();
     try (ZooModel<NDList, NDList> model = criteria.loadModel();
