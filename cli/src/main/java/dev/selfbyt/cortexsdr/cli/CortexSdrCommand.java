@@ -124,7 +124,7 @@ public final class CortexSdrCommand implements Runnable {
     cl.setOut(out);
     cl.setErr(err);
     cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-      String msg = (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ');
+      String msg = (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ') + ErrorHints.of(e);
       commandLine.getErr().println("cortexsdr: " + msg);
       commandLine.getErr().flush();
       if (json) {

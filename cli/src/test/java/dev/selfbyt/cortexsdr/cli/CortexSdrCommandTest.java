@@ -146,6 +146,35 @@ class CortexSdrCommandTest {
     }
   }
 
+  /** A weight holding a NaN cannot be rounded: the error names it and the option that keeps it exact. */
+  @Test
+  void aNaNWeightNamesTheOptionThatKeepsItExact() throws IOException {
+    ModelProto m = dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.matMul(64, 64, false, dir);
+    ModelProto.Builder b = m.toBuilder();
+    b.getGraphBuilder().getNodeBuilder(0).getAttributeBuilder(0).getTBuilder().setFloatData(5, Float.NaN);
+    Path model = dir.resolve("nan.onnx");
+    Files.write(model, b.build().toByteArray());
+    Path out = dir.resolve("nan.cai");
+
+    Run r = cortexsdr("compress", model.toString(), "-o", out.toString(), "--no-check");
+    assertEquals(1, r.code(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains("NaN") && r.err().contains("keep this tensor lossless (--protect 'W')"), r.err());
+    assertFalse(Files.exists(out));
+
+    Run fixed = cortexsdr("compress", model.toString(), "-o", out.toString(), "--no-check", "--protect", "W");
+    assertEquals(0, fixed.code(), fixed.err());
+    assertTrue(Files.exists(out));
+  }
+
+  @Test
+  void errorHintsQuoteTensorNamesAsExactPatterns() {
+    assertEquals("encoder\\.layer\\.0\\.attention\\.self\\.query\\.weight",
+        ErrorHints.regex("encoder.layer.0.attention.self.query.weight"));
+    assertEquals("onnx::MatMul_1589", ErrorHints.regex("onnx::MatMul_1589"));
+    assertEquals("a\\[0\\]\\(x\\)", ErrorHints.regex("a[0](x)"));
+  }
+
   /** GPTQ on a few sentences: same size, different codes, smaller output error than plain rounding. */
   @Test
   void calibratedCompressionFromAText() throws IOException {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.selfbyt.cortexsdr.core.codec.NonFiniteValueException;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiEntry;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
@@ -159,7 +160,9 @@ class CortexSdrTest {
     CaiException e = assertThrows(CaiException.class,
         () -> CortexSdr.compress(model, out, CompressionOptions.builder().preset(Preset.INT4).build()));
     assertEquals("broken.weight", e.tensor());
-    assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("--protect"), e.getMessage());
+    assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("keep this tensor lossless"), e.getMessage());
+    assertTrue(e.getCause() instanceof NonFiniteValueException nf && nf.tensor().equals("broken.weight")
+        && Float.isNaN(nf.value()), String.valueOf(e.getCause()));
     assertFalse(Files.exists(out));
     try (Stream<Path> left = Files.list(dir)) {
       assertEquals(List.of(), left.toList(), "no temporary file left behind");

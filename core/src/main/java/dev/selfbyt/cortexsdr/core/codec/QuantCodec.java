@@ -460,8 +460,7 @@ public final class QuantCodec implements TensorCodec {
     for (int k = 0; k < rows; k++) {
       int i = first + k * stride;
       if (!Float.isFinite(x[i])) {
-        throw new IllegalArgumentException("tensor '" + info.name() + "' holds " + x[i] + " (element " + i
-            + "); quantization needs finite values: keep this tensor lossless (--protect)");
+        throw new NonFiniteValueException(info.name(), x[i], i, "element", "quantization");
       }
     }
   }
@@ -572,9 +571,7 @@ public final class QuantCodec implements TensorCodec {
     if (!Float.isFinite(mn) || !Float.isFinite(mx)) {
       for (int i = off; i < off + len; i++) {
         if (!Float.isFinite(x[i])) {
-          throw new IllegalArgumentException(
-              "tensor '" + info.name() + "' holds " + x[i] + " (fiber-major element " + i
-                  + "); quantization needs finite values: keep this tensor lossless (--protect)");
+          throw new NonFiniteValueException(info.name(), x[i], i, "fiber-major element", "quantization");
         }
       }
     }

@@ -133,9 +133,7 @@ public final class SdrCodec implements TensorCodec {
     float[] x = FiberLayout.toFiberMajor(data.floats(), info);
     for (int i = 0; i < x.length; i++) {
       if (!Float.isFinite(x[i])) {
-        throw new IllegalArgumentException(
-            "tensor '" + info.name() + "' holds " + x[i]
-                + "; sparsification needs finite values: keep this tensor lossless (--protect)");
+        throw new NonFiniteValueException(info.name(), x[i], i, "fiber-major element", "sparsification");
       }
     }
     int r = FiberLayout.fiberLength(info);

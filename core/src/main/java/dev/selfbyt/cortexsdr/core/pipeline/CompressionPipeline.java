@@ -171,8 +171,7 @@ public final class CompressionPipeline {
         throw io;
       }
       if (c instanceof OutOfMemoryError oom) {
-        throw new CaiException(sourceName, null,
-            "out of memory: lower --threads or raise -Xmx (" + oom.getMessage() + ")", oom);
+        throw new EncodingOutOfMemoryException(sourceName, oom);
       }
       throw new CaiException(sourceName, null, "encoding failed: " + c, c);
     }
