@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.djl.graph.OnnxValues;
 import dev.selfbyt.cortexsdr.djl.graph.Value;
@@ -37,7 +38,7 @@ final class OrtGraphRunner implements CaiSymbolBlock.Runner {
 
   /** Opens {@code decoded} (a model whose weights are all in it) in a new session. */
   static CaiSymbolBlock.Runner open(ModelProto decoded, int threads) throws OrtException, java.io.IOException {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
       o.setInterOpNumThreads(1);

@@ -12,6 +12,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtVersion;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.StoredGraphCheck;
@@ -61,6 +62,15 @@ import java.util.Map;
  */
 public final class CaiOrt {
   private CaiOrt() {}
+
+  /**
+   * Opens {@code cai} with {@link CaiOrtOptions#defaults()} in ONNX Runtime's process-wide
+   * environment, created as {@link OrtEnvironments#get()} does (safe with ONNX Runtime 1.29.0 and
+   * a long JVM command line).
+   */
+  public static CaiOrtSession open(Path cai) throws IOException, OrtException {
+    return open(OrtEnvironments.get(), cai, CaiOrtOptions.defaults());
+  }
 
   /** Opens {@code cai} with {@link CaiOrtOptions#defaults()}. */
   public static CaiOrtSession open(OrtEnvironment env, Path cai) throws IOException, OrtException {

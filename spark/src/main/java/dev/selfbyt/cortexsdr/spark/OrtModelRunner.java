@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrt;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrtOptions;
 import dev.selfbyt.cortexsdr.onnxops.CaiOrtSession;
@@ -38,7 +39,7 @@ final class OrtModelRunner implements ModelRunner {
   }
 
   static OrtModelRunner open(Path model, boolean cai, int threads) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     if (cai) {
       CaiOrtSession s = CaiOrt.open(env, model, CaiOrtOptions.builder().intraOpThreads(threads).interOpThreads(1)
           .build());

@@ -48,7 +48,7 @@ final class BatchRanges {
     for (String a : inputs) {
       ranges.put(a, new float[] {0f, 0f}); // DynamicQuantizeLinear's range always holds 0
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
       try (OrtSession s = env.createSession(m.toBuilder().setGraph(g).build().toByteArray(), o)) {

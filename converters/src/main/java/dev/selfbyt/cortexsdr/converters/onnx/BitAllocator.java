@@ -104,7 +104,7 @@ public final class BitAllocator {
     for (TensorInfo t : source.tensors()) {
       infos.put(t.name(), t);
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     List<Effect> out = new ArrayList<>();
     Map<String, OnnxTensor> originals = new LinkedHashMap<>();
     List<Map<String, OnnxTensor>> feeds = new ArrayList<>();

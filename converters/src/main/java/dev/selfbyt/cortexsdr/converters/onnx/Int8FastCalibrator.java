@@ -260,7 +260,7 @@ public final class Int8FastCalibrator {
   }
 
   private List<float[]> outputs(ModelProto m, List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     List<float[]> out = new ArrayList<>();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
@@ -366,7 +366,7 @@ public final class Int8FastCalibrator {
     for (int i = 0; i < max.length; i++) {
       max[i] = new float[(int) infos.get(groups.get(i).get(0)).shape()[0]];
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
       try (OrtSession s = env.createSession(probe.toByteArray(), o)) {

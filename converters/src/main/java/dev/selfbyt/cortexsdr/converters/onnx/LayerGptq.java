@@ -125,7 +125,7 @@ final class LayerGptq {
   int calibrate(ModelProto stripped, List<Target> targets, List<Map<String, OnnxCalibrator.Input>> samples,
       Map<String, TensorInfo> infos, Map<String, float[]> quantized, Map<String, Gptq.Result> results)
       throws IOException {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     int done = 0;
     for (Target t : targets) {
       Probe probe = probe(stripped, t, infos);

@@ -37,7 +37,7 @@ public final class ModelTrial implements Function<Map<String, OnnxCalibrator.Inp
   public OrtSession session() throws OrtException {
     if (session == null) {
       options = sessionOptions(threads);
-      session = OrtEnvironment.getEnvironment().createSession(model.toString(), options);
+      session = OrtEnvironments.get().createSession(model.toString(), options);
     }
     return session;
   }
@@ -45,7 +45,7 @@ public final class ModelTrial implements Function<Map<String, OnnxCalibrator.Inp
   @Override
   public String apply(Map<String, OnnxCalibrator.Input> sample) {
     try {
-      OrtRunner.run(OrtEnvironment.getEnvironment(), session(), sample);
+      OrtRunner.run(OrtEnvironments.get(), session(), sample);
       return null;
     } catch (OrtException | RuntimeException e) {
       String m = String.valueOf(e.getMessage());

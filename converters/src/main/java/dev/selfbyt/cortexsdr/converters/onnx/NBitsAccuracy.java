@@ -51,7 +51,7 @@ public final class NBitsAccuracy {
   }
 
   private static int measure(int k, int n, int bits, int block) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     float[] x = new float[ROWS * k];
     SplittableRandom r = new SplittableRandom(1);
     for (int i = 0; i < x.length; i++) {

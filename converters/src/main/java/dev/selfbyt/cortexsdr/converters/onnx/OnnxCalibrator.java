@@ -278,7 +278,7 @@ public final class OnnxCalibrator {
       Hessian h = new Hessian(k);
       double[] c = cross ? new double[k * k] : null;
       ModelProto m = probe(current, quantized, activation, k, cross);
-      OrtEnvironment env = OrtEnvironment.getEnvironment();
+      OrtEnvironment env = OrtEnvironments.get();
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {

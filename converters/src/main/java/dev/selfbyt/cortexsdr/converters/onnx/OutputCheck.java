@@ -183,7 +183,7 @@ public final class OutputCheck {
   public Report check(Path cai, List<Stream> streams, String inputs, double threshold, ModelTrial original)
       throws IOException {
     long start = System.nanoTime();
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     Map<String, List<float[]>> ref;
     try {
       ref = run(env, original.session(), streams, this.original.toString());

@@ -137,7 +137,7 @@ public final class StatefulStreams {
   public static List<Map<String, OnnxCalibrator.Input>> unroll(Path model, List<OutputCheck.Stream> streams,
       OrtSession s) throws CaiException {
     List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     try {
       for (OutputCheck.Stream stream : streams) {
         Map<String, OnnxCalibrator.Input> state = new HashMap<>();

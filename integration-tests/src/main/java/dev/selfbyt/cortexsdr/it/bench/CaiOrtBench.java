@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
@@ -99,7 +100,7 @@ public final class CaiOrtBench {
     variants.put(".cai int4 via CaiOrt, accuracy_level 4", int4);
     variants.put(".cai SDR 90% int8 via CaiOrt (SdrMatMul)", sdr);
 
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     Map<String, OrtSession> open = new LinkedHashMap<>();
     Map<String, List<Long>> times = new LinkedHashMap<>();
     Map<String, float[]> outputs = new LinkedHashMap<>();
@@ -212,7 +213,7 @@ public final class CaiOrtBench {
 
   /** Child side: prints {@code RSS before afterLoad afterRun} in KiB. */
   static void rss(String variant, Path model) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     Encoding e;
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(RealModel.MINILM.tokenizer(model.getParent()), 128)) {
       e = tok.encode(String.join(" ", MobyDick.sentences(40, 0)));

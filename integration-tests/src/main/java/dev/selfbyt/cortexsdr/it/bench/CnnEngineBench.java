@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
@@ -68,7 +69,7 @@ public final class CnnEngineBench {
       for (int i = 0; i < x.length; i++) {
         x[i] = (float) rnd.nextGaussian();
       }
-      OrtEnvironment env = OrtEnvironment.getEnvironment();
+      OrtEnvironment env = OrtEnvironments.get();
       Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class).optModelPath(cai)
           .optEngine("CortexSDR").build();
       long[][] t = new long[3][runs];

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
@@ -36,7 +37,7 @@ final class DenormalBench {
   public static void main(String[] args) throws Exception {
     Path dir = Files.createDirectories(Path.of(args.length > 0 ? args[0] : "integration-tests/target/denormal-bench"));
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     StringBuilder sb = new StringBuilder();
     for (String name : List.of("mlsd_320x320_tiny", "mlsd_320x320_large")) {
       Path fp32 = MobyDick.dataDir().resolve("mlsd/package/ONNX/" + name + ".onnx");

@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
@@ -70,7 +71,7 @@ final class Int8Table {
     variants.add(new Variant(".cai int8-fast, calibrated on 64 sentences, via CaiOrt", fastText, true));
     variants.add(new Variant(".cai int4 -> quantized .onnx", export(compress(fp32, dir, "int4", Preset.INT4, null), dir), false));
 
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     float[][] reference = null;
     Map<String, double[]> fidelity = new LinkedHashMap<>();
     Map<String, Embedder> open = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.it.bench;
 
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
@@ -97,7 +98,7 @@ public class MatMulKernelBenchmark {
 
   /** ONNX Runtime running one MatMul node with the weight as an initializer, one intra-op thread. */
   static final class OrtMatMul implements AutoCloseable {
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = OrtEnvironments.get();
     private final OrtSession session;
     private final int k;
 

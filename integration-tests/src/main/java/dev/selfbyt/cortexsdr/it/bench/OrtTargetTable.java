@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtVersion;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
@@ -63,7 +64,7 @@ public final class OrtTargetTable {
     try (HuggingFaceTokenizer tok = Embedder.tokenizer(model.tokenizer(dir), 128)) {
       input = tok.encode(String.join(" ", MobyDick.sentences(40, 0)));
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     Map<String, OrtSession> open = new LinkedHashMap<>();
     Map<String, List<Long>> times = new LinkedHashMap<>();
     Map<String, float[]> outputs = new LinkedHashMap<>();

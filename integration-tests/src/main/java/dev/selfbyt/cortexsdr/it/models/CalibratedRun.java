@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.ConvWeights;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtVersion;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
@@ -99,7 +100,7 @@ public final class CalibratedRun {
 
   /** Every output of {@code model} for one sample, flattened (float32 outputs). */
   public static List<float[]> outputs(Path model, Map<String, OnnxCalibrator.Input> sample) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(2);
       try (OrtSession s = env.createSession(model.toString(), o)) {
@@ -124,7 +125,7 @@ public final class CalibratedRun {
   /** M-LSD's calibration or evaluation scenes: one {@code [1, h, w, 4]} scene per seed. */
   public static List<Map<String, OnnxCalibrator.Input>> scenes(Path mlsd, long firstSeed, int count)
       throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     String name;
     long[] shape;
     try (OrtSession s = env.createSession(mlsd.toString(), new OrtSession.SessionOptions())) {

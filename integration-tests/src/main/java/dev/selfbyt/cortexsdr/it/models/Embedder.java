@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +22,7 @@ public final class Embedder implements AutoCloseable {
   private final RealModel.Pooling pooling;
 
   public Embedder(Path model, RealModel.Pooling pooling, int threads) throws OrtException {
-    this.env = OrtEnvironment.getEnvironment();
+    this.env = OrtEnvironments.get();
     OrtSession.SessionOptions o = new OrtSession.SessionOptions();
     o.setIntraOpNumThreads(threads);
     o.setInterOpNumThreads(1);
@@ -31,7 +32,7 @@ public final class Embedder implements AutoCloseable {
 
   /** An encoder over a session the caller opened (and closes through this embedder). */
   public Embedder(OrtSession session, RealModel.Pooling pooling) {
-    this.env = OrtEnvironment.getEnvironment();
+    this.env = OrtEnvironments.get();
     this.session = session;
     this.pooling = pooling;
   }

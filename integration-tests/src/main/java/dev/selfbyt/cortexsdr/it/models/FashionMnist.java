@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -98,7 +99,7 @@ public final class FashionMnist {
 
   /** The predicted class of every image of {@code split}, run in ONNX Runtime in batches of 1,000. */
   public static int[] predict(Path onnx, String model, Split split) throws OrtException {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     int n = split.labels().length;
     int[] pred = new int[n];
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {

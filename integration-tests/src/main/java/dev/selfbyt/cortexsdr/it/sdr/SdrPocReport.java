@@ -10,6 +10,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
@@ -257,7 +258,7 @@ public final class SdrPocReport {
 
     Runtimes(List<Variant> variants, int threads) throws Exception {
       ai.djl.engine.Engine.getEngine("CortexSDR"); // DJL's engines first, then ONNX Runtime's environment
-      env = OrtEnvironment.getEnvironment();
+      env = OrtEnvironments.get();
       for (Variant v : variants) {
         String file = v.file().toString();
         OrtSession s;
