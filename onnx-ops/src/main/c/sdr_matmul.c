@@ -88,6 +88,11 @@ typedef struct {
   int constant_weights; /* inputs 1..5 are initializers: checking once per address is safe */
   int conv;
   int64_t kernel[2], pads[4], strides[2], dilations[2]; /* SdrConv */
+  /* the many-rows kernels' input buffer (transposed tiles, SdrConv's planes), kept between runs:
+   * fresh pages each run cost more in page faults than a small product takes */
+  pthread_mutex_t scratch_lock;
+  float* scratch;
+  size_t scratch_bytes;
 } SdrKernel;
 
 /* One weight as the kernels see it. */
@@ -282,6 +287,29 @@ static void axpy_avx2(const Weights* w, const float* xt, int tw, const int64_t* 
   _mm256_storeu_ps(out + 16, _mm256_add_ps(a2, b2));
   _mm256_storeu_ps(out + 24, _mm256_add_ps(a3, b3));
 }
+/* SdrConv's wide tile, 64 lanes: eight accumulators over one non-zero at a time (the tap offsets) */
+static void axpy_wide_avx2(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e,
+                           float* out) {
+  __m256 a[8];
+  for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j < be; j++) {
+      __m256 v = _mm256_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = ROWP(j);
+      for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8 * i), a[i]);
+    }
+  }
+  for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, a[i]);
+}
 #pragma GCC pop_options
 
 /* ---------------------------------------------------------------- AVX-512 */
@@ -410,6 +438,29 @@ static void axpy_avx512(const Weights* w, const float* xt, int tw, const int64_t
   _mm512_storeu_ps(out + 32, _mm512_add_ps(a2, b2));
   _mm512_storeu_ps(out + 48, _mm512_add_ps(a3, b3));
 }
+/* SdrConv's wide tile, 128 lanes: eight accumulators over one non-zero at a time (the tap offsets) */
+static void axpy_wide_avx512(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e,
+                             float* out) {
+  __m512 a[8];
+  for (int i = 0; i < 8; i++) a[i] = _mm512_setzero_ps();
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j < be; j++) {
+      __m512 v = _mm512_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = ROWP(j);
+      for (int i = 0; i < 8; i++) a[i] = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16 * i), a[i]);
+    }
+  }
+  for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, a[i]);
+}
 #pragma GCC pop_options
 #endif
 
@@ -452,6 +503,20 @@ static AxpyFn axpy_fn(int isa) {
 
 static int tile_width(int isa) {
   return isa == ISA_AVX512 ? 64 : 32;
+}
+
+/* SdrConv: a tile of output pixels twice as wide, eight accumulators per non-zero (fewer passes) */
+static AxpyFn wide_axpy_fn(int isa) {
+#if defined(__x86_64__)
+  if (isa == ISA_AVX512) return axpy_wide_avx512;
+  if (isa == ISA_AVX2) return axpy_wide_avx2;
+#endif
+  (void)isa;
+  return axpy_scalar;
+}
+
+static int wide_tile_width(int isa) {
+  return isa == ISA_AVX512 ? 128 : isa == ISA_AVX2 ? 64 : 32;
 }
 
 /* ---------------------------------------------------------------- parallel jobs */
@@ -618,6 +683,61 @@ static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
   return NULL;
 }
 
+/*
+ * A buffer of at least bytes for one run: the kernel's kept one when no other run holds it (grown
+ * as needed, freed with the kernel), else a fresh one (runs of one session may overlap). NULL when
+ * out of memory. Give it back with scratch_release.
+ */
+static float* scratch_acquire(SdrKernel* k, size_t bytes, int* own) {
+  bytes = (bytes + 63) / 64 * 64;
+  if (pthread_mutex_trylock(&k->scratch_lock) == 0) {
+    if (k->scratch_bytes < bytes) {
+      free(k->scratch);
+      k->scratch = (float*)aligned_alloc(64, bytes);
+      k->scratch_bytes = k->scratch ? bytes : 0;
+    }
+    if (k->scratch) {
+      *own = 0;
+      return k->scratch;
+    }
+    pthread_mutex_unlock(&k->scratch_lock);
+  }
+  *own = 1;
+  return (float*)aligned_alloc(64, bytes);
+}
+
+static void scratch_release(SdrKernel* k, float* p, int own) {
+  if (own) {
+    free(p);
+  } else {
+    pthread_mutex_unlock(&k->scratch_lock);
+  }
+}
+
+/*
+ * The many-rows kernels go over the weights once per tile of rows (SdrConv: per tile of an image's
+ * output pixels). With several passes, 8- and 4-bit values are decoded to floats once per call
+ * (nnz floats, freed when the call ends; the same floats the code path computes), so the inner
+ * loop is the float one. Returns the buffer to free, or NULL when out stays w (one pass, float
+ * values, or no memory: the codes path is as exact).
+ */
+static float* decode_for_passes(const Weights* w, int64_t passes, Weights* out) {
+  *out = *w;
+  if (w->bits == 32 || passes < 2 || w->nnz == 0) {
+    return NULL;
+  }
+  float* v = (float*)malloc((size_t)w->nnz * sizeof(float));
+  if (!v) {
+    return NULL;
+  }
+  for (int64_t j = 0; j < w->nnz; j++) {
+    v[j] = value_at(w, j);
+  }
+  out->bits = 32;
+  out->vf = v;
+  return v;
+}
+
 /* ---------------------------------------------------------------- SdrConv */
 
 /*
@@ -654,6 +774,9 @@ static void split_task(void* p, size_t image) {
   int64_t Hq = j->Hq, Wq = j->Wq;
   const float* x = j->x + (int64_t)image * j->C * j->H * j->W;
   float* out = j->ph + (int64_t)image * j->ph_size;
+  /* zero once (padding, and the slack the last tile reads: its lanes are dropped), then copy the
+   * rows in plain loops: a call per row of a small image costs more than the copy */
+  memset(out, 0, (size_t)j->ph_size * sizeof(float));
   for (int64_t c = 0; c < j->C; c++) {
     for (int64_t ry = 0; ry < sy; ry++) {
       for (int64_t rx = 0; rx < sx; rx++) {
@@ -663,29 +786,23 @@ static void split_task(void* p, size_t image) {
         int64_t b1 = j->W + pl - rx <= 0 ? 0 : (j->W + pl - rx + sx - 1) / sx;
         if (b0 > Wq) b0 = Wq;
         if (b1 > Wq) b1 = Wq;
-        if (b1 < b0) b1 = b0;
-        for (int64_t a = 0; a < Hq; a++) {
-          float* row = plane + a * Wq;
-          int64_t iy = a * sy + ry - pt;
-          if (iy < 0 || iy >= j->H) {
-            memset(row, 0, (size_t)Wq * sizeof(float));
-            continue;
-          }
-          const float* src = x + (c * j->H + iy) * j->W + rx - pl;
-          memset(row, 0, (size_t)b0 * sizeof(float));
+        if (b1 <= b0) continue;
+        /* rows a whose input row a * sy + ry - pt lies in [0, H) */
+        int64_t a0 = ry >= pt ? 0 : (pt - ry + sy - 1) / sy;
+        int64_t a1 = j->H + pt - ry <= 0 ? 0 : (j->H + pt - ry + sy - 1) / sy;
+        if (a1 > Hq) a1 = Hq;
+        for (int64_t a = a0; a < a1; a++) {
+          float* restrict row = plane + a * Wq;
+          const float* restrict src = x + (c * j->H + a * sy + ry - pt) * j->W + rx - pl;
           if (sx == 1) {
-            memcpy(row + b0, src + b0, (size_t)(b1 - b0) * sizeof(float));
+            for (int64_t b = b0; b < b1; b++) row[b] = src[b];
           } else {
             for (int64_t b = b0; b < b1; b++) row[b] = src[b * sx];
           }
-          memset(row + b1, 0, (size_t)(Wq - b1) * sizeof(float));
         }
       }
     }
   }
-  /* the last tile reads up to tw - 1 floats past the planes, into lanes that are dropped */
-  int64_t used = j->C * sy * sx * Hq * Wq;
-  memset(out + used, 0, (size_t)(j->ph_size - used) * sizeof(float));
 }
 
 /* task = (image * tiles + tile) * col_tasks + column chunk */
@@ -700,24 +817,32 @@ static void conv_tile_task(void* p, size_t task) {
   const float* base = j->ph + image * j->ph_size + q0;
   int64_t lanes = j->Q - q0 < tw ? j->Q - q0 : tw;
   int64_t y0 = q0 / j->Wq, x0 = q0 % j->Wq;
-  float acc[64];
+  float acc[128];
   for (int64_t n = n0; n < n1; n++) {
     j->axpy(j->w, base, tw, j->off, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     float b = j->bias ? j->bias[n] : 0.f;
-    /* NCHW: one output channel's pixels are contiguous */
+    /* NCHW: one output channel's pixels are contiguous; a run of lanes per output row */
     float* y = j->y + (image * j->w->N + n) * j->OH * j->OW;
     int64_t yy = y0, xx = x0;
-    for (int64_t i = 0; i < lanes; i++) {
-      if (xx < j->OW) y[yy * j->OW + xx] = acc[i] + b;
-      if (++xx == j->Wq) {
-        xx = 0;
-        yy++;
-      }
+    for (int64_t i = 0; i < lanes; yy++, xx = 0) {
+      int64_t run = j->OW - xx < lanes - i ? j->OW - xx : lanes - i;
+      float* yr = y + yy * j->OW + xx;
+      for (int64_t t = 0; t < run; t++) yr[t] = acc[i + t] + b;
+      i += j->Wq - xx;
     }
   }
 }
 
-static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const Tensor* x, const float* bias,
+/* task = image of the chunk: its planes, then all its tiles and columns, on one thread (the planes
+ * are read while they are still in this core's cache) */
+static void image_task(void* p, size_t image) {
+  const ConvJob* j = (const ConvJob*)p;
+  split_task(p, image);
+  size_t per_image = (size_t)(j->tiles * j->col_tasks);
+  for (size_t t = 0; t < per_image; t++) conv_tile_task(p, image * per_image + t);
+}
+
+static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor* x, const float* bias,
                                const Weights* w) {
   const OrtApi* api = k->api;
   int64_t B = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
@@ -740,14 +865,17 @@ static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const 
   }
   int64_t sy = k->strides[0], sx = k->strides[1];
   int64_t Hq = (H + k->pads[0] + k->pads[2] + sy - 1) / sy, Wq = (W + k->pads[1] + k->pads[3] + sx - 1) / sx;
-  int64_t tw = tile_width(k->isa);
+  int64_t tw = wide_tile_width(k->isa);
   int64_t Q = (OH - 1) * Wq + OW;
   int64_t tiles = (Q + tw - 1) / tw;
   int64_t ph_size = (C * sy * sx * Hq * Wq + tw + 15) / 16 * 16;
-  ConvJob job = {w, k, NULL, bias, NULL, NULL, NULL, C, H, W, OH, OW, Hq, Wq, ph_size, Q, tiles, (int)tw,
-                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, axpy_fn(k->isa)};
+  Weights wd;
+  float* values = decode_for_passes(w, B * tiles, &wd);
+  ConvJob job = {&wd, k, NULL, bias, NULL, NULL, NULL, C, H, W, OH, OW, Hq, Wq, ph_size, Q, tiles, (int)tw,
+                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, wide_axpy_fn(k->isa)};
   int64_t* off = (int64_t*)malloc((size_t)k->K * sizeof(int64_t));
   if (!off) {
+    free(values);
     return fail(api, "%s: out of memory for %s", k->label, "the tap offsets");
   }
   int64_t kh = k->kernel[0], kw = k->kernel[1];
@@ -764,9 +892,11 @@ static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const 
   int64_t per_image = ph_size * (int64_t)sizeof(float);
   int64_t chunk = per_image >= (32 << 20) ? 1 : (32 << 20) / per_image;
   if (chunk > B) chunk = B;
-  job.ph = (float*)aligned_alloc(64, (size_t)(chunk * per_image + 64) / 64 * 64);
+  int own;
+  job.ph = scratch_acquire(k, (size_t)(chunk * per_image), &own);
   if (!job.ph) {
     free(off);
+    free(values);
     return fail(api, "%s: out of memory for %s", k->label, "the padded input");
   }
   OrtStatus* s = NULL;
@@ -778,13 +908,16 @@ static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const 
     if (w->nnz * Q * n < CSDR_SERIAL_WORK) { /* small products do not pay for waking threads */
       for (size_t t = 0; t < (size_t)n; t++) split_task(&job, t);
       for (size_t t = 0; t < tasks; t++) conv_tile_task(&job, t);
+    } else if (n > 1) {
+      s = api->KernelContext_ParallelFor(ctx, image_task, (size_t)n, 0, &job);
     } else {
       s = api->KernelContext_ParallelFor(ctx, split_task, (size_t)n, 0, &job);
       if (!s) s = api->KernelContext_ParallelFor(ctx, conv_tile_task, tasks, 0, &job);
     }
   }
-  free(job.ph);
+  scratch_release(k, job.ph, own);
   free(off);
+  free(values);
   return s;
 }
 
@@ -912,8 +1045,13 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
     return NULL;
   }
   int64_t tiles = (M + job.tw - 1) / job.tw;
-  job.xt = (float*)aligned_alloc(64, (size_t)(tiles * k->K * job.tw * sizeof(float) + 64) / 64 * 64);
+  Weights wd;
+  float* values = decode_for_passes(&w, tiles, &wd);
+  job.w = &wd;
+  int own;
+  job.xt = scratch_acquire(k, (size_t)(tiles * k->K * job.tw) * sizeof(float), &own);
   if (!job.xt) {
+    free(values);
     return fail(api, "%s: out of memory for %s", k->label, "the transposed input");
   }
   OrtStatus* s = NULL;
@@ -925,7 +1063,8 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
     s = api->KernelContext_ParallelFor(ctx, transpose_task, (size_t)tiles, 0, &job);
     if (!s) s = api->KernelContext_ParallelFor(ctx, tile_task, tasks, 0, &job);
   }
-  free(job.xt);
+  scratch_release(k, job.xt, own);
+  free(values);
   return s;
 }
 
@@ -1016,6 +1155,7 @@ static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* a
     return s;
   }
   pthread_mutex_init(&k->lock, NULL);
+  pthread_mutex_init(&k->scratch_lock, NULL);
   k->checked_nnz = -1;
   /* weights fed as graph inputs may change at the same address: those are checked on every run */
   k->constant_weights = 1;
@@ -1036,6 +1176,8 @@ static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* a
 static void ORT_API_CALL sdr_destroy(void* kernel) {
   SdrKernel* k = (SdrKernel*)kernel;
   pthread_mutex_destroy(&k->lock);
+  pthread_mutex_destroy(&k->scratch_lock);
+  free(k->scratch);
   free(k);
 }
 
