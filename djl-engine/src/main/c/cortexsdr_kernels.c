@@ -416,3 +416,44 @@ JFN(nQuantizeU8)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jin
   UNPIN(oa, o, 0);
   UNPIN(xa, x, JNI_ABORT);
 }
+
+/* ---- sparse products on trusted CSR (SparseMatrix checks it once, at load) ---- */
+
+JFN(nSparseRowsTB)(JNIEnv* env, jclass c, jint isa, jintArray sa, jintArray ca, jfloatArray va, jint r0, jint r1,
+                   jfloatArray xa, jint m, jfloatArray ya, jint yOff, jint ldy) {
+  (void)c;
+  int32_t* st = PIN(int32_t, sa);
+  int32_t* col = PIN(int32_t, ca);
+  float* val = PIN(float, va);
+  float* xt = PIN(float, xa);
+  float* y = PIN(float, ya);
+  FpMode f = ftz_on();
+  DISPATCH(isa, sparse_rows_tb, st, col, val, r0, r1, xt, m, y + yOff, ldy);
+  ftz_off(f);
+  UNPIN(ya, y, 0);
+  UNPIN(xa, xt, JNI_ABORT);
+  UNPIN(va, val, JNI_ABORT);
+  UNPIN(ca, col, JNI_ABORT);
+  UNPIN(sa, st, JNI_ABORT);
+}
+
+JFN(nSparseConv)(JNIEnv* env, jclass c, jint isa, jintArray sa, jintArray ca, jfloatArray va, jint r0, jint r1,
+                 jfloatArray pa, jint pOff, jintArray oa, jint q, jint wq, jint oh, jint ow, jfloatArray ya,
+                 jint yOff) {
+  (void)c;
+  int32_t* st = PIN(int32_t, sa);
+  int32_t* col = PIN(int32_t, ca);
+  float* val = PIN(float, va);
+  float* ph = PIN(float, pa);
+  int32_t* off = PIN(int32_t, oa);
+  float* y = PIN(float, ya);
+  FpMode f = ftz_on();
+  DISPATCH(isa, sparse_conv, st, col, val, r0, r1, ph + pOff, off, q, wq, oh, ow, y + yOff);
+  ftz_off(f);
+  UNPIN(ya, y, 0);
+  UNPIN(oa, off, JNI_ABORT);
+  UNPIN(pa, ph, JNI_ABORT);
+  UNPIN(va, val, JNI_ABORT);
+  UNPIN(ca, col, JNI_ABORT);
+  UNPIN(sa, st, JNI_ABORT);
+}

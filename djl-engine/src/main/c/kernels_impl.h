@@ -282,6 +282,122 @@ static void FN(sparse_rows_g)(const int* start, const int* col, const float* val
   }
 }
 
+/*
+ * sparse_rows_t for many rows of X, register-blocked: per block of SB = 4 * VW rows of X (one
+ * contiguous run of an xt row), an output's sums stay in four vectors while its kept values go by,
+ * two values a step into two sets of four, and are stored once. Rows of X past the last full block
+ * take the plain loop. Same contract as sparse_rows_t; the sums are the same products added in
+ * another order (float-tolerance agreement).
+ */
+static void FN(sparse_rows_tb)(const int* start, const int* col, const float* val, int r0, int r1,
+                               const float* xt, int m, float* y, int ldy) {
+  enum { SB = 4 * VW };
+  int i0 = 0;
+  for (; i0 + SB <= m; i0 += SB) {
+    for (int r = r0; r < r1; r++) {
+      VF a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+      int p = start[r], e = start[r + 1];
+      for (; p + 1 < e; p += 2) {
+        VF v = (VF){0} + val[p], u = (VF){0} + val[p + 1];
+        const float* xc = xt + (size_t)col[p] * m + i0;
+        const float* xd = xt + (size_t)col[p + 1] * m + i0;
+        a0 += v * FN(ld)(xc);
+        a1 += v * FN(ld)(xc + VW);
+        a2 += v * FN(ld)(xc + 2 * VW);
+        a3 += v * FN(ld)(xc + 3 * VW);
+        b0 += u * FN(ld)(xd);
+        b1 += u * FN(ld)(xd + VW);
+        b2 += u * FN(ld)(xd + 2 * VW);
+        b3 += u * FN(ld)(xd + 3 * VW);
+      }
+      if (p < e) {
+        VF v = (VF){0} + val[p];
+        const float* xc = xt + (size_t)col[p] * m + i0;
+        a0 += v * FN(ld)(xc);
+        a1 += v * FN(ld)(xc + VW);
+        a2 += v * FN(ld)(xc + 2 * VW);
+        a3 += v * FN(ld)(xc + 3 * VW);
+      }
+      float s[SB];
+      FN(st)(s, a0 + b0);
+      FN(st)(s + VW, a1 + b1);
+      FN(st)(s + 2 * VW, a2 + b2);
+      FN(st)(s + 3 * VW, a3 + b3);
+      float* yo = y + (size_t)i0 * ldy + r;
+      for (int i = 0; i < SB; i++) yo[(size_t)i * ldy] = s[i];
+    }
+  }
+  for (int r = r0; r < r1 && i0 < m; r++) {
+    float acc[SB];
+    int n = m - i0;
+    for (int i = 0; i < n; i++) acc[i] = 0.f;
+    for (int p = start[r], e = start[r + 1]; p < e; p++) {
+      float a = val[p];
+      const float* xc = xt + (size_t)col[p] * m + i0;
+      for (int i = 0; i < n; i++) acc[i] += a * xc[i];
+    }
+    for (int i = 0; i < n; i++) y[(size_t)(i0 + i) * ldy + r] = acc[i];
+  }
+}
+
+/*
+ * Output channels r0 .. r1-1 of one image of a sparse convolution, without patches: W in CSR over
+ * the taps (row r: its kept taps k at col[], values val[]), ph the image's padded, stride-split
+ * input planes and off[k] the offset in ph of tap k's window for output position 0 (ConvOps
+ * builds both: position q = y * wq + x of the [oh, wq] grid reads tap k at ph[off[k] + q]). Per
+ * block of SB positions, each kept tap is one multiply-add over SB contiguous floats, sums held in
+ * registers; positions with x >= ow are dropped. ph must hold SB - 1 readable floats past the
+ * last position's reads. y is the image's output [r, oh, ow] (NCHW), written, not added to.
+ */
+static void FN(sparse_conv)(const int* start, const int* col, const float* val, int r0, int r1, const float* ph,
+                            const int* off, int q, int wq, int oh, int ow, float* y) {
+  enum { SB = 4 * VW };
+  for (int r = r0; r < r1; r++) {
+    float* yr = y + (size_t)r * oh * ow;
+    int p0 = start[r], e = start[r + 1];
+    for (int q0 = 0; q0 < q; q0 += SB) {
+      VF a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+      const float* base = ph + q0;
+      int p = p0;
+      for (; p + 1 < e; p += 2) {
+        VF v = (VF){0} + val[p], u = (VF){0} + val[p + 1];
+        const float* xc = base + off[col[p]];
+        const float* xd = base + off[col[p + 1]];
+        a0 += v * FN(ld)(xc);
+        a1 += v * FN(ld)(xc + VW);
+        a2 += v * FN(ld)(xc + 2 * VW);
+        a3 += v * FN(ld)(xc + 3 * VW);
+        b0 += u * FN(ld)(xd);
+        b1 += u * FN(ld)(xd + VW);
+        b2 += u * FN(ld)(xd + 2 * VW);
+        b3 += u * FN(ld)(xd + 3 * VW);
+      }
+      if (p < e) {
+        VF v = (VF){0} + val[p];
+        const float* xc = base + off[col[p]];
+        a0 += v * FN(ld)(xc);
+        a1 += v * FN(ld)(xc + VW);
+        a2 += v * FN(ld)(xc + 2 * VW);
+        a3 += v * FN(ld)(xc + 3 * VW);
+      }
+      float s[SB];
+      FN(st)(s, a0 + b0);
+      FN(st)(s + VW, a1 + b1);
+      FN(st)(s + 2 * VW, a2 + b2);
+      FN(st)(s + 3 * VW, a3 + b3);
+      int n = q - q0 < SB ? q - q0 : SB;
+      int yy = q0 / wq, xx = q0 % wq;
+      for (int i = 0; i < n; i++) {
+        if (xx < ow) yr[yy * ow + xx] = s[i];
+        if (++xx == wq) {
+          xx = 0;
+          yy++;
+        }
+      }
+    }
+  }
+}
+
 static void FN(scale)(float* a, int len, float f) {
   for (int i = 0; i < len; i++) a[i] *= f;
 }

@@ -385,7 +385,7 @@ static void rows_cases(int isa) {
 /* sparse rows (CSR) times X: gathered dot products (few rows) and multiply-adds over X transposed */
 static void sparse_cases(int isa) {
   static const int ms[] = {1, 3, 7, 8, 130, 200}, ks[] = {1, 17, 64}, ns[] = {1, 5, 33};
-  Family g = {"sparse_rows_g", 1e-6, 0, 0}, t = {"sparse_rows_t", 1e-6, 0, 0};
+  Family g = {"sparse_rows_g", 1e-6, 0, 0}, t = {"sparse_rows_t", 1e-6, 0, 0}, tb = {"sparse_rows_tb", 1e-6, 0, 0};
   for (size_t a = 0; a < 6; a++)
     for (size_t b = 0; b < 3; b++)
       for (size_t c = 0; c < 3; c++) {
@@ -409,12 +409,13 @@ static void sparse_cases(int isa) {
         fill(x, (size_t)m * k);
         for (int i = 0; i < m; i++)
           for (int kk = 0; kk < k; kk++) xt[(size_t)kk * m + i] = x[(size_t)i * k + kk];
-        for (int pass = 0; pass < 2; pass++) {
-          Family* f = pass ? &t : &g;
+        for (int pass = 0; pass < 3; pass++) {
+          Family* f = pass == 2 ? &tb : pass ? &t : &g;
           for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
           /* rows 1 .. n-1 only when n > 1: row 0's column keeps its sentinel */
           int r0 = n > 1 ? 1 : 0;
-          if (pass) CALL(isa, sparse_rows_t, start, col, val, r0, n, xt, m, y, ldy);
+          if (pass == 2) CALL(isa, sparse_rows_tb, start, col, val, r0, n, xt, m, y, ldy);
+          else if (pass) CALL(isa, sparse_rows_t, start, col, val, r0, n, xt, m, y, ldy);
           else CALL(isa, sparse_rows_g, start, col, val, r0, n, x, m, k, y, ldy);
           for (int i = 0; i < m; i++) {
             for (int r = 0; r < ldy; r++) {
@@ -441,6 +442,7 @@ static void sparse_cases(int isa) {
       }
   report(&g, isa);
   report(&t, isa);
+  report(&tb, isa);
 }
 
 /*
@@ -521,6 +523,91 @@ static void w8a8_cases(int isa) {
   report(&fl, isa);
 }
 
+/*
+ * sparse convolution without patches: the planes built as ConvOps.split builds them (padded, split
+ * by stride phase), checked against a direct convolution, over strides, pads, dilations and sizes
+ * that leave partial blocks
+ */
+static void conv_cases(int isa) {
+  static const int cfg[][9] = {/* c, oc, kh, kw, h, w, stride y, stride x, dilation */
+                               {3, 5, 3, 3, 9, 7, 1, 1, 1}, {2, 17, 3, 3, 14, 14, 1, 1, 1}, {4, 3, 3, 2, 11, 13, 2, 2, 1},
+                               {2, 4, 3, 3, 10, 9, 2, 1, 2}, {1, 2, 1, 1, 5, 6, 3, 2, 1}, {5, 7, 5, 5, 20, 19, 1, 1, 1}};
+  static const int pads[][4] = {{1, 1, 1, 1}, {1, 1, 1, 1}, {0, 1, 2, 0}, {2, 0, 1, 3}, {0, 0, 0, 0}, {2, 2, 2, 2}};
+  Family f = {"sparse_conv", 1e-6, 0, 0};
+  for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+    int c = cfg[t][0], oc = cfg[t][1], kh = cfg[t][2], kw = cfg[t][3], h = cfg[t][4], w = cfg[t][5];
+    int sy = cfg[t][6], sx = cfg[t][7], d = cfg[t][8];
+    const int* p = pads[t];
+    int oh = (h + p[0] + p[2] - d * (kh - 1) - 1) / sy + 1, ow = (w + p[1] + p[3] - d * (kw - 1) - 1) / sx + 1;
+    int hq = (h + p[0] + p[2] + sy - 1) / sy, wq = (w + p[1] + p[3] + sx - 1) / sx, q = (oh - 1) * wq + ow;
+    int kk = c * kh * kw;
+    int *start = malloc(sizeof(int) * (size_t)(oc + 1)), *col = malloc(sizeof(int) * (size_t)oc * kk),
+        *off = malloc(sizeof(int) * (size_t)kk);
+    float* val = malloc(sizeof(float) * (size_t)oc * kk);
+    int nnz = 0;
+    start[0] = 0;
+    for (int r = 0; r < oc; r++) {
+      for (int k = 0; k < kk; k++) {
+        if (gauss() + 2 > 0.35) {
+          col[nnz] = k;
+          val[nnz++] = gauss() + 2;
+        }
+      }
+      start[r + 1] = nnz;
+    }
+    size_t planes = (size_t)c * sy * sx * hq * wq;
+    float *x = malloc(sizeof(float) * (size_t)c * h * w), *ph = calloc(planes + 64, sizeof(float)),
+          *y = malloc(sizeof(float) * (size_t)(oc + 1) * oh * ow);
+    fill(x, (size_t)c * h * w);
+    for (int ch = 0; ch < c; ch++)
+      for (int ry = 0; ry < sy; ry++)
+        for (int rx = 0; rx < sx; rx++)
+          for (int a = 0; a < hq; a++)
+            for (int b = 0; b < wq; b++) {
+              int iy = a * sy + ry - p[0], ix = b * sx + rx - p[1];
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                ph[(((size_t)ch * sy + ry) * sx + rx) * hq * wq + (size_t)a * wq + b] = x[((size_t)ch * h + iy) * w + ix];
+            }
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < kh; i++)
+        for (int j = 0; j < kw; j++) {
+          int vy = i * d, vx = j * d;
+          off[(ch * kh + i) * kw + j] = ((ch * sy + vy % sy) * sx + vx % sx) * hq * wq + vy / sy * wq + vx / sx;
+        }
+    for (int i = 0; i < (oc + 1) * oh * ow; i++) y[i] = SENTINEL;
+    int r0 = oc > 1 ? 1 : 0; /* channel 0 keeps its sentinel when there are others */
+    CALL(isa, sparse_conv, start, col, val, r0, oc, ph, off, q, wq, oh, ow, y);
+    for (int r = 0; r <= oc; r++)
+      for (int yy = 0; yy < oh; yy++)
+        for (int xx = 0; xx < ow; xx++) {
+          float got = y[((size_t)r * oh + yy) * ow + xx];
+          if (r < r0 || r == oc) {
+            if (got != SENTINEL) check(&f, isa, 1, 0, 1, "outside the channels");
+            continue;
+          }
+          double ref = 0, mag = 0;
+          for (int e = start[r]; e < start[r + 1]; e++) {
+            int k = col[e], ch = k / (kh * kw), i = k / kw % kh, j = k % kw;
+            int iy = yy * sy - p[0] + i * d, ix = xx * sx - p[1] + j * d;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            double v = (double)val[e] * x[((size_t)ch * h + iy) * w + ix];
+            ref += v;
+            mag += fabs(v);
+          }
+          check(&f, isa, got, ref, mag + 1e-6, "y");
+        }
+    f.cases++;
+    free(start);
+    free(col);
+    free(off);
+    free(val);
+    free(x);
+    free(ph);
+    free(y);
+  }
+  report(&f, isa);
+}
+
 int main(int argc, char** argv) {
   state = argc > 1 ? (uint64_t)atoll(argv[1]) : 42;
   int best = Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nBestIsa(NULL, NULL);
@@ -533,6 +620,7 @@ int main(int argc, char** argv) {
     row_cases(isa);
     rows_cases(isa);
     sparse_cases(isa);
+    conv_cases(isa);
     exact_hash = 1469598103934665603ULL;
     w8a8_cases(isa);
     if (isa == 0) first = exact_hash;

@@ -27,8 +27,9 @@
  *   attributes  K, N, bits, block_size as SdrMatMul; kernel_shape [kh, kw] (required), pads
  *            [top, left, bottom, right] (default 0), strides and dilations [h, w] (default 1).
  *
- * Patches of X are gathered tile by tile straight into the transposed form the many-rows kernel
- * takes (output pixels as the rows), so a convolution is the same sparse multiply-add per non-zero.
+ * No patch matrix is built: X is copied once per image, row by row, padded and split by stride
+ * phase, so that every kernel tap reads a contiguous run of it for a run of output pixels
+ * (conv_compute); a convolution is then the same sparse multiply-add per non-zero as SdrMatMul's.
  *
  * This is the layout the .cai SDR codec keeps for a MatMul weight: positions in fiber-major order
  * (one fiber = one output column, since MatMul reduces along K) and the kept values quantized in
@@ -62,6 +63,8 @@
 /* KernelContext_ParallelFor, KernelComputeV2 and KernelInfo_GetNodeName: ONNX Runtime 1.17 */
 #define CSDR_MIN_API 17
 #define CSDR_FEW_ROWS 4
+/* multiply-adds below which a product runs on the calling thread: waking the pool costs more */
+#define CSDR_SERIAL_WORK (1 << 18)
 
 enum { ISA_SCALAR = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AUTO = 3 };
 static const char* ISA_NAMES[] = {"scalar", "avx2", "avx512", "auto"};
@@ -85,6 +88,11 @@ typedef struct {
   int constant_weights; /* inputs 1..5 are initializers: checking once per address is safe */
   int conv;
   int64_t kernel[2], pads[4], strides[2], dilations[2]; /* SdrConv */
+  /* the many-rows kernels' input buffer (transposed tiles, SdrConv's planes), kept between runs:
+   * fresh pages each run cost more in page faults than a small product takes */
+  pthread_mutex_t scratch_lock;
+  float* scratch;
+  size_t scratch_bytes;
 } SdrKernel;
 
 /* One weight as the kernels see it. */
@@ -122,6 +130,13 @@ static inline float value_at(const Weights* w, int64_t j) {
 
 /* ---------------------------------------------------------------- portable kernels */
 
+/*
+ * The row of input that non-zero j multiplies in the many-rows kernels: row idx of the transposed
+ * tile (SdrMatMul, off NULL), or the input at offset off[idx] (SdrConv: the kernel tap's shifted
+ * window of the padded, stride-split input, see conv_compute).
+ */
+#define ROWP(j) (off ? xt + off[idx_at(w, (j))] : xt + idx_at(w, (j)) * tw)
+
 static float dot_scalar(const Weights* w, const float* x, int64_t s, int64_t e) {
   float acc = 0.f;
   if (w->bits == 32) {
@@ -144,13 +159,13 @@ static float dot_scalar(const Weights* w, const float* x, int64_t s, int64_t e) 
 }
 
 /* acc[0..tw) = sum over the column's non-zeros of value * xt[row * tw .. + tw) */
-static void axpy_scalar(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* acc) {
+static void axpy_scalar(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e, float* acc) {
   for (int i = 0; i < tw; i++) {
     acc[i] = 0.f;
   }
   for (int64_t j = s; j < e; j++) {
     float v = value_at(w, j);
-    const float* r = xt + idx_at(w, j) * tw;
+    const float* r = ROWP(j);
     for (int i = 0; i < tw; i++) {
       acc[i] += v * r[i];
     }
@@ -228,7 +243,7 @@ static float dot_avx2(const Weights* w, const float* x, int64_t s, int64_t e) {
 }
 
 /* tile of 32 rows: two sets of four accumulators over alternate non-zeros */
-static void axpy_avx2(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* out) {
+static void axpy_avx2(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e, float* out) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   for (int64_t j = s; j < e;) {
@@ -246,8 +261,8 @@ static void axpy_avx2(const Weights* w, const float* xt, int tw, int64_t s, int6
       float v1 = w->bits == 32 ? w->vf[j + 1] : (float)(code_at(w, j + 1) - z) * sc;
       __m256 v = _mm256_set1_ps(v0);
       __m256 u = _mm256_set1_ps(v1);
-      const float* r = xt + idx_at(w, j) * tw;
-      const float* q = xt + idx_at(w, j + 1) * tw;
+      const float* r = ROWP(j);
+      const float* q = ROWP(j + 1);
       a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
       a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
       a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
@@ -259,7 +274,7 @@ static void axpy_avx2(const Weights* w, const float* xt, int tw, int64_t s, int6
     }
     if (j < be) {
       __m256 v = _mm256_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
-      const float* r = xt + idx_at(w, j) * tw;
+      const float* r = ROWP(j);
       a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), a0);
       a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), a1);
       a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), a2);
@@ -271,6 +286,29 @@ static void axpy_avx2(const Weights* w, const float* xt, int tw, int64_t s, int6
   _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
   _mm256_storeu_ps(out + 16, _mm256_add_ps(a2, b2));
   _mm256_storeu_ps(out + 24, _mm256_add_ps(a3, b3));
+}
+/* SdrConv's wide tile, 64 lanes: eight accumulators over one non-zero at a time (the tap offsets) */
+static void axpy_wide_avx2(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e,
+                           float* out) {
+  __m256 a[8];
+  for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j < be; j++) {
+      __m256 v = _mm256_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = ROWP(j);
+      for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8 * i), a[i]);
+    }
+  }
+  for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, a[i]);
 }
 #pragma GCC pop_options
 
@@ -356,7 +394,7 @@ static float dot_avx512(const Weights* w, const float* x, int64_t s, int64_t e) 
 }
 
 /* tile of 64 rows: two sets of four accumulators over alternate non-zeros */
-static void axpy_avx512(const Weights* w, const float* xt, int tw, int64_t s, int64_t e, float* out) {
+static void axpy_avx512(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e, float* out) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   for (int64_t j = s; j < e;) {
@@ -374,8 +412,8 @@ static void axpy_avx512(const Weights* w, const float* xt, int tw, int64_t s, in
       float v1 = w->bits == 32 ? w->vf[j + 1] : (float)(code_at(w, j + 1) - z) * sc;
       __m512 v = _mm512_set1_ps(v0);
       __m512 u = _mm512_set1_ps(v1);
-      const float* r = xt + idx_at(w, j) * tw;
-      const float* q = xt + idx_at(w, j + 1) * tw;
+      const float* r = ROWP(j);
+      const float* q = ROWP(j + 1);
       a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
       a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
       a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
@@ -387,7 +425,7 @@ static void axpy_avx512(const Weights* w, const float* xt, int tw, int64_t s, in
     }
     if (j < be) {
       __m512 v = _mm512_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
-      const float* r = xt + idx_at(w, j) * tw;
+      const float* r = ROWP(j);
       a0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r), a0);
       a1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16), a1);
       a2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 32), a2);
@@ -400,13 +438,36 @@ static void axpy_avx512(const Weights* w, const float* xt, int tw, int64_t s, in
   _mm512_storeu_ps(out + 32, _mm512_add_ps(a2, b2));
   _mm512_storeu_ps(out + 48, _mm512_add_ps(a3, b3));
 }
+/* SdrConv's wide tile, 128 lanes: eight accumulators over one non-zero at a time (the tap offsets) */
+static void axpy_wide_avx512(const Weights* w, const float* xt, int tw, const int64_t* off, int64_t s, int64_t e,
+                             float* out) {
+  __m512 a[8];
+  for (int i = 0; i < 8; i++) a[i] = _mm512_setzero_ps();
+  for (int64_t j = s; j < e;) {
+    int64_t be = e;
+    float sc = 1.f;
+    int z = 0;
+    if (w->bits != 32) {
+      int64_t b = j / w->block;
+      be = (b + 1) * w->block < e ? (b + 1) * w->block : e;
+      sc = w->scales[b];
+      z = zp_at(w, b);
+    }
+    for (; j < be; j++) {
+      __m512 v = _mm512_set1_ps(w->bits == 32 ? w->vf[j] : (float)(code_at(w, j) - z) * sc);
+      const float* r = ROWP(j);
+      for (int i = 0; i < 8; i++) a[i] = _mm512_fmadd_ps(v, _mm512_loadu_ps(r + 16 * i), a[i]);
+    }
+  }
+  for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, a[i]);
+}
 #pragma GCC pop_options
 #endif
 
 /* ---------------------------------------------------------------- dispatch */
 
 typedef float (*DotFn)(const Weights*, const float*, int64_t, int64_t);
-typedef void (*AxpyFn)(const Weights*, const float*, int, int64_t, int64_t, float*);
+typedef void (*AxpyFn)(const Weights*, const float*, int, const int64_t*, int64_t, int64_t, float*);
 
 static int cpu_isa(void) {
 #if defined(__x86_64__)
@@ -444,6 +505,20 @@ static int tile_width(int isa) {
   return isa == ISA_AVX512 ? 64 : 32;
 }
 
+/* SdrConv: a tile of output pixels twice as wide, eight accumulators per non-zero (fewer passes) */
+static AxpyFn wide_axpy_fn(int isa) {
+#if defined(__x86_64__)
+  if (isa == ISA_AVX512) return axpy_wide_avx512;
+  if (isa == ISA_AVX2) return axpy_wide_avx2;
+#endif
+  (void)isa;
+  return axpy_scalar;
+}
+
+static int wide_tile_width(int isa) {
+  return isa == ISA_AVX512 ? 128 : isa == ISA_AVX2 ? 64 : 32;
+}
+
 /* ---------------------------------------------------------------- parallel jobs */
 
 #define COLS_PER_TASK 32
@@ -478,17 +553,18 @@ static void transpose_task(void* p, size_t t) {
   int64_t K = j->w->K;
   int tw = j->tw;
   float* out = j->xt + (int64_t)t * K * tw;
-  for (int i = 0; i < tw; i++) {
-    int64_t m = (int64_t)t * tw + i;
-    if (m < j->M) {
-      const float* x = j->x + m * K;
-      for (int64_t k = 0; k < K; k++) {
-        out[k * tw + i] = x[k];
-      }
-    } else {
-      for (int64_t k = 0; k < K; k++) {
-        out[k * tw + i] = 0.f;
-      }
+  int64_t m0 = (int64_t)t * tw;
+  int rows = j->M - m0 < tw ? (int)(j->M - m0) : tw;
+  const float* x = j->x + m0 * K;
+  /* along k, then the tile's rows: each written row of xt is contiguous, and the rows of X read
+   * (one cache line each per 16 steps of k) stay in L1 */
+  for (int64_t k = 0; k < K; k++) {
+    float* o = out + k * tw;
+    for (int i = 0; i < rows; i++) {
+      o[i] = x[i * K + k];
+    }
+    for (int i = rows; i < tw; i++) {
+      o[i] = 0.f;
     }
   }
 }
@@ -504,7 +580,7 @@ static void tile_task(void* p, size_t t) {
   int64_t rows = j->M - m0 < tw ? j->M - m0 : tw;
   float acc[64];
   for (int64_t n = n0; n < n1; n++) {
-    j->axpy(j->w, xt, tw, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
+    j->axpy(j->w, xt, tw, NULL, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     for (int64_t i = 0; i < rows; i++) {
       j->y[(m0 + i) * j->w->N + n] = acc[i];
     }
@@ -607,48 +683,122 @@ static OrtStatus* check_weights(SdrKernel* k, const Weights* w, Tensor* in) {
   return NULL;
 }
 
+/*
+ * A buffer of at least bytes for one run: the kernel's kept one when no other run holds it (grown
+ * as needed, freed with the kernel), else a fresh one (runs of one session may overlap). NULL when
+ * out of memory. Give it back with scratch_release.
+ */
+static float* scratch_acquire(SdrKernel* k, size_t bytes, int* own) {
+  bytes = (bytes + 63) / 64 * 64;
+  if (pthread_mutex_trylock(&k->scratch_lock) == 0) {
+    if (k->scratch_bytes < bytes) {
+      free(k->scratch);
+      k->scratch = (float*)aligned_alloc(64, bytes);
+      k->scratch_bytes = k->scratch ? bytes : 0;
+    }
+    if (k->scratch) {
+      *own = 0;
+      return k->scratch;
+    }
+    pthread_mutex_unlock(&k->scratch_lock);
+  }
+  *own = 1;
+  return (float*)aligned_alloc(64, bytes);
+}
+
+static void scratch_release(SdrKernel* k, float* p, int own) {
+  if (own) {
+    free(p);
+  } else {
+    pthread_mutex_unlock(&k->scratch_lock);
+  }
+}
+
+/*
+ * The many-rows kernels go over the weights once per tile of rows (SdrConv: per tile of an image's
+ * output pixels). With several passes, 8- and 4-bit values are decoded to floats once per call
+ * (nnz floats, freed when the call ends; the same floats the code path computes), so the inner
+ * loop is the float one. Returns the buffer to free, or NULL when out stays w (one pass, float
+ * values, or no memory: the codes path is as exact).
+ */
+static float* decode_for_passes(const Weights* w, int64_t passes, Weights* out) {
+  *out = *w;
+  if (w->bits == 32 || passes < 2 || w->nnz == 0) {
+    return NULL;
+  }
+  float* v = (float*)malloc((size_t)w->nnz * sizeof(float));
+  if (!v) {
+    return NULL;
+  }
+  for (int64_t j = 0; j < w->nnz; j++) {
+    v[j] = value_at(w, j);
+  }
+  out->bits = 32;
+  out->vf = v;
+  return v;
+}
+
 /* ---------------------------------------------------------------- SdrConv */
 
+/*
+ * No patch matrix: each image's input is copied once, row by row, into its padded form split by
+ * stride phase: plane (c, ry, rx) [Hq, Wq] holds padded row a * sy + ry, column b * sx + rx
+ * (zero outside X). Output pixel (y, x) at position q = y * Wq + x of the [OH, Wq] output grid
+ * then reads, for the kernel tap (c, dy, dx), the plane of phase (dy * dil_y % sy, dx * dil_x % sx)
+ * at q + off[k], off[k] = the plane's start + (dy * dil_y / sy) * Wq + dx * dil_x / sx: for every
+ * tap, a run of output positions is a contiguous run of one plane. So each non-zero weight is one
+ * multiply-add over tw contiguous floats, the many-rows SdrMatMul kernel with the tap's offset in
+ * place of its row of a transposed tile ("convolution focusing on active regions": the work is
+ * proportional to the kept taps, pruned taps cost nothing). The Wq - OW positions past each output
+ * row are computed and dropped.
+ */
 typedef struct {
   const Weights* w;
   const SdrKernel* k;
-  const float* x; /* the chunk's first image [C, H, W]; images follow each other */
+  const float* x;      /* the chunk's first image [C, H, W]; images follow each other */
   const float* bias;
-  float* y;       /* the chunk's first output [N, OH, OW] */
-  float* xt;      /* per image of the chunk, its tiles */
-  int64_t C, H, W, OW, P, tiles;
+  float* y;            /* the chunk's first output [N, OH, OW] */
+  float* ph;           /* per image of the chunk, its planes (ph_size floats) */
+  const int64_t* off;  /* per row k of W, its tap's offset from a position into an image's planes */
+  int64_t C, H, W, OH, OW, Hq, Wq, ph_size, Q, tiles;
   int tw;
   int64_t col_tasks;
   AxpyFn axpy;
 } ConvJob;
 
-/*
- * task t = image * tiles + tile: the patches of that image's output pixels tile*tw .. tile*tw+tw-1,
- * transposed: xt[t][k][i], zero outside X
- */
-static void im2col_task(void* p, size_t task) {
+/* task = image of the chunk: its padded, stride-split planes, row by row */
+static void split_task(void* p, size_t image) {
   const ConvJob* j = (const ConvJob*)p;
   const SdrKernel* k = j->k;
-  int tw = j->tw;
-  int64_t kh = k->kernel[0], kw = k->kernel[1];
-  int64_t image = (int64_t)task / j->tiles, t = (int64_t)task % j->tiles;
-  const float* x = j->x + image * j->C * j->H * j->W;
-  float* out = j->xt + (int64_t)task * j->w->K * tw;
-  int64_t iy0[64], ix0[64];
-  for (int i = 0; i < tw; i++) {
-    int64_t px = (int64_t)t * tw + i;
-    iy0[i] = px < j->P ? (px / j->OW) * k->strides[0] - k->pads[0] : INT32_MIN;
-    ix0[i] = px < j->P ? (px % j->OW) * k->strides[1] - k->pads[1] : INT32_MIN;
-  }
+  int64_t sy = k->strides[0], sx = k->strides[1], pt = k->pads[0], pl = k->pads[1];
+  int64_t Hq = j->Hq, Wq = j->Wq;
+  const float* x = j->x + (int64_t)image * j->C * j->H * j->W;
+  float* out = j->ph + (int64_t)image * j->ph_size;
+  /* zero once (padding, and the slack the last tile reads: its lanes are dropped), then copy the
+   * rows in plain loops: a call per row of a small image costs more than the copy */
+  memset(out, 0, (size_t)j->ph_size * sizeof(float));
   for (int64_t c = 0; c < j->C; c++) {
-    const float* plane = x + c * j->H * j->W;
-    for (int64_t dy = 0; dy < kh; dy++) {
-      for (int64_t dx = 0; dx < kw; dx++) {
-        float* row = out + ((c * kh + dy) * kw + dx) * tw;
-        int64_t oy = dy * k->dilations[0], ox = dx * k->dilations[1];
-        for (int i = 0; i < tw; i++) {
-          int64_t iy = iy0[i] + oy, ix = ix0[i] + ox;
-          row[i] = iy >= 0 && iy < j->H && ix >= 0 && ix < j->W ? plane[iy * j->W + ix] : 0.f;
+    for (int64_t ry = 0; ry < sy; ry++) {
+      for (int64_t rx = 0; rx < sx; rx++) {
+        float* plane = out + ((c * sy + ry) * sx + rx) * Hq * Wq;
+        /* columns b whose input column b * sx + rx - pl lies in [0, W) */
+        int64_t b0 = rx >= pl ? 0 : (pl - rx + sx - 1) / sx;
+        int64_t b1 = j->W + pl - rx <= 0 ? 0 : (j->W + pl - rx + sx - 1) / sx;
+        if (b0 > Wq) b0 = Wq;
+        if (b1 > Wq) b1 = Wq;
+        if (b1 <= b0) continue;
+        /* rows a whose input row a * sy + ry - pt lies in [0, H) */
+        int64_t a0 = ry >= pt ? 0 : (pt - ry + sy - 1) / sy;
+        int64_t a1 = j->H + pt - ry <= 0 ? 0 : (j->H + pt - ry + sy - 1) / sy;
+        if (a1 > Hq) a1 = Hq;
+        for (int64_t a = a0; a < a1; a++) {
+          float* restrict row = plane + a * Wq;
+          const float* restrict src = x + (c * j->H + a * sy + ry - pt) * j->W + rx - pl;
+          if (sx == 1) {
+            for (int64_t b = b0; b < b1; b++) row[b] = src[b];
+          } else {
+            for (int64_t b = b0; b < b1; b++) row[b] = src[b * sx];
+          }
         }
       }
     }
@@ -663,22 +813,36 @@ static void conv_tile_task(void* p, size_t task) {
   int64_t n0 = ((int64_t)task % j->col_tasks) * COLS_PER_TASK;
   int64_t n1 = n0 + COLS_PER_TASK < j->w->N ? n0 + COLS_PER_TASK : j->w->N;
   int tw = j->tw;
-  const float* xt = j->xt + it * j->w->K * tw;
-  int64_t m0 = tile * tw;
-  int64_t rows = j->P - m0 < tw ? j->P - m0 : tw;
-  float acc[64];
+  int64_t q0 = tile * tw;
+  const float* base = j->ph + image * j->ph_size + q0;
+  int64_t lanes = j->Q - q0 < tw ? j->Q - q0 : tw;
+  int64_t y0 = q0 / j->Wq, x0 = q0 % j->Wq;
+  float acc[128];
   for (int64_t n = n0; n < n1; n++) {
-    j->axpy(j->w, xt, tw, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
+    j->axpy(j->w, base, tw, j->off, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     float b = j->bias ? j->bias[n] : 0.f;
-    /* NCHW: one output channel's pixels are contiguous */
-    float* y = j->y + image * j->w->N * j->P + n * j->P + m0;
-    for (int64_t i = 0; i < rows; i++) {
-      y[i] = acc[i] + b;
+    /* NCHW: one output channel's pixels are contiguous; a run of lanes per output row */
+    float* y = j->y + (image * j->w->N + n) * j->OH * j->OW;
+    int64_t yy = y0, xx = x0;
+    for (int64_t i = 0; i < lanes; yy++, xx = 0) {
+      int64_t run = j->OW - xx < lanes - i ? j->OW - xx : lanes - i;
+      float* yr = y + yy * j->OW + xx;
+      for (int64_t t = 0; t < run; t++) yr[t] = acc[i + t] + b;
+      i += j->Wq - xx;
     }
   }
 }
 
-static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const Tensor* x, const float* bias,
+/* task = image of the chunk: its planes, then all its tiles and columns, on one thread (the planes
+ * are read while they are still in this core's cache) */
+static void image_task(void* p, size_t image) {
+  const ConvJob* j = (const ConvJob*)p;
+  split_task(p, image);
+  size_t per_image = (size_t)(j->tiles * j->col_tasks);
+  for (size_t t = 0; t < per_image; t++) conv_tile_task(p, image * per_image + t);
+}
+
+static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor* x, const float* bias,
                                const Weights* w) {
   const OrtApi* api = k->api;
   int64_t B = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
@@ -696,37 +860,64 @@ static OrtStatus* conv_compute(const SdrKernel* k, OrtKernelContext* ctx, const 
   CHECK(api->KernelContext_GetOutput(ctx, 0, ydims, 4, &yv));
   float* y;
   CHECK(api->GetTensorMutableData(yv, (void**)&y));
-  int64_t P = OH * OW;
-  if (B == 0 || P == 0 || k->N == 0) {
+  if (B == 0 || OH * OW == 0 || k->N == 0) {
     return NULL;
   }
-  int64_t tw = tile_width(k->isa);
-  int64_t tiles = (P + tw - 1) / tw;
-  ConvJob job = {w, k, NULL, bias, NULL, NULL, C, H, W, OW, P, tiles, (int)tw,
-                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, axpy_fn(k->isa)};
-  /* images in chunks whose patches fit in about 32 MB: one parallel pass per chunk, not per image */
-  int64_t per_image = tiles * k->K * tw * (int64_t)sizeof(float);
+  int64_t sy = k->strides[0], sx = k->strides[1];
+  int64_t Hq = (H + k->pads[0] + k->pads[2] + sy - 1) / sy, Wq = (W + k->pads[1] + k->pads[3] + sx - 1) / sx;
+  int64_t tw = wide_tile_width(k->isa);
+  int64_t Q = (OH - 1) * Wq + OW;
+  int64_t tiles = (Q + tw - 1) / tw;
+  int64_t ph_size = (C * sy * sx * Hq * Wq + tw + 15) / 16 * 16;
+  Weights wd;
+  float* values = decode_for_passes(w, B * tiles, &wd);
+  ConvJob job = {&wd, k, NULL, bias, NULL, NULL, NULL, C, H, W, OH, OW, Hq, Wq, ph_size, Q, tiles, (int)tw,
+                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, wide_axpy_fn(k->isa)};
+  int64_t* off = (int64_t*)malloc((size_t)k->K * sizeof(int64_t));
+  if (!off) {
+    free(values);
+    return fail(api, "%s: out of memory for %s", k->label, "the tap offsets");
+  }
+  int64_t kh = k->kernel[0], kw = k->kernel[1];
+  for (int64_t c = 0; c < C; c++) {
+    for (int64_t dy = 0; dy < kh; dy++) {
+      for (int64_t dx = 0; dx < kw; dx++) {
+        int64_t vy = dy * k->dilations[0], vx = dx * k->dilations[1];
+        off[(c * kh + dy) * kw + dx] = ((c * sy + vy % sy) * sx + vx % sx) * Hq * Wq + (vy / sy) * Wq + vx / sx;
+      }
+    }
+  }
+  job.off = off;
+  /* images in chunks whose planes fit in about 32 MB: one parallel pass per chunk, not per image */
+  int64_t per_image = ph_size * (int64_t)sizeof(float);
   int64_t chunk = per_image >= (32 << 20) ? 1 : (32 << 20) / per_image;
   if (chunk > B) chunk = B;
-  job.xt = (float*)aligned_alloc(64, (size_t)(chunk * per_image + 64) / 64 * 64);
-  if (!job.xt) {
-    return fail(api, "%s: out of memory for %s", k->label, "the input patches");
+  int own;
+  job.ph = scratch_acquire(k, (size_t)(chunk * per_image), &own);
+  if (!job.ph) {
+    free(off);
+    free(values);
+    return fail(api, "%s: out of memory for %s", k->label, "the padded input");
   }
   OrtStatus* s = NULL;
   for (int64_t b = 0; b < B && !s; b += chunk) {
     int64_t n = B - b < chunk ? B - b : chunk;
     job.x = (const float*)x->data + b * C * H * W;
-    job.y = y + b * k->N * P;
-    size_t patches = (size_t)(n * tiles), tasks = (size_t)(n * tiles * job.col_tasks);
-    if (w->nnz * P * n < 16384) { /* small products do not pay for waking threads */
-      for (size_t t = 0; t < patches; t++) im2col_task(&job, t);
+    job.y = y + b * k->N * OH * OW;
+    size_t tasks = (size_t)(n * tiles * job.col_tasks);
+    if (w->nnz * Q * n < CSDR_SERIAL_WORK) { /* small products do not pay for waking threads */
+      for (size_t t = 0; t < (size_t)n; t++) split_task(&job, t);
       for (size_t t = 0; t < tasks; t++) conv_tile_task(&job, t);
+    } else if (n > 1) {
+      s = api->KernelContext_ParallelFor(ctx, image_task, (size_t)n, 0, &job);
     } else {
-      s = api->KernelContext_ParallelFor(ctx, im2col_task, patches, 0, &job);
+      s = api->KernelContext_ParallelFor(ctx, split_task, (size_t)n, 0, &job);
       if (!s) s = api->KernelContext_ParallelFor(ctx, conv_tile_task, tasks, 0, &job);
     }
   }
-  free(job.xt);
+  scratch_release(k, job.ph, own);
+  free(off);
+  free(values);
   return s;
 }
 
@@ -843,7 +1034,7 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
   Job job = {&w, (const float*)x->data, y, NULL, M, tile_width(k->isa), (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK,
              dot_fn(k->isa), axpy_fn(k->isa)};
   /* small products do not pay for waking threads */
-  int serial = w.nnz * M < 16384;
+  int serial = w.nnz * M < CSDR_SERIAL_WORK;
   if (M <= CSDR_FEW_ROWS) {
     size_t tasks = (size_t)(M * job.col_tasks);
     if (serial) {
@@ -854,8 +1045,13 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
     return NULL;
   }
   int64_t tiles = (M + job.tw - 1) / job.tw;
-  job.xt = (float*)aligned_alloc(64, (size_t)(tiles * k->K * job.tw * sizeof(float) + 64) / 64 * 64);
+  Weights wd;
+  float* values = decode_for_passes(&w, tiles, &wd);
+  job.w = &wd;
+  int own;
+  job.xt = scratch_acquire(k, (size_t)(tiles * k->K * job.tw) * sizeof(float), &own);
   if (!job.xt) {
+    free(values);
     return fail(api, "%s: out of memory for %s", k->label, "the transposed input");
   }
   OrtStatus* s = NULL;
@@ -867,7 +1063,8 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
     s = api->KernelContext_ParallelFor(ctx, transpose_task, (size_t)tiles, 0, &job);
     if (!s) s = api->KernelContext_ParallelFor(ctx, tile_task, tasks, 0, &job);
   }
-  free(job.xt);
+  scratch_release(k, job.xt, own);
+  free(values);
   return s;
 }
 
@@ -958,6 +1155,7 @@ static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* a
     return s;
   }
   pthread_mutex_init(&k->lock, NULL);
+  pthread_mutex_init(&k->scratch_lock, NULL);
   k->checked_nnz = -1;
   /* weights fed as graph inputs may change at the same address: those are checked on every run */
   k->constant_weights = 1;
@@ -978,6 +1176,8 @@ static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* a
 static void ORT_API_CALL sdr_destroy(void* kernel) {
   SdrKernel* k = (SdrKernel*)kernel;
   pthread_mutex_destroy(&k->lock);
+  pthread_mutex_destroy(&k->scratch_lock);
+  free(k->scratch);
   free(k);
 }
 

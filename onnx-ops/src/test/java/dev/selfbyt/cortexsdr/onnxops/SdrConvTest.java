@@ -29,14 +29,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SDR-coded convolution kernels computed sparsely in ONNX Runtime: a {@code .cai} whose Conv
  * weights are SDR becomes {@code SdrConv} nodes under {@link CaiOrt}, and computes what ONNX
  * Runtime's own Conv computes on the decoded weights, for padding, strides, dilations, bias or none,
- * 8- and 4-bit values, batches, and sizes that leave partial tiles.
+ * 8- and 4-bit values, batches, and sizes that leave partial tiles, on each instruction set's path.
  */
 class SdrConvTest {
   @TempDir Path dir;
@@ -46,13 +49,16 @@ class SdrConvTest {
   record Case(int c, int o, int k, int h, int w, long[] pads, long[] strides, long[] dilations, boolean bias,
       int bits, int batch) {}
 
-  @Test
-  void sdrConvComputesWhatOnnxRuntimesConvComputesOnTheDecodedWeights() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"scalar", "avx2", "avx512", "auto"})
+  void sdrConvComputesWhatOnnxRuntimesConvComputesOnTheDecodedWeights(String isa) throws Exception {
     Case[] cases = {
       new Case(32, 16, 3, 13, 13, new long[] {1, 1, 1, 1}, new long[] {1, 1}, new long[] {1, 1}, true, 8, 2),
       new Case(16, 32, 3, 17, 11, new long[] {0, 1, 2, 0}, new long[] {2, 1}, new long[] {2, 2}, false, 4, 3),
       new Case(64, 64, 1, 9, 7, new long[] {0, 0, 0, 0}, new long[] {1, 1}, new long[] {1, 1}, true, 4, 1),
       new Case(16, 40, 5, 28, 28, new long[] {2, 2, 2, 2}, new long[] {1, 1}, new long[] {1, 1}, true, 8, 5),
+      new Case(16, 32, 3, 15, 16, new long[] {1, 1, 1, 1}, new long[] {2, 2}, new long[] {1, 1}, true, 4, 4),
+      new Case(16, 36, 3, 19, 23, new long[] {3, 0, 1, 2}, new long[] {3, 2}, new long[] {1, 3}, true, 8, 2),
     };
     int i = 0;
     for (Case c : cases) {
@@ -64,7 +70,14 @@ class SdrConvTest {
             .threads(2).build());
       }
       SdrMatMulRewriter always = SdrMatMulRewriter.withMinSparsity(0.0);
-      try (CaiOrtSession sparse = CaiOrt.open(ENV, cai, CaiOrtOptions.builder().sdr(always).build());
+      CaiOrtSession opened;
+      try {
+        opened = CaiOrt.open(ENV, cai, CaiOrtOptions.builder().sdr(always).configEntry(SdrOps.ISA_CONFIG, isa).build());
+      } catch (OrtException e) {
+        Assumptions.assumeFalse(e.getMessage().contains("this CPU supports at most"), e.getMessage());
+        throw e;
+      }
+      try (CaiOrtSession sparse = opened;
           CaiOrtSession dense = CaiOrt.open(ENV, cai,
               CaiOrtOptions.builder().sdr(SdrMatMulRewriter.withMinSparsity(1.0)).build())) {
         assertEquals(1, always.rewritten(), c + ": the Conv runs as SdrConv");
@@ -80,7 +93,7 @@ class SdrConvTest {
           err += (a[j] - b[j]) * (double) (a[j] - b[j]);
           norm += b[j] * (double) b[j];
         }
-        assertTrue(norm > 0 && err / norm < 1e-10, c + ": relative squared error " + err / norm);
+        assertTrue(norm > 0 && err / norm < 1e-10, isa + " " + c + ": relative squared error " + err / norm);
       }
       i++;
     }

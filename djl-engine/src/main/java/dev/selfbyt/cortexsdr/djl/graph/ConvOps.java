@@ -2,14 +2,17 @@ package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.djl.kernel.MatMul;
+import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.util.Arrays;
 import java.util.Map;
 
 /**
  * Convolutions of a convolutional network, on NCHW floats: Conv (groups, strides, pads,
  * dilations) as patches times the weight, with a quantized weight used from its codes (a
- * convolution kernel's fibers are its output channels, {@code [in/g * kh * kw]} long), and
+ * convolution kernel's fibers are its output channels, {@code [in/g * kh * kw]} long), a sparse
+ * one tap by tap over the shifted input with no patches at all, and
  * ConvTranspose (the upsampling of detection heads), whose weight's fibers are its input channels.
  */
 final class ConvOps {
@@ -97,6 +100,15 @@ final class ConvOps {
     // weight (oc * c values, 1/hw of the work) is decoded for the call
     boolean pointwise = group == 1 && k[0] == 1 && k[1] == 1 && strides[0] == 1 && strides[1] == 1 && p[0] == 0
         && p[1] == 0 && p[2] == 0 && p[3] == 0;
+    if (!pointwise && group == 1 && w.sparse() != null && w.sparse().rows() == oc && w.sparse().cols() == kk
+        && oh > 0 && ow > 0 && (long) n * c * strides[0] * strides[1] * (h + p[0] + p[2] + strides[0])
+        * (wd + p[1] + p[3] + strides[1]) < Integer.MAX_VALUE / 2) {
+      sparseConv(src, n, c, h, wd, w.sparse(), k, strides, dil, p, oh, ow, out);
+      for (int b = 0; b < n; b++) {
+        addBias(out, b * oc * hw, oc, hw, bias);
+      }
+      return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
+    }
     float[] dense = null;
     if (pointwise || depthwise || group > 1 || (w.quantized() == null && w.sparse() == null)) {
       dense = w.floats(); // [oc, icg * kh * kw]: per-group slices are decoded once per call
@@ -137,6 +149,79 @@ final class ConvOps {
       addBias(out, ob, oc, hw, bias);
     }
     return Value.ofFloats(new long[] {n, oc, oh, ow}, out);
+  }
+
+  /** Output channels a task of {@link #sparseConv} computes (so a single image still splits over threads). */
+  private static final int CONV_CHANNELS_PER_TASK = 16;
+
+  /**
+   * A convolution by a sparse weight with no patch matrix ("convolution focusing on active
+   * regions"): each image is copied once, row by row, padded and split by stride phase (plane
+   * {@code (ch, ry, rx)} of {@code [hq, wq]} holds padded row {@code a * sy + ry}, column {@code b *
+   * sx + rx}), so for every kernel tap a run of output positions {@code yy * wq + xx} reads a
+   * contiguous run of one plane, at the tap's offset {@code off[t]}; each kept tap is then one
+   * multiply-add over contiguous floats ({@link Kernels#sparseConv}), pruned taps cost nothing, and
+   * the {@code wq - ow} positions past each output row are computed and dropped.
+   */
+  private static void sparseConv(float[] src, int n, int c, int h, int wd, SparseMatrix sw, int[] k, int[] s,
+      int[] d, int[] p, int oh, int ow, float[] out) {
+    int sy = s[0], sx = s[1];
+    int hq = (h + p[0] + p[2] + sy - 1) / sy;
+    int wq = (wd + p[1] + p[3] + sx - 1) / sx;
+    int planes = c * sy * sx * hq * wq;
+    int per = planes + Kernels.CONV_SLACK;
+    int q = (oh - 1) * wq + ow;
+    int[] off = new int[c * k[0] * k[1]];
+    for (int ch = 0; ch < c; ch++) {
+      for (int i = 0; i < k[0]; i++) {
+        for (int j = 0; j < k[1]; j++) {
+          int vy = i * d[0], vx = j * d[1];
+          off[(ch * k[0] + i) * k[1] + j] = ((ch * sy + vy % sy) * sx + vx % sx) * hq * wq + vy / sy * wq + vx / sx;
+        }
+      }
+    }
+    int oc = sw.rows();
+    float[] ph = new float[n * per];
+    Kernels kern = Kernels.get();
+    KernelThreads.forEach(n, (long) n * planes, b -> split(src, b * c * h * wd, c, h, wd, sy, sx, p[0], p[1], hq,
+        wq, ph, b * per));
+    int chunks = (oc + CONV_CHANNELS_PER_TASK - 1) / CONV_CHANNELS_PER_TASK;
+    KernelThreads.forEach(n * chunks, (long) n * sw.nnz() * q, t -> {
+      int b = t / chunks;
+      int r0 = (t % chunks) * CONV_CHANNELS_PER_TASK;
+      kern.sparseConv(sw, r0, Math.min(oc, r0 + CONV_CHANNELS_PER_TASK), ph, b * per, off, q, wq, oh, ow, out,
+          b * oc * oh * ow);
+    });
+  }
+
+  /** One image's planes for {@link #sparseConv}: padded, split by stride phase, copied a row at a time. */
+  private static void split(float[] src, int base, int c, int h, int w, int sy, int sx, int pt, int pl, int hq,
+      int wq, float[] ph, int pOff) {
+    for (int ch = 0; ch < c; ch++) {
+      for (int ry = 0; ry < sy; ry++) {
+        for (int rx = 0; rx < sx; rx++) {
+          int plane = pOff + ((ch * sy + ry) * sx + rx) * hq * wq;
+          // columns b whose input column b * sx + rx - pl lies in [0, w); the array starts zeroed
+          int b0 = Math.min(wq, rx >= pl ? 0 : (pl - rx + sx - 1) / sx);
+          int b1 = Math.max(b0, Math.min(wq, w + pl - rx <= 0 ? 0 : (w + pl - rx + sx - 1) / sx));
+          for (int a = 0; a < hq; a++) {
+            int iy = a * sy + ry - pt;
+            if (iy < 0 || iy >= h || b1 == b0) {
+              continue;
+            }
+            int from = base + (ch * h + iy) * w + rx - pl;
+            int to = plane + a * wq;
+            if (sx == 1) {
+              System.arraycopy(src, from + b0, ph, to + b0, b1 - b0);
+            } else {
+              for (int b = b0; b < b1; b++) {
+                ph[to + b] = src[from + b * sx];
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   private static void addBias(float[] out, int ob, int oc, int hw, float[] bias) {

@@ -332,6 +332,52 @@ public abstract class Kernels {
     }
   }
 
+  /** Floats a {@link #sparseConv} input must hold past the last position's reads (kernels read in blocks). */
+  public static final int CONV_SLACK = 64;
+
+  /**
+   * {@link #sparseRowsTransposed} for many rows of X on the CSR of {@code w}, whose arrays {@link
+   * SparseMatrix} checked when it was made (native kernels: register-blocked over blocks of X's
+   * rows, no per-call scan of the weight). {@code xt} is X transposed, [w.cols(), m].
+   */
+  public void sparseRowsBatched(SparseMatrix w, int r0, int r1, float[] xt, int m, float[] y, int yOff, int ldy) {
+    sparseRowsTransposed(w.rowStartArray(), w.colIndexArray(), w.valueArray(), r0, r1, xt, m, y, yOff, ldy);
+  }
+
+  /** {@link #sparseRowsGathered} on the CSR of {@code w} (checked when it was made), {@code x} [m, w.cols()]. */
+  public void sparseRowsGathered(SparseMatrix w, int r0, int r1, float[] x, int xOff, int m, float[] y, int yOff,
+      int ldy) {
+    sparseRowsGathered(w.rowStartArray(), w.colIndexArray(), w.valueArray(), r0, r1, x, xOff, m, w.cols(), y, yOff,
+        ldy);
+  }
+
+  /**
+   * Output channels {@code r0 .. r1-1} of one image of a convolution by a sparse {@code w} (rows:
+   * output channels; columns: taps {@code (c * kh + dy) * kw + dx}) without patches: output
+   * position {@code q' = yy * wq + xx} (of {@code q} positions) is {@code sum over kept taps t of
+   * value * ph[pOff + off[t] + q']}, stored at {@code y[yOff + (r * oh + yy) * ow + xx]} when
+   * {@code xx < ow}. {@code ph} is the image's input padded and split by stride phase, {@code
+   * off[t]} the tap's window (ConvOps builds both); it holds {@link #CONV_SLACK} floats past the
+   * last read.
+   */
+  public void sparseConv(SparseMatrix w, int r0, int r1, float[] ph, int pOff, int[] off, int q, int wq, int oh,
+      int ow, float[] y, int yOff) {
+    int[] start = w.rowStartArray();
+    int[] col = w.colIndexArray();
+    float[] val = w.valueArray();
+    float[] acc = new float[q];
+    for (int r = r0; r < r1; r++) {
+      java.util.Arrays.fill(acc, 0f);
+      for (int p = start[r], e = start[r + 1]; p < e; p++) {
+        axpy(val[p], ph, pOff + off[col[p]], acc, 0, q);
+      }
+      int yr = yOff + r * oh * ow;
+      for (int yy = 0; yy < oh; yy++) {
+        System.arraycopy(acc, yy * wq, y, yr + yy * ow, Math.min(ow, q - yy * wq));
+      }
+    }
+  }
+
   /**
    * The same rows for few rows of X, row-major {@code x} [m, k] from {@code xOff}: one gathered dot
    * product per output, {@code y[yOff + i * ldy + r]}.

@@ -227,25 +227,36 @@ public final class MatMul {
   public static void multiply(Kernels kern, float[] x, int xOff, int m, SparseMatrix w, float[] y, int yOff) {
     int n = w.rows();
     int k = w.cols();
-    int[] start = w.rowStartArray();
-    int[] col = w.colIndexArray();
-    float[] val = w.valueArray();
     int tiles = (n + TILE - 1) / TILE;
     long work = (long) m * w.nnz();
     if (m < 8) {
       // one gathered dot product per output, a tile of W's rows per call (one JNI crossing per tile)
-      KernelThreads.forEach(tiles, work, t -> kern.sparseRowsGathered(start, col, val, t * TILE,
-          Math.min(n, t * TILE + TILE), x, xOff, m, k, y, yOff, n));
+      KernelThreads.forEach(tiles, work, t -> kern.sparseRowsGathered(w, t * TILE, Math.min(n, t * TILE + TILE), x,
+          xOff, m, y, yOff, n));
       return;
     }
-    // many rows of X: walk X transposed, so each kept weight scales one contiguous column of X
+    // many rows of X: walk X transposed, so each kept weight scales one contiguous run of X's rows
+    float[] xt = transpose(x, xOff, m, k);
+    KernelThreads.forEach(tiles, work, t -> kern.sparseRowsBatched(w, t * TILE, Math.min(n, t * TILE + TILE), xt, m,
+        y, yOff, n));
+  }
+
+  /**
+   * {@code x [m, k]} transposed to {@code [k, m]}, in blocks of 64 rows of {@code x}: along {@code
+   * k} the writes are contiguous and the block's rows (a cache line each) stay in L1.
+   */
+  static float[] transpose(float[] x, int xOff, int m, int k) {
     float[] xt = new float[k * m];
-    for (int i = 0; i < m; i++) {
+    for (int i0 = 0; i0 < m; i0 += 64) {
+      int i1 = Math.min(m, i0 + 64);
       for (int kk = 0; kk < k; kk++) {
-        xt[kk * m + i] = x[xOff + i * k + kk];
+        int o = kk * m;
+        for (int i = i0; i < i1; i++) {
+          xt[o + i] = x[xOff + i * k + kk];
+        }
       }
     }
-    KernelThreads.forEach(tiles, work, t -> kern.sparseRowsTransposed(start, col, val, t * TILE,
-        Math.min(n, t * TILE + TILE), xt, m, y, yOff, n));
+    return xt;
   }
+
 }

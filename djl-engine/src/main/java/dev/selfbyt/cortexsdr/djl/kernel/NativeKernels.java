@@ -239,6 +239,61 @@ final class NativeKernels extends Kernels {
     nSparseRowsG(isa, start, col, val, r0, r1, x, xOff, m, k, y, yOff, ldy);
   }
 
+  @Override
+  public void sparseRowsBatched(SparseMatrix w, int r0, int r1, float[] xt, int m, float[] y, int yOff, int ldy) {
+    if (r1 <= r0 || m == 0) {
+      return;
+    }
+    rows(w, r0, r1);
+    need(xt, 0, (long) w.cols() * m);
+    need(y, yOff, (long) (m - 1) * ldy + r1);
+    nSparseRowsTB(isa, w.rowStartArray(), w.colIndexArray(), w.valueArray(), r0, r1, xt, m, y, yOff, ldy);
+  }
+
+  @Override
+  public void sparseRowsGathered(SparseMatrix w, int r0, int r1, float[] x, int xOff, int m, float[] y, int yOff,
+      int ldy) {
+    if (r1 <= r0 || m == 0) {
+      return;
+    }
+    rows(w, r0, r1);
+    need(x, xOff, (long) m * w.cols());
+    need(y, yOff, (long) (m - 1) * ldy + r1);
+    nSparseRowsG(isa, w.rowStartArray(), w.colIndexArray(), w.valueArray(), r0, r1, x, xOff, m, w.cols(), y, yOff,
+        ldy);
+  }
+
+  @Override
+  public void sparseConv(SparseMatrix w, int r0, int r1, float[] ph, int pOff, int[] off, int q, int wq, int oh,
+      int ow, float[] y, int yOff) {
+    if (r1 <= r0 || q <= 0) {
+      return;
+    }
+    rows(w, r0, r1);
+    if (off.length != w.cols() || wq < ow || q > oh * wq || q < (oh - 1) * wq + ow) {
+      throw new IllegalArgumentException("sparse convolution: " + off.length + " tap offsets for " + w.cols()
+          + " taps, " + q + " positions of an output grid " + oh + " x " + wq + " for width " + ow);
+    }
+    long reach = 0;
+    for (int o : off) {
+      if (o < 0) {
+        throw new IndexOutOfBoundsException("sparse convolution: tap offset " + o);
+      }
+      reach = Math.max(reach, o);
+    }
+    need(ph, pOff, reach + q + CONV_SLACK - 1);
+    need(y, yOff, (long) r1 * oh * ow);
+    nSparseConv(isa, w.rowStartArray(), w.colIndexArray(), w.valueArray(), r0, r1, ph, pOff, off, q, wq, oh, ow, y,
+        yOff);
+  }
+
+  /** Rows r0 .. r1-1 exist in {@code w} (whose CSR arrays were checked when it was made). */
+  private static void rows(SparseMatrix w, int r0, int r1) {
+    if (r0 < 0 || r1 > w.rows()) {
+      throw new IndexOutOfBoundsException("sparse rows " + r0 + ".." + r1 + " of " + w.rows());
+    }
+  }
+
   /** The CSR rows read by a sparse product lie inside their arrays, columns below {@code k}. */
   private static void checkCsr(int[] start, int[] col, float[] val, int r0, int r1, int k) {
     if (r0 < 0 || r1 >= start.length || start[r0] < 0 || start[r1] > col.length || start[r1] > val.length) {
@@ -316,6 +371,12 @@ final class NativeKernels extends Kernels {
 
   private static native void nSparseRowsG(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] x,
       int xOff, int m, int k, float[] y, int yOff, int ldy);
+
+  private static native void nSparseRowsTB(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] xt,
+      int m, float[] y, int yOff, int ldy);
+
+  private static native void nSparseConv(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] ph,
+      int pOff, int[] off, int q, int wq, int oh, int ow, float[] y, int yOff);
 
   private static native void nQuantizeU8(int isa, float[] x, int xOff, int m, int k, int kp, byte[] out,
       float[] params);

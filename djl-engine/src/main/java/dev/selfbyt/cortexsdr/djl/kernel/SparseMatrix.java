@@ -6,7 +6,8 @@ import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
  * An SDR weight as compressed sparse rows (CSR): {@link #rows()} fibers of {@link #cols()}
  * values, of which only the kept ones are held (column index and value). Get one with {@link
  * #of(SdrCodec.SparseTensor, int, int)} from {@code SdrCodec.unpack}, whose fiber-major positions
- * map one to one onto CSR. Immutable.
+ * map one to one onto CSR. Immutable; its arrays are checked when it is made (columns in range, rows
+ * in order), so kernels take them without scanning them again.
  */
 public final class SparseMatrix {
   private final int rows;
@@ -28,16 +29,23 @@ public final class SparseMatrix {
     int[] pos = s.positions();
     int[] start = new int[rows + 1];
     int[] col = new int[pos.length];
+    // checked here, once: the kernels trust these arrays (no scan per product)
     for (int i = 0; i < pos.length; i++) {
       int r = pos[i] / cols;
-      if (r >= rows) {
+      if (pos[i] < 0 || r >= rows) {
         throw new IllegalArgumentException("sparse position " + pos[i] + " outside " + rows + " x " + cols);
+      }
+      if (i > 0 && pos[i] <= pos[i - 1]) {
+        throw new IllegalArgumentException("sparse positions not ascending: " + pos[i - 1] + " then " + pos[i]);
       }
       start[r + 1]++;
       col[i] = pos[i] - r * cols;
     }
     for (int r = 0; r < rows; r++) {
       start[r + 1] += start[r];
+    }
+    if (s.values().length != pos.length) {
+      throw new IllegalArgumentException(pos.length + " sparse positions but " + s.values().length + " values");
     }
     return new SparseMatrix(rows, cols, start, col, s.values().clone());
   }

@@ -6,12 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorRole;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelScope;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
+import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
+import dev.selfbyt.cortexsdr.djl.kernel.SparseMatrix;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -159,6 +166,55 @@ class CnnOpsTest {
     assertArrayEquals(new long[] {n, ocg * group, 11, 8}, y.shape());
     close(convTransposeReference(x, n, c, h, w, wt, ocg, kh, kw, bias, group, s, p, d, oh, ow), y.floats(), 1e-5,
         "ConvTranspose");
+  }
+
+  /**
+   * A Conv whose weight is SDR (sparse, output channels as fibers) runs tap by tap on the padded,
+   * stride-split input, with no patches; it computes what the dense path computes on the decoded
+   * weight, for strides, asymmetric pads, dilations, non-square kernels, batches and bias, with
+   * every kernel implementation (scalar Java, Vector API, native).
+   */
+  @Test
+  void sparseConvMatchesTheDenseConvOnOddShapes() {
+    int[][] cases = { // n, c, oc, kh, kw, h, w, stride y, stride x, dilation y, dilation x, pads t l b r
+      {1, 16, 32, 3, 3, 14, 14, 1, 1, 1, 1, 1, 1, 1, 1},
+      {3, 5, 7, 3, 2, 11, 13, 2, 2, 1, 1, 0, 1, 2, 0},
+      {2, 4, 17, 3, 3, 10, 9, 2, 1, 2, 2, 2, 0, 1, 3},
+      {2, 3, 5, 5, 5, 20, 19, 1, 3, 1, 2, 2, 2, 2, 2},
+    };
+    List<Kernels> kernels = new ArrayList<>(List.of(Kernels.scalar()));
+    if (Kernels.vector() != null) {
+      kernels.add(Kernels.vector());
+    }
+    if (Kernels.nativeKernels() != null) {
+      kernels.add(Kernels.nativeKernels());
+    }
+    for (int[] c : cases) {
+      int n = c[0], ch = c[1], oc = c[2], kh = c[3], kw = c[4], h = c[5], w = c[6];
+      int[] s = {c[7], c[8]};
+      int[] d = {c[9], c[10]};
+      int[] p = {c[11], c[12], c[13], c[14]};
+      TensorInfo info = new TensorInfo("conv.weight", DType.FLOAT32, new long[] {oc, ch, kh, kw},
+          TensorRole.CONV_WEIGHT, 1);
+      SdrCodec codec = SdrCodec.builder().sparsity(0.8).fp16Values().build();
+      ByteBuffer payload = codec.encode(TensorData.ofFloats(info, rand(oc * ch * kh * kw, 0.3)));
+      float[] decoded = codec.decode(info, payload.duplicate()).floats();
+      Value sparse = Value.ofSparse(info, SparseMatrix.of(codec.unpack(info, payload.duplicate()), oc, ch * kh * kw));
+      Value dense = Value.ofFloats(new long[] {oc, ch, kh, kw}, decoded);
+      Value x = Value.ofFloats(new long[] {n, ch, h, w}, rand(n * ch * h * w, 1));
+      Value bias = Value.ofFloats(new long[] {oc}, rand(oc, 1));
+      float[] want = ConvOps.conv2d(x, dense, bias, s, p, d, 1).floats();
+      double[] expected = new double[want.length];
+      for (int i = 0; i < want.length; i++) {
+        expected[i] = want[i];
+      }
+      for (Kernels k : kernels) {
+        Value y = new KernelScope(k, KernelThreads.pool(2, 0)).call(() -> ConvOps.conv2d(x, sparse, bias, s, p, d,
+            1));
+        assertArrayEquals(ConvOps.conv2d(x, dense, bias, s, p, d, 1).shape(), y.shape());
+        close(expected, y.floats(), 1e-5, "sparse conv " + java.util.Arrays.toString(c) + " " + k.name());
+      }
+    }
   }
 
   @Test
