@@ -7,6 +7,8 @@ import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler;
 import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.StorageRef;
 import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.TensorRef;
 import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.Tuple;
+import dev.selfbyt.cortexsdr.converters.torchzip.StoredZip;
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipException;
 import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
@@ -44,7 +46,8 @@ import java.util.Map;
  * memory-mapped in place when the pipeline asks for them, their CRC-32 checked. Nested containers
  * (a checkpoint {@code {"model": state_dict, ...}}) name tensors by their path, {@code
  * model.fc.weight}. {@link #graph()} keeps the pickle and the other records verbatim, so that
- * {@link StateDictWriter} writes a {@code .pt} that {@code torch.load} reads.
+ * {@link StateDictWriter} writes a {@code .pt} that {@code torch.load} reads. The zip's directory is
+ * read and checked by {@link StoredZip}.
  */
 public final class StateDictReader implements TensorSource {
   /** The {@code source.format} this reader writes into the manifest. */
@@ -92,7 +95,11 @@ public final class StateDictReader implements TensorSource {
     this.path = path;
     this.channel = channel;
     String file = path.toString();
-    this.zip = StoredZip.read(file, channel);
+    try {
+      this.zip = StoredZip.read(channel);
+    } catch (TorchZipException e) {
+      throw new StateDictFormatException(file, e.record(), e.getMessage(), e);
+    }
     this.prefix = prefix(file, zip);
     for (StoredZip.Entry e : zip.entries().values()) {
       if (!e.name().startsWith(prefix + "/data/")) {

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.converters.statedict;
 
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipWriter;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
 import dev.selfbyt.cortexsdr.core.format.CaiWriter;

@@ -1,21 +1,32 @@
-package dev.selfbyt.cortexsdr.converters.statedict;
+package dev.selfbyt.cortexsdr.converters.torchzip;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
 
 /**
- * Writes a zip as {@code torch.save} does: every record stored uncompressed, its data aligned to 64
- * bytes (padding in the local header's extra field, so that storages can be mapped in place), zip64
- * fields where sizes or offsets need them. Make one over an open channel, {@link #add} records in
- * order, then {@link #finish}.
+ * Writes a zip as {@code torch.save} and {@code torch.jit.save} do: every record stored
+ * uncompressed, its data aligned to 64 bytes (padding in the local header's extra field, id {@code
+ * "FB"} as torch pads, so that storages can be mapped in place), zip64 fields where sizes or offsets
+ * need them, and a fixed timestamp: the same records give the same bytes on every machine. Make one
+ * over an open channel or stream, {@link #add} records in order, then {@link #finish} (which writes
+ * the central directory and leaves the target open) or {@link #close} (which also closes it).
+ *
+ * <pre>{@code
+ * try (TorchZipWriter z = new TorchZipWriter(out)) {
+ *   z.add("model/data.pkl", ByteBuffer.wrap(pickle));
+ * }
+ * }</pre>
  */
-final class TorchZipWriter {
+public final class TorchZipWriter implements AutoCloseable {
   private static final int ALIGN = 64;
   private static final long MAX32 = 0xffffffffL;
   /** DOS date 1980-01-01, time 00:00: fixed, so the same records give the same bytes. */
@@ -23,17 +34,31 @@ final class TorchZipWriter {
 
   private record Written(byte[] name, long crc, long size, long offset) {}
 
-  private final FileChannel out;
+  private final WritableByteChannel out;
   private final List<Written> written = new ArrayList<>();
   private long position;
+  private boolean finished;
 
-  TorchZipWriter(FileChannel out) throws IOException {
+  /**
+   * A writer onto {@code out}. A file channel's offsets are its own (the zip may follow other bytes);
+   * any other channel counts from 0 at this point.
+   */
+  public TorchZipWriter(WritableByteChannel out) throws IOException {
     this.out = out;
-    this.position = out.position();
+    this.position = out instanceof SeekableByteChannel s ? s.position() : 0;
   }
 
-  /** Writes one record. */
-  void add(String name, ByteBuffer data) throws IOException {
+  /** A writer onto {@code out}, which {@link #close()} closes. */
+  public TorchZipWriter(OutputStream out) {
+    this.out = Channels.newChannel(out);
+    this.position = 0;
+  }
+
+  /** Writes one record: the remaining bytes of {@code data} (its position is left unchanged). */
+  public void add(String name, ByteBuffer data) throws IOException {
+    if (finished) {
+      throw new IllegalStateException("the zip's directory is written: no record can follow");
+    }
     byte[] n = name.getBytes(StandardCharsets.UTF_8);
     CRC32 crc = new CRC32();
     crc.update(data.duplicate());
@@ -63,8 +88,12 @@ final class TorchZipWriter {
     return StandardCharsets.US_ASCII.newEncoder().canEncode(name) ? 0 : 0x0800; // UTF-8 names
   }
 
-  /** Writes the central directory and the end records. */
-  void finish() throws IOException {
+  /** Writes the central directory and the end records; the target stays open. */
+  public void finish() throws IOException {
+    if (finished) {
+      return;
+    }
+    finished = true;
     long cdStart = position;
     for (Written w : written) {
       boolean bigSize = w.size() >= MAX32;
@@ -107,6 +136,16 @@ final class TorchZipWriter {
         .putInt((int) (z64 ? MAX32 : cdSize)).putInt((int) (z64 ? MAX32 : cdStart)).putShort((short) 0);
     write(e.flip());
     position += 22;
+  }
+
+  /** Finishes the zip (unless done) and closes the channel or stream it writes to. */
+  @Override
+  public void close() throws IOException {
+    try {
+      finish();
+    } finally {
+      out.close();
+    }
   }
 
   private void write(ByteBuffer b) throws IOException {
