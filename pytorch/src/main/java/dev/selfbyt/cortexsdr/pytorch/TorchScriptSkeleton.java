@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.pytorch;
 
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipWriter;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

@@ -13,7 +13,10 @@
  * keep every weight in buffers.) The classes:
  * <ul>
  *   <li>{@code TorchScriptArchive}: the zip, its record prefix, its entries; {@code isTorchScript}
- *       tells a TorchScript zip ({@code code/} and {@code constants.pkl}) from a state-dict zip.
+ *       tells a TorchScript zip ({@code code/} and {@code constants.pkl}) from a state-dict zip. The
+ *       zip's directory is read by the converters' {@code torchzip.StoredZip}, and archives are
+ *       written by its {@code torchzip.TorchZipWriter} (stored records, data aligned to 64 bytes, a
+ *       fixed timestamp), the same code that reads and writes state dicts.
  *   <li>{@code WeightUses}: roles and reduction axes from how the module's code uses each attribute
  *       ({@code linear}, {@code matmul}, {@code _convolution}, {@code embedding} / {@code index},
  *       {@code batch_norm} / {@code layer_norm} / {@code group_norm}, {@code _native_multi_head_attention}),
@@ -28,8 +31,6 @@
  *       in order, weight storages reduced to their length (zeros need nothing more) and the tensor that
  *       fills them; writes the archive back with storages from a {@code .cai} (zeros where none is
  *       given: the zeroed module, which PyTorch loads).
- *   <li>{@code TorchZipWriter}: a zip as PyTorch writes one (stored records, data aligned to 64 bytes,
- *       fixed timestamps).
  *   <li>{@code CaiTorch}: the front door: {@code load(cai, translator)} gives a DJL {@code ZooModel} on
  *       the PyTorch engine, {@code decompress(cai, out)} a TorchScript file, {@code isTorchScript(cai)}.
  *   <li>{@code PyTorchNatives}: whether DJL's PyTorch engine can start here, and a message saying how
