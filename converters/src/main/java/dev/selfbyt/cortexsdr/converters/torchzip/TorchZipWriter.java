@@ -1,5 +1,8 @@
 package dev.selfbyt.cortexsdr.converters.torchzip;
 
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiWriter;
+import dev.selfbyt.cortexsdr.core.format.WriterTempFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -7,6 +10,8 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +36,13 @@ public final class TorchZipWriter implements AutoCloseable {
   private static final long MAX32 = 0xffffffffL;
   /** DOS date 1980-01-01, time 00:00: fixed, so the same records give the same bytes. */
   private static final int DOS_DATE = (1 << 5) | 1;
+
+  /** The records of a zip written by {@link #writeFile}. */
+  @FunctionalInterface
+  public interface Records {
+    /** Adds every record to {@code zip}, in order (the directory is written after). */
+    void addTo(TorchZipWriter zip) throws IOException;
+  }
 
   private record Written(byte[] name, long crc, long size, long offset) {}
 
@@ -136,6 +148,40 @@ public final class TorchZipWriter implements AutoCloseable {
         .putInt((int) (z64 ? MAX32 : cdSize)).putInt((int) (z64 ? MAX32 : cdStart)).putShort((short) 0);
     write(e.flip());
     position += 22;
+  }
+
+  /**
+   * Writes a zip file whole or not at all: the records go to a temporary file beside {@code
+   * target}, which is renamed into place once the directory is written; a failure leaves nothing.
+   *
+   * @throws CaiException naming {@code target} when its folder is missing or not writable or the
+   *     write fails; a {@code CaiException} from {@code records} as it is
+   */
+  public static void writeFile(Path target, Records records) throws IOException {
+    Path abs = target.toAbsolutePath();
+    if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
+    }
+    WriterTempFiles.Held held;
+    try {
+      held = WriterTempFiles.create(abs);
+    } catch (IOException e) {
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent()
+          + " is not writable (" + e.getClass().getSimpleName() + ")", e);
+    }
+    try {
+      TorchZipWriter zip = new TorchZipWriter(held.channel());
+      records.addTo(zip);
+      zip.finish();
+      held.channel().close();
+      CaiWriter.moveIntoPlace(held.path(), target);
+      WriterTempFiles.release(held.path());
+    } catch (IOException | RuntimeException e) {
+      held.channel().close();
+      Files.deleteIfExists(held.path());
+      WriterTempFiles.release(held.path());
+      throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);
+    }
   }
 
   /** Finishes the zip (unless done) and closes the channel or stream it writes to. */

@@ -29,7 +29,9 @@
  *   <li>{@code TorchZipWriter}: writes a zip as {@code torch.save} does: records stored, data
  *       aligned to 64 bytes by an {@code "FB"} extra field, a fixed timestamp, zip64 where sizes
  *       or offsets need it; onto a file channel or any output stream. The same records give the
- *       same bytes on every machine.
+ *       same bytes on every machine. {@code TorchZipWriter.writeFile(target, records)} writes a
+ *       whole {@code .pt} file or nothing (a temporary file renamed into place), for the state-dict
+ *       writer and TorchScript's {@code CaiTorch.decompress} alike.
  *   <li>{@code TorchZipException}: a zip that is damaged, truncated or no zip, with the record
  *       involved (if any) and the cause.
  * </ul>
