@@ -24,8 +24,8 @@ import java.util.Map;
  * A TorchScript archive ({@code torch.jit.save}, traced or scripted) as a {@link TensorSource}, read
  * without PyTorch: one tensor per weight storage ({@code data/KEY}), named by the first attribute
  * path that holds it ({@code layer1.0.conv1.weight}, {@code encoder.layers.0.mlp.0.weight}), with its
- * dtype and shape from {@code data.pkl} (read by {@link RestrictedUnpickler} with {@link #GLOBALS}) and its role and reduction axis from
- * how the module's code uses it ({@link WeightUses}). Parameters and buffers alike: TorchScript does
+ * dtype and shape from {@code data.pkl} (read by {@link RestrictedUnpickler} with {@link #GLOBALS})
+ * and its role and reduction axis from how the module's code uses it ({@link WeightUses}). Parameters and buffers alike: TorchScript does
  * not tell them apart in storage, and a traced model may hold all its weights in buffers. A storage
  * that no tensor covers whole (a view, a transposed copy) is stored flat, lossless. {@link #graph()}
  * is the module's {@link TorchScriptSkeleton}.
@@ -77,7 +77,13 @@ public final class TorchScriptReader implements TensorSource {
     for (Found f : byStorage.values()) {
       StorageRef s = f.ref().storage();
       String record = "data/" + s.key();
-      long want = s.numel() * s.dtype().size();
+      long want;
+      try {
+        want = Math.multiplyExact(s.numel(), (long) s.dtype().size());
+      } catch (ArithmeticException e) { // a wrapped product could match a short record
+        throw new TorchScriptFormatException(file, f.path(), "its storage of " + s.numel() + " " + s.dtype()
+            + " elements overflows");
+      }
       if (!archive.has(record)) {
         throw new TorchScriptFormatException(file, f.path(), "its storage " + archive.prefix() + record
             + " is missing from the archive");
@@ -185,28 +191,38 @@ public final class TorchScriptReader implements TensorSource {
     return WeightUses.Role.OTHER;
   }
 
-  /** Every element the view reads lies in its storage (sizes, strides and offset not negative, no overflow). */
+  /**
+   * Every element the view reads lies in its storage: sizes, strides and offset not negative, its
+   * element count and last element without overflow.
+   */
   private void check(String path, TensorRef t) throws TorchScriptFormatException {
+    String file = archive.path().toString();
     String view = "tensor of size " + Arrays.toString(t.size()) + ", stride " + Arrays.toString(t.stride())
         + " at offset " + t.offset();
+    if (t.offset() < 0) {
+      throw new TorchScriptFormatException(file, path, view + ": negative");
+    }
+    for (int i = 0; i < t.size().length; i++) {
+      if (t.size()[i] < 0 || t.stride()[i] < 0) {
+        throw new TorchScriptFormatException(file, path, view + ": negative");
+      }
+      if (t.size()[i] == 0) {
+        return; // empty: reaches nothing
+      }
+    }
     long last = t.offset();
-    boolean empty = false;
     try {
+      long numel = 1; // counted only to refuse a shape whose count overflows (TensorInfo, coversStorage)
       for (int i = 0; i < t.size().length; i++) {
-        if (t.size()[i] < 0 || t.stride()[i] < 0) {
-          throw new TorchScriptFormatException(archive.path().toString(), path, view + ": negative");
-        }
-        empty |= t.size()[i] == 0;
-        if (t.size()[i] > 0) {
-          last = Math.addExact(last, Math.multiplyExact(t.size()[i] - 1, t.stride()[i]));
-        }
+        numel = Math.multiplyExact(numel, t.size()[i]);
+        last = Math.addExact(last, Math.multiplyExact(t.size()[i] - 1, t.stride()[i]));
       }
     } catch (ArithmeticException e) {
-      throw new TorchScriptFormatException(archive.path().toString(), path, view + " overflows");
+      throw new TorchScriptFormatException(file, path, view + " overflows");
     }
-    if (t.offset() < 0 || !empty && last >= t.storage().numel()) { // an empty view reaches nothing
-      throw new TorchScriptFormatException(archive.path().toString(), path, view + " reaches past its storage "
-          + t.storage().key() + " of " + t.storage().numel() + " elements (shape mismatch)");
+    if (last >= t.storage().numel()) {
+      throw new TorchScriptFormatException(file, path, view + " reaches past its storage " + t.storage().key()
+          + " of " + t.storage().numel() + " elements (shape mismatch)");
     }
   }
 
