@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipWriter;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.tensor.InMemoryTensorSource;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
-import dev.selfbyt.cortexsdr.pytorch.TorchZipWriter;
 import dev.selfbyt.cortexsdr.pytorch.TorchScriptReader;
 import java.io.IOException;
 import java.io.OutputStream;

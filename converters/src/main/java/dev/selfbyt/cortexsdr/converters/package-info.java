@@ -96,16 +96,22 @@
  *       <prefix>/data/<key>}); each storage is one tensor, under the name of the tensor that covers
  *       it (a storage shared or viewed in part is kept whole, lossless). The legacy (pre-zip) format
  *       and TorchScript archives are refused, saying what they are.
- *   <li>{@code RestrictedUnpickler}: reads {@code data.pkl} without running anything: a pickle
- *       machine that builds plain values and accepts only the globals torch writes for tensors
- *       ({@code collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2}, {@code
- *       _rebuild_parameter}, the {@code torch.*Storage} types), any other global refused by name.
- *   <li>{@code StoredZip}: the central directory of a zip whose entries are stored uncompressed,
- *       checked against the file (offsets, sizes, zip64), so storages can be mapped in place;
- *       {@code TorchZipWriter}: writes such a zip, entries aligned to 64 bytes as torch does.
+ *   <li>The container is read and written by the {@code torchzip} package (shared with
+ *       TorchScript): {@code StoredZip} reads and checks the zip's directory, {@code
+ *       RestrictedUnpickler} reads {@code data.pkl} without running anything, with the globals
+ *       {@code StateDictReader.GLOBALS} (the ones torch writes for tensors: {@code
+ *       collections.OrderedDict}, {@code torch._utils._rebuild_tensor_v2}, {@code
+ *       _rebuild_parameter}, the {@code torch.*Storage} types), any other global refused by name,
+ *       and {@code TorchZipWriter} writes the {@code .pt} back, entries aligned to 64 bytes as torch
+ *       does.
  *   <li>{@code StateDictWriter}: a {@code .cai} made from a state dict back to a {@code .pt} that
  *       {@code torch.load} reads: the stored {@code data.pkl} and records verbatim, storages decoded.
  *   <li>{@code StateDictFormatException}: a bad {@code .pt} input, naming file, tensor and cause.
  * </ul>
+ *
+ * <p>PyTorch's container ({@code torchzip} package, its own {@code package-info}): one restricted
+ * unpickler ({@code RestrictedUnpickler}, its whitelist {@code PickleGlobals} given by the caller),
+ * one reader of the stored zip ({@code StoredZip}) and one writer ({@code TorchZipWriter}), used by
+ * state dicts here and by TorchScript in {@code cortexsdr-pytorch}.
  */
 package dev.selfbyt.cortexsdr.converters;

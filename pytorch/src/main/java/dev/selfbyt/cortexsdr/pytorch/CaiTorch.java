@@ -5,15 +5,13 @@ import ai.djl.MalformedModelException;
 import ai.djl.Model;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.Translator;
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipWriter;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
-import dev.selfbyt.cortexsdr.core.format.CaiWriter;
-import dev.selfbyt.cortexsdr.core.format.WriterTempFiles;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -57,6 +55,11 @@ public final class CaiTorch {
    *     its storage in the skeleton
    */
   public static void write(CaiReader cai, OutputStream out) throws IOException {
+    checkedSkeleton(cai).write(cai.path().toString(), out, name -> cai.read(name).bytes());
+  }
+
+  /** The skeleton, after checking that the archive holds every weight it needs. */
+  private static TorchScriptSkeleton checkedSkeleton(CaiReader cai) throws IOException {
     TorchScriptSkeleton s = skeleton(cai);
     String file = cai.path().toString();
     for (TorchScriptSkeleton.Record r : s.storages()) {
@@ -65,7 +68,7 @@ public final class CaiTorch {
             + r.name() + " needs it");
       }
     }
-    s.write(file, out, name -> cai.read(name).bytes());
+    return s;
   }
 
   /** The TorchScript archive with decoded weights, in memory. */
@@ -104,32 +107,8 @@ public final class CaiTorch {
 
   /** {@link #decompress(Path, Path)} from an open archive. */
   public static void decompress(CaiReader cai, Path target) throws IOException {
-    skeleton(cai); // a .cai of another format fails before any file is made
-    Path abs = target.toAbsolutePath();
-    if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
-      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
-    }
-    WriterTempFiles.Held held;
-    try {
-      held = WriterTempFiles.create(abs);
-    } catch (IOException e) {
-      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent()
-          + " is not writable (" + e.getClass().getSimpleName() + ")", e);
-    }
-    Path temp = held.path();
-    try {
-      try (OutputStream out = new java.io.BufferedOutputStream(
-          java.nio.channels.Channels.newOutputStream(held.channel()), 1 << 16)) {
-        write(cai, out);
-      }
-      CaiWriter.moveIntoPlace(temp, target);
-      WriterTempFiles.release(temp);
-    } catch (IOException | RuntimeException e) {
-      held.channel().close();
-      Files.deleteIfExists(temp);
-      WriterTempFiles.release(temp);
-      throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);
-    }
+    TorchScriptSkeleton s = checkedSkeleton(cai); // a .cai of another format fails before any file is made
+    TorchZipWriter.writeFile(target, zip -> s.write(cai.path().toString(), zip, name -> cai.read(name).bytes()));
   }
 
   /** {@link #load(Path, Translator, Device)} on the CPU. */

@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.pytorch;
 
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipWriter;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -145,25 +146,36 @@ public final class TorchScriptSkeleton {
    */
   public void write(String file, OutputStream out, Weights weights) throws IOException {
     try (TorchZipWriter z = new TorchZipWriter(out)) {
-      for (Record r : records) {
-        if (!r.isStorage()) {
-          z.add(r.name(), ByteBuffer.wrap(r.bytes()));
-          continue;
-        }
-        ByteBuffer b = weights.get(r.tensor());
-        if (b == null) {
-          if (r.storageBytes() > Integer.MAX_VALUE) {
-            throw new TorchScriptFormatException(file, r.tensor(), "storage of " + r.storageBytes() + " bytes is "
-                + "over 2 GiB");
-          }
-          b = ByteBuffer.allocate((int) r.storageBytes());
-        }
-        if (b.remaining() != r.storageBytes()) {
-          throw new TorchScriptFormatException(file, r.tensor(), "has " + b.remaining() + " bytes, but its storage "
-              + r.name() + " in the module holds " + r.storageBytes() + " (shape mismatch)");
-        }
-        z.add(r.name(), b);
+      write(file, z, weights);
+    }
+  }
+
+  /**
+   * Adds the TorchScript archive's records to {@code zip}, as {@link #write(String, OutputStream,
+   * Weights)} does; the caller finishes the zip.
+   *
+   * @param file the {@code .cai}, for messages
+   * @throws TorchScriptFormatException when a tensor's bytes do not fill its storage exactly
+   */
+  public void write(String file, TorchZipWriter zip, Weights weights) throws IOException {
+    for (Record r : records) {
+      if (!r.isStorage()) {
+        zip.add(r.name(), ByteBuffer.wrap(r.bytes()));
+        continue;
       }
+      ByteBuffer b = weights.get(r.tensor());
+      if (b == null) {
+        if (r.storageBytes() > Integer.MAX_VALUE) {
+          throw new TorchScriptFormatException(file, r.tensor(), "storage of " + r.storageBytes() + " bytes is "
+              + "over 2 GiB");
+        }
+        b = ByteBuffer.allocate((int) r.storageBytes());
+      }
+      if (b.remaining() != r.storageBytes()) {
+        throw new TorchScriptFormatException(file, r.tensor(), "has " + b.remaining() + " bytes, but its storage "
+            + r.name() + " in the module holds " + r.storageBytes() + " (shape mismatch)");
+      }
+      zip.add(r.name(), b);
     }
   }
 

@@ -250,6 +250,7 @@ public final class WeightUses {
     return i;
   }
 
+  /** The index of the bracket closing the one at {@code open} (strings skipped), or -1. */
   private static int matching(String s, int open) {
     int depth = 0;
     for (int i = open; i < s.length(); i++) {
@@ -269,17 +270,19 @@ public final class WeightUses {
     return -1;
   }
 
+  /** The top-level arguments of a call's argument text: commas inside brackets or quotes do not split. */
   private static List<String> splitArgs(String s) {
     List<String> out = new ArrayList<>();
-    int depth = 0;
     int start = 0;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (c == '(' || c == '[' || c == '{') {
-        depth++;
-      } else if (c == ')' || c == ']' || c == '}') {
-        depth--;
-      } else if (c == ',' && depth == 0) {
+        int end = matching(s, i); // brackets and the strings in them, skipped whole
+        i = end < 0 ? s.length() : end;
+      } else if (c == '"' || c == '\'') {
+        int end = s.indexOf(c, i + 1);
+        i = end < 0 ? s.length() : end;
+      } else if (c == ',') {
         out.add(s.substring(start, i));
         start = i + 1;
       }

@@ -13,23 +13,24 @@
  * keep every weight in buffers.) The classes:
  * <ul>
  *   <li>{@code TorchScriptArchive}: the zip, its record prefix, its entries; {@code isTorchScript}
- *       tells a TorchScript zip ({@code code/} and {@code constants.pkl}) from a state-dict zip.
- *   <li>{@code TorchPickle}: the restricted unpickler of {@code data.pkl}, giving {@code
- *       TorchPickle.ModuleObject}s and {@code TorchPickle.TensorRef}s (storage key, dtype, offset, size,
- *       stride).
+ *       tells a TorchScript zip ({@code code/} and {@code constants.pkl}) from a state-dict zip. The
+ *       zip's directory is read by the converters' {@code torchzip.StoredZip}, and archives are
+ *       written by its {@code torchzip.TorchZipWriter} (stored records, data aligned to 64 bytes, a
+ *       fixed timestamp), the same code that reads and writes state dicts.
  *   <li>{@code WeightUses}: roles and reduction axes from how the module's code uses each attribute
  *       ({@code linear}, {@code matmul}, {@code _convolution}, {@code embedding} / {@code index},
  *       {@code batch_norm} / {@code layer_norm} / {@code group_norm}, {@code _native_multi_head_attention}),
  *       never from names.
  *   <li>{@code TorchScriptReader}: the archive as a {@code TensorSource}: one tensor per storage, named
  *       by the first attribute path that holds it ({@code layer1.0.conv1.weight}); its graph segment is
- *       the {@code TorchScriptSkeleton}.
+ *       the {@code TorchScriptSkeleton}. {@code data.pkl} is read by the converters' restricted
+ *       unpickler ({@code converters.torchzip.RestrictedUnpickler}, shared with state dicts) with the
+ *       globals TorchScript writes ({@code TorchScriptReader.GLOBALS}), giving {@code ModuleObject}s
+ *       and {@code TensorRef}s (storage key, dtype, offset, size, stride).
  *   <li>{@code TorchScriptSkeleton}: the module with its weights zeroed: every record of the archive
  *       in order, weight storages reduced to their length (zeros need nothing more) and the tensor that
  *       fills them; writes the archive back with storages from a {@code .cai} (zeros where none is
  *       given: the zeroed module, which PyTorch loads).
- *   <li>{@code TorchZipWriter}: a zip as PyTorch writes one (stored records, data aligned to 64 bytes,
- *       fixed timestamps).
  *   <li>{@code CaiTorch}: the front door: {@code load(cai, translator)} gives a DJL {@code ZooModel} on
  *       the PyTorch engine, {@code decompress(cai, out)} a TorchScript file, {@code isTorchScript(cai)}.
  *   <li>{@code PyTorchNatives}: whether DJL's PyTorch engine can start here, and a message saying how

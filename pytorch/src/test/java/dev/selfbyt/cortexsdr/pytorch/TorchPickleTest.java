@@ -27,7 +27,7 @@ class TorchPickleTest {
     for (String[] g : new String[][] {{"os", "system"}, {"builtins", "eval"}, {"torch", "load"},
         {"torch._utils", "_rebuild_parameter_with_state"}, {"subprocess", "Popen"}}) {
       TorchScriptFormatException e = assertThrows(TorchScriptFormatException.class,
-          () -> TorchPickle.read("evil.pt", "data.pkl", pickle(g[0], g[1])));
+          () -> TorchScriptReader.unpickle("evil.pt", "data.pkl", pickle(g[0], g[1])));
       assertTrue(e.getMessage().contains(g[0] + "." + g[1]) && e.getMessage().contains("nothing was run"), e.getMessage());
     }
   }
@@ -36,7 +36,7 @@ class TorchPickleTest {
   void truncatedPickleIsNamed() {
     byte[] p = pickle("collections", "OrderedDict");
     TorchScriptFormatException e = assertThrows(TorchScriptFormatException.class,
-        () -> TorchPickle.read("cut.pt", "data.pkl", java.util.Arrays.copyOf(p, 10)));
+        () -> TorchScriptReader.unpickle("cut.pt", "data.pkl", java.util.Arrays.copyOf(p, 10)));
     assertTrue(e.getMessage().startsWith("cut.pt: data.pkl"), e.getMessage());
   }
 }

@@ -1,9 +1,14 @@
 package dev.selfbyt.cortexsdr.converters.statedict;
 
 import dev.selfbyt.cortexsdr.converters.safetensors.WeightRoles;
-import dev.selfbyt.cortexsdr.converters.statedict.RestrictedUnpickler.StorageRef;
-import dev.selfbyt.cortexsdr.converters.statedict.RestrictedUnpickler.TensorRef;
-import dev.selfbyt.cortexsdr.converters.statedict.RestrictedUnpickler.Tuple;
+import dev.selfbyt.cortexsdr.converters.torchzip.PickleException;
+import dev.selfbyt.cortexsdr.converters.torchzip.PickleGlobals;
+import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler;
+import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.StorageRef;
+import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.TensorRef;
+import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.Tuple;
+import dev.selfbyt.cortexsdr.converters.torchzip.StoredZip;
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipException;
 import dev.selfbyt.cortexsdr.core.format.FileKind;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
@@ -30,8 +35,9 @@ import java.util.Map;
 /**
  * Reads a PyTorch state dict saved by {@code torch.save} (the zip format of torch 1.6 and later:
  * {@code <prefix>/data.pkl}, the pickled dict, and one raw record {@code <prefix>/data/<key>} per
- * storage) as a {@link TensorSource}. The pickle is read by {@link RestrictedUnpickler}: nothing
- * in the file is ever run, and a pickle naming any global but torch's tensor rebuilders is refused.
+ * storage) as a {@link TensorSource}. The pickle is read by {@link RestrictedUnpickler} with the
+ * globals {@link #GLOBALS}: nothing in the file is ever run, and a pickle naming any global but
+ * torch's tensor rebuilders is refused.
  *
  * <p>Each storage is one {@code .cai} tensor. When the first tensor that uses a storage covers it
  * exactly (offset 0, contiguous, as every parameter of {@code module.state_dict()}), the storage
@@ -40,13 +46,38 @@ import java.util.Map;
  * memory-mapped in place when the pipeline asks for them, their CRC-32 checked. Nested containers
  * (a checkpoint {@code {"model": state_dict, ...}}) name tensors by their path, {@code
  * model.fc.weight}. {@link #graph()} keeps the pickle and the other records verbatim, so that
- * {@link StateDictWriter} writes a {@code .pt} that {@code torch.load} reads.
+ * {@link StateDictWriter} writes a {@code .pt} that {@code torch.load} reads. The zip's directory is
+ * read and checked by {@link StoredZip}.
  */
 public final class StateDictReader implements TensorSource {
   /** The {@code source.format} this reader writes into the manifest. */
   public static final String FORMAT = "pytorch-state-dict";
   /** The largest non-storage record kept (the pickle, version records). */
   static final long MAX_RECORD_BYTES = 256L << 20;
+
+  /**
+   * The globals a plain state dict's pickle may name (torch 1.x and 2.x): {@code
+   * collections.OrderedDict}, torch's tensor and parameter rebuilders, {@code torch.Size} and the
+   * storage types.
+   */
+  public static final PickleGlobals GLOBALS;
+
+  static {
+    List<String> names = new ArrayList<>(List.of(
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor",
+        "torch._utils._rebuild_tensor_v2",
+        "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_parameter_with_state",
+        "torch._tensor._rebuild_from_type_v2",
+        "torch.Tensor",
+        "torch.nn.parameter.Parameter",
+        "torch.Size"));
+    names.addAll(PickleGlobals.torchStorages());
+    GLOBALS = PickleGlobals.of("A state dict may name only the globals torch writes for tensors "
+        + "(collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, "
+        + "torch.*Storage). If the file is trusted, load it in Python and re-save model.state_dict()", names);
+  }
 
   private record Stored(StorageRef ref, StoredZip.Entry entry, TensorInfo info) {}
 
@@ -64,7 +95,11 @@ public final class StateDictReader implements TensorSource {
     this.path = path;
     this.channel = channel;
     String file = path.toString();
-    this.zip = StoredZip.read(file, channel);
+    try {
+      this.zip = StoredZip.read(channel);
+    } catch (TorchZipException e) {
+      throw new StateDictFormatException(file, e.record(), e.getMessage(), e);
+    }
     this.prefix = prefix(file, zip);
     for (StoredZip.Entry e : zip.entries().values()) {
       if (!e.name().startsWith(prefix + "/data/")) {
@@ -76,7 +111,7 @@ public final class StateDictReader implements TensorSource {
       throw new StateDictFormatException(file, null, "storages are big-endian (byteorder record); only little-endian "
           + "files are read");
     }
-    Object top = RestrictedUnpickler.read(file + ":" + prefix + "/data.pkl", records.get(prefix + "/data.pkl"));
+    Object top = unpickle(file + ":" + prefix + "/data.pkl", records.get(prefix + "/data.pkl"));
     List<Map.Entry<String, TensorRef>> named = new ArrayList<>();
     walk(top, "", named);
     if (named.isEmpty()) {
@@ -125,6 +160,20 @@ public final class StateDictReader implements TensorSource {
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
+    }
+  }
+
+  /**
+   * A state dict's pickle read with {@link #GLOBALS}.
+   *
+   * @param source how to name it in errors ({@code model.pt:archive/data.pkl})
+   * @throws StateDictFormatException naming the source, the byte and the cause
+   */
+  static Object unpickle(String source, byte[] pickle) throws StateDictFormatException {
+    try {
+      return RestrictedUnpickler.read(pickle, GLOBALS);
+    } catch (PickleException e) {
+      throw new StateDictFormatException(source, null, e.getMessage(), e);
     }
   }
 
@@ -244,12 +293,12 @@ public final class StateDictReader implements TensorSource {
           + " bytes" + (e.method() != 0 ? " compressed" : "") + "; the pickle says " + s.numel() + " elements of "
           + s.dtype() + " = " + bytes + " bytes");
     }
-    long numel = checkView(file, name, t);
+    checkView(file, name, t);
     if (known != null) {
       return;
     }
     TensorInfo info;
-    if (t.offset() == 0 && numel == s.numel() && contiguous(t.size(), t.stride())) {
+    if (t.coversStorage()) {
       info = WeightRoles.info(name, s.dtype(), t.size());
     } else { // a view of part of a storage: the storage is kept whole, bit for bit
       info = new TensorInfo("data/" + s.key(), s.dtype(), new long[] {s.numel()}, TensorRole.OTHER, -1);
@@ -283,17 +332,6 @@ public final class StateDictReader implements TensorSource {
     } catch (ArithmeticException x) {
       throw new StateDictFormatException(file, name, "shape " + Arrays.toString(size) + " overflows");
     }
-  }
-
-  private static boolean contiguous(long[] size, long[] stride) {
-    long expect = 1;
-    for (int i = size.length - 1; i >= 0; i--) {
-      if (size[i] != 1 && stride[i] != expect) {
-        return false;
-      }
-      expect *= size[i];
-    }
-    return true;
   }
 
   @Override

@@ -1,15 +1,13 @@
 package dev.selfbyt.cortexsdr.converters.statedict;
 
+import dev.selfbyt.cortexsdr.converters.torchzip.TorchZipWriter;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
-import dev.selfbyt.cortexsdr.core.format.CaiWriter;
 import dev.selfbyt.cortexsdr.core.format.Json;
-import dev.selfbyt.cortexsdr.core.format.WriterTempFiles;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.List;
@@ -90,19 +88,7 @@ public final class StateDictWriter {
     Layout layout = layout(cai);
     List<?> records = layout.records();
     Map<?, ?> storages = layout.storages();
-    Path abs = target.toAbsolutePath();
-    if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
-      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
-    }
-    WriterTempFiles.Held held;
-    try {
-      held = WriterTempFiles.create(abs);
-    } catch (IOException e) {
-      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent()
-          + " is not writable (" + e.getClass().getSimpleName() + ")", e);
-    }
-    try {
-      TorchZipWriter zip = new TorchZipWriter(held.channel());
+    TorchZipWriter.writeFile(target, zip -> {
       for (Object o : records) {
         if (!(o instanceof Map<?, ?> r) || !(r.get("name") instanceof String name)) {
           throw new CaiException(file, null, "graph segment: a record without a name");
@@ -116,16 +102,7 @@ public final class StateDictWriter {
           throw new CaiException(file, null, "graph segment: record " + name + " has neither data nor a storage");
         }
       }
-      zip.finish();
-      held.channel().close();
-      CaiWriter.moveIntoPlace(held.path(), target);
-      WriterTempFiles.release(held.path());
-    } catch (IOException | RuntimeException e) {
-      held.channel().close();
-      Files.deleteIfExists(held.path());
-      WriterTempFiles.release(held.path());
-      throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);
-    }
+    });
   }
 
   /** The tensor a storage is stored as, checked against the archive's directory. */

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.selfbyt.cortexsdr.converters.statedict.RestrictedUnpickler.TensorRef;
+import dev.selfbyt.cortexsdr.converters.torchzip.RestrictedUnpickler.TensorRef;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,13 +12,13 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What the restricted unpickler builds, and what it refuses. */
+/** What the restricted unpickler builds from a state dict's pickle, and what it refuses. */
 class RestrictedUnpicklerTest {
   @TempDir Path dir;
 
   @Test
   void aStateDictPickleGivesItsTensors() throws StateDictFormatException {
-    Object top = RestrictedUnpickler.read("t", TorchFiles.statePickle("fc.weight", "0", 12, new long[] {3, 4},
+    Object top = StateDictReader.unpickle("t", TorchFiles.statePickle("fc.weight", "0", 12, new long[] {3, 4},
         new long[] {4, 1}));
     TensorRef t = (TensorRef) ((Map<?, ?>) top).get("fc.weight");
     assertEquals("0", t.storage().key());
@@ -31,7 +31,7 @@ class RestrictedUnpicklerTest {
     for (int i = 0; i < b.length; i++) {
       b[i] = (byte) pickle[i];
     }
-    return assertThrows(StateDictFormatException.class, () -> RestrictedUnpickler.read("f.pt", b)).getMessage();
+    return assertThrows(StateDictFormatException.class, () -> StateDictReader.unpickle("f.pt", b)).getMessage();
   }
 
   @Test

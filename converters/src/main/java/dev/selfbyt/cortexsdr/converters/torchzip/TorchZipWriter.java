@@ -1,39 +1,76 @@
-package dev.selfbyt.cortexsdr.converters.statedict;
+package dev.selfbyt.cortexsdr.converters.torchzip;
 
+import dev.selfbyt.cortexsdr.core.format.CaiException;
+import dev.selfbyt.cortexsdr.core.format.CaiWriter;
+import dev.selfbyt.cortexsdr.core.format.WriterTempFiles;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
 
 /**
- * Writes a zip as {@code torch.save} does: every record stored uncompressed, its data aligned to 64
- * bytes (padding in the local header's extra field, so that storages can be mapped in place), zip64
- * fields where sizes or offsets need them. Make one over an open channel, {@link #add} records in
- * order, then {@link #finish}.
+ * Writes a zip as {@code torch.save} and {@code torch.jit.save} do: every record stored
+ * uncompressed, its data aligned to 64 bytes (padding in the local header's extra field, id {@code
+ * "FB"} as torch pads, so that storages can be mapped in place), zip64 fields where sizes or offsets
+ * need them, and a fixed timestamp: the same records give the same bytes on every machine. Make one
+ * over an open channel or stream, {@link #add} records in order, then {@link #finish} (which writes
+ * the central directory and leaves the target open) or {@link #close} (which also closes it).
+ *
+ * <pre>{@code
+ * try (TorchZipWriter z = new TorchZipWriter(out)) {
+ *   z.add("model/data.pkl", ByteBuffer.wrap(pickle));
+ * }
+ * }</pre>
  */
-final class TorchZipWriter {
+public final class TorchZipWriter implements AutoCloseable {
   private static final int ALIGN = 64;
   private static final long MAX32 = 0xffffffffL;
   /** DOS date 1980-01-01, time 00:00: fixed, so the same records give the same bytes. */
   private static final int DOS_DATE = (1 << 5) | 1;
 
-  private record Written(byte[] name, long crc, long size, long offset) {}
-
-  private final FileChannel out;
-  private final List<Written> written = new ArrayList<>();
-  private long position;
-
-  TorchZipWriter(FileChannel out) throws IOException {
-    this.out = out;
-    this.position = out.position();
+  /** The records of a zip written by {@link #writeFile}. */
+  @FunctionalInterface
+  public interface Records {
+    /** Adds every record to {@code zip}, in order (the directory is written after). */
+    void addTo(TorchZipWriter zip) throws IOException;
   }
 
-  /** Writes one record. */
-  void add(String name, ByteBuffer data) throws IOException {
+  private record Written(byte[] name, long crc, long size, long offset) {}
+
+  private final WritableByteChannel out;
+  private final List<Written> written = new ArrayList<>();
+  private long position;
+  private boolean finished;
+
+  /**
+   * A writer onto {@code out}. A file channel's offsets are its own (the zip may follow other bytes);
+   * any other channel counts from 0 at this point.
+   */
+  public TorchZipWriter(WritableByteChannel out) throws IOException {
+    this.out = out;
+    this.position = out instanceof SeekableByteChannel s ? s.position() : 0;
+  }
+
+  /** A writer onto {@code out}, which {@link #close()} closes. */
+  public TorchZipWriter(OutputStream out) {
+    this.out = Channels.newChannel(out);
+    this.position = 0;
+  }
+
+  /** Writes one record: the remaining bytes of {@code data} (its position is left unchanged). */
+  public void add(String name, ByteBuffer data) throws IOException {
+    if (finished) {
+      throw new IllegalStateException("the zip's directory is written: no record can follow");
+    }
     byte[] n = name.getBytes(StandardCharsets.UTF_8);
     CRC32 crc = new CRC32();
     crc.update(data.duplicate());
@@ -63,8 +100,12 @@ final class TorchZipWriter {
     return StandardCharsets.US_ASCII.newEncoder().canEncode(name) ? 0 : 0x0800; // UTF-8 names
   }
 
-  /** Writes the central directory and the end records. */
-  void finish() throws IOException {
+  /** Writes the central directory and the end records; the target stays open. */
+  public void finish() throws IOException {
+    if (finished) {
+      return;
+    }
+    finished = true;
     long cdStart = position;
     for (Written w : written) {
       boolean bigSize = w.size() >= MAX32;
@@ -107,6 +148,50 @@ final class TorchZipWriter {
         .putInt((int) (z64 ? MAX32 : cdSize)).putInt((int) (z64 ? MAX32 : cdStart)).putShort((short) 0);
     write(e.flip());
     position += 22;
+  }
+
+  /**
+   * Writes a zip file whole or not at all: the records go to a temporary file beside {@code
+   * target}, which is renamed into place once the directory is written; a failure leaves nothing.
+   *
+   * @throws CaiException naming {@code target} when its folder is missing or not writable or the
+   *     write fails; a {@code CaiException} from {@code records} as it is
+   */
+  public static void writeFile(Path target, Records records) throws IOException {
+    Path abs = target.toAbsolutePath();
+    if (abs.getParent() == null || !Files.isDirectory(abs.getParent())) {
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent() + " does not exist");
+    }
+    WriterTempFiles.Held held;
+    try {
+      held = WriterTempFiles.create(abs);
+    } catch (IOException e) {
+      throw new CaiException(target.toString(), null, "cannot write here: folder " + abs.getParent()
+          + " is not writable (" + e.getClass().getSimpleName() + ")", e);
+    }
+    try {
+      TorchZipWriter zip = new TorchZipWriter(held.channel());
+      records.addTo(zip);
+      zip.finish();
+      held.channel().close();
+      CaiWriter.moveIntoPlace(held.path(), target);
+      WriterTempFiles.release(held.path());
+    } catch (IOException | RuntimeException e) {
+      held.channel().close();
+      Files.deleteIfExists(held.path());
+      WriterTempFiles.release(held.path());
+      throw e instanceof CaiException c ? c : new CaiException(target.toString(), null, "write failed: " + e, e);
+    }
+  }
+
+  /** Finishes the zip (unless done) and closes the channel or stream it writes to. */
+  @Override
+  public void close() throws IOException {
+    try {
+      finish();
+    } finally {
+      out.close();
+    }
   }
 
   private void write(ByteBuffer b) throws IOException {

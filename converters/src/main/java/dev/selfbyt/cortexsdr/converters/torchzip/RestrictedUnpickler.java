@@ -1,4 +1,4 @@
-package dev.selfbyt.cortexsdr.converters.statedict;
+package dev.selfbyt.cortexsdr.converters.torchzip;
 
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import java.math.BigInteger;
@@ -7,77 +7,44 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * Reads the pickle of a {@code torch.save} file ({@code data.pkl}) without running anything. A
- * pickle is a program for a stack machine whose {@code GLOBAL} opcode imports any Python callable
- * and whose {@code REDUCE} calls it: loading an untrusted {@code .pt} with Python's unpickler runs
- * whatever it names ({@code os.system}, {@code builtins.eval}). This machine implements the
- * opcodes of protocols 2 to 5 that build plain values, and knows only the globals torch writes for
- * tensors ({@link #ALLOWED}); each is interpreted here, in Java, by what it means: {@code
- * _rebuild_tensor_v2} gives a {@link TensorRef}, {@code OrderedDict()} a map. Any other global,
- * and the opcodes that build arbitrary objects ({@code INST}, {@code OBJ}, {@code NEWOBJ}, the
- * extension registry), stop the read with an error naming it. Sizes are checked against the bytes
- * left before anything is allocated.
+ * Reads a pickle written by PyTorch ({@code data.pkl} of a {@code torch.save} file or of a
+ * TorchScript archive) without running anything. A pickle is a program for a stack machine whose
+ * {@code GLOBAL} opcode imports any Python callable and whose {@code REDUCE} calls it: loading an
+ * untrusted {@code .pt} with Python's unpickler runs whatever it names ({@code os.system}, {@code
+ * builtins.eval}). This machine implements the opcodes of protocols 2 to 5 that build plain values
+ * and accepts only the globals its caller allows ({@link PickleGlobals}); the ones torch writes are
+ * interpreted here, in Java, by what they mean: {@code _rebuild_tensor_v2} gives a {@link
+ * TensorRef}, {@code OrderedDict()} a map, a {@code torch.jit._pickle} builder its value, {@code
+ * NEWOBJ} of an allowed class a {@link ModuleObject}. Any other global, and the opcodes that build
+ * arbitrary objects ({@code INST}, {@code OBJ}, {@code NEWOBJ_EX}, the extension registry), stop the
+ * read with a {@link PickleException} naming it. Sizes are checked against the bytes left before
+ * anything is allocated; the memo holds at most {@link #MAX_MEMO} entries.
  *
  * <p>Values come out as Java values: {@code None} is null, ints {@code Long} (or {@code
  * BigInteger}), floats {@code Double}, {@code str} {@code String}, {@code bytes} {@code byte[]},
- * lists {@code List}, tuples {@link Tuple}, dicts insertion-ordered {@code Map}. Use {@link #read}.
+ * lists {@code List}, tuples {@link Tuple}, dicts insertion-ordered {@code Map}.
+ *
+ * <pre>{@code
+ * Object top = RestrictedUnpickler.read(bytes, globals); // a Map for a state dict, a ModuleObject for TorchScript
+ * }</pre>
  */
 public final class RestrictedUnpickler {
-  /** The globals a plain state dict's pickle may name (torch 1.x and 2.x). */
-  public static final Set<String> ALLOWED;
-
-  /** torch's storage classes and the element type each holds. */
-  static final Map<String, DType> STORAGES = new LinkedHashMap<>();
-
-  static {
-    STORAGES.put("FloatStorage", DType.FLOAT32);
-    STORAGES.put("DoubleStorage", DType.FLOAT64);
-    STORAGES.put("HalfStorage", DType.FLOAT16);
-    STORAGES.put("BFloat16Storage", DType.BFLOAT16);
-    STORAGES.put("LongStorage", DType.INT64);
-    STORAGES.put("IntStorage", DType.INT32);
-    STORAGES.put("ShortStorage", DType.INT16);
-    STORAGES.put("CharStorage", DType.INT8);
-    STORAGES.put("ByteStorage", DType.UINT8);
-    STORAGES.put("BoolStorage", DType.BOOL);
-    STORAGES.put("ComplexFloatStorage", DType.COMPLEX64);
-    STORAGES.put("ComplexDoubleStorage", DType.COMPLEX128);
-    STORAGES.put("Float8_e4m3fnStorage", DType.FLOAT8E4M3FN);
-    STORAGES.put("Float8_e5m2Storage", DType.FLOAT8E5M2);
-    STORAGES.put("Float8_e4m3fnuzStorage", DType.FLOAT8E4M3FNUZ);
-    STORAGES.put("Float8_e5m2fnuzStorage", DType.FLOAT8E5M2FNUZ);
-    STORAGES.put("UInt16Storage", DType.UINT16);
-    STORAGES.put("UInt32Storage", DType.UINT32);
-    STORAGES.put("UInt64Storage", DType.UINT64);
-    STORAGES.put("UntypedStorage", DType.UINT8);
-    java.util.TreeSet<String> a = new java.util.TreeSet<>(List.of(
-        "collections.OrderedDict",
-        "torch._utils._rebuild_tensor",
-        "torch._utils._rebuild_tensor_v2",
-        "torch._utils._rebuild_parameter",
-        "torch._utils._rebuild_parameter_with_state",
-        "torch._tensor._rebuild_from_type_v2",
-        "torch.Tensor",
-        "torch.nn.parameter.Parameter",
-        "torch.Size"));
-    for (String s : STORAGES.keySet()) {
-      a.add("torch." + s);
-    }
-    ALLOWED = java.util.Collections.unmodifiableSet(a);
-  }
+  /** The most memo entries a pickle may store (torch's pickles store one per object). */
+  public static final int MAX_MEMO = 1 << 24;
 
   /** A Python tuple. */
   public record Tuple(List<Object> items) {}
 
-  /** A global the pickle named (always one of {@link #ALLOWED}). */
+  /** A global the pickle named (always one its {@link PickleGlobals} allow). */
   public record Global(String module, String name) {
     @Override
     public String toString() {
@@ -85,45 +52,85 @@ public final class RestrictedUnpickler {
     }
   }
 
-  /** A storage the pickle refers to: its record key, element type and element count. */
+  /** An object of an allowed class (a TorchScript module): its class name and its attributes in pickle order. */
+  public record ModuleObject(String className, Map<String, Object> attributes) {}
+
+  /** A storage the pickle refers to: its record key ({@code data/KEY}), type name, element type, count and device. */
   public record StorageRef(String key, String typeName, DType dtype, long numel, String location) {}
 
-  /** A tensor: a view of a storage at an offset, with sizes and strides in elements. */
-  public record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {}
+  /** A tensor: a view of a storage at an offset, with sizes and strides in elements (not yet checked against it). */
+  public record TensorRef(StorageRef storage, long offset, long[] size, long[] stride) {
+    /** Elements in the view (sizes taken as they are: check them first). */
+    public long numel() {
+      long n = 1;
+      for (long d : size) {
+        n *= d;
+      }
+      return n;
+    }
+
+    /** Whether the view is the whole storage, row-major, from its start. */
+    public boolean coversStorage() {
+      if (offset != 0 || numel() != storage.numel()) {
+        return false;
+      }
+      long expected = 1;
+      for (int i = size.length - 1; i >= 0; i--) {
+        if (size[i] != 1 && stride[i] != expected) {
+          return false;
+        }
+        expected *= size[i];
+      }
+      return true;
+    }
+
+    @Override
+    public String toString() {
+      return storage.dtype() + Arrays.toString(size) + " in storage " + storage.key();
+    }
+  }
 
   private static final Object MARK = new Object();
 
-  private final String file;
+  /** Python's None on the stack (an ArrayDeque holds no null); turned into null in values. */
+  private static final Object NONE = new Object() {
+    @Override
+    public String toString() {
+      return "None";
+    }
+  };
+
+  private final PickleGlobals globals;
   private final ByteBuffer in;
   private final Deque<Object> stack = new ArrayDeque<>();
   private final Map<Long, Object> memo = new HashMap<>();
   private final Map<String, StorageRef> storages = new LinkedHashMap<>();
 
-  private RestrictedUnpickler(String file, byte[] data) {
-    this.file = file;
+  private RestrictedUnpickler(byte[] data, PickleGlobals globals) {
+    this.globals = globals;
     this.in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
   }
 
   /**
    * Reads one pickle.
    *
-   * @param file how to name the source in errors ({@code model.pt:archive/data.pkl})
-   * @return the top-level value (a state dict is a {@code Map})
-   * @throws StateDictFormatException for a global or opcode not allowed, or a malformed pickle
+   * @param globals the globals it may name
+   * @return the top-level value (a state dict is a {@code Map}, a TorchScript module a {@link ModuleObject})
+   * @throws PickleException for a global or opcode not allowed, or a truncated or malformed pickle;
+   *     the message gives the byte
    */
-  public static Object read(String file, byte[] data) throws StateDictFormatException {
-    RestrictedUnpickler u = new RestrictedUnpickler(file, data);
+  public static Object read(byte[] data, PickleGlobals globals) throws PickleException {
+    RestrictedUnpickler u = new RestrictedUnpickler(data, globals);
     try {
       return u.run();
     } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException e) {
-      throw new StateDictFormatException(file, null, "pickle ends early (truncated?)", e);
+      throw new PickleException("pickle ends early (truncated?)", e);
     } catch (ClassCastException | java.util.NoSuchElementException | ArithmeticException e) {
-      throw new StateDictFormatException(file, null, "malformed pickle at byte " + u.in.position() + ": "
-          + e.getMessage(), e);
+      throw new PickleException("malformed pickle at byte " + u.in.position() + ": " + e.getMessage(), e);
     }
   }
 
-  private Object run() throws StateDictFormatException {
+  private Object run() throws PickleException {
     while (true) {
       int pos = in.position();
       int op = in.get() & 0xff;
@@ -141,7 +148,7 @@ public final class RestrictedUnpickler {
         case '(' -> stack.push(MARK);
         case '0' -> pop();
         case '1' -> popMark();
-        case '2' -> stack.push(stack.peek());
+        case '2' -> stack.push(peek(pos));
         case 'N' -> stack.push(NONE);
         case 0x88 -> stack.push(Boolean.TRUE);
         case 0x89 -> stack.push(Boolean.FALSE);
@@ -163,18 +170,18 @@ public final class RestrictedUnpickler {
         case 'C' -> stack.push(bytes(in.get() & 0xff));
         case 0x8e -> stack.push(bytes(length(in.getLong(), pos)));
         case ')' -> stack.push(new Tuple(List.of()));
-        case 't' -> stack.push(new Tuple(popMark()));
-        case 0x85 -> stack.push(new Tuple(List.of(orNone(pop()))));
+        case 't' -> stack.push(new Tuple(Collections.unmodifiableList(popMark())));
+        case 0x85 -> stack.push(new Tuple(Collections.singletonList(orNone(pop()))));
         case 0x86 -> {
           Object b = orNone(pop());
           Object a = orNone(pop());
-          stack.push(new Tuple(java.util.Arrays.asList(a, b)));
+          stack.push(new Tuple(Arrays.asList(a, b)));
         }
         case 0x87 -> {
           Object c = orNone(pop());
           Object b = orNone(pop());
           Object a = orNone(pop());
-          stack.push(new Tuple(java.util.Arrays.asList(a, b, c)));
+          stack.push(new Tuple(Arrays.asList(a, b, c)));
         }
         case ']' -> stack.push(new ArrayList<>());
         case 'l' -> stack.push(new ArrayList<>(popMark()));
@@ -203,7 +210,7 @@ public final class RestrictedUnpickler {
           putAll(map(peek(pos), pos), items, pos);
         }
         case 'c' -> stack.push(global(line(), line(), pos));
-        case 0x93 -> {
+        case 0x93 -> { // STACK_GLOBAL
           Object name = pop();
           Object module = pop();
           if (!(module instanceof String m) || !(name instanceof String n)) {
@@ -216,42 +223,39 @@ public final class RestrictedUnpickler {
           Object f = pop();
           stack.push(reduce(f, args, pos));
         }
-        case 'b' -> { // BUILD: state for an object already made; torch's OrderedDict carries _metadata
-          pop();
-          Object target = peek(pos);
-          if (!(target instanceof Map) && !(target instanceof TensorRef)) {
-            throw error(pos, "BUILD on " + describe(target));
+        case 0x81 -> { // NEWOBJ: only objects of the classes the caller allows, without arguments
+          Object args = pop();
+          Object cls = pop();
+          if (!(cls instanceof Global g) || !globals.makesObjectsOf(g.module(), g.name())) {
+            throw error(pos, "opcode NEWOBJ builds an object of " + describe(cls) + ": refused (nothing was run)");
           }
+          if (!(args instanceof Tuple t) || !t.items().isEmpty()) {
+            throw error(pos, "NEWOBJ makes " + g + " with arguments " + describe(args));
+          }
+          stack.push(new ModuleObject(g.toString(), new LinkedHashMap<>()));
         }
-        case 'Q' -> stack.push(persistent(pop(), pos));
+        case 'b' -> build(orNone(pop()), peek(pos), pos);
+        case 'Q' -> stack.push(persistent(orNone(pop()), pos));
         case 'h' -> stack.push(memoGet(in.get() & 0xff, pos));
         case 'j' -> stack.push(memoGet(in.getInt() & 0xffffffffL, pos));
         case 'g' -> stack.push(memoGet(parseLong(line(), pos), pos));
-        case 'q' -> memo.put((long) (in.get() & 0xff), peek(pos));
-        case 'r' -> memo.put(in.getInt() & 0xffffffffL, peek(pos));
-        case 'p' -> memo.put(parseLong(line(), pos), peek(pos));
-        case 0x94 -> memo.put((long) memo.size(), peek(pos));
+        case 'q' -> memoPut(in.get() & 0xff, pos);
+        case 'r' -> memoPut(in.getInt() & 0xffffffffL, pos);
+        case 'p' -> memoPut(parseLong(line(), pos), pos);
+        case 0x94 -> memoPut(memo.size(), pos);
         case 'I' -> { // INT, protocol 0: also True/False as 01/00
           String s = line();
           stack.push(s.equals("01") ? Boolean.TRUE : s.equals("00") ? Boolean.FALSE : parseLong(s, pos));
         }
-        case 'i', 'o', 0x81, 0x92 -> throw error(pos, "opcode " + opName(op) + " builds an arbitrary object: "
-            + "refused (a state dict never needs it; nothing was run)");
+        case 'i', 'o', 0x92 -> throw error(pos, "opcode " + opName(op) + " builds an arbitrary object: "
+            + "refused (torch never needs it; nothing was run)");
         case 0x82, 0x83, 0x84 -> throw error(pos, "opcode " + opName(op) + " (the extension registry) refused; "
             + "nothing was run");
-        default -> throw error(pos, "opcode 0x" + Integer.toHexString(op) + " is not one torch writes for a state "
-            + "dict: refused; nothing was run");
+        default -> throw error(pos, "opcode 0x" + Integer.toHexString(op) + " is not one torch writes: refused; "
+            + "nothing was run");
       }
     }
   }
-
-  /** Python's None on the stack (an ArrayDeque holds no null); turned into null in values. */
-  private static final Object NONE = new Object() {
-    @Override
-    public String toString() {
-      return "None";
-    }
-  };
 
   private static Object orNone(Object o) {
     return o == NONE ? null : o;
@@ -261,7 +265,6 @@ public final class RestrictedUnpickler {
     return switch (op) {
       case 'i' -> "INST";
       case 'o' -> "OBJ";
-      case 0x81 -> "NEWOBJ";
       case 0x92 -> "NEWOBJ_EX";
       case 0x82 -> "EXT1";
       case 0x83 -> "EXT2";
@@ -269,19 +272,26 @@ public final class RestrictedUnpickler {
     };
   }
 
-  private Global global(String module, String name, int pos) throws StateDictFormatException {
-    String full = module + "." + name;
-    if (!ALLOWED.contains(full)) {
-      throw new StateDictFormatException(file, null, "the pickle refers to the Python global '" + full
-          + "' (byte " + pos + "): refused. A state dict may name only the globals torch writes for tensors "
-          + "(collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, "
-          + "torch.*Storage); nothing was run. If the file is trusted, load it in Python and re-save "
-          + "model.state_dict()");
+  private Global global(String module, String name, int pos) throws PickleException {
+    if (!globals.allows(module, name)) {
+      throw new PickleException("the pickle refers to the Python global '" + module + "." + name + "' (byte " + pos
+          + "): refused; nothing was run. " + globals.refusal());
     }
     return new Global(module, name);
   }
 
-  private Object reduce(Object f, Object args, int pos) throws StateDictFormatException {
+  /** BUILD: an object's state. A module object takes its attributes; torch's maps and tensors carry metadata only. */
+  private void build(Object state, Object target, int pos) throws PickleException {
+    if (target instanceof ModuleObject m && state instanceof Map<?, ?> attrs) {
+      for (Map.Entry<?, ?> e : attrs.entrySet()) {
+        m.attributes().put(String.valueOf(e.getKey()), e.getValue());
+      }
+    } else if (!(target instanceof Map) && !(target instanceof TensorRef)) {
+      throw error(pos, "BUILD on " + describe(target) + " with " + describe(state));
+    }
+  }
+
+  private Object reduce(Object f, Object args, int pos) throws PickleException {
     if (!(f instanceof Global g)) {
       throw error(pos, "REDUCE calls " + describe(f) + ", not a global");
     }
@@ -309,8 +319,7 @@ public final class RestrictedUnpickler {
         long[] size = longs(a.get(2), pos);
         long[] stride = longs(a.get(3), pos);
         if (size.length != stride.length) {
-          throw error(pos, "tensor of size " + java.util.Arrays.toString(size) + " with stride "
-              + java.util.Arrays.toString(stride));
+          throw error(pos, "tensor of size " + Arrays.toString(size) + " with stride " + Arrays.toString(stride));
         }
         return new TensorRef(s, offset, size, stride);
       }
@@ -333,19 +342,27 @@ public final class RestrictedUnpickler {
       case "torch.Size" -> {
         return a.isEmpty() ? new Tuple(List.of()) : a.get(0);
       }
-      default -> throw error(pos, "REDUCE of " + g + ": it is a type, not a tensor rebuilder");
+      default -> {
+        if (g.module().equals("torch.jit._pickle") && !a.isEmpty()) {
+          return a.get(0); // build_intlist(list) etc., restore_type_tag(value, type): the value itself
+        }
+        throw error(pos, "REDUCE of " + g + " with " + describe(args) + ": it is not a function torch's pickles call");
+      }
     }
   }
 
   /** {@code ('storage', storage_type, key, location, numel)}, as torch's persistent_id writes. */
-  private StorageRef persistent(Object pid, int pos) throws StateDictFormatException {
+  private StorageRef persistent(Object pid, int pos) throws PickleException {
     if (!(pid instanceof Tuple t) || t.items().size() < 5 || !"storage".equals(t.items().get(0))
         || !(t.items().get(1) instanceof Global type) || !(t.items().get(2) instanceof String key)) {
       throw error(pos, "persistent id " + describe(pid) + " is not a torch storage reference");
     }
-    DType dtype = STORAGES.get(type.name());
+    DType dtype = PickleGlobals.TORCH_STORAGES.get(type.name());
     if (!type.module().equals("torch") || dtype == null) {
       throw error(pos, "storage type " + type + " is not a torch storage");
+    }
+    if (key.isEmpty() || key.contains("/") || key.contains("..")) {
+      throw error(pos, "storage key '" + key + "' is no record name");
     }
     long numel = asLong(t.items().get(4), pos);
     if (numel < 0) {
@@ -365,11 +382,19 @@ public final class RestrictedUnpickler {
     return s;
   }
 
-  private Object memoGet(long key, int pos) throws StateDictFormatException {
-    if (!memo.containsKey(key)) {
+  private void memoPut(long key, int pos) throws PickleException {
+    if (memo.size() >= MAX_MEMO && !memo.containsKey(key)) {
+      throw error(pos, "more than " + MAX_MEMO + " memo entries");
+    }
+    memo.put(key, peek(pos));
+  }
+
+  private Object memoGet(long key, int pos) throws PickleException {
+    Object o = memo.get(key);
+    if (o == null) {
       throw error(pos, "memo key " + key + " used before it was set");
     }
-    return memo.get(key);
+    return o;
   }
 
   private Object pop() {
@@ -380,7 +405,7 @@ public final class RestrictedUnpickler {
     return o;
   }
 
-  private Object peek(int pos) throws StateDictFormatException {
+  private Object peek(int pos) throws PickleException {
     Object o = stack.peek();
     if (o == null || o == MARK) {
       throw error(pos, "empty stack");
@@ -397,27 +422,27 @@ public final class RestrictedUnpickler {
       }
       items.add(orNone(o));
     }
-    java.util.Collections.reverse(items);
+    Collections.reverse(items);
     return items;
   }
 
   @SuppressWarnings("unchecked")
-  private List<Object> list(Object o, int pos) throws StateDictFormatException {
-    if (!(o instanceof List<?> l) || o instanceof Tuple) {
+  private List<Object> list(Object o, int pos) throws PickleException {
+    if (!(o instanceof ArrayList<?> l)) {
       throw error(pos, "APPEND to " + describe(o));
     }
     return (List<Object>) l;
   }
 
   @SuppressWarnings("unchecked")
-  private Map<Object, Object> map(Object o, int pos) throws StateDictFormatException {
+  private Map<Object, Object> map(Object o, int pos) throws PickleException {
     if (!(o instanceof Map<?, ?> m)) {
       throw error(pos, "SETITEM on " + describe(o));
     }
     return (Map<Object, Object>) m;
   }
 
-  private void putAll(Map<Object, Object> m, List<Object> items, int pos) throws StateDictFormatException {
+  private void putAll(Map<Object, Object> m, List<Object> items, int pos) throws PickleException {
     if (items.size() % 2 != 0) {
       throw error(pos, "odd number of dict items");
     }
@@ -427,17 +452,17 @@ public final class RestrictedUnpickler {
   }
 
   /**
-   * A dict key: a string, number, bool or None, as state dicts use. Containers are refused: a
-   * pickle can make a list that holds itself, whose hash would never end.
+   * A dict key: a string, number, bool, None or tensor, as torch's dicts use. Containers are
+   * refused: a pickle can make a list that holds itself, whose hash would never end.
    */
-  private Object key(Object k, int pos) throws StateDictFormatException {
-    if (k == null || k instanceof String || k instanceof Number || k instanceof Boolean) {
+  private Object key(Object k, int pos) throws PickleException {
+    if (k == null || k instanceof String || k instanceof Number || k instanceof Boolean || k instanceof TensorRef) {
       return k;
     }
-    throw error(pos, "a dict key of type " + describe(k) + "; a state dict's keys are strings");
+    throw error(pos, "a dict key of type " + describe(k) + "; keys are strings, numbers, booleans, None or tensors");
   }
 
-  private int length(long n, int pos) throws StateDictFormatException {
+  private int length(long n, int pos) throws PickleException {
     if (n < 0 || n > in.remaining()) {
       throw error(pos, "a value of " + Long.toUnsignedString(n) + " bytes, but only " + in.remaining() + " remain");
     }
@@ -458,7 +483,7 @@ public final class RestrictedUnpickler {
     return new String(bytes(n), StandardCharsets.ISO_8859_1);
   }
 
-  private String line() throws StateDictFormatException {
+  private String line() throws PickleException {
     int start = in.position();
     while (in.get() != '\n') {
       if (in.position() - start > 1024) {
@@ -480,7 +505,7 @@ public final class RestrictedUnpickler {
     return v.bitLength() < 64 ? (Object) v.longValue() : v;
   }
 
-  private long parseLong(String s, int pos) throws StateDictFormatException {
+  private long parseLong(String s, int pos) throws PickleException {
     try {
       return Long.parseLong(s.trim());
     } catch (NumberFormatException e) {
@@ -488,14 +513,14 @@ public final class RestrictedUnpickler {
     }
   }
 
-  private long asLong(Object o, int pos) throws StateDictFormatException {
+  private long asLong(Object o, int pos) throws PickleException {
     if (o instanceof Long l) {
       return l;
     }
     throw error(pos, "expected an integer, found " + describe(o));
   }
 
-  private long[] longs(Object o, int pos) throws StateDictFormatException {
+  private long[] longs(Object o, int pos) throws PickleException {
     if (!(o instanceof Tuple t)) {
       throw error(pos, "expected a tuple of integers, found " + describe(o));
     }
@@ -513,7 +538,7 @@ public final class RestrictedUnpickler {
     return o instanceof Global g ? g.toString() : o.getClass().getSimpleName();
   }
 
-  private StateDictFormatException error(int pos, String what) {
-    return new StateDictFormatException(file, null, "pickle byte " + pos + ": " + what);
+  private static PickleException error(int pos, String what) {
+    return new PickleException("pickle byte " + pos + ": " + what);
   }
 }
