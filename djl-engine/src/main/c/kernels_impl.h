@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void FN(block)(int rows, const floa
     VF b[NV];
     for (int v = 0; v < NV; v++) b[v] = FN(ld)(pk + v * VW);
     for (int r = 0; r < rows; r++) {
-      VF a = (VF){0} + x[(size_t)r * k + kk];
+      VF a = -(VF){0} + x[(size_t)r * k + kk]; /* -0 + v is v exactly: folds to a broadcast (+0 + v would not, for v = -0) */
       for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
     }
   }
@@ -499,7 +499,25 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
 static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, float* params) {
   size_t n = (size_t)m * k;
   float mn = 0.f, mx = 0.f;
-  for (size_t i = 0; i < n; i++) {
+  size_t i0 = 0;
+#ifdef HAVE_VNNI
+  /* AVX-512: the same operations lane by lane (min/max as v < m ? v : m, an IEEE division,
+     round half to even, clamp with NaN to 0), so the codes are the scalar loop's bit for bit */
+  __m512 vmn = _mm512_setzero_ps(), vmx = _mm512_setzero_ps();
+  for (; i0 + 16 <= n; i0 += 16) {
+    __m512 v = _mm512_loadu_ps(x + i0);
+    vmn = _mm512_min_ps(v, vmn);
+    vmx = _mm512_max_ps(v, vmx);
+  }
+  float lmn[16], lmx[16];
+  _mm512_storeu_ps(lmn, vmn);
+  _mm512_storeu_ps(lmx, vmx);
+  for (int l = 0; l < 16; l++) {
+    mn = lmn[l] < mn ? lmn[l] : mn;
+    mx = lmx[l] > mx ? lmx[l] : mx;
+  }
+#endif
+  for (size_t i = i0; i < n; i++) {
     float v = x[i];
     mn = v < mn ? v : mn;
     mx = v > mx ? v : mx;
@@ -511,7 +529,20 @@ static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, 
   for (int i = 0; i < m; i++) {
     const float* xr = x + (size_t)i * k;
     uint8_t* o = out + (size_t)i * kp;
-    for (int kk = 0; kk < k; kk++) {
+    int kk = 0;
+#ifdef HAVE_VNNI
+    __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps(zp), lo = _mm512_setzero_ps(),
+           hi = _mm512_set1_ps(255.f);
+    for (; kk + 16 <= k; kk += 16) {
+      __m512 r = _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(xr + kk), vs),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      r = _mm512_add_ps(r, vz);
+      r = _mm512_max_ps(r, lo); /* NaN -> 0 (max returns its second operand on NaN) */
+      r = _mm512_min_ps(r, hi);
+      _mm_storeu_si128((__m128i*)(o + kk), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(r)));
+    }
+#endif
+    for (; kk < k; kk++) {
       float r = nearbyintf(xr[kk] / scale) + zp;
       r = r >= 0.f ? r : 0.f;
       r = r <= 255.f ? r : 255.f;

@@ -4,14 +4,16 @@ import java.util.Locale;
 
 /**
  * Kernels in C ({@code libcortexsdr_kernels.so}, built by Maven from {@code src/main/c}) for one
- * instruction set: {@code avx512} (AVX-512 with VNNI for the int8 products), {@code avx2} (AVX2 +
- * FMA), or {@code portable} (SSE2 on x86-64, NEON on aarch64). Get the best this CPU runs with
+ * instruction set: {@code amx} (the {@code avx512} kernels, and AMX-INT8 tiles for the W8A8
+ * product, where the CPU has AMX and Linux grants the process its tile state), {@code avx512}
+ * (AVX-512 with VNNI for the int8 products), {@code avx2} (AVX2 + FMA), or {@code portable} (SSE2
+ * on x86-64, NEON on aarch64). Get the best this CPU runs with
  * {@link #best()}, a given one with {@link #of(String)}. Arrays are read in place, and every
  * product runs with denormals flushed to zero (restored on return).
  */
 final class NativeKernels extends Kernels {
   /** The instruction sets by the library's numbers. */
-  static final String[] ISAS = {"portable", "avx2", "avx512"};
+  static final String[] ISAS = {"portable", "avx2", "avx512", "amx"};
   private final int isa;
 
   private NativeKernels(int isa) {
@@ -53,6 +55,14 @@ final class NativeKernels extends Kernels {
 
   String isa() {
     return ISAS[isa];
+  }
+
+  /**
+   * Why this CPU's best instruction set is short of what the CPU has (it has AMX but the OS or
+   * Linux refused this process its tile state), or null; for the one log line of the choice.
+   */
+  static String isaNote() {
+    return NativeLibrary.load() == null ? null : nIsaNote();
   }
 
   @Override
@@ -270,7 +280,8 @@ final class NativeKernels extends Kernels {
       return;
     }
     need(xq.length, xOff, (long) m * kp);
-    need(w.length, wOff, (long) kp * QuantMatrix.PANEL);
+    int p = QuantMatrix.PANEL;
+    need(w.length, wOff, (long) kp * p * ((nb + p - 1) / p));
     need(colSums.length, cOff, nb);
     need(wScale, sOff, nb);
     need(y, yOff, (long) (m - 1) * ldy + nb);
@@ -310,6 +321,8 @@ final class NativeKernels extends Kernels {
   }
 
   private static native int nBestIsa();
+
+  private static native String nIsaNote();
 
   private static native void nSparseRowsT(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] xt,
       int m, float[] y, int yOff, int ldy);

@@ -76,8 +76,8 @@ class Aarch64KernelTest {
     Matcher m = Pattern.compile("(?:JFN\\(|NativeKernels_)n([A-Z]\\w*)").matcher(source);
     int exports = 0;
     while (m.find()) {
-      if (m.group(1).equals("BestIsa")) {
-        continue; // the CPU probe, not a kernel
+      if (m.group(1).equals("BestIsa") || m.group(1).equals("IsaNote")) {
+        continue; // the CPU probe and its note, not kernels
       }
       // nGemmU8S8 -> gemm_u8s8: an underscore before each upper-case letter that starts a word
       String family = m.group(1).replaceAll("(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])", "_")
