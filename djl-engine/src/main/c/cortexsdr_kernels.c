@@ -254,6 +254,29 @@ JFN(nGemmPanel)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint
   UNPIN(xa, x, JNI_ABORT);
 }
 
+JFN(nGemmQuant)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jbyteArray ca, jint bits,
+                jfloatArray sa, jbyteArray za, jfloat zero, jint glen, jint groups, jint t0, jint t1, jint n,
+                jfloatArray ya, jint yOff, jint ldy, jfloatArray ba, jfloatArray bufa) {
+  (void)c;
+  float* x = PIN(float, xa);
+  uint8_t* codes = PIN(uint8_t, ca);
+  float* s = PIN(float, sa);
+  uint8_t* z = PIN(uint8_t, za);
+  float* y = PIN(float, ya);
+  float* b = PIN(float, ba);
+  float* buf = PIN(float, bufa);
+  FpMode f = ftz_on();
+  DISPATCH(isa, gemm_quant, x + xOff, m, k, codes, bits, s, z, zero, glen, groups, t0, t1, n, y + yOff, ldy, b, buf);
+  ftz_off(f);
+  UNPIN(bufa, buf, 0);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ya, y, 0);
+  UNPIN(za, z, JNI_ABORT);
+  UNPIN(sa, s, JNI_ABORT);
+  UNPIN(ca, codes, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
 JFN(nGemmRows)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jfloatArray wa,
                jint wOff, jint nb, jfloatArray ya, jint yOff, jint ldy) {
   (void)c;

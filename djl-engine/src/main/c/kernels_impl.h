@@ -141,6 +141,37 @@ static void FN(decode_panel)(const uint8_t* codes, int bits, int len, const floa
   }
 }
 
+/*
+ * Weight-only product on a quantized weight in the column-panel layout (QuantMatrix.inPanels):
+ * panels t0 .. t1-1 one after the other, each decoded whole into buf ([k][32] floats: per group,
+ * q * s + (offset - z) * s as QuantMatrix.decodePanelTile gives decode_panel) while it is the only
+ * thing in cache, then multiplied with all m rows of x by gemm_panel, the bias in its
+ * accumulators: y[i * ldy + 32 t + j]. Scales (and zero points, or one common zero point) are
+ * [panel][group][32]; groups of glen along k (one group of k for a per-tensor scale). The same
+ * arithmetic as the two kernels called from Java, in one call per run of panels.
+ */
+static void FN(gemm_quant)(const float* x, int m, int k, const uint8_t* codes, int bits, const float* pscale,
+                           const uint8_t* pzero, float zero, int glen, int groups, int t0, int t1, int n, float* y,
+                           int ldy, const float* bias, float* buf) {
+  int perK = bits == 8 ? PANEL : PANEL / 2;
+  float offset = bits == 8 ? 128.f : 0.f; /* 8-bit codes are decoded as q - 128 */
+  for (int t = t0; t < t1; t++) {
+    for (int g = 0; g < groups; g++) {
+      int start = g * glen, end = start + glen < k ? start + glen : k;
+      size_t so = ((size_t)t * groups + g) * PANEL;
+      float sc[PANEL], bi[PANEL];
+      for (int j = 0; j < PANEL; j++) {
+        float z = pzero ? (float)pzero[so + j] : zero;
+        sc[j] = pscale[so + j];
+        bi[j] = (offset - z) * sc[j];
+      }
+      FN(decode_panel)(codes + ((size_t)t * k + start) * perK, bits, end - start, sc, bi, buf + (size_t)start * PANEL);
+    }
+    int j0 = t * PANEL, nb = n - j0 < PANEL ? n - j0 : PANEL;
+    FN(gemm_panel)(x, m, k, buf, PANEL, nb, y + j0, ldy, bias ? bias + j0 : NULL);
+  }
+}
+
 static float FN(dot_s8)(const float* x, const uint8_t* codes, int len) {
   float s = 0;
   for (int i = 0; i < len; i++) s += x[i] * (float)(int8_t)(codes[i] ^ 0x80);

@@ -444,6 +444,69 @@ static void sparse_cases(int isa) {
 }
 
 /*
+ * Weight-only product on quantized panels (decode + gemm_panel in one call): 8- and 4-bit codes,
+ * groups of 32 or 64 along k or one per tensor, per-group zero points or a common one, a run of
+ * panels that leaves the first one out (its columns keep their sentinel).
+ */
+static void gemm_quant_cases(int isa) {
+  static const int ms[] = {1, 3, 13, 14}, ks[] = {5, 31, 64, 97, 130}, ns[] = {7, 32, 45, 70}, glens[] = {32, 64, 0};
+  Family f = {"gemm_quant", 1e-5, 0, 0};
+  for (int bits = 4; bits <= 8; bits += 4)
+    for (size_t a = 0; a < 4; a++)
+      for (size_t b = 0; b < 5; b++)
+        for (size_t c = 0; c < 4; c++)
+          for (size_t d = 0; d < 3; d++) {
+            int m = ms[a], k = ks[b], n = ns[c], glen = glens[d] ? glens[d] : k, groups = (k + glen - 1) / glen;
+            int panels = (n + PANEL - 1) / PANEL, perK = bits == 8 ? PANEL : PANEL / 2, ldy = n + 2;
+            int withZeros = (a + b + d) & 1, withBias = (a + c) & 1, t0 = panels > 1 && (b & 1) ? 1 : 0;
+            uint8_t* codes = malloc((size_t)panels * k * perK);
+            for (size_t i = 0; i < (size_t)panels * k * perK; i++) codes[i] = (uint8_t)next();
+            float* sc = malloc(sizeof(float) * (size_t)panels * groups * PANEL);
+            uint8_t* zs = malloc((size_t)panels * groups * PANEL);
+            for (int i = 0; i < panels * groups * PANEL; i++) {
+              sc[i] = 0.001f + (float)(next() % 1000) / 50000.f;
+              zs[i] = (uint8_t)(next() % (bits == 8 ? 256 : 16));
+            }
+            float zero = bits == 8 ? 128.f : 8.f;
+            float *x = malloc(sizeof(float) * (size_t)m * k), *y = malloc(sizeof(float) * (size_t)m * ldy),
+                  *buf = malloc(sizeof(float) * (size_t)k * PANEL), *bias = malloc(sizeof(float) * (size_t)n);
+            fill(x, (size_t)m * k);
+            fill(bias, (size_t)n);
+            for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
+            CALL(isa, gemm_quant, x, m, k, codes, bits, sc, withZeros ? zs : NULL, zero, glen, groups, t0, panels, n, y,
+                 ldy, withBias ? bias : NULL, buf);
+            for (int i = 0; i < m; i++)
+              for (int j = 0; j < ldy; j++) {
+                if (j < t0 * PANEL || j >= n) {
+                  if (y[(size_t)i * ldy + j] != SENTINEL) check(&f, isa, 1, 0, 1, "outside the panels");
+                  continue;
+                }
+                int t = j / PANEL, jj = j % PANEL;
+                double ref = withBias ? bias[j] : 0, mag = fabs(ref);
+                for (int kk = 0; kk < k; kk++) {
+                  size_t gi = ((size_t)t * groups + kk / glen) * PANEL + jj;
+                  const uint8_t* ck = codes + ((size_t)t * k + kk) * perK;
+                  int q = bits == 8 ? ck[jj] : jj < PANEL / 2 ? ck[jj] & 0xf : ck[jj - PANEL / 2] >> 4;
+                  double wv = ((double)q - (withZeros ? zs[gi] : zero)) * sc[gi];
+                  double tv = (double)x[(size_t)i * k + kk] * wv;
+                  ref += tv;
+                  mag += fabs(tv);
+                }
+                check(&f, isa, y[(size_t)i * ldy + j], ref, mag, "y");
+              }
+            f.cases++;
+            free(codes);
+            free(sc);
+            free(zs);
+            free(x);
+            free(y);
+            free(buf);
+            free(bias);
+          }
+  report(&f, isa);
+}
+
+/*
  * W8A8: with unit scales and no bias the outputs are the int32 sums themselves (exact in float
  * below 2^24), compared for equality and hashed; then real scales and a bias, to float precision.
  * quantize_u8 feeds it, so its codes are checked (within half a step of x) and hashed too.
@@ -547,6 +610,7 @@ int main(int argc, char** argv) {
     state = seed; /* the same inputs at every instruction set */
     gemm_panel_cases(isa);
     gemm_rows_cases(isa);
+    gemm_quant_cases(isa);
     code_cases(isa);
     row_cases(isa);
     rows_cases(isa);

@@ -92,6 +92,42 @@ final class NativeKernels extends Kernels {
     nGemmPanel(isa, x, xOff, m, k, p, pOff, ldp, nb, y, yOff, ldy, bias, bOff);
   }
 
+  /**
+   * {@code y = x * W + bias} for the columns of panels {@code t0 .. t1-1} of a quantized weight in
+   * the column-panel layout ({@link QuantMatrix#inPanels()}; {@code n} columns in all, {@code ldy}
+   * apart in {@code y}): each panel decoded into {@code buf} ({@code k * 32} floats) and
+   * multiplied with the {@code m} rows of {@code x}, in one call. The same arithmetic as {@link
+   * #decodePanel} per group followed by {@link #gemmPanel}.
+   */
+  void gemmQuant(float[] x, int xOff, int m, int k, byte[] codes, int bits, float[] scales, byte[] zeros, float zero,
+      int groupLength, int groups, int t0, int t1, int n, float[] y, int yOff, int ldy, float[] bias, float[] buf) {
+    if (m == 0 || t1 <= t0) {
+      return;
+    }
+    if (bits != 8 && bits != 4) {
+      throw new IllegalArgumentException("panels hold 8- or 4-bit codes, not " + bits);
+    }
+    int p = QuantMatrix.PANEL;
+    if (t0 < 0 || (long) t0 * p >= n || (long) (t1 - 1) * p >= n || groupLength < 1
+        || (long) groups * groupLength < k) {
+      throw new IllegalArgumentException("panels " + t0 + ".." + t1 + " of " + n + " columns, " + groups
+          + " groups of " + groupLength + " for depth " + k);
+    }
+    need(x, xOff, (long) m * k);
+    need(codes.length, 0, (long) t1 * k * (bits == 8 ? p : p / 2));
+    need(scales, 0, (long) t1 * groups * p);
+    if (zeros != null) {
+      need(zeros.length, 0, (long) t1 * groups * p);
+    }
+    need(y, yOff, (long) (m - 1) * ldy + n);
+    if (bias != null) {
+      need(bias, 0, n);
+    }
+    need(buf, 0, (long) k * p);
+    nGemmQuant(isa, x, xOff, m, k, codes, bits, scales, zeros, zero, groupLength, groups, t0, t1, n, y, yOff, ldy,
+        bias, buf);
+  }
+
   @Override
   public float dotS8(float[] x, int xOff, byte[] codes, int cOff, int len) {
     need(x, xOff, len);
@@ -335,6 +371,10 @@ final class NativeKernels extends Kernels {
 
   private static native void nGemmPanel(int isa, float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp,
       int nb, float[] y, int yOff, int ldy, float[] bias, int bOff);
+
+  private static native void nGemmQuant(int isa, float[] x, int xOff, int m, int k, byte[] codes, int bits,
+      float[] scales, byte[] zeros, float zero, int groupLength, int groups, int t0, int t1, int n, float[] y,
+      int yOff, int ldy, float[] bias, float[] buf);
 
   private static native void nGemmRows(int isa, float[] x, int xOff, int m, int k, float[] w, int wOff, int nb,
       float[] y, int yOff, int ldy);

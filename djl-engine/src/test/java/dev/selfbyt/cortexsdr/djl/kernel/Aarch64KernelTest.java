@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Aarch64KernelTest {
   /** Every kernel family the library exports, as the check program names it. */
-  static final List<String> FAMILIES = List.of("gemm_panel", "gemm_rows", "decode_panel", "dot_s8", "dot_u4",
+  static final List<String> FAMILIES = List.of("gemm_panel", "gemm_rows", "gemm_quant", "decode_panel", "dot_s8", "dot_u4",
       "dequant8", "dot", "exp_shifted", "exp_shifted_sum", "gelu", "layer_norm_row", "layer_norm_rows", "affine_max",
       "axpy", "scale", "softmax_rows", "sparse_rows_g", "sparse_rows_t",
       "quantize_u8", "gemm_u8s8_int32", "gemm_u8s8_scaled");
