@@ -226,10 +226,8 @@ static void gemm_u8s8_panels(int isa, const uint8_t* x, int m, int kp, const int
                              const int32_t* colsum, float ascale, const float* wscale, const float* bias, float* y,
                              int ldy) {
 #if defined(__x86_64__)
-  if (isa == ISA_AMX) {
-    gemm_u8s8_amx(x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy);
-    return;
-  }
+  if (isa == ISA_AMX && gemm_u8s8_amx(x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy) == 0) return;
+  /* (out of memory for AMX's padded rows: the VNNI path below, which needs none) */
 #endif
   for (int j0 = 0; j0 < nb; j0 += PANEL) {
     int n = nb - j0 < PANEL ? nb - j0 : PANEL;

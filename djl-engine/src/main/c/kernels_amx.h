@@ -34,8 +34,32 @@ static void amx_configure(void) {
   _tile_loadconfig(&c);
 }
 
-static void gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
-                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+/* rows of a full panel's sums [r][32] to y, as store_s8 does it, two vectors per row */
+static inline __attribute__((always_inline)) void amx_store_rows(const int32_t* sums, int rows, int zp,
+                                                                 const int32_t* colsum, float ascale,
+                                                                 const float* wscale, const float* bias, float* y,
+                                                                 int ldy) {
+  __m512i zc0 = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_loadu_si512(colsum));
+  __m512i zc1 = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_loadu_si512(colsum + 16));
+  __m512 s0 = _mm512_mul_ps(_mm512_set1_ps(ascale), _mm512_loadu_ps(wscale));
+  __m512 s1 = _mm512_mul_ps(_mm512_set1_ps(ascale), _mm512_loadu_ps(wscale + 16));
+  __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  __m512 b1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+  for (int r = 0; r < rows; r++) {
+    __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(sums + r * 32), zc0)), s0);
+    __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(sums + r * 32 + 16), zc1)), s1);
+    if (bias) {
+      v0 = _mm512_add_ps(v0, b0);
+      v1 = _mm512_add_ps(v1, b1);
+    }
+    _mm512_storeu_ps(y + (size_t)r * ldy, v0);
+    _mm512_storeu_ps(y + (size_t)r * ldy + 16, v1);
+  }
+}
+
+/* returns 0, or -1 (nothing written) when the copy of the last rows could not be allocated */
+static int gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                         float ascale, const float* wscale, const float* bias, float* y, int ldy) {
   int kfull = kp & ~63, rem = kp - kfull;
   int mfull = m & ~31;
   int32_t sums[32 * 32] __attribute__((aligned(64)));
@@ -45,7 +69,7 @@ static void gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int 
   uint8_t* xlast = NULL;
   if (m > mfull) {
     xlast = calloc((size_t)32 * kp, 1);
-    if (!xlast) return; /* not reached in practice; the caller's y stays as it was */
+    if (!xlast) return -1;
     memcpy(xlast, x + (size_t)mfull * kp, (size_t)(m - mfull) * kp);
   }
   amx_configure();
@@ -63,12 +87,13 @@ static void gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int 
       _tile_zero(2);
       _tile_zero(3);
       for (int k0 = 0; k0 < kfull; k0 += 64) {
+        /* each load just before its first use, so loads overlap the products before them */
         _tile_loadd(4, xa + k0, kp);
-        _tile_loadd(5, xa + (size_t)16 * kp + k0, kp);
         _tile_loadd(6, wp + (size_t)k0 * PANEL, 128);
-        _tile_loadd(7, wp + (size_t)k0 * PANEL + 64, 128);
         _tile_dpbusd(0, 4, 6);
+        _tile_loadd(7, wp + (size_t)k0 * PANEL + 64, 128);
         _tile_dpbusd(1, 4, 7);
+        _tile_loadd(5, xa + (size_t)16 * kp + k0, kp);
         _tile_dpbusd(2, 5, 6);
         _tile_dpbusd(3, 5, 7);
       }
@@ -89,6 +114,11 @@ static void gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int 
       _tile_stored(2, sums + 16 * 32, 128);
       _tile_stored(3, sums + 16 * 32 + 16, 128);
       int rows = m - i0 < 32 ? m - i0 : 32;
+      if (nbt == PANEL) {
+        amx_store_rows(sums, rows, zp, colsum + t * PANEL, ascale, wscale + t * PANEL, bias ? bias + t * PANEL : NULL,
+                       y + (size_t)i0 * ldy + t * PANEL, ldy);
+        continue;
+      }
       for (int r = 0; r < rows; r++)
         store_s8_avx512(sums + r * 32, nbt, zp, colsum + t * PANEL, ascale, wscale + t * PANEL,
                         bias ? bias + t * PANEL : NULL, y + (size_t)(i0 + r) * ldy + t * PANEL);
@@ -96,4 +126,5 @@ static void gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int 
   }
   _tile_release(); /* back to the initial state: no tile data to save on a context switch */
   free(xlast);
+  return 0;
 }
