@@ -10,7 +10,7 @@
  *       rows, built from {@code SdrCodec.unpack}.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.MatMul}: {@code Y[M,N] = X[M,K] * W[K,N]} for a
  *       dense, quantized or sparse {@code W}; tiles of {@code W} are decoded into a small buffer
- *       per thread and multiplied at once by register-blocked kernels (8 rows by 2 vectors), a bias
+ *       per thread and multiplied at once by register-blocked kernels (up to 12 rows by 2 vectors), a bias
  *       added while the tile is in cache, so memory holds only the compressed form.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Kernels} picks, in this order: {@code
  *       NativeKernels} (C through JNI, {@code libcortexsdr_kernels.so} from this jar, loaded by
