@@ -547,6 +547,20 @@ static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, 
     mn = lmn[l] < mn ? lmn[l] : mn;
     mx = lmx[l] > mx ? lmx[l] : mx;
   }
+#elif defined(HAVE_AVX2_INT)
+  __m256 vmn = _mm256_setzero_ps(), vmx = _mm256_setzero_ps();
+  for (; i0 + 8 <= n; i0 += 8) {
+    __m256 v = _mm256_loadu_ps(x + i0);
+    vmn = _mm256_min_ps(v, vmn);
+    vmx = _mm256_max_ps(v, vmx);
+  }
+  float lmn[8], lmx[8];
+  _mm256_storeu_ps(lmn, vmn);
+  _mm256_storeu_ps(lmx, vmx);
+  for (int l = 0; l < 8; l++) {
+    mn = lmn[l] < mn ? lmn[l] : mn;
+    mx = lmx[l] > mx ? lmx[l] : mx;
+  }
 #endif
   for (size_t i = i0; i < n; i++) {
     float v = x[i];
@@ -571,6 +585,17 @@ static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, 
       r = _mm512_max_ps(r, lo); /* NaN -> 0 (max returns its second operand on NaN) */
       r = _mm512_min_ps(r, hi);
       _mm_storeu_si128((__m128i*)(o + kk), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(r)));
+    }
+#elif defined(HAVE_AVX2_INT)
+    __m256 vs = _mm256_set1_ps(scale), vz = _mm256_set1_ps(zp), lo = _mm256_setzero_ps(),
+           hi = _mm256_set1_ps(255.f);
+    for (; kk + 8 <= k; kk += 8) {
+      __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(xr + kk), vs),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, vz), lo), hi); /* NaN -> 0, as below */
+      int32_t q[8];
+      _mm256_storeu_si256((__m256i*)q, _mm256_cvttps_epi32(r));
+      for (int l = 0; l < 8; l++) o[kk + l] = (uint8_t)q[l];
     }
 #endif
     for (; kk < k; kk++) {
