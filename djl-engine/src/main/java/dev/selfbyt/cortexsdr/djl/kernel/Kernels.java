@@ -78,7 +78,7 @@ public abstract class Kernels {
   private static Kernels select(String kind, String isa, String origin) {
     String why;
     if (kind.equals("auto") || kind.equals("native")) {
-      Kernels n = null;
+      NativeKernels n = null;
       try {
         n = "auto".equals(isa) ? NativeKernels.best() : NativeKernels.of(isa);
         why = n == null ? NativeLibrary.failure() : null;
@@ -86,7 +86,7 @@ public abstract class Kernels {
         why = origin + " nativeIsa " + isa + ": " + e.getMessage();
       }
       if (n != null) {
-        String note = NativeKernels.isaNote();
+        String note = n.isa().equals("avx512") ? NativeKernels.isaNote() : null;
         LOG.log(Level.INFO, "CortexSDR engine kernels: " + n.name() + " from " + NativeLibrary.NAME
             + (note == null ? "" : " (" + note + "; the W8A8 product runs on AVX-512 VNNI)"));
         return n;
