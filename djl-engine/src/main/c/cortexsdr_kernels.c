@@ -3,7 +3,8 @@
  * dev.selfbyt.cortexsdr.djl.kernel.NativeKernels). The same C source (kernels_impl.h) is compiled
  * for several instruction sets inside this one library and the Java side picks one at run time:
  *
- *   x86-64:  0 portable (SSE2), 1 avx2 (AVX2 + FMA), 2 avx512 (AVX-512 F/BW/VL + VNNI)
+ *   x86-64:  0 portable (SSE2), 1 avx2 (AVX2 + FMA), 2 avx512 (AVX-512 F/BW/VL + VNNI),
+ *            3 amx (the avx512 kernels, and AMX-INT8 tiles for the W8A8 product; kernels_amx.h)
  *   aarch64: 0 portable (NEON, the baseline of the architecture; the W8A8 product uses SDOT
  *            when the CPU has dotprod, asked of the kernel at run time)
  *
@@ -73,9 +74,59 @@ static int have_dotprod(void) {
 #undef VW
 #undef MR
 #pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,amx-tile,amx-int8")
+#include "kernels_amx.h"
+#pragma GCC pop_options
 #endif
 
-enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AMX = 3 };
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define ARCH_GET_XCOMP_PERM 0x1022
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+/* why a CPU with AMX does not use it (empty when it does, or has none) */
+static char amx_note[160];
+
+/*
+ * AMX for the W8A8 product: the CPU has AMX-TILE and AMX-INT8, the OS enabled the tile state
+ * (XCR0 bits 17 and 18), and Linux granted this process the tile data (asked once, here, with
+ * arch_prctl(ARCH_REQ_XCOMP_PERM); Linux 5.16+ refuses AMX instructions to a process that did
+ * not ask: they would fault).
+ */
+static int amx_usable(void) {
+  static volatile int known = -1;
+  if (known >= 0) return known;
+  unsigned a, b, c, d;
+  int ok = 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 24 & 1) && (d >> 25 & 1)) {
+    unsigned a1, b1, c1, d1;
+    uint32_t lo = 0, hi = 0;
+    if (__get_cpuid(1, &a1, &b1, &c1, &d1) && (c1 >> 27 & 1)) __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    uint64_t xcr0 = (uint64_t)hi << 32 | lo;
+    if ((xcr0 & (3ull << 17)) != (3ull << 17)) {
+      snprintf(amx_note, sizeof amx_note, "the CPU has AMX but the OS did not enable its state (XCR0 %#llx)",
+               (unsigned long long)xcr0);
+    } else if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) {
+      snprintf(amx_note, sizeof amx_note, "the CPU has AMX but Linux refused this process the tile data "
+               "(arch_prctl ARCH_REQ_XCOMP_PERM: %s)", strerror(errno));
+    } else {
+      unsigned long perm = 0;
+      ok = syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) == 0 && (perm >> XFEATURE_XTILEDATA & 1);
+      if (!ok) snprintf(amx_note, sizeof amx_note, "the CPU has AMX but Linux did not grant the tile data");
+    }
+  }
+  known = ok;
+  return ok;
+}
+#endif
 
 /* ---- denormals flushed inside a call ---- */
 typedef struct {
@@ -119,14 +170,17 @@ static inline void ftz_off(FpMode m) {
   if (arr) (*env)->ReleasePrimitiveArrayCritical(env, (arr), (p), (mode))
 
 #if defined(__x86_64__)
+/* ISA_AMX runs the AVX-512 kernels, and AMX for the W8A8 product (gemm_u8s8_panels) */
 #define DISPATCH(isa, name, ...)                   \
   switch (isa) {                                   \
+    case ISA_AMX:                                  \
     case ISA_AVX512: name##_avx512(__VA_ARGS__); break; \
     case ISA_AVX2: name##_avx2(__VA_ARGS__); break;     \
     default: name##_portable(__VA_ARGS__); break;       \
   }
 #define DISPATCH_R(r, isa, name, ...)                      \
   switch (isa) {                                           \
+    case ISA_AMX:                                          \
     case ISA_AVX512: r = name##_avx512(__VA_ARGS__); break; \
     case ISA_AVX2: r = name##_avx2(__VA_ARGS__); break;     \
     default: r = name##_portable(__VA_ARGS__); break;       \
@@ -148,10 +202,38 @@ JNIEXPORT jint JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nBest
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
-    return ISA_AVX512;
+    return amx_usable() ? ISA_AMX : ISA_AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
 #endif
   return ISA_PORTABLE;
+}
+
+/* Why this CPU's best instruction set is not all it has (AMX refused by the OS), or null. */
+JNIEXPORT jstring JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nIsaNote(JNIEnv* env, jclass c) {
+  (void)c;
+#if defined(__x86_64__)
+  if (!amx_usable() && amx_note[0]) return (*env)->NewStringUTF(env, amx_note);
+#endif
+  (void)env;
+  return NULL;
+}
+
+/*
+ * The W8A8 product over nb columns in consecutive panels of 32 (panel t at w + t * kp * 32): AMX
+ * takes them all in one pass; the other paths one panel at a time.
+ */
+static void gemm_u8s8_panels(int isa, const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp,
+                             const int32_t* colsum, float ascale, const float* wscale, const float* bias, float* y,
+                             int ldy) {
+#if defined(__x86_64__)
+  if (isa == ISA_AMX && gemm_u8s8_amx(x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy) == 0) return;
+  /* (out of memory for AMX's padded rows: the VNNI path below, which needs none) */
+#endif
+  for (int j0 = 0; j0 < nb; j0 += PANEL) {
+    int n = nb - j0 < PANEL ? nb - j0 : PANEL;
+    DISPATCH(isa, gemm_u8s8, x, m, kp, w + (size_t)j0 * kp, n, zp, colsum + j0, ascale, wscale + j0,
+             bias ? bias + j0 : NULL, y + j0, ldy);
+  }
 }
 
 JFN(nGemmPanel)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jfloatArray pa,
@@ -167,6 +249,29 @@ JFN(nGemmPanel)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint
   UNPIN(ba, b, JNI_ABORT);
   UNPIN(ya, y, 0);
   UNPIN(pa, p, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
+JFN(nGemmQuant)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jbyteArray ca, jint bits,
+                jfloatArray sa, jbyteArray za, jfloat zero, jint glen, jint groups, jint t0, jint t1, jint n,
+                jfloatArray ya, jint yOff, jint ldy, jfloatArray ba, jfloatArray bufa) {
+  (void)c;
+  float* x = PIN(float, xa);
+  uint8_t* codes = PIN(uint8_t, ca);
+  float* s = PIN(float, sa);
+  uint8_t* z = PIN(uint8_t, za);
+  float* y = PIN(float, ya);
+  float* b = PIN(float, ba);
+  float* buf = PIN(float, bufa);
+  FpMode f = ftz_on();
+  DISPATCH(isa, gemm_quant, x + xOff, m, k, codes, bits, s, z, zero, glen, groups, t0, t1, n, y + yOff, ldy, b, buf);
+  ftz_off(f);
+  UNPIN(bufa, buf, 0);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ya, y, 0);
+  UNPIN(za, z, JNI_ABORT);
+  UNPIN(sa, s, JNI_ABORT);
+  UNPIN(ca, codes, JNI_ABORT);
   UNPIN(xa, x, JNI_ABORT);
 }
 
@@ -394,8 +499,8 @@ JFN(nGemmU8S8)(JNIEnv* env, jclass c, jint isa, jbyteArray xa, jint xOff, jint m
   float* y = PIN(float, ya);
   float* b = PIN(float, ba);
   FpMode f = ftz_on();
-  DISPATCH(isa, gemm_u8s8, x + xOff, m, kp, w + wOff, nb, zp, cs + cOff, ascale, s + sOff, b ? b + bOff : NULL,
-           y + yOff, ldy);
+  gemm_u8s8_panels(isa, x + xOff, m, kp, w + wOff, nb, zp, cs + cOff, ascale, s + sOff, b ? b + bOff : NULL,
+                   y + yOff, ldy);
   ftz_off(f);
   UNPIN(ba, b, JNI_ABORT);
   UNPIN(ya, y, 0);

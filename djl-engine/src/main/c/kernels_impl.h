@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void FN(block)(int rows, const floa
     VF b[NV];
     for (int v = 0; v < NV; v++) b[v] = FN(ld)(pk + v * VW);
     for (int r = 0; r < rows; r++) {
-      VF a = (VF){0} + x[(size_t)r * k + kk];
+      VF a = -(VF){0} + x[(size_t)r * k + kk]; /* -0 + v is v exactly: folds to a broadcast (+0 + v would not, for v = -0) */
       for (int v = 0; v < NV; v++) acc[r][v] += a * b[v];
     }
   }
@@ -138,6 +138,37 @@ static void FN(decode_panel)(const uint8_t* codes, int bits, int len, const floa
         d[j + h] = (float)(c[j] >> 4) * scale[j + h] + bias[j + h];
       }
     }
+  }
+}
+
+/*
+ * Weight-only product on a quantized weight in the column-panel layout (QuantMatrix.inPanels):
+ * panels t0 .. t1-1 one after the other, each decoded whole into buf ([k][32] floats: per group,
+ * q * s + (offset - z) * s as QuantMatrix.decodePanelTile gives decode_panel) while it is the only
+ * thing in cache, then multiplied with all m rows of x by gemm_panel, the bias in its
+ * accumulators: y[i * ldy + 32 t + j]. Scales (and zero points, or one common zero point) are
+ * [panel][group][32]; groups of glen along k (one group of k for a per-tensor scale). The same
+ * arithmetic as the two kernels called from Java, in one call per run of panels.
+ */
+static void FN(gemm_quant)(const float* x, int m, int k, const uint8_t* codes, int bits, const float* pscale,
+                           const uint8_t* pzero, float zero, int glen, int groups, int t0, int t1, int n, float* y,
+                           int ldy, const float* bias, float* buf) {
+  int perK = bits == 8 ? PANEL : PANEL / 2;
+  float offset = bits == 8 ? 128.f : 0.f; /* 8-bit codes are decoded as q - 128 */
+  for (int t = t0; t < t1; t++) {
+    for (int g = 0; g < groups; g++) {
+      int start = g * glen, end = start + glen < k ? start + glen : k;
+      size_t so = ((size_t)t * groups + g) * PANEL;
+      float sc[PANEL], bi[PANEL];
+      for (int j = 0; j < PANEL; j++) {
+        float z = pzero ? (float)pzero[so + j] : zero;
+        sc[j] = pscale[so + j];
+        bi[j] = (offset - z) * sc[j];
+      }
+      FN(decode_panel)(codes + ((size_t)t * k + start) * perK, bits, end - start, sc, bi, buf + (size_t)start * PANEL);
+    }
+    int j0 = t * PANEL, nb = n - j0 < PANEL ? n - j0 : PANEL;
+    FN(gemm_panel)(x, m, k, buf, PANEL, nb, y + j0, ldy, bias ? bias + j0 : NULL);
   }
 }
 
@@ -615,7 +646,39 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
 static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, float* params) {
   size_t n = (size_t)m * k;
   float mn = 0.f, mx = 0.f;
-  for (size_t i = 0; i < n; i++) {
+  size_t i0 = 0;
+#ifdef HAVE_VNNI
+  /* AVX-512: the same operations lane by lane (min/max as v < m ? v : m, an IEEE division,
+     round half to even, clamp with NaN to 0), so the codes are the scalar loop's bit for bit */
+  __m512 vmn = _mm512_setzero_ps(), vmx = _mm512_setzero_ps();
+  for (; i0 + 16 <= n; i0 += 16) {
+    __m512 v = _mm512_loadu_ps(x + i0);
+    vmn = _mm512_min_ps(v, vmn);
+    vmx = _mm512_max_ps(v, vmx);
+  }
+  float lmn[16], lmx[16];
+  _mm512_storeu_ps(lmn, vmn);
+  _mm512_storeu_ps(lmx, vmx);
+  for (int l = 0; l < 16; l++) {
+    mn = lmn[l] < mn ? lmn[l] : mn;
+    mx = lmx[l] > mx ? lmx[l] : mx;
+  }
+#elif defined(HAVE_AVX2_INT)
+  __m256 vmn = _mm256_setzero_ps(), vmx = _mm256_setzero_ps();
+  for (; i0 + 8 <= n; i0 += 8) {
+    __m256 v = _mm256_loadu_ps(x + i0);
+    vmn = _mm256_min_ps(v, vmn);
+    vmx = _mm256_max_ps(v, vmx);
+  }
+  float lmn[8], lmx[8];
+  _mm256_storeu_ps(lmn, vmn);
+  _mm256_storeu_ps(lmx, vmx);
+  for (int l = 0; l < 8; l++) {
+    mn = lmn[l] < mn ? lmn[l] : mn;
+    mx = lmx[l] > mx ? lmx[l] : mx;
+  }
+#endif
+  for (size_t i = i0; i < n; i++) {
     float v = x[i];
     mn = v < mn ? v : mn;
     mx = v > mx ? v : mx;
@@ -627,7 +690,31 @@ static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, 
   for (int i = 0; i < m; i++) {
     const float* xr = x + (size_t)i * k;
     uint8_t* o = out + (size_t)i * kp;
-    for (int kk = 0; kk < k; kk++) {
+    int kk = 0;
+#ifdef HAVE_VNNI
+    __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps(zp), lo = _mm512_setzero_ps(),
+           hi = _mm512_set1_ps(255.f);
+    for (; kk + 16 <= k; kk += 16) {
+      __m512 r = _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(xr + kk), vs),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      r = _mm512_add_ps(r, vz);
+      r = _mm512_max_ps(r, lo); /* NaN -> 0 (max returns its second operand on NaN) */
+      r = _mm512_min_ps(r, hi);
+      _mm_storeu_si128((__m128i*)(o + kk), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(r)));
+    }
+#elif defined(HAVE_AVX2_INT)
+    __m256 vs = _mm256_set1_ps(scale), vz = _mm256_set1_ps(zp), lo = _mm256_setzero_ps(),
+           hi = _mm256_set1_ps(255.f);
+    for (; kk + 8 <= k; kk += 8) {
+      __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(xr + kk), vs),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, vz), lo), hi); /* NaN -> 0, as below */
+      int32_t q[8];
+      _mm256_storeu_si256((__m256i*)q, _mm256_cvttps_epi32(r));
+      for (int l = 0; l < 8; l++) o[kk + l] = (uint8_t)q[l];
+    }
+#endif
+    for (; kk < k; kk++) {
       float r = nearbyintf(xr[kk] / scale) + zp;
       r = r >= 0.f ? r : 0.f;
       r = r <= 255.f ? r : 255.f;

@@ -18,7 +18,7 @@
 #include "../../main/c/cortexsdr_kernels.c"
 
 #if defined(__x86_64__)
-static const char* const ISA_NAMES[] = {"portable", "avx2", "avx512"};
+static const char* const ISA_NAMES[] = {"portable", "avx2", "avx512", "amx"};
 #else
 static const char* const ISA_NAMES[] = {"portable"};
 #endif
@@ -446,17 +446,83 @@ static void sparse_cases(int isa) {
 }
 
 /*
+ * Weight-only product on quantized panels (decode + gemm_panel in one call): 8- and 4-bit codes,
+ * groups of 32 or 64 along k or one per tensor, per-group zero points or a common one, a run of
+ * panels that leaves the first one out (its columns keep their sentinel).
+ */
+static void gemm_quant_cases(int isa) {
+  static const int ms[] = {1, 3, 13, 14}, ks[] = {5, 31, 64, 97, 130}, ns[] = {7, 32, 45, 70}, glens[] = {32, 64, 0};
+  Family f = {"gemm_quant", 1e-5, 0, 0};
+  for (int bits = 4; bits <= 8; bits += 4)
+    for (size_t a = 0; a < 4; a++)
+      for (size_t b = 0; b < 5; b++)
+        for (size_t c = 0; c < 4; c++)
+          for (size_t d = 0; d < 3; d++) {
+            int m = ms[a], k = ks[b], n = ns[c], glen = glens[d] ? glens[d] : k, groups = (k + glen - 1) / glen;
+            int panels = (n + PANEL - 1) / PANEL, perK = bits == 8 ? PANEL : PANEL / 2, ldy = n + 2;
+            int withZeros = (a + b + d) & 1, withBias = (a + c) & 1, t0 = panels > 1 && (b & 1) ? 1 : 0;
+            uint8_t* codes = malloc((size_t)panels * k * perK);
+            for (size_t i = 0; i < (size_t)panels * k * perK; i++) codes[i] = (uint8_t)next();
+            float* sc = malloc(sizeof(float) * (size_t)panels * groups * PANEL);
+            uint8_t* zs = malloc((size_t)panels * groups * PANEL);
+            for (int i = 0; i < panels * groups * PANEL; i++) {
+              sc[i] = 0.001f + (float)(next() % 1000) / 50000.f;
+              zs[i] = (uint8_t)(next() % (bits == 8 ? 256 : 16));
+            }
+            float zero = bits == 8 ? 128.f : 8.f;
+            float *x = malloc(sizeof(float) * (size_t)m * k), *y = malloc(sizeof(float) * (size_t)m * ldy),
+                  *buf = malloc(sizeof(float) * (size_t)k * PANEL), *bias = malloc(sizeof(float) * (size_t)n);
+            fill(x, (size_t)m * k);
+            fill(bias, (size_t)n);
+            for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
+            CALL(isa, gemm_quant, x, m, k, codes, bits, sc, withZeros ? zs : NULL, zero, glen, groups, t0, panels, n, y,
+                 ldy, withBias ? bias : NULL, buf);
+            for (int i = 0; i < m; i++)
+              for (int j = 0; j < ldy; j++) {
+                if (j < t0 * PANEL || j >= n) {
+                  if (y[(size_t)i * ldy + j] != SENTINEL) check(&f, isa, 1, 0, 1, "outside the panels");
+                  continue;
+                }
+                int t = j / PANEL, jj = j % PANEL;
+                double ref = withBias ? bias[j] : 0, mag = fabs(ref);
+                for (int kk = 0; kk < k; kk++) {
+                  size_t gi = ((size_t)t * groups + kk / glen) * PANEL + jj;
+                  const uint8_t* ck = codes + ((size_t)t * k + kk) * perK;
+                  int q = bits == 8 ? ck[jj] : jj < PANEL / 2 ? ck[jj] & 0xf : ck[jj - PANEL / 2] >> 4;
+                  double wv = ((double)q - (withZeros ? zs[gi] : zero)) * sc[gi];
+                  double tv = (double)x[(size_t)i * k + kk] * wv;
+                  ref += tv;
+                  mag += fabs(tv);
+                }
+                check(&f, isa, y[(size_t)i * ldy + j], ref, mag, "y");
+              }
+            f.cases++;
+            free(codes);
+            free(sc);
+            free(zs);
+            free(x);
+            free(y);
+            free(buf);
+            free(bias);
+          }
+  report(&f, isa);
+}
+
+/*
  * W8A8: with unit scales and no bias the outputs are the int32 sums themselves (exact in float
  * below 2^24), compared for equality and hashed; then real scales and a bias, to float precision.
  * quantize_u8 feeds it, so its codes are checked (within half a step of x) and hashed too.
  */
 static void w8a8_cases(int isa) {
-  static const int ms[] = {1, 2, 3, 5, 13}, ks[] = {1, 4, 7, 64, 127, 385}, nbs[] = {1, 17, 32};
+  /* rows past a block of 32 (AMX) and of 12 (VNNI), depths with and without a tail past a multiple
+     of 64, several panels in one call */
+  static const int ms[] = {1, 2, 3, 5, 13, 33, 70}, ks[] = {1, 4, 7, 64, 127, 385}, nbs[] = {1, 17, 32, 45, 64};
   Family ex = {"gemm_u8s8_int32", 0, 0, 0}, fl = {"gemm_u8s8_scaled", 1e-6, 0, 0}, qu = {"quantize_u8", 0.5001, 0, 0};
-  for (size_t a = 0; a < 5; a++)
+  for (size_t a = 0; a < 7; a++)
     for (size_t b = 0; b < 6; b++)
-      for (size_t c = 0; c < 3; c++) {
+      for (size_t c = 0; c < 5; c++) {
         int m = ms[a], k = ks[b], nb = nbs[c], kp = (k + 3) / 4 * 4, ldy = nb + 1;
+        int panels = (nb + PANEL - 1) / PANEL, np = panels * PANEL;
         float* xf = malloc(sizeof(float) * (size_t)m * k);
         for (int i = 0; i < m * k; i++) xf[i] = gauss() + ((a + b) & 1 ? 1.5f : 0);
         uint8_t* x = malloc((size_t)m * kp);
@@ -475,46 +541,61 @@ static void w8a8_cases(int isa) {
           }
         qu.cases++;
         int zp = (int)params[1];
-        int8_t* w = malloc((size_t)kp * PANEL);
-        for (int i = 0; i < kp * PANEL; i++) w[i] = (int8_t)next();
-        int32_t colsum[PANEL];
-        float ones[PANEL], wscale[PANEL], bias[PANEL];
-        int32_t* sums = malloc(sizeof(int32_t) * (size_t)m * PANEL);
-        for (int j = 0; j < PANEL; j++) {
+        int8_t* w = malloc((size_t)kp * np);
+        for (int i = 0; i < kp * np; i++) w[i] = (int8_t)next();
+#define W_AT(j, kk) w[(size_t)((j) / PANEL) * kp * PANEL + ((kk) / 4 * PANEL + (j) % PANEL) * 4 + (kk) % 4]
+        int32_t* colsum = malloc(sizeof(int32_t) * np);
+        float *ones = malloc(sizeof(float) * np), *wscale = malloc(sizeof(float) * np),
+              *bias = malloc(sizeof(float) * np);
+        int32_t* sums = malloc(sizeof(int32_t) * (size_t)m * np);
+        for (int j = 0; j < np; j++) {
           colsum[j] = 0;
-          for (int kk = 0; kk < kp; kk++) colsum[j] += w[(kk / 4 * PANEL + j) * 4 + kk % 4];
+          for (int kk = 0; kk < kp; kk++) colsum[j] += W_AT(j, kk);
           ones[j] = 1;
           wscale[j] = 0.001f + (float)(next() % 1000) / 100000.f;
           bias[j] = gauss();
         }
         for (int i = 0; i < m; i++)
-          for (int j = 0; j < PANEL; j++) {
+          for (int j = 0; j < np; j++) {
             int64_t s = 0;
-            for (int kk = 0; kk < kp; kk++) s += ((int64_t)x[i * kp + kk] - zp) * w[(kk / 4 * PANEL + j) * 4 + kk % 4];
-            sums[i * PANEL + j] = (int32_t)s;
+            for (int kk = 0; kk < kp; kk++) s += ((int64_t)x[i * kp + kk] - zp) * W_AT(j, kk);
+            sums[i * np + j] = (int32_t)s;
           }
+#undef W_AT
         float* y = malloc(sizeof(float) * (size_t)m * ldy);
         for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
-        CALL(isa, gemm_u8s8, x, m, kp, w, nb, zp, colsum, 1.f, ones, NULL, y, ldy);
+        {
+          FpMode fm = ftz_on();
+          gemm_u8s8_panels(isa, x, m, kp, w, nb, zp, colsum, 1.f, ones, NULL, y, ldy);
+          ftz_off(fm);
+        }
         for (int i = 0; i < m; i++)
           for (int j = 0; j < nb; j++) {
-            check(&ex, isa, y[i * ldy + j], sums[i * PANEL + j], 1, "sum");
+            check(&ex, isa, y[i * ldy + j], sums[i * np + j], 1, "sum");
             int32_t got = (int32_t)y[i * ldy + j];
             hash_bytes(&got, 4);
           }
         check_untouched(&ex, isa, y, m, nb, ldy);
         ex.cases++;
         float ascale = params[0];
-        CALL(isa, gemm_u8s8, x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy);
+        {
+          FpMode fm = ftz_on();
+          gemm_u8s8_panels(isa, x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy);
+          ftz_off(fm);
+        }
         for (int i = 0; i < m; i++)
           for (int j = 0; j < nb; j++) {
-            double t = (double)sums[i * PANEL + j] * ((double)ascale * wscale[j]);
+            double t = (double)sums[i * np + j] * ((double)ascale * wscale[j]);
             check(&fl, isa, y[i * ldy + j], t + bias[j], fabs(t) + fabs(bias[j]), "y");
           }
         fl.cases++;
         free(xf);
         free(x);
         free(w);
+        free(colsum);
+        free(ones);
+        free(wscale);
+        free(bias);
         free(sums);
         free(y);
       }
@@ -616,6 +697,7 @@ int main(int argc, char** argv) {
     state = seed; /* the same inputs at every instruction set */
     gemm_panel_cases(isa);
     gemm_rows_cases(isa);
+    gemm_quant_cases(isa);
     code_cases(isa);
     row_cases(isa);
     rows_cases(isa);

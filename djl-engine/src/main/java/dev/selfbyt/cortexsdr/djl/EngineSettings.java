@@ -28,7 +28,7 @@ import java.util.Set;
  *       dev.selfbyt.cortexsdr.djl.native=false} and {@code dev.selfbyt.cortexsdr.vector=false} as
  *       before</td><td>{@code auto}, {@code native}, {@code vector}, {@code scalar} (auto)</td></tr>
  *   <tr><td>{@code nativeIsa}</td><td>{@code dev.selfbyt.cortexsdr.djl.native.isa}</td><td>{@code
- *       auto}, {@code avx512}, {@code avx2}, {@code portable} (auto)</td></tr>
+ *       auto}, {@code amx}, {@code avx512}, {@code avx2}, {@code portable} (auto)</td></tr>
  *   <tr><td>{@code ortFallback}</td><td>{@code dev.selfbyt.cortexsdr.ort_fallback}</td><td>run a
  *       graph with operators the executor lacks in ONNX Runtime (true)</td></tr>
  * </table>
@@ -43,7 +43,7 @@ public final class EngineSettings {
   public static final String PREFIX = "dev.selfbyt.cortexsdr.";
 
   private static final Set<String> KINDS = Set.of("auto", "native", "vector", "scalar");
-  private static final Set<String> ISAS = Set.of("auto", "avx512", "avx2", "portable");
+  private static final Set<String> ISAS = Set.of("auto", "amx", "avx512", "avx2", "portable");
 
   private final int numThreads;
   private final int spinMicros;

@@ -113,10 +113,15 @@ public final class Int8Panels {
       multiplyAsFloats(kern, a, m, bias, y, yOff);
       return;
     }
-    KernelThreads.forEach(panels, (long) m * n * k / 4, t -> {
-      int j0 = t * p;
-      int nb = Math.min(p, n - j0);
-      kern.gemmU8S8(a.codes, 0, m, kp, codes, t * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
+    // runs of consecutive panels, one native call each (AMX takes a run in one pass): two per
+    // thread, so a thread the machine descheduled leaves half its share to the others
+    int runs = Math.min(panels, 2 * KernelThreads.threads());
+    KernelThreads.forEach(runs, (long) m * n * k / 4, t -> {
+      int t0 = (int) ((long) panels * t / runs);
+      int t1 = (int) ((long) panels * (t + 1) / runs);
+      int j0 = t0 * p;
+      int nb = Math.min(t1 * p, n) - j0;
+      kern.gemmU8S8(a.codes, 0, m, kp, codes, t0 * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
           yOff + j0, n, bias, j0);
     });
   }

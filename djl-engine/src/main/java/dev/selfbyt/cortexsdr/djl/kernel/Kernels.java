@@ -78,7 +78,7 @@ public abstract class Kernels {
   private static Kernels select(String kind, String isa, String origin) {
     String why;
     if (kind.equals("auto") || kind.equals("native")) {
-      Kernels n = null;
+      NativeKernels n = null;
       try {
         n = "auto".equals(isa) ? NativeKernels.best() : NativeKernels.of(isa);
         why = n == null ? NativeLibrary.failure() : null;
@@ -86,7 +86,9 @@ public abstract class Kernels {
         why = origin + " nativeIsa " + isa + ": " + e.getMessage();
       }
       if (n != null) {
-        LOG.log(Level.INFO, "CortexSDR engine kernels: " + n.name() + " from " + NativeLibrary.NAME);
+        String note = n.isa().equals("avx512") ? NativeKernels.isaNote() : null;
+        LOG.log(Level.INFO, "CortexSDR engine kernels: " + n.name() + " from " + NativeLibrary.NAME
+            + (note == null ? "" : " (" + note + "; the W8A8 product runs on AVX-512 VNNI)"));
         return n;
       }
     } else {
@@ -279,13 +281,25 @@ public abstract class Kernels {
   /**
    * The W8A8 product of ONNX Runtime's {@code MatMulInteger}: {@code m} rows of unsigned 8-bit
    * activations {@code xq} ({@code kp} apart, {@code kp} the depth rounded up to 4, padding
-   * anything) times a panel of {@code nb <= 32} signed 8-bit weight columns in groups of four
-   * along the depth ({@code w[wOff + (q*32 + j)*4 + t]} is element {@code 4q + t} of column {@code
-   * j}, padding 0), summed in 32-bit integers; then {@code y[yOff + i*ldy + j] = (sum - zp *
-   * colSums[cOff + j]) * (aScale * wScale[sOff + j]) + bias[bOff + j]} (bias null for none).
+   * anything) times {@code nb} signed 8-bit weight columns in consecutive panels of 32, in each the
+   * depth in groups of four ({@code w[wOff + t*kp*32 + (q*32 + j)*4 + u]} is element {@code 4q + u}
+   * of column {@code 32t + j}, padding 0), summed in 32-bit integers; then {@code y[yOff + i*ldy +
+   * j] = (sum - zp * colSums[cOff + j]) * (aScale * wScale[sOff + j]) + bias[bOff + j]} (bias null
+   * for none).
    */
   public void gemmU8S8(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp, int[] colSums,
       int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff) {
+    int p = QuantMatrix.PANEL;
+    for (int j0 = 0; j0 < nb; j0 += p) {
+      gemmU8S8Panel(xq, xOff, m, kp, w, wOff + j0 * kp, Math.min(p, nb - j0), zp, colSums, cOff + j0, aScale, wScale,
+          sOff + j0, y, yOff + j0, ldy, bias, bOff + j0);
+    }
+  }
+
+  /** {@link #gemmU8S8} for one panel ({@code nb <= 32}). */
+  private static void gemmU8S8Panel(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp,
+      int[] colSums, int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias,
+      int bOff) {
     int p = QuantMatrix.PANEL;
     int[] acc = new int[p];
     for (int i = 0; i < m; i++) {

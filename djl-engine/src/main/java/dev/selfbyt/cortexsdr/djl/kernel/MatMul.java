@@ -98,6 +98,16 @@ public final class MatMul {
     }
     int n = q.rows();
     int k = q.cols();
+    if (kern instanceof NativeKernels nk) {
+      // runs of consecutive panels, one native call each (decode and product): two per thread, so
+      // a thread the machine descheduled leaves half its share to the others
+      int panels = q.panels();
+      int runs = Math.min(panels, 2 * KernelThreads.threads());
+      KernelThreads.forEach(runs, (long) m * n * k, t -> q.multiplyPanels(nk, x, xOff, m,
+          (int) ((long) panels * t / runs), (int) ((long) panels * (t + 1) / runs), bias, y, yOff,
+          scratch(PANEL, k * TILE)));
+      return;
+    }
     KernelThreads.forEach(q.panels(), (long) m * n * k, t -> {
       float[] panel = scratch(PANEL, k * TILE);
       q.decodePanelTile(kern, t, panel, scratch(SCALES, TILE), scratch(BIASES, TILE));

@@ -4,14 +4,16 @@ import java.util.Locale;
 
 /**
  * Kernels in C ({@code libcortexsdr_kernels.so}, built by Maven from {@code src/main/c}) for one
- * instruction set: {@code avx512} (AVX-512 with VNNI for the int8 products), {@code avx2} (AVX2 +
- * FMA), or {@code portable} (SSE2 on x86-64, NEON on aarch64). Get the best this CPU runs with
+ * instruction set: {@code amx} (the {@code avx512} kernels, and AMX-INT8 tiles for the W8A8
+ * product, where the CPU has AMX and Linux grants the process its tile state), {@code avx512}
+ * (AVX-512 with VNNI for the int8 products), {@code avx2} (AVX2 + FMA), or {@code portable} (SSE2
+ * on x86-64, NEON on aarch64). Get the best this CPU runs with
  * {@link #best()}, a given one with {@link #of(String)}. Arrays are read in place, and every
  * product runs with denormals flushed to zero (restored on return).
  */
 final class NativeKernels extends Kernels {
   /** The instruction sets by the library's numbers. */
-  static final String[] ISAS = {"portable", "avx2", "avx512"};
+  static final String[] ISAS = {"portable", "avx2", "avx512", "amx"};
   private final int isa;
 
   private NativeKernels(int isa) {
@@ -55,6 +57,14 @@ final class NativeKernels extends Kernels {
     return ISAS[isa];
   }
 
+  /**
+   * Why this CPU's best instruction set is short of what the CPU has (it has AMX but the OS or
+   * Linux refused this process its tile state), or null; for the one log line of the choice.
+   */
+  static String isaNote() {
+    return NativeLibrary.load() == null ? null : nIsaNote();
+  }
+
   @Override
   public String name() {
     String arch = NativeLibrary.platform().endsWith("aarch64") && isa == 0 ? "neon" : ISAS[isa];
@@ -80,6 +90,42 @@ final class NativeKernels extends Kernels {
       need(bias, bOff, nb);
     }
     nGemmPanel(isa, x, xOff, m, k, p, pOff, ldp, nb, y, yOff, ldy, bias, bOff);
+  }
+
+  /**
+   * {@code y = x * W + bias} for the columns of panels {@code t0 .. t1-1} of a quantized weight in
+   * the column-panel layout ({@link QuantMatrix#inPanels()}; {@code n} columns in all, {@code ldy}
+   * apart in {@code y}): each panel decoded into {@code buf} ({@code k * 32} floats) and
+   * multiplied with the {@code m} rows of {@code x}, in one call. The same arithmetic as {@link
+   * #decodePanel} per group followed by {@link #gemmPanel}.
+   */
+  void gemmQuant(float[] x, int xOff, int m, int k, byte[] codes, int bits, float[] scales, byte[] zeros, float zero,
+      int groupLength, int groups, int t0, int t1, int n, float[] y, int yOff, int ldy, float[] bias, float[] buf) {
+    if (m == 0 || t1 <= t0) {
+      return;
+    }
+    if (bits != 8 && bits != 4) {
+      throw new IllegalArgumentException("panels hold 8- or 4-bit codes, not " + bits);
+    }
+    int p = QuantMatrix.PANEL;
+    if (t0 < 0 || (long) t0 * p >= n || (long) (t1 - 1) * p >= n || groupLength < 1
+        || (long) groups * groupLength < k) {
+      throw new IllegalArgumentException("panels " + t0 + ".." + t1 + " of " + n + " columns, " + groups
+          + " groups of " + groupLength + " for depth " + k);
+    }
+    need(x, xOff, (long) m * k);
+    need(codes.length, 0, (long) t1 * k * (bits == 8 ? p : p / 2));
+    need(scales, 0, (long) t1 * groups * p);
+    if (zeros != null) {
+      need(zeros.length, 0, (long) t1 * groups * p);
+    }
+    need(y, yOff, (long) (m - 1) * ldy + n);
+    if (bias != null) {
+      need(bias, 0, n);
+    }
+    need(buf, 0, (long) k * p);
+    nGemmQuant(isa, x, xOff, m, k, codes, bits, scales, zeros, zero, groupLength, groups, t0, t1, n, y, yOff, ldy,
+        bias, buf);
   }
 
   @Override
@@ -325,7 +371,8 @@ final class NativeKernels extends Kernels {
       return;
     }
     need(xq.length, xOff, (long) m * kp);
-    need(w.length, wOff, (long) kp * QuantMatrix.PANEL);
+    int p = QuantMatrix.PANEL;
+    need(w.length, wOff, (long) kp * p * ((nb + p - 1) / p));
     need(colSums.length, cOff, nb);
     need(wScale, sOff, nb);
     need(y, yOff, (long) (m - 1) * ldy + nb);
@@ -366,6 +413,8 @@ final class NativeKernels extends Kernels {
 
   private static native int nBestIsa();
 
+  private static native String nIsaNote();
+
   private static native void nSparseRowsT(int isa, int[] start, int[] col, float[] val, int r0, int r1, float[] xt,
       int m, float[] y, int yOff, int ldy);
 
@@ -383,6 +432,10 @@ final class NativeKernels extends Kernels {
 
   private static native void nGemmPanel(int isa, float[] x, int xOff, int m, int k, float[] p, int pOff, int ldp,
       int nb, float[] y, int yOff, int ldy, float[] bias, int bOff);
+
+  private static native void nGemmQuant(int isa, float[] x, int xOff, int m, int k, byte[] codes, int bits,
+      float[] scales, byte[] zeros, float zero, int groupLength, int groups, int t0, int t1, int n, float[] y,
+      int yOff, int ldy, float[] bias, float[] buf);
 
   private static native void nGemmRows(int isa, float[] x, int xOff, int m, int k, float[] w, int wOff, int nb,
       float[] y, int yOff, int ldy);

@@ -198,6 +198,16 @@ public final class QuantMatrix implements WeightRows {
     }
   }
 
+  /**
+   * {@code y = x * W + bias} for the columns of panels {@code t0 .. t1-1}, each decoded into {@code
+   * buf} and multiplied in one native call ({@link NativeKernels#gemmQuant}); column-panel layout only.
+   */
+  void multiplyPanels(NativeKernels nk, float[] x, int xOff, int m, int t0, int t1, float[] bias, float[] y, int yOff,
+      float[] buf) {
+    nk.gemmQuant(x, xOff, m, cols, panelCodes, bits, panelScales, panelZeros, commonZero,
+        perTensor ? cols : groupLength, groupsPerRow, t0, t1, rows, y, yOff, rows, bias, buf);
+  }
+
   /** Wraps a parsed quantized tensor (copies its packed codes, decodes nothing). */
   public static QuantMatrix of(QuantCodec.QuantizedTensor q) {
     return new QuantMatrix(q);

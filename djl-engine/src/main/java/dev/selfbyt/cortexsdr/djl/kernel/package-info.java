@@ -10,11 +10,13 @@
  *       rows, built from {@code SdrCodec.unpack}.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.MatMul}: {@code Y[M,N] = X[M,K] * W[K,N]} for a
  *       dense, quantized or sparse {@code W}; tiles of {@code W} are decoded into a small buffer
- *       per thread and multiplied at once by register-blocked kernels (8 rows by 2 vectors), a bias
+ *       per thread and multiplied at once by register-blocked kernels (up to 12 rows by 2 vectors), a bias
  *       added while the tile is in cache, so memory holds only the compressed form.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Kernels} picks, in this order: {@code
  *       NativeKernels} (C through JNI, {@code libcortexsdr_kernels.so} from this jar, loaded by
- *       {@code NativeLibrary}; AVX-512 VNNI, AVX2+FMA or portable code chosen at run time; its
+ *       {@code NativeLibrary}; AMX (AVX-512 plus AMX-INT8 tiles for the W8A8 product, once
+ *       Linux granted the tile state), AVX-512 VNNI, AVX2+FMA or portable code chosen at run
+ *       time; quantized panels decoded and multiplied in one native call per run of panels; its
  *       linux-aarch64 build is checked as C under {@code qemu-aarch64} by the test {@code
  *       Aarch64KernelTest} with src/test/c/kernel_check.c, as a JVM does not load there), {@code
  *       VectorKernels} (Java Vector API) when {@code jdk.incubator.vector} is in the JVM, else

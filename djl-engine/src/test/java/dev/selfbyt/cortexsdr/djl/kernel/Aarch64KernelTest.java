@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class Aarch64KernelTest {
   /** Every kernel family the library exports, as the check program names it. */
-  static final List<String> FAMILIES = List.of("gemm_panel", "gemm_rows", "decode_panel", "dot_s8", "dot_u4",
+  static final List<String> FAMILIES = List.of("gemm_panel", "gemm_rows", "gemm_quant", "decode_panel", "dot_s8", "dot_u4",
       "dequant8", "dot", "exp_shifted", "exp_shifted_sum", "gelu", "layer_norm_row", "layer_norm_rows", "affine_max",
       "axpy", "scale", "softmax_rows", "sparse_rows_g", "sparse_rows_t", "sparse_rows_tb", "sparse_conv",
       "quantize_u8", "gemm_u8s8_int32", "gemm_u8s8_scaled");
@@ -76,8 +76,8 @@ class Aarch64KernelTest {
     Matcher m = Pattern.compile("(?:JFN\\(|NativeKernels_)n([A-Z]\\w*)").matcher(source);
     int exports = 0;
     while (m.find()) {
-      if (m.group(1).equals("BestIsa")) {
-        continue; // the CPU probe, not a kernel
+      if (m.group(1).equals("BestIsa") || m.group(1).equals("IsaNote")) {
+        continue; // the CPU probe and its note, not kernels
       }
       // nGemmU8S8 -> gemm_u8s8: an underscore before each upper-case letter that starts a word
       String family = m.group(1).replaceAll("(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])", "_")

@@ -302,26 +302,29 @@ class KernelsTest {
     }
   }
 
+  /**
+   * The W8A8 product against a 64-bit integer reference, at every kernel set and native
+   * instruction set (AMX included where the CPU has it): rows past blocks of 12 and 32, depths
+   * with a tail past a multiple of 64, several panels in one call.
+   */
   @Test
   void integerProductIsExactBeforeItsScales() {
     Random r = new Random(15);
     int p = QuantMatrix.PANEL;
-    for (int m : new int[] {1, 3, 12, 17, 30}) {
-      for (int k : new int[] {1, 7, 64, 130}) {
-        for (int nb : new int[] {1, 7, 32}) {
+    for (int m : new int[] {1, 3, 12, 17, 30, 33, 70}) {
+      for (int k : new int[] {1, 7, 64, 130, 200}) {
+        for (int nb : new int[] {1, 7, 32, 45, 64}) {
           int kp = (k + 3) & ~3;
+          int panels = (nb + p - 1) / p;
           byte[] xq = new byte[m * kp];
           r.nextBytes(xq);
-          byte[] w = new byte[kp * p];
-          for (int kk = 0; kk < k; kk++) {
-            for (int j = 0; j < nb; j++) {
-              w[((kk >> 2) * p + j) * 4 + (kk & 3)] = (byte) (r.nextInt(255) - 127); // symmetric codes
-            }
-          }
+          byte[] w = new byte[panels * kp * p];
           int[] colSums = new int[nb];
           for (int j = 0; j < nb; j++) {
             for (int kk = 0; kk < k; kk++) {
-              colSums[j] += w[((kk >> 2) * p + j) * 4 + (kk & 3)];
+              int at = at(j, kk, kp);
+              w[at] = (byte) (r.nextInt(255) - 127); // symmetric codes
+              colSums[j] += w[at];
             }
           }
           int zp = r.nextInt(256);
@@ -338,7 +341,7 @@ class KernelsTest {
               for (int j = 0; j < nb; j++) {
                 long acc = 0;
                 for (int kk = 0; kk < k; kk++) {
-                  acc += ((xq[i * kp + kk] & 0xff) - zp) * (long) w[((kk >> 2) * p + j) * 4 + (kk & 3)];
+                  acc += ((xq[i * kp + kk] & 0xff) - zp) * (long) w[at(j, kk, kp)];
                 }
                 float e = (float) acc * (as * ws[j]) + bias[j];
                 assertEquals(e, y[i * nb + j], 1e-6f * (1 + Math.abs(e)),
@@ -349,6 +352,12 @@ class KernelsTest {
         }
       }
     }
+  }
+
+  /** Where element {@code kk} of column {@code j} lies in W8A8 panels of depth {@code kp}. */
+  private static int at(int j, int kk, int kp) {
+    int p = QuantMatrix.PANEL;
+    return (j / p) * kp * p + ((kk >> 2) * p + j % p) * 4 + (kk & 3);
   }
 
   @Test
