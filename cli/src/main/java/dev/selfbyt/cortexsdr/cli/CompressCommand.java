@@ -224,7 +224,7 @@ final class CompressCommand implements Callable<Integer> {
             spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n", plan.histogram());
             spec.commandLine().getErr().flush();
           }
-          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit);
+          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit, bar::note);
           options = plan.options(builder()).build();
         } else {
           source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads()).onProgress(bar::note)
