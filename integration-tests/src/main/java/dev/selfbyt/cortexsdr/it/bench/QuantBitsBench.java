@@ -77,6 +77,7 @@ public final class QuantBitsBench {
     int frequencyText = Integer.parseInt(a.getOrDefault("frequency-text", "3000"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     reuse = Boolean.parseBoolean(a.getOrDefault("reuse", "false"));
+    planOnly = Boolean.parseBoolean(a.getOrDefault("plan-only", "false"));
     Path work = Files.createDirectories(Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir")
         + "/cortexsdr-qbits")));
     double load0 = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
@@ -146,6 +147,13 @@ public final class QuantBitsBench {
           measureSec);
       for (double target : targets) {
         MixedPrecision.Plan plan = MixedPrecision.plan(effects, target, MixedPrecision.defaultMinCosine(target));
+        if (planOnly) { // the planned weights' payload bytes, no GPTQ and no file (plan-only=true)
+          var chosen = dev.selfbyt.cortexsdr.converters.onnx.BitAllocator.allocate(effects, 1 - target,
+              1 - MixedPrecision.defaultMinCosine(target));
+          System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %s |%n", model.displayName(), measure, target,
+              dev.selfbyt.cortexsdr.converters.onnx.BitAllocator.bytes(chosen), plan.histogram());
+          continue;
+        }
         long t1 = System.nanoTime();
         TensorSource calibrated;
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
@@ -179,6 +187,9 @@ public final class QuantBitsBench {
 
   /** Reuse effects measured by an earlier run in the same work folder ({@code reuse=true}); its time is reported. */
   static boolean reuse = false;
+
+  /** Only print each plan's planned payload bytes from saved effects ({@code plan-only=true}, with reuse). */
+  static boolean planOnly = false;
 
   static void save(Path p, List<BitAllocator.Effect> effects, double seconds) throws java.io.IOException {
     StringBuilder b = new StringBuilder(seconds + "\n");
