@@ -12,7 +12,7 @@ import dev.selfbyt.cortexsdr.core.codec.QuantGrid;
  * reached. With {@code X^T X = I} this is plain rounding.
  *
  * <p>Under super-block scales ({@link QuantCodec#withSuperScales}) each run of groups' fp16 super
- * scale is fixed before rounding, from the weight's ranges as given times {@value #SUPER_MARGIN}
+ * scale is fixed before rounding, from the weight's ranges as given times 1.0625
  * (the updates may widen a block a little), and each group's scale is the smallest step of it
  * that covers the block when reached.
  */
