@@ -98,6 +98,11 @@ final class CompressCommand implements Callable<Integer> {
           + "target's loss, e.g. 0.98 for 0.99)")
   Double targetMinCosine;
 
+  @Option(names = "--super-scales",
+      description = "with --target-cosine: also offer each width with super-block scales (an fp16 per 8 blocks "
+          + "and a byte per block instead of an fp16 per block; files need a reader of quant params version 2)")
+  boolean superScales;
+
   @Option(names = "--activation-scaling",
       description = "with --calibrate: scale each MatMul input per channel by its activation size before "
           + "rounding (AWQ-style; a Mul by the inverse is added to the graph) where that lowers the error")
@@ -152,6 +157,10 @@ final class CompressCommand implements Callable<Integer> {
     CompressionOptions options = options();
     CompressionStats stats;
     boolean calibrating = calibrate != null || targetCosine != null || options.preset() == Preset.INT8_FAST;
+    if (superScales && (targetCosine == null || options.preset() == Preset.INT8_FAST)) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--super-scales offers mixed precision (--target-cosine, not int8-fast) more candidates; give --target-cosine");
+    }
     CalibrationInputs.Loaded loaded = null;
     OutputCheck.Report check = null;
     String notChecked = null;
@@ -219,12 +228,12 @@ final class CompressCommand implements Callable<Integer> {
         if (targetCosine != null) {
           double min = targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine);
           MixedPrecision.Plan plan = MixedPrecision.plan(onnx, options, inputs, targetCosine, min, options.threads(),
-              bar::note);
+              superScales, bar::note);
           if (!json) {
             spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n", plan.histogram());
             spec.commandLine().getErr().flush();
           }
-          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit);
+          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit, bar::note);
           options = plan.options(builder()).build();
         } else {
           source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads()).onProgress(bar::note)

@@ -240,6 +240,23 @@ class CortexSdrCommandTest {
     assertTrue(random.out().contains("output fidelity on 8 samples"), random.out());
   }
 
+  /** --super-scales offers mixed precision each width also with super-block scales; alone it is a usage error. */
+  @Test
+  void superScalesJoinTheMixedPrecisionCandidates() throws IOException {
+    Path model = dir.resolve("mlp-super.onnx");
+    Files.write(model, dev.selfbyt.cortexsdr.converters.onnx.OnnxTestModelsAccess.matMul(256, 64, false, dir)
+        .toByteArray());
+    Path out = dir.resolve("mlp-super.cai");
+    Run r = cortexsdr("compress", model.toString(), "-o", out.toString(), "--preset", "int4", "--calibrate",
+        "random", "--calibration-samples", "16", "--target-cosine", "0.999", "--super-scales");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("plan (bits/block: weights)"), r.err());
+    assertEquals(0, cortexsdr("verify", out.toString()).code());
+    Run alone = cortexsdr("compress", model.toString(), "-o", dir.resolve("y.cai").toString(), "--super-scales");
+    assertEquals(2, alone.code(), alone.err());
+    assertTrue(alone.err().contains("--super-scales"), alone.err());
+  }
+
   /** A folder of images calibrates an image model: mixed precision plans its conv weights. */
   @Test
   void calibratesAnImageModelFromAFolderOfImages() throws IOException {

@@ -66,7 +66,7 @@ public final class MixedPrecision {
     }
 
     static String label(QuantCodec c) {
-      return c.bits() + "b/" + c.blockSize();
+      return c.bits() + "b/" + c.blockSize() + (c.superScales() ? "s" : "");
     }
 
     /**
@@ -75,7 +75,13 @@ public final class MixedPrecision {
      */
     public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
         boolean scaling, boolean refit) throws IOException {
-      return new OnnxCalibrator(onnx, this::codec, 0.01, threads).activationScaling(scaling).refit(refit)
+      return calibrate(onnx, samples, threads, scaling, refit, s -> {});
+    }
+
+    /** {@link #calibrate(OnnxModelReader, List, int, boolean, boolean)}, reporting each calibrated group to {@code log}. */
+    public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
+        boolean scaling, boolean refit, Consumer<String> log) throws IOException {
+      return new OnnxCalibrator(onnx, this::codec, 0.01, threads).activationScaling(scaling).refit(refit).onProgress(log)
           .describe("mixed precision", String.format(java.util.Locale.ROOT, "target cosine %.4f, min %.4f: %s",
               targetCosine, minCosine, histogram()))
           .calibrate(samples);
@@ -98,7 +104,8 @@ public final class MixedPrecision {
         long[] counts = rowCounts.get(name);
         dev.selfbyt.cortexsdr.core.codec.TensorCodec chosen = c;
         if (counts != null && c.bits() > rareBits && c.granularity() == QuantCodec.Granularity.BLOCK) {
-          var t = RareRows.tiered(counts, 1, c, QuantCodec.blockwise(rareBits, c.symmetric(), c.blockSize()));
+          QuantCodec rare = QuantCodec.blockwise(rareBits, c.symmetric(), c.blockSize());
+          var t = RareRows.tiered(counts, 1, c, c.superScales() ? rare.withSuperScales() : rare);
           if (t != null) {
             chosen = t;
           }
@@ -111,6 +118,11 @@ public final class MixedPrecision {
 
   /** The candidate codecs for a block size and symmetry. */
   static List<QuantCodec> candidates(int block, boolean symmetric) {
+    return candidates(block, symmetric, false);
+  }
+
+  /** The candidate codecs for a block size and symmetry; with {@code superScales}, each also under super-block scales. */
+  static List<QuantCodec> candidates(int block, boolean symmetric, boolean superScales) {
     List<QuantCodec> c = new ArrayList<>();
     for (int w : WIDTHS) {
       c.add(QuantCodec.blockwise(w, symmetric, block));
@@ -119,6 +131,10 @@ public final class MixedPrecision {
       for (int w : WIDE_BLOCK_WIDTHS) {
         c.add(QuantCodec.blockwise(w, symmetric, WIDE_BLOCK));
       }
+    }
+    if (superScales) { // both: the plan takes super-block scales where their bytes buy more than their error costs
+      List<QuantCodec> plain = List.copyOf(c);
+      plain.forEach(q -> c.add(q.withSuperScales()));
     }
     return c;
   }
@@ -142,6 +158,18 @@ public final class MixedPrecision {
   public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log, int anchors,
       boolean parallelSamples) throws IOException {
+    return measure(onnx, options, samples, threads, log, anchors, parallelSamples, false, MEASURE_SAMPLES);
+  }
+
+  /**
+   * {@link #measure(OnnxModelReader, CompressionOptions, List, int, Consumer, int, boolean)} with
+   * candidates under super-block scales ({@link QuantCodec#withSuperScales}: fewer bytes per
+   * block, so the plan can afford wider codes at the same size) or plain ones, on up to {@code
+   * maxSamples} samples.
+   */
+  public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
+      List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log, int anchors,
+      boolean parallelSamples, boolean superScales, int maxSamples) throws IOException {
     CompressionPolicy policy = new CompressionPolicy(options);
     List<String> weights = new ArrayList<>();
     for (TensorInfo t : onnx.tensors()) {
@@ -149,9 +177,9 @@ public final class MixedPrecision {
         weights.add(t.name());
       }
     }
-    return new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric()), threads)
+    return new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric(), superScales), threads)
         .parallelSamples(parallelSamples).onProgress(log)
-        .measure(weights, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())), anchors);
+        .measure(weights, samples.subList(0, Math.min(maxSamples, samples.size())), anchors);
   }
 
   /**
@@ -175,7 +203,15 @@ public final class MixedPrecision {
   /** {@link #measure}, then {@link #plan(List, double, double)}. */
   public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
       double targetCosine, double minCosine, int threads, Consumer<String> log) throws IOException {
+    return plan(onnx, options, samples, targetCosine, minCosine, threads, false, log);
+  }
+
+  /** As above; with {@code superScales}, every candidate also under super-block scales. */
+  public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
+      double targetCosine, double minCosine, int threads, boolean superScales, Consumer<String> log)
+      throws IOException {
     plan(List.of(), targetCosine, minCosine); // checks the targets before the long part
-    return plan(measure(onnx, options, samples, threads, log), targetCosine, minCosine);
+    return plan(measure(onnx, options, samples, threads, log, MEASURE_ANCHORS, true, superScales, MEASURE_SAMPLES),
+        targetCosine, minCosine);
   }
 }

@@ -250,7 +250,8 @@ public final class QuantizedOnnxExporter {
       boolean plainDomain = user.getDomain().isEmpty() || user.getDomain().equals("ai.onnx");
       // below 1.23 (no 8-bit MatMulNBits) codes of 2 or 3 bits take 4 bits with their own zero points, exactly
       int bits = q.bits() == 4 || (!runtime.hasMatMulNBits8() && q.bits() < 4) ? 4 : 8;
-      String widened = (q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits") + tiered;
+      String widened = (q.bits() == bits ? "" : ", " + q.bits() + "-bit codes widened to " + bits + " bits") + tiered
+          + (q.superScales() ? ", super-block scales as fp32" : "");
       QuantCodec.QuantizedTensor qt = view != null ? view : q.unpack(e.info(), stored.payload());
       // a node short of its two inputs (a damaged graph) keeps the decoded weight, for ONNX Runtime to refuse
       boolean twoInputs = user.getInputCount() == 2;

@@ -10,8 +10,16 @@ import dev.selfbyt.cortexsdr.core.codec.QuantGrid;
  * (X^T X + lambda I)^-1}, is subtracted from the rows not yet rounded, weighted by {@code U}'s row.
  * A block's scale and zero point are taken from its values as they stand when its first row is
  * reached. With {@code X^T X = I} this is plain rounding.
+ *
+ * <p>Under super-block scales ({@link QuantCodec#withSuperScales}) each run of groups' fp16 super
+ * scale is fixed before rounding, from the weight's ranges as given times 1.0625
+ * (the updates may widen a block a little), and each group's scale is the smallest step of it
+ * that covers the block when reached.
  */
 public final class Gptq {
+  /** Head room of super scales over the ranges before the updates. */
+  static final float SUPER_MARGIN = 1.0625f;
+
   private Gptq() {}
 
   /**
@@ -64,6 +72,7 @@ public final class Gptq {
     int[] zps = new int[n * groupsPerFiber];
     float[] values = new float[k * n];
     double[] err = new double[n];
+    float[] supers = codec.superScales() ? superScales(wd, k, n, block, groupsPerFiber, codec) : null;
     for (int i = 0; i < k; i++) {
       int j = i / block;
       if (i % block == 0) {
@@ -76,7 +85,8 @@ public final class Gptq {
             mn = Math.min(mn, v);
             mx = Math.max(mx, v);
           }
-          float[] sz = codec.scaleAndZeroPoint(mn, mx);
+          float[] sz = supers == null ? codec.scaleAndZeroPoint(mn, mx)
+              : codec.scaleAndZeroPoint(mn, mx, supers[(c * groupsPerFiber + j) / QuantCodec.SUPER_BLOCK]);
           scales[c * groupsPerFiber + j] = sz[0];
           zps[c * groupsPerFiber + j] = (int) sz[1];
         }
@@ -105,6 +115,24 @@ public final class Gptq {
         }
       }
     }
-    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps));
+    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps, supers));
+  }
+
+  /** The super scales from the blocks' ranges before rounding (null when they do not fit fp16). */
+  private static float[] superScales(double[] wd, int k, int n, int block, int groupsPerFiber, QuantCodec codec) {
+    float[] s = new float[n * groupsPerFiber];
+    for (int c = 0; c < n; c++) {
+      for (int j = 0; j < groupsPerFiber; j++) {
+        float mn = Float.POSITIVE_INFINITY;
+        float mx = Float.NEGATIVE_INFINITY;
+        for (int r = j * block, end = Math.min(k, r + block); r < end; r++) {
+          float v = (float) wd[r * n + c];
+          mn = Math.min(mn, v);
+          mx = Math.max(mx, v);
+        }
+        s[c * groupsPerFiber + j] = codec.scaleAndZeroPoint(mn, mx)[0];
+      }
+    }
+    return codec.superScalesOf(s, SUPER_MARGIN);
   }
 }

@@ -77,6 +77,25 @@ public final class Hessian {
     this.rows += rows;
   }
 
+  /** Adds another sum of the same width (partial sums over disjoint samples, say). */
+  public void add(Hessian other) {
+    if (other.k != k) {
+      throw new IllegalArgumentException("Hessian of K = " + other.k + " added to K = " + k);
+    }
+    double[] o;
+    long r;
+    synchronized (other) {
+      o = other.sum.clone();
+      r = other.rows;
+    }
+    synchronized (this) {
+      for (int i = 0; i < o.length; i++) {
+        sum[i] += o[i];
+      }
+      rows += r;
+    }
+  }
+
   /**
    * The statistics of the input divided channel-wise by {@code s} ({@code x_i / s_i}): {@code
    * diag(1/s) X^T X diag(1/s)}, what a weight scaled by {@code s} along K sees.

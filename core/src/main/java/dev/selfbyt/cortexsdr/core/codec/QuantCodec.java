@@ -27,15 +27,23 @@ import java.nio.ByteOrder;
  * every value is then at most {@code s / 2}. When a scale does not fit fp16 (above 65504, or so
  * small that rounding would change it by more than 1%), the tensor's scales are stored as fp32.
  *
- * <p>Params: {@code u8 version (1), u8 bits, u8 flags (bit 0: symmetric), u8 granularity (0
- * tensor, 1 channel, 2 block), varint blockSize}.
+ * <p>Params: {@code u8 version (1, or 2 with super-block scales), u8 bits, u8 flags (bit 0:
+ * symmetric, bit 1: super-block scales, version 2 only), u8 granularity (0 tensor, 1 channel, 2
+ * block), varint blockSize}.
+ *
+ * <p>Super-block scales ({@link #withSuperScales}, K-quant style): the scales of each run of
+ * {@value #SUPER_BLOCK} consecutive groups are stored as one fp16 {@code d} (their largest scale,
+ * rounded up) and one {@code u8} code {@code c} per group, the scale being {@code d * c / 255} in
+ * float32; 1.25 bytes per group instead of 2. Codes are rounded up, so no value falls outside its
+ * group's range. Scale type 3 in the payload; a tensor whose {@code d} does not fit fp16 falls
+ * back to plain scales (type 1 or 2), which every reader decodes the same way.
  *
  * <p>Payload, with {@code G} groups ({@code 1}, {@code fibers}, or {@code fibers *
  * ceil(R / block)}, in fiber-major order):
  *
  * <pre>
- * u8        scale type: 1 = fp16, 2 = fp32
- * G x f16|f32 scales
+ * u8        scale type: 1 = fp16, 2 = fp32, 3 = super-block
+ * G x f16|f32 scales (type 3: ceil(G / 8) x f16 d, then G x u8 c)
  * packed    zero points, G x bits bits, LSB first (asymmetric only), padded to a byte
  * per fiber ceil(R * bits / 8) bytes of codes, LSB first (4 bits: element 2i in the low nibble)
  * </pre>
@@ -51,18 +59,26 @@ public final class QuantCodec implements TensorCodec {
   /** The oldest params version this reader decodes. */
   public static final int PARAMS_VERSION_START = 1;
   /** The params version this writer writes; see docs/cai-format.md for when it changes. */
-  public static final int PARAMS_VERSION_CURRENT = 1;
+  public static final int PARAMS_VERSION_CURRENT = 2;
+  /** Groups sharing one fp16 super scale under {@link #withSuperScales}. */
+  public static final int SUPER_BLOCK = 8;
 
   static final int SCALE_FP16 = 1;
   static final int SCALE_FP32 = 2;
+  static final int SCALE_SUPER = 3;
   private static final float FP16_MAX_DISTORTION = 0.01f;
 
   private final int bits;
   private final boolean symmetric;
   private final Granularity granularity;
   private final int blockSize;
+  private final boolean superScales;
 
   private QuantCodec(int bits, boolean symmetric, Granularity granularity, int blockSize) {
+    this(bits, symmetric, granularity, blockSize, false);
+  }
+
+  private QuantCodec(int bits, boolean symmetric, Granularity granularity, int blockSize, boolean superScales) {
     if (bits < 2 || bits > 8) {
       throw new IllegalArgumentException("quantization needs 2 to 8 bits, got " + bits);
     }
@@ -73,6 +89,28 @@ public final class QuantCodec implements TensorCodec {
     this.symmetric = symmetric;
     this.granularity = granularity;
     this.blockSize = granularity == Granularity.BLOCK ? blockSize : 0;
+    if (superScales && granularity != Granularity.BLOCK) {
+      throw new IllegalArgumentException("super-block scales need block granularity, got " + granularity);
+    }
+    this.superScales = superScales;
+  }
+
+  /**
+   * The same codec with super-block scales: {@value #SUPER_BLOCK} groups' scales as one fp16 and
+   * one byte each (block granularity only). Payloads need params version 2 to read.
+   */
+  public QuantCodec withSuperScales() {
+    return new QuantCodec(bits, symmetric, granularity, blockSize, true);
+  }
+
+  /** The same codec with plain fp16 or fp32 scales. */
+  public QuantCodec withPlainScales() {
+    return new QuantCodec(bits, symmetric, granularity, blockSize, false);
+  }
+
+  /** Whether scales are stored per super-block ({@link #withSuperScales}). */
+  public boolean superScales() {
+    return superScales;
   }
 
   /** Blocks of {@code blockSize} values along the reduction axis, each with its own scale. */
@@ -101,12 +139,17 @@ public final class QuantCodec implements TensorCodec {
     if (g >= Granularity.values().length || bits < 2 || bits > 8) {
       throw new MalformedPayloadException("quant parameters out of range: bits " + bits + ", granularity " + g);
     }
+    boolean superScales = (flags & 2) != 0;
+    if (superScales && (version < 2 || g != Granularity.BLOCK.ordinal())) {
+      throw new MalformedPayloadException("quant flags " + flags + ": super-block scales need params version 2 "
+          + "and block granularity, got version " + version + ", granularity " + g);
+    }
     int block = ByteSink.getVarInt(p, Integer.MAX_VALUE, "block size");
     Granularity gran = Granularity.values()[g];
     if (gran == Granularity.BLOCK && block < 1) {
       throw new MalformedPayloadException("block size " + block);
     }
-    return new QuantCodec(bits, (flags & 1) != 0, gran, block);
+    return new QuantCodec(bits, (flags & 1) != 0, gran, block, superScales);
   }
 
   public int bits() {
@@ -130,12 +173,12 @@ public final class QuantCodec implements TensorCodec {
   @Override
   public boolean equals(Object o) {
     return o instanceof QuantCodec q && q.bits == bits && q.symmetric == symmetric && q.granularity == granularity
-        && q.blockSize == blockSize;
+        && q.blockSize == blockSize && q.superScales == superScales;
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(bits, symmetric, granularity, blockSize);
+    return java.util.Objects.hash(bits, symmetric, granularity, blockSize, superScales);
   }
 
   @Override
@@ -151,9 +194,9 @@ public final class QuantCodec implements TensorCodec {
   @Override
   public byte[] params() {
     return new ByteSink(8)
-        .putU8(PARAMS_VERSION_CURRENT)
+        .putU8(superScales ? 2 : 1) // version 1 where it suffices: such files stay readable by 1.0 readers
         .putU8(bits)
-        .putU8(symmetric ? 1 : 0)
+        .putU8((symmetric ? 1 : 0) | (superScales ? 2 : 0))
         .putU8(granularity.ordinal())
         .putVarLong(blockSize)
         .toArray();
@@ -172,7 +215,7 @@ public final class QuantCodec implements TensorCodec {
           case CHANNEL -> "per-channel";
           case BLOCK -> "block" + blockSize;
         };
-    return "quant int" + bits + (symmetric ? " sym " : " asym ") + g;
+    return "quant int" + bits + (symmetric ? " sym " : " asym ") + g + (superScales ? " super-scales" : "");
   }
 
   /** Where the parts of a payload sit, for a tensor and a scale width. */
@@ -184,11 +227,13 @@ public final class QuantCodec implements TensorCodec {
     int groups = Math.toIntExact(groupCount(fibers, r));
     int fiberBytes = Math.toIntExact(ceilDiv((long) r * bits, 8));
     int zpBytes = symmetric ? 0 : Math.toIntExact(ceilDiv((long) groups * bits, 8));
-    long total = 1L + (long) groups * scaleBytes + zpBytes + (long) fibers * fiberBytes;
+    // scaleBytes 0 stands for super-block scales: an fp16 per SUPER_BLOCK groups, a byte per group
+    long scaleRegion = scaleBytes == 0 ? 2 * ceilDiv((long) groups, SUPER_BLOCK) + groups : (long) groups * scaleBytes;
+    long total = 1L + scaleRegion + zpBytes + (long) fibers * fiberBytes;
     if (total > Integer.MAX_VALUE - 16) {
       throw new IllegalArgumentException("tensor '" + info.name() + "': quantized payload over 2 GiB");
     }
-    int zpOffset = 1 + groups * scaleBytes;
+    int zpOffset = (int) (1 + scaleRegion);
     return new Layout(groups, scaleBytes, fiberBytes, zpOffset, zpOffset + zpBytes, (int) total);
   }
 
@@ -196,6 +241,7 @@ public final class QuantCodec implements TensorCodec {
   private final class PayloadWriter {
     private final Layout layout;
     private final boolean fp16;
+    private final boolean superScaled;
     private final byte[] out;
     private final ByteBuffer scales;
     private final int[] zeroPoints;
@@ -203,9 +249,29 @@ public final class QuantCodec implements TensorCodec {
     PayloadWriter(TensorInfo info, boolean fp16) {
       this.layout = layout(info, fp16 ? 2 : 4);
       this.fp16 = fp16;
+      this.superScaled = false;
       this.out = new byte[layout.total()];
       out[0] = (byte) (fp16 ? SCALE_FP16 : SCALE_FP32);
       this.scales = ByteBuffer.wrap(out, 1, layout.groups() * layout.scaleBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
+      this.zeroPoints = symmetric ? null : new int[layout.groups()];
+    }
+
+    /** Super-block scales: the fp16 {@code d} of each run and each group's code, written now. */
+    PayloadWriter(TensorInfo info, float[] supers, int[] codes) {
+      this.layout = layout(info, 0);
+      this.fp16 = true;
+      this.superScaled = true;
+      this.out = new byte[layout.total()];
+      out[0] = (byte) SCALE_SUPER;
+      ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < supers.length; i++) {
+        b.putShort(1 + 2 * i, Fp16.fromFloat(supers[i]));
+      }
+      int off = 1 + 2 * supers.length;
+      for (int g = 0; g < codes.length; g++) {
+        out[off + g] = (byte) codes[g];
+      }
+      this.scales = null;
       this.zeroPoints = symmetric ? null : new int[layout.groups()];
     }
 
@@ -215,7 +281,9 @@ public final class QuantCodec implements TensorCodec {
 
     /** Records group {@code g}'s scale and zero point. */
     void group(int g, float scale, int zeroPoint) {
-      putScale(scales, g, scale, fp16);
+      if (!superScaled) {
+        putScale(scales, g, scale, fp16);
+      }
       if (zeroPoints != null) {
         zeroPoints[g] = zeroPoint;
       }
@@ -261,7 +329,8 @@ public final class QuantCodec implements TensorCodec {
   @Override
   public MeasuredPayload encodeMeasured(TensorData data) {
     TensorInfo info = data.info();
-    if ((data.grid() != null && data.grid().fits(this)) || (info.inner() > 1 && granularity == Granularity.TENSOR)) {
+    if ((data.grid() != null && data.grid().fits(this)) || (info.inner() > 1 && granularity == Granularity.TENSOR)
+        || superScales) {
       return TensorCodec.super.encodeMeasured(data);
     }
     return encode(data, true);
@@ -281,6 +350,14 @@ public final class QuantCodec implements TensorCodec {
     if (grid != null && grid.fits(this)) {
       byte[] out = encodeOnGrid(FiberLayout.toFiberMajor(x, info), info, grid);
       return new MeasuredPayload(ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN), Float.NaN, Float.NaN);
+    }
+    if (superScales) {
+      float[] fiberMajor = FiberLayout.toFiberMajor(x, info);
+      QuantGrid natural = superGrid(fiberMajor, info);
+      if (natural != null) { // else a super scale does not fit fp16: plain scales below
+        byte[] out = encodeOnGrid(fiberMajor, info, natural);
+        return new MeasuredPayload(ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN), Float.NaN, Float.NaN);
+      }
     }
     boolean strided = info.inner() > 1 && granularity != Granularity.TENSOR;
     if (!strided) {
@@ -579,13 +656,105 @@ public final class QuantCodec implements TensorCodec {
     range[1] = mx;
   }
 
+  /**
+   * The grid plain rounding gives fiber-major values under super-block scales: each group's range
+   * as for plain scales, its scale rounded up to the super-block's steps; null when a super scale
+   * does not fit fp16.
+   */
+  private QuantGrid superGrid(float[] x, TensorInfo info) {
+    int r = FiberLayout.fiberLength(info);
+    int fibers = FiberLayout.fiberCount(info);
+    int gl = groupLength(r);
+    int gpf = groupsPerFiber(r);
+    int groups = Math.toIntExact(groupCount(fibers, r));
+    float[] raw = new float[groups];
+    float[] mins = new float[groups];
+    float[] range = new float[2];
+    for (int f = 0; f < fibers; f++) {
+      for (int j = 0; j < gpf; j++) {
+        int start = j * gl;
+        minMax(x, f * r + start, Math.min(gl, r - start), range, info);
+        raw[f * gpf + j] = scaleFor(range[0], range[1], false);
+        mins[f * gpf + j] = range[0];
+      }
+    }
+    float[] supers = SuperScales.supers(raw, SUPER_BLOCK, 1f);
+    if (supers == null) {
+      return null;
+    }
+    float[] scales = new float[groups];
+    int[] zps = new int[groups];
+    int maxq = (1 << bits) - 1;
+    for (int g = 0; g < groups; g++) {
+      scales[g] = SuperScales.scale(supers[g / SUPER_BLOCK], SuperScales.code(raw[g], supers[g / SUPER_BLOCK]));
+      zps[g] = symmetric ? 1 << (bits - 1) : zeroPoint(mins[g], scales[g], maxq);
+    }
+    return new QuantGrid(bits, symmetric, blockSize, scales, zps, supers);
+  }
+
+  /**
+   * A grid as super-block scales: as given when it has them; else each run's largest scale
+   * rounded up to fp16 is its super scale and every scale is rounded up to its steps (zero points
+   * kept: the range only grows); null when a super scale does not fit fp16.
+   */
+  private static QuantGrid asSuper(QuantGrid grid) {
+    if (grid.superScales() != null) {
+      return grid;
+    }
+    float[] supers = SuperScales.supers(grid.scales(), SUPER_BLOCK, 1f);
+    if (supers == null) {
+      return null;
+    }
+    float[] scales = grid.scales().clone();
+    for (int g = 0; g < scales.length; g++) {
+      scales[g] = SuperScales.scale(supers[g / SUPER_BLOCK], SuperScales.code(scales[g], supers[g / SUPER_BLOCK]));
+    }
+    return new QuantGrid(grid.bits(), grid.symmetric(), grid.blockSize(), scales, grid.zeroPoints(), supers);
+  }
+
+  /**
+   * One fp16-exact super scale per run of {@value #SUPER_BLOCK} group scales (fiber-major group
+   * order), the largest of the run times {@code margin}, rounded up; null when one does not fit
+   * fp16. For callers that choose scales ahead ({@link #scaleAndZeroPoint(float, float, float)}).
+   */
+  public float[] superScalesOf(float[] groupScales, float margin) {
+    return SuperScales.supers(groupScales, SUPER_BLOCK, margin);
+  }
+
+  /**
+   * The scale and zero point of a group spanning {@code [min, max]} under super scale {@code d}:
+   * the smallest scale of the form {@code d * c / 255} covering the range (the largest, {@code d},
+   * when none does: the extremes are clipped).
+   */
+  public float[] scaleAndZeroPoint(float min, float max, float d) {
+    float s = SuperScales.scale(d, SuperScales.code(scaleFor(min, max, false), d));
+    int z = symmetric ? 1 << (bits - 1) : zeroPoint(min, s, (1 << bits) - 1);
+    return new float[] {s, z};
+  }
+
   /** Rounds fiber-major values on a grid chosen ahead; fp16 scales when all are exact in fp16. */
   private byte[] encodeOnGrid(float[] x, TensorInfo info, QuantGrid grid) {
-    boolean fp16 = true;
-    for (float sc : grid.scales()) {
-      fp16 &= Fp16.toFloat(Fp16.fromFloat(sc)) == sc;
+    QuantGrid sg = superScales ? asSuper(grid) : null;
+    PayloadWriter w;
+    if (sg != null) {
+      grid = sg;
+      int[] codes = new int[sg.scales().length];
+      for (int g = 0; g < codes.length; g++) {
+        float d = sg.superScales()[g / SUPER_BLOCK];
+        codes[g] = SuperScales.code(sg.scales()[g], d);
+        if (SuperScales.scale(d, codes[g]) != sg.scales()[g]) {
+          throw new IllegalArgumentException("tensor '" + info.name() + "': scale " + sg.scales()[g] + " of group " + g
+              + " is not a step of its super scale " + d);
+        }
+      }
+      w = new PayloadWriter(info, sg.superScales(), codes);
+    } else {
+      boolean fp16 = true;
+      for (float sc : grid.scales()) {
+        fp16 &= Fp16.toFloat(Fp16.fromFloat(sc)) == sc;
+      }
+      w = new PayloadWriter(info, fp16);
     }
-    PayloadWriter w = new PayloadWriter(info, fp16);
     if (grid.scales().length != w.groups()) {
       throw new IllegalArgumentException("tensor '" + info.name() + "': grid of " + grid.scales().length
           + " groups, " + describe() + " needs " + w.groups());
@@ -741,10 +910,13 @@ public final class QuantCodec implements TensorCodec {
       throw new MalformedPayloadException("empty quant payload");
     }
     int type = in[0];
-    if (type != SCALE_FP16 && type != SCALE_FP32) {
+    if (type != SCALE_FP16 && type != SCALE_FP32 && type != SCALE_SUPER) {
       throw new MalformedPayloadException("unknown scale type " + type);
     }
-    int scaleBytes = type == SCALE_FP16 ? 2 : 4;
+    if (type == SCALE_SUPER && granularity != Granularity.BLOCK) {
+      throw new MalformedPayloadException("super-block scales (type 3) in a " + describe() + " payload");
+    }
+    int scaleBytes = type == SCALE_FP16 ? 2 : type == SCALE_FP32 ? 4 : 0;
     Layout layout;
     try {
       layout = layout(info, scaleBytes);
@@ -758,10 +930,19 @@ public final class QuantCodec implements TensorCodec {
       throw new MalformedPayloadException(
           "quant payload has " + in.length + " bytes, " + describe() + " of this shape needs " + expected);
     }
-    ByteBuffer sb = ByteBuffer.wrap(in, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
     float[] scales = new float[groups];
-    for (int g = 0; g < groups; g++) {
-      scales[g] = scaleBytes == 2 ? Fp16.toFloat(sb.getShort(2 * g)) : sb.getFloat(4 * g);
+    if (type == SCALE_SUPER) {
+      ByteBuffer sb = ByteBuffer.wrap(in).order(ByteOrder.LITTLE_ENDIAN);
+      int supers = ceilDiv(groups, SUPER_BLOCK);
+      for (int g = 0; g < groups; g++) {
+        float d = Fp16.toFloat(sb.getShort(1 + 2 * (g / SUPER_BLOCK)));
+        scales[g] = SuperScales.scale(d, in[1 + 2 * supers + g] & 0xff);
+      }
+    } else {
+      ByteBuffer sb = ByteBuffer.wrap(in, 1, groups * scaleBytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+      for (int g = 0; g < groups; g++) {
+        scales[g] = scaleBytes == 2 ? Fp16.toFloat(sb.getShort(2 * g)) : sb.getFloat(4 * g);
+      }
     }
     int zpOff = layout.zpOffset();
     int[] zps;

@@ -8,7 +8,9 @@
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.RleCodec}: lossless runs of repeated elements.
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.QuantCodec}: 2 to 8 bits, symmetric or
  *       asymmetric (integer zero point, as ONNX DequantizeLinear and MatMulNBits use), per
- *       tensor, per channel or in blocks along the reduction axis, fp16 scales.
+ *       tensor, per channel or in blocks along the reduction axis, fp16 scales, or super-block
+ *       scales (an fp16 per 8 blocks and a byte per block; their arithmetic in {@code
+ *       SuperScales}).
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec}: fibers in tiers of different
  *       widths (an embedding table's rarely read rows at fewer bits), each tier a {@code
  *       QuantCodec}; its widened view is one quantized tensor for kernels and ONNX export.

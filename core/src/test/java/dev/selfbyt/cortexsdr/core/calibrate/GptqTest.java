@@ -89,6 +89,24 @@ class GptqTest {
   }
 
   @Test
+  void underSuperBlockScalesTheGridIsStoredExactlyAndStillCompensates() {
+    float[] x = inputs(1);
+    float[] w = weights(2);
+    Hessian h = new Hessian(K);
+    h.add(x, 0, SAMPLES);
+    QuantCodec codec = QuantCodec.blockwise(4, false, 16).withSuperScales();
+    float[] rtn = codec.decode(W, codec.encode(TensorData.ofFloats(W, w))).floats();
+    Gptq.Result g = Gptq.quantize(w, K, N, codec, h, 0.01);
+    assertTrue(g.grid().superScales() != null, "the grid carries its super scales");
+    ByteBuffer payload = codec.encode(TensorData.ofFloats(W, g.values()).withGrid(g.grid()));
+    assertTrue(payload.get(0) == 3, "scale type 3 (super-block)");
+    float[] gptq = codec.decode(W, payload).floats();
+    double eRtn = outputError(x, w, rtn);
+    double eGptq = outputError(x, w, gptq);
+    assertTrue(eGptq < 0.8 * eRtn, "GPTQ " + eGptq + " vs plain " + eRtn);
+  }
+
+  @Test
   void withUncorrelatedUnitInputsItIsPlainRounding() {
     float[] w = weights(3);
     Hessian identity = new Hessian(K);

@@ -241,4 +241,74 @@ class QuantCodecTest {
       assertEquals(c.describe(), back.describe());
     }
   }
+
+  /** Super-block scales: every value within half its group's (decoded) step, a smaller payload, little more error. */
+  @ParameterizedTest(name = "{0} bits")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {3, 4, 5, 6, 8})
+  void superBlockScalesKeepTheErrorBoundInFewerBytes(int bits) {
+    for (TensorInfo info : List.of(
+        new TensorInfo("w", DType.FLOAT32, new long[] {200, 37}, TensorRole.MATMUL_WEIGHT, 0),
+        new TensorInfo("c", DType.FLOAT32, new long[] {8, 20, 3, 3}, TensorRole.CONV_WEIGHT, 1))) {
+      for (boolean sym : new boolean[] {true, false}) {
+        QuantCodec plain = QuantCodec.blockwise(bits, sym, 32);
+        QuantCodec sup = plain.withSuperScales();
+        float[] x = TestTensors.gaussian((int) info.numel(), 11, 0.1f);
+        ByteBuffer payload = sup.encode(TensorData.ofFloats(info, x));
+        assertEquals(3, payload.get(0), "scale type 3");
+        QuantCodec stored = (QuantCodec) Codecs.fromStored(CodecId.QUANT, sup.params());
+        assertEquals(sup, stored);
+        float[] y = stored.decode(info, payload.duplicate()).floats();
+        QuantCodec.QuantizedTensor q = stored.unpack(info, payload.duplicate());
+        int r = (int) info.fiberLength();
+        int inner = (int) info.inner();
+        int fibers = (int) (info.numel() / r);
+        int groups = fibers * ((r + 31) / 32);
+        int expected = 1 + 2 * ((groups + 7) / 8) + groups + (sym ? 0 : (groups * bits + 7) / 8)
+            + fibers * ((r * bits + 7) / 8);
+        assertEquals(expected, payload.remaining(), "payload size as docs/cai-format.md 9.3 says");
+        ByteBuffer plainPayload = plain.encode(TensorData.ofFloats(info, x));
+        assertTrue(payload.remaining() < plainPayload.remaining());
+        double e = 0;
+        for (int i = 0; i < x.length; i++) {
+          int f = (i / (r * inner)) * inner + i % inner;
+          int k = (i / inner) % r;
+          float s = q.scaleAt(q.group(f, k));
+          assertTrue(Math.abs(x[i] - y[i]) <= s / 2 * 1.0001f + 1e-7f, "element " + i + ": " + x[i] + " -> " + y[i]);
+          e += (x[i] - y[i]) * (double) (x[i] - y[i]);
+        }
+        float[] z = plain.decode(info, plainPayload).floats();
+        double ePlain = 0;
+        for (int i = 0; i < x.length; i++) {
+          ePlain += (x[i] - z[i]) * (double) (x[i] - z[i]);
+        }
+        assertTrue(e < 1.1 * ePlain, "super scales " + e + " vs plain " + ePlain);
+      }
+    }
+  }
+
+  @Test
+  void superBlockScalesDecodeZeroBlocksAsZeros() {
+    TensorInfo info = new TensorInfo("w", DType.FLOAT32, new long[] {64, 20}, TensorRole.MATMUL_WEIGHT, 0);
+    float[] x = TestTensors.gaussian(64 * 20, 3, 0.1f);
+    for (int i = 0; i < 32 * 20; i++) {
+      x[i] = 0f; // the first block of every fiber
+    }
+    QuantCodec c = QuantCodec.blockwise(4, false, 32).withSuperScales();
+    float[] y = c.decode(info, c.encode(TensorData.ofFloats(info, x))).floats();
+    for (int i = 0; i < 32 * 20; i++) {
+      assertEquals(0f, y[i]);
+    }
+  }
+
+  @Test
+  void superBlockScalesNeedParamsVersion2AndBlocks() {
+    byte[] p = QuantCodec.blockwise(4, true, 32).withSuperScales().params();
+    assertEquals(2, p[0]);
+    assertEquals(3, p[2], "flags: symmetric | super-block scales");
+    p[0] = 1;
+    byte[] v1 = p;
+    assertThrows(MalformedPayloadException.class, () -> Codecs.fromStored(CodecId.QUANT, v1));
+    assertThrows(IllegalArgumentException.class, () -> QuantCodec.perChannel(4, true).withSuperScales());
+    assertEquals(1, QuantCodec.blockwise(4, true, 32).params()[0], "plain scales stay version 1");
+  }
 }

@@ -166,6 +166,13 @@ public final class GoldenFiles {
     }
     f.put("quant-calibrated-v1.cai", cal);
 
+    // quant params version 2: super-block scales (fp16 per 8 groups, a byte per group), plain and on a grid
+    List<Item> sup = new ArrayList<>();
+    sup.add(new Item(floats(matmul("q4.block16.asym.super"), 51), QuantCodec.blockwise(4, false, 16).withSuperScales()));
+    sup.add(new Item(floats(matmul("q5.block32.sym.super"), 52), QuantCodec.blockwise(5, true, 32).withSuperScales()));
+    sup.add(new Item(floats(conv("q3.conv.block16.asym.super"), 53), QuantCodec.blockwise(3, false, 16).withSuperScales()));
+    f.put("quant-superscales-v2.cai", sup);
+
     // tiered (codec id 4): a table whose rows 0, 3, 6... are 4-bit and the others 2-bit, and three tiers
     List<Item> tiered = new ArrayList<>();
     byte[] two = new byte[20];

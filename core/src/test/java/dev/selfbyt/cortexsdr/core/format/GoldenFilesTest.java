@@ -126,6 +126,12 @@ class GoldenFilesTest {
   }
 
   @Test
+  void superBlockScalesAreScaleType3() throws IOException {
+    assertEquals(3, firstPayloadByte("quant-superscales-v2.cai", "q4.block16.asym.super"));
+    assertEquals(3, firstPayloadByte("quant-superscales-v2.cai", "q3.conv.block16.asym.super"));
+  }
+
+  @Test
   void sdrGoldenTensorsUseEachPositionCoding() throws IOException {
     assertEquals(1, firstPayloadByte("sdr-v1.cai", "sdr.delta.fp32"), "delta-varint");
     assertEquals(2, firstPayloadByte("sdr-v1.cai", "sdr.bitmap.fp16"), "bitmap");

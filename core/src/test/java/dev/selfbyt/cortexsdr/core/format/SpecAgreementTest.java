@@ -102,7 +102,8 @@ class SpecAgreementTest {
       assertEquals(lossless, r[2].equals("yes"), "lossless " + r[1]);
     }
     // the params version is the first params byte, as the spec says
-    assertEquals(QuantCodec.PARAMS_VERSION_CURRENT, QuantCodec.perTensor(8, true).params()[0]);
+    assertEquals(QuantCodec.PARAMS_VERSION_CURRENT, QuantCodec.blockwise(4, false, 32).withSuperScales().params()[0]);
+    assertEquals(QuantCodec.PARAMS_VERSION_START, QuantCodec.perTensor(8, true).params()[0], "version 1 suffices");
     assertEquals(SdrCodec.PARAMS_VERSION_CURRENT, SdrCodec.builder().build().params()[0]);
     assertEquals(CodecId.QUANT, Codecs.fromStored(CodecId.QUANT, QuantCodec.perTensor(8, true).params()).id());
   }

@@ -36,9 +36,14 @@ import java.util.Map;
  *
  * <pre>
  * java -Xmx4g -Dai.djl.offline=true -cp ... dev.selfbyt.cortexsdr.it.bench.QuantBitsBench \
- *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2] [rare-bits=2,3] [calibration=128] \
- *     [frequency-text=3000] [work=DIR]
+ *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2,super-anchors2] [rare-bits=2,3] \
+ *     [calibration=128] [frequency-text=3000] [work=DIR]
  * </pre>
+ *
+ * A measure is {@code full} (every candidate run, samples one after the other), {@code parallel}
+ * (every candidate, samples in parallel) or {@code anchorsN} (N candidates run per weight, the
+ * others predicted), optionally prefixed {@code super-} (candidates also under super-block scales)
+ * and suffixed {@code -sN} (N measuring samples instead of 32).
  *
  * Evaluation sentences are the first 200; calibration and frequency text start after sentence 300,
  * so they never overlap. The worst-sample target of each plan is {@code 1 - 2 (1 - target)}.
@@ -72,6 +77,7 @@ public final class QuantBitsBench {
     int frequencyText = Integer.parseInt(a.getOrDefault("frequency-text", "3000"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     reuse = Boolean.parseBoolean(a.getOrDefault("reuse", "false"));
+    planOnly = Boolean.parseBoolean(a.getOrDefault("plan-only", "false"));
     Path work = Files.createDirectories(Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir")
         + "/cortexsdr-qbits")));
     double load0 = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
@@ -141,10 +147,19 @@ public final class QuantBitsBench {
           measureSec);
       for (double target : targets) {
         MixedPrecision.Plan plan = MixedPrecision.plan(effects, target, MixedPrecision.defaultMinCosine(target));
+        if (planOnly) { // the planned weights' payload bytes, no GPTQ and no file (plan-only=true)
+          var chosen = dev.selfbyt.cortexsdr.converters.onnx.BitAllocator.allocate(effects, 1 - target,
+              1 - MixedPrecision.defaultMinCosine(target));
+          System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %s |%n", model.displayName(), measure, target,
+              dev.selfbyt.cortexsdr.converters.onnx.BitAllocator.bytes(chosen), plan.histogram());
+          continue;
+        }
         long t1 = System.nanoTime();
         TensorSource calibrated;
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-          calibrated = plan.calibrate(onnx, calib, threads, false, false);
+          long tg = System.nanoTime();
+          calibrated = plan.calibrate(onnx, calib, threads, false, false, s -> System.err.printf(Locale.ROOT,
+              "  GPTQ %.0f s: %s%n", (System.nanoTime() - tg) / 1e9, s));
           String tag = String.format(Locale.ROOT, "%s-%.4f", measure, target);
           Path cai = dir.resolve(tag + ".cai");
           CortexSdr.compress(calibrated, cai, plan.options(CompressionOptions.builder().preset(Preset.INT4)
@@ -173,11 +188,15 @@ public final class QuantBitsBench {
   /** Reuse effects measured by an earlier run in the same work folder ({@code reuse=true}); its time is reported. */
   static boolean reuse = false;
 
+  /** Only print each plan's planned payload bytes from saved effects ({@code plan-only=true}, with reuse). */
+  static boolean planOnly = false;
+
   static void save(Path p, List<BitAllocator.Effect> effects, double seconds) throws java.io.IOException {
     StringBuilder b = new StringBuilder(seconds + "\n");
     for (BitAllocator.Effect e : effects) {
       b.append(e.tensor()).append('\t').append(e.codec().bits()).append('\t').append(e.codec().symmetric())
-          .append('\t').append(e.codec().blockSize()).append('\t').append(e.bytes());
+          .append('\t').append(e.codec().blockSize()).append(e.codec().superScales() ? "s" : "").append('\t')
+          .append(e.bytes());
       for (double d : e.perSample()) {
         b.append('\t').append(d);
       }
@@ -197,8 +216,10 @@ public final class QuantBitsBench {
         per[i] = Double.parseDouble(f[5 + i]);
         sum += per[i];
       }
-      out.add(new BitAllocator.Effect(f[0], QuantCodec.blockwise(Integer.parseInt(f[1]), Boolean.parseBoolean(f[2]),
-          Integer.parseInt(f[3])), Long.parseLong(f[4]), sum / per.length, per));
+      boolean sup = f[3].endsWith("s");
+      QuantCodec c = QuantCodec.blockwise(Integer.parseInt(f[1]), Boolean.parseBoolean(f[2]),
+          Integer.parseInt(sup ? f[3].substring(0, f[3].length() - 1) : f[3]));
+      out.add(new BitAllocator.Effect(f[0], sup ? c.withSuperScales() : c, Long.parseLong(f[4]), sum / per.length, per));
     }
     return out;
   }
@@ -208,16 +229,30 @@ public final class QuantBitsBench {
     long t0 = System.nanoTime();
     java.util.function.Consumer<String> log = s -> System.err.printf(Locale.ROOT, "  %.0f s: %s%n",
         (System.nanoTime() - t0) / 1e9, s);
-    return switch (how) {
-      case "full" -> MixedPrecision.measure(onnx, options, calib, threads, log, 0, false);
-      case "parallel" -> MixedPrecision.measure(onnx, options, calib, threads, log, 0, true);
-      default -> {
-        if (!how.startsWith("anchors")) {
-          throw new IllegalArgumentException("measure takes full, parallel, anchorsN; not " + how);
-        }
-        yield MixedPrecision.measure(onnx, options, calib, threads, log, Integer.parseInt(how.substring(7)), true);
+    boolean sup = false;
+    int samples = 32;
+    int anchors = -1;
+    boolean parallel = true;
+    for (String part : how.split("-")) {
+      if (part.equals("super")) {
+        sup = true;
+      } else if (part.equals("full")) {
+        anchors = 0;
+        parallel = false;
+      } else if (part.equals("parallel")) {
+        anchors = 0;
+      } else if (part.startsWith("anchors")) {
+        anchors = Integer.parseInt(part.substring(7));
+      } else if (part.matches("s[0-9]+")) {
+        samples = Integer.parseInt(part.substring(1));
+      } else {
+        throw new IllegalArgumentException("measure takes [super-](full|parallel|anchorsN)[-sN]; not " + how);
       }
-    };
+    }
+    if (anchors < 0) {
+      throw new IllegalArgumentException("measure " + how + " names no way of measuring (full, parallel, anchorsN)");
+    }
+    return MixedPrecision.measure(onnx, options, calib, threads, log, anchors, parallel, sup, samples);
   }
 
   static Row evaluate(RealModel model, String variant, double target, Path cai, Path dir, String tag, long fp32Bytes,
