@@ -13,6 +13,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.tensor.DType;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
@@ -101,7 +102,7 @@ public final class WeightProductBench {
     }
     KernelScope scope = new KernelScope(nat, KernelThreads.pool(threads, 100));
     Map<String, Runner> runners = new LinkedHashMap<>();
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     List<OrtSession> fp32 = new ArrayList<>();
     List<OrtSession> twin = new ArrayList<>();
     for (int i = 0; i < SHAPES.length; i++) {
