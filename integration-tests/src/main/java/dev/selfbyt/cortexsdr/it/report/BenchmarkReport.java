@@ -117,6 +117,11 @@ public final class BenchmarkReport {
           + "(`CaiOrt`, `SdrMatMul`/`SdrConv`) and on the DJL engine (`SdrPocReport`; latency: median ms and "
           + "ratio to the dense fp32 network on the same runtime).\n");
       for (String arch : c.archs()) {
+        Path trained = c.module().resolve("target/sdr-poc").resolve(c.quick() ? "trained-quick" : "trained").resolve(arch);
+        md.append(String.format(Locale.ROOT, "%n%s: %s%n", arch.toUpperCase(Locale.ROOT),
+            Files.isRegularFile(trained.resolve("train.tsv"))
+                ? "the trained networks of an earlier run, reused from " + trained + " (their PyTorch accuracy is that run's)"
+                : "trained in this run"));
         List<SdrPocReport.Row> rows = SdrPocReport.run(c.module().resolve("target/sdr-poc"),
             FashionMnistImages.DEFAULT_DIR, arch, c.quick(), false, c.sdrRuns(), c.threads());
         sparsity.put(arch, rows);

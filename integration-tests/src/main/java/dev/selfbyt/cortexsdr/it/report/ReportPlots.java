@@ -40,22 +40,23 @@ final class ReportPlots {
    */
   static XYChart pareto(List<Point> points, Predicate<String> which, String title, String yTitle) {
     XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
-        .xAxisTitle("times smaller than the fp32 file (log)").yAxisTitle(yTitle).build();
+        .xAxisTitle("times smaller than the fp32 file").yAxisTitle(yTitle).build();
     c.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-    c.getStyler().setXAxisLogarithmic(true);
-    c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-    c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+    c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+    c.getStyler().setLegendFont(c.getStyler().getLegendFont().deriveFont(11f));
     c.getStyler().setMarkerSize(9);
     Map<String, List<Point>> series = new LinkedHashMap<>();
     for (Point p : points) {
       if (which.test(p.model())) {
-        series.computeIfAbsent(p.model() + ": " + p.kind(), k -> new ArrayList<>()).add(p);
+        series.computeIfAbsent(p.model().replace("all-", "").replace("-en-v1.5", "").replace("_320x320", "") + ": "
+            + p.kind().replace("ONNX Runtime", "ORT").replace(" -> quantized .onnx", " export"), k -> new ArrayList<>())
+            .add(p);
       }
     }
     for (Map.Entry<String, List<Point>> e : series.entrySet()) {
       c.addSeries(e.getKey(), e.getValue().stream().map(Point::ratio).toList(),
           e.getValue().stream().map(Point::fidelity).toList()).setMarker(e.getKey().contains("twin")
-              ? SeriesMarkers.DIAMOND : SeriesMarkers.CIRCLE);
+              ? SeriesMarkers.DIAMOND : e.getKey().contains("DJL") ? SeriesMarkers.SQUARE : SeriesMarkers.CIRCLE);
     }
     return c;
   }
@@ -84,8 +85,9 @@ final class ReportPlots {
     if (b != null) {
       double base = b.get(0).latencyMs();
       for (ModelReport.Row r : b) {
-        if (!Double.isNaN(r.latencyMs()) && !r.variant().startsWith("fp32")) {
-          names.add("B: ORT " + shorter(r.variant()));
+        if (!Double.isNaN(r.latencyMs())) {
+          names.add("B: " + (r.variant().startsWith("ONNX Runtime") ? "" : "ORT ")
+              + shorter(r.variant().replace(" original", "")));
           values.add(r.latencyMs() / base);
         }
       }

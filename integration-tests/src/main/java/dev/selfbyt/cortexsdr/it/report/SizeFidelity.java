@@ -39,10 +39,11 @@ final class SizeFidelity {
     return String.format(Locale.ROOT, "%d Moby-Dick sentences per model; fidelity is the cosine of the pooled "
         + "embeddings against the fp32 model, the file run in ONNX Runtime %s. `(decoded)` rows: the `.cai` file's "
         + "size, its weights decoded to fp32 in an ONNX file; `-> quantized .onnx`: the file "
-        + "`cortexsdr export-onnx --mode quantized` writes (the size ONNX Runtime loads). Calibrated rows: "
-        + "%d further sentences the evaluation never sees. Latency (batch 1, 128 tokens, %d threads, median "
+        + "`cortexsdr export-onnx --mode quantized` writes (the size ONNX Runtime loads). %s Latency (batch 1, 128 tokens, %d threads, median "
         + "of %d calls, the sessions taking turns) is in the latency section.%n%n%s", c.sentences(),
-        ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(), c.calibration(), c.threads(), c.latencyRuns(),
+        ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(), c.methods().isEmpty()
+        ? "No calibrated rows in this run." : String.format(Locale.ROOT, "Calibrated rows (%s): %d further sentences "
+        + "the evaluation never sees.", String.join(", ", c.methods()), c.calibration()), c.threads(), c.latencyRuns(),
         ModelReport.markdown(withoutLatency(all)));
   }
 
