@@ -48,7 +48,7 @@ final class ReportPlots {
     Map<String, List<Point>> series = new LinkedHashMap<>();
     for (Point p : points) {
       if (which.test(p.model())) {
-        series.computeIfAbsent(p.model().replace("all-", "").replace("-en-v1.5", "").replace("_320x320", "") + ": "
+        series.computeIfAbsent(p.model().replaceFirst("^all-", "").replace("_320x320", "") + ": "
             + p.kind().replace("ONNX Runtime", "ORT").replace(" -> quantized .onnx", " export"), k -> new ArrayList<>())
             .add(p);
       }
