@@ -24,7 +24,7 @@ import java.util.Map;
  * package comment for the sections and the code each one calls.
  *
  * <pre>
- * ./benchmark            # the full run, into docs/ (about 25 minutes on 2 cores)
+ * ./benchmark            # the full run, into docs/ (10-25 minutes on the shared 2 cores)
  * ./benchmark --quick    # the CI form, into integration-tests/target/report-quick/
  * </pre>
  *
