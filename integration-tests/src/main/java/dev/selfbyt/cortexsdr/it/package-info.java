@@ -9,5 +9,8 @@
  * dev.selfbyt.cortexsdr.it.bench.CodecBenchReport}, the end-to-end compression table from {@link
  * dev.selfbyt.cortexsdr.it.bench.CompressBenchReport} (which runs {@link
  * dev.selfbyt.cortexsdr.it.bench.CompressRun} in fresh JVMs, on this build and on an older one).
+ * The generated benchmark report (docs/benchmark-report.md and its plots) comes from {@link
+ * dev.selfbyt.cortexsdr.it.report.BenchmarkReport} ({@code ./benchmark}), which calls those mains'
+ * measuring code.
  */
 package dev.selfbyt.cortexsdr.it;

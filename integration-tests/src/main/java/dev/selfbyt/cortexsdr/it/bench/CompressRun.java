@@ -27,13 +27,44 @@ import java.util.Locale;
 public final class CompressRun {
   private CompressRun() {}
 
+  /**
+   * One compression.
+   *
+   * @param run 0 for the cold one (first in this JVM), then 1..reps
+   * @param openMs parsing the ONNX file
+   * @param timeMs the compression's own timer
+   * @param totalMs open plus compress, wall time
+   * @param cpuMs CPU time of the whole process during open plus compress
+   * @param inputBytes the ONNX file's size
+   * @param outputBytes the {@code .cai} file's size
+   * @param sha256 of the {@code .cai}
+   */
+  public record Run(int run, double openMs, long timeMs, double totalMs, double cpuMs, long inputBytes,
+      long outputBytes, String sha256) {
+    /** Input megabytes (10^6) per second of wall time, open included. */
+    public double mbPerSecond() {
+      return inputBytes / 1e3 / totalMs;
+    }
+
+    /** The line the main prints. */
+    public String line() {
+      return String.format(Locale.ROOT, "run=%d openMs=%.1f timeMs=%d totalMs=%.1f cpuMs=%.0f inputBytes=%d "
+          + "outputBytes=%d sha256=%s", run, openMs, timeMs, totalMs, cpuMs, inputBytes, outputBytes, sha256);
+    }
+  }
+
   public static void main(String[] args) throws Exception {
-    Path model = Path.of(args[0]);
-    Preset preset = Preset.parse(args[1]);
-    int reps = Integer.parseInt(args[2]);
-    Path out = Path.of(args[3]).resolve(model.getFileName() + "." + preset.id() + ".cai");
+    for (Run r : runs(Path.of(args[0]), Preset.parse(args[1]), Integer.parseInt(args[2]), Path.of(args[3]))) {
+      System.out.println(r.line());
+    }
+  }
+
+  /** Compresses {@code model} with CLI defaults at {@code preset} into {@code outDir}, cold then {@code reps} more. */
+  public static java.util.List<Run> runs(Path model, Preset preset, int reps, Path outDir) throws Exception {
+    Path out = outDir.resolve(model.getFileName() + "." + preset.id() + ".cai");
     CompressionOptions options = CompressionOptions.builder().preset(preset).build();
     var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    java.util.List<Run> runs = new java.util.ArrayList<>();
     for (int run = 0; run <= reps; run++) {
       long cpu0 = os.getProcessCpuTime();
       long t0 = System.nanoTime();
@@ -45,10 +76,10 @@ public final class CompressRun {
       }
       long t1 = System.nanoTime();
       long cpu1 = os.getProcessCpuTime();
-      System.out.printf(Locale.ROOT, "run=%d openMs=%.1f timeMs=%d totalMs=%.1f cpuMs=%.0f inputBytes=%d "
-          + "outputBytes=%d sha256=%s%n", run, (opened - t0) / 1e6, stats.timeMs(), (t1 - t0) / 1e6,
-          (cpu1 - cpu0) / 1e6, Files.size(model), stats.outputBytes(), sha256(out));
+      runs.add(new Run(run, (opened - t0) / 1e6, stats.timeMs(), (t1 - t0) / 1e6, (cpu1 - cpu0) / 1e6,
+          Files.size(model), stats.outputBytes(), sha256(out)));
     }
+    return runs;
   }
 
   private static String sha256(Path file) throws Exception {

@@ -303,8 +303,9 @@ public final class DjlEngineReport {
   }
 
   /** Per runtime, the timed calls (ns) of one latency run, the tokens and the load average around it. */
-  record Times(Map<String, List<Long>> times, int tokens, double loadBefore, double loadAfter) {
-    double median(String runtime) {
+  public record Times(Map<String, List<Long>> times, int tokens, double loadBefore, double loadAfter) {
+    /** The median call of {@code runtime} in milliseconds. */
+    public double median(String runtime) {
       return DjlEngineReport.median(times.get(runtime));
     }
 
@@ -312,7 +313,8 @@ public final class DjlEngineReport {
       return times.get(runtime).stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
     }
 
-    String markdown(RealModel model, int threads) {
+    /** The latency table of this run, with its conditions. */
+    public String markdown(RealModel model, int threads) {
       double base = median(ORT_FP32);
       StringBuilder sb = new StringBuilder();
       sb.append(String.format(Locale.ROOT, "%n%s, batch %d, %d tokens%s, %d threads, median of %d calls each "
@@ -342,8 +344,10 @@ public final class DjlEngineReport {
     }
   }
 
-  static final String ORT_FP32 = "ONNX Runtime fp32";
-  static final String ORT_TWIN = "ONNX Runtime int8 twin (its dynamic quantization)";
+  /** The anchor's row name in {@link Times}. */
+  public static final String ORT_FP32 = "ONNX Runtime fp32";
+  /** The int8 twin's row name in {@link Times} (present with the W8A8 file, {@link #includeW8a8}). */
+  public static final String ORT_TWIN = "ONNX Runtime int8 twin (its dynamic quantization)";
 
   /** One timed call of a runtime. */
   private interface Call {
@@ -351,6 +355,14 @@ public final class DjlEngineReport {
   }
   /** Whether the latency runs add the W8A8 file ({@code --w8a8 true}). */
   static boolean withW8a8;
+  /**
+   * Whether {@link #fidelity} and {@link #latencyTimes} add the {@code int8-fast} (W8A8) file, and the
+   * latency run ONNX Runtime's int8 twin as its anchor ({@code --w8a8 true}).
+   */
+  public static void includeW8a8(boolean on) {
+    withW8a8 = on;
+  }
+
   /** Sentences per timed call ({@code --batch N}): 1 is one 128-token input, more are Moby-Dick sentences padded. */
   static int batchSize = 1;
 
@@ -362,8 +374,8 @@ public final class DjlEngineReport {
     return out;
   }
 
-  /** The timed calls behind {@link #latency}. */
-  static Times latencyTimes(RealModel model, List<Preset> presets, int runs, int threads, Path work,
+  /** The timed calls behind {@link #latency}: the result record, for reports that plot it. */
+  public static Times latencyTimes(RealModel model, List<Preset> presets, int runs, int threads, Path work,
       Path torchScript) throws Exception {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     String text = String.join(" ", MobyDick.sentences(40, 500));
