@@ -1,7 +1,7 @@
 package dev.selfbyt.cortexsdr.it.report;
 
 import ai.djl.engine.Engine;
-import ai.onnxruntime.OrtEnvironment;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.it.djl.PyTorchBaseline;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -41,7 +41,7 @@ public record RunInfo(Instant started, String cpu, int cores, String memory, Str
    */
   public static RunInfo capture() throws IOException {
     Engine.getEngine("CortexSDR");
-    String ort = OrtEnvironment.getEnvironment().getVersion();
+    String ort = OrtEnvironments.get().getVersion();
     String pytorch = PyTorchBaseline.present() ? Engine.getEngine("PyTorch").getVersion()
         : "not on this JVM's class path (no PyTorch rows)";
     return new RunInfo(Instant.now().truncatedTo(ChronoUnit.SECONDS), procField("/proc/cpuinfo", "model name"),

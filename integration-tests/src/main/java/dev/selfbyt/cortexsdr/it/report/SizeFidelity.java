@@ -41,7 +41,7 @@ final class SizeFidelity {
         + "size, its weights decoded to fp32 in an ONNX file; `-> quantized .onnx`: the file "
         + "`cortexsdr export-onnx --mode quantized` writes (the size ONNX Runtime loads). %s Latency (batch 1, 128 tokens, %d threads, median "
         + "of %d calls, the sessions taking turns) is in the latency section.%n%n%s", c.sentences(),
-        ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion(), c.methods().isEmpty()
+        dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments.get().getVersion(), c.methods().isEmpty()
         ? "No calibrated rows in this run." : String.format(Locale.ROOT, "Calibrated rows (%s): %d further sentences "
         + "the evaluation never sees.", String.join(", ", c.methods()), c.calibration()), c.threads(), c.latencyRuns(),
         ModelReport.markdown(withoutLatency(all)));
