@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
+import dev.selfbyt.cortexsdr.djl.kernel.FusedKernels;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import java.util.Arrays;
@@ -64,7 +65,10 @@ final class FusedAttention {
       int mOff = m == null ? 0 : b * st[0] + h * st[1];
       int mRow = m == null ? 0 : st[2];
       int mStep = m == null ? 0 : st[3];
-      head(kern, qa, qOff, ka, kOff, va, vOff, sq, sk, heads, d, dv, scale, m, mOff, mRow, mStep, out, oOff);
+      if (!FusedKernels.attentionHead(kern, qa, qOff, ka, kOff, va, vOff, sq, sk, heads, d, dv, scale, m, mOff, mRow,
+          mStep, out, oOff)) {
+        head(kern, qa, qOff, ka, kOff, va, vOff, sq, sk, heads, d, dv, scale, m, mOff, mRow, mStep, out, oOff);
+      }
     });
     return Value.ofFloats(new long[] {batch, sq, heads, dv}, out);
   }

@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.selfbyt.cortexsdr.djl.kernel.FusedKernels;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import java.util.Arrays;
@@ -131,6 +132,9 @@ final class FusedOps {
     int rows = cols == 0 ? 0 : u.length / cols;
     Kernels k = Kernels.get();
     inRowChunks(rows, u.length, (r0, r1) -> {
+      if (FusedKernels.skipLayerNormRows(k, u, v, r0, r1, cols, eps, g, b, s, dst, both ? scaledDst : null)) {
+        return;
+      }
       if (v != null) {
         for (int i = r0 * cols, end = r1 * cols; i < end; i++) {
           dst[i] = u[i] + v[i];
@@ -152,20 +156,7 @@ final class FusedOps {
   }
 
   static Value layerNorm(Value x, Value gamma, Value beta, float eps) {
-    long[] s = x.shapeRef();
-    int cols = s.length == 0 ? 1 : (int) s[s.length - 1];
-    float[] g = gamma == null ? null : gamma.floats();
-    float[] b = beta == null ? null : beta.floats();
-    if ((g != null && g.length != cols) || (b != null && b.length != cols)) {
-      throw new IllegalArgumentException("layer norm over " + cols + " values with scale " + (g == null ? "-"
-          : g.length) + " and bias " + (b == null ? "-" : b.length));
-    }
-    float[] src = x.floats();
-    float[] dst = new float[src.length];
-    int rows = cols == 0 ? 0 : src.length / cols;
-    Kernels k = Kernels.get();
-    inRowChunks(rows, src.length, (r0, r1) -> k.layerNormRows(src, r0, r1, cols, eps, g, b, dst));
-    return Value.ofFloats(s, dst);
+    return layerNorm(x, null, gamma, beta, null, eps, false)[0];
   }
 
   /** Rows per softmax or layer-norm kernel call: enough to amortize a call, small enough to share among threads. */
