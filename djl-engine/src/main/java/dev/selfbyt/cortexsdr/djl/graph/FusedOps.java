@@ -20,7 +20,7 @@ final class FusedOps {
   static Ops.Op compile(NodeProto n, int opset) {
     Attrs a = new Attrs(n);
     return switch (n.getOpType()) {
-      case "Gelu" -> in -> Ops.one(gelu(in[0], in.length > 1 ? in[1] : null));
+      case "Gelu" -> in -> Ops.one(gelu(in[0], in.length > 1 ? in[1] : null, false));
       case "LayerNorm" -> {
         float eps = a.f("epsilon", 1e-5f);
         boolean both = n.getOutputCount() > 1;
@@ -37,7 +37,13 @@ final class FusedOps {
           return Ops.one(in.length > 5 && in[5] != null ? scaled(o, in[5]) : o);
         };
       }
-      case "MatMulBias" -> in -> Ops.one(ProductOps.matMul(in[0], in[1], in[2].floats()));
+      case "MatMulBias" -> {
+        boolean gelu = a.i("gelu", 0) != 0;
+        yield in -> {
+          Value y = ProductOps.matMul(in[0], in[1], in[2].floats());
+          return Ops.one(gelu ? gelu(y, in.length > 3 ? in[3] : null, true) : y);
+        };
+      }
       case "ScaledMaskedSoftmax" -> {
         float scale = a.f("scale", 1f);
         long axis = a.i("axis", opset < 13 ? 1 : -1);
@@ -48,16 +54,17 @@ final class FusedOps {
   }
 
   static Value gelu(Value x) {
-    return gelu(x, null);
+    return gelu(x, null, false);
   }
 
   /**
    * GELU, then (when {@code scale} is not null) {@code Mul} by it: a vector along the last axis is
-   * applied to each chunk while it is in cache, any other shape as the {@code Mul} node would.
+   * applied to each chunk while it is in cache, any other shape as the {@code Mul} node would;
+   * {@code inPlace}: written over {@code x}, a dense tensor the caller made and no one else reads.
    */
-  static Value gelu(Value x, Value scale) {
+  static Value gelu(Value x, Value scale, boolean inPlace) {
     float[] src = x.floats();
-    float[] dst = new float[src.length];
+    float[] dst = inPlace ? src : new float[src.length];
     long[] shape = x.shapeRef();
     int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
     float[] s = scale != null && scale.rank() == 1 && scale.size() == cols && cols > 0 ? scale.floats() : null;

@@ -26,9 +26,10 @@ import java.util.Set;
  *       optional {@code Mul} by a constant and {@code Add} of a constant; when {@code x} is an {@code
  *       Add} of two computed values read by nothing else (a residual connection), that sum is made
  *       in the same pass ({@code skip}, ONNX Runtime's SkipLayerNormalization).
- *   <li>{@code MatMulBias(x, W, b)}: {@code MatMul(x, W)} with a constant 2-D {@code W} followed by
- *       {@code Add} of a constant vector {@code b} (either operand order): the bias is added by the
- *       GEMM while its tile is in cache.
+ *   <li>{@code MatMulBias(x, W, b, scale?; gelu?)}: {@code MatMul(x, W)} with a constant 2-D {@code
+ *       W} followed by {@code Add} of a constant vector {@code b} (either operand order): the bias is
+ *       added by the GEMM while its tile is in cache; with {@code gelu=1} the GELU that reads it
+ *       alone (and its smoothing scale) runs in place on the product.
  *   <li>{@code ScaledMaskedSoftmax(s, mask?; scale, axis)}: {@code Softmax(Add(Div(s, c), mask))}
  *       (or {@code Mul(s, c)}, or no scaling): one pass per row.
  *   <li>{@code Attention(q, k, v, mask?; scale)}: multi-head attention as BERT-style models export
@@ -117,7 +118,50 @@ final class Fusion {
         out.add(n);
       }
     }
-    return foldScales(out, constants, graphOutputs);
+    return geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs);
+  }
+
+  /**
+   * A fused {@code Gelu} (scaled or not) whose input is a {@code MatMulBias} output read by nothing
+   * else becomes that node's epilogue ({@code MatMulBias} with {@code gelu=1}, the scale as a fourth
+   * input): the activation runs in place on the product, with no tensor of its own.
+   */
+  private static List<NodeProto> geluAfterBias(List<NodeProto> nodes, Set<String> graphOutputs) {
+    Map<String, NodeProto> producer = new HashMap<>();
+    Map<String, Integer> readers = new HashMap<>();
+    for (NodeProto n : nodes) {
+      n.getOutputList().forEach(o -> producer.put(o, n));
+      n.getInputList().stream().distinct().forEach(i -> readers.merge(i, 1, Integer::sum));
+    }
+    Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
+    Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
+    for (NodeProto g : nodes) {
+      if (!g.getDomain().equals(DOMAIN) || !g.getOpType().equals("Gelu")) {
+        continue;
+      }
+      String x = g.getInput(0);
+      NodeProto mm = producer.get(x);
+      if (mm == null || !mm.getDomain().equals(DOMAIN) || !mm.getOpType().equals("MatMulBias")
+          || mm.getInputCount() != 3 || readers.getOrDefault(x, 0) != 1 || graphOutputs.contains(x)) {
+        continue;
+      }
+      NodeProto.Builder b = mm.toBuilder().setOutput(0, g.getOutput(0)).addAttribute(intAttr("gelu", 1));
+      if (g.getInputCount() > 1) {
+        b.addInput(g.getInput(1));
+      }
+      rewritten.put(mm, b.build());
+      dropped.put(g, Boolean.TRUE);
+    }
+    if (dropped.isEmpty()) {
+      return nodes;
+    }
+    List<NodeProto> out = new ArrayList<>(nodes.size());
+    for (NodeProto n : nodes) {
+      if (!dropped.containsKey(n)) {
+        out.add(rewritten.getOrDefault(n, n));
+      }
+    }
+    return out;
   }
 
   /**
