@@ -34,7 +34,10 @@ final class FusedOps {
           if (in.length > 4 && in[4] != null) {
             o = ShapeOps.reshape(o, in[4].longs(), false);
           }
-          return Ops.one(in.length > 5 && in[5] != null ? scaled(o, in[5]) : o);
+          if (in.length > 5 && in[5] != null) {
+            o = in.length > 4 && in[4] != null ? scaled(o, in[5]) : scaledFlat(o, in[5]);
+          }
+          return Ops.one(o);
         };
       }
       case "MatMulBias" -> {
@@ -91,6 +94,22 @@ final class FusedOps {
         dst[r + c] = src[r + c] * s[c];
       }
     }
+  }
+
+  /**
+   * {@code y} with value {@code i} (flat order) times {@code scale[i % scale.length]}: the {@code
+   * Mul} by {@code scale} after a {@code Reshape} whose last dimension is its length. Left as is
+   * when the size is not a multiple (that Reshape then fails as it would have).
+   */
+  static Value scaledFlat(Value y, Value scale) {
+    float[] s = scale.floats();
+    float[] src = y.floats();
+    if (s.length == 0 || src.length % s.length != 0) {
+      return y;
+    }
+    float[] dst = new float[src.length];
+    scaleRows(src, 0, src.length, s, dst);
+    return Value.ofFloats(y.shapeRef(), dst);
   }
 
   /** {@code y * scale} as the {@code Mul} node computes it, in one pass when {@code scale} runs along the last axis. */

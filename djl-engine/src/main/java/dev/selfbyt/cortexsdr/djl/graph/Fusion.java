@@ -43,7 +43,9 @@ import java.util.Set;
  * fused {@code LayerNorm}, {@code Gelu} or {@code Attention} (with its {@code Reshape}) that
  * produces its operand: {@code LayerNorm(x, gamma, beta, skip, scale)} gives {@code y} and {@code y
  * * scale} (the second output, or the only one when {@code y} has no other reader), {@code Gelu(x,
- * scale)} and {@code Attention(q, k, v, mask, shape, scale)} the scaled output.
+ * scale)} and {@code Attention(q, k, v, mask, shape, scale)} the scaled output (with no {@code
+ * shape}, when {@code Shape} nodes also read the attention's output, the scale goes by flat index
+ * modulo its length, which the {@code Reshape} after it, ending in that constant, makes the Mul's).
  */
 final class Fusion {
   static final String DOMAIN = "dev.selfbyt.cortexsdr.fused";
@@ -121,6 +123,38 @@ final class Fusion {
     return geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs);
   }
 
+  /** True when every node of {@code readers} but {@code except} is a {@code Shape} (which reads no values). */
+  private static boolean onlyShapesBesides(List<NodeProto> readers, NodeProto except) {
+    if (readers == null) {
+      return false;
+    }
+    for (NodeProto r : readers) {
+      if (r != except && !(r.getDomain().isEmpty() && r.getOpType().equals("Shape"))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * True when the Reshape target {@code shape} ends in the constant {@code len}: a constant
+   * target, or a {@code Concat} (axis 0) whose last operand is the one-element constant {@code len}.
+   */
+  private static boolean lastDimIs(String shape, int len, Map<String, NodeProto> producer, Constants constants) {
+    Value c = constants.get(shape);
+    if (c == null) {
+      NodeProto cat = producer.get(shape);
+      if (cat == null || !cat.getDomain().isEmpty() || !cat.getOpType().equals("Concat")
+          || new Attrs(cat).i("axis", 0) != 0 || cat.getInputCount() == 0) {
+        return false;
+      }
+      Value last = constants.get(cat.getInput(cat.getInputCount() - 1));
+      return last != null && !last.isFloating() && last.size() == 1 && last.longs()[0] == len;
+    }
+    long[] v = c.isFloating() ? null : c.longs();
+    return v != null && v.length > 0 && v[v.length - 1] == len;
+  }
+
   /**
    * A fused {@code Gelu} (scaled or not) whose input is a {@code MatMulBias} output read by nothing
    * else becomes that node's epilogue ({@code MatMulBias} with {@code gelu=1}, the scale as a fourth
@@ -176,9 +210,13 @@ final class Fusion {
   private static List<NodeProto> foldScales(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
     Map<String, NodeProto> producer = new HashMap<>();
     Map<String, Integer> readers = new HashMap<>();
+    Map<String, List<NodeProto>> readerNodes = new HashMap<>();
     for (NodeProto n : nodes) {
       n.getOutputList().forEach(o -> producer.put(o, n));
-      n.getInputList().stream().distinct().forEach(i -> readers.merge(i, 1, Integer::sum));
+      n.getInputList().stream().distinct().forEach(i -> {
+        readers.merge(i, 1, Integer::sum);
+        readerNodes.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+      });
     }
     Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
     Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
@@ -220,6 +258,18 @@ final class Fusion {
             reshape = p;
             p = att;
             b = att.toBuilder().addInput(reshape.getInput(1)).addInput(scale).setOutput(0, mul.getOutput(0));
+          } else if (att != null && att.getDomain().equals(DOMAIN) && att.getOpType().equals("Attention")
+              && att.getInputCount() == 4 && !graphOutputs.contains(p.getInput(0)) && !rewritten.containsKey(att)
+              && !rewritten.containsKey(p) && onlyShapesBesides(readerNodes.get(p.getInput(0)), p)
+              && lastDimIs(p.getInput(1), sv.size(), producer, constants)) {
+            // as BERT exports it: Shape nodes read the attention's output to make the Reshape's
+            // target, whose last dimension is a constant, the scale's length; the Reshape keeps
+            // the flat order, so scaling the attention's output by flat index modulo that length
+            // is the Mul after the Reshape
+            rewritten.put(att, att.toBuilder().addInput("").addInput(scale).build());
+            rewritten.put(p, p.toBuilder().setOutput(0, mul.getOutput(0)).build());
+            dropped.put(mul, Boolean.TRUE);
+            break;
           }
         }
         if (b != null) {

@@ -97,7 +97,21 @@ class FusedAttentionTest {
         .setType(AttributeProto.AttributeType.INT).setI(3).build()));
     node("MatMul", List.of("p", "vt"), "o");
     node("Transpose", List.of("o"), "ot", perm(0, 2, 1, 3));
-    if (twoK) {
+    if (twoK && batch == 2) {
+      // as BERT exports it: the target made from Shape(ot), then the smoothing of a W8A8 export
+      shape("i0", 0);
+      shape("i1", 1);
+      shape("hd", heads * dv);
+      node("Shape", List.of("ot"), "sh");
+      node("Gather", List.of("sh", "i0"), "b0");
+      node("Gather", List.of("sh", "i1"), "b1");
+      g.addNode(NodeProto.newBuilder().setOpType("Concat").setName("cat").addInput("b0").addInput("b1")
+          .addInput("hd").addOutput("os2").addAttribute(AttributeProto.newBuilder().setName("axis")
+              .setType(AttributeProto.AttributeType.INT).setI(0)));
+      node("Reshape", List.of("ot", "os2"), "o3");
+      vector("smooth", heads * dv);
+      node("Mul", List.of("o3", "smooth"), "out");
+    } else if (twoK) {
       // as a W8A8 export smooths the output projection's input: folded into the node
       node("Reshape", List.of("ot", "os"), "o3");
       vector("smooth", heads * dv);
