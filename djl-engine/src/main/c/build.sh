@@ -22,7 +22,7 @@ build() { # arch compiler
   local arch=$1 cc=$2
   local out="$classes/native/linux-$arch"
   mkdir -p "$out"
-  "$cc" "${flags[@]}" "$src/cortexsdr_kernels.c" -o "$out/libcortexsdr_kernels.so" -lm
+  "$cc" "${flags[@]}" "$src/cortexsdr_kernels.c" "$src/fused_ops.c" -o "$out/libcortexsdr_kernels.so" -lm
   echo "built $out/libcortexsdr_kernels.so with $cc ($($cc -dumpversion))"
 }
 for arch in x86_64 aarch64; do

@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.selfbyt.cortexsdr.djl.kernel.FusedKernels;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import java.util.Arrays;
@@ -19,12 +20,33 @@ final class FusedOps {
   static Ops.Op compile(NodeProto n, int opset) {
     Attrs a = new Attrs(n);
     return switch (n.getOpType()) {
-      case "Gelu" -> in -> Ops.one(gelu(in[0]));
+      case "Gelu" -> in -> Ops.one(gelu(in[0], in.length > 1 ? in[1] : null, false));
       case "LayerNorm" -> {
         float eps = a.f("epsilon", 1e-5f);
-        yield in -> Ops.one(layerNorm(in[0], in[1], in[2], eps));
+        boolean both = n.getOutputCount() > 1;
+        yield in -> layerNorm(in[0], in.length > 3 ? in[3] : null, in[1], in[2], in.length > 4 ? in[4] : null, eps,
+            both);
       }
-      case "MatMulBias" -> in -> Ops.one(ProductOps.matMul(in[0], in[1], in[2].floats()));
+      case "Attention" -> {
+        float scale = a.f("scale", 1f);
+        yield in -> {
+          Value o = FusedAttention.run(in[0], in[1], in[2], in.length > 3 ? in[3] : null, scale);
+          if (in.length > 4 && in[4] != null) {
+            o = ShapeOps.reshape(o, in[4].longs(), false);
+          }
+          if (in.length > 5 && in[5] != null) {
+            o = in.length > 4 && in[4] != null ? scaled(o, in[5]) : scaledFlat(o, in[5]);
+          }
+          return Ops.one(o);
+        };
+      }
+      case "MatMulBias" -> {
+        boolean gelu = a.i("gelu", 0) != 0;
+        yield in -> {
+          Value y = ProductOps.matMul(in[0], in[1], in[2].floats());
+          return Ops.one(gelu ? gelu(y, in.length > 3 ? in[3] : null, true) : y);
+        };
+      }
       case "ScaledMaskedSoftmax" -> {
         float scale = a.f("scale", 1f);
         long axis = a.i("axis", opset < 13 ? 1 : -1);
@@ -35,33 +57,132 @@ final class FusedOps {
   }
 
   static Value gelu(Value x) {
+    return gelu(x, null, false);
+  }
+
+  /**
+   * GELU, then (when {@code scale} is not null) {@code Mul} by it: a vector along the last axis is
+   * applied to each chunk while it is in cache, any other shape as the {@code Mul} node would;
+   * {@code inPlace}: written over {@code x}, a dense tensor the caller made and no one else reads.
+   */
+  static Value gelu(Value x, Value scale, boolean inPlace) {
     float[] src = x.floats();
-    float[] dst = new float[src.length];
+    float[] dst = inPlace ? src : new float[src.length];
+    long[] shape = x.shapeRef();
+    int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
+    float[] s = scale != null && scale.rank() == 1 && scale.size() == cols && cols > 0 ? scale.floats() : null;
     Kernels k = Kernels.get();
-    int chunk = 1 << 14;
+    int chunk = cols > 0 && s != null ? Math.max(1, (1 << 14) / cols) * cols : 1 << 14;
     int tasks = (src.length + chunk - 1) / chunk;
     KernelThreads.forEach(tasks, src.length >= PARALLEL_MIN ? Long.MAX_VALUE : 0, t -> {
       int from = t * chunk;
-      k.gelu(src, from, Math.min(chunk, src.length - from), dst, from);
+      int len = Math.min(chunk, src.length - from);
+      k.gelu(src, from, len, dst, from);
+      if (s != null) {
+        scaleRows(dst, from, len, s, dst);
+      }
     });
-    return Value.ofFloats(x.shapeRef(), dst);
+    Value y = Value.ofFloats(shape, dst);
+    return scale != null && s == null ? Arith.binary(Arith.MUL, y, scale) : y;
   }
 
-  static Value layerNorm(Value x, Value gamma, Value beta, float eps) {
-    long[] s = x.shapeRef();
-    int cols = s.length == 0 ? 1 : (int) s[s.length - 1];
+  /** {@code dst[i] = src[i] * s[i % s.length]} over {@code len} values from {@code off}, a multiple of rows. */
+  private static void scaleRows(float[] src, int off, int len, float[] s, float[] dst) {
+    int cols = s.length;
+    for (int r = off, end = off + len; r < end; r += cols) {
+      for (int c = 0; c < cols; c++) {
+        dst[r + c] = src[r + c] * s[c];
+      }
+    }
+  }
+
+  /**
+   * {@code y} with value {@code i} (flat order) times {@code scale[i % scale.length]}: the {@code
+   * Mul} by {@code scale} after a {@code Reshape} whose last dimension is its length. Left as is
+   * when the size is not a multiple (that Reshape then fails as it would have).
+   */
+  static Value scaledFlat(Value y, Value scale) {
+    float[] s = scale.floats();
+    float[] src = y.floats();
+    if (s.length == 0 || src.length % s.length != 0) {
+      return y;
+    }
+    float[] dst = new float[src.length];
+    scaleRows(src, 0, src.length, s, dst);
+    return Value.ofFloats(y.shapeRef(), dst);
+  }
+
+  /** {@code y * scale} as the {@code Mul} node computes it, in one pass when {@code scale} runs along the last axis. */
+  static Value scaled(Value y, Value scale) {
+    long[] shape = y.shapeRef();
+    int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
+    if (scale.rank() != 1 || scale.size() != cols || cols == 0 || !y.isFloating()) {
+      return Arith.binary(Arith.MUL, y, scale);
+    }
+    float[] src = y.floats();
+    float[] dst = new float[src.length];
+    scaleRows(src, 0, src.length, scale.floats(), dst);
+    return Value.ofFloats(shape, dst);
+  }
+
+  /**
+   * The fused {@code LayerNorm} node: {@code LayerNorm(x + skip)} (no sum when {@code skip} is
+   * null), then with {@code scale}: {@code [y, y * scale]} when {@code both}, else {@code [y *
+   * scale]}; without it {@code [y]}.
+   */
+  static Value[] layerNorm(Value x, Value skip, Value gamma, Value beta, Value scale, float eps, boolean both) {
+    long[] shape = x.shapeRef();
+    int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
+    boolean fused = skip == null || Arrays.equals(shape, skip.shapeRef()) && x.isFloating() && skip.isFloating()
+        && shape.length > 0;
+    Value sum = fused ? x : Arith.binary(Arith.ADD, x, skip);
+    float[] s = scale != null && scale.rank() == 1 && scale.size() == cols && cols > 0 ? scale.floats() : null;
+    if (scale != null && s == null || !fused) {
+      Value y = layerNorm(sum, fused ? skip : null, gamma, beta, null, eps, false)[0];
+      if (scale == null) {
+        return new Value[] {y};
+      }
+      Value ys = scaled(y, scale);
+      return both ? new Value[] {y, ys} : new Value[] {ys};
+    }
     float[] g = gamma == null ? null : gamma.floats();
     float[] b = beta == null ? null : beta.floats();
     if ((g != null && g.length != cols) || (b != null && b.length != cols)) {
       throw new IllegalArgumentException("layer norm over " + cols + " values with scale " + (g == null ? "-"
           : g.length) + " and bias " + (b == null ? "-" : b.length));
     }
-    float[] src = x.floats();
-    float[] dst = new float[src.length];
-    int rows = cols == 0 ? 0 : src.length / cols;
+    float[] u = x.floats();
+    float[] v = skip == null ? null : skip.floats();
+    float[] dst = new float[u.length];
+    float[] scaledDst = s == null ? null : both ? new float[u.length] : dst;
+    int rows = cols == 0 ? 0 : u.length / cols;
     Kernels k = Kernels.get();
-    inRowChunks(rows, src.length, (r0, r1) -> k.layerNormRows(src, r0, r1, cols, eps, g, b, dst));
-    return Value.ofFloats(s, dst);
+    inRowChunks(rows, u.length, (r0, r1) -> {
+      if (FusedKernels.skipLayerNormRows(k, u, v, r0, r1, cols, eps, g, b, s, dst, both ? scaledDst : null)) {
+        return;
+      }
+      if (v != null) {
+        for (int i = r0 * cols, end = r1 * cols; i < end; i++) {
+          dst[i] = u[i] + v[i];
+        }
+        k.layerNormRows(dst, r0, r1, cols, eps, g, b, dst);
+      } else {
+        k.layerNormRows(u, r0, r1, cols, eps, g, b, dst);
+      }
+      if (s != null) {
+        scaleRows(dst, r0 * cols, (r1 - r0) * cols, s, scaledDst);
+      }
+    });
+    Value y = Value.ofFloats(shape, dst);
+    if (s == null) {
+      return new Value[] {y};
+    }
+    Value ys = Value.ofFloats(shape, scaledDst);
+    return both ? new Value[] {y, ys} : new Value[] {ys};
+  }
+
+  static Value layerNorm(Value x, Value gamma, Value beta, float eps) {
+    return layerNorm(x, null, gamma, beta, null, eps, false)[0];
   }
 
   /** Rows per softmax or layer-norm kernel call: enough to amortize a call, small enough to share among threads. */

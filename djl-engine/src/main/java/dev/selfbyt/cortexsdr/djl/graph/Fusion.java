@@ -21,15 +21,31 @@ import java.util.Set;
  * <ul>
  *   <li>{@code Gelu(x)}: {@code x * 0.5 * (1 + Erf(x / sqrt(2)))} in its usual orders (and with
  *       {@code Mul(x, 1/sqrt(2))}).
- *   <li>{@code LayerNorm(x, gamma?, beta?; epsilon)}: {@code ReduceMean(x, -1)}, {@code Sub}, {@code
- *       Pow(., 2)}, {@code ReduceMean(-1)}, {@code Add(eps)}, {@code Sqrt}, {@code Div}, then an
- *       optional {@code Mul} by a constant and {@code Add} of a constant.
- *   <li>{@code MatMulBias(x, W, b)}: {@code MatMul(x, W)} with a constant 2-D {@code W} followed by
- *       {@code Add} of a constant vector {@code b} (either operand order): the bias is added by the
- *       GEMM while its tile is in cache.
+ *   <li>{@code LayerNorm(x, gamma?, beta?, skip?; epsilon)}: {@code ReduceMean(x, -1)}, {@code Sub},
+ *       {@code Pow(., 2)}, {@code ReduceMean(-1)}, {@code Add(eps)}, {@code Sqrt}, {@code Div}, then an
+ *       optional {@code Mul} by a constant and {@code Add} of a constant; when {@code x} is an {@code
+ *       Add} of two computed values read by nothing else (a residual connection), that sum is made
+ *       in the same pass ({@code skip}, ONNX Runtime's SkipLayerNormalization).
+ *   <li>{@code MatMulBias(x, W, b, scale?; gelu?)}: {@code MatMul(x, W)} with a constant 2-D {@code
+ *       W} followed by {@code Add} of a constant vector {@code b} (either operand order): the bias is
+ *       added by the GEMM while its tile is in cache; with {@code gelu=1} the GELU that reads it
+ *       alone (and its smoothing scale) runs in place on the product.
  *   <li>{@code ScaledMaskedSoftmax(s, mask?; scale, axis)}: {@code Softmax(Add(Div(s, c), mask))}
  *       (or {@code Mul(s, c)}, or no scaling): one pass per row.
+ *   <li>{@code Attention(q, k, v, mask?; scale)}: multi-head attention as BERT-style models export
+ *       it, {@code Transpose(MatMul(softmax(MatMul(Q, K^T) * scale + mask), V), 0,2,1,3)} with
+ *       {@code Q}, {@code K}, {@code V} the {@code [batch, seq, heads, dim]} values before their
+ *       transposes: computed per (batch, head) on the engine threads, reading the operands in place
+ *       ({@link FusedAttention}); no transposed copy and no full score tensor is made.
  * </ul>
+ *
+ * <p>Then a {@code Mul} by a constant vector (the smoothing of a W8A8 export) is folded into the
+ * fused {@code LayerNorm}, {@code Gelu} or {@code Attention} (with its {@code Reshape}) that
+ * produces its operand: {@code LayerNorm(x, gamma, beta, skip, scale)} gives {@code y} and {@code y
+ * * scale} (the second output, or the only one when {@code y} has no other reader), {@code Gelu(x,
+ * scale)} and {@code Attention(q, k, v, mask, shape, scale)} the scaled output (with no {@code
+ * shape}, when {@code Shape} nodes also read the attention's output, the scale goes by flat index
+ * modulo its length, which the {@code Reshape} after it, ending in that constant, makes the Mul's).
  */
 final class Fusion {
   static final String DOMAIN = "dev.selfbyt.cortexsdr.fused";
@@ -77,7 +93,11 @@ final class Fusion {
       switch (n.getOpType()) {
         case "Erf" -> f.gelu(n);
         case "ReduceMean" -> f.layerNorm(n);
-        case "Softmax" -> f.softmax(n);
+        case "Softmax" -> {
+          if (!f.attention(n)) {
+            f.softmax(n);
+          }
+        }
         default -> {
         }
       }
@@ -98,6 +118,177 @@ final class Fusion {
         out.add(r);
       } else if (!f.removed.containsKey(n)) {
         out.add(n);
+      }
+    }
+    return geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs);
+  }
+
+  /** True when every node of {@code readers} but {@code except} is a {@code Shape} (which reads no values). */
+  private static boolean onlyShapesBesides(List<NodeProto> readers, NodeProto except) {
+    if (readers == null) {
+      return false;
+    }
+    for (NodeProto r : readers) {
+      if (r != except && !(r.getDomain().isEmpty() && r.getOpType().equals("Shape"))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * True when the Reshape target {@code shape} ends in the constant {@code len}: a constant
+   * target, or a {@code Concat} (axis 0) whose last operand is the one-element constant {@code len}.
+   */
+  private static boolean lastDimIs(String shape, int len, Map<String, NodeProto> producer, Constants constants) {
+    Value c = constants.get(shape);
+    if (c == null) {
+      NodeProto cat = producer.get(shape);
+      if (cat == null || !cat.getDomain().isEmpty() || !cat.getOpType().equals("Concat")
+          || new Attrs(cat).i("axis", 0) != 0 || cat.getInputCount() == 0) {
+        return false;
+      }
+      Value last = constants.get(cat.getInput(cat.getInputCount() - 1));
+      return last != null && !last.isFloating() && last.size() == 1 && last.longs()[0] == len;
+    }
+    long[] v = c.isFloating() ? null : c.longs();
+    return v != null && v.length > 0 && v[v.length - 1] == len;
+  }
+
+  /**
+   * A fused {@code Gelu} (scaled or not) whose input is a {@code MatMulBias} output read by nothing
+   * else becomes that node's epilogue ({@code MatMulBias} with {@code gelu=1}, the scale as a fourth
+   * input): the activation runs in place on the product, with no tensor of its own.
+   */
+  private static List<NodeProto> geluAfterBias(List<NodeProto> nodes, Set<String> graphOutputs) {
+    Map<String, NodeProto> producer = new HashMap<>();
+    Map<String, Integer> readers = new HashMap<>();
+    for (NodeProto n : nodes) {
+      n.getOutputList().forEach(o -> producer.put(o, n));
+      n.getInputList().stream().distinct().forEach(i -> readers.merge(i, 1, Integer::sum));
+    }
+    Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
+    Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
+    for (NodeProto g : nodes) {
+      if (!g.getDomain().equals(DOMAIN) || !g.getOpType().equals("Gelu")) {
+        continue;
+      }
+      String x = g.getInput(0);
+      NodeProto mm = producer.get(x);
+      if (mm == null || !mm.getDomain().equals(DOMAIN) || !mm.getOpType().equals("MatMulBias")
+          || mm.getInputCount() != 3 || readers.getOrDefault(x, 0) != 1 || graphOutputs.contains(x)) {
+        continue;
+      }
+      NodeProto.Builder b = mm.toBuilder().setOutput(0, g.getOutput(0)).addAttribute(intAttr("gelu", 1));
+      if (g.getInputCount() > 1) {
+        b.addInput(g.getInput(1));
+      }
+      rewritten.put(mm, b.build());
+      dropped.put(g, Boolean.TRUE);
+    }
+    if (dropped.isEmpty()) {
+      return nodes;
+    }
+    List<NodeProto> out = new ArrayList<>(nodes.size());
+    for (NodeProto n : nodes) {
+      if (!dropped.containsKey(n)) {
+        out.add(rewritten.getOrDefault(n, n));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The per-channel {@code Mul} by a constant vector that a smoothed (SmoothQuant) export puts
+   * before an int8 MatMul, folded into the fused node whose output it scales, so it costs no pass
+   * and no tensor of its own: a {@code LayerNorm} gains the scaled copy as a second output (its
+   * plain output still feeds the residual path), a {@code Gelu} scales what it writes, an {@code
+   * Attention} followed by its {@code Reshape} takes the reshape and the scale in. The products
+   * are the {@code Mul}'s own (each value rounded to float, then multiplied), so results do not
+   * change.
+   */
+  private static List<NodeProto> foldScales(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
+    Map<String, NodeProto> producer = new HashMap<>();
+    Map<String, Integer> readers = new HashMap<>();
+    Map<String, List<NodeProto>> readerNodes = new HashMap<>();
+    for (NodeProto n : nodes) {
+      n.getOutputList().forEach(o -> producer.put(o, n));
+      n.getInputList().stream().distinct().forEach(i -> {
+        readers.merge(i, 1, Integer::sum);
+        readerNodes.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+      });
+    }
+    Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
+    Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
+    for (NodeProto mul : nodes) {
+      if (!mul.getDomain().isEmpty() || !mul.getOpType().equals("Mul") || mul.getInput(0).equals(mul.getInput(1))) {
+        continue;
+      }
+      for (int i = 0; i < 2; i++) {
+        String y = mul.getInput(i);
+        String scale = mul.getInput(1 - i);
+        Value sv = constants.get(scale);
+        NodeProto p = producer.get(y);
+        if (sv == null || !sv.isFloating() || sv.isCompressed() || sv.rank() != 1 || p == null
+            || graphOutputs.contains(y) || rewritten.containsKey(p) || dropped.containsKey(p)) {
+          continue;
+        }
+        boolean sole = readers.getOrDefault(y, 0) == 1;
+        NodeProto.Builder b = null;
+        NodeProto reshape = null;
+        if (p.getDomain().equals(DOMAIN) && p.getOpType().equals("Gelu") && sole) {
+          b = p.toBuilder().addInput(scale).setOutput(0, mul.getOutput(0));
+        } else if (p.getDomain().equals(DOMAIN) && p.getOpType().equals("LayerNorm") && p.getOutputCount() == 1) {
+          b = p.toBuilder();
+          while (b.getInputCount() < 4) {
+            b.addInput("");
+          }
+          b.addInput(scale);
+          if (sole) {
+            b.setOutput(0, mul.getOutput(0));
+          } else {
+            b.addOutput(mul.getOutput(0));
+          }
+        } else if (p.getDomain().isEmpty() && p.getOpType().equals("Reshape") && sole
+            && new Attrs(p).i("allowzero", 0) == 0) {
+          NodeProto att = producer.get(p.getInput(0));
+          if (att != null && att.getDomain().equals(DOMAIN) && att.getOpType().equals("Attention")
+              && att.getInputCount() == 4 && readers.getOrDefault(p.getInput(0), 0) == 1
+              && !graphOutputs.contains(p.getInput(0)) && !rewritten.containsKey(att)) {
+            reshape = p;
+            p = att;
+            b = att.toBuilder().addInput(reshape.getInput(1)).addInput(scale).setOutput(0, mul.getOutput(0));
+          } else if (att != null && att.getDomain().equals(DOMAIN) && att.getOpType().equals("Attention")
+              && att.getInputCount() == 4 && !graphOutputs.contains(p.getInput(0)) && !rewritten.containsKey(att)
+              && !rewritten.containsKey(p) && onlyShapesBesides(readerNodes.get(p.getInput(0)), p)
+              && lastDimIs(p.getInput(1), sv.size(), producer, constants)) {
+            // as BERT exports it: Shape nodes read the attention's output to make the Reshape's
+            // target, whose last dimension is a constant, the scale's length; the Reshape keeps
+            // the flat order, so scaling the attention's output by flat index modulo that length
+            // is the Mul after the Reshape
+            rewritten.put(att, att.toBuilder().addInput("").addInput(scale).build());
+            rewritten.put(p, p.toBuilder().setOutput(0, mul.getOutput(0)).build());
+            dropped.put(mul, Boolean.TRUE);
+            break;
+          }
+        }
+        if (b != null) {
+          rewritten.put(p, b.build());
+          dropped.put(mul, Boolean.TRUE);
+          if (reshape != null) {
+            dropped.put(reshape, Boolean.TRUE);
+          }
+          break;
+        }
+      }
+    }
+    if (dropped.isEmpty()) {
+      return nodes;
+    }
+    List<NodeProto> out = new ArrayList<>(nodes.size());
+    for (NodeProto n : nodes) {
+      if (!dropped.containsKey(n)) {
+        out.add(rewritten.getOrDefault(n, n));
       }
     }
     return out;
@@ -293,6 +484,17 @@ final class Fusion {
       return;
     }
     List<NodeProto> chain = new ArrayList<>(List.of(mean, sub, sq, var, addEps, sqrt, div));
+    // a residual sum read only by this layer norm: added in the same pass (ONNX Runtime's SkipLayerNormalization)
+    String skip = "";
+    NodeProto sum = producedBy(x, "Add");
+    List<NodeProto> xUsers = consumers.getOrDefault(x, List.of());
+    if (sum != null && xUsers.size() == 2 && xUsers.contains(mean) && xUsers.contains(sub) && !graphOutputs.contains(x)
+        && !sum.getInput(0).equals(sum.getInput(1)) && constants.get(sum.getInput(0)) == null
+        && constants.get(sum.getInput(1)) == null) {
+      chain.add(0, sum);
+      x = sum.getInput(0);
+      skip = sum.getInput(1);
+    }
     String out = div.getOutput(0);
     String gamma = "";
     String beta = "";
@@ -308,8 +510,12 @@ final class Fusion {
         out = add.getOutput(0);
       }
     }
-    replace(chain, node("LayerNorm", div.getName() + "/fused_layer_norm").addInput(x).addInput(gamma).addInput(beta)
-        .addOutput(out).addAttribute(floatAttr("epsilon", eps)).build());
+    NodeProto.Builder ln = node("LayerNorm", div.getName() + "/fused_layer_norm").addInput(x).addInput(gamma)
+        .addInput(beta).addOutput(out).addAttribute(floatAttr("epsilon", eps));
+    if (!skip.isEmpty()) {
+      ln.addInput(skip);
+    }
+    replace(chain, ln.build());
   }
 
   /** A dense constant of rank 1 (broadcast along the last axis). */
@@ -321,10 +527,13 @@ final class Fusion {
     return v != null && v.isFloating() && !v.isCompressed() && v.rank() == 1;
   }
 
-  private void softmax(NodeProto softmax) {
+  /** A matched {@code Softmax(Add(scale(scores), mask))}: its nodes in order, operands and scale. */
+  private record SoftmaxMatch(List<NodeProto> chain, String scores, String mask, float scale) {}
+
+  private SoftmaxMatch matchSoftmax(NodeProto softmax) {
     NodeProto add = producedBy(softmax.getInput(0), "Add");
     if (add == null || soleConsumer(add.getOutput(0), "Softmax") != softmax) {
-      return;
+      return null;
     }
     List<NodeProto> chain = new ArrayList<>();
     String scores = null;
@@ -352,17 +561,93 @@ final class Fusion {
       }
     }
     if (scores == null) {
-      return;
+      return null;
     }
     chain.add(add);
     chain.add(softmax);
+    return new SoftmaxMatch(chain, scores, mask, scale);
+  }
+
+  private void softmax(NodeProto softmax) {
+    SoftmaxMatch m = matchSoftmax(softmax);
+    if (m == null) {
+      return;
+    }
     Attrs a = new Attrs(softmax);
-    NodeProto.Builder b = node("ScaledMaskedSoftmax", softmax.getName() + "/fused_softmax").addInput(scores)
-        .addInput(mask).addOutput(softmax.getOutput(0)).addAttribute(floatAttr("scale", scale));
+    NodeProto.Builder b = node("ScaledMaskedSoftmax", softmax.getName() + "/fused_softmax").addInput(m.scores)
+        .addInput(m.mask).addOutput(softmax.getOutput(0)).addAttribute(floatAttr("scale", m.scale));
     if (a.get("axis") != null) {
       b.addAttribute(intAttr("axis", a.i("axis", -1)));
     }
-    replace(chain, b.build());
+    replace(m.chain, b.build());
+  }
+
+  /** A {@code Transpose} producing {@code name} with permutation {@code perm}, read only by {@code reader}. */
+  private NodeProto transposeInto(String name, NodeProto reader, long... perm) {
+    NodeProto t = producedBy(name, "Transpose");
+    return t != null && onlyReadBy(name, reader) && java.util.Arrays.equals(new Attrs(t).ints("perm"), perm) ? t
+        : null;
+  }
+
+  /**
+   * Multi-head self-attention as BERT-style exports write it, matched by structure: {@code Q [b,
+   * s, h, d]} and {@code V} through {@code Transpose(0,2,1,3)}, {@code K} through {@code
+   * Transpose(0,2,3,1)} (or {@code (0,2,1,3)} then {@code (0,1,3,2)}), {@code MatMul}, the scaled
+   * masked softmax over the last of four axes, {@code MatMul} by {@code V}, {@code
+   * Transpose(0,2,1,3)}. Returns false, touching nothing, when any part differs.
+   */
+  private boolean attention(NodeProto softmax) {
+    long axis = new Attrs(softmax).i("axis", Long.MIN_VALUE);
+    if (axis != 3 && axis != -1) {
+      return false; // the default axis depends on the opset; exports name it
+    }
+    SoftmaxMatch sm = matchSoftmax(softmax);
+    if (sm == null) {
+      return false;
+    }
+    NodeProto mm1 = producedBy(sm.scores, "MatMul");
+    if (mm1 == null || !onlyReadBy(sm.scores, sm.chain.get(0))) {
+      return false;
+    }
+    List<NodeProto> chain = new ArrayList<>();
+    NodeProto tq = transposeInto(mm1.getInput(0), mm1, 0, 2, 1, 3);
+    if (tq == null) {
+      return false;
+    }
+    chain.add(tq);
+    String k;
+    NodeProto tk = transposeInto(mm1.getInput(1), mm1, 0, 2, 3, 1);
+    if (tk != null) {
+      chain.add(tk);
+      k = tk.getInput(0);
+    } else {
+      tk = transposeInto(mm1.getInput(1), mm1, 0, 1, 3, 2);
+      NodeProto tk0 = tk == null ? null : transposeInto(tk.getInput(0), tk, 0, 2, 1, 3);
+      if (tk0 == null) {
+        return false;
+      }
+      chain.add(tk0);
+      chain.add(tk);
+      k = tk0.getInput(0);
+    }
+    NodeProto mm2 = soleConsumer(softmax.getOutput(0), "MatMul");
+    if (mm2 == null || !mm2.getInput(0).equals(softmax.getOutput(0))) {
+      return false;
+    }
+    NodeProto tv = transposeInto(mm2.getInput(1), mm2, 0, 2, 1, 3);
+    NodeProto to = soleConsumer(mm2.getOutput(0), "Transpose");
+    if (tv == null || to == null || !java.util.Arrays.equals(new Attrs(to).ints("perm"), new long[] {0, 2, 1, 3})) {
+      return false;
+    }
+    chain.add(mm1);
+    chain.addAll(sm.chain);
+    chain.add(tv);
+    chain.add(mm2);
+    chain.add(to);
+    replace(chain, node("Attention", softmax.getName() + "/fused_attention").addInput(tq.getInput(0)).addInput(k)
+        .addInput(tv.getInput(0)).addInput(sm.mask).addOutput(to.getOutput(0))
+        .addAttribute(floatAttr("scale", sm.scale)).build());
+    return true;
   }
 
   private void matMulBias(NodeProto matMul) {

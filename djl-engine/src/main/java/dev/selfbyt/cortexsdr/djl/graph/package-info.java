@@ -7,10 +7,13 @@
  * nodes once at load time, checks every operator is known (listing the ones that are not) and
  * evaluates the graph for each call, freeing intermediate values after their last use. Before
  * compiling, {@link dev.selfbyt.cortexsdr.djl.graph.Fusion} rewrites the standard exported chains
- * (GELU, layer norm, MatMul plus bias, scaled and masked softmax) into single nodes that {@link
- * dev.selfbyt.cortexsdr.djl.graph.FusedOps} runs in one pass, as ONNX Runtime's graph optimizer
- * does (the engine option {@code fusion=false} turns it off). An executor is immutable after
- * construction: many threads may run it at once.
+ * (GELU, layer norm with the residual sum before it, MatMul plus bias, scaled and masked softmax,
+ * multi-head attention, and the smoothing {@code Mul} of a W8A8 export folded into the node that
+ * produces its operand) into single nodes that {@link dev.selfbyt.cortexsdr.djl.graph.FusedOps}
+ * runs in one pass, as ONNX Runtime's graph optimizer does (the engine option {@code fusion=false}
+ * turns it off); {@code FusedAttention} runs the attention one (batch, head) per task, reading Q, K
+ * and V in place, with the native kernels' {@code FusedKernels} when they run. An executor is
+ * immutable after construction: many threads may run it at once.
  *
  * <p>What a damaged graph can do is bounded: at load the executor refuses a node that lacks one of
  * its operator's required inputs (fewer inputs, or an empty name in a required place); at run an

@@ -475,4 +475,69 @@ final class NativeKernels extends Kernels {
   private static native void nGemmU8S8(int isa, byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb,
       int zp, int[] colSums, int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy,
       float[] bias, int bOff);
+
+  // ---- fused graph operators (fused_ops.c) ----
+
+  /**
+   * One head of fused attention ({@link FusedKernels#attentionHead}): {@code out} rows of {@code dv}
+   * values, {@code heads * dv} apart from {@code oOff}, from the query and key rows {@code heads *
+   * d} apart and the value rows {@code heads * dv} apart; the mask row of query {@code i} from
+   * {@code mOff + i * mRow}, {@code mStep} 0 or 1 along the keys ({@code m} null: none).
+   */
+  void attentionHead(float[] q, int qOff, float[] k, int kOff, float[] v, int vOff, int sq, int sk, int heads, int d,
+      int dv, float scale, float[] m, int mOff, int mRow, int mStep, float[] out, int oOff) {
+    if (sq <= 0 || dv <= 0) {
+      return;
+    }
+    long ld = (long) heads * d;
+    long ldv = (long) heads * dv;
+    need(q, qOff, (sq - 1) * ld + d);
+    need(out, oOff, (sq - 1) * ldv + dv);
+    if (sk > 0) {
+      need(k, kOff, (sk - 1) * ld + d);
+      need(v, vOff, (sk - 1) * ldv + dv);
+      if (m != null) {
+        need(m, mOff, (long) (sq - 1) * mRow + (long) (sk - 1) * mStep + 1);
+      }
+    }
+    if (nAttentionHead(isa, q, qOff, k, kOff, v, vOff, sq, sk, heads, d, dv, scale, m, mOff, mRow, mStep, out,
+        oOff) != 0) {
+      throw new OutOfMemoryError("native attention: no scratch memory for " + sk + " keys");
+    }
+  }
+
+  /**
+   * Rows {@code r0 <= r < r1} of {@code len}: {@code y = LayerNorm(x + skip)} ({@code skip} null:
+   * of {@code x}), with {@code sc}: {@code ys = y * sc}, or ({@code ys} null) {@code y} scaled in
+   * place. {@code y} may be {@code x} or {@code skip} (their rows are read before written).
+   */
+  void skipLayerNormRows(float[] x, float[] skip, int r0, int r1, int len, float eps, float[] g, float[] b,
+      float[] sc, float[] y, float[] ys) {
+    if (r1 <= r0) {
+      return;
+    }
+    long n = (long) (r1 - r0) * len;
+    int off = Math.multiplyExact(r0, len);
+    need(x, off, n);
+    need(y, off, n);
+    if (skip != null) {
+      need(skip, off, n);
+    }
+    if (ys != null) {
+      need(ys, off, n);
+    }
+    for (float[] p : new float[][] {g, b, sc}) {
+      if (p != null) {
+        need(p, 0, len);
+      }
+    }
+    nSkipLayerNormRows(isa, x, skip, r0, r1, len, eps, g, b, sc, y, ys);
+  }
+
+  private static native int nAttentionHead(int isa, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+      int sq, int sk, int heads, int d, int dv, float scale, float[] m, int mOff, int mRow, int mStep, float[] out,
+      int oOff);
+
+  private static native void nSkipLayerNormRows(int isa, float[] x, float[] skip, int r0, int r1, int len, float eps,
+      float[] g, float[] b, float[] sc, float[] y, float[] ys);
 }

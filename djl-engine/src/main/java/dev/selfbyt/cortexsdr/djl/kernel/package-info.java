@@ -34,6 +34,10 @@
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.KernelScope}: the kernels and pool one model's
  *       calls use; {@code Kernels.get()} and {@code KernelThreads.forEach} read the calling
  *       thread's scope (workers take their caller's), the JVM's defaults outside any.
+ *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.FusedKernels}: the native forms of the graph's
+ *       fused operators (one head of multi-head attention per call; layer norm with the residual
+ *       sum and the smoothing scale), C in {@code fused_ops.c} in the same library; they run only
+ *       with the native kernels, the graph package runs the Java forms otherwise.
  * </ul>
  */
 package dev.selfbyt.cortexsdr.djl.kernel;

@@ -1,0 +1,157 @@
+/*
+ * The DJL engine's fused graph operators in C (JNI, class dev.selfbyt.cortexsdr.djl.kernel.NativeKernels),
+ * linked into libcortexsdr_kernels.so beside cortexsdr_kernels.c: multi-head attention one head
+ * per call, and layer normalization with the residual sum and the smoothing scale in the same
+ * pass. As in cortexsdr_kernels.c the source (fused_impl.h) is compiled once per instruction set
+ * and the caller names the one it wants (0 portable, 1 avx2, 2 avx512), and each call runs with
+ * denormals flushed to zero, the caller's mode restored on return.
+ */
+#include <jni.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define SUFFIX fportable
+#define VW 4
+#include "fused_impl.h"
+#undef SUFFIX
+#undef VW
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define SUFFIX favx2
+#define VW 8
+#include "fused_impl.h"
+#undef SUFFIX
+#undef VW
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma")
+#define SUFFIX favx512
+#define VW 16
+#include "fused_impl.h"
+#undef SUFFIX
+#undef VW
+#pragma GCC pop_options
+#endif
+
+#if defined(__x86_64__)
+#define FDISPATCH(isa, fn, ...)                \
+  switch (isa) {                               \
+    case 2: fn##_favx512(__VA_ARGS__); break;  \
+    case 1: fn##_favx2(__VA_ARGS__); break;    \
+    default: fn##_fportable(__VA_ARGS__); break; \
+  }
+#define VW_OF(isa) ((isa) == 2 ? 16 : (isa) == 1 ? 8 : 4)
+#else
+#define FDISPATCH(isa, fn, ...) ((void)(isa), fn##_fportable(__VA_ARGS__))
+#define VW_OF(isa) ((void)(isa), 4)
+#endif
+
+/* flush-to-zero and denormals-are-zero for one call (the same as the product kernels) */
+typedef struct {
+#if defined(__x86_64__)
+  unsigned csr;
+#elif defined(__aarch64__)
+  uint64_t fpcr;
+#else
+  int unused;
+#endif
+} FusedFpMode;
+
+static inline FusedFpMode fused_ftz_on(void) {
+  FusedFpMode m;
+#if defined(__x86_64__)
+  m.csr = _mm_getcsr();
+  _mm_setcsr(m.csr | 0x8040);
+#elif defined(__aarch64__)
+  __asm__ volatile("mrs %0, fpcr" : "=r"(m.fpcr));
+  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr | (1ull << 24)));
+#else
+  m.unused = 0;
+#endif
+  return m;
+}
+
+static inline void fused_ftz_off(FusedFpMode m) {
+#if defined(__x86_64__)
+  _mm_setcsr(m.csr);
+#elif defined(__aarch64__)
+  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr));
+#else
+  (void)m;
+#endif
+}
+
+#define FPIN(arr) ((arr) ? (float*)(*env)->GetPrimitiveArrayCritical(env, (arr), NULL) : NULL)
+#define FUNPIN(arr, p, mode) \
+  if (arr) (*env)->ReleasePrimitiveArrayCritical(env, (arr), (p), (mode))
+
+/* One head of attention (fused_impl.h, attention_head); returns 0, or 1 when scratch memory ran out. */
+JNIEXPORT jint JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nAttentionHead(
+    JNIEnv* env, jclass c, jint isa, jfloatArray qa, jint qOff, jfloatArray ka, jint kOff, jfloatArray va, jint vOff,
+    jint sq, jint sk, jint heads, jint d, jint dv, jfloat scale, jfloatArray ma, jint mOff, jint mRow, jint mStep,
+    jfloatArray oa, jint oOff) {
+  (void)c;
+  int vw = VW_OF(isa);
+  size_t skp = ((size_t)sk + vw - 1) / vw * vw;
+  size_t dvp = ((size_t)dv + vw - 1) / vw * vw;
+  size_t n = (size_t)d * skp + (size_t)sk * dvp + 4 * skp + 16;
+  float* scratch = malloc(sizeof(float) * n);
+  if (!scratch) return 1;
+  float* kt = scratch;
+  float* vp = kt + (size_t)d * skp;
+  float* s = vp + (size_t)sk * dvp;
+  float* q = FPIN(qa);
+  float* k = FPIN(ka);
+  float* v = FPIN(va);
+  float* m = FPIN(ma);
+  float* o = FPIN(oa);
+  FusedFpMode f = fused_ftz_on();
+  FDISPATCH(isa, attention_head, q + qOff, k + kOff, v + vOff, sq, sk, heads * d, heads * dv, d, dv, scale,
+            m ? m + mOff : NULL, mRow, mStep, o + oOff, kt, vp, s);
+  fused_ftz_off(f);
+  FUNPIN(oa, o, 0);
+  FUNPIN(ma, m, JNI_ABORT);
+  FUNPIN(va, v, JNI_ABORT);
+  FUNPIN(ka, k, JNI_ABORT);
+  FUNPIN(qa, q, JNI_ABORT);
+  free(scratch);
+  return 0;
+}
+
+/*
+ * Rows [r0, r1) of len values: y = LayerNorm(x + skip) (skip may be null); with sc, ys = y * sc, or
+ * (ys null) y scaled in place. y must not be x or skip unless it is their very row (sums go to y).
+ */
+JNIEXPORT void JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nSkipLayerNormRows(
+    JNIEnv* env, jclass c, jint isa, jfloatArray xa, jfloatArray sa, jint r0, jint r1, jint len, jfloat eps,
+    jfloatArray ga, jfloatArray ba, jfloatArray ca, jfloatArray ya, jfloatArray ysa) {
+  (void)c;
+  size_t off = (size_t)r0 * len;
+  float* x = FPIN(xa);
+  float* sk = FPIN(sa);
+  float* g = FPIN(ga);
+  float* b = FPIN(ba);
+  float* sc = FPIN(ca);
+  float* y = FPIN(ya);
+  float* ys = FPIN(ysa);
+  FusedFpMode f = fused_ftz_on();
+  FDISPATCH(isa, skip_layer_norm_rows, x + off, sk ? sk + off : NULL, r1 - r0, len, eps, g, b, sc, y + off,
+            ys ? ys + off : NULL);
+  fused_ftz_off(f);
+  if (ys) FUNPIN(ysa, ys, 0);
+  FUNPIN(ya, y, 0);
+  FUNPIN(ca, sc, JNI_ABORT);
+  FUNPIN(ba, b, JNI_ABORT);
+  FUNPIN(ga, g, JNI_ABORT);
+  FUNPIN(sa, sk, JNI_ABORT);
+  FUNPIN(xa, x, JNI_ABORT);
+}
