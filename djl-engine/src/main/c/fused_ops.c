@@ -43,13 +43,15 @@
 #endif
 
 #if defined(__x86_64__)
+/* 3 is AMX, which the library chooses on CPUs with AMX: everything but the W8A8 product runs AVX-512 */
 #define FDISPATCH(isa, fn, ...)                \
   switch (isa) {                               \
+    case 3:                                    \
     case 2: fn##_favx512(__VA_ARGS__); break;  \
     case 1: fn##_favx2(__VA_ARGS__); break;    \
     default: fn##_fportable(__VA_ARGS__); break; \
   }
-#define VW_OF(isa) ((isa) == 2 ? 16 : (isa) == 1 ? 8 : 4)
+#define VW_OF(isa) ((isa) >= 2 ? 16 : (isa) == 1 ? 8 : 4)
 #else
 #define FDISPATCH(isa, fn, ...) ((void)(isa), fn##_fportable(__VA_ARGS__))
 #define VW_OF(isa) ((void)(isa), 4)

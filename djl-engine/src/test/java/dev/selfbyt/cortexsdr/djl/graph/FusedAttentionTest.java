@@ -52,7 +52,7 @@ class FusedAttentionTest {
     if (v != null) {
       out.put(v.name(), v);
     }
-    for (String isa : List.of("portable", "avx2", "avx512")) {
+    for (String isa : List.of("portable", "avx2", "avx512", "amx")) {
       Kernels n = Kernels.choose("native", isa, "test");
       if (n.name().contains(isa)) {
         out.put(n.name(), n);
