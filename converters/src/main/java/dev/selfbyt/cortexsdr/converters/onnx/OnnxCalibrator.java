@@ -101,6 +101,7 @@ public final class OnnxCalibrator {
   private boolean activationScaling;
   private boolean errorCompensation = true;
   private boolean refit;
+  private boolean biasCorrection;
   /** The original model's filled graph, for re-fitting; built on first use. */
   private GraphProto fp32Graph;
   /** Re-fit damping relative to the mean of diag(X^T X): heavy, a few hundred samples are little data. */
@@ -179,6 +180,15 @@ public final class OnnxCalibrator {
     return this;
   }
 
+  /**
+   * Bias correction for Conv and Gemm weights calibrated by GPTQ ({@link BiasCorrection}): the
+   * mean output shift each rounded weight causes on the calibration data is folded into its bias.
+   */
+  public OnnxCalibrator biasCorrection(boolean on) {
+    this.biasCorrection = on;
+    return this;
+  }
+
   /** Adds a line to the metadata of the calibrated source (stored in the manifest, shown by inspect). */
   public OnnxCalibrator describe(String key, String value) {
     metadata.put(key, value);
@@ -192,7 +202,7 @@ public final class OnnxCalibrator {
     }
     Pass pass = new Pass(samples);
     // Conv, Gemm and recurrent weights: calibrated first (they come before a MatMul head), see LayerGptq
-    LayerGptq layers = new LayerGptq(source, codecs, damping, threads, log);
+    LayerGptq layers = new LayerGptq(source, codecs, damping, threads, log).biasCorrection(biasCorrection);
     List<LayerGptq.Target> layerTargets = errorCompensation ? layers.targets(pass.stripped.getGraph(), pass.infos)
         : List.of();
     layerTargets.forEach(t -> pass.grouped.addAll(t.weights()));
@@ -334,6 +344,9 @@ public final class OnnxCalibrator {
       Map<String, String> meta = new LinkedHashMap<>();
       meta.put("calibration", (errorCompensation ? "gptq on " + results.size() + " weights, damping " + damping
           : "plain rounding") + ", " + samples.size() + " samples");
+      if (biasCorrection) {
+        meta.put("bias correction", "Conv and Gemm biases take the mean output shift of their rounded weights");
+      }
       if (refit) {
         meta.put("refit", "weights re-fitted to the rounded model's inputs, damping " + REFIT_DAMPING);
       }
