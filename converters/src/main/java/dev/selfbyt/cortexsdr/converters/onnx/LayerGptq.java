@@ -55,6 +55,7 @@ final class LayerGptq {
   private final int threads;
   private final Consumer<String> log;
   private boolean biasCorrection;
+  private int correctedBiases;
 
   LayerGptq(OnnxModelReader source, Function<String, QuantCodec> codecs, double damping, int threads,
       Consumer<String> log) {
@@ -72,6 +73,11 @@ final class LayerGptq {
   LayerGptq biasCorrection(boolean on) {
     this.biasCorrection = on;
     return this;
+  }
+
+  /** How many biases {@link #calibrate} corrected. */
+  int correctedBiases() {
+    return correctedBiases;
   }
 
   /** The Conv, Gemm and recurrent nodes with at least one weight the codecs quantize, in graph order. */
@@ -191,6 +197,7 @@ final class LayerGptq {
           if (corrected != null) {
             results.put(bias, new Gptq.Result(corrected, null)); // stored as the policy stores the bias
             quantized.put(bias, corrected);
+            correctedBiases++;
           }
         }
       }
