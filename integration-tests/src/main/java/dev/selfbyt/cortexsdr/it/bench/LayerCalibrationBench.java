@@ -99,7 +99,8 @@ public final class LayerCalibrationBench {
 
   /**
    * Recipes by key: {@code int8, int8g, int8gb, int8gbp, int4, int4g, int4gb, int4gbp, int4gd, int4gdb}
-   * (g: GPTQ, b: bias correction, p: the 5% most damaging weights lossless, d: depthwise at 8 bits).
+   * (g: GPTQ, b: bias correction, p: the 5% most damaging weights lossless, P: the 25% most damaging at
+   * 8 bits, d: depthwise at 8 bits).
    */
   static List<Recipe> select(String keys) {
     List<Recipe> out = new java.util.ArrayList<>();
@@ -109,6 +110,7 @@ public final class LayerCalibrationBench {
       Recipe r = f.isEmpty() ? Recipe.plain(p) : f.contains("d") ? Recipe.gptqDepthwise8(p) : Recipe.gptq(p);
       r = f.contains("b") ? r.withBiasCorrection() : r;
       r = f.contains("p") ? r.protecting(0.05) : r;
+      r = f.contains("P") ? r.promoting(0.25) : r;
       out.add(r);
     }
     return out;

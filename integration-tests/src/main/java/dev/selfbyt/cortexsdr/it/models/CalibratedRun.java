@@ -35,7 +35,13 @@ import java.util.regex.Pattern;
 public final class CalibratedRun {
   /** How a model is compressed. */
   public record Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
-      double protectShare) {
+      double protectShare, double promoteShare) {
+    /** A recipe that promotes no weight to 8 bits. */
+    public Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
+        double protectShare) {
+      this(label, preset, calibrated, depthwise8, biasCorrected, protectShare, 0);
+    }
+
     /** The preset plain, as {@code compress --preset} gives it. */
     public static Recipe plain(Preset p) {
       return new Recipe(p.id(), p, false, false, false, 0);
@@ -53,7 +59,7 @@ public final class CalibratedRun {
 
     /** This recipe with bias correction after GPTQ ({@code OnnxCalibrator#biasCorrection}). */
     public Recipe withBiasCorrection() {
-      return new Recipe(label + " + bias corr.", preset, calibrated, depthwise8, true, protectShare);
+      return new Recipe(label + " + bias corr.", preset, calibrated, depthwise8, true, protectShare, promoteShare);
     }
 
     /**
@@ -62,7 +68,16 @@ public final class CalibratedRun {
      */
     public Recipe protecting(double share) {
       return new Recipe(label + String.format(java.util.Locale.ROOT, " + worst %.0f%% lossless", 100 * share), preset,
-          calibrated, depthwise8, biasCorrected, share);
+          calibrated, depthwise8, biasCorrected, share, promoteShare);
+    }
+
+    /**
+     * This recipe with the most damaging weights (as for {@link #protecting}) at 8 bits (symmetric,
+     * blocks of 64) instead of lossless, within {@code share} of the quantized values.
+     */
+    public Recipe promoting(double share) {
+      return new Recipe(label + String.format(java.util.Locale.ROOT, " + worst %.0f%% at 8 bits", 100 * share), preset,
+          calibrated, depthwise8, biasCorrected, protectShare, share);
     }
   }
 
@@ -100,6 +115,13 @@ public final class CalibratedRun {
         for (String w : SensitiveWeights.mostDamaging(onnx, b.build(), samples.subList(0, Math.min(4, samples.size())),
             2, recipe.protectShare())) {
           b.protect(Pattern.quote(w));
+        }
+        calibrationMs = (System.nanoTime() - t0) / 1_000_000;
+      }
+      if (recipe.promoteShare() > 0) {
+        for (String w : SensitiveWeights.mostDamaging(onnx, b.build(), samples.subList(0, Math.min(4, samples.size())),
+            2, recipe.promoteShare())) {
+          b.override(Pattern.quote(w), QuantCodec.blockwise(8, true, 64));
         }
         calibrationMs = (System.nanoTime() - t0) / 1_000_000;
       }
