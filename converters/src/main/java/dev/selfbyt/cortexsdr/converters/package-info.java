@@ -39,7 +39,11 @@
  *       the Gram probe; {@code CalibratedSource}: the source it returns); {@code LayerGptq}: GPTQ
  *       for Conv (Hessians of the im2col patches, one per convolution group, computed in ONNX
  *       Runtime by a one-hot depthwise convolution), Gemm and LSTM/GRU/RNN weights ({@code W} and
- *       {@code R}), called by {@code OnnxCalibrator} before its MatMul groups; {@code ConvWeights}:
+ *       {@code R}), called by {@code OnnxCalibrator} before its MatMul groups, optionally with
+ *       {@code BiasCorrection} (the mean output shift of each rounded Conv/Gemm weight, measured on
+ *       the calibration data, folded into its bias); {@code WeightSensitivity}: each quantized
+ *       weight's damage to the outputs when rounded alone, and {@code SensitiveWeights}: the most
+ *       damaging ones kept lossless within a share of the values; {@code ConvWeights}:
  *       depthwise Conv weights by structure (for an 8-bit override); {@code BitAllocator} and {@code
  *       MixedPrecision}: per-weight
  *       widths toward an output target; {@code RareRows}: embedding rows by how often the

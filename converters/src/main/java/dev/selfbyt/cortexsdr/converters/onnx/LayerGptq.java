@@ -54,6 +54,8 @@ final class LayerGptq {
   private final double damping;
   private final int threads;
   private final Consumer<String> log;
+  private boolean biasCorrection;
+  private int correctedBiases;
 
   LayerGptq(OnnxModelReader source, Function<String, QuantCodec> codecs, double damping, int threads,
       Consumer<String> log) {
@@ -62,6 +64,20 @@ final class LayerGptq {
     this.damping = damping;
     this.threads = threads;
     this.log = log;
+  }
+
+  /**
+   * After rounding a Conv or Gemm weight, folds the mean output shift it causes into the node's
+   * bias ({@link BiasCorrection}); the probe run also measures the mean input. Off by default.
+   */
+  LayerGptq biasCorrection(boolean on) {
+    this.biasCorrection = on;
+    return this;
+  }
+
+  /** How many biases {@link #calibrate} corrected. */
+  int correctedBiases() {
+    return correctedBiases;
   }
 
   /** The Conv, Gemm and recurrent nodes with at least one weight the codecs quantize, in graph order. */
@@ -129,6 +145,11 @@ final class LayerGptq {
     int done = 0;
     for (Target t : targets) {
       Probe probe = probe(stripped, t, infos);
+      String bias = correctedBias(stripped, t, infos);
+      if (bias != null) {
+        probe = withMean(probe, t, opset(stripped));
+      }
+      double[] mean = null;
       ModelProto m = withProbe(OnnxCalibrator.modelWith(stripped, source, quantized), probe);
       Hessian[][] hs = probe.hessians();
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
@@ -136,6 +157,13 @@ final class LayerGptq {
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
           for (Map<String, OnnxCalibrator.Input> sample : samples) {
             List<float[]> grams = OnnxCalibrator.runOutputs(env, s, sample);
+            if (bias != null) { // the mean input of this sample, last output
+              float[] mu = grams.remove(grams.size() - 1);
+              mean = mean == null ? new double[mu.length] : mean;
+              for (int i = 0; i < mu.length; i++) {
+                mean[i] += mu[i] / (double) samples.size();
+              }
+            }
             for (int i = 0; i < grams.size(); i++) {
               addGrams(hs[i], grams.get(i));
             }
@@ -156,13 +184,88 @@ final class LayerGptq {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
         results.put(name, r);
-        quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
-            .floats());
+        float[] decoded = codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
+            .floats();
+        quantized.put(name, decoded);
         done++;
+        if (bias != null) {
+          float[] b = quantized.containsKey(bias) ? quantized.get(bias) : source.read(infos.get(bias)).floats();
+          float[] w = source.read(info).floats();
+          float[] corrected = t.kind().equals("Conv")
+              ? BiasCorrection.conv(b, w, decoded, mean, (int) intAttr(t.node(), "group", 1))
+              : BiasCorrection.gemm(b, w, decoded, mean, intAttr(t.node(), "transB", 0) != 0);
+          if (corrected != null) {
+            results.put(bias, new Gptq.Result(corrected, null)); // stored as the policy stores the bias
+            quantized.put(bias, corrected);
+            correctedBiases++;
+          }
+        }
       }
       log.accept("calibrated " + t.kind() + " " + String.join(", ", t.weights()));
     }
     return done;
+  }
+
+  /**
+   * The bias of a Conv or Gemm target to correct, or null: bias correction off, no bias, a bias
+   * that is no fp32 weight, is read by other nodes, or whose length is not the output channels.
+   */
+  private String correctedBias(ModelProto stripped, Target t, Map<String, TensorInfo> infos) {
+    NodeProto n = t.node();
+    if (!biasCorrection || !(t.kind().equals("Conv") || t.kind().equals("Gemm")) || n.getInputCount() < 3) {
+      return null;
+    }
+    TensorInfo b = infos.get(n.getInput(2));
+    TensorInfo w = infos.get(n.getInput(1));
+    long outChannels = t.kind().equals("Conv") ? w.shape()[0]
+        : w.shape()[intAttr(n, "transB", 0) != 0 ? 0 : 1];
+    if (b == null || b.dtype() != DType.FLOAT32 || b.numel() != outChannels) {
+      return null;
+    }
+    int uses = 0;
+    for (NodeProto other : stripped.getGraph().getNodeList()) {
+      for (String in : other.getInputList()) {
+        uses += in.equals(b.name()) ? 1 : 0;
+      }
+    }
+    return uses == 1 ? b.name() : null;
+  }
+
+  /** The default domain's opset of a model. */
+  private static long opset(ModelProto m) {
+    for (ai.onnx.proto.OnnxMl.OperatorSetIdProto o : m.getOpsetImportList()) {
+      if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+        return o.getVersion();
+      }
+    }
+    return 1;
+  }
+
+  /**
+   * {@code p} with one more output, last: the mean of the Conv's patches per group ({@code [groups,
+   * kg]}) or of the Gemm's input rows ({@code [k]}), for bias correction.
+   */
+  private static Probe withMean(Probe p, Target t, long opset) {
+    boolean conv = t.kind().equals("Conv");
+    String in = conv ? P + "cols" : P + "rows";
+    long axis = conv ? 2 : 0;
+    List<NodeProto> nodes = new ArrayList<>(p.nodes());
+    List<TensorProto> inits = new ArrayList<>(p.initializers());
+    NodeProto.Builder mean = NodeProto.newBuilder().setOpType("ReduceMean").setName(P + "mean").addInput(in)
+        .addOutput(P + "mean").addAttribute(AttributeProto.newBuilder().setName("keepdims")
+            .setType(AttributeProto.AttributeType.INT).setI(0));
+    if (opset >= 18) { // axes became an input in opset 18
+      inits.add(TensorProto.newBuilder().setName(P + "mean_axes").setDataType(TensorProto.DataType.INT64_VALUE)
+          .addDims(1).addInt64Data(axis).build());
+      mean.addInput(P + "mean_axes");
+    } else {
+      mean.addAttribute(AttributeProto.newBuilder().setName("axes").setType(AttributeProto.AttributeType.INTS)
+          .addInts(axis));
+    }
+    nodes.add(mean.build());
+    List<String> outs = new ArrayList<>(p.outputs());
+    outs.add(P + "mean");
+    return new Probe(nodes, inits, outs, p.hessians(), p.byWeight(), p.replaced(), p.replacement());
   }
 
   /** Splits a batch of {@code hs.length} Gram matrices (row-major, one after the other) into the Hessians. */

@@ -30,7 +30,10 @@ import java.util.Map;
  * </pre>
  *
  * {@code models}: a comma-separated subset of {@code mlsd_320x320_tiny, mlsd_320x320_large,
- * fashion_lstm, fashion_mobilenet} (default: all).
+ * fashion_lstm, fashion_mobilenet} (default: all). Then optionally the M-LSD recipes and the
+ * Fashion-MNIST recipes, each a {@code +}-separated list of keys ({@link #select}; default: the five
+ * of {@link #recipes}). M-LSD's {@code scores} output (peaks after the model's own selection) is
+ * also compared as peaks (see {@link WeightSensitivityBench}).
  *
  * Run from the repository root (it reads {@code integration-tests/target/data} and the training
  * script under {@code integration-tests/src/main/python}).
@@ -41,6 +44,8 @@ public final class LayerCalibrationBench {
   public static void main(String[] args) throws Exception {
     Path work = Files.createDirectories(Path.of(args.length > 0 ? args[0] : "integration-tests/target/layer-bench"));
     List<String> only = args.length > 1 ? List.of(args[1].split(",")) : List.of();
+    List<Recipe> mlsdRecipes = args.length > 2 ? select(args[2]) : recipes();
+    List<Recipe> fashionRecipes = args.length > 3 ? select(args[3]) : recipes();
     Path root = Files.isDirectory(Path.of("integration-tests")) ? Path.of("integration-tests") : Path.of(".");
     System.out.printf(Locale.ROOT, "load average at start: %.2f (2 cores)%n", load());
     System.out.println("| model | recipe | .cai ratio | quality vs fp32 | export (1.16 target) vs fp32 file | 1.29 export same | calibration |");
@@ -52,15 +57,13 @@ public final class LayerCalibrationBench {
       Path fp32 = MobyDick.dataDir().resolve("mlsd/package/ONNX/" + name + ".onnx");
       List<Map<String, OnnxCalibrator.Input>> calib = CalibratedRun.scenes(fp32, 100, 16);
       List<Map<String, OnnxCalibrator.Input>> eval = CalibratedRun.scenes(fp32, 1, 8);
-      for (Recipe r : recipes()) {
+      List<List<float[]>> ref = WeightSensitivityBench.outputs(fp32, eval);
+      int[][] maps = WeightSensitivityBench.maps(fp32);
+      for (Recipe r : mlsdRecipes) {
         CalibratedRun.Result res = CalibratedRun.run(fp32, r, calib, work);
-        double[] cos = CalibratedRun.meanCosines(fp32, res.export(), eval);
+        String q = WeightSensitivityBench.quality(ref, WeightSensitivityBench.outputs(res.export(), eval), maps);
         double[] same = CalibratedRun.meanCosines(res.export(), res.newestExport(), eval.subList(0, 1));
-        StringBuilder q = new StringBuilder();
-        for (int i = 0; i < cos.length; i++) {
-          q.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "out%d %.5f", i, cos[i]));
-        }
-        row(name, r, res, q.toString(), Files.size(fp32), Math.min(same[0], same[same.length - 1]) > 0.999999);
+        row(name, r, res, q, Files.size(fp32), Math.min(same[0], same[same.length - 1]) > 0.999999);
       }
     }
     FashionMnist.Split test = FashionMnist.test();
@@ -74,7 +77,7 @@ public final class LayerCalibrationBench {
       System.out.printf(Locale.ROOT, "| %s | fp32 | 1.00x | accuracy %.2f%% | %d bytes | | |%n", name, 100 * base,
           Files.size(fp32));
       List<Map<String, OnnxCalibrator.Input>> calib = FashionMnist.calibration(name, 16, 32);
-      for (Recipe r : recipes()) {
+      for (Recipe r : fashionRecipes) {
         if (r.depthwise8() && name.contains("lstm")) {
           continue;
         }
@@ -92,6 +95,25 @@ public final class LayerCalibrationBench {
   static List<Recipe> recipes() {
     return List.of(Recipe.plain(Preset.INT8), Recipe.gptq(Preset.INT8), Recipe.plain(Preset.INT4),
         Recipe.gptq(Preset.INT4), Recipe.gptqDepthwise8(Preset.INT4));
+  }
+
+  /**
+   * Recipes by key: {@code int8, int8g, int8gb, int8gbp, int4, int4g, int4gb, int4gbp, int4gd, int4gdb}
+   * (g: GPTQ, b: bias correction, p: the 5% most damaging weights lossless, P: the 25% most damaging at
+   * 8 bits, d: depthwise at 8 bits).
+   */
+  static List<Recipe> select(String keys) {
+    List<Recipe> out = new java.util.ArrayList<>();
+    for (String k : keys.split("\\+")) {
+      Preset p = k.startsWith("int8") ? Preset.INT8 : Preset.INT4;
+      String f = k.substring(4);
+      Recipe r = f.isEmpty() ? Recipe.plain(p) : f.contains("d") ? Recipe.gptqDepthwise8(p) : Recipe.gptq(p);
+      r = f.contains("b") ? r.withBiasCorrection() : r;
+      r = f.contains("p") ? r.protecting(0.05) : r;
+      r = f.contains("P") ? r.promoting(0.25) : r;
+      out.add(r);
+    }
+    return out;
   }
 
   private static void row(String model, Recipe r, CalibratedRun.Result res, String quality, long fp32Bytes,

@@ -9,6 +9,7 @@ import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtVersion;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
+import dev.selfbyt.cortexsdr.converters.onnx.SensitiveWeights;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CompressionStats;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
@@ -34,20 +35,50 @@ import java.util.regex.Pattern;
  */
 public final class CalibratedRun {
   /** How a model is compressed. */
-  public record Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8) {
+  public record Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
+      double protectShare, double promoteShare) {
+    /** A recipe that promotes no weight to 8 bits. */
+    public Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
+        double protectShare) {
+      this(label, preset, calibrated, depthwise8, biasCorrected, protectShare, 0);
+    }
+
     /** The preset plain, as {@code compress --preset} gives it. */
     public static Recipe plain(Preset p) {
-      return new Recipe(p.id(), p, false, false);
+      return new Recipe(p.id(), p, false, false, false, 0);
     }
 
     /** The preset with GPTQ on the calibration samples. */
     public static Recipe gptq(Preset p) {
-      return new Recipe(p.id() + " + GPTQ", p, true, false);
+      return new Recipe(p.id() + " + GPTQ", p, true, false, false, 0);
     }
 
-    /** GPTQ, depthwise convolutions at 8 bits (symmetric, blocks of 64). */
+    /** GPTQ, depthwise convolutions at 8 bits (symmetric, one scale per channel: blocks of 64 along fibers of 9 or 25). */
     public static Recipe gptqDepthwise8(Preset p) {
-      return new Recipe(p.id() + " + GPTQ, depthwise int8", p, true, true);
+      return new Recipe(p.id() + " + GPTQ, depthwise int8", p, true, true, false, 0);
+    }
+
+    /** This recipe with bias correction after GPTQ ({@code OnnxCalibrator#biasCorrection}). */
+    public Recipe withBiasCorrection() {
+      return new Recipe(label + " + bias corr.", preset, calibrated, depthwise8, true, protectShare, promoteShare);
+    }
+
+    /**
+     * This recipe with the most damaging weights (each rounded alone, measured on 4 calibration
+     * samples, {@code SensitiveWeights}) kept lossless, within {@code share} of the quantized values.
+     */
+    public Recipe protecting(double share) {
+      return new Recipe(label + String.format(java.util.Locale.ROOT, " + worst %.0f%% lossless", 100 * share), preset,
+          calibrated, depthwise8, biasCorrected, share, promoteShare);
+    }
+
+    /**
+     * This recipe with the most damaging weights (as for {@link #protecting}) at 8 bits (symmetric,
+     * blocks of 64) instead of lossless, within {@code share} of the quantized values.
+     */
+    public Recipe promoting(double share) {
+      return new Recipe(label + String.format(java.util.Locale.ROOT, " + worst %.0f%% at 8 bits", 100 * share), preset,
+          calibrated, depthwise8, biasCorrected, protectShare, share);
     }
   }
 
@@ -80,11 +111,26 @@ public final class CalibratedRun {
           b.override(Pattern.quote(w), QuantCodec.blockwise(8, true, 64));
         }
       }
+      long t0 = System.nanoTime();
+      if (recipe.protectShare() > 0) {
+        for (String w : SensitiveWeights.mostDamaging(onnx, b.build(), samples.subList(0, Math.min(4, samples.size())),
+            2, recipe.protectShare())) {
+          b.protect(Pattern.quote(w));
+        }
+        calibrationMs = (System.nanoTime() - t0) / 1_000_000;
+      }
+      if (recipe.promoteShare() > 0) {
+        for (String w : SensitiveWeights.mostDamaging(onnx, b.build(), samples.subList(0, Math.min(4, samples.size())),
+            2, recipe.promoteShare())) {
+          b.override(Pattern.quote(w), QuantCodec.blockwise(8, true, 64));
+        }
+        calibrationMs = (System.nanoTime() - t0) / 1_000_000;
+      }
       CompressionOptions options = b.build();
       TensorSource source = onnx;
       if (recipe.calibrated()) {
-        long t0 = System.nanoTime();
-        source = OnnxCalibrator.forOptions(onnx, options, 0.01, 2).calibrate(samples);
+        source = OnnxCalibrator.forOptions(onnx, options, 0.01, 2).biasCorrection(recipe.biasCorrected())
+            .calibrate(samples);
         calibrationMs = (System.nanoTime() - t0) / 1_000_000;
       }
       stats = CortexSdr.compress(source, cai, options);

@@ -11,6 +11,7 @@
  * (Debian's Fashion-MNIST and two classifiers trained on it by {@code
  * src/main/python/fashion_models.py}), {@link dev.selfbyt.cortexsdr.it.models.LineScenes} (M-LSD's
  * synthetic inputs) and {@link dev.selfbyt.cortexsdr.it.models.CalibratedRun} (compress by a recipe,
- * calibrated or not, and export for the default and newest ONNX Runtime targets).
+ * calibrated or not, and export for the default and newest ONNX Runtime targets), {@link
+ * dev.selfbyt.cortexsdr.it.models.PeakAgreement} (two peak maps compared as detections).
  */
 package dev.selfbyt.cortexsdr.it.models;
