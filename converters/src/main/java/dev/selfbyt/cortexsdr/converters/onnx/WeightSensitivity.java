@@ -99,7 +99,7 @@ public final class WeightSensitivity {
     for (TensorInfo t : measured.values()) {
       originals.put(t.name(), OnnxCalibrator.Input.ofFloats(t.shape(), onnx.read(t).floats()));
     }
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     List<Effect> out = new ArrayList<>();
     try (OrtSession.SessionOptions o = ModelTrial.sessionOptions(threads);
         OrtSession s = env.createSession(fed.toByteArray(), o)) {

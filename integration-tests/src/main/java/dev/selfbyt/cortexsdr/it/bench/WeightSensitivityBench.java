@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtRunner;
 import dev.selfbyt.cortexsdr.converters.onnx.WeightSensitivity;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
@@ -189,7 +190,7 @@ public final class WeightSensitivityBench {
   /** As {@link #outputs(Path, List)} with {@code threads} intra-op threads. */
   static List<List<float[]>> outputs(Path model, List<Map<String, OnnxCalibrator.Input>> samples, int threads)
       throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     List<List<float[]>> out = new ArrayList<>();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(threads);
@@ -204,7 +205,7 @@ public final class WeightSensitivityBench {
 
   /** Each output's map height and width: its only two dimensions above 1, else null. */
   static int[][] maps(Path model) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OrtEnvironments.get();
     try (OrtSession s = env.createSession(model.toString(), new OrtSession.SessionOptions())) {
       int[][] out = new int[(int) s.getNumOutputs()][];
       int j = 0;
