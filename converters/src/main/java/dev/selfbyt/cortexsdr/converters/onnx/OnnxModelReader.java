@@ -149,7 +149,8 @@ public final class OnnxModelReader implements TensorSource {
       // int4, uint4, float4: two per byte; stored losslessly as their packed bytes, the graph
       // keeps the real type and shape
       dtype = DType.UINT8;
-      shape = new long[] {(declared.numel() + 1) / 2};
+      long n = declared.numel();
+      shape = new long[] {n / 2 + (n & 1)}; // (n + 1) / 2 without overflow at Long.MAX_VALUE
       use = GraphWeights.Use.OTHER;
     }
     if (use == GraphWeights.Use.BIAS && shape.length >= 2) {

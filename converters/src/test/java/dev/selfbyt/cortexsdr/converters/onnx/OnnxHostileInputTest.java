@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -129,6 +130,23 @@ class OnnxHostileInputTest {
     });
     assertEquals("vast", e.tensor());
     assertTrue(e.getMessage().contains("overflows"), e.getMessage());
+  }
+
+  /** Found by OnnxImportFuzzIT: an int4 weight of 2^63 - 1 values packed into (n + 1) / 2 bytes overflowed. */
+  @Test
+  void aPackedFourBitShapeOfLongMaxValueIsNamedNotOverflowed() throws IOException {
+    ModelProto m = OnnxTestModels.matMul(8, 4, false, dir);
+    ModelProto bad = m.toBuilder().setGraph(m.getGraph().toBuilder().addInitializer(TensorProto.newBuilder()
+        .setName("packed").setDataType(TensorProto.DataType.INT4_VALUE).addDims(Long.MAX_VALUE)
+        .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[4])))).build();
+    Path p = dir.resolve("packed.onnx");
+    Files.write(p, bad.toByteArray());
+    try (OnnxModelReader onnx = OnnxModelReader.open(p)) {
+      TensorInfo packed = onnx.tensors().stream().filter(t -> t.name().equals("packed")).findFirst().orElseThrow();
+      assertEquals(List.of(1L << 62), java.util.Arrays.stream(packed.shape()).boxed().toList());
+      OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> onnx.read(packed));
+      assertEquals("packed", e.tensor());
+    }
   }
 
   // ---- a .cai's directory against its own graph ----
