@@ -128,46 +128,10 @@ static int amx_usable(void) {
 }
 #endif
 
-/* ---- denormals flushed inside a call ---- */
-typedef struct {
-#if defined(__x86_64__)
-  unsigned csr;
-#elif defined(__aarch64__)
-  uint64_t fpcr;
-#else
-  int unused;
-#endif
-} FpMode;
-
-static inline FpMode ftz_on(void) {
-  FpMode m;
-#if defined(__x86_64__)
-  m.csr = _mm_getcsr();
-  _mm_setcsr(m.csr | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
-#elif defined(__aarch64__)
-  __asm__ volatile("mrs %0, fpcr" : "=r"(m.fpcr));
-  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr | (1ull << 24)));
-#else
-  m.unused = 0;
-#endif
-  return m;
-}
-
-static inline void ftz_off(FpMode m) {
-#if defined(__x86_64__)
-  _mm_setcsr(m.csr);
-#elif defined(__aarch64__)
-  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr));
-#else
-  (void)m;
-#endif
-}
+#include "kernel_call.h"
 
 /* ---- JNI ---- */
 #define JFN(name) JNIEXPORT void JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_##name
-#define PIN(T, arr) ((arr) ? (T*)(*env)->GetPrimitiveArrayCritical(env, (arr), NULL) : NULL)
-#define UNPIN(arr, p, mode) \
-  if (arr) (*env)->ReleasePrimitiveArrayCritical(env, (arr), (p), (mode))
 
 #if defined(__x86_64__)
 /* ISA_AMX runs the AVX-512 kernels, and AMX for the W8A8 product (gemm_u8s8_panels) */

@@ -57,44 +57,8 @@
 #define VW_OF(isa) ((void)(isa), 4)
 #endif
 
-/* flush-to-zero and denormals-are-zero for one call (the same as the product kernels) */
-typedef struct {
-#if defined(__x86_64__)
-  unsigned csr;
-#elif defined(__aarch64__)
-  uint64_t fpcr;
-#else
-  int unused;
-#endif
-} FusedFpMode;
+#include "kernel_call.h" /* FpMode, ftz_on/ftz_off, PIN/UNPIN, as the product kernels use them */
 
-static inline FusedFpMode fused_ftz_on(void) {
-  FusedFpMode m;
-#if defined(__x86_64__)
-  m.csr = _mm_getcsr();
-  _mm_setcsr(m.csr | 0x8040);
-#elif defined(__aarch64__)
-  __asm__ volatile("mrs %0, fpcr" : "=r"(m.fpcr));
-  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr | (1ull << 24)));
-#else
-  m.unused = 0;
-#endif
-  return m;
-}
-
-static inline void fused_ftz_off(FusedFpMode m) {
-#if defined(__x86_64__)
-  _mm_setcsr(m.csr);
-#elif defined(__aarch64__)
-  __asm__ volatile("msr fpcr, %0" ::"r"(m.fpcr));
-#else
-  (void)m;
-#endif
-}
-
-#define FPIN(arr) ((arr) ? (float*)(*env)->GetPrimitiveArrayCritical(env, (arr), NULL) : NULL)
-#define FUNPIN(arr, p, mode) \
-  if (arr) (*env)->ReleasePrimitiveArrayCritical(env, (arr), (p), (mode))
 
 /* One head of attention (fused_impl.h, attention_head); returns 0, or 1 when scratch memory ran out. */
 JNIEXPORT jint JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nAttentionHead(
@@ -111,20 +75,20 @@ JNIEXPORT jint JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nAtte
   float* kt = scratch;
   float* vp = kt + (size_t)d * skp;
   float* s = vp + (size_t)sk * dvp;
-  float* q = FPIN(qa);
-  float* k = FPIN(ka);
-  float* v = FPIN(va);
-  float* m = FPIN(ma);
-  float* o = FPIN(oa);
-  FusedFpMode f = fused_ftz_on();
+  float* q = PIN(float, qa);
+  float* k = PIN(float, ka);
+  float* v = PIN(float, va);
+  float* m = PIN(float, ma);
+  float* o = PIN(float, oa);
+  FpMode f = ftz_on();
   FDISPATCH(isa, attention_head, q + qOff, k + kOff, v + vOff, sq, sk, heads * d, heads * dv, d, dv, scale,
             m ? m + mOff : NULL, mRow, mStep, o + oOff, kt, vp, s);
-  fused_ftz_off(f);
-  FUNPIN(oa, o, 0);
-  FUNPIN(ma, m, JNI_ABORT);
-  FUNPIN(va, v, JNI_ABORT);
-  FUNPIN(ka, k, JNI_ABORT);
-  FUNPIN(qa, q, JNI_ABORT);
+  ftz_off(f);
+  UNPIN(oa, o, 0);
+  UNPIN(ma, m, JNI_ABORT);
+  UNPIN(va, v, JNI_ABORT);
+  UNPIN(ka, k, JNI_ABORT);
+  UNPIN(qa, q, JNI_ABORT);
   free(scratch);
   return 0;
 }
@@ -138,22 +102,22 @@ JNIEXPORT void JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nSkip
     jfloatArray ga, jfloatArray ba, jfloatArray ca, jfloatArray ya, jfloatArray ysa) {
   (void)c;
   size_t off = (size_t)r0 * len;
-  float* x = FPIN(xa);
-  float* sk = FPIN(sa);
-  float* g = FPIN(ga);
-  float* b = FPIN(ba);
-  float* sc = FPIN(ca);
-  float* y = FPIN(ya);
-  float* ys = FPIN(ysa);
-  FusedFpMode f = fused_ftz_on();
+  float* x = PIN(float, xa);
+  float* sk = PIN(float, sa);
+  float* g = PIN(float, ga);
+  float* b = PIN(float, ba);
+  float* sc = PIN(float, ca);
+  float* y = PIN(float, ya);
+  float* ys = PIN(float, ysa);
+  FpMode f = ftz_on();
   FDISPATCH(isa, skip_layer_norm_rows, x + off, sk ? sk + off : NULL, r1 - r0, len, eps, g, b, sc, y + off,
             ys ? ys + off : NULL);
-  fused_ftz_off(f);
-  if (ys) FUNPIN(ysa, ys, 0);
-  FUNPIN(ya, y, 0);
-  FUNPIN(ca, sc, JNI_ABORT);
-  FUNPIN(ba, b, JNI_ABORT);
-  FUNPIN(ga, g, JNI_ABORT);
-  FUNPIN(sa, sk, JNI_ABORT);
-  FUNPIN(xa, x, JNI_ABORT);
+  ftz_off(f);
+  if (ys) UNPIN(ysa, ys, 0);
+  UNPIN(ya, y, 0);
+  UNPIN(ca, sc, JNI_ABORT);
+  UNPIN(ba, b, JNI_ABORT);
+  UNPIN(ga, g, JNI_ABORT);
+  UNPIN(sa, sk, JNI_ABORT);
+  UNPIN(xa, x, JNI_ABORT);
 }
