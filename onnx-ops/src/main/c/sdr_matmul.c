@@ -25,7 +25,9 @@
  *            6 B           float [N], optional
  *   output   0 Y           float [B, N, OH, OW]
  *   attributes  K, N, bits, block_size as SdrMatMul; kernel_shape [kh, kw] (required), pads
- *            [top, left, bottom, right] (default 0), strides and dilations [h, w] (default 1).
+ *            [top, left, bottom, right] (default 0), strides and dilations [h, w] (default 1);
+ *            relu (int, default 0): 1 writes max(0, Y), the graph's following Relu folded in
+ *            (SdrConvRelu), so ONNX Runtime does not spend a pass over Y on it.
  *
  * No patch matrix is built: X is copied once per image, row by row, padded and split by stride
  * phase, so that every kernel tap reads a contiguous run of it for a run of output pixels
@@ -88,6 +90,7 @@ typedef struct {
   int constant_weights; /* inputs 1..5 are initializers: checking once per address is safe */
   int conv;
   int64_t kernel[2], pads[4], strides[2], dilations[2]; /* SdrConv */
+  int64_t relu; /* SdrConv: 1 when the graph's following Relu was folded in (max(0, y) as it writes) */
   /* the many-rows kernels' input buffer (transposed tiles, SdrConv's planes), kept between runs:
    * fresh pages each run cost more in page faults than a small product takes */
   pthread_mutex_t scratch_lock;
@@ -821,13 +824,21 @@ static void conv_tile_task(void* p, size_t task) {
   for (int64_t n = n0; n < n1; n++) {
     j->axpy(j->w, base, tw, j->off, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     float b = j->bias ? j->bias[n] : 0.f;
+    int relu = j->k->relu != 0;
     /* NCHW: one output channel's pixels are contiguous; a run of lanes per output row */
     float* y = j->y + (image * j->w->N + n) * j->OH * j->OW;
     int64_t yy = y0, xx = x0;
     for (int64_t i = 0; i < lanes; yy++, xx = 0) {
       int64_t run = j->OW - xx < lanes - i ? j->OW - xx : lanes - i;
       float* yr = y + yy * j->OW + xx;
-      for (int64_t t = 0; t < run; t++) yr[t] = acc[i + t] + b;
+      if (relu) {
+        for (int64_t t = 0; t < run; t++) {
+          float v = acc[i + t] + b;
+          yr[t] = v < 0.f ? 0.f : v; /* as ONNX's Relu: NaN stays NaN */
+        }
+      } else {
+        for (int64_t t = 0; t < run; t++) yr[t] = acc[i + t] + b;
+      }
       i += j->Wq - xx;
     }
   }
@@ -1133,6 +1144,7 @@ static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* a
     if (!s) s = ints_attr(api, info, k->label, "pads", 4, zeros, 0, 0, k->pads);
     if (!s) s = ints_attr(api, info, k->label, "strides", 2, ones, 0, 1, k->strides);
     if (!s) s = ints_attr(api, info, k->label, "dilations", 2, ones, 0, 1, k->dilations);
+    if (!s) s = attr(api, info, k->label, "relu", 0, 0, &k->relu);
   }
   if (!s) s = attr(api, info, k->label, "K", 0, 1, &k->K);
   if (!s) s = attr(api, info, k->label, "N", 0, 1, &k->N);

@@ -159,6 +159,7 @@ public final class CaiOrt {
           .build());
     }
     if (graph.getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
+      SdrConvRelu.fold(gb);
       SdrOps.register(so);
     }
     if (!external.isEmpty()) {
@@ -226,7 +227,13 @@ public final class CaiOrt {
         throw new CorruptCaiException(cai.toString(), current[0], "does not load: "
             + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
       }
-      dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(g.model(), target);
+      ModelProto model = g.model();
+      if (model.getGraph().getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
+        GraphProto.Builder gb = model.getGraph().toBuilder();
+        SdrConvRelu.fold(gb);
+        model = model.toBuilder().setGraph(gb).build();
+      }
+      dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(model, target);
       return g.forms();
     }
   }

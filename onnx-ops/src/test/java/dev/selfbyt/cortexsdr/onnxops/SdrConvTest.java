@@ -27,6 +27,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Assumptions;
@@ -99,6 +100,39 @@ class SdrConvTest {
     }
   }
 
+  /** Conv then Relu: the Relu is folded into SdrConv (attribute relu), the result stays the dense one. */
+  @ParameterizedTest
+  @ValueSource(strings = {"scalar", "auto"})
+  void aFollowingReluIsFoldedIntoSdrConv(String isa) throws Exception {
+    Case c = new Case(16, 32, 3, 15, 16, new long[] {1, 1, 1, 1}, new long[] {2, 2}, new long[] {1, 1}, true, 4, 3);
+    Path onnx = dir.resolve("conv-relu.onnx");
+    Files.write(onnx, model(c, 11, true));
+    Path cai = dir.resolve("conv-relu.cai");
+    try (OnnxModelReader r = OnnxModelReader.open(onnx)) {
+      CortexSdr.compress(r, cai, CompressionOptions.builder().preset(Preset.SDR).sparsity(0.9).bits(4).build());
+    }
+    Path exported = dir.resolve("conv-relu.sdr.onnx");
+    CaiOrt.export(cai, exported, SdrMatMulRewriter.withMinSparsity(0.0));
+    GraphProto g = ModelProto.parseFrom(Files.readAllBytes(exported)).getGraph();
+    assertEquals(List.of("SdrConv"), g.getNodeList().stream().map(NodeProto::getOpType).toList());
+    assertTrue(g.getNode(0).getAttributeList().stream().anyMatch(a -> a.getName().equals("relu") && a.getI() == 1));
+    assertEquals("Y", g.getNode(0).getOutput(0));
+    try (CaiOrtSession sparse = CaiOrt.open(ENV, cai, CaiOrtOptions.builder().sdr(SdrMatMulRewriter.withMinSparsity(0.0))
+            .configEntry(SdrOps.ISA_CONFIG, isa).build());
+        CaiOrtSession dense = CaiOrt.open(ENV, cai,
+            CaiOrtOptions.builder().sdr(SdrMatMulRewriter.withMinSparsity(1.0)).build())) {
+      float[] x = input(c, 3);
+      float[] a = run(sparse.session(), c, x);
+      float[] b = run(dense.session(), c, x);
+      int zeros = 0;
+      for (int j = 0; j < a.length; j++) {
+        assertEquals(b[j], a[j], 1e-4f * (1 + Math.abs(b[j])), "element " + j);
+        zeros += a[j] == 0f ? 1 : 0;
+      }
+      assertTrue(zeros > a.length / 10 && zeros < a.length, zeros + " zeros of " + a.length);
+    }
+  }
+
   @Test
   void anInputWithOtherChannelsIsAClearErrorNamingTheNode() throws Exception {
     Case c = new Case(32, 16, 3, 10, 10, new long[] {1, 1, 1, 1}, new long[] {1, 1}, new long[] {1, 1}, true, 8, 1);
@@ -145,13 +179,18 @@ class SdrConvTest {
    * policy compresses lossy); C is left open so that a wrong input reaches the operator.
    */
   static byte[] model(Case c, long seed) {
+    return model(c, seed, false);
+  }
+
+  /** As {@link #model(Case, long)}, with a Relu after the Conv when {@code relu}. */
+  static byte[] model(Case c, long seed, boolean relu) {
     SplittableRandom rnd = new SplittableRandom(seed);
     float[] w = new float[c.o() * c.c() * c.k() * c.k()];
     for (int i = 0; i < w.length; i++) {
       w[i] = (float) (rnd.nextGaussian() * 0.1);
     }
     NodeProto.Builder conv = NodeProto.newBuilder().setOpType("Conv").setName("conv").addInput("X").addInput("W")
-        .addOutput("Y")
+        .addOutput(relu ? "conv_out" : "Y")
         .addAttribute(ints("kernel_shape", c.k(), c.k())).addAttribute(ints("pads", c.pads()))
         .addAttribute(ints("strides", c.strides())).addAttribute(ints("dilations", c.dilations()));
     GraphProto.Builder g = GraphProto.newBuilder().setName("conv")
@@ -174,6 +213,9 @@ class SdrConvTest {
       conv.addInput("B");
     }
     g.addNode(conv);
+    if (relu) {
+      g.addNode(NodeProto.newBuilder().setOpType("Relu").setName("relu").addInput("conv_out").addOutput("Y"));
+    }
     return ModelProto.newBuilder().setIrVersion(8)
         .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
         .setGraph(g).build().toByteArray();
