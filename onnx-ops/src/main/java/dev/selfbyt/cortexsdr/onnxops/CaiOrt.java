@@ -227,13 +227,9 @@ public final class CaiOrt {
         throw new CorruptCaiException(cai.toString(), current[0], "does not load: "
             + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
       }
-      ModelProto model = g.model();
-      if (model.getGraph().getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
-        GraphProto.Builder gb = model.getGraph().toBuilder();
-        SdrConvRelu.fold(gb);
-        model = model.toBuilder().setGraph(gb).build();
-      }
-      dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(model, target);
+      // no Relu folding here: a file outlives this library, and an older SdrConv would ignore the
+      // attribute and compute without the Relu; in-process (build) the library is this one
+      dev.selfbyt.cortexsdr.converters.onnx.OnnxExporter.write(g.model(), target);
       return g.forms();
     }
   }
