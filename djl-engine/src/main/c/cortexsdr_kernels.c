@@ -81,7 +81,7 @@ static int have_dotprod(void) {
 #pragma GCC pop_options
 #endif
 
-enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AMX = 3 };
+#include "kernel_call.h" /* ISA numbers, FpMode, PIN/UNPIN */
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -127,8 +127,6 @@ static int amx_usable(void) {
   return ok;
 }
 #endif
-
-#include "kernel_call.h"
 
 /* ---- JNI ---- */
 #define JFN(name) JNIEXPORT void JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_##name

@@ -42,22 +42,21 @@
 #pragma GCC pop_options
 #endif
 
+#include "kernel_call.h" /* ISA numbers, FpMode, ftz_on/ftz_off, PIN/UNPIN, as the product kernels use them */
+
 #if defined(__x86_64__)
-/* 3 is AMX, which the library chooses on CPUs with AMX: everything but the W8A8 product runs AVX-512 */
-#define FDISPATCH(isa, fn, ...)                \
-  switch (isa) {                               \
-    case 3:                                    \
-    case 2: fn##_favx512(__VA_ARGS__); break;  \
-    case 1: fn##_favx2(__VA_ARGS__); break;    \
-    default: fn##_fportable(__VA_ARGS__); break; \
+#define FDISPATCH(isa, fn, ...)                           \
+  switch (isa) {                                          \
+    case ISA_AMX:                                         \
+    case ISA_AVX512: fn##_favx512(__VA_ARGS__); break;    \
+    case ISA_AVX2: fn##_favx2(__VA_ARGS__); break;        \
+    default: fn##_fportable(__VA_ARGS__); break;          \
   }
-#define VW_OF(isa) ((isa) >= 2 ? 16 : (isa) == 1 ? 8 : 4)
+#define VW_OF(isa) ((isa) == ISA_AVX512 || (isa) == ISA_AMX ? 16 : (isa) == ISA_AVX2 ? 8 : 4)
 #else
 #define FDISPATCH(isa, fn, ...) ((void)(isa), fn##_fportable(__VA_ARGS__))
 #define VW_OF(isa) ((void)(isa), 4)
 #endif
-
-#include "kernel_call.h" /* FpMode, ftz_on/ftz_off, PIN/UNPIN, as the product kernels use them */
 
 
 /* One head of attention (fused_impl.h, attention_head); returns 0, or 1 when scratch memory ran out. */

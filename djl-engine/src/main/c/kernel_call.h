@@ -1,12 +1,16 @@
 /*
  * What the kernel library's two translation units (cortexsdr_kernels.c, fused_ops.c) share around
- * their JNI entry points: flushing denormals for the length of one call, and pinning Java arrays.
+ * their JNI entry points: the instruction-set numbers, flushing denormals for the length of one call, and pinning Java arrays.
  * Included after <immintrin.h> (x86-64) and <jni.h>.
  */
 #ifndef CORTEXSDR_CALL_H
 #define CORTEXSDR_CALL_H
 
 #include <stdint.h>
+
+/* The instruction sets, as NativeKernels numbers them. AMX runs the AVX-512 kernels everywhere but
+ * the W8A8 product, so a dispatch on AVX-512 must take ISA_AMX too. */
+enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_AMX = 3 };
 
 /* ---- denormals flushed inside a call ---- */
 typedef struct {

@@ -20,9 +20,6 @@ final class ErrorHints {
       if (t instanceof EncodingOutOfMemoryException) {
         return "; lower --threads or raise -Xmx";
       }
-      if (t.getCause() == t) {
-        break;
-      }
     }
     return "";
   }
