@@ -46,7 +46,12 @@
  *       damaging ones kept lossless within a share of the values; {@code ConvWeights}:
  *       depthwise Conv weights by structure (for an 8-bit override); {@code BitAllocator} and {@code
  *       MixedPrecision}: per-weight
- *       widths toward an output target; {@code RareRows}: embedding rows by how often the
+ *       widths toward an output target ({@code FedGraphs}: a graph cut to what one tensor depends
+ *       on or to what one weight's node feeds, with the weights as graph inputs, so sessions are
+ *       small and quick to make; {@code GroupGrams}: GPTQ's {@code X^T X} per MatMul group from
+ *       such sessions, weight tensors made once; {@code SuffixRuns}: measuring a weight's effect
+ *       by running only the nodes downstream of it, from cached activations; {@code
+ *       CalibrationClock}: wall time per phase, for benchmarks); {@code RareRows}: embedding rows by how often the
  *       calibration inputs read them (rows never read take fewer bits, a tiered codec);
  *       {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that

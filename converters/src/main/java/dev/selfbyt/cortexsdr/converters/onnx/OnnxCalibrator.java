@@ -102,6 +102,7 @@ public final class OnnxCalibrator {
   private boolean errorCompensation = true;
   private boolean refit;
   private boolean biasCorrection = true;
+  private boolean smallSessions = true;
   /** The original model's filled graph, for re-fitting; built on first use. */
   private GraphProto fp32Graph;
   /** Re-fit damping relative to the mean of diag(X^T X): heavy, a few hundred samples are little data. */
@@ -191,6 +192,17 @@ public final class OnnxCalibrator {
     return this;
   }
 
+  /**
+   * Whether each MatMul group's statistics come from a small session ({@link GroupGrams}: the graph
+   * cut to what the group's input depends on, the weights fed as inputs; default) or, as before, from
+   * a session of the whole model filled with the weights rounded so far (kept to compare in
+   * benchmarks). Re-fitting always takes the whole model.
+   */
+  public OnnxCalibrator smallSessions(boolean on) {
+    this.smallSessions = on;
+    return this;
+  }
+
   /** Adds a line to the metadata of the calibrated source (stored in the manifest, shown by inspect). */
   public OnnxCalibrator describe(String key, String value) {
     metadata.put(key, value);
@@ -211,8 +223,14 @@ public final class OnnxCalibrator {
     pass.roundUngrouped();
     pass.done = layers.calibrate(pass.stripped, layerTargets, samples, pass.infos, pass.quantized, pass.results);
     pass.correctedBiases = layers.correctedBiases();
-    for (List<String> group : pass.groups) {
-      pass.calibrate(group);
+    try {
+      for (List<String> group : pass.groups) {
+        pass.calibrate(group);
+      }
+    } finally {
+      if (pass.grams != null) {
+        pass.grams.close();
+      }
     }
     return pass.result();
   }
@@ -235,12 +253,19 @@ public final class OnnxCalibrator {
     int done;
     int scaledGroups;
     int correctedBiases;
+    /** The small sessions' statistics ({@link #smallSessions}), or null. */
+    final GroupGrams grams;
 
     Pass(List<Map<String, Input>> samples) {
       this.samples = samples;
+      java.util.Set<String> fed = new java.util.LinkedHashSet<>();
       for (TensorInfo t : source.tensors()) {
         infos.put(t.name(), t);
+        if (t.dtype() == DType.FLOAT32 && codecs.apply(t.name()) != null) {
+          fed.add(t.name());
+        }
       }
+      grams = smallSessions ? new GroupGrams(source, fed, threads) : null;
       groups = CalibrationGraphs.matmulGroups(stripped.getGraph(), infos);
       groups.forEach(grouped::addAll);
     }
@@ -289,6 +314,10 @@ public final class OnnxCalibrator {
 
     /** {@code X^T X} of the activation over the samples (and {@code Xq^T X} when re-fitting), run in ONNX Runtime. */
     Statistics statistics(String weight, String activation, int k, boolean cross) throws IOException {
+      if (grams != null && !cross) {
+        return new Statistics(grams.gram(current, quantized, added, activation, k, samples, weight), null);
+      }
+      long t0 = System.nanoTime();
       Hessian h = new Hessian(k);
       double[] c = cross ? new double[k * k] : null;
       ModelProto m = probe(current, quantized, activation, k, cross);
@@ -305,6 +334,7 @@ public final class OnnxCalibrator {
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(workers > 1 ? 1 : threads);
         try (OrtSession s = env.createSession(m.toByteArray(), o)) {
+          t0 = CalibrationClock.since(CalibrationClock.GPTQ_SESSION, t0);
           List<java.util.concurrent.Future<Statistics>> parts = new ArrayList<>();
           for (int w = 0; w < workers; w++) {
             int first = w;
@@ -333,6 +363,7 @@ public final class OnnxCalibrator {
               }
             }
           }
+          CalibrationClock.since(CalibrationClock.GPTQ_RUNS, t0);
         }
       } catch (OrtException e) {
         throw new CaiException(source.location(), weight, "calibration run failed: " + e.getMessage(), e);
@@ -350,6 +381,7 @@ public final class OnnxCalibrator {
 
     /** Rounds one weight (GPTQ, or plain after scaling or re-fitting) and records what later groups see. */
     void round(String name, float[] original, int k, Hessian h, float[] scales, boolean cross) throws CaiException {
+      long t0 = System.nanoTime();
       QuantCodec codec = codecs.apply(name);
       TensorInfo info = infos.get(name);
       int n = (int) info.shape()[1];
@@ -376,6 +408,7 @@ public final class OnnxCalibrator {
       quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
           .floats());
       done++;
+      CalibrationClock.since(CalibrationClock.GPTQ_SOLVE, t0);
     }
 
     /** The calibrated source, with the metadata that says how it was made. */
