@@ -49,6 +49,7 @@ public final class BitAllocator {
   private final int threads;
   private Consumer<String> log = s -> {};
   private boolean parallelSamples = true;
+  private boolean suffixRuns = true;
 
   /** @param candidates the codecs each weight may get (block-wise, one symmetry) */
   public BitAllocator(OnnxModelReader source, List<QuantCodec> candidates, int threads) {
@@ -63,6 +64,16 @@ public final class BitAllocator {
    */
   public BitAllocator parallelSamples(boolean on) {
     this.parallelSamples = on;
+    return this;
+  }
+
+  /**
+   * Whether each weight's candidates run only the nodes downstream of the weight, on activations
+   * cached from one run of the whole model per sample ({@link SuffixRuns}; default), or the whole
+   * model every time (as before; kept to compare in benchmarks).
+   */
+  public BitAllocator suffixRuns(boolean on) {
+    this.suffixRuns = on;
     return this;
   }
 
@@ -114,9 +125,13 @@ public final class BitAllocator {
       t.setDaemon(true);
       return t;
     });
+    long t0 = System.nanoTime();
+    ModelProto measuring = measuringModel(new HashSet<>(weights), infos);
+    SuffixRuns suffixes = suffixRuns ? new SuffixRuns(measuring, weights) : null;
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
       o.setIntraOpNumThreads(workers > 1 ? 1 : threads);
-      try (OrtSession s = env.createSession(measuringModel(new HashSet<>(weights), infos).toByteArray(), o)) {
+      try (OrtSession s = env.createSession((suffixes != null ? suffixes.withCachedOutputs() : measuring)
+          .toByteArray(), o)) {
         for (String w : weights) {
           TensorInfo info = infos.get(w);
           originals.put(w, tensor(env, source.read(info).floats(), info.shape()));
@@ -124,7 +139,10 @@ public final class BitAllocator {
         for (Map<String, OnnxCalibrator.Input> sample : samples) {
           feeds.add(OnnxCalibrator.feed(env, s, sample));
         }
-        List<float[]> reference = run(pool, s, feeds, originals, null, null);
+        t0 = CalibrationClock.since(CalibrationClock.MEASURE_SESSION, t0);
+        List<float[]> reference = suffixes != null ? suffixes.cache(pool, s, feeds, originals)
+            : run(pool, s, feeds, originals, null, null);
+        t0 = CalibrationClock.since(CalibrationClock.MEASURE_RUNS, t0);
         int done = 0;
         long runs = 0;
         for (String w : weights) {
@@ -142,6 +160,9 @@ public final class BitAllocator {
             sse[c] = sse(x, decoded[c]);
           }
           boolean[] measured = anchorsOf(sse, anchors);
+          t0 = CalibrationClock.since(CalibrationClock.MEASURE_ENCODE, t0);
+          SuffixRuns.Suffix suffix = suffixes != null ? suffixes.open(env, w, workers > 1 ? 1 : threads) : null;
+          t0 = CalibrationClock.since(CalibrationClock.MEASURE_SESSION, t0);
           double[][] per = new double[n][];
           for (int c = 0; c < n; c++) {
             if (!measured[c]) {
@@ -149,7 +170,7 @@ public final class BitAllocator {
             }
             List<float[]> o2;
             try (OnnxTensor qt = tensor(env, decoded[c], info.shape())) {
-              o2 = run(pool, s, feeds, originals, w, qt);
+              o2 = suffix != null ? suffix.run(pool, feeds, originals, w, qt) : run(pool, s, feeds, originals, w, qt);
             }
             runs += o2.size();
             per[c] = new double[o2.size()];
@@ -157,6 +178,10 @@ public final class BitAllocator {
               per[c][i] = Math.max(0, 1 - Metrics.cosine(reference.get(i), o2.get(i)));
             }
           }
+          if (suffix != null) {
+            suffix.close();
+          }
+          t0 = CalibrationClock.since(CalibrationClock.MEASURE_RUNS, t0);
           predict(per, sse, measured);
           for (int c = 0; c < n; c++) {
             out.add(new Effect(w, candidates.get(c), bytes[c], mean(per[c]), per[c]));
@@ -170,6 +195,9 @@ public final class BitAllocator {
       throw new CaiException(source.location(), null, "measuring the output failed: " + e.getMessage(), e);
     } finally {
       pool.shutdownNow();
+      if (suffixes != null) {
+        suffixes.close();
+      }
       originals.values().forEach(OnnxTensor::close);
       feeds.forEach(f -> f.values().forEach(OnnxTensor::close));
     }

@@ -170,6 +170,17 @@ public final class MixedPrecision {
   public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log, int anchors,
       boolean parallelSamples, boolean superScales, int maxSamples) throws IOException {
+    return measure(onnx, options, samples, threads, log, anchors, parallelSamples, superScales, maxSamples, true);
+  }
+
+  /**
+   * As above; {@code suffixRuns} runs each weight from its node onwards on cached activations
+   * ({@link BitAllocator#suffixRuns}, the default), false runs the whole model for every weight (as
+   * before; kept to compare in benchmarks).
+   */
+  public static List<BitAllocator.Effect> measure(OnnxModelReader onnx, CompressionOptions options,
+      List<Map<String, OnnxCalibrator.Input>> samples, int threads, Consumer<String> log, int anchors,
+      boolean parallelSamples, boolean superScales, int maxSamples, boolean suffixRuns) throws IOException {
     CompressionPolicy policy = new CompressionPolicy(options);
     List<String> weights = new ArrayList<>();
     for (TensorInfo t : onnx.tensors()) {
@@ -178,7 +189,7 @@ public final class MixedPrecision {
       }
     }
     return new BitAllocator(onnx, candidates(options.blockSize(), options.symmetric(), superScales), threads)
-        .parallelSamples(parallelSamples).onProgress(log)
+        .parallelSamples(parallelSamples).suffixRuns(suffixRuns).onProgress(log)
         .measure(weights, samples.subList(0, Math.min(maxSamples, samples.size())), anchors);
   }
 
