@@ -57,6 +57,10 @@ final class FedGraphs {
       }
     }
     g.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(b::addInitializer);
+    // initializers listed as graph inputs (old-style models) that are gone: no longer inputs either
+    b.clearInput();
+    g.getInputList().stream().filter(v -> needed.contains(v.getName()) || g.getInitializerList().stream()
+        .noneMatch(t -> t.getName().equals(v.getName()))).forEach(b::addInput);
     return b.build();
   }
 

@@ -2,6 +2,7 @@ package dev.selfbyt.cortexsdr.converters.onnx;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -16,6 +17,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -71,17 +73,24 @@ final class GroupGrams implements AutoCloseable {
       infos.put(t.name(), t);
     }
     infos.putAll(added);
-    GraphProto cut = FedGraphs.upTo(current.getGraph(), Set.of(activation));
     Map<String, long[]> shapes = new LinkedHashMap<>();
     for (String w : fedWeights) {
       shapes.put(w, infos.get(w).shape());
     }
     added.forEach((n, t) -> shapes.put(n, t.shape()));
-    ModelProto fed = FedGraphs.fed(current.toBuilder().setGraph(cut).build(), shapes, name -> {
+    GraphProto g = current.getGraph();
+    Part part = FedGraphs.hasSubgraphs(g) ? new Part(FedGraphs.upTo(g, Set.of(activation)), List.of(), List.of(),
+        Map.of()) : part(g, activation, shapes.keySet(), quantized);
+    ModelProto fed = FedGraphs.fed(current.toBuilder().setGraph(part.graph()).build(), shapes, name -> {
       TensorInfo t = infos.get(name);
       return t == null || added.containsKey(name) ? null : source.read(t).bytes();
     });
     ModelProto probe = CalibrationGraphs.gramProbe(fed, activation, k, null, source.location());
+    if (!part.outputs().isEmpty()) { // the activations later groups read, after the Gram matrix
+      GraphProto.Builder pb = probe.getGraph().toBuilder();
+      part.outputs().forEach(o -> pb.addOutput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName(o)));
+      probe = probe.toBuilder().setGraph(pb).build();
+    }
     int workers = Math.max(1, Math.min(threads, samples.size()));
     Hessian h = new Hessian(k);
     ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
@@ -89,6 +98,7 @@ final class GroupGrams implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    OnnxTensor[][] kept = new OnnxTensor[part.outputs().size()][samples.size()];
     try (OrtSession.SessionOptions o = ModelTrial.sessionOptions(workers > 1 ? 1 : threads);
         OrtSession s = env.createSession(probe.toByteArray(), o)) {
       Map<String, OnnxTensor> weights = new HashMap<>();
@@ -121,8 +131,14 @@ final class GroupGrams implements AutoCloseable {
                 in.put(n, v);
               }
             });
+            for (String c : part.cut()) {
+              in.put(c, cache.get(c).perSample().get(i));
+            }
             try (OrtSession.Result r = s.run(in)) {
               hw.addGram(OrtRunner.floats((OnnxTensor) r.get(0)), 1);
+              for (int j = 0; j < kept.length; j++) {
+                kept[j][i] = copy((OnnxTensor) r.get(j + 1));
+              }
             }
           }
           return hw;
@@ -130,6 +146,18 @@ final class GroupGrams implements AutoCloseable {
       }
       for (Future<Hessian> f : parts) {
         h.add(f.get());
+      }
+      for (int j = 0; j < kept.length; j++) {
+        String name = part.outputs().get(j);
+        int type = s.getOutputInfo().get(name).getInfo() instanceof ai.onnxruntime.TensorInfo ti
+            ? SuffixRuns.onnxType(ti.onnxType) : 0;
+        if (type > 0) {
+          Cached was = cache.put(name, new Cached(List.of(kept[j]), type, part.deps().get(name)));
+          if (was != null) { // a node run for another of its outputs made this one again
+            was.close();
+          }
+          kept[j] = null;
+        }
       }
       CalibrationClock.since(CalibrationClock.GPTQ_RUNS, t0);
     } catch (OrtException e) {
@@ -142,8 +170,135 @@ final class GroupGrams implements AutoCloseable {
       throw new CaiException(source.location(), weight, "calibration interrupted", e);
     } finally {
       pool.shutdownNow();
+      for (OnnxTensor[] row : kept) {
+        if (row != null) {
+          for (OnnxTensor t : row) {
+            if (t != null) {
+              t.close();
+            }
+          }
+        }
+      }
     }
     return h;
+  }
+
+  /** Activations of every sample kept from an earlier run, and the fed weights' values they were computed with. */
+  private record Cached(List<OnnxTensor> perSample, int elemType, Map<String, float[]> deps) {
+    void close() {
+      perSample.forEach(OnnxTensor::close);
+    }
+  }
+
+  /** Kept activations by name, each valid while the fed weights it depends on keep their values. */
+  private final Map<String, Cached> cache = new HashMap<>();
+
+  /**
+   * What one group's run computes: the graph of the nodes its input needs that no kept activation
+   * gives ({@code cut}: the kept ones it reads, graph inputs), and the activations it computes
+   * that nodes outside it read ({@code outputs}: kept for later groups, with their {@code deps}).
+   */
+  private record Part(GraphProto graph, List<String> cut, List<String> outputs, Map<String, Map<String, float[]>> deps) {}
+
+  private Part part(GraphProto g, String activation, Set<String> fed, Map<String, float[]> quantized) {
+    // which fed weights each tensor depends on (nodes are in topological order)
+    Map<String, Set<String>> depends = new HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      Set<String> d = new java.util.HashSet<>();
+      for (String in : n.getInputList()) {
+        if (fed.contains(in)) {
+          d.add(in);
+        }
+        Set<String> up = depends.get(in);
+        if (up != null) {
+          d.addAll(up);
+        }
+      }
+      for (String out : n.getOutputList()) {
+        depends.put(out, d);
+      }
+    }
+    // drop kept activations computed with weights that have changed since
+    cache.entrySet().removeIf(e -> {
+      boolean stale = !depends.containsKey(e.getKey()) || e.getValue().deps().entrySet().stream()
+          .anyMatch(d -> quantized.get(d.getKey()) != d.getValue());
+      if (stale) {
+        e.getValue().close();
+      }
+      return stale;
+    });
+    Map<String, Integer> producer = new HashMap<>();
+    for (int i = 0; i < g.getNodeCount(); i++) {
+      for (String out : g.getNode(i).getOutputList()) {
+        producer.put(out, i);
+      }
+    }
+    boolean[] run = new boolean[g.getNodeCount()];
+    Set<String> cut = new LinkedHashSet<>();
+    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(activation));
+    Set<String> seen = new java.util.HashSet<>();
+    while (!todo.isEmpty()) {
+      String t = todo.pop();
+      if (t.isEmpty() || !seen.add(t)) {
+        continue;
+      }
+      Integer p = producer.get(t);
+      if (cache.containsKey(t)) {
+        cut.add(t);
+      } else if (p != null && !run[p]) {
+        run[p] = true;
+        g.getNode(p).getInputList().forEach(todo::push);
+      }
+    }
+    GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearOutput();
+    Set<String> reads = new java.util.HashSet<>();
+    Set<String> made = new LinkedHashSet<>();
+    for (int i = 0; i < run.length; i++) {
+      if (run[i]) {
+        b.addNode(g.getNode(i));
+        reads.addAll(g.getNode(i).getInputList());
+        made.addAll(g.getNode(i).getOutputList());
+      }
+    }
+    reads.add(activation);
+    g.getInitializerList().stream().filter(t -> reads.contains(t.getName())).forEach(b::addInitializer);
+    Set<String> dropped = new java.util.HashSet<>(); // initializers listed as inputs (old-style models) it does not read
+    g.getInitializerList().stream().filter(t -> !reads.contains(t.getName())).forEach(t -> dropped.add(t.getName()));
+    List<ai.onnx.proto.OnnxMl.ValueInfoProto> in = new ArrayList<>(g.getInputList());
+    in.removeIf(v -> dropped.contains(v.getName()));
+    b.clearInput().addAllInput(in);
+    for (String c : cut) {
+      b.addInput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName(c).setType(ai.onnx.proto.OnnxMl.TypeProto
+          .newBuilder().setTensorType(ai.onnx.proto.OnnxMl.TypeProto.Tensor.newBuilder()
+              .setElemType(cache.get(c).elemType()))));
+    }
+    // what nodes outside this part read of what it makes: kept for later groups
+    Set<String> outside = new java.util.HashSet<>();
+    for (int i = 0; i < run.length; i++) {
+      if (!run[i]) {
+        outside.addAll(g.getNode(i).getInputList());
+      }
+    }
+    List<String> outputs = new ArrayList<>();
+    Map<String, Map<String, float[]>> deps = new HashMap<>();
+    for (String m : made) {
+      if (outside.contains(m) && !m.isEmpty()) {
+        outputs.add(m);
+        Map<String, float[]> d = new HashMap<>();
+        depends.getOrDefault(m, Set.of()).forEach(w -> d.put(w, quantized.get(w)));
+        deps.put(m, d);
+      }
+    }
+    return new Part(b.build(), List.copyOf(cut), outputs, deps);
+  }
+
+  /** A copy of an output that outlives its run's result. */
+  private OnnxTensor copy(OnnxTensor t) throws OrtException {
+    ai.onnxruntime.TensorInfo info = t.getInfo();
+    ByteBuffer src = t.getByteBuffer();
+    ByteBuffer b = ByteBuffer.allocateDirect(src.remaining()).order(ByteOrder.nativeOrder());
+    b.put(src).flip();
+    return OnnxTensor.createTensor(env, b, info.getShape(), info.type);
   }
 
   /** The fed tensor of a weight: its rounded value if any, else the source's; made again only when that changed. */
@@ -167,6 +322,8 @@ final class GroupGrams implements AutoCloseable {
   public void close() {
     tensors.values().forEach(f -> f.tensor().close());
     tensors.clear();
+    cache.values().forEach(Cached::close);
+    cache.clear();
     if (feeds != null) {
       feeds.forEach(f -> f.values().forEach(OnnxTensor::close));
       feeds = null;
