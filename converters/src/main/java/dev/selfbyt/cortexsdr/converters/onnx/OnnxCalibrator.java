@@ -398,7 +398,7 @@ public final class OnnxCalibrator {
         r = new Gptq.Result(w, null); // re-fitted or scaled, then plain rounding
       } else {
         try {
-          r = Gptq.quantize(w, k, n, codec, h, damping);
+          r = Gptq.quantize(w, k, n, codec, h, damping, threads);
         } catch (ArithmeticException e) {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }

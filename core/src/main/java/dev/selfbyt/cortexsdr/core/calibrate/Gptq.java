@@ -35,6 +35,16 @@ public final class Gptq {
    * @param damping relative damping: {@code lambda = damping * mean(diag(X^T X))} (e.g. 0.01)
    */
   public static Result quantize(float[] w, int k, int n, QuantCodec codec, Hessian hessian, double damping) {
+    return quantize(w, k, n, codec, hessian, damping, 1);
+  }
+
+  /**
+   * As {@link #quantize(float[], int, int, QuantCodec, Hessian, double)}, the output columns split
+   * over {@code threads} threads: each column is rounded on its own (its blocks, its errors, its
+   * updates; only {@code U} is shared), so the result is the same for any number of threads.
+   */
+  public static Result quantize(float[] w, int k, int n, QuantCodec codec, Hessian hessian, double damping,
+      int threads) {
     if (codec.granularity() != QuantCodec.Granularity.BLOCK) {
       throw new IllegalArgumentException("GPTQ here needs a block-wise codec, got " + codec.describe());
     }
@@ -64,20 +74,34 @@ public final class Gptq {
     double[] u = Linalg.upperCholeskyOfInverse(h, k);
 
     int bits = codec.bits();
-    int maxq = (1 << bits) - 1;
-    int lo = codec.symmetric() ? 1 : 0;
     int block = Math.min(codec.blockSize(), k);
     int groupsPerFiber = (k + block - 1) / block;
     float[] scales = new float[n * groupsPerFiber];
     int[] zps = new int[n * groupsPerFiber];
     float[] values = new float[k * n];
-    double[] err = new double[n];
     float[] supers = codec.superScales() ? superScales(wd, k, n, block, groupsPerFiber, codec) : null;
+    int parts = Math.max(1, Math.min(threads, n / 64)); // narrow weights: not worth a thread
+    if (parts == 1) {
+      round(wd, u, k, n, 0, n, codec, block, groupsPerFiber, supers, scales, zps, values);
+    } else {
+      java.util.stream.IntStream.range(0, parts).parallel().forEach(p -> round(wd, u, k, n, n * p / parts,
+          n * (p + 1) / parts, codec, block, groupsPerFiber, supers, scales, zps, values));
+    }
+    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps, supers));
+  }
+
+  /** Rounds columns {@code [c0, c1)} of {@code wd} row by row, updating the rows below (see the class comment). */
+  private static void round(double[] wd, double[] u, int k, int n, int c0, int c1, QuantCodec codec, int block,
+      int groupsPerFiber, float[] supers, float[] scales, int[] zps, float[] values) {
+    int bits = codec.bits();
+    int maxq = (1 << bits) - 1;
+    int lo = codec.symmetric() ? 1 : 0;
+    double[] err = new double[n];
     for (int i = 0; i < k; i++) {
       int j = i / block;
       if (i % block == 0) {
         int end = Math.min(k, i + block);
-        for (int c = 0; c < n; c++) {
+        for (int c = c0; c < c1; c++) {
           float mn = Float.POSITIVE_INFINITY;
           float mx = Float.NEGATIVE_INFINITY;
           for (int r = i; r < end; r++) {
@@ -92,7 +116,7 @@ public final class Gptq {
         }
       }
       double pivot = u[i * k + i];
-      for (int c = 0; c < n; c++) {
+      for (int c = c0; c < c1; c++) {
         int g = c * groupsPerFiber + j;
         float s = scales[g];
         int z = zps[g];
@@ -110,12 +134,11 @@ public final class Gptq {
           continue;
         }
         int row = r * n;
-        for (int c = 0; c < n; c++) {
+        for (int c = c0; c < c1; c++) {
           wd[row + c] -= f * err[c];
         }
       }
     }
-    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps, supers));
   }
 
   /** The super scales from the blocks' ranges before rounding (null when they do not fit fp16). */

@@ -107,6 +107,28 @@ class GptqTest {
   }
 
   @Test
+  void columnsSplitOverThreadsRoundExactlyAsOneThreadDoes() {
+    int n = 256; // wide enough to be split
+    java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+    float[] w = new float[K * n];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (float) r.nextGaussian();
+    }
+    Hessian h = new Hessian(K);
+    h.add(inputs(1), 0, SAMPLES);
+    for (QuantCodec codec : new QuantCodec[] {QuantCodec.blockwise(4, false, 32),
+        QuantCodec.blockwise(3, true, 16).withSuperScales()}) {
+      Gptq.Result one = Gptq.quantize(w, K, n, codec, h, 0.01, 1);
+      Gptq.Result three = Gptq.quantize(w, K, n, codec, h, 0.01, 3);
+      assertArrayEquals(one.values(), three.values(), codec.describe());
+      assertArrayEquals(codec.encode(TensorData.ofFloats(new TensorInfo("w", DType.FLOAT32, new long[] {K, n},
+          TensorRole.MATMUL_WEIGHT, 0), one.values()).withGrid(one.grid())).array(),
+          codec.encode(TensorData.ofFloats(new TensorInfo("w", DType.FLOAT32, new long[] {K, n},
+          TensorRole.MATMUL_WEIGHT, 0), three.values()).withGrid(three.grid())).array(), codec.describe());
+    }
+  }
+
+  @Test
   void withUncorrelatedUnitInputsItIsPlainRounding() {
     float[] w = weights(3);
     Hessian identity = new Hessian(K);
