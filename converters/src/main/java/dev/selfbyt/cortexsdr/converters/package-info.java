@@ -49,7 +49,8 @@
  *       widths toward an output target ({@code FedGraphs}: a graph cut to what one tensor depends
  *       on or to what one weight's node feeds, with the weights as graph inputs, so sessions are
  *       small and quick to make; {@code GroupGrams}: GPTQ's {@code X^T X} per MatMul group from
- *       such sessions, weight tensors made once; {@code SuffixRuns}: measuring a weight's effect
+ *       such sessions, weight tensors made once, each group running only the nodes between
+ *       activations kept from earlier groups and its input; {@code SuffixRuns}: measuring a weight's effect
  *       by running only the nodes downstream of it, from cached activations; {@code
  *       CalibrationClock}: wall time per phase, for benchmarks); {@code RareRows}: embedding rows by how often the
  *       calibration inputs read them (rows never read take fewer bits, a tiered codec);

@@ -32,8 +32,11 @@ import java.util.concurrent.Future;
  * {@link OnnxCalibrator} made each group's session from the whole model filled with the weights
  * rounded so far (48 times on bge-small, each a copy of every weight into protobuf and into ONNX
  * Runtime); here a session holds only the small tensors, and the weight tensors are made once and
- * replaced when a weight is rounded. The sums are what the filled model gives (the same graph and
- * values), up to the order in which ONNX Runtime adds them.
+ * replaced when a weight is rounded. Activations that nodes outside a group's run read are kept
+ * per sample, each with the values of the fed weights it depends on; a later group runs only the
+ * nodes between still-valid kept activations and its input (on a transformer, about a quarter of a
+ * layer instead of everything above the group). The sums are what the filled model gives (the
+ * same graph and values), up to the order in which ONNX Runtime adds them.
  *
  * <p>Samples run on all threads at once, one ONNX Runtime thread each; worker {@code w} sums
  * samples {@code w, w + W, ...} into its own Hessian, added up in worker order (the same result on
