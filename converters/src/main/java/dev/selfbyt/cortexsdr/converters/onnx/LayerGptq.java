@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.core.calibrate.FiberGptq;
+import dev.selfbyt.cortexsdr.core.calibrate.FiberScaling;
 import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
@@ -56,6 +57,13 @@ final class LayerGptq {
   private final Consumer<String> log;
   private boolean biasCorrection;
   private int correctedBiases;
+  private boolean activationScaling;
+  private int scaledInputs;
+  private int scalable;
+  /** The graph as edited so far (a {@code Mul} by inverse scales before each scaled node). */
+  private ModelProto current;
+  private final Map<String, TensorInfo> added = new java.util.LinkedHashMap<>();
+  private final Map<String, float[]> references = new HashMap<>();
 
   LayerGptq(OnnxModelReader source, Function<String, QuantCodec> codecs, double damping, int threads,
       Consumer<String> log) {
@@ -73,6 +81,36 @@ final class LayerGptq {
   LayerGptq biasCorrection(boolean on) {
     this.biasCorrection = on;
     return this;
+  }
+
+  /**
+   * Activation-aware scaling of the input of each Conv ({@code C/g > 1}), Gemm ({@code transA = 0})
+   * and recurrent {@code W} ({@link LayerScaling}), kept per weight only where it lowers the
+   * layer's output error after GPTQ. Off by default.
+   */
+  LayerGptq activationScaling(boolean on) {
+    this.activationScaling = on;
+    return this;
+  }
+
+  /** The graph after {@link #calibrate}: with the scaling {@code Mul}s, if any. */
+  ModelProto model() {
+    return current;
+  }
+
+  /** The inverse-scale tensors the scaling {@code Mul}s read (their values are in the quantized map). */
+  Map<String, TensorInfo> added() {
+    return added;
+  }
+
+  /** Each scaled weight's original multiplied by its scales: what its stored error is measured against. */
+  Map<String, float[]> references() {
+    return references;
+  }
+
+  /** How many node inputs activation scaling changed, of how many it searched. */
+  int[] scaledInputs() {
+    return new int[] {scaledInputs, scalable};
   }
 
   /** How many biases {@link #calibrate} corrected. */
@@ -143,6 +181,7 @@ final class LayerGptq {
       throws IOException {
     OrtEnvironment env = OrtEnvironments.get();
     int done = 0;
+    current = stripped;
     for (Target t : targets) {
       Probe probe = probe(stripped, t, infos);
       String bias = correctedBias(stripped, t, infos);
@@ -150,7 +189,7 @@ final class LayerGptq {
         probe = withMean(probe, t, opset(stripped));
       }
       double[] mean = null;
-      ModelProto m = withProbe(OnnxCalibrator.modelWith(stripped, source, quantized), probe);
+      ModelProto m = withProbe(OnnxCalibrator.modelWith(current, source, quantized), probe);
       Hessian[][] hs = probe.hessians();
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
@@ -177,9 +216,32 @@ final class LayerGptq {
         TensorInfo info = infos.get(name);
         QuantCodec codec = codecs.apply(name);
         Hessian[] h = probe.hessiansOf(name);
+        float[] w = source.read(info).floats();
+        FiberScaling.Layout layout = activationScaling ? LayerScaling.layout(t.node(), t.kind(), info) : null;
         Gptq.Result r;
+        float[] perValue = null; // each value's scale, where scaling is kept
         try {
-          r = FiberGptq.quantize(source.read(info).floats(), info, codec, h, damping);
+          if (layout != null) {
+            scalable++;
+            FiberScaling.Result sr = FiberScaling.search(w, info, h, layout, codec, true, damping);
+            r = sr.scaled() ? sr.rounded() : sr.unscaled();
+            if (sr.scaled()) {
+              perValue = FiberScaling.scaleWeight(ones(w.length), info, layout, sr.scales(), h.length);
+              references.put(name, FiberScaling.scaleWeight(w, info, layout, sr.scales(), h.length));
+              String inv = CalibrationGraphs.uniqueName(current.getGraph(), t.node().getInput(0)
+                  + "_cortexsdr_inverse_scale");
+              long[] dims = LayerScaling.inverseShape(t.kind(), info, layout);
+              added.put(inv, new TensorInfo(inv, DType.FLOAT32, dims, dev.selfbyt.cortexsdr.core.tensor.TensorRole.OTHER,
+                  -1));
+              quantized.put(inv, dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling.inverse(sr.scales()));
+              current = LayerScaling.withInputScaled(current, t.node(), inv, dims);
+              scaledInputs++;
+              log.accept(String.format(java.util.Locale.ROOT, "scaled input of %s %s: alpha %.3f, error %.4g -> %.4g",
+                  t.kind(), name, sr.alpha(), sr.unscaledError(), sr.error()));
+            }
+          } else {
+            r = FiberGptq.quantize(w, info, codec, h, damping);
+          }
         } catch (ArithmeticException | IllegalArgumentException e) {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
@@ -190,10 +252,17 @@ final class LayerGptq {
         done++;
         if (bias != null) {
           float[] b = quantized.containsKey(bias) ? quantized.get(bias) : source.read(infos.get(bias)).floats();
-          float[] w = source.read(info).floats();
+          // the node now multiplies x / s by the scaled weight: its shift is (decoded / s - w) E[x]
+          float[] effective = decoded;
+          if (perValue != null) {
+            effective = new float[decoded.length];
+            for (int i = 0; i < decoded.length; i++) {
+              effective[i] = decoded[i] / perValue[i];
+            }
+          }
           float[] corrected = t.kind().equals("Conv")
-              ? BiasCorrection.conv(b, w, decoded, mean, (int) intAttr(t.node(), "group", 1))
-              : BiasCorrection.gemm(b, w, decoded, mean, intAttr(t.node(), "transB", 0) != 0);
+              ? BiasCorrection.conv(b, w, effective, mean, (int) intAttr(t.node(), "group", 1))
+              : BiasCorrection.gemm(b, w, effective, mean, intAttr(t.node(), "transB", 0) != 0);
           if (corrected != null) {
             results.put(bias, new Gptq.Result(corrected, null)); // stored as the policy stores the bias
             quantized.put(bias, corrected);
@@ -397,6 +466,12 @@ final class LayerGptq {
         return new Probe(nodes, inits, outs, all.toArray(new Hessian[0][]), by, replaced, replacement);
       }
     }
+  }
+
+  private static float[] ones(int n) {
+    float[] o = new float[n];
+    java.util.Arrays.fill(o, 1f);
+    return o;
   }
 
   private static Hessian[] hessians(int count, int k) {
