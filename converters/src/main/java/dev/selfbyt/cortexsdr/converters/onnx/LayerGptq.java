@@ -59,6 +59,7 @@ final class LayerGptq {
   private int correctedBiases;
   private boolean activationScaling;
   private int scaledInputs;
+  private int foldedInputs;
   private int scalable;
   /** The graph as edited so far (a {@code Mul} by inverse scales before each scaled node). */
   private ModelProto current;
@@ -108,9 +109,45 @@ final class LayerGptq {
     return references;
   }
 
-  /** How many node inputs activation scaling changed, of how many it searched. */
+  /** How many node inputs activation scaling changed, of how many it searched, and how many of those a producer absorbed. */
   int[] scaledInputs() {
-    return new int[] {scaledInputs, scalable};
+    return new int[] {scaledInputs, scalable, foldedInputs};
+  }
+
+  /**
+   * Multiplies the producer's output channels by {@code inverse} (powers of two: exact): its
+   * weight as rounded (values and block scales, so the codes stay), as decoded, its reference,
+   * and its bias.
+   */
+  private void fold(LayerScaling.Producer p, float[] inverse, Map<String, TensorInfo> infos,
+      Map<String, float[]> quantized, Map<String, Gptq.Result> results) throws IOException {
+    String name = p.weight();
+    float[] original = references.containsKey(name) ? references.get(name) : source.read(infos.get(name)).floats();
+    references.put(name, LayerScaling.perChannel(original, inverse));
+    Gptq.Result r = results.get(name);
+    if (r != null) {
+      dev.selfbyt.cortexsdr.core.codec.QuantGrid g = r.grid();
+      dev.selfbyt.cortexsdr.core.codec.QuantGrid scaled = null;
+      if (g != null) { // groups are numbered fiber-major, a fiber per output channel
+        scaled = new dev.selfbyt.cortexsdr.core.codec.QuantGrid(g.bits(), g.symmetric(), g.blockSize(),
+            LayerScaling.perChannel(g.scales(), inverse), g.zeroPoints());
+      }
+      results.put(name, new Gptq.Result(LayerScaling.perChannel(r.values(), inverse), scaled));
+    } else {
+      results.put(name, new Gptq.Result(LayerScaling.perChannel(original, inverse), null));
+    }
+    if (quantized.containsKey(name)) {
+      quantized.put(name, LayerScaling.perChannel(quantized.get(name), inverse));
+    }
+    if (p.bias() != null) {
+      String b = p.bias();
+      float[] v = quantized.containsKey(b) ? quantized.get(b)
+          : results.containsKey(b) ? results.get(b).values() : source.read(infos.get(b)).floats();
+      float[] scaled = LayerScaling.perChannel(v, inverse);
+      results.put(b, new Gptq.Result(scaled, null));
+      quantized.put(b, scaled);
+      references.put(b, scaled);
+    }
   }
 
   /** How many biases {@link #calibrate} corrected. */
@@ -223,18 +260,31 @@ final class LayerGptq {
         try {
           if (layout != null) {
             scalable++;
-            FiberScaling.Result sr = FiberScaling.search(w, info, h, layout, codec, true, damping);
+            LayerScaling.Producer producer = LayerScaling.producer(current.getGraph(), t.node(), infos,
+                layout.channels());
+            if (producer != null && results.get(producer.weight()) != null
+                && results.get(producer.weight()).grid() != null
+                && results.get(producer.weight()).grid().superScales() != null) {
+              producer = null; // super-block scales are steps of one fp16: not multiplied exactly
+            }
+            FiberScaling.Result sr = FiberScaling.search(w, info, h, layout, codec, true, damping, producer != null);
             r = sr.scaled() ? sr.rounded() : sr.unscaled();
             if (sr.scaled()) {
               perValue = FiberScaling.scaleWeight(ones(w.length), info, layout, sr.scales(), h.length);
               references.put(name, FiberScaling.scaleWeight(w, info, layout, sr.scales(), h.length));
-              String inv = CalibrationGraphs.uniqueName(current.getGraph(), t.node().getInput(0)
-                  + "_cortexsdr_inverse_scale");
-              long[] dims = LayerScaling.inverseShape(t.kind(), info, layout);
-              added.put(inv, new TensorInfo(inv, DType.FLOAT32, dims, dev.selfbyt.cortexsdr.core.tensor.TensorRole.OTHER,
-                  -1));
-              quantized.put(inv, dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling.inverse(sr.scales()));
-              current = LayerScaling.withInputScaled(current, t.node(), inv, dims);
+              float[] inverse = dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling.inverse(sr.scales());
+              if (producer != null) {
+                fold(producer, inverse, infos, quantized, results);
+                foldedInputs++;
+              } else {
+                String inv = CalibrationGraphs.uniqueName(current.getGraph(), t.node().getInput(0)
+                    + "_cortexsdr_inverse_scale");
+                long[] dims = LayerScaling.inverseShape(t.kind(), info, layout);
+                added.put(inv, new TensorInfo(inv, DType.FLOAT32, dims,
+                    dev.selfbyt.cortexsdr.core.tensor.TensorRole.OTHER, -1));
+                quantized.put(inv, inverse);
+                current = LayerScaling.withInputScaled(current, t.node(), inv, dims);
+              }
               scaledInputs++;
               log.accept(String.format(java.util.Locale.ROOT, "scaled input of %s %s: alpha %.3f, error %.4g -> %.4g",
                   t.kind(), name, sr.alpha(), sr.unscaledError(), sr.error()));

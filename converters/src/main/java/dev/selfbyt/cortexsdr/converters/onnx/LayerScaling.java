@@ -27,9 +27,12 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
  *       inside the node and also leaves it as {@code Y}: there is no place to put its inverse.
  * </ul>
  *
- * A producer could absorb the inverse instead of a {@code Mul}; most of the inputs measured come
- * from non-homogeneous activations ({@code Clip}/ReLU6, HardSwish), so the {@code Mul} is the one
- * form that is always exact.
+ * Where the input is the output of a {@code Conv} (directly or through a {@code Relu}, each read
+ * by nothing else), that convolution absorbs the inverse instead of a {@code Mul} ({@link
+ * #producer}): its output channels and bias are multiplied by {@code 1/s}. The scales are then
+ * powers of two, so the product is exact and a rounded producer keeps its codes (its block scales
+ * are multiplied too). Inputs from non-homogeneous activations ({@code Clip}/ReLU6, HardSwish),
+ * residual sums or graph inputs get the {@code Mul}.
  */
 final class LayerScaling {
   private LayerScaling() {}
@@ -62,6 +65,76 @@ final class LayerScaling {
         return null;
       }
     }
+  }
+
+  /**
+   * A convolution that can absorb the inverse scales of {@code consumer}'s input: its weight
+   * {@code [channels, ...]} and bias (null when it has none) are read by it alone.
+   */
+  record Producer(NodeProto node, String weight, String bias) {}
+
+  /**
+   * The producer of {@code consumer}'s first input that can absorb its inverse scales, or null: a
+   * default-domain {@code Conv} whose output (or whose {@code Relu}'s output) only {@code
+   * consumer} reads, with a float weight of {@code channels} output channels and a bias (if any)
+   * of as many values, neither read by another node.
+   */
+  static Producer producer(GraphProto g, NodeProto consumer, java.util.Map<String, TensorInfo> infos, int channels) {
+    java.util.Map<String, Integer> uses = new java.util.HashMap<>();
+    java.util.Map<String, NodeProto> producers = new java.util.HashMap<>();
+    for (NodeProto n : g.getNodeList()) {
+      n.getInputList().forEach(i -> uses.merge(i, 1, Integer::sum));
+      n.getOutputList().forEach(o -> producers.put(o, n));
+    }
+    java.util.Set<String> outputs = new java.util.HashSet<>();
+    g.getOutputList().forEach(v -> outputs.add(v.getName()));
+    String x = consumer.getInput(0);
+    if (uses.getOrDefault(x, 0) != 1 || outputs.contains(x)) {
+      return null;
+    }
+    NodeProto p = producers.get(x);
+    if (p != null && p.getOpType().equals("Relu") && defaultDomain(p)) { // Relu(z) / s = Relu(z / s) for s > 0
+      String z = p.getInput(0);
+      if (uses.getOrDefault(z, 0) != 1 || outputs.contains(z)) {
+        return null;
+      }
+      p = producers.get(z);
+    }
+    if (p == null || !p.getOpType().equals("Conv") || !defaultDomain(p) || p.getInputCount() < 2
+        || p.getOutputCount() != 1) {
+      return null;
+    }
+    TensorInfo w = infos.get(p.getInput(1));
+    if (w == null || w.dtype() != dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32 || w.rank() < 3
+        || w.shape()[0] != channels || uses.getOrDefault(w.name(), 0) != 1) {
+      return null;
+    }
+    String bias = null;
+    if (p.getInputCount() >= 3 && !p.getInput(2).isEmpty()) {
+      TensorInfo b = infos.get(p.getInput(2));
+      if (b == null || b.dtype() != dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32 || b.numel() != channels
+          || uses.getOrDefault(b.name(), 0) != 1) {
+        return null;
+      }
+      bias = b.name();
+    }
+    return new Producer(p, w.name(), bias);
+  }
+
+  /** {@code v} ({@code [channels, per]}) with each channel's values multiplied by {@code f[channel]}. */
+  static float[] perChannel(float[] v, float[] f) {
+    int per = v.length / f.length;
+    float[] out = new float[v.length];
+    for (int c = 0; c < f.length; c++) {
+      for (int i = 0; i < per; i++) {
+        out[c * per + i] = v[c * per + i] * f[c];
+      }
+    }
+    return out;
+  }
+
+  private static boolean defaultDomain(NodeProto n) {
+    return n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx");
   }
 
   /** The shape of the inverse scales: {@code [C, 1, ...]} for a convolution, {@code [C]} otherwise. */

@@ -241,7 +241,7 @@ public final class OnnxCalibrator {
     final Map<String, TensorInfo> added = new LinkedHashMap<>();
     final Map<String, float[]> scalesOf = new HashMap<>();
     final Map<String, float[]> references = new HashMap<>();
-    int[] layerScaling = {0, 0};
+    int[] layerScaling = {0, 0, 0};
     ModelProto current = stripped;
     int done;
     int scaledGroups;
@@ -413,7 +413,7 @@ public final class OnnxCalibrator {
       if (activationScaling) {
         meta.put("activation scaling", scaledGroups + " of " + groups.size() + " MatMul inputs scaled"
             + (layerScaling[1] > 0 ? ", " + layerScaling[0] + " of " + layerScaling[1] + " Conv/Gemm/recurrent inputs"
-                : ""));
+                + " (" + layerScaling[2] + " folded into the Conv producing them)" : ""));
       }
       meta.putAll(metadata);
       Map<String, float[]> addedValues = new LinkedHashMap<>();

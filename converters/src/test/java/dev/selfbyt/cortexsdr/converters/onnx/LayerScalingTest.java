@@ -136,8 +136,9 @@ class LayerScalingTest {
             .onProgress(logged::add).calibrate(calib);
         if (scaled == 1) {
           assertTrue(logged.stream().anyMatch(l -> l.startsWith("scaled input of")), String.join("\n", logged));
-          assertTrue(source.metadata().get("activation scaling").contains("Conv/Gemm/recurrent"),
-              source.metadata().toString());
+          // C1 reads the graph input (a Mul); C2 reads Relu(C1): C1 absorbs its inverse scales
+          assertTrue(source.metadata().get("activation scaling").contains("(1 folded into the Conv"),
+              source.metadata() + "\n" + String.join("\n", logged));
         }
         CortexSdr.compress(source, cai, options);
       }
@@ -155,10 +156,19 @@ class LayerScalingTest {
   static ModelProto outlierNet() {
     GraphProto.Builder g = GraphProto.newBuilder().setName("outliers")
         .addInput(OnnxTestModels.floatInput("X", 1, 16, 16, 16)).addOutput(OnnxTestModels.floatInput("Y", 1, 32));
-    g.addInitializer(LayerGptqTest.weight("C1", 41, 64, 16, 3, 3));
+    // output channels of C1 differ in size too, so C2's input (through the Relu) has outliers
+    float[] c1 = OnnxTestModels.weights(64 * 16 * 9, 41);
+    for (int o = 0; o < 64; o += 7) {
+      for (int i = 0; i < 16 * 9; i++) {
+        c1[o * 16 * 9 + i] *= 30;
+      }
+    }
+    g.addInitializer(TensorProto.newBuilder().setName("C1").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(64).addDims(16).addDims(3).addDims(3).setRawData(OnnxTestModels.raw(c1)));
+    g.addInitializer(LayerGptqTest.weight("B1", 44, 64));
     g.addInitializer(LayerGptqTest.weight("C2", 42, 64, 64, 3, 3));
     g.addInitializer(LayerGptqTest.weight("G", 43, 32, 64 * 16));
-    g.addNode(NodeProto.newBuilder().setOpType("Conv").setName("c1").addInput("X").addInput("C1").addOutput("a")
+    g.addNode(NodeProto.newBuilder().setOpType("Conv").setName("c1").addInput("X").addInput("C1").addInput("B1").addOutput("a")
         .addAttribute(ints("pads", 1, 1, 1, 1)));
     g.addNode(NodeProto.newBuilder().setOpType("Relu").setName("r1").addInput("a").addOutput("b"));
     g.addNode(NodeProto.newBuilder().setOpType("Conv").setName("c2").addInput("b").addInput("C2").addOutput("e")

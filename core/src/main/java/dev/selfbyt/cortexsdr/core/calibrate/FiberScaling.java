@@ -74,6 +74,16 @@ public final class FiberScaling {
    */
   public static Result search(float[] w, TensorInfo info, Hessian[] hessians, Layout layout, QuantCodec codec,
       boolean gptq, double damping) {
+    return search(w, info, hessians, layout, codec, gptq, damping, false);
+  }
+
+  /**
+   * As {@link #search(float[], TensorInfo, Hessian[], Layout, QuantCodec, boolean, double)}; with
+   * {@code powersOfTwo} every scale is rounded to a power of two (in the log), so that dividing a
+   * producer's weights and block scales by it is exact.
+   */
+  public static Result search(float[] w, TensorInfo info, Hessian[] hessians, Layout layout, QuantCodec codec,
+      boolean gptq, double damping, boolean powersOfTwo) {
     int r = Math.toIntExact(info.fiberLength());
     int groups = hessians.length;
     double[] rms = channelRms(hessians, layout, r);
@@ -95,7 +105,7 @@ public final class FiberScaling {
     double best = Double.POSITIVE_INFINITY;
     double plain = 0;
     for (double alpha : ActivationScaling.ALPHAS) {
-      float[] s = ActivationScaling.scales(rms, max, alpha);
+      float[] s = scales(rms, max, alpha, powersOfTwo);
       double e = plainError(w, info, hm, layout, s, codec, picked);
       if (alpha == 0) {
         plain = e;
@@ -107,14 +117,14 @@ public final class FiberScaling {
     }
     if (!gptq) {
       return bestAlpha == 0 ? new Result(ones, 0, plain, plain, null, null)
-          : new Result(ActivationScaling.scales(rms, max, bestAlpha), bestAlpha, best, plain, null, null);
+          : new Result(scales(rms, max, bestAlpha, powersOfTwo), bestAlpha, best, plain, null, null);
     }
     if (bestAlpha == 0) {
       return new Result(ones, 0, unscaledError, unscaledError, null, unscaled);
     }
     // GPTQ on the scaled weight, its error measured in the scaled space (the same number as in the
     // original space: dW' = s dW and H' = H / (s s^T))
-    float[] s = ActivationScaling.scales(rms, max, bestAlpha);
+    float[] s = scales(rms, max, bestAlpha, powersOfTwo);
     float[] ws = scaleWeight(w, info, layout, s, groups);
     Hessian[] hs = scaleHessians(hessians, layout, s, r);
     double[][] hsm = new double[groups][];
@@ -125,6 +135,17 @@ public final class FiberScaling {
     double e = error(ws, decoded(info, codec, scaled), info, hsm);
     return e < unscaledError ? new Result(s, bestAlpha, e, unscaledError, scaled, unscaled)
         : new Result(ones, 0, unscaledError, unscaledError, null, unscaled);
+  }
+
+  /** {@link ActivationScaling#scales}, each rounded to the nearest power of two with {@code powersOfTwo}. */
+  static float[] scales(double[] rms, double max, double alpha, boolean powersOfTwo) {
+    float[] s = ActivationScaling.scales(rms, max, alpha);
+    if (powersOfTwo) {
+      for (int i = 0; i < s.length; i++) {
+        s[i] = (float) Math.scalb(1.0, (int) Math.round(Math.log(s[i]) / Math.log(2)));
+      }
+    }
+    return s;
   }
 
   /** The RMS of each input channel: the root of the mean of its diagonal entries over its positions. */
