@@ -76,8 +76,9 @@ final class LayerGptq {
   }
 
   /**
-   * After rounding a Conv or Gemm weight, folds the mean output shift it causes into the node's
-   * bias ({@link BiasCorrection}); the probe run also measures the mean input. Off by default.
+   * After rounding a Conv, Gemm or recurrent weight, folds the mean output shift it causes into
+   * the node's bias ({@link BiasCorrection}; a recurrent node's {@code Wb} for {@code W} and {@code
+   * Rb} for {@code R}); the probe run also measures the mean input. Off by default.
    */
   LayerGptq biasCorrection(boolean on) {
     this.biasCorrection = on;
@@ -312,7 +313,8 @@ final class LayerGptq {
           }
           float[] corrected = t.kind().equals("Conv")
               ? BiasCorrection.conv(b, w, effective, mean, (int) intAttr(t.node(), "group", 1))
-              : BiasCorrection.gemm(b, w, effective, mean, intAttr(t.node(), "transB", 0) != 0);
+              : t.kind().equals("Gemm") ? BiasCorrection.gemm(b, w, effective, mean, intAttr(t.node(), "transB", 0) != 0)
+              : recurrentBias(t, name, info, b, w, effective, mean);
           if (corrected != null) {
             results.put(bias, new Gptq.Result(corrected, null)); // stored as the policy stores the bias
             quantized.put(bias, corrected);
@@ -331,14 +333,21 @@ final class LayerGptq {
    */
   private String correctedBias(ModelProto stripped, Target t, Map<String, TensorInfo> infos) {
     NodeProto n = t.node();
-    if (!biasCorrection || !(t.kind().equals("Conv") || t.kind().equals("Gemm")) || n.getInputCount() < 3) {
+    boolean recurrent = !(t.kind().equals("Conv") || t.kind().equals("Gemm"));
+    int biasInput = recurrent ? 3 : 2;
+    if (!biasCorrection || n.getInputCount() <= biasInput) {
       return null;
     }
-    TensorInfo b = infos.get(n.getInput(2));
+    TensorInfo b = infos.get(n.getInput(biasInput));
     TensorInfo w = infos.get(n.getInput(1));
-    long outChannels = t.kind().equals("Conv") ? w.shape()[0]
-        : w.shape()[intAttr(n, "transB", 0) != 0 ? 0 : 1];
-    if (b == null || b.dtype() != DType.FLOAT32 || b.numel() != outChannels) {
+    long expected;
+    if (recurrent) { // B is [dirs, 2 * gates * H]: Wb then Rb of each direction
+      TensorInfo any = w != null ? w : infos.get(n.getInput(2));
+      expected = any == null ? -1 : 2 * any.shape()[0] * any.shape()[1];
+    } else {
+      expected = t.kind().equals("Conv") ? w.shape()[0] : w.shape()[intAttr(n, "transB", 0) != 0 ? 0 : 1];
+    }
+    if (b == null || b.dtype() != DType.FLOAT32 || b.numel() != expected) {
       return null;
     }
     int uses = 0;
@@ -348,6 +357,28 @@ final class LayerGptq {
       }
     }
     return uses == 1 ? b.name() : null;
+  }
+
+  /** A recurrent node's corrected bias after rounding {@code name} ({@code W} or {@code R}), or null. */
+  private static float[] recurrentBias(Target t, String name, TensorInfo info, float[] b, float[] w, float[] wq,
+      double[] mean) {
+    NodeProto n = t.node();
+    boolean isR = name.equals(n.getInput(2));
+    int dirs = (int) info.shape()[0];
+    int gh = (int) info.shape()[1];
+    int k = (int) info.shape()[2];
+    int offset = 0;
+    if (isR && t.weights().contains(n.getInput(1))) {
+      offset = (int) (mean.length - (long) dirs * k); // after the input's mean
+    }
+    double[][] means = new double[dirs][];
+    for (int d = 0; d < dirs; d++) {
+      int from = isR ? offset + d * k : 0; // every direction reads the same input
+      means[d] = java.util.Arrays.copyOfRange(mean, from, from + k);
+    }
+    // GRU without linear_before_reset multiplies R_h by r * h, not h: its rows are left as they are
+    int skipFrom = isR && t.kind().equals("GRU") && intAttr(n, "linear_before_reset", 0) == 0 ? 2 * gh / 3 : gh;
+    return BiasCorrection.recurrent(b, w, wq, means, isR, skipFrom);
   }
 
   /** The default domain's opset of a model. */
@@ -365,26 +396,46 @@ final class LayerGptq {
    * kg]}) or of the Gemm's input rows ({@code [k]}), for bias correction.
    */
   private static Probe withMean(Probe p, Target t, long opset) {
-    boolean conv = t.kind().equals("Conv");
-    String in = conv ? P + "cols" : P + "rows";
-    long axis = conv ? 2 : 0;
     List<NodeProto> nodes = new ArrayList<>(p.nodes());
     List<TensorProto> inits = new ArrayList<>(p.initializers());
-    NodeProto.Builder mean = NodeProto.newBuilder().setOpType("ReduceMean").setName(P + "mean").addInput(in)
-        .addOutput(P + "mean").addAttribute(AttributeProto.newBuilder().setName("keepdims")
+    List<String> outs = new ArrayList<>(p.outputs());
+    if (t.kind().equals("Conv") || t.kind().equals("Gemm")) {
+      boolean conv = t.kind().equals("Conv");
+      nodes.add(reduceMean(conv ? P + "cols" : P + "rows", conv ? 2 : 0, P + "mean", opset, inits));
+    } else { // recurrent: the mean input row [in], then each direction's mean hidden state [dirs * H]
+      List<String> parts = new ArrayList<>();
+      if (t.weights().contains(t.node().getInput(1))) {
+        nodes.add(reduceMean(P + "x_rows", 0, P + "x_mean", opset, inits));
+        parts.add(P + "x_mean");
+      }
+      if (t.weights().contains(t.node().getInput(2))) {
+        nodes.add(reduceMean(P + "h_rows", 1, P + "h_mean2", opset, inits));
+        nodes.add(reshape(P + "h_mean2", new long[] {-1}, P + "h_mean", inits));
+        parts.add(P + "h_mean");
+      }
+      NodeProto.Builder cat = NodeProto.newBuilder().setOpType("Concat").setName(P + "mean").addOutput(P + "mean")
+          .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0));
+      parts.forEach(cat::addInput);
+      nodes.add(cat.build());
+    }
+    outs.add(P + "mean");
+    return new Probe(nodes, inits, outs, p.hessians(), p.byWeight(), p.replaced(), p.replacement());
+  }
+
+  /** {@code ReduceMean} over one axis, without keeping it ({@code axes} an input from opset 18). */
+  private static NodeProto reduceMean(String in, long axis, String out, long opset, List<TensorProto> inits) {
+    NodeProto.Builder mean = NodeProto.newBuilder().setOpType("ReduceMean").setName(out).addInput(in)
+        .addOutput(out).addAttribute(AttributeProto.newBuilder().setName("keepdims")
             .setType(AttributeProto.AttributeType.INT).setI(0));
     if (opset >= 18) { // axes became an input in opset 18
-      inits.add(TensorProto.newBuilder().setName(P + "mean_axes").setDataType(TensorProto.DataType.INT64_VALUE)
+      inits.add(TensorProto.newBuilder().setName(out + "_axes").setDataType(TensorProto.DataType.INT64_VALUE)
           .addDims(1).addInt64Data(axis).build());
-      mean.addInput(P + "mean_axes");
+      mean.addInput(out + "_axes");
     } else {
       mean.addAttribute(AttributeProto.newBuilder().setName("axes").setType(AttributeProto.AttributeType.INTS)
           .addInts(axis));
     }
-    nodes.add(mean.build());
-    List<String> outs = new ArrayList<>(p.outputs());
-    outs.add(P + "mean");
-    return new Probe(nodes, inits, outs, p.hessians(), p.byWeight(), p.replaced(), p.replacement());
+    return mean.build();
   }
 
   /** Splits a batch of {@code hs.length} Gram matrices (row-major, one after the other) into the Hessians. */

@@ -395,7 +395,7 @@ public final class OnnxCalibrator {
       meta.put("calibration", (errorCompensation ? "gptq on " + (results.size() - correctedBiases) + " weights, damping " + damping
           : "plain rounding") + ", " + samples.size() + " samples");
       if (correctedBiases > 0) {
-        meta.put("bias correction", correctedBiases + " Conv/Gemm biases take the mean output shift of their rounded "
+        meta.put("bias correction", correctedBiases + " Conv/Gemm/recurrent biases take the mean output shift of their rounded "
             + "weights");
       }
       if (refit) {
