@@ -17,10 +17,10 @@ import java.util.Arrays;
  *
  * <p>The scales are {@code s_c = a_c^alpha} with {@code a_c} the RMS of input channel {@code c}
  * (the mean of its diagonal entries of {@code X^T X}), alpha from {@link ActivationScaling#ALPHAS}
- * ranked by the plain-rounding output error {@code sum_f dW_f^T H_g dW_f} on a subset of fibers.
- * With error compensation the {@value #GPTQ_CANDIDATES} best-ranked alphas are then each rounded by
- * GPTQ on the whole weight, and the best is kept only where its output error is below GPTQ
- * alone's: scaling never makes the measured layer error worse than what the caller had without it.
+ * chosen by the plain-rounding output error {@code sum_f dW_f^T H_g dW_f} on a subset of fibers.
+ * With error compensation the chosen alpha is then checked with GPTQ on the whole weight against
+ * GPTQ alone, and kept only where it gives the lower output error: scaling never makes the
+ * measured layer error worse than what the caller had without it.
  *
  * <p>A depthwise convolution ({@code C/g = 1}) has one input channel per fiber: a scale per
  * channel multiplies whole fibers, which the per-fiber block scales absorb, so it cannot change
@@ -29,8 +29,6 @@ import java.util.Arrays;
 public final class FiberScaling {
   /** Fibers per group the alpha search measures (evenly spaced): the search stays cheap. */
   static final int SEARCH_FIBERS = 64;
-  /** How many alphas (the best under plain rounding) are checked with GPTQ on the whole weight. */
-  static final int GPTQ_CANDIDATES = 3;
 
   private FiberScaling() {}
 
@@ -106,12 +104,9 @@ public final class FiberScaling {
     double bestAlpha = 0;
     double best = Double.POSITIVE_INFINITY;
     double plain = 0;
-    double[] plainErrors = new double[ActivationScaling.ALPHAS.length];
-    for (int a = 0; a < plainErrors.length; a++) {
-      double alpha = ActivationScaling.ALPHAS[a];
+    for (double alpha : ActivationScaling.ALPHAS) {
       float[] s = scales(rms, max, alpha, powersOfTwo);
       double e = plainError(w, info, hm, layout, s, codec, picked);
-      plainErrors[a] = e;
       if (alpha == 0) {
         plain = e;
       }
@@ -124,37 +119,22 @@ public final class FiberScaling {
       return bestAlpha == 0 ? new Result(ones, 0, plain, plain, null, null)
           : new Result(scales(rms, max, bestAlpha, powersOfTwo), bestAlpha, best, plain, null, null);
     }
-    // GPTQ on the scaled weight for the alphas plain rounding ranks best (GPTQ changes the ranking:
-    // the winner under plain rounding is not always the winner after compensation), its error
-    // measured in the scaled space (the same number as in the original space: dW' = s dW and H' = H
-    // / (s s^T)); kept only below GPTQ alone's
-    Integer[] order = new Integer[plainErrors.length];
-    for (int a = 0; a < order.length; a++) {
-      order[a] = a;
+    if (bestAlpha == 0) {
+      return new Result(ones, 0, unscaledError, unscaledError, null, unscaled);
     }
-    Arrays.sort(order, (x, y) -> Double.compare(plainErrors[x], plainErrors[y]));
-    Result kept = new Result(ones, 0, unscaledError, unscaledError, null, unscaled);
-    int tried = 0;
-    for (int a : order) {
-      double alpha = ActivationScaling.ALPHAS[a];
-      if (alpha == 0 || tried == GPTQ_CANDIDATES) {
-        continue;
-      }
-      tried++;
-      float[] s = scales(rms, max, alpha, powersOfTwo);
-      float[] ws = scaleWeight(w, info, layout, s, groups);
-      Hessian[] hs = scaleHessians(hessians, layout, s, r);
-      double[][] hsm = new double[groups][];
-      for (int g = 0; g < groups; g++) {
-        hsm[g] = hs[g].matrix();
-      }
-      Gptq.Result scaled = FiberGptq.quantize(ws, info, codec, hs, damping);
-      double e = error(ws, decoded(info, codec, scaled), info, hsm);
-      if (e < kept.error()) {
-        kept = new Result(s, alpha, e, unscaledError, scaled, unscaled);
-      }
+    // GPTQ on the scaled weight, its error measured in the scaled space (the same number as in the
+    // original space: dW' = s dW and H' = H / (s s^T))
+    float[] s = scales(rms, max, bestAlpha, powersOfTwo);
+    float[] ws = scaleWeight(w, info, layout, s, groups);
+    Hessian[] hs = scaleHessians(hessians, layout, s, r);
+    double[][] hsm = new double[groups][];
+    for (int g = 0; g < groups; g++) {
+      hsm[g] = hs[g].matrix();
     }
-    return kept;
+    Gptq.Result scaled = FiberGptq.quantize(ws, info, codec, hs, damping);
+    double e = error(ws, decoded(info, codec, scaled), info, hsm);
+    return e < unscaledError ? new Result(s, bestAlpha, e, unscaledError, scaled, unscaled)
+        : new Result(ones, 0, unscaledError, unscaledError, null, unscaled);
   }
 
   /** {@link ActivationScaling#scales}, each rounded to the nearest power of two with {@code powersOfTwo}. */
