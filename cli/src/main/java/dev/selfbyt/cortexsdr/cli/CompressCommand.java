@@ -104,8 +104,9 @@ final class CompressCommand implements Callable<Integer> {
   boolean superScales;
 
   @Option(names = "--activation-scaling",
-      description = "with --calibrate: scale each MatMul input per channel by its activation size before "
-          + "rounding (AWQ-style; a Mul by the inverse is added to the graph) where that lowers the error")
+      description = "with --calibrate: scale each MatMul, Conv, Gemm and LSTM/GRU input (W) per channel by its "
+          + "activation size before rounding (AWQ-style; a Mul by the inverse is added to the graph) where that "
+          + "lowers the error")
   boolean activationScaling;
 
   @Option(names = "--refit",

@@ -41,7 +41,9 @@
  *       Runtime by a one-hot depthwise convolution), Gemm and LSTM/GRU/RNN weights ({@code W} and
  *       {@code R}), called by {@code OnnxCalibrator} before its MatMul groups, optionally with
  *       {@code BiasCorrection} (the mean output shift of each rounded Conv/Gemm weight, measured on
- *       the calibration data, folded into its bias); {@code WeightSensitivity}: each quantized
+ *       the calibration data, folded into its bias) and activation-aware scaling ({@code
+ *       LayerScaling}: which Conv, Gemm and recurrent {@code W} inputs can be scaled per input
+ *       channel, and the {@code Mul} by the inverse inserted before the node); {@code WeightSensitivity}: each quantized
  *       weight's damage to the outputs when rounded alone, and {@code SensitiveWeights}: the most
  *       damaging ones kept lossless within a share of the values; {@code ConvWeights}:
  *       depthwise Conv weights by structure (for an 8-bit override); {@code BitAllocator} and {@code

@@ -56,4 +56,39 @@ final class BiasCorrection {
     }
     return b;
   }
+
+  /**
+   * The corrected bias {@code B [dirs, 2 * G * H]} of an LSTM/GRU/RNN node after rounding its
+   * input weight {@code W} ({@code recurrentPart} false: the shift goes to {@code Wb}) or its
+   * recurrent weight {@code R} (to {@code Rb}). The gate pre-activations are linear in both, so
+   * the mean shift {@code (Wq - W) E[x]} of each gate row can be taken out of its bias as for a
+   * Gemm; the nonlinearities come after.
+   *
+   * @param w the weight {@code [dirs, G * H, k]}, flattened
+   * @param means each direction's mean input ({@code k} values)
+   * @param skipFrom rows from here on are left uncorrected (GRU's hidden gate, whose {@code R}
+   *     multiplies {@code r * h} rather than {@code h} unless {@code linear_before_reset})
+   */
+  static float[] recurrent(float[] bias, float[] w, float[] wq, double[][] means, boolean recurrentPart,
+      int skipFrom) {
+    int dirs = means.length;
+    int k = means[0].length;
+    int gh = w.length / (dirs * k);
+    if (bias.length != dirs * 2 * gh) {
+      return null;
+    }
+    float[] b = bias.clone();
+    for (int d = 0; d < dirs; d++) {
+      for (int i = 0; i < Math.min(gh, skipFrom); i++) {
+        double shift = 0;
+        int row = (d * gh + i) * k;
+        for (int j = 0; j < k; j++) {
+          shift += ((double) wq[row + j] - w[row + j]) * means[d][j];
+        }
+        int at = d * 2 * gh + (recurrentPart ? gh : 0) + i;
+        b[at] = (float) (bias[at] - shift);
+      }
+    }
+    return b;
+  }
 }

@@ -19,6 +19,7 @@ final class CalibratedSource extends EditedOnnxSource {
   private final Map<String, Gptq.Result> results;
   private final Map<String, float[]> scales;
   private final Map<String, float[]> addedValues;
+  private Map<String, float[]> references = Map.of();
 
   CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
       Map<String, float[]> scales, Map<String, TensorInfo> added, Map<String, float[]> addedValues,
@@ -27,6 +28,15 @@ final class CalibratedSource extends EditedOnnxSource {
     this.scales = scales;
     this.results = results;
     this.addedValues = addedValues;
+  }
+
+  /**
+   * The references of weights scaled in any layout (Conv, Gemm, recurrent: {@link LayerScaling}):
+   * each weight's original multiplied by its scales, what its stored error is measured against.
+   */
+  CalibratedSource withReferences(Map<String, float[]> references) {
+    this.references = references;
+    return this;
   }
 
   @Override
@@ -42,6 +52,10 @@ final class CalibratedSource extends EditedOnnxSource {
     // errors are reported against the original weight (scaled as stored, where scaling applies)
     float[] original = base.read(tensor).floats();
     float[] s = scales.get(tensor.name());
+    float[] scaledReference = references.get(tensor.name());
+    if (scaledReference != null) {
+      return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid()).withReference(scaledReference);
+    }
     float[] reference = s == null ? original
         : ActivationScaling.scaleRows(original, (int) tensor.shape()[0], (int) tensor.shape()[1], s);
     return TensorData.ofFloats(tensor, r.values()).withGrid(r.grid()).withReference(reference);

@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.core.calibrate.FiberGptq;
+import dev.selfbyt.cortexsdr.core.calibrate.FiberScaling;
 import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
@@ -56,6 +57,14 @@ final class LayerGptq {
   private final Consumer<String> log;
   private boolean biasCorrection;
   private int correctedBiases;
+  private boolean activationScaling;
+  private int scaledInputs;
+  private int foldedInputs;
+  private int scalable;
+  /** The graph as edited so far (a {@code Mul} by inverse scales before each scaled node). */
+  private ModelProto current;
+  private final Map<String, TensorInfo> added = new java.util.LinkedHashMap<>();
+  private final Map<String, float[]> references = new HashMap<>();
 
   LayerGptq(OnnxModelReader source, Function<String, QuantCodec> codecs, double damping, int threads,
       Consumer<String> log) {
@@ -67,12 +76,79 @@ final class LayerGptq {
   }
 
   /**
-   * After rounding a Conv or Gemm weight, folds the mean output shift it causes into the node's
-   * bias ({@link BiasCorrection}); the probe run also measures the mean input. Off by default.
+   * After rounding a Conv, Gemm or recurrent weight, folds the mean output shift it causes into
+   * the node's bias ({@link BiasCorrection}; a recurrent node's {@code Wb} for {@code W} and {@code
+   * Rb} for {@code R}); the probe run also measures the mean input. Off by default.
    */
   LayerGptq biasCorrection(boolean on) {
     this.biasCorrection = on;
     return this;
+  }
+
+  /**
+   * Activation-aware scaling of the input of each Conv ({@code C/g > 1}), Gemm ({@code transA = 0})
+   * and recurrent {@code W} ({@link LayerScaling}), kept per weight only where it lowers the
+   * layer's output error after GPTQ. Off by default.
+   */
+  LayerGptq activationScaling(boolean on) {
+    this.activationScaling = on;
+    return this;
+  }
+
+  /** The graph after {@link #calibrate}: with the scaling {@code Mul}s, if any. */
+  ModelProto model() {
+    return current;
+  }
+
+  /** The inverse-scale tensors the scaling {@code Mul}s read (their values are in the quantized map). */
+  Map<String, TensorInfo> added() {
+    return added;
+  }
+
+  /** Each scaled weight's original multiplied by its scales: what its stored error is measured against. */
+  Map<String, float[]> references() {
+    return references;
+  }
+
+  /** How many node inputs activation scaling changed, of how many it searched, and how many of those a producer absorbed. */
+  int[] scaledInputs() {
+    return new int[] {scaledInputs, scalable, foldedInputs};
+  }
+
+  /**
+   * Multiplies the producer's output channels by {@code inverse} (powers of two: exact): its
+   * weight as rounded (values and block scales, so the codes stay), as decoded, its reference,
+   * and its bias.
+   */
+  private void fold(LayerScaling.Producer p, float[] inverse, Map<String, TensorInfo> infos,
+      Map<String, float[]> quantized, Map<String, Gptq.Result> results) throws IOException {
+    String name = p.weight();
+    float[] original = references.containsKey(name) ? references.get(name) : source.read(infos.get(name)).floats();
+    references.put(name, LayerScaling.perChannel(original, inverse));
+    Gptq.Result r = results.get(name);
+    if (r != null) {
+      dev.selfbyt.cortexsdr.core.codec.QuantGrid g = r.grid();
+      dev.selfbyt.cortexsdr.core.codec.QuantGrid scaled = null;
+      if (g != null) { // groups are numbered fiber-major, a fiber per output channel
+        scaled = new dev.selfbyt.cortexsdr.core.codec.QuantGrid(g.bits(), g.symmetric(), g.blockSize(),
+            LayerScaling.perChannel(g.scales(), inverse), g.zeroPoints());
+      }
+      results.put(name, new Gptq.Result(LayerScaling.perChannel(r.values(), inverse), scaled));
+    } else {
+      results.put(name, new Gptq.Result(LayerScaling.perChannel(original, inverse), null));
+    }
+    if (quantized.containsKey(name)) {
+      quantized.put(name, LayerScaling.perChannel(quantized.get(name), inverse));
+    }
+    if (p.bias() != null) {
+      String b = p.bias();
+      float[] v = quantized.containsKey(b) ? quantized.get(b)
+          : results.containsKey(b) ? results.get(b).values() : source.read(infos.get(b)).floats();
+      float[] scaled = LayerScaling.perChannel(v, inverse);
+      results.put(b, new Gptq.Result(scaled, null));
+      quantized.put(b, scaled);
+      references.put(b, scaled);
+    }
   }
 
   /** How many biases {@link #calibrate} corrected. */
@@ -143,6 +219,7 @@ final class LayerGptq {
       throws IOException {
     OrtEnvironment env = OrtEnvironments.get();
     int done = 0;
+    current = stripped;
     for (Target t : targets) {
       Probe probe = probe(stripped, t, infos);
       String bias = correctedBias(stripped, t, infos);
@@ -150,7 +227,7 @@ final class LayerGptq {
         probe = withMean(probe, t, opset(stripped));
       }
       double[] mean = null;
-      ModelProto m = withProbe(OnnxCalibrator.modelWith(stripped, source, quantized), probe);
+      ModelProto m = withProbe(OnnxCalibrator.modelWith(current, source, quantized), probe);
       Hessian[][] hs = probe.hessians();
       try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
         o.setIntraOpNumThreads(threads);
@@ -177,9 +254,45 @@ final class LayerGptq {
         TensorInfo info = infos.get(name);
         QuantCodec codec = codecs.apply(name);
         Hessian[] h = probe.hessiansOf(name);
+        float[] w = source.read(info).floats();
+        FiberScaling.Layout layout = activationScaling ? LayerScaling.layout(t.node(), t.kind(), info) : null;
         Gptq.Result r;
+        float[] perValue = null; // each value's scale, where scaling is kept
         try {
-          r = FiberGptq.quantize(source.read(info).floats(), info, codec, h, damping);
+          if (layout != null) {
+            scalable++;
+            LayerScaling.Producer producer = LayerScaling.producer(current.getGraph(), t.node(), infos,
+                layout.channels());
+            if (producer != null && results.get(producer.weight()) != null
+                && results.get(producer.weight()).grid() != null
+                && results.get(producer.weight()).grid().superScales() != null) {
+              producer = null; // super-block scales are steps of one fp16: not multiplied exactly
+            }
+            FiberScaling.Result sr = FiberScaling.search(w, info, h, layout, codec, true, damping, producer != null);
+            r = sr.scaled() ? sr.rounded() : sr.unscaled();
+            if (sr.scaled()) {
+              perValue = FiberScaling.scaleWeight(ones(w.length), info, layout, sr.scales(), h.length);
+              references.put(name, FiberScaling.scaleWeight(w, info, layout, sr.scales(), h.length));
+              float[] inverse = dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling.inverse(sr.scales());
+              if (producer != null) {
+                fold(producer, inverse, infos, quantized, results);
+                foldedInputs++;
+              } else {
+                String inv = CalibrationGraphs.uniqueName(current.getGraph(), t.node().getInput(0)
+                    + "_cortexsdr_inverse_scale");
+                long[] dims = LayerScaling.inverseShape(t.kind(), info, layout);
+                added.put(inv, new TensorInfo(inv, DType.FLOAT32, dims,
+                    dev.selfbyt.cortexsdr.core.tensor.TensorRole.OTHER, -1));
+                quantized.put(inv, inverse);
+                current = LayerScaling.withInputScaled(current, t.node(), inv, dims);
+              }
+              scaledInputs++;
+              log.accept(String.format(java.util.Locale.ROOT, "scaled input of %s %s: alpha %.3f, error %.4g -> %.4g",
+                  t.kind(), name, sr.alpha(), sr.unscaledError(), sr.error()));
+            }
+          } else {
+            r = FiberGptq.quantize(w, info, codec, h, damping);
+          }
         } catch (ArithmeticException | IllegalArgumentException e) {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
@@ -190,10 +303,18 @@ final class LayerGptq {
         done++;
         if (bias != null) {
           float[] b = quantized.containsKey(bias) ? quantized.get(bias) : source.read(infos.get(bias)).floats();
-          float[] w = source.read(info).floats();
+          // the node now multiplies x / s by the scaled weight: its shift is (decoded / s - w) E[x]
+          float[] effective = decoded;
+          if (perValue != null) {
+            effective = new float[decoded.length];
+            for (int i = 0; i < decoded.length; i++) {
+              effective[i] = decoded[i] / perValue[i];
+            }
+          }
           float[] corrected = t.kind().equals("Conv")
-              ? BiasCorrection.conv(b, w, decoded, mean, (int) intAttr(t.node(), "group", 1))
-              : BiasCorrection.gemm(b, w, decoded, mean, intAttr(t.node(), "transB", 0) != 0);
+              ? BiasCorrection.conv(b, w, effective, mean, (int) intAttr(t.node(), "group", 1))
+              : t.kind().equals("Gemm") ? BiasCorrection.gemm(b, w, effective, mean, intAttr(t.node(), "transB", 0) != 0)
+              : recurrentBias(t, name, info, b, w, effective, mean);
           if (corrected != null) {
             results.put(bias, new Gptq.Result(corrected, null)); // stored as the policy stores the bias
             quantized.put(bias, corrected);
@@ -212,14 +333,21 @@ final class LayerGptq {
    */
   private String correctedBias(ModelProto stripped, Target t, Map<String, TensorInfo> infos) {
     NodeProto n = t.node();
-    if (!biasCorrection || !(t.kind().equals("Conv") || t.kind().equals("Gemm")) || n.getInputCount() < 3) {
+    boolean recurrent = !(t.kind().equals("Conv") || t.kind().equals("Gemm"));
+    int biasInput = recurrent ? 3 : 2;
+    if (!biasCorrection || n.getInputCount() <= biasInput) {
       return null;
     }
-    TensorInfo b = infos.get(n.getInput(2));
+    TensorInfo b = infos.get(n.getInput(biasInput));
     TensorInfo w = infos.get(n.getInput(1));
-    long outChannels = t.kind().equals("Conv") ? w.shape()[0]
-        : w.shape()[intAttr(n, "transB", 0) != 0 ? 0 : 1];
-    if (b == null || b.dtype() != DType.FLOAT32 || b.numel() != outChannels) {
+    long expected;
+    if (recurrent) { // B is [dirs, 2 * gates * H]: Wb then Rb of each direction
+      TensorInfo any = w != null ? w : infos.get(n.getInput(2));
+      expected = any == null ? -1 : 2 * any.shape()[0] * any.shape()[1];
+    } else {
+      expected = t.kind().equals("Conv") ? w.shape()[0] : w.shape()[intAttr(n, "transB", 0) != 0 ? 0 : 1];
+    }
+    if (b == null || b.dtype() != DType.FLOAT32 || b.numel() != expected) {
       return null;
     }
     int uses = 0;
@@ -229,6 +357,28 @@ final class LayerGptq {
       }
     }
     return uses == 1 ? b.name() : null;
+  }
+
+  /** A recurrent node's corrected bias after rounding {@code name} ({@code W} or {@code R}), or null. */
+  private static float[] recurrentBias(Target t, String name, TensorInfo info, float[] b, float[] w, float[] wq,
+      double[] mean) {
+    NodeProto n = t.node();
+    boolean isR = name.equals(n.getInput(2));
+    int dirs = (int) info.shape()[0];
+    int gh = (int) info.shape()[1];
+    int k = (int) info.shape()[2];
+    int offset = 0;
+    if (isR && t.weights().contains(n.getInput(1))) {
+      offset = (int) (mean.length - (long) dirs * k); // after the input's mean
+    }
+    double[][] means = new double[dirs][];
+    for (int d = 0; d < dirs; d++) {
+      int from = isR ? offset + d * k : 0; // every direction reads the same input
+      means[d] = java.util.Arrays.copyOfRange(mean, from, from + k);
+    }
+    // GRU without linear_before_reset multiplies R_h by r * h, not h: its rows are left as they are
+    int skipFrom = isR && t.kind().equals("GRU") && intAttr(n, "linear_before_reset", 0) == 0 ? 2 * gh / 3 : gh;
+    return BiasCorrection.recurrent(b, w, wq, means, isR, skipFrom);
   }
 
   /** The default domain's opset of a model. */
@@ -246,26 +396,46 @@ final class LayerGptq {
    * kg]}) or of the Gemm's input rows ({@code [k]}), for bias correction.
    */
   private static Probe withMean(Probe p, Target t, long opset) {
-    boolean conv = t.kind().equals("Conv");
-    String in = conv ? P + "cols" : P + "rows";
-    long axis = conv ? 2 : 0;
     List<NodeProto> nodes = new ArrayList<>(p.nodes());
     List<TensorProto> inits = new ArrayList<>(p.initializers());
-    NodeProto.Builder mean = NodeProto.newBuilder().setOpType("ReduceMean").setName(P + "mean").addInput(in)
-        .addOutput(P + "mean").addAttribute(AttributeProto.newBuilder().setName("keepdims")
+    List<String> outs = new ArrayList<>(p.outputs());
+    if (t.kind().equals("Conv") || t.kind().equals("Gemm")) {
+      boolean conv = t.kind().equals("Conv");
+      nodes.add(reduceMean(conv ? P + "cols" : P + "rows", conv ? 2 : 0, P + "mean", opset, inits));
+    } else { // recurrent: the mean input row [in], then each direction's mean hidden state [dirs * H]
+      List<String> parts = new ArrayList<>();
+      if (t.weights().contains(t.node().getInput(1))) {
+        nodes.add(reduceMean(P + "x_rows", 0, P + "x_mean", opset, inits));
+        parts.add(P + "x_mean");
+      }
+      if (t.weights().contains(t.node().getInput(2))) {
+        nodes.add(reduceMean(P + "h_rows", 1, P + "h_mean2", opset, inits));
+        nodes.add(reshape(P + "h_mean2", new long[] {-1}, P + "h_mean", inits));
+        parts.add(P + "h_mean");
+      }
+      NodeProto.Builder cat = NodeProto.newBuilder().setOpType("Concat").setName(P + "mean").addOutput(P + "mean")
+          .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0));
+      parts.forEach(cat::addInput);
+      nodes.add(cat.build());
+    }
+    outs.add(P + "mean");
+    return new Probe(nodes, inits, outs, p.hessians(), p.byWeight(), p.replaced(), p.replacement());
+  }
+
+  /** {@code ReduceMean} over one axis, without keeping it ({@code axes} an input from opset 18). */
+  private static NodeProto reduceMean(String in, long axis, String out, long opset, List<TensorProto> inits) {
+    NodeProto.Builder mean = NodeProto.newBuilder().setOpType("ReduceMean").setName(out).addInput(in)
+        .addOutput(out).addAttribute(AttributeProto.newBuilder().setName("keepdims")
             .setType(AttributeProto.AttributeType.INT).setI(0));
     if (opset >= 18) { // axes became an input in opset 18
-      inits.add(TensorProto.newBuilder().setName(P + "mean_axes").setDataType(TensorProto.DataType.INT64_VALUE)
+      inits.add(TensorProto.newBuilder().setName(out + "_axes").setDataType(TensorProto.DataType.INT64_VALUE)
           .addDims(1).addInt64Data(axis).build());
-      mean.addInput(P + "mean_axes");
+      mean.addInput(out + "_axes");
     } else {
       mean.addAttribute(AttributeProto.newBuilder().setName("axes").setType(AttributeProto.AttributeType.INTS)
           .addInts(axis));
     }
-    nodes.add(mean.build());
-    List<String> outs = new ArrayList<>(p.outputs());
-    outs.add(P + "mean");
-    return new Probe(nodes, inits, outs, p.hessians(), p.byWeight(), p.replaced(), p.replacement());
+    return mean.build();
   }
 
   /** Splits a batch of {@code hs.length} Gram matrices (row-major, one after the other) into the Hessians. */
@@ -397,6 +567,12 @@ final class LayerGptq {
         return new Probe(nodes, inits, outs, all.toArray(new Hessian[0][]), by, replaced, replacement);
       }
     }
+  }
+
+  private static float[] ones(int n) {
+    float[] o = new float[n];
+    java.util.Arrays.fill(o, 1f);
+    return o;
   }
 
   private static Hessian[] hessians(int count, int k) {

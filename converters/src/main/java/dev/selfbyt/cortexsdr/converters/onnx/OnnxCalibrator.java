@@ -155,7 +155,9 @@ public final class OnnxCalibrator {
    * Turns on activation-aware scaling ({@link ActivationScaling}) before GPTQ: where it lowers the
    * rounding error, the weights sharing an input are scaled per input channel and a {@code Mul}
    * by the inverse scales is inserted before their {@code MatMul}s (stored lossless), so the
-   * model computes the same function before rounding.
+   * model computes the same function before rounding. With error compensation on, the inputs of
+   * Conv, Gemm and recurrent {@code W} weights are scaled too ({@link LayerScaling}), each only
+   * where the layer's output error after GPTQ is lower than GPTQ's alone.
    */
   public OnnxCalibrator activationScaling(boolean on) {
     this.activationScaling = on;
@@ -216,13 +218,20 @@ public final class OnnxCalibrator {
     }
     Pass pass = new Pass(samples);
     // Conv, Gemm and recurrent weights: calibrated first (they come before a MatMul head), see LayerGptq
-    LayerGptq layers = new LayerGptq(source, codecs, damping, threads, log).biasCorrection(biasCorrection);
+    LayerGptq layers = new LayerGptq(source, codecs, damping, threads, log).biasCorrection(biasCorrection)
+        .activationScaling(activationScaling);
     List<LayerGptq.Target> layerTargets = errorCompensation ? layers.targets(pass.stripped.getGraph(), pass.infos)
         : List.of();
     layerTargets.forEach(t -> pass.grouped.addAll(t.weights()));
     pass.roundUngrouped();
     pass.done = layers.calibrate(pass.stripped, layerTargets, samples, pass.infos, pass.quantized, pass.results);
     pass.correctedBiases = layers.correctedBiases();
+    if (!layerTargets.isEmpty()) { // the scaling Muls layer calibration inserted
+      pass.current = layers.model();
+      pass.added.putAll(layers.added());
+      pass.references.putAll(layers.references());
+      pass.layerScaling = layers.scaledInputs();
+    }
     try {
       for (List<String> group : pass.groups) {
         pass.calibrate(group);
@@ -249,6 +258,8 @@ public final class OnnxCalibrator {
     final Map<String, Gptq.Result> results = new LinkedHashMap<>();
     final Map<String, TensorInfo> added = new LinkedHashMap<>();
     final Map<String, float[]> scalesOf = new HashMap<>();
+    final Map<String, float[]> references = new HashMap<>();
+    int[] layerScaling = {0, 0, 0};
     ModelProto current = stripped;
     int done;
     int scaledGroups;
@@ -417,7 +428,7 @@ public final class OnnxCalibrator {
       meta.put("calibration", (errorCompensation ? "gptq on " + (results.size() - correctedBiases) + " weights, damping " + damping
           : "plain rounding") + ", " + samples.size() + " samples");
       if (correctedBiases > 0) {
-        meta.put("bias correction", correctedBiases + " Conv/Gemm biases take the mean output shift of their rounded "
+        meta.put("bias correction", correctedBiases + " Conv/Gemm/recurrent biases take the mean output shift of their rounded "
             + "weights");
       }
       if (refit) {
@@ -433,12 +444,15 @@ public final class OnnxCalibrator {
         log.accept(note);
       }
       if (activationScaling) {
-        meta.put("activation scaling", scaledGroups + " of " + groups.size() + " inputs scaled");
+        meta.put("activation scaling", scaledGroups + " of " + groups.size() + " MatMul inputs scaled"
+            + (layerScaling[1] > 0 ? ", " + layerScaling[0] + " of " + layerScaling[1] + " Conv/Gemm/recurrent inputs"
+                + " (" + layerScaling[2] + " folded into the Conv producing them)" : ""));
       }
       meta.putAll(metadata);
       Map<String, float[]> addedValues = new LinkedHashMap<>();
       added.keySet().forEach(n -> addedValues.put(n, quantized.get(n)));
-      return new CalibratedSource(source, current, results, scalesOf, added, addedValues, meta);
+      return new CalibratedSource(source, current, results, scalesOf, added, addedValues, meta)
+          .withReferences(references);
     }
   }
 

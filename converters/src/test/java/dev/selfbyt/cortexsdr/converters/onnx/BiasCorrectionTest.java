@@ -15,6 +15,7 @@ import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -52,6 +53,71 @@ class BiasCorrectionTest {
     assertArrayEquals(new float[] {-3, 0}, t, 1e-6f);
     assertNull(BiasCorrection.gemm(new float[] {0}, new float[] {1, 2, 3, 4}, new float[] {1, 2, 3, 4},
         new double[] {1, 3}, false));
+  }
+
+  @Test
+  void recurrentBiasTakesTheShiftInItsWbOrRbHalf() {
+    // one direction, G * H = 2 rows, k = 2: row 0 rounded by +1 at column 1, mean [1, 3]
+    float[] w = {1, 2, 3, 4};
+    float[] wq = {1, 3, 3, 4};
+    double[][] mean = {{1, 3}};
+    assertArrayEquals(new float[] {-3, 0, 0, 0}, BiasCorrection.recurrent(new float[4], w, wq, mean, false, 2), 1e-6f);
+    assertArrayEquals(new float[] {0, 0, -3, 0}, BiasCorrection.recurrent(new float[4], w, wq, mean, true, 2), 1e-6f);
+    // rows from skipFrom on are left alone (GRU's hidden gate)
+    assertArrayEquals(new float[4], BiasCorrection.recurrent(new float[4], w, wq, mean, true, 0), 1e-6f);
+  }
+
+  /** X [8, 1, 48] (positive, like pixels) -> LSTM (hidden 32, B) -> Y. */
+  static ModelProto lstm() {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("lstm")
+        .addInput(OnnxTestModels.floatInput("X", 8, 1, 48)).addOutput(OnnxTestModels.floatInput("Y", 8, 1, 1, 32));
+    g.addInitializer(LayerGptqTest.weight("W", 51, 1, 128, 48));
+    g.addInitializer(LayerGptqTest.weight("R", 52, 1, 128, 32));
+    g.addInitializer(LayerGptqTest.weight("B", 53, 1, 256));
+    g.addNode(NodeProto.newBuilder().setOpType("LSTM").setName("rnn").addInput("X").addInput("W").addInput("R")
+        .addInput("B").addOutput("Y").addAttribute(LayerGptqTest.attr("hidden_size", 32)));
+    return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(14)).setGraph(g).build();
+  }
+
+  static List<Map<String, OnnxCalibrator.Input>> sequences(long first, int n) {
+    List<Map<String, OnnxCalibrator.Input>> out = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      java.util.SplittableRandom r = new java.util.SplittableRandom(first + i);
+      float[] x = new float[8 * 48];
+      for (int j = 0; j < x.length; j++) {
+        x[j] = (float) (2 * r.nextDouble());
+      }
+      out.add(Map.of("X", OnnxCalibrator.Input.ofFloats(new long[] {8, 1, 48}, x)));
+    }
+    return out;
+  }
+
+  @Test
+  void lstmBiasCorrectionLowersTheMeanOutputError() throws Exception {
+    Path fp32 = dir.resolve("lstm.onnx");
+    Files.write(fp32, lstm().toByteArray());
+    CompressionOptions options = CompressionOptions.builder().preset(Preset.INT4).bits(3).minLossyElements(1024)
+        .threads(2).build();
+    List<Map<String, OnnxCalibrator.Input>> calib = sequences(100, 32);
+    List<Map<String, OnnxCalibrator.Input>> eval = sequences(1, 32);
+    double[] meanError = new double[2];
+    for (int corrected = 0; corrected < 2; corrected++) {
+      Path cai = dir.resolve("lstm-" + corrected + ".cai");
+      try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
+        TensorSource source = OnnxCalibrator.forOptions(onnx, options, 0.01, 2).biasCorrection(corrected == 1)
+            .calibrate(calib);
+        assertEquals(corrected == 1, source.metadata().containsKey("bias correction"), source.metadata().toString());
+        CortexSdr.compress(source, cai, options);
+      }
+      Path decoded = dir.resolve("lstm-" + corrected + "-decoded.onnx");
+      try (CaiReader r = CaiReader.open(cai)) {
+        OnnxExporter.exportDecoded(r, decoded);
+      }
+      meanError[corrected] = meanError(fp32, decoded, eval);
+    }
+    System.out.printf("LSTM mean output error: GPTQ %.4g, GPTQ + bias correction %.4g%n", meanError[0], meanError[1]);
+    assertTrue(meanError[1] < meanError[0], meanError[1] + " vs " + meanError[0]);
   }
 
   /** X [1, 4, 32, 32] -> Conv 3x3 p1 (128, bias) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (48, bias). */

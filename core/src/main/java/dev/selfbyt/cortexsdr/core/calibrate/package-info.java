@@ -13,6 +13,11 @@
  *       quant codec sees it (fibers along the reduction axis): Gemm with {@code transB},
  *       convolutions (one Hessian per group, from the input's im2col patches; depthwise included),
  *       recurrent gate matrices (one Hessian per direction).
+ *   <li>{@link dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling}: activation-aware scaling
+ *       (AWQ-style) of MatMul weights sharing an input; {@link
+ *       dev.selfbyt.cortexsdr.core.calibrate.FiberScaling}: the same for any fiber layout (a
+ *       convolution's input channel covers {@code prod(kernel)} fiber positions; recurrent
+ *       directions share their input's channels), its alpha checked with GPTQ against GPTQ alone.
  * </ul>
  *
  * Framework-free: collecting activations (running the model) is the converters' job.

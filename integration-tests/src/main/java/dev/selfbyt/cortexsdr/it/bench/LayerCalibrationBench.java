@@ -100,7 +100,7 @@ public final class LayerCalibrationBench {
   /**
    * Recipes by key: {@code int8, int8g, int8gb, int8gbp, int4, int4g, int4gb, int4gbp, int4gd, int4gdb}
    * (g: GPTQ, b: bias correction, p: the 5% most damaging weights lossless, P: the 25% most damaging at
-   * 8 bits, d: depthwise at 8 bits).
+   * 8 bits, d: depthwise at 8 bits, a: activation-aware scaling, e.g. {@code int4gba}).
    */
   static List<Recipe> select(String keys) {
     List<Recipe> out = new java.util.ArrayList<>();
@@ -111,6 +111,7 @@ public final class LayerCalibrationBench {
       r = f.contains("b") ? r.withBiasCorrection() : r;
       r = f.contains("p") ? r.protecting(0.05) : r;
       r = f.contains("P") ? r.promoting(0.25) : r;
+      r = f.contains("a") ? r.withActivationScaling() : r;
       out.add(r);
     }
     return out;

@@ -36,7 +36,13 @@ import java.util.regex.Pattern;
 public final class CalibratedRun {
   /** How a model is compressed. */
   public record Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
-      double protectShare, double promoteShare) {
+      double protectShare, double promoteShare, boolean activationScaled) {
+    /** A recipe without activation scaling. */
+    public Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
+        double protectShare, double promoteShare) {
+      this(label, preset, calibrated, depthwise8, biasCorrected, protectShare, promoteShare, false);
+    }
+
     /** A recipe that promotes no weight to 8 bits. */
     public Recipe(String label, Preset preset, boolean calibrated, boolean depthwise8, boolean biasCorrected,
         double protectShare) {
@@ -60,7 +66,17 @@ public final class CalibratedRun {
 
     /** This recipe with bias correction after GPTQ ({@code OnnxCalibrator#biasCorrection}). */
     public Recipe withBiasCorrection() {
-      return new Recipe(label + " + bias corr.", preset, calibrated, depthwise8, true, protectShare, promoteShare);
+      return new Recipe(label + " + bias corr.", preset, calibrated, depthwise8, true, protectShare, promoteShare,
+          activationScaled);
+    }
+
+    /**
+     * This recipe with activation-aware scaling ({@code OnnxCalibrator#activationScaling}: MatMul,
+     * Conv, Gemm and recurrent inputs, each kept only where it lowers the layer's error after GPTQ).
+     */
+    public Recipe withActivationScaling() {
+      return new Recipe(label + " + act. scaling", preset, calibrated, depthwise8, biasCorrected, protectShare,
+          promoteShare, true);
     }
 
     /**
@@ -69,7 +85,7 @@ public final class CalibratedRun {
      */
     public Recipe protecting(double share) {
       return new Recipe(label + String.format(java.util.Locale.ROOT, " + worst %.0f%% lossless", 100 * share), preset,
-          calibrated, depthwise8, biasCorrected, share, promoteShare);
+          calibrated, depthwise8, biasCorrected, share, promoteShare, activationScaled);
     }
 
     /**
@@ -78,7 +94,7 @@ public final class CalibratedRun {
      */
     public Recipe promoting(double share) {
       return new Recipe(label + String.format(java.util.Locale.ROOT, " + worst %.0f%% at 8 bits", 100 * share), preset,
-          calibrated, depthwise8, biasCorrected, protectShare, share);
+          calibrated, depthwise8, biasCorrected, protectShare, share, activationScaled);
     }
   }
 
@@ -130,7 +146,7 @@ public final class CalibratedRun {
       TensorSource source = onnx;
       if (recipe.calibrated()) {
         source = OnnxCalibrator.forOptions(onnx, options, 0.01, 2).biasCorrection(recipe.biasCorrected())
-            .calibrate(samples);
+            .activationScaling(recipe.activationScaled()).calibrate(samples);
         calibrationMs = (System.nanoTime() - t0) / 1_000_000;
       }
       stats = CortexSdr.compress(source, cai, options);
