@@ -294,7 +294,8 @@ public final class QuantBitsBench {
         }
         TensorCodec c = r.readStored(e.name()).codec();
         List<QuantCodec> qs = c instanceof QuantCodec q ? List.of(q)
-            : c instanceof TieredQuantCodec t ? t.tiers() : List.of();
+            : c instanceof TieredQuantCodec t ? t.tiers().stream().filter(QuantCodec.class::isInstance)
+                .map(QuantCodec.class::cast).toList() : List.of();
         if (!qs.isEmpty()) {
           QuantCodec q = qs.get(0); // tiers: the first (frequent) tier's grouping, an estimate
           double groups = q.granularity() == QuantCodec.Granularity.BLOCK
