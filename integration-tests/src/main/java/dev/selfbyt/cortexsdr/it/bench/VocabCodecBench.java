@@ -160,9 +160,10 @@ public final class VocabCodecBench {
               s.rawLength(), s.nmse(), s.maxAbsError()));
           if (src == tables) {
             boolean same = s.storedLength() == e.storedLength() && src.storedBytes(s).equals(r.storedBytes(e));
-            note.append(String.format(Locale.ROOT, "%s: %s, %,d bytes (planned %s, %,d bytes%s); ", e.name(),
+            note.append(String.format(Locale.ROOT, "%s: %s, %,d bytes (planned %s, %,d bytes%s); %s; ", e.name(),
                 Codecs.fromStored(s.codec(), s.params()).describe(), s.storedLength(),
-                Codecs.fromStored(e.codec(), e.params()).describe(), e.storedLength(), same ? ", identical" : ""));
+                Codecs.fromStored(e.codec(), e.params()).describe(), e.storedLength(), same ? ", identical" : "",
+                rowErrors(onnx, tables.read(e.name()), counts.get(e.name()), e.info())));
           }
         }
         w.finish();
@@ -174,6 +175,39 @@ public final class VocabCodecBench {
       }
     }
     return note.toString();
+  }
+
+  /**
+   * The table's error against fp32: normalized squared error over all rows, and the worst row's
+   * (its squared error over its squared norm), over the rows the frequency text never read.
+   */
+  static String rowErrors(OnnxModelReader onnx, TensorData decoded, long[] counts, TensorInfo info) throws IOException {
+    float[] x = onnx.read(onnx.tensors().stream().filter(t -> t.name().equals(info.name())).findFirst().orElseThrow())
+        .floats();
+    float[] y = decoded.floats();
+    int r = (int) info.shape()[1];
+    double err = 0;
+    double norm = 0;
+    double worst = 0;
+    double rareErr = 0;
+    double rareNorm = 0;
+    for (int row = 0; row < counts.length; row++) {
+      double e = 0;
+      double n = 0;
+      for (int j = row * r; j < (row + 1) * r; j++) {
+        e += (double) (y[j] - x[j]) * (y[j] - x[j]);
+        n += (double) x[j] * x[j];
+      }
+      err += e;
+      norm += n;
+      if (counts[row] == 0) {
+        rareErr += e;
+        rareNorm += n;
+        worst = Math.max(worst, n > 0 ? e / n : 0);
+      }
+    }
+    return String.format(Locale.ROOT, "table error %.4f, unread rows %.4f, worst unread row %.4f", err / norm,
+        rareErr / rareNorm, worst);
   }
 
   static TensorCodec tiered(long[] counts, TensorCodec frequent, TensorCodec rare) {
