@@ -1,7 +1,9 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.policy.CompressionPolicy;
 import dev.selfbyt.cortexsdr.core.policy.TensorPlan;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
@@ -100,12 +102,31 @@ public final class MixedPrecision {
      */
     public CompressionOptions.Builder options(CompressionOptions.Builder base, Map<String, long[]> rowCounts,
         int rareBits) {
+      return options(base, rowCounts, c -> {
+        if (c.bits() <= rareBits || c.granularity() != QuantCodec.Granularity.BLOCK) {
+          return null;
+        }
+        QuantCodec rare = QuantCodec.blockwise(rareBits, c.symmetric(), c.blockSize());
+        return c.superScales() ? rare.withSuperScales() : rare;
+      });
+    }
+
+    /**
+     * {@link #options(CompressionOptions.Builder)}, but each counted table ({@link RareRows#counts})
+     * keeps its planned codec only for the rows read at least once; the other rows take {@code
+     * rareTier.apply(planned)} ({@link RareRows#tiered}), a {@link QuantCodec} or a {@link
+     * CodebookQuantCodec}; a table for which it gives null keeps its plan. For example {@code c ->
+     * CodebookQuantCodec.blockwise(2, 32).withSuperScales()}: on bge-small at target 0.99 that
+     * took the file from 7.90x to 8.24x at mean 0.9933 and worst sentence 0.9839 (docs/benchmarks.md).
+     */
+    public CompressionOptions.Builder options(CompressionOptions.Builder base, Map<String, long[]> rowCounts,
+        java.util.function.Function<QuantCodec, ? extends TensorCodec> rareTier) {
       codecs.forEach((name, c) -> {
         long[] counts = rowCounts.get(name);
-        dev.selfbyt.cortexsdr.core.codec.TensorCodec chosen = c;
-        if (counts != null && c.bits() > rareBits && c.granularity() == QuantCodec.Granularity.BLOCK) {
-          QuantCodec rare = QuantCodec.blockwise(rareBits, c.symmetric(), c.blockSize());
-          var t = RareRows.tiered(counts, 1, c, c.superScales() ? rare.withSuperScales() : rare);
+        TensorCodec chosen = c;
+        TensorCodec rare = counts == null ? null : rareTier.apply(c);
+        if (rare != null) {
+          var t = RareRows.tiered(counts, 1, c, rare);
           if (t != null) {
             chosen = t;
           }

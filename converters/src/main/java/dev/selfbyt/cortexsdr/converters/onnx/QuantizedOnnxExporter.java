@@ -211,7 +211,12 @@ public final class QuantizedOnnxExporter {
           ? t.widened(e.info(), stored.payload()) : null;
       QuantCodec q = view != null ? view.codec() : stored != null && stored.codec() instanceof QuantCodec c ? c : null;
       if (q == null) {
-        forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : "codec has no ONNX operator"));
+        // codebook levels (a table lookup) have no ONNX operator; float32 is the exact form
+        boolean codebook = e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.CODEBOOK || stored != null
+            && stored.codec() instanceof TieredQuantCodec t && t.tiers().stream().anyMatch(c -> !(c instanceof QuantCodec));
+        forms.put(name, new Form(name, "decoded", e.nmse() == 0 ? "lossless" : codebook
+            ? "codebook levels have no ONNX operator: widened to float32 (" + e.info().numel() * 4 + " bytes)"
+            : "codec has no ONNX operator"));
         continue;
       }
       String tiered = view == null ? "" : ", " + stored.codec().describe() + " widened to one width";

@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import java.util.HashMap;
@@ -72,9 +73,11 @@ public final class RareRows {
 
   /**
    * The tiered codec for a table: rows read at least {@code minCount} times keep {@code frequent},
-   * the others take {@code rare}; null when every row is frequent (nothing to gain).
+   * the others take {@code rare}; null when every row is frequent (nothing to gain). Each tier is a
+   * {@link QuantCodec} or a {@link dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec} (fitted
+   * levels: at 2 bits the rare rows lose less than on the uniform grid).
    */
-  public static TieredQuantCodec tiered(long[] counts, long minCount, QuantCodec frequent, QuantCodec rare) {
+  public static TieredQuantCodec tiered(long[] counts, long minCount, TensorCodec frequent, TensorCodec rare) {
     byte[] tiers = new byte[counts.length];
     boolean any = false;
     for (int r = 0; r < counts.length; r++) {

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +39,24 @@ class MixedPrecisionSuperScalesTest {
     CompressionOptions o = p.options(CompressionOptions.builder(), Map.of("table", counts), 3).build();
     TieredQuantCodec t = (TieredQuantCodec) o.overrides().values().iterator().next();
     assertEquals(List.of(frequent, QuantCodec.blockwise(3, false, 32).withSuperScales()), t.tiers());
-    assertTrue(t.tiers().stream().allMatch(QuantCodec::superScales));
+    assertTrue(t.tiers().stream().allMatch(c -> ((QuantCodec) c).superScales()));
+  }
+
+  @Test
+  void rareRowsCanTakeACodebookAndTablesTheChooserDeclinesKeepTheirPlan() {
+    QuantCodec frequent = QuantCodec.blockwise(3, false, 128).withSuperScales();
+    QuantCodec weight = QuantCodec.blockwise(5, false, 32);
+    MixedPrecision.Plan p = new MixedPrecision.Plan(Map.of("table", frequent, "small", QuantCodec.blockwise(2, false, 32),
+        "w", weight), 0.99, 0.98);
+    long[] counts = new long[64];
+    counts[5] = 1;
+    CodebookQuantCodec rare = CodebookQuantCodec.blockwise(2, 32).withSuperScales();
+    CompressionOptions o = p.options(CompressionOptions.builder(), Map.of("table", counts, "small", counts),
+        c -> c.bits() > 2 ? rare : null).build();
+    Map<String, TensorCodec> byName = new java.util.HashMap<>();
+    o.overrides().forEach((pattern, c) -> byName.put(pattern.pattern().replace("\\Q", "").replace("\\E", ""), c));
+    assertEquals(List.of(frequent, rare), ((TieredQuantCodec) byName.get("table")).tiers());
+    assertEquals(QuantCodec.blockwise(2, false, 32), byName.get("small"), "no narrower tier offered: the plan");
+    assertEquals(weight, byName.get("w"), "not a counted table: the plan");
   }
 }

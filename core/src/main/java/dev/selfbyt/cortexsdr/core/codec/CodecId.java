@@ -9,7 +9,9 @@ public enum CodecId {
   RLE(1),
   QUANT(2),
   SDR(3),
-  TIERED(4);
+  TIERED(4),
+  /** Non-uniform levels from a per-tensor table ({@link CodebookQuantCodec}). */
+  CODEBOOK(5);
 
   private final int code;
 

@@ -22,6 +22,7 @@ public final class Codecs {
         case QUANT -> QuantCodec.fromParams(p);
         case SDR -> SdrCodec.fromParams(p);
         case TIERED -> TieredQuantCodec.fromParams(p);
+        case CODEBOOK -> CodebookQuantCodec.fromParams(p);
       };
     } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
       throw new MalformedPayloadException(

@@ -10,7 +10,7 @@ import java.util.Objects;
 
 /**
  * Fibers in tiers of different precision: each fiber (for an embedding table, one token's row) is
- * stored by one of up to 16 {@link QuantCodec}s, so rows the data rarely reads can take fewer bits
+ * stored by one of up to 16 {@link QuantCodec}s or {@link CodebookQuantCodec}s, so rows the data rarely reads can take fewer bits
  * than rows it reads often. Which fiber goes to which tier is data (stored in the payload); the
  * encoder gets it from {@link #assign}, a decoder needs only the params.
  *
@@ -21,7 +21,8 @@ import java.util.Objects;
  * value under the same scale and zero point. Kernels and the quantized ONNX export use that view.
  *
  * <p>Params: {@code u8 version (1), u8 tier count T (1 to 16), T x (varint length, QuantCodec
- * params)}. Payload:
+ * params)}; version 2 (written when a tier is a codebook): {@code T x (u8 codec id, varint length,
+ * params)}. A codebook tier has no uniform view: {@link #widened} is then null. Payload:
  *
  * <pre>
  * packed   tier of each fiber, ceil(log2 T) bits each (at least 1), LSB first, padded to a byte
@@ -33,20 +34,25 @@ public final class TieredQuantCodec implements TensorCodec {
   /** The oldest params version this reader decodes. */
   public static final int PARAMS_VERSION_START = 1;
   /** The params version this writer writes. */
-  public static final int PARAMS_VERSION_CURRENT = 1;
+  public static final int PARAMS_VERSION_CURRENT = 2;
+  /** The params version of tiers that are all {@link QuantCodec}s (what readers before version 2 read). */
+  static final int PARAMS_VERSION_UNIFORM = 1;
   /** At most this many tiers. */
   public static final int MAX_TIERS = 16;
 
-  private final List<QuantCodec> tiers;
+  private final List<TensorCodec> tiers;
   private final byte[] fiberTiers; // encoder only; null in a codec rebuilt from params
 
-  private TieredQuantCodec(List<QuantCodec> tiers, byte[] fiberTiers) {
+  private TieredQuantCodec(List<? extends TensorCodec> tiers, byte[] fiberTiers) {
     if (tiers.isEmpty() || tiers.size() > MAX_TIERS) {
       throw new IllegalArgumentException("tiered quantization needs 1 to " + MAX_TIERS + " tiers, got " + tiers.size());
     }
-    for (QuantCodec q : tiers) {
-      if (q.granularity() == QuantCodec.Granularity.TENSOR) {
+    for (TensorCodec c : tiers) {
+      if (c instanceof QuantCodec q && q.granularity() == QuantCodec.Granularity.TENSOR) {
         throw new IllegalArgumentException("a tier must be per-channel or block-wise, got " + q.describe());
+      }
+      if (!(c instanceof QuantCodec) && !(c instanceof CodebookQuantCodec)) {
+        throw new IllegalArgumentException("a tier must be a quant or codebook codec, got " + c.describe());
       }
     }
     this.tiers = List.copyOf(tiers);
@@ -54,7 +60,7 @@ public final class TieredQuantCodec implements TensorCodec {
   }
 
   /** A codec with these tiers (decoding; {@link #assign} before encoding). */
-  public static TieredQuantCodec of(List<QuantCodec> tiers) {
+  public static TieredQuantCodec of(List<? extends TensorCodec> tiers) {
     return new TieredQuantCodec(tiers, null);
   }
 
@@ -80,12 +86,19 @@ public final class TieredQuantCodec implements TensorCodec {
     if (n < 1 || n > MAX_TIERS) {
       throw new MalformedPayloadException("tiered quantization with " + n + " tiers");
     }
-    List<QuantCodec> t = new ArrayList<>();
+    List<TensorCodec> t = new ArrayList<>();
     for (int i = 0; i < n; i++) {
+      CodecId id = version == PARAMS_VERSION_UNIFORM ? CodecId.QUANT : CodecId.fromCode(p.get() & 0xff);
       int len = ByteSink.getVarInt(p, p.remaining(), "tier params length");
       ByteBuffer sub = p.slice().limit(len).order(ByteOrder.LITTLE_ENDIAN);
       p.position(p.position() + len);
-      t.add(QuantCodec.fromParams(sub));
+      if (id == CodecId.QUANT) {
+        t.add(QuantCodec.fromParams(sub));
+      } else if (id == CodecId.CODEBOOK) {
+        t.add(CodebookQuantCodec.fromParams(sub));
+      } else {
+        throw new MalformedPayloadException("tier " + i + " has codec " + id + "; tiers are quant or codebook");
+      }
     }
     try {
       return of(t);
@@ -94,9 +107,13 @@ public final class TieredQuantCodec implements TensorCodec {
     }
   }
 
-  /** The tiers, in tier-index order. */
-  public List<QuantCodec> tiers() {
+  /** The tiers, in tier-index order: each a {@link QuantCodec} or a {@link CodebookQuantCodec}. */
+  public List<TensorCodec> tiers() {
     return tiers;
+  }
+
+  private boolean uniform() {
+    return tiers.stream().allMatch(c -> c instanceof QuantCodec);
   }
 
   @Override
@@ -106,8 +123,12 @@ public final class TieredQuantCodec implements TensorCodec {
 
   @Override
   public byte[] params() {
-    ByteSink s = new ByteSink(16).putU8(PARAMS_VERSION_CURRENT).putU8(tiers.size());
-    for (QuantCodec q : tiers) {
+    boolean uniform = uniform();
+    ByteSink s = new ByteSink(16).putU8(uniform ? PARAMS_VERSION_UNIFORM : PARAMS_VERSION_CURRENT).putU8(tiers.size());
+    for (TensorCodec q : tiers) {
+      if (!uniform) {
+        s.putU8(q.id().code());
+      }
       byte[] p = q.params();
       s.putVarLong(p.length);
       for (byte b : p) {
@@ -125,7 +146,7 @@ public final class TieredQuantCodec implements TensorCodec {
   @Override
   public String describe() {
     StringBuilder b = new StringBuilder("tiered");
-    for (QuantCodec q : tiers) {
+    for (TensorCodec q : tiers) {
       b.append(b.length() == 6 ? " " : " | ").append(q.describe());
     }
     return b.toString();
@@ -213,7 +234,7 @@ public final class TieredQuantCodec implements TensorCodec {
   }
 
   /** A payload split into its tier map and each tier's parsed quantized fibers. */
-  private record Parsed(int[] tierOf, List<QuantCodec.QuantizedTensor> tiers) {}
+  private record Parsed(int[] tierOf, int[] count, List<ByteBuffer> payloads) {}
 
   private Parsed parse(TensorInfo info, ByteBuffer payload) {
     try {
@@ -238,7 +259,7 @@ public final class TieredQuantCodec implements TensorCodec {
       }
       count[tierOf[f]]++;
     }
-    List<QuantCodec.QuantizedTensor> parts = new ArrayList<>();
+    List<ByteBuffer> parts = new ArrayList<>();
     for (int t = 0; t < tiers.size(); t++) {
       if (in.remaining() < 4) {
         throw new MalformedPayloadException("tiered payload ends before tier " + t);
@@ -249,12 +270,12 @@ public final class TieredQuantCodec implements TensorCodec {
       }
       ByteBuffer sub = in.slice().limit(len).order(ByteOrder.LITTLE_ENDIAN);
       in.position(in.position() + len);
-      parts.add(tiers.get(t).unpack(rows(info, count[t], r), sub));
+      parts.add(sub);
     }
     if (in.hasRemaining()) {
       throw new MalformedPayloadException("tiered payload has " + in.remaining() + " bytes after its last tier");
     }
-    return new Parsed(tierOf, parts);
+    return new Parsed(tierOf, count, parts);
   }
 
   @Override
@@ -264,10 +285,16 @@ public final class TieredQuantCodec implements TensorCodec {
     float[] out = new float[Math.toIntExact(info.numel())];
     int[] next = new int[tiers.size()];
     List<float[]> decoded = new ArrayList<>();
-    for (QuantCodec.QuantizedTensor q : p.tiers()) {
-      float[] d = new float[q.fibers() * r];
-      q.dequantizeInto(d);
-      decoded.add(d);
+    for (int t = 0; t < tiers.size(); t++) {
+      TensorInfo sub = rows(info, p.count()[t], r);
+      if (tiers.get(t) instanceof QuantCodec q) {
+        QuantCodec.QuantizedTensor qt = q.unpack(sub, p.payloads().get(t));
+        float[] d = new float[qt.fibers() * r];
+        qt.dequantizeInto(d);
+        decoded.add(d);
+      } else {
+        decoded.add(tiers.get(t).decode(sub, p.payloads().get(t)).floats());
+      }
     }
     for (int f = 0; f < p.tierOf().length; f++) {
       int t = p.tierOf()[f];
@@ -279,11 +306,20 @@ public final class TieredQuantCodec implements TensorCodec {
   /**
    * The whole tensor as one quantized tensor at the widest tier's bits and the smallest tier's
    * group length, holding exactly the values {@link #decode} gives (asymmetric form: every group
-   * keeps its own zero point); null when the tiers' groups do not nest.
+   * keeps its own zero point); null when the tiers' groups do not nest or a tier is a codebook.
    */
   public QuantCodec.QuantizedTensor widened(TensorInfo info, ByteBuffer payload) {
+    if (!uniform()) {
+      return null;
+    }
     int r = FiberLayout.fiberLength(info);
-    Parsed p = parse(info, payload);
+    Parsed parsed = parse(info, payload);
+    List<QuantCodec.QuantizedTensor> qts = new ArrayList<>();
+    for (int t = 0; t < tiers.size(); t++) {
+      qts.add(((QuantCodec) tiers.get(t)).unpack(rows(info, parsed.count()[t], r), parsed.payloads().get(t)));
+    }
+    record Unpacked(int[] tierOf, List<QuantCodec.QuantizedTensor> tiers) {}
+    Unpacked p = new Unpacked(parsed.tierOf(), qts);
     int bits = 0;
     int gl = Integer.MAX_VALUE;
     for (QuantCodec.QuantizedTensor q : p.tiers()) {
@@ -324,7 +360,7 @@ public final class TieredQuantCodec implements TensorCodec {
     try {
       int fibers = FiberLayout.fiberCount(info);
       total = PackedCodes.bytes(fibers, mapBits());
-      for (QuantCodec q : tiers) {
+      for (TensorCodec q : tiers) {
         total += 4 + q.maxPayloadBytes(info);
       }
     } catch (IllegalArgumentException | ArithmeticException e) {

@@ -13,7 +13,11 @@
  *       SuperScales}).
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec}: fibers in tiers of different
  *       widths (an embedding table's rarely read rows at fewer bits), each tier a {@code
- *       QuantCodec}; its widened view is one quantized tensor for kernels and ONNX export.
+ *       QuantCodec} or a {@code CodebookQuantCodec}; its widened view (quant tiers only) is one
+ *       quantized tensor for kernels and ONNX export.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec}: block scales and codes that
+ *       index a per-tensor table of non-uniform levels fitted by k-means (normal-float style),
+ *       decoded by table lookup; more accurate than the uniform grid at 2 and 3 bits.
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.SdrCodec}: keeps the significant weights only,
  *       positions (delta+varint or a bitmap, whichever is smaller; bitmap or absolute u32 when
  *       delta coding is off) plus values (fp32, fp16 or quantized).

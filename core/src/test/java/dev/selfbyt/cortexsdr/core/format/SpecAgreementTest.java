@@ -89,6 +89,7 @@ class SpecAgreementTest {
         case QUANT -> Integer.toString(QuantCodec.PARAMS_VERSION_CURRENT);
         case SDR -> Integer.toString(SdrCodec.PARAMS_VERSION_CURRENT);
         case TIERED -> Integer.toString(TieredQuantCodec.PARAMS_VERSION_CURRENT);
+        case CODEBOOK -> Integer.toString(dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec.PARAMS_VERSION_CURRENT);
         default -> "none";
       };
       assertEquals(version, r[3], "params version of " + r[1]);
@@ -98,6 +99,7 @@ class SpecAgreementTest {
         case QUANT -> QuantCodec.perTensor(8, true).isLossless();
         case SDR -> SdrCodec.builder().build().isLossless();
         case TIERED -> TieredQuantCodec.of(java.util.List.of(QuantCodec.perChannel(4, false))).isLossless();
+        case CODEBOOK -> dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec.blockwise(3, 32).isLossless();
       };
       assertEquals(lossless, r[2].equals("yes"), "lossless " + r[1]);
     }

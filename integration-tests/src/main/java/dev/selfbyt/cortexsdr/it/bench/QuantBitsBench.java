@@ -37,6 +37,7 @@ import java.util.Map;
  * <pre>
  * java -Xmx4g -Dai.djl.offline=true -cp ... dev.selfbyt.cortexsdr.it.bench.QuantBitsBench \
  *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2,super-anchors2] [rare-bits=2,3] \
+ *     [rare-codecs=c2/32s,q2/32s] \
  *     [calibration=128] [frequency-text=3000] [work=DIR]
  * </pre>
  *
@@ -73,6 +74,7 @@ public final class QuantBitsBench {
     for (String r : a.getOrDefault("rare-bits", "2").split(",")) {
       rareBits.add(Integer.parseInt(r));
     }
+    rareCodecs = a.containsKey("rare-codecs") ? List.of(a.get("rare-codecs").split(",")) : List.of();
     int calibration = Integer.parseInt(a.getOrDefault("calibration", "128"));
     int frequencyText = Integer.parseInt(a.getOrDefault("frequency-text", "3000"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
@@ -178,12 +180,24 @@ public final class QuantBitsBench {
                 dir, tag + "-rare" + rareBits, fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist));
           }
           }
+          for (String rc : rareCodecs) { // rare rows under a given codec (rare-codecs=c2/32s: a 2-bit codebook)
+            var rareCodec = VocabCodecBench.codec(rc);
+            Path rare = dir.resolve(tag + "-rare-" + rc.replace('/', '-') + ".cai");
+            CortexSdr.compress(calibrated, rare, plan.options(CompressionOptions.builder().preset(Preset.INT4)
+                .threads(threads), counts, c -> rareCodec).build());
+            rows.add(evaluate(model, "mixed + GPTQ + rare rows " + rc + ", measure " + measure, target, rare,
+                dir, tag + "-rare-" + rc.replace('/', '-'), fp32Bytes, reference, eval, threads, measureSec, gptqSec,
+                hist));
+          }
         }
         System.err.println(markdown(rows));
       }
     }
     return rows;
   }
+
+  /** Codecs for the rare rows of counted tables ({@code rare-codecs=c2/32s,q2/32s}, see {@link VocabCodecBench#codec}). */
+  static List<String> rareCodecs = List.of();
 
   /** Reuse effects measured by an earlier run in the same work folder ({@code reuse=true}); its time is reported. */
   static boolean reuse = false;
@@ -294,7 +308,8 @@ public final class QuantBitsBench {
         }
         TensorCodec c = r.readStored(e.name()).codec();
         List<QuantCodec> qs = c instanceof QuantCodec q ? List.of(q)
-            : c instanceof TieredQuantCodec t ? t.tiers() : List.of();
+            : c instanceof TieredQuantCodec t ? t.tiers().stream().filter(QuantCodec.class::isInstance)
+                .map(QuantCodec.class::cast).toList() : List.of();
         if (!qs.isEmpty()) {
           QuantCodec q = qs.get(0); // tiers: the first (frequent) tier's grouping, an estimate
           double groups = q.granularity() == QuantCodec.Granularity.BLOCK
