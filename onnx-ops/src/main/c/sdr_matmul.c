@@ -88,6 +88,7 @@ typedef struct {
   OrtCustomOp op;
   int isa;
   int conv; /* 0: SdrMatMul, 1: SdrConv */
+  const OrtApi* api; /* for shape inference, which gets no kernel */
 } SdrOp;
 
 typedef struct {
@@ -1502,13 +1503,112 @@ static int ORT_API_CALL sdr_end_version(const OrtCustomOp* op) {
   return INT32_MAX;
 }
 
+/* ---------------------------------------------------------------- shape inference */
+
+/* an INT or INTS attribute of the node being inferred: 1 when present and of n values */
+static int infer_ints(const OrtApi* api, OrtShapeInferContext* ctx, const char* name, int ints, int64_t* out,
+                      size_t n) {
+  const OrtOpAttr* a = NULL;
+  OrtStatus* s = api->ShapeInferContext_GetAttribute(ctx, name, &a);
+  if (s) {
+    api->ReleaseStatus(s);
+    return 0;
+  }
+  if (!a) return 0;
+  size_t bytes = 0;
+  s = api->ReadOpAttr(a, ints ? ORT_OP_ATTR_INTS : ORT_OP_ATTR_INT, out, n * sizeof(int64_t), &bytes);
+  if (s) {
+    api->ReleaseStatus(s);
+    return 0;
+  }
+  return bytes == n * sizeof(int64_t);
+}
+
+/* a spatial output size, or -1 when the input's is unknown or the attributes do not fit it (the
+ * shape is then left unknown, and the kernel reports the cause at run time) */
+static int64_t infer_conv_size(int64_t in, int64_t k, int64_t d, int64_t s, int64_t pb, int64_t pe) {
+  int64_t ek = d * (k - 1) + 1;
+  if (in < 0 || s < 1 || in + pb + pe < ek) return -1;
+  return (in + pb + pe - ek) / s + 1;
+}
+
+/*
+ * Y's shape from X's, so that ONNX Runtime's optimizers see shapes past the custom node (without
+ * them, for example, a MatMul and Add after it stay two nodes instead of one Gemm). Unknown or
+ * unexpected input shapes leave the output's shape unknown: the kernel checks and names the cause.
+ */
+static OrtStatus* ORT_API_CALL sdr_infer(const OrtCustomOp* op, OrtShapeInferContext* ctx) {
+  const SdrOp* o = (const SdrOp*)op;
+  const OrtApi* api = o->api;
+  OrtTensorTypeAndShapeInfo* in = NULL;
+  OrtStatus* s = api->ShapeInferContext_GetInputTypeShape(ctx, 0, &in);
+  if (s) {
+    api->ReleaseStatus(s);
+    return NULL;
+  }
+  size_t rank = 0;
+  int64_t dims[8];
+  const char* sym[8];
+  s = api->GetDimensionsCount(in, &rank);
+  if (!s && (rank == 0 || rank > 8 || (o->conv && rank != 4))) rank = 0;
+  if (!s && rank) s = api->GetDimensions(in, dims, rank);
+  if (!s && rank) s = api->GetSymbolicDimensions(in, sym, rank);
+  int64_t N = 0;
+  int ok = !s && rank && infer_ints(api, ctx, "N", 0, &N, 1);
+  /* the symbolic names point into the input's info (the context's): the output's info copies them */
+  if (ok && o->conv) {
+    int64_t kern[2], pads[4] = {0, 0, 0, 0}, str[2] = {1, 1}, dil[2] = {1, 1}, pool = 0;
+    ok = infer_ints(api, ctx, "kernel_shape", 1, kern, 2);
+    infer_ints(api, ctx, "pads", 1, pads, 4);
+    infer_ints(api, ctx, "strides", 1, str, 2);
+    infer_ints(api, ctx, "dilations", 1, dil, 2);
+    infer_ints(api, ctx, "pool", 0, &pool, 1);
+    for (int a = 0; a < 2 && ok; a++) {
+      int64_t size = infer_conv_size(dims[2 + a], kern[a], dil[a], str[a], pads[a], pads[a + 2]);
+      if (pool && size >= 0) {
+        int64_t pk[2], pp[4] = {0, 0, 0, 0}, ps[2] = {1, 1}, ceil_mode = 0;
+        if (!infer_ints(api, ctx, "pool_kernel_shape", 1, pk, 2)) {
+          size = -1;
+        } else {
+          infer_ints(api, ctx, "pool_pads", 1, pp, 4);
+          infer_ints(api, ctx, "pool_strides", 1, ps, 2);
+          infer_ints(api, ctx, "pool_ceil_mode", 0, &ceil_mode, 1);
+          size = ps[a] < 1 || size + pp[a] + pp[a + 2] < pk[a] ? -1
+                                                                : pool_out(size, pk[a], ps[a], pp[a], pp[a + 2], ceil_mode);
+        }
+      }
+      dims[2 + a] = size;
+      sym[2 + a] = "";
+    }
+    dims[1] = N;
+    sym[1] = "";
+  } else if (ok) {
+    dims[rank - 1] = N;
+    sym[rank - 1] = "";
+  }
+  /* ONNX Runtime writes an unnamed unknown dimension as dim_value -1, which its constant folding then
+   * takes for a size (a Reshape after the node met two -1s): unless every dimension is known or
+   * named, the output's shape stays unknown, as without inference */
+  for (size_t i = 0; ok && i < rank; i++) {
+    ok = dims[i] >= 0 || (sym[i] && sym[i][0]);
+  }
+  OrtTensorTypeAndShapeInfo* out = NULL;
+  if (ok) s = api->CreateTensorTypeAndShapeInfo(&out);
+  if (ok && !s) s = api->SetTensorElementType(out, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+  if (ok && !s) s = api->SetDimensions(out, dims, rank);
+  if (ok && !s) s = api->SetSymbolicDimensions(out, sym, rank);
+  if (ok && !s) s = api->ShapeInferContext_SetOutputTypeShape(ctx, 0, out);
+  if (out) api->ReleaseTensorTypeAndShapeInfo(out);
+  return s; /* in belongs to the context */
+}
+
 /* ---------------------------------------------------------------- registration */
 
 static SdrOp OPS[3][2]; /* per instruction set: SdrMatMul, SdrConv */
 static OrtCustomOpDomain* DOMAINS[3];
 static pthread_mutex_t REGISTER_LOCK = PTHREAD_MUTEX_INITIALIZER;
 
-static void init_op(SdrOp* o, int isa, int conv) {
+static void init_op(SdrOp* o, int isa, int conv, const OrtApi* api) {
   memset(o, 0, sizeof *o);
   /* ONNX Runtime reads this struct as of API version CSDR_MIN_API, so newer fields stay unused */
   o->op.version = CSDR_MIN_API;
@@ -1530,8 +1630,10 @@ static void init_op(SdrOp* o, int isa, int conv) {
   o->op.GetEndVersion = sdr_end_version;
   o->op.CreateKernelV2 = sdr_create;
   o->op.KernelComputeV2 = sdr_compute;
+  o->op.InferOutputShapeFn = sdr_infer;
   o->isa = isa;
   o->conv = conv;
+  o->api = api;
 }
 
 static int config(const OrtApi* api, const OrtSessionOptions* options, const char* key, char* out, size_t cap) {
@@ -1603,8 +1705,8 @@ CSDR_EXPORT OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options
   pthread_mutex_lock(&REGISTER_LOCK);
   OrtStatus* s = NULL;
   if (!DOMAINS[isa]) {
-    init_op(&OPS[isa][0], isa, 0);
-    init_op(&OPS[isa][1], isa, 1);
+    init_op(&OPS[isa][0], isa, 0, api);
+    init_op(&OPS[isa][1], isa, 1, api);
     OrtCustomOpDomain* d = NULL;
     s = api->CreateCustomOpDomain("ai.cortexsdr", &d);
     if (!s) s = api->CustomOpDomain_Add(d, &OPS[isa][0].op);
