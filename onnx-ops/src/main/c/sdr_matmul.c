@@ -578,9 +578,10 @@ static void axpy_wide_avx512(const Weights* w, const float* xt, int tw, const in
   for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, a[i]);
 }
 
-/* 2-wide windows at stride 2 (the common pooling): 16 outputs from 32 contiguous inputs per row of
- * the window, split into even and odd columns with one permute each (the portable loop runs a row of
- * a small image, 7 outputs, without vectors); other windows take the portable loop */
+/* 2-wide windows at stride 2 (the common pooling): the window's rows maxed over 32 contiguous inputs,
+ * then split into even and odd columns with one permute each, 16 outputs, bias and Relu applied
+ * before the store (the portable loop runs a row of a small image, 7 outputs, without vectors);
+ * other windows take the portable loop */
 static void pool_avx512(const int64_t* kern, const int64_t* str, const int64_t* pads, const float* in, int64_t ld,
                         int64_t OH, int64_t OW, float* out, int64_t PH, int64_t PW, float bias, int relu) {
   int64_t kh = kern[0], sy = str[0], pt = pads[0], pl = pads[1];
@@ -594,28 +595,37 @@ static void pool_avx512(const int64_t* kern, const int64_t* str, const int64_t* 
   if (x0 > x1) x0 = x1;
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
   for (int64_t py = 0; py < PH; py++) {
     int64_t r0 = py * sy - pt, r1 = r0 + kh;
     if (r0 < 0) r0 = 0;
     if (r1 > OH) r1 = OH;
     float* o = out + py * PW;
-    for (int64_t px = 0; px < x0; px++) o[px] = pool_edge(in, ld, OW, r0, r1, px * 2 - pl, px * 2 - pl + 2);
-    for (int64_t px = x1; px < PW; px++) o[px] = pool_edge(in, ld, OW, r0, r1, px * 2 - pl, px * 2 - pl + 2);
+    for (int64_t px = 0; px < x0; px++) {
+      float v = pool_edge(in, ld, OW, r0, r1, px * 2 - pl, px * 2 - pl + 2) + bias;
+      o[px] = relu && v < 0.f ? 0.f : v;
+    }
+    for (int64_t px = x1; px < PW; px++) {
+      float v = pool_edge(in, ld, OW, r0, r1, px * 2 - pl, px * 2 - pl + 2) + bias;
+      o[px] = relu && v < 0.f ? 0.f : v;
+    }
     for (int64_t px = x0; px < x1; px += 16) {
       int64_t cnt = x1 - px < 16 ? x1 - px : 16;
       __mmask16 mlo = (__mmask16)(cnt >= 8 ? 0xffff : (1u << (2 * cnt)) - 1);
       __mmask16 mhi = (__mmask16)(cnt <= 8 ? 0 : cnt == 16 ? 0xffff : (1u << (2 * cnt - 16)) - 1);
-      __m512 m = _mm512_undefined_ps();
-      for (int64_t r = r0; r < r1; r++) {
-        const float* src = in + r * ld + 2 * px - pl;
-        __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = _mm512_maskz_loadu_ps(mhi, src + 16);
-        __m512 v = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), _mm512_permutex2var_ps(lo, odd, hi));
-        m = r == r0 ? v : _mm512_max_ps(m, v);
+      const float* src = in + r0 * ld + 2 * px - pl;
+      __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = mhi ? _mm512_maskz_loadu_ps(mhi, src + 16) : zero;
+      for (int64_t r = r0 + 1; r < r1; r++) {
+        src += ld;
+        lo = _mm512_max_ps(lo, _mm512_maskz_loadu_ps(mlo, src));
+        if (mhi) hi = _mm512_max_ps(hi, _mm512_maskz_loadu_ps(mhi, src + 16));
       }
+      __m512 m = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), _mm512_permutex2var_ps(lo, odd, hi));
+      m = _mm512_add_ps(m, bv);
+      if (relu) m = _mm512_max_ps(zero, m); /* NaN stays NaN: the second operand is returned */
       _mm512_mask_storeu_ps(o + px, (__mmask16)((1u << cnt) - 1), m);
     }
   }
-  pool_epilogue(out, PH * PW, bias, relu);
 }
 #pragma GCC pop_options
 #endif
