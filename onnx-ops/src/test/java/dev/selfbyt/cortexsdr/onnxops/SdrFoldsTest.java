@@ -122,7 +122,7 @@ class SdrFoldsTest {
           SdrConvTest.floats("B", gaussian(rnd, c.o(), 1), c.o())), c.c(), c.h(), c.w());
       float[] x = new float[c.batch() * c.c() * c.h() * c.w()];
       System.arraycopy(gaussian(rnd, x.length, 1), 0, x, 0, x.length);
-      check(isa, c.name(), model, x, new long[] {c.batch(), c.c(), c.h(), c.w()}, c.folded(), i++);
+      check(isa, c.name(), model, x, new long[] {c.batch(), c.c(), c.h(), c.w()}, "SdrConv", c.tail(), c.folded(), i++);
     }
   }
 
@@ -154,13 +154,18 @@ class SdrFoldsTest {
       float[] b = gaussian(rnd, 64, 1);
       byte[] model = model(nodes, List.of(SdrConvTest.floats("W", gaussian(rnd, 96 * 64, 0.1), 96, 64),
           SdrConvTest.floats("B", b, 64), SdrConvTest.floats("B2", b, 1, 64)), 96);
-      check(isa, c.name(), model, gaussian(rnd, c.rows() * 96, 1), new long[] {c.rows(), 96}, c.folded(), 100 + i++);
+      check(isa, c.name(), model, gaussian(rnd, c.rows() * 96, 1), new long[] {c.rows(), 96}, "SdrMatMul", c.tail(),
+          c.folded(), 100 + i++);
     }
   }
 
-  /** Compresses the model at 90% SDR, checks what the fold leaves, and compares sparse and dense sessions. */
-  private void check(String isa, String name, byte[] model, float[] x, long[] shape, List<String> folded, int i)
-      throws Exception {
+  /**
+   * Compresses the model at 90% SDR, checks that the exported file keeps every node after the sparse
+   * one (an older operator library would ignore the attributes) and what the fold leaves, and
+   * compares sparse and dense sessions.
+   */
+  private void check(String isa, String name, byte[] model, float[] x, long[] shape, String sparseOp,
+      List<NodeProto> tail, List<String> folded, int i) throws Exception {
     Path onnx = dir.resolve("m" + i + ".onnx");
     Files.write(onnx, model);
     Path cai = dir.resolve("m" + i + ".cai");
@@ -171,6 +176,9 @@ class SdrFoldsTest {
     Path exported = dir.resolve("m" + i + ".sdr.onnx");
     CaiOrt.export(cai, exported, SdrMatMulRewriter.withMinSparsity(0.0));
     GraphProto.Builder g = ModelProto.parseFrom(Files.readAllBytes(exported)).getGraph().toBuilder();
+    List<String> unfolded = new ArrayList<>(List.of(sparseOp));
+    tail.forEach(n -> unfolded.add(n.getOpType()));
+    assertEquals(unfolded, g.getNodeList().stream().map(NodeProto::getOpType).toList(), name + ": exported");
     SdrFolds.fold(g);
     assertEquals(folded, g.getNodeList().stream().map(NodeProto::getOpType).toList(), name);
     CaiOrtSession opened;
