@@ -194,9 +194,10 @@ static void axpy_scalar(const Weights* w, const float* xt, int tw, const int64_t
 /*
  * SdrConv's folded MaxPool over one channel's convolution output [OH, OW] (rows ld floats apart,
  * still in cache) into out [PH, PW], then the bias and the folded Relu on the pooled values (both
- * commute with the max, and there are a quarter as many). The node's attributes guarantee every window holds at least one pixel (pads below
- * the window, and with ceil_mode no window starting past the end), so the max starts from a real
- * pixel and padding never enters it, as ONNX's MaxPool ignores padding. Windows that lie inside the
+ * commute with the max, and there are a quarter as many). The node's attributes guarantee every
+ * window holds at least one pixel (pads below the window, and with ceil_mode no window starting past
+ * the end), so the max starts from a real pixel and padding never enters it, as ONNX's MaxPool
+ * ignores padding. Windows that lie inside the
  * row take the loop the compiler vectorizes (2 x 2 stride 2, the common one, on its own); the few
  * at the edges are clipped one by one. Always inlined into one function per instruction set.
  */
