@@ -11,10 +11,13 @@
  *                          bits = 4: uint8 [ceil(nnz / 2)], two codes a byte, low nibble first
  *            4 scales      float [ceil(nnz / block_size)]        (bits 8 and 4 only)
  *            5 zero_points uint8 [ceil(nnz / block_size)], optional, default 2^(bits-1)
+ *            6 B           float [N], optional: added to every row (the graph's following Add of a
+ *                          bias folded in, SdrFolds)
  *   output   0 Y           float [..., N]
  *   attributes  K, N (int, required), bits (32, 8 or 4; default 32), block_size (int, required
  *            for bits 8 and 4): non-zero j (in storage order) has value
- *            (code[j] - zero_points[j / block_size]) * scales[j / block_size].
+ *            (code[j] - zero_points[j / block_size]) * scales[j / block_size];
+ *            relu (int, default 0): 1 writes max(0, Y + B), the graph's following Relu folded in.
  *
  * SdrConv: Y = Conv(X, W) + B for a 2-D convolution (group 1) whose weight W [N, C, kh, kw] is
  * stored the same way, one column per output channel over K = C * kh * kw rows (row k = (c * kh +
@@ -27,7 +30,17 @@
  *   attributes  K, N, bits, block_size as SdrMatMul; kernel_shape [kh, kw] (required), pads
  *            [top, left, bottom, right] (default 0), strides and dilations [h, w] (default 1);
  *            relu (int, default 0): 1 writes max(0, Y), the graph's following Relu folded in
- *            (SdrConvRelu), so ONNX Runtime does not spend a pass over Y on it.
+ *            (SdrFolds), so ONNX Runtime does not spend a pass over Y on it;
+ *            pool (int, default 0): 1 when the graph's following MaxPool is folded in, with
+ *            pool_kernel_shape [ph, pw] (required then), pool_pads [top, left, bottom, right]
+ *            (default 0), pool_strides [h, w] (default 1), pool_ceil_mode (default 0), as ONNX's
+ *            MaxPool (dilation 1); each pad must be below the window and, with ceil_mode, each
+ *            stride at most the window minus the end pad, so every window holds a pixel. Y is then
+ *            [B, N, PH, PW]: the convolution's tiles are written as computed into a per-image buffer
+ *            still in cache, pooled from there, and the bias and Relu applied to the pooled values
+ *            (they commute with the max). ONNX Runtime's own Conv and MaxPool run in its blocked
+ *            NCHWc layout; without the fold an NCHW MaxPool after SdrConv cost more than the
+ *            sparse convolution saved.
  *
  * No patch matrix is built: X is copied once per image, row by row, padded and split by stride
  * phase, so that every kernel tap reads a contiguous run of it for a run of output pixels
@@ -75,6 +88,7 @@ typedef struct {
   OrtCustomOp op;
   int isa;
   int conv; /* 0: SdrMatMul, 1: SdrConv */
+  const OrtApi* api; /* for shape inference, which gets no kernel */
 } SdrOp;
 
 typedef struct {
@@ -90,7 +104,9 @@ typedef struct {
   int constant_weights; /* inputs 1..5 are initializers: checking once per address is safe */
   int conv;
   int64_t kernel[2], pads[4], strides[2], dilations[2]; /* SdrConv */
-  int64_t relu; /* SdrConv: 1 when the graph's following Relu was folded in (max(0, y) as it writes) */
+  int64_t relu; /* 1 when the graph's following Relu was folded in (max(0, y) as it writes) */
+  /* SdrConv: the graph's following MaxPool folded in (pooled while the conv output is in cache) */
+  int64_t pool, pool_kernel[2], pool_strides[2], pool_pads[4], pool_ceil;
   /* the many-rows kernels' input buffer (transposed tiles, SdrConv's planes), kept between runs:
    * fresh pages each run cost more in page faults than a small product takes */
   pthread_mutex_t scratch_lock;
@@ -173,6 +189,100 @@ static void axpy_scalar(const Weights* w, const float* xt, int tw, const int64_t
       acc[i] += v * r[i];
     }
   }
+}
+
+/*
+ * SdrConv's folded MaxPool over one channel's convolution output [OH, OW] (rows ld floats apart,
+ * still in cache) into out [PH, PW], then the bias and the folded Relu on the pooled values (both
+ * commute with the max, and there are a quarter as many). The node's attributes guarantee every
+ * window holds at least one pixel (pads below the window, and with ceil_mode no window starting past
+ * the end), so the max starts from a real pixel and padding never enters it, as ONNX's MaxPool
+ * ignores padding. Windows that lie inside the
+ * row take the loop the compiler vectorizes (2 x 2 stride 2, the common one, on its own); the few
+ * at the edges are clipped one by one. Always inlined into one function per instruction set.
+ */
+static inline __attribute__((always_inline)) float pool_edge(const float* in, int64_t ld, int64_t OW, int64_t r0,
+                                                             int64_t r1, int64_t c0, int64_t c1) {
+  if (c0 < 0) c0 = 0;
+  if (c1 > OW) c1 = OW;
+  float m = in[r0 * ld + c0];
+  for (int64_t r = r0; r < r1; r++) {
+    for (int64_t c = c0; c < c1; c++) {
+      float v = in[r * ld + c];
+      m = v > m ? v : m;
+    }
+  }
+  return m;
+}
+
+/* bias and Relu on a pooled plane (NaN stays NaN, as ONNX's Relu) */
+static inline __attribute__((always_inline)) void pool_epilogue(float* restrict out, int64_t count, float bias,
+                                                                int relu) {
+  if (relu) {
+    for (int64_t i = 0; i < count; i++) {
+      float v = out[i] + bias;
+      out[i] = v < 0.f ? 0.f : v;
+    }
+  } else {
+    for (int64_t i = 0; i < count; i++) out[i] += bias;
+  }
+}
+
+static inline __attribute__((always_inline)) void pool_plane_body(const int64_t* kern, const int64_t* str,
+                                                                  const int64_t* pads, const float* restrict in,
+                                                                  int64_t ld, int64_t OH, int64_t OW,
+                                                                  float* restrict out, int64_t PH, int64_t PW,
+                                                                  float bias, int relu) {
+  int64_t kh = kern[0], kw = kern[1], sy = str[0], sx = str[1], pt = pads[0], pl = pads[1];
+  /* px in [x0, x1): the window's columns px * sx - pl .. + kw - 1 all lie in [0, OW) */
+  int64_t x0 = (pl + sx - 1) / sx;
+  int64_t x1 = OW + pl - kw < 0 ? 0 : (OW + pl - kw) / sx + 1;
+  if (x1 > PW) x1 = PW;
+  if (x0 > x1) x0 = x1;
+  for (int64_t py = 0; py < PH; py++) {
+    int64_t r0 = py * sy - pt, r1 = r0 + kh;
+    if (r0 < 0) r0 = 0;
+    if (r1 > OH) r1 = OH;
+    float* restrict o = out + py * PW;
+    for (int64_t px = 0; px < x0; px++) o[px] = pool_edge(in, ld, OW, r0, r1, px * sx - pl, px * sx - pl + kw);
+    for (int64_t px = x1; px < PW; px++) o[px] = pool_edge(in, ld, OW, r0, r1, px * sx - pl, px * sx - pl + kw);
+    if (kw == 2 && sx == 2) {
+      for (int64_t r = r0; r < r1; r++) {
+        const float* restrict row = in + r * ld - pl;
+        if (r == r0) {
+          for (int64_t px = x0; px < x1; px++) {
+            float a = row[2 * px], b = row[2 * px + 1];
+            o[px] = a > b ? a : b;
+          }
+        } else {
+          for (int64_t px = x0; px < x1; px++) {
+            float a = row[2 * px], b = row[2 * px + 1], m = a > b ? a : b;
+            o[px] = m > o[px] ? m : o[px];
+          }
+        }
+      }
+    } else {
+      for (int64_t px = x0; px < x1; px++) o[px] = in[r0 * ld + px * sx - pl];
+      for (int64_t r = r0; r < r1; r++) {
+        const float* restrict row = in + r * ld - pl;
+        for (int64_t dx = 0; dx < kw; dx++) {
+          for (int64_t px = x0; px < x1; px++) {
+            float v = row[px * sx + dx];
+            o[px] = v > o[px] ? v : o[px];
+          }
+        }
+      }
+    }
+  }
+  pool_epilogue(out, PH * PW, bias, relu);
+}
+
+typedef void (*PoolFn)(const int64_t*, const int64_t*, const int64_t*, const float*, int64_t, int64_t, int64_t,
+                       float*, int64_t, int64_t, float, int);
+
+static void pool_scalar(const int64_t* kern, const int64_t* str, const int64_t* pads, const float* in, int64_t ld,
+                        int64_t OH, int64_t OW, float* out, int64_t PH, int64_t PW, float bias, int relu) {
+  pool_plane_body(kern, str, pads, in, ld, OH, OW, out, PH, PW, bias, relu);
 }
 
 #if defined(__x86_64__)
@@ -312,6 +422,10 @@ static void axpy_wide_avx2(const Weights* w, const float* xt, int tw, const int6
     }
   }
   for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, a[i]);
+}
+static void pool_avx2(const int64_t* kern, const int64_t* str, const int64_t* pads, const float* in, int64_t ld,
+                      int64_t OH, int64_t OW, float* out, int64_t PH, int64_t PW, float bias, int relu) {
+  pool_plane_body(kern, str, pads, in, ld, OH, OW, out, PH, PW, bias, relu);
 }
 #pragma GCC pop_options
 
@@ -464,6 +578,56 @@ static void axpy_wide_avx512(const Weights* w, const float* xt, int tw, const in
   }
   for (int i = 0; i < 8; i++) _mm512_storeu_ps(out + 16 * i, a[i]);
 }
+
+/* 2-wide windows at stride 2 (the common pooling): the window's rows maxed over 32 contiguous inputs,
+ * then split into even and odd columns with one permute each, 16 outputs, bias and Relu applied
+ * before the store (the portable loop runs a row of a small image, 7 outputs, without vectors);
+ * other windows take the portable loop */
+static void pool_avx512(const int64_t* kern, const int64_t* str, const int64_t* pads, const float* in, int64_t ld,
+                        int64_t OH, int64_t OW, float* out, int64_t PH, int64_t PW, float bias, int relu) {
+  int64_t kh = kern[0], sy = str[0], pt = pads[0], pl = pads[1];
+  if (kern[1] != 2 || str[1] != 2) {
+    pool_plane_body(kern, str, pads, in, ld, OH, OW, out, PH, PW, bias, relu);
+    return;
+  }
+  int64_t x0 = (pl + 1) / 2;
+  int64_t x1 = OW + pl - 2 < 0 ? 0 : (OW + pl - 2) / 2 + 1;
+  if (x1 > PW) x1 = PW;
+  if (x0 > x1) x0 = x1;
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+  for (int64_t py = 0; py < PH; py++) {
+    int64_t r0 = py * sy - pt, r1 = r0 + kh;
+    if (r0 < 0) r0 = 0;
+    if (r1 > OH) r1 = OH;
+    float* o = out + py * PW;
+    for (int64_t px = 0; px < x0; px++) {
+      float v = pool_edge(in, ld, OW, r0, r1, px * 2 - pl, px * 2 - pl + 2) + bias;
+      o[px] = relu && v < 0.f ? 0.f : v;
+    }
+    for (int64_t px = x1; px < PW; px++) {
+      float v = pool_edge(in, ld, OW, r0, r1, px * 2 - pl, px * 2 - pl + 2) + bias;
+      o[px] = relu && v < 0.f ? 0.f : v;
+    }
+    for (int64_t px = x0; px < x1; px += 16) {
+      int64_t cnt = x1 - px < 16 ? x1 - px : 16;
+      __mmask16 mlo = (__mmask16)(cnt >= 8 ? 0xffff : (1u << (2 * cnt)) - 1);
+      __mmask16 mhi = (__mmask16)(cnt <= 8 ? 0 : cnt == 16 ? 0xffff : (1u << (2 * cnt - 16)) - 1);
+      const float* src = in + r0 * ld + 2 * px - pl;
+      __m512 lo = _mm512_maskz_loadu_ps(mlo, src), hi = mhi ? _mm512_maskz_loadu_ps(mhi, src + 16) : zero;
+      for (int64_t r = r0 + 1; r < r1; r++) {
+        src += ld;
+        lo = _mm512_max_ps(lo, _mm512_maskz_loadu_ps(mlo, src));
+        if (mhi) hi = _mm512_max_ps(hi, _mm512_maskz_loadu_ps(mhi, src + 16));
+      }
+      __m512 m = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), _mm512_permutex2var_ps(lo, odd, hi));
+      m = _mm512_add_ps(m, bv);
+      if (relu) m = _mm512_max_ps(zero, m); /* NaN stays NaN: the second operand is returned */
+      _mm512_mask_storeu_ps(o + px, (__mmask16)((1u << cnt) - 1), m);
+    }
+  }
+}
 #pragma GCC pop_options
 #endif
 
@@ -518,6 +682,15 @@ static AxpyFn wide_axpy_fn(int isa) {
   return axpy_scalar;
 }
 
+static PoolFn pool_fn(int isa) {
+#if defined(__x86_64__)
+  if (isa == ISA_AVX512) return pool_avx512;
+  if (isa == ISA_AVX2) return pool_avx2;
+#endif
+  (void)isa;
+  return pool_scalar;
+}
+
 static int wide_tile_width(int isa) {
   return isa == ISA_AVX512 ? 128 : isa == ISA_AVX2 ? 64 : 32;
 }
@@ -536,7 +709,15 @@ typedef struct {
   int64_t col_tasks;
   DotFn dot;
   AxpyFn axpy;
+  const float* bias; /* [N] or NULL: the graph's following Add folded in */
+  int relu;
 } Job;
+
+/* y = v + bias, max(0, y) when a Relu was folded in (as ONNX's Relu: NaN stays NaN) */
+static inline float epilogue(float v, const float* bias, int64_t n, int relu) {
+  if (bias) v += bias[n];
+  return relu && v < 0.f ? 0.f : v;
+}
 
 static void few_rows_task(void* p, size_t t) {
   const Job* j = (const Job*)p;
@@ -546,7 +727,7 @@ static void few_rows_task(void* p, size_t t) {
   const float* x = j->x + m * j->w->K;
   float* y = j->y + m * j->w->N;
   for (int64_t n = n0; n < n1; n++) {
-    y[n] = j->dot(j->w, x, j->w->col_ptr[n], j->w->col_ptr[n + 1]);
+    y[n] = epilogue(j->dot(j->w, x, j->w->col_ptr[n], j->w->col_ptr[n + 1]), j->bias, n, j->relu);
   }
 }
 
@@ -585,7 +766,7 @@ static void tile_task(void* p, size_t t) {
   for (int64_t n = n0; n < n1; n++) {
     j->axpy(j->w, xt, tw, NULL, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     for (int64_t i = 0; i < rows; i++) {
-      j->y[(m0 + i) * j->w->N + n] = acc[i];
+      j->y[(m0 + i) * j->w->N + n] = epilogue(acc[i], j->bias, n, j->relu);
     }
   }
 }
@@ -767,6 +948,12 @@ typedef struct {
   int tw;
   int64_t col_tasks;
   AxpyFn axpy;
+  /* a folded MaxPool: the convolution writes its tiles as they are (bias and Relu not yet applied)
+   * into co, per image of the chunk co_size floats, per channel cs (its [OH, Wq] grid and the last
+   * tile's slack), pooled from there into y [N, PH, PW] */
+  float* co;
+  int64_t co_size, cs, PH, PW;
+  PoolFn pool;
 } ConvJob;
 
 /* task = image of the chunk: its padded, stride-split planes, row by row */
@@ -821,6 +1008,12 @@ static void conv_tile_task(void* p, size_t task) {
   int64_t lanes = j->Q - q0 < tw ? j->Q - q0 : tw;
   int64_t y0 = q0 / j->Wq, x0 = q0 % j->Wq;
   float acc[128];
+  if (j->co) {
+    for (int64_t n = n0; n < n1; n++) {
+      j->axpy(j->w, base, tw, j->off, j->w->col_ptr[n], j->w->col_ptr[n + 1], j->co + image * j->co_size + n * j->cs + q0);
+    }
+    return;
+  }
   for (int64_t n = n0; n < n1; n++) {
     j->axpy(j->w, base, tw, j->off, j->w->col_ptr[n], j->w->col_ptr[n + 1], acc);
     float b = j->bias ? j->bias[n] : 0.f;
@@ -844,13 +1037,31 @@ static void conv_tile_task(void* p, size_t task) {
   }
 }
 
-/* task = image of the chunk: its planes, then all its tiles and columns, on one thread (the planes
- * are read while they are still in this core's cache) */
+/* task = image * N + channel of the chunk: the folded MaxPool of one channel's convolution output */
+static void pool_task(void* p, size_t task) {
+  const ConvJob* j = (const ConvJob*)p;
+  int64_t image = (int64_t)task / j->w->N, n = (int64_t)task % j->w->N;
+  const SdrKernel* k = j->k;
+  j->pool(k->pool_kernel, k->pool_strides, k->pool_pads, j->co + image * j->co_size + n * j->cs, j->Wq, j->OH, j->OW,
+          j->y + (image * j->w->N + n) * j->PH * j->PW, j->PH, j->PW, j->bias ? j->bias[n] : 0.f, k->relu != 0);
+}
+
+/* task = image of the chunk: its planes, then all its tiles and columns, then its pooling, on one
+ * thread (the planes and the convolution output are read while they are still in this core's cache) */
 static void image_task(void* p, size_t image) {
   const ConvJob* j = (const ConvJob*)p;
   split_task(p, image);
   size_t per_image = (size_t)(j->tiles * j->col_tasks);
   for (size_t t = 0; t < per_image; t++) conv_tile_task(p, image * per_image + t);
+  if (j->co) {
+    for (int64_t n = 0; n < j->w->N; n++) pool_task(p, (size_t)(image * j->w->N + n));
+  }
+}
+
+/* ONNX MaxPool's output size along one axis (explicit pads, dilation 1) */
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t pb, int64_t pe, int64_t ceil_mode) {
+  int64_t span = in + pb + pe - k;
+  return (ceil_mode ? (span + s - 1) / s : span / s) + 1;
 }
 
 static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor* x, const float* bias,
@@ -866,7 +1077,19 @@ static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor
              (long long)W, (long long)ekh, (long long)ekw);
     return fail(api, "%s: %s", k->label, d);
   }
-  int64_t ydims[4] = {B, k->N, OH, OW};
+  int64_t PH = OH, PW = OW;
+  if (k->pool) {
+    if (OH + k->pool_pads[0] + k->pool_pads[2] < k->pool_kernel[0] ||
+        OW + k->pool_pads[1] + k->pool_pads[3] < k->pool_kernel[1]) {
+      char d[200];
+      snprintf(d, sizeof d, "the convolution's output is %lld x %lld, smaller than the padded pooling window %lld x %lld",
+               (long long)OH, (long long)OW, (long long)k->pool_kernel[0], (long long)k->pool_kernel[1]);
+      return fail(api, "%s: %s", k->label, d);
+    }
+    PH = pool_out(OH, k->pool_kernel[0], k->pool_strides[0], k->pool_pads[0], k->pool_pads[2], k->pool_ceil);
+    PW = pool_out(OW, k->pool_kernel[1], k->pool_strides[1], k->pool_pads[1], k->pool_pads[3], k->pool_ceil);
+  }
+  int64_t ydims[4] = {B, k->N, PH, PW};
   OrtValue* yv;
   CHECK(api->KernelContext_GetOutput(ctx, 0, ydims, 4, &yv));
   float* y;
@@ -882,8 +1105,10 @@ static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor
   int64_t ph_size = (C * sy * sx * Hq * Wq + tw + 15) / 16 * 16;
   Weights wd;
   float* values = decode_for_passes(w, B * tiles, &wd);
+  int64_t cs = tiles * tw, co_size = k->pool ? k->N * cs : 0;
   ConvJob job = {&wd, k, NULL, bias, NULL, NULL, NULL, C, H, W, OH, OW, Hq, Wq, ph_size, Q, tiles, (int)tw,
-                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, wide_axpy_fn(k->isa)};
+                 (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK, wide_axpy_fn(k->isa), NULL, co_size, cs, PH, PW,
+                 pool_fn(k->isa)};
   int64_t* off = (int64_t*)malloc((size_t)k->K * sizeof(int64_t));
   if (!off) {
     free(values);
@@ -900,7 +1125,7 @@ static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor
   }
   job.off = off;
   /* images in chunks whose planes fit in about 32 MB: one parallel pass per chunk, not per image */
-  int64_t per_image = ph_size * (int64_t)sizeof(float);
+  int64_t per_image = (ph_size + co_size) * (int64_t)sizeof(float);
   int64_t chunk = per_image >= (32 << 20) ? 1 : (32 << 20) / per_image;
   if (chunk > B) chunk = B;
   int own;
@@ -910,20 +1135,25 @@ static OrtStatus* conv_compute(SdrKernel* k, OrtKernelContext* ctx, const Tensor
     free(values);
     return fail(api, "%s: out of memory for %s", k->label, "the padded input");
   }
+  if (k->pool) job.co = job.ph + chunk * ph_size;
   OrtStatus* s = NULL;
   for (int64_t b = 0; b < B && !s; b += chunk) {
     int64_t n = B - b < chunk ? B - b : chunk;
     job.x = (const float*)x->data + b * C * H * W;
-    job.y = y + b * k->N * OH * OW;
+    job.y = y + b * k->N * PH * PW;
     size_t tasks = (size_t)(n * tiles * job.col_tasks);
     if (w->nnz * Q * n < CSDR_SERIAL_WORK) { /* small products do not pay for waking threads */
       for (size_t t = 0; t < (size_t)n; t++) split_task(&job, t);
       for (size_t t = 0; t < tasks; t++) conv_tile_task(&job, t);
+      if (job.co) {
+        for (size_t t = 0; t < (size_t)(n * k->N); t++) pool_task(&job, t);
+      }
     } else if (n > 1) {
       s = api->KernelContext_ParallelFor(ctx, image_task, (size_t)n, 0, &job);
     } else {
       s = api->KernelContext_ParallelFor(ctx, split_task, (size_t)n, 0, &job);
       if (!s) s = api->KernelContext_ParallelFor(ctx, conv_tile_task, tasks, 0, &job);
+      if (!s && job.co) s = api->KernelContext_ParallelFor(ctx, pool_task, (size_t)(n * k->N), 0, &job);
     }
   }
   scratch_release(k, job.ph, own);
@@ -940,7 +1170,7 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
   Tensor in[7];
   memset(in, 0, sizeof in);
   static const char* names[] = {"X", "col_ptr", "row_idx", "values", "scales", "zero_points", "B"};
-  size_t inputs = k->conv ? 7 : 6;
+  size_t inputs = 7;
   for (size_t i = 0; i < inputs; i++) {
     const OrtValue* v = NULL;
     if (i < n_in) {
@@ -962,14 +1192,14 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
   w.bits = (int)k->bits;
   w.block = k->block;
   Tensor* x = &in[0];
+  if (in[6].data && (in[6].type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || in[6].count != k->N)) {
+    snprintf(d, sizeof d, "B must be float [N = %lld], it has %lld elements", (long long)k->N, (long long)in[6].count);
+    return fail(api, "%s: %s", k->label, d);
+  }
   if (k->conv) {
     if (x->rank != 4 || x->dims[1] * k->kernel[0] * k->kernel[1] != k->K) {
       snprintf(d, sizeof d, "X must be [B, C, H, W] with C * kh * kw = K = %lld; it has rank %zu%s", (long long)k->K,
                x->rank, x->rank == 4 ? " and another C" : "");
-      return fail(api, "%s: %s", k->label, d);
-    }
-    if (in[6].data && (in[6].type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || in[6].count != k->N)) {
-      snprintf(d, sizeof d, "B must be float [N = %lld], it has %lld elements", (long long)k->N, (long long)in[6].count);
       return fail(api, "%s: %s", k->label, d);
     }
   } else if (x->rank < 1 || x->dims[x->rank - 1] != k->K) {
@@ -1043,7 +1273,7 @@ static OrtStatus* ORT_API_CALL sdr_compute(void* kernel, OrtKernelContext* ctx) 
     return NULL;
   }
   Job job = {&w, (const float*)x->data, y, NULL, M, tile_width(k->isa), (k->N + COLS_PER_TASK - 1) / COLS_PER_TASK,
-             dot_fn(k->isa), axpy_fn(k->isa)};
+             dot_fn(k->isa), axpy_fn(k->isa), (const float*)in[6].data, k->relu != 0};
   /* small products do not pay for waking threads */
   int serial = w.nnz * M < CSDR_SERIAL_WORK;
   if (M <= CSDR_FEW_ROWS) {
@@ -1144,8 +1374,25 @@ static OrtStatus* ORT_API_CALL sdr_create(const OrtCustomOp* op, const OrtApi* a
     if (!s) s = ints_attr(api, info, k->label, "pads", 4, zeros, 0, 0, k->pads);
     if (!s) s = ints_attr(api, info, k->label, "strides", 2, ones, 0, 1, k->strides);
     if (!s) s = ints_attr(api, info, k->label, "dilations", 2, ones, 0, 1, k->dilations);
-    if (!s) s = attr(api, info, k->label, "relu", 0, 0, &k->relu);
+    if (!s) s = attr(api, info, k->label, "pool", 0, 0, &k->pool);
+    if (!s && k->pool) {
+      if (!s) s = ints_attr(api, info, k->label, "pool_kernel_shape", 2, NULL, 1, 1, k->pool_kernel);
+      if (!s) s = ints_attr(api, info, k->label, "pool_pads", 4, zeros, 0, 0, k->pool_pads);
+      if (!s) s = ints_attr(api, info, k->label, "pool_strides", 2, ones, 0, 1, k->pool_strides);
+      if (!s) s = attr(api, info, k->label, "pool_ceil_mode", 0, 0, &k->pool_ceil);
+      /* every window must hold a pixel: pads below the window, and no ceil_mode window past the end */
+      for (int a = 0; a < 2 && !s; a++) {
+        int64_t kk = k->pool_kernel[a], pb = k->pool_pads[a], pe = k->pool_pads[a + 2];
+        if (pb >= kk || pe >= kk || (k->pool_ceil && k->pool_strides[a] > kk - pe)) {
+          snprintf(d, sizeof d, "pool_pads %lld and %lld with pool_kernel_shape %lld, pool_strides %lld%s leave a "
+                   "window without pixels", (long long)pb, (long long)pe, (long long)kk,
+                   (long long)k->pool_strides[a], k->pool_ceil ? " and ceil_mode" : "");
+          s = fail(api, "%s: %s", k->label, d);
+        }
+      }
+    }
   }
+  if (!s) s = attr(api, info, k->label, "relu", 0, 0, &k->relu);
   if (!s) s = attr(api, info, k->label, "K", 0, 1, &k->K);
   if (!s) s = attr(api, info, k->label, "N", 0, 1, &k->N);
   if (!s) s = attr(api, info, k->label, "bits", 32, 0, &k->bits);
@@ -1210,7 +1457,8 @@ static ONNXTensorElementDataType ORT_API_CALL sdr_input_type(const OrtCustomOp* 
 }
 
 static size_t ORT_API_CALL sdr_input_count(const OrtCustomOp* op) {
-  return ((const SdrOp*)op)->conv ? 7 : 6;
+  (void)op;
+  return 7; /* X, the five weight arrays, B (SdrMatMul: the graph's following Add folded in) */
 }
 
 static ONNXTensorElementDataType ORT_API_CALL sdr_output_type(const OrtCustomOp* op, size_t i) {
@@ -1266,13 +1514,112 @@ static int ORT_API_CALL sdr_end_version(const OrtCustomOp* op) {
   return INT32_MAX;
 }
 
+/* ---------------------------------------------------------------- shape inference */
+
+/* an INT or INTS attribute of the node being inferred: 1 when present and of n values */
+static int infer_ints(const OrtApi* api, OrtShapeInferContext* ctx, const char* name, int ints, int64_t* out,
+                      size_t n) {
+  const OrtOpAttr* a = NULL;
+  OrtStatus* s = api->ShapeInferContext_GetAttribute(ctx, name, &a);
+  if (s) {
+    api->ReleaseStatus(s);
+    return 0;
+  }
+  if (!a) return 0;
+  size_t bytes = 0;
+  s = api->ReadOpAttr(a, ints ? ORT_OP_ATTR_INTS : ORT_OP_ATTR_INT, out, n * sizeof(int64_t), &bytes);
+  if (s) {
+    api->ReleaseStatus(s);
+    return 0;
+  }
+  return bytes == n * sizeof(int64_t);
+}
+
+/* a spatial output size, or -1 when the input's is unknown or the attributes do not fit it (the
+ * shape is then left unknown, and the kernel reports the cause at run time) */
+static int64_t infer_conv_size(int64_t in, int64_t k, int64_t d, int64_t s, int64_t pb, int64_t pe) {
+  int64_t ek = d * (k - 1) + 1;
+  if (in < 0 || s < 1 || in + pb + pe < ek) return -1;
+  return (in + pb + pe - ek) / s + 1;
+}
+
+/*
+ * Y's shape from X's, so that ONNX Runtime's optimizers see shapes past the custom node (without
+ * them, for example, a MatMul and Add after it stay two nodes instead of one Gemm). Unknown or
+ * unexpected input shapes leave the output's shape unknown: the kernel checks and names the cause.
+ */
+static OrtStatus* ORT_API_CALL sdr_infer(const OrtCustomOp* op, OrtShapeInferContext* ctx) {
+  const SdrOp* o = (const SdrOp*)op;
+  const OrtApi* api = o->api;
+  OrtTensorTypeAndShapeInfo* in = NULL;
+  OrtStatus* s = api->ShapeInferContext_GetInputTypeShape(ctx, 0, &in);
+  if (s) {
+    api->ReleaseStatus(s);
+    return NULL;
+  }
+  size_t rank = 0;
+  int64_t dims[8];
+  const char* sym[8];
+  s = api->GetDimensionsCount(in, &rank);
+  if (!s && (rank == 0 || rank > 8 || (o->conv && rank != 4))) rank = 0;
+  if (!s && rank) s = api->GetDimensions(in, dims, rank);
+  if (!s && rank) s = api->GetSymbolicDimensions(in, sym, rank);
+  int64_t N = 0;
+  int ok = !s && rank && infer_ints(api, ctx, "N", 0, &N, 1);
+  /* the symbolic names point into the input's info (the context's): the output's info copies them */
+  if (ok && o->conv) {
+    int64_t kern[2], pads[4] = {0, 0, 0, 0}, str[2] = {1, 1}, dil[2] = {1, 1}, pool = 0;
+    ok = infer_ints(api, ctx, "kernel_shape", 1, kern, 2);
+    infer_ints(api, ctx, "pads", 1, pads, 4);
+    infer_ints(api, ctx, "strides", 1, str, 2);
+    infer_ints(api, ctx, "dilations", 1, dil, 2);
+    infer_ints(api, ctx, "pool", 0, &pool, 1);
+    for (int a = 0; a < 2 && ok; a++) {
+      int64_t size = infer_conv_size(dims[2 + a], kern[a], dil[a], str[a], pads[a], pads[a + 2]);
+      if (pool && size >= 0) {
+        int64_t pk[2], pp[4] = {0, 0, 0, 0}, ps[2] = {1, 1}, ceil_mode = 0;
+        if (!infer_ints(api, ctx, "pool_kernel_shape", 1, pk, 2)) {
+          size = -1;
+        } else {
+          infer_ints(api, ctx, "pool_pads", 1, pp, 4);
+          infer_ints(api, ctx, "pool_strides", 1, ps, 2);
+          infer_ints(api, ctx, "pool_ceil_mode", 0, &ceil_mode, 1);
+          size = ps[a] < 1 || size + pp[a] + pp[a + 2] < pk[a] ? -1
+                                                                : pool_out(size, pk[a], ps[a], pp[a], pp[a + 2], ceil_mode);
+        }
+      }
+      dims[2 + a] = size;
+      sym[2 + a] = "";
+    }
+    dims[1] = N;
+    sym[1] = "";
+  } else if (ok) {
+    dims[rank - 1] = N;
+    sym[rank - 1] = "";
+  }
+  /* ONNX Runtime writes an unnamed unknown dimension as dim_value -1, which its constant folding then
+   * takes for a size (a Reshape after the node met two -1s): unless every dimension is known or
+   * named, the output's shape stays unknown, as without inference */
+  for (size_t i = 0; ok && i < rank; i++) {
+    ok = dims[i] >= 0 || (sym[i] && sym[i][0]);
+  }
+  OrtTensorTypeAndShapeInfo* out = NULL;
+  if (ok) s = api->CreateTensorTypeAndShapeInfo(&out);
+  if (ok && !s) s = api->SetTensorElementType(out, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+  if (ok && !s) s = api->SetDimensions(out, dims, rank);
+  if (ok && !s) s = api->SetSymbolicDimensions(out, sym, rank);
+  if (ok && !s) s = api->ShapeInferContext_SetOutputTypeShape(ctx, 0, out);
+  if (out) api->ReleaseTensorTypeAndShapeInfo(out);
+  return s; /* in belongs to the context */
+}
+
 /* ---------------------------------------------------------------- registration */
 
 static SdrOp OPS[3][2]; /* per instruction set: SdrMatMul, SdrConv */
 static OrtCustomOpDomain* DOMAINS[3];
 static pthread_mutex_t REGISTER_LOCK = PTHREAD_MUTEX_INITIALIZER;
 
-static void init_op(SdrOp* o, int isa, int conv) {
+static void init_op(SdrOp* o, int isa, int conv, const OrtApi* api) {
   memset(o, 0, sizeof *o);
   /* ONNX Runtime reads this struct as of API version CSDR_MIN_API, so newer fields stay unused */
   o->op.version = CSDR_MIN_API;
@@ -1294,8 +1641,10 @@ static void init_op(SdrOp* o, int isa, int conv) {
   o->op.GetEndVersion = sdr_end_version;
   o->op.CreateKernelV2 = sdr_create;
   o->op.KernelComputeV2 = sdr_compute;
+  o->op.InferOutputShapeFn = sdr_infer;
   o->isa = isa;
   o->conv = conv;
+  o->api = api;
 }
 
 static int config(const OrtApi* api, const OrtSessionOptions* options, const char* key, char* out, size_t cap) {
@@ -1367,8 +1716,8 @@ CSDR_EXPORT OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options
   pthread_mutex_lock(&REGISTER_LOCK);
   OrtStatus* s = NULL;
   if (!DOMAINS[isa]) {
-    init_op(&OPS[isa][0], isa, 0);
-    init_op(&OPS[isa][1], isa, 1);
+    init_op(&OPS[isa][0], isa, 0, api);
+    init_op(&OPS[isa][1], isa, 1, api);
     OrtCustomOpDomain* d = NULL;
     s = api->CreateCustomOpDomain("ai.cortexsdr", &d);
     if (!s) s = api->CustomOpDomain_Add(d, &OPS[isa][0].op);

@@ -159,7 +159,7 @@ public final class CaiOrt {
           .build());
     }
     if (graph.getNodeList().stream().anyMatch(n -> n.getDomain().equals(SdrOps.DOMAIN))) {
-      SdrConvRelu.fold(gb);
+      SdrFolds.fold(gb);
       SdrOps.register(so);
     }
     if (!external.isEmpty()) {

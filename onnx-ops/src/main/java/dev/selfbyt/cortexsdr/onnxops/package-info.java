@@ -33,6 +33,9 @@
  *       the node and its initializers, its size, and a dense copy for reference checks.
  *   <li>{@code SdrMatMulRewriter}: the {@code QuantizedOnnxExporter.Rewriter} that turns a MatMul (or a Conv)
  *       on an SDR weight into {@code SdrMatMul} ({@code SdrConv}) above a sparsity threshold.
+ *   <li>{@code SdrFolds}: in the graph of a {@code CaiOrt} session (never in an exported file),
+ *       folds the nodes after a sparse operator into it, as ONNX Runtime fuses its own: a Relu
+ *       into either, a bias Add into {@code SdrMatMul}, a MaxPool into {@code SdrConv}.
  * </ul>
  *
  * <p>The operator's inputs, attributes and layout are specified in {@code src/main/c/sdr_matmul.c}

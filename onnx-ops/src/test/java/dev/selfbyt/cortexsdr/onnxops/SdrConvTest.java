@@ -118,7 +118,7 @@ class SdrConvTest {
     assertEquals(List.of("SdrConv", "Relu"), g.getNodeList().stream().map(NodeProto::getOpType).toList());
     // in a session CaiOrt folds it
     GraphProto.Builder folded = g.toBuilder();
-    assertEquals(1, SdrConvRelu.fold(folded));
+    assertEquals(1, SdrFolds.fold(folded));
     assertEquals(List.of("SdrConv"), folded.getNodeList().stream().map(NodeProto::getOpType).toList());
     assertTrue(folded.getNode(0).getAttributeList().stream().anyMatch(a -> a.getName().equals("relu") && a.getI() == 1));
     assertEquals("Y", folded.getNode(0).getOutput(0));
@@ -226,7 +226,7 @@ class SdrConvTest {
         .setGraph(g).build().toByteArray();
   }
 
-  private static AttributeProto ints(String name, long... v) {
+  static AttributeProto ints(String name, long... v) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
     for (long x : v) {
       a.addInts(x);
@@ -234,7 +234,7 @@ class SdrConvTest {
     return a.build();
   }
 
-  private static TensorProto floats(String name, float[] v, long... dims) {
+  static TensorProto floats(String name, float[] v, long... dims) {
     ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     b.asFloatBuffer().put(v);
     TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)

@@ -19,6 +19,8 @@
  *       command line's {@code sdr} preset, measures size, test accuracy and latency at batch 1 and
  *       64 on the DJL engine and on ONNX Runtime ({@code SdrMatMul}) against the dense fp32 network
  *       on each, and prints one table.
+ *   <li>{@link dev.selfbyt.cortexsdr.it.sdr.SdrPocProfile}: ONNX Runtime's per-node profile of the
+ *       dense and SDR files at one sparsity, batch 1 and 64: where the forward pass's time goes.
  * </ul>
  */
 package dev.selfbyt.cortexsdr.it.sdr;
