@@ -58,6 +58,16 @@ public final class MatMul {
 
   private MatMul() {}
 
+  /**
+   * Whether {@link #multiply(Kernels, float[], int, int, WeightRows, float[], float[], int)} with
+   * {@code kern} on a {@link QuantMatrix} writes every element of {@code y} without reading it (so
+   * {@code y} may hold anything before): the native and Vector API products store their sums; the
+   * scalar kernels are not held to it.
+   */
+  public static boolean writesEveryOutput(Kernels kern) {
+    return !(kern instanceof ScalarKernels);
+  }
+
   /** {@code y[yOff + i*n + j] = sum_k x[xOff + i*k + kk] * w.row(j)[kk]} with the active kernels. */
   public static void multiply(float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
     multiply(Kernels.get(), x, xOff, m, w, y, yOff);
