@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
     int k = shapes[s][0], n = shapes[s][1], panels = n / PANEL, glen = 64, groups = k / glen;
     double flop = 2.0 * m * k * n;
     float *x = malloc(sizeof(float) * (size_t)m * k), *y = malloc(sizeof(float) * (size_t)m * n),
-          *buf = malloc(sizeof(float) * (size_t)k * PANEL * panels), *sc = malloc(sizeof(float) * (size_t)panels * groups * PANEL);
+          *buf = malloc(sizeof(float) * (size_t)k * PANEL * panels),
+          *sc = malloc(sizeof(float) * (size_t)panels * groups * PANEL);
     uint8_t* codes = malloc((size_t)panels * k * PANEL);
     uint8_t* xq = malloc((size_t)m * k);
     int8_t* w = malloc((size_t)k * n);

@@ -128,7 +128,7 @@ public final class Int8Panels {
   static final long SPLIT_QUANTIZE = 1L << 15;
   /** Values below which the first pass (a min and a max, at memory speed) runs on the caller alone. */
   static final long SPLIT_RANGE = 1L << 18;
-  /** The caller's buffer for the activations' codes, reused from call to call (the product reads it before returning). */
+  /** The caller's buffer for the activations' codes, reused from call to call (read only before the call returns). */
   private static final ThreadLocal<byte[][]> CODES = ThreadLocal.withInitial(() -> new byte[1][0]);
 
   /**
