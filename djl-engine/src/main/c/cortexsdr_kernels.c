@@ -226,7 +226,10 @@ JFN(nGemmQuant)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint
   float* b = PIN(float, ba);
   float* buf = PIN(float, bufa);
   FpMode f = ftz_on();
-  DISPATCH(isa, gemm_quant, x + xOff, m, k, codes, bits, s, z, zero, glen, groups, t0, t1, n, y + yOff, ldy, b, buf);
+  /* a buffer of several panels lets many rows reuse a run's decoded panels (gemm_quant) */
+  int bufPanels = (int)((*env)->GetArrayLength(env, bufa) / ((jlong)k * PANEL));
+  DISPATCH(isa, gemm_quant, x + xOff, m, k, codes, bits, s, z, zero, glen, groups, t0, t1, n, y + yOff, ldy, b, buf,
+           bufPanels);
   ftz_off(f);
   UNPIN(bufa, buf, 0);
   UNPIN(ba, b, JNI_ABORT);
@@ -480,6 +483,27 @@ JFN(nQuantizeU8)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jin
   float* p = PIN(float, pa);
   DISPATCH(isa, quantize_u8, x + xOff, m, k, kp, o, p);
   UNPIN(pa, p, 0);
+  UNPIN(oa, o, 0);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
+/* DynamicQuantizeLinear's first pass over len values: mm receives min(0, min x) and max(0, max x) */
+JFN(nRangeF32)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint len, jfloatArray ma) {
+  (void)c;
+  float* x = PIN(float, xa);
+  float* mm = PIN(float, ma);
+  DISPATCH(isa, range_f32, x + xOff, (size_t)len, mm);
+  UNPIN(ma, mm, 0);
+  UNPIN(xa, x, JNI_ABORT);
+}
+
+/* its second pass over m rows of k from x + xOff into out + oOff (kp apart), with the given scale and zero point */
+JFN(nQuantizeU8Rows)(JNIEnv* env, jclass c, jint isa, jfloatArray xa, jint xOff, jint m, jint k, jint kp,
+                     jbyteArray oa, jint oOff, jfloat scale, jfloat zp) {
+  (void)c;
+  float* x = PIN(float, xa);
+  uint8_t* o = PIN(uint8_t, oa);
+  DISPATCH(isa, quantize_rows_u8, x + xOff, m, k, kp, o + oOff, scale, zp);
   UNPIN(oa, o, 0);
   UNPIN(xa, x, JNI_ABORT);
 }

@@ -13,6 +13,9 @@
  * 32 (their sums are computed and dropped; nothing is read outside the arrays).
  */
 
+/* rows of activations per chunk (a multiple of 32): 256 rows of k = 1536 are 384 KiB, well inside L2 */
+#define AMX_MC 256
+
 typedef struct __attribute__((packed, aligned(64))) {
   uint8_t palette;
   uint8_t start_row;
@@ -73,55 +76,60 @@ static int gemm_u8s8_amx(const uint8_t* x, int m, int kp, const int8_t* w, int n
     memcpy(xlast, x + (size_t)mfull * kp, (size_t)(m - mfull) * kp);
   }
   amx_configure();
-  for (int t = 0; t * PANEL < nb; t++) {
-    const int8_t* wp = w + (size_t)t * kp * PANEL;
-    int nbt = nb - t * PANEL < PANEL ? nb - t * PANEL : PANEL;
-    if (rem) {
-      memset(btail, 0, sizeof btail);
-      memcpy(btail, wp + (size_t)kfull * PANEL, (size_t)rem * PANEL);
-    }
-    for (int i0 = 0; i0 < m; i0 += 32) {
-      const uint8_t* xa = i0 < mfull ? x + (size_t)i0 * kp : xlast;
-      _tile_zero(0);
-      _tile_zero(1);
-      _tile_zero(2);
-      _tile_zero(3);
-      for (int k0 = 0; k0 < kfull; k0 += 64) {
-        /* each load just before its first use, so loads overlap the products before them */
-        _tile_loadd(4, xa + k0, kp);
-        _tile_loadd(6, wp + (size_t)k0 * PANEL, 128);
-        _tile_dpbusd(0, 4, 6);
-        _tile_loadd(7, wp + (size_t)k0 * PANEL + 64, 128);
-        _tile_dpbusd(1, 4, 7);
-        _tile_loadd(5, xa + (size_t)16 * kp + k0, kp);
-        _tile_dpbusd(2, 5, 6);
-        _tile_dpbusd(3, 5, 7);
-      }
+  /* chunks of AMX_MC rows outermost: a chunk's activations stay in L2 while every panel of the run
+     passes over them (with all rows innermost, large batches streamed x from memory per panel) */
+  for (int ic = 0; ic < m; ic += AMX_MC) {
+    int iend = m - ic < AMX_MC ? m : ic + AMX_MC;
+    for (int t = 0; t * PANEL < nb; t++) {
+      const int8_t* wp = w + (size_t)t * kp * PANEL;
+      int nbt = nb - t * PANEL < PANEL ? nb - t * PANEL : PANEL;
       if (rem) {
-        memset(atail, 0, sizeof atail);
-        for (int r = 0; r < 32; r++) memcpy(atail + r * 64, xa + (size_t)r * kp + kfull, (size_t)rem);
-        _tile_loadd(4, atail, 64);
-        _tile_loadd(5, atail + 16 * 64, 64);
-        _tile_loadd(6, btail, 128);
-        _tile_loadd(7, btail + 64, 128);
-        _tile_dpbusd(0, 4, 6);
-        _tile_dpbusd(1, 4, 7);
-        _tile_dpbusd(2, 5, 6);
-        _tile_dpbusd(3, 5, 7);
+        memset(btail, 0, sizeof btail);
+        memcpy(btail, wp + (size_t)kfull * PANEL, (size_t)rem * PANEL);
       }
-      _tile_stored(0, sums, 128);
-      _tile_stored(1, sums + 16, 128);
-      _tile_stored(2, sums + 16 * 32, 128);
-      _tile_stored(3, sums + 16 * 32 + 16, 128);
-      int rows = m - i0 < 32 ? m - i0 : 32;
-      if (nbt == PANEL) {
-        amx_store_rows(sums, rows, zp, colsum + t * PANEL, ascale, wscale + t * PANEL, bias ? bias + t * PANEL : NULL,
-                       y + (size_t)i0 * ldy + t * PANEL, ldy);
-        continue;
+      for (int i0 = ic; i0 < iend; i0 += 32) {
+        const uint8_t* xa = i0 < mfull ? x + (size_t)i0 * kp : xlast;
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+        for (int k0 = 0; k0 < kfull; k0 += 64) {
+          /* each load just before its first use, so loads overlap the products before them */
+          _tile_loadd(4, xa + k0, kp);
+          _tile_loadd(6, wp + (size_t)k0 * PANEL, 128);
+          _tile_dpbusd(0, 4, 6);
+          _tile_loadd(7, wp + (size_t)k0 * PANEL + 64, 128);
+          _tile_dpbusd(1, 4, 7);
+          _tile_loadd(5, xa + (size_t)16 * kp + k0, kp);
+          _tile_dpbusd(2, 5, 6);
+          _tile_dpbusd(3, 5, 7);
+        }
+        if (rem) {
+          memset(atail, 0, sizeof atail);
+          for (int r = 0; r < 32; r++) memcpy(atail + r * 64, xa + (size_t)r * kp + kfull, (size_t)rem);
+          _tile_loadd(4, atail, 64);
+          _tile_loadd(5, atail + 16 * 64, 64);
+          _tile_loadd(6, btail, 128);
+          _tile_loadd(7, btail + 64, 128);
+          _tile_dpbusd(0, 4, 6);
+          _tile_dpbusd(1, 4, 7);
+          _tile_dpbusd(2, 5, 6);
+          _tile_dpbusd(3, 5, 7);
+        }
+        _tile_stored(0, sums, 128);
+        _tile_stored(1, sums + 16, 128);
+        _tile_stored(2, sums + 16 * 32, 128);
+        _tile_stored(3, sums + 16 * 32 + 16, 128);
+        int rows = m - i0 < 32 ? m - i0 : 32;
+        if (nbt == PANEL) {
+          amx_store_rows(sums, rows, zp, colsum + t * PANEL, ascale, wscale + t * PANEL, bias ? bias + t * PANEL : NULL,
+                         y + (size_t)i0 * ldy + t * PANEL, ldy);
+          continue;
+        }
+        for (int r = 0; r < rows; r++)
+          store_s8_avx512(sums + r * 32, nbt, zp, colsum + t * PANEL, ascale, wscale + t * PANEL,
+                          bias ? bias + t * PANEL : NULL, y + (size_t)(i0 + r) * ldy + t * PANEL);
       }
-      for (int r = 0; r < rows; r++)
-        store_s8_avx512(sums + r * 32, nbt, zp, colsum + t * PANEL, ascale, wscale + t * PANEL,
-                        bias ? bias + t * PANEL : NULL, y + (size_t)(i0 + r) * ldy + t * PANEL);
     }
   }
   _tile_release(); /* back to the initial state: no tile data to save on a context switch */

@@ -141,6 +141,24 @@ static void FN(decode_panel)(const uint8_t* codes, int bits, int len, const floa
   }
 }
 
+/* panel t of a quantized weight decoded whole into dst ([k][32] floats), as gemm_quant describes */
+static void FN(decode_quant_panel)(int k, const uint8_t* codes, int bits, const float* pscale, const uint8_t* pzero,
+                                   float zero, int glen, int groups, int t, float* dst) {
+  int perK = bits == 8 ? PANEL : PANEL / 2;
+  float offset = bits == 8 ? 128.f : 0.f; /* 8-bit codes are decoded as q - 128 */
+  for (int g = 0; g < groups; g++) {
+    int start = g * glen, end = start + glen < k ? start + glen : k;
+    size_t so = ((size_t)t * groups + g) * PANEL;
+    float sc[PANEL], bi[PANEL];
+    for (int j = 0; j < PANEL; j++) {
+      float z = pzero ? (float)pzero[so + j] : zero;
+      sc[j] = pscale[so + j];
+      bi[j] = (offset - z) * sc[j];
+    }
+    FN(decode_panel)(codes + ((size_t)t * k + start) * perK, bits, end - start, sc, bi, dst + (size_t)start * PANEL);
+  }
+}
+
 /*
  * Weight-only product on a quantized weight in the column-panel layout (QuantMatrix.inPanels):
  * panels t0 .. t1-1 one after the other, each decoded whole into buf ([k][32] floats: per group,
@@ -149,24 +167,32 @@ static void FN(decode_panel)(const uint8_t* codes, int bits, int len, const floa
  * accumulators: y[i * ldy + 32 t + j]. Scales (and zero points, or one common zero point) are
  * [panel][group][32]; groups of glen along k (one group of k for a per-tensor scale). The same
  * arithmetic as the two kernels called from Java, in one call per run of panels.
+ *
+ * Many rows (more than one chunk of about 384 KiB of x) and a buffer of bufPanels >= t1 - t0
+ * panels: all panels of the run are decoded first, then the rows go in chunks, each chunk through
+ * every panel while it is in L2; with all rows per panel, x would stream from memory once per
+ * panel. Each output is the same sum in the same order either way.
  */
 static void FN(gemm_quant)(const float* x, int m, int k, const uint8_t* codes, int bits, const float* pscale,
                            const uint8_t* pzero, float zero, int glen, int groups, int t0, int t1, int n, float* y,
-                           int ldy, const float* bias, float* buf) {
-  int perK = bits == 8 ? PANEL : PANEL / 2;
-  float offset = bits == 8 ? 128.f : 0.f; /* 8-bit codes are decoded as q - 128 */
-  for (int t = t0; t < t1; t++) {
-    for (int g = 0; g < groups; g++) {
-      int start = g * glen, end = start + glen < k ? start + glen : k;
-      size_t so = ((size_t)t * groups + g) * PANEL;
-      float sc[PANEL], bi[PANEL];
-      for (int j = 0; j < PANEL; j++) {
-        float z = pzero ? (float)pzero[so + j] : zero;
-        sc[j] = pscale[so + j];
-        bi[j] = (offset - z) * sc[j];
+                           int ldy, const float* bias, float* buf, int bufPanels) {
+  int mc = 98304 / (k > 0 ? k : 1) / 24 * 24;
+  mc = mc < 48 ? 48 : mc;
+  if (m > mc && bufPanels >= t1 - t0) {
+    for (int t = t0; t < t1; t++)
+      FN(decode_quant_panel)(k, codes, bits, pscale, pzero, zero, glen, groups, t, buf + (size_t)(t - t0) * k * PANEL);
+    for (int i0 = 0; i0 < m; i0 += mc) {
+      int rows = m - i0 < mc ? m - i0 : mc;
+      for (int t = t0; t < t1; t++) {
+        int j0 = t * PANEL, nb = n - j0 < PANEL ? n - j0 : PANEL;
+        FN(gemm_panel)(x + (size_t)i0 * k, rows, k, buf + (size_t)(t - t0) * k * PANEL, PANEL, nb,
+                       y + (size_t)i0 * ldy + j0, ldy, bias ? bias + j0 : NULL);
       }
-      FN(decode_panel)(codes + ((size_t)t * k + start) * perK, bits, end - start, sc, bi, buf + (size_t)start * PANEL);
     }
+    return;
+  }
+  for (int t = t0; t < t1; t++) {
+    FN(decode_quant_panel)(k, codes, bits, pscale, pzero, zero, glen, groups, t, buf);
     int j0 = t * PANEL, nb = n - j0 < PANEL ? n - j0 : PANEL;
     FN(gemm_panel)(x, m, k, buf, PANEL, nb, y + j0, ldy, bias ? bias + j0 : NULL);
   }
@@ -637,14 +663,8 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
 }
 #endif
 
-/*
- * ONNX DynamicQuantizeLinear over m rows of k (written kp apart, padding 0), as ONNX Runtime
- * computes it: range widened to hold 0, scale = range / 255 (1 for an empty range), zero point and
- * codes rounded half to even (nearbyintf in the default rounding mode), a NaN coded as 0 as Java
- * does. params receives the scale and the zero point.
- */
-static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, float* params) {
-  size_t n = (size_t)m * k;
+/* min(0, min x) and max(0, max x) over n values into mm[0], mm[1] (NaN ignored) */
+static void FN(range_f32)(const float* x, size_t n, float* mm) {
   float mn = 0.f, mx = 0.f;
   size_t i0 = 0;
 #ifdef HAVE_VNNI
@@ -683,10 +703,12 @@ static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, 
     mn = v < mn ? v : mn;
     mx = v > mx ? v : mx;
   }
-  float scale = mx == mn ? 1.f : (mx - mn) / 255.f;
-  float z = 0.f - mn / scale;
-  z = z > 0.f ? (z < 255.f ? z : 255.f) : 0.f;
-  float zp = nearbyintf(z);
+  mm[0] = mn;
+  mm[1] = mx;
+}
+
+/* rows of x quantized with a given scale and zero point (DynamicQuantizeLinear's second pass) */
+static void FN(quantize_rows_u8)(const float* x, int m, int k, int kp, uint8_t* out, float scale, float zp) {
   for (int i = 0; i < m; i++) {
     const float* xr = x + (size_t)i * k;
     uint8_t* o = out + (size_t)i * kp;
@@ -722,6 +744,24 @@ static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, 
     }
     for (int kk = k; kk < kp; kk++) o[kk] = 0;
   }
+}
+
+/*
+ * ONNX DynamicQuantizeLinear over m rows of k (written kp apart, padding 0), as ONNX Runtime
+ * computes it: range widened to hold 0, scale = range / 255 (1 for an empty range), zero point and
+ * codes rounded half to even (nearbyintf in the default rounding mode), a NaN coded as 0 as Java
+ * does. params receives the scale and the zero point. Its two passes are also called apart
+ * (range_f32 over parts of x, then quantize_rows_u8 over parts of the rows), so threads share them.
+ */
+static void FN(quantize_u8)(const float* x, int m, int k, int kp, uint8_t* out, float* params) {
+  float mm[2];
+  FN(range_f32)(x, (size_t)m * k, mm);
+  float mn = mm[0], mx = mm[1];
+  float scale = mx == mn ? 1.f : (mx - mn) / 255.f;
+  float z = 0.f - mn / scale;
+  z = z > 0.f ? (z < 255.f ? z : 255.f) : 0.f;
+  float zp = nearbyintf(z);
+  FN(quantize_rows_u8)(x, m, k, kp, out, scale, zp);
   params[0] = scale;
   params[1] = zp;
 }

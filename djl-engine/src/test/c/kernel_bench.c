@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
     int k = shapes[s][0], n = shapes[s][1], panels = n / PANEL, glen = 64, groups = k / glen;
     double flop = 2.0 * m * k * n;
     float *x = malloc(sizeof(float) * (size_t)m * k), *y = malloc(sizeof(float) * (size_t)m * n),
-          *buf = malloc(sizeof(float) * (size_t)k * PANEL), *sc = malloc(sizeof(float) * (size_t)panels * groups * PANEL);
+          *buf = malloc(sizeof(float) * (size_t)k * PANEL * panels),
+          *sc = malloc(sizeof(float) * (size_t)panels * groups * PANEL);
     uint8_t* codes = malloc((size_t)panels * k * PANEL);
     uint8_t* xq = malloc((size_t)m * k);
     int8_t* w = malloc((size_t)k * n);
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
         printf("gemm_panel   %-8s m=%d k=%d n=%d: %8.1f us %6.0f GFLOP/s\n", NAMES[isa], m, k, n, t * 1e6, flop / t / 1e9);
         for (int bits = 8; bits >= 4; bits -= 4) {
           t = BEST(30, DISPATCH(isa, gemm_quant, x, m, k, codes, bits, sc, NULL, 128.f, glen, groups, 0, panels, n, y,
-                                n, NULL, buf));
+                                n, NULL, buf, panels));
           printf("gemm_quant%d  %-8s m=%d k=%d n=%d: %8.1f us %6.0f GFLOP/s\n", bits, NAMES[isa], m, k, n, t * 1e6,
                  flop / t / 1e9);
         }

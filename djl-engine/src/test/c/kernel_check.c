@@ -451,7 +451,8 @@ static void sparse_cases(int isa) {
  * panels that leaves the first one out (its columns keep their sentinel).
  */
 static void gemm_quant_cases(int isa) {
-  static const int ms[] = {1, 3, 13, 14}, ks[] = {5, 31, 64, 97, 130}, ns[] = {7, 32, 45, 70}, glens[] = {32, 64, 0};
+  /* m = 1100 is more than one chunk of rows at k = 97 and 130: the run's panels decoded once, reused by each chunk */
+  static const int ms[] = {1, 3, 14, 1100}, ks[] = {5, 31, 64, 97, 130}, ns[] = {7, 32, 45, 70}, glens[] = {32, 64, 0};
   Family f = {"gemm_quant", 1e-5, 0, 0};
   for (int bits = 4; bits <= 8; bits += 4)
     for (size_t a = 0; a < 4; a++)
@@ -471,12 +472,12 @@ static void gemm_quant_cases(int isa) {
             }
             float zero = bits == 8 ? 128.f : 8.f;
             float *x = malloc(sizeof(float) * (size_t)m * k), *y = malloc(sizeof(float) * (size_t)m * ldy),
-                  *buf = malloc(sizeof(float) * (size_t)k * PANEL), *bias = malloc(sizeof(float) * (size_t)n);
+                  *buf = malloc(sizeof(float) * (size_t)k * PANEL * panels), *bias = malloc(sizeof(float) * (size_t)n);
             fill(x, (size_t)m * k);
             fill(bias, (size_t)n);
             for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
             CALL(isa, gemm_quant, x, m, k, codes, bits, sc, withZeros ? zs : NULL, zero, glen, groups, t0, panels, n, y,
-                 ldy, withBias ? bias : NULL, buf);
+                 ldy, withBias ? bias : NULL, buf, m > 14 ? panels : 1);
             for (int i = 0; i < m; i++)
               for (int j = 0; j < ldy; j++) {
                 if (j < t0 * PANEL || j >= n) {
@@ -492,7 +493,10 @@ static void gemm_quant_cases(int isa) {
                   double wv = ((double)q - (withZeros ? zs[gi] : zero)) * sc[gi];
                   double tv = (double)x[(size_t)i * k + kk] * wv;
                   ref += tv;
-                  mag += fabs(tv);
+                  /* the decode is q * s + (offset - z) * s in float: its rounding scales with both
+                     terms, not with their difference (a code next to its zero point) */
+                  double off = bits == 8 ? 128 : 0, zv = withZeros ? zs[gi] : zero;
+                  mag += fabs((double)x[(size_t)i * k + kk]) * (fabs(q - off) + fabs(off - zv)) * sc[gi];
                 }
                 check(&f, isa, y[(size_t)i * ldy + j], ref, mag, "y");
               }
@@ -516,9 +520,11 @@ static void gemm_quant_cases(int isa) {
 static void w8a8_cases(int isa) {
   /* rows past a block of 32 (AMX) and of 12 (VNNI), depths with and without a tail past a multiple
      of 64, several panels in one call */
-  static const int ms[] = {1, 2, 3, 5, 13, 33, 70}, ks[] = {1, 4, 7, 64, 127, 385}, nbs[] = {1, 17, 32, 45, 64};
+  static const int ms[] = {1, 2, 3, 5, 13, 33, 70, 300}, ks[] = {1, 4, 7, 64, 127, 385}, nbs[] = {1, 17, 32, 45, 64};
   Family ex = {"gemm_u8s8_int32", 0, 0, 0}, fl = {"gemm_u8s8_scaled", 1e-6, 0, 0}, qu = {"quantize_u8", 0.5001, 0, 0};
-  for (size_t a = 0; a < 7; a++)
+  /* the two passes called apart on parts (as threads share them): the same codes bit for bit */
+  Family rg = {"range_f32", 0, 0, 0}, qr = {"quantize_u8_rows", 0, 0, 0};
+  for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
     for (size_t b = 0; b < 6; b++)
       for (size_t c = 0; c < 5; c++) {
         int m = ms[a], k = ks[b], nb = nbs[c], kp = (k + 3) / 4 * 4, ldy = nb + 1;
@@ -540,6 +546,24 @@ static void w8a8_cases(int isa) {
             }
           }
         qu.cases++;
+        {
+          int half = m / 2;
+          float lo[2], hi[2];
+          CALL(isa, range_f32, xf, (size_t)half * k, lo);
+          CALL(isa, range_f32, xf + (size_t)half * k, (size_t)(m - half) * k, hi);
+          float mn = lo[0] < hi[0] ? lo[0] : hi[0], mx = lo[1] > hi[1] ? lo[1] : hi[1];
+          float scale = mx == mn ? 1.f : (mx - mn) / 255.f;
+          check(&rg, isa, scale, params[0], params[0], "scale from two parts");
+          rg.cases++;
+          uint8_t* parts = malloc((size_t)m * kp);
+          memset(parts, 0xee, (size_t)m * kp);
+          CALL(isa, quantize_rows_u8, xf, half, k, kp, parts, params[0], params[1]);
+          CALL(isa, quantize_rows_u8, xf + (size_t)half * k, m - half, k, kp, parts + (size_t)half * kp, params[0],
+               params[1]);
+          for (size_t i = 0; i < (size_t)m * kp; i++) check(&qr, isa, parts[i], x[i], 1, "code");
+          qr.cases++;
+          free(parts);
+        }
         int zp = (int)params[1];
         int8_t* w = malloc((size_t)kp * np);
         for (int i = 0; i < kp * np; i++) w[i] = (int8_t)next();
@@ -600,6 +624,8 @@ static void w8a8_cases(int isa) {
         free(y);
       }
   report(&qu, isa);
+  report(&rg, isa);
+  report(&qr, isa);
   report(&ex, isa);
   report(&fl, isa);
 }

@@ -153,8 +153,9 @@ final class FusedOps {
     }
     float[] u = x.floats();
     float[] v = skip == null ? null : skip.floats();
-    float[] dst = new float[u.length];
-    float[] scaledDst = s == null ? null : both ? new float[u.length] : dst;
+    // every row is written below: arrays of this run may be reused
+    float[] dst = ArrayRecycler.floats(u.length);
+    float[] scaledDst = s == null ? null : both ? ArrayRecycler.floats(u.length) : dst;
     int rows = cols == 0 ? 0 : u.length / cols;
     Kernels k = Kernels.get();
     inRowChunks(rows, u.length, (r0, r1) -> {

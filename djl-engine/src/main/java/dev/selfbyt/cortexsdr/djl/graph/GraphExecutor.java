@@ -359,6 +359,22 @@ public final class GraphExecutor {
       }
       v[inputSlots[i]] = x;
     }
+    ArrayRecycler recycler = new ArrayRecycler();
+    ArrayRecycler outer = ArrayRecycler.enter(recycler);
+    try {
+      runSteps(v, timer, recycler);
+    } finally {
+      ArrayRecycler.enter(outer);
+    }
+    Map<String, Value> result = new LinkedHashMap<>();
+    for (int i = 0; i < outputSlots.length; i++) {
+      result.put(outputNames.get(i), v[outputSlots[i]]);
+    }
+    return result;
+  }
+
+  /** The steps in order over the slots {@code v}; {@code recycler} learns which slots hold which arrays. */
+  private void runSteps(Value[] v, NodeTimer timer, ArrayRecycler recycler) {
     for (Step s : steps) {
       Value[] in = new Value[s.in.length];
       for (int k = 0; k < in.length; k++) {
@@ -380,17 +396,15 @@ public final class GraphExecutor {
       }
       for (int k = 0; k < s.out.length && k < out.length; k++) {
         if (s.out[k] >= 0) {
+          recycler.dropped(v[s.out[k]]);
           v[s.out[k]] = out[k];
+          recycler.held(out[k]);
         }
       }
       for (int f : s.free) {
+        recycler.dropped(v[f]);
         v[f] = null;
       }
     }
-    Map<String, Value> result = new LinkedHashMap<>();
-    for (int i = 0; i < outputSlots.length; i++) {
-      result.put(outputNames.get(i), v[outputSlots[i]]);
-    }
-    return result;
   }
 }

@@ -45,7 +45,8 @@ final class ProductOps {
     float[] x = a.floats();
     if (bs.length == 2) {
       int m = x.length / Math.max(k, 1);
-      float[] y = new float[m * n];
+      // a product on a compressed weight writes every output: an array of this run may be reused
+      float[] y = writesEveryOutput(b) ? ArrayRecycler.floats(m * n) : new float[m * n];
       multiplyByWeight(x, 0, m, b, k, n, bias, y, 0);
       long[] out = as.clone();
       out[out.length - 1] = n;
@@ -102,6 +103,13 @@ final class ProductOps {
       out = r;
     }
     return out;
+  }
+
+  /** Whether {@link #multiplyByWeight} writes each element of its output without reading it first. */
+  private static boolean writesEveryOutput(Value w) {
+    TensorInfo st = w.storedInfo();
+    return w.quantized() != null && st != null && st.rank() == 2 && st.reductionAxis() == 0
+        && MatMul.writesEveryOutput(Kernels.get());
   }
 
   /** {@code y = x[m,k] * w[k,n]}: on the compressed form when {@code w}'s fibers are its columns. */

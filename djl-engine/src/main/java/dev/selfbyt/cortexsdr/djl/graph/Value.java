@@ -126,6 +126,11 @@ public final class Value {
     return stored;
   }
 
+  /** The dense float array itself, or null (integers, compressed weights); for {@link ArrayRecycler}. */
+  float[] denseFloats() {
+    return floats;
+  }
+
   /**
    * The values as floats in row-major order: the array itself when dense float (do not write
    * into it), a converted copy for integers, a freshly decoded copy for a compressed weight.

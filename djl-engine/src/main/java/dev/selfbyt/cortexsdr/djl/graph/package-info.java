@@ -12,8 +12,10 @@
  * produces its operand) into single nodes that {@link dev.selfbyt.cortexsdr.djl.graph.FusedOps}
  * runs in one pass, as ONNX Runtime's graph optimizer does (the engine option {@code fusion=false}
  * turns it off); {@code FusedAttention} runs the attention one (batch, head) per task, reading Q, K
- * and V in place, with the native kernels' {@code FusedKernels} when they run. An executor is
- * immutable after construction: many threads may run it at once.
+ * and V in place, with the native kernels' {@code FusedKernels} when they run. Within one run,
+ * {@code ArrayRecycler} hands the output arrays of weight products and layer norms back for reuse
+ * once no slot holds them (a fresh large array costs a zeroing pass over cold memory). An executor
+ * is immutable after construction: many threads may run it at once.
  *
  * <p>What a damaged graph can do is bounded: at load the executor refuses a node that lacks one of
  * its operator's required inputs (fewer inputs, or an empty name in a required place); at run an

@@ -102,9 +102,7 @@ public final class Int8Panels {
     int p = QuantMatrix.PANEL;
     Quantized a;
     if (kern instanceof NativeKernels nat) {
-      byte[] codes8 = new byte[m * kp];
-      float[] sz = nat.quantizeU8(x, xOff, m, k, kp, codes8);
-      a = new Quantized(codes8, sz[0], (int) sz[1]);
+      a = quantizeNative(nat, x, xOff, m);
     } else {
       a = quantize(x, xOff, m, k, kp);
     }
@@ -124,6 +122,65 @@ public final class Int8Panels {
       kern.gemmU8S8(a.codes, 0, m, kp, codes, t0 * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
           yOff + j0, n, bias, j0);
     });
+  }
+
+  /** Values to quantize below which both passes run on the caller (a few microseconds). */
+  static final long SPLIT_QUANTIZE = 1L << 15;
+  /** Values below which the first pass (a min and a max, at memory speed) runs on the caller alone. */
+  static final long SPLIT_RANGE = 1L << 18;
+  /** The caller's buffer for the activations' codes, reused from call to call (read only before the call returns). */
+  private static final ThreadLocal<byte[][]> CODES = ThreadLocal.withInitial(() -> new byte[1][0]);
+
+  /**
+   * {@code DynamicQuantizeLinear} of {@code m} rows into this thread's code buffer with the native
+   * kernels: large inputs split over the threads by rows in both passes (the range of each part,
+   * combined by min and max as one pass would, then the codes), so the codes are those of {@link
+   * NativeKernels#quantizeU8} bit for bit.
+   */
+  private Quantized quantizeNative(NativeKernels nat, float[] x, int xOff, int m) {
+    byte[][] holder = CODES.get();
+    if (holder[0].length < m * kp) {
+      holder[0] = new byte[m * kp];
+    }
+    byte[] out = holder[0];
+    long len = (long) m * k;
+    int threads = KernelThreads.threads();
+    if (threads < 2 || m < 2 || len < SPLIT_QUANTIZE) {
+      float[] sz = nat.quantizeU8(x, xOff, m, k, kp, out);
+      return new Quantized(out, sz[0], (int) sz[1]);
+    }
+    int parts = Math.min(m, 2 * threads);
+    float[] mm = new float[2 * parts];
+    if (len < SPLIT_RANGE) {
+      nat.rangeF32(x, xOff, m * k, mm);
+      for (int p = 1; p < parts; p++) {
+        mm[2 * p] = mm[0];
+        mm[2 * p + 1] = mm[1];
+      }
+    } else {
+      KernelThreads.forEach(parts, Long.MAX_VALUE, p -> {
+        int r0 = (int) ((long) m * p / parts);
+        int r1 = (int) ((long) m * (p + 1) / parts);
+        float[] part = new float[2];
+        nat.rangeF32(x, xOff + r0 * k, (r1 - r0) * k, part);
+        mm[2 * p] = part[0];
+        mm[2 * p + 1] = part[1];
+      });
+    }
+    float mn = 0f;
+    float mx = 0f;
+    for (int p = 0; p < parts; p++) {
+      mn = mm[2 * p] < mn ? mm[2 * p] : mn;
+      mx = mm[2 * p + 1] > mx ? mm[2 * p + 1] : mx;
+    }
+    // the scale and zero point as quantize_u8 computes them from the range (float arithmetic, rint = nearbyintf)
+    float scale = mx == mn ? 1f : (mx - mn) / 255f;
+    float z = 0f - mn / scale;
+    z = z > 0f ? (z < 255f ? z : 255f) : 0f;
+    float zp = (float) Math.rint(z);
+    KernelThreads.forEach(parts, Long.MAX_VALUE, p -> nat.quantizeU8Rows(x, xOff, (int) ((long) m * p / parts),
+        (int) ((long) m * (p + 1) / parts), k, kp, out, scale, zp));
+    return new Quantized(out, scale, (int) zp);
   }
 
   /**

@@ -14,6 +14,11 @@ public final class MatMul {
   /** Below this many rows of X, quantized weights are multiplied from their codes without decoding. */
   static final int FUSED_MAX_ROWS = 4;
   /**
+   * From this many rows of X, the native weight-only product decodes a thread's whole run of
+   * panels into its buffer before multiplying (X no longer fits the cache beside one panel).
+   */
+  static final int REUSE_ROWS = 256;
+  /**
    * 8-bit weights with many rows of X: decode rows contiguously (vectorized) and take dot products
    * (the default: measured 34 against 30 GFLOP/s for the panel form at M=128, one thread), or
    * decode into a transposed panel as the other widths do ({@code
@@ -52,6 +57,16 @@ public final class MatMul {
   }
 
   private MatMul() {}
+
+  /**
+   * Whether {@link #multiply(Kernels, float[], int, int, WeightRows, float[], float[], int)} with
+   * {@code kern} on a {@link QuantMatrix} writes every element of {@code y} without reading it (so
+   * {@code y} may hold anything before): the native and Vector API products store their sums; the
+   * scalar kernels are not held to it.
+   */
+  public static boolean writesEveryOutput(Kernels kern) {
+    return !(kern instanceof ScalarKernels);
+  }
 
   /** {@code y[yOff + i*n + j] = sum_k x[xOff + i*k + kk] * w.row(j)[kk]} with the active kernels. */
   public static void multiply(float[] x, int xOff, int m, WeightRows w, float[] y, int yOff) {
@@ -103,9 +118,12 @@ public final class MatMul {
       // a thread the machine descheduled leaves half its share to the others
       int panels = q.panels();
       int runs = Math.min(panels, 2 * KernelThreads.threads());
+      // many rows: room for a whole run of decoded panels, so the kernel decodes each once and
+      // passes the rows over them in chunks that stay in cache (gemm_quant in kernels_impl.h)
+      int held = m >= REUSE_ROWS ? (panels + runs - 1) / runs : 1;
       KernelThreads.forEach(runs, (long) m * n * k, t -> q.multiplyPanels(nk, x, xOff, m,
           (int) ((long) panels * t / runs), (int) ((long) panels * (t + 1) / runs), bias, y, yOff,
-          scratch(PANEL, k * TILE)));
+          scratch(PANEL, k * TILE * held)));
       return;
     }
     KernelThreads.forEach(q.panels(), (long) m * n * k, t -> {

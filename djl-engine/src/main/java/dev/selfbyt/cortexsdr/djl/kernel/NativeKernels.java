@@ -386,6 +386,31 @@ final class NativeKernels extends Kernels {
   }
 
   /**
+   * The first pass of {@link #quantizeU8} over {@code len} values from {@code off}: {@code mm[0] =
+   * min(0, min x)}, {@code mm[1] = max(0, max x)}, NaN ignored. Parts of a tensor combine by min
+   * and max into the whole tensor's range.
+   */
+  void rangeF32(float[] x, int off, int len, float[] mm) {
+    need(x, off, len);
+    need(mm, 0, 2);
+    nRangeF32(isa, x, off, len, mm);
+  }
+
+  /**
+   * The second pass of {@link #quantizeU8}: rows {@code r0 .. r1-1} of {@code x} ({@code k} each)
+   * into the same rows of {@code out} ({@code kp} apart, padding 0) with the tensor's {@code
+   * scale} and zero point {@code zp}, the codes {@link #quantizeU8} writes.
+   */
+  void quantizeU8Rows(float[] x, int xOff, int r0, int r1, int k, int kp, byte[] out, float scale, float zp) {
+    if (r1 <= r0) {
+      return;
+    }
+    need(x, xOff + r0 * k, (long) (r1 - r0) * k);
+    need(out.length, r0 * kp, (long) (r1 - r0) * kp);
+    nQuantizeU8Rows(isa, x, xOff + r0 * k, r1 - r0, k, kp, out, r0 * kp, scale, zp);
+  }
+
+  /**
    * ONNX {@code DynamicQuantizeLinear} of {@code m} rows of {@code k} into {@code out} ({@code kp}
    * apart, padding 0), as {@code Int8Panels.quantize} computes it; returns {scale, zero point}.
    */
@@ -471,6 +496,11 @@ final class NativeKernels extends Kernels {
       int[] maskRow, int rOff, int mStep, float[] y);
 
   private static native float nDot(int isa, float[] a, int aOff, float[] b, int bOff, int len);
+
+  private static native void nRangeF32(int isa, float[] x, int off, int len, float[] mm);
+
+  private static native void nQuantizeU8Rows(int isa, float[] x, int xOff, int m, int k, int kp, byte[] out, int oOff,
+      float scale, float zp);
 
   private static native void nGemmU8S8(int isa, byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb,
       int zp, int[] colSums, int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy,

@@ -31,7 +31,7 @@ class Aarch64KernelTest {
   static final List<String> FAMILIES = List.of("gemm_panel", "gemm_rows", "gemm_quant", "decode_panel", "dot_s8", "dot_u4",
       "dequant8", "dot", "exp_shifted", "exp_shifted_sum", "gelu", "layer_norm_row", "layer_norm_rows", "affine_max",
       "axpy", "scale", "softmax_rows", "sparse_rows_g", "sparse_rows_t", "sparse_rows_tb", "sparse_conv",
-      "quantize_u8", "gemm_u8s8_int32", "gemm_u8s8_scaled");
+      "quantize_u8", "range_f32", "quantize_u8_rows", "gemm_u8s8_int32", "gemm_u8s8_scaled");
 
   /** The library's own compiler flags (src/main/c/build.sh), without those of a shared library. */
   static final List<String> FLAGS = List.of("-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-Wall",

@@ -37,7 +37,9 @@ class Int8ActivationsVsOnnxRuntimeTest {
   static List<Arguments> shapes() {
     return List.of(Arguments.of(1, 64, 32), Arguments.of(3, 70, 7), Arguments.of(17, 130, 33),
         Arguments.of(128, 384, 96), Arguments.of(5, 1, 1), Arguments.of(26, 33, 65),
-        Arguments.of(9, 1100, 40)); // k over 512: the Java kernels sum in exact float chunks
+        Arguments.of(9, 1100, 40), // k over 512: the Java kernels sum in exact float chunks
+        // 270,000 values: both quantization passes split over the threads; over 256 rows: AMX in chunks of rows
+        Arguments.of(300, 900, 70));
   }
 
   @ParameterizedTest
