@@ -213,9 +213,26 @@ final class ScalarKernels extends Kernels {
 
   @Override
   public void gelu(float[] src, int off, int len, float[] dst, int dOff) {
-    for (int i = 0; i < len; i++) {
-      float x = src[off + i];
-      dst[dOff + i] = 0.5f * x * (1f + erf(x * SQRT_HALF));
+    // x/2 (1 + erf(x/sqrt 2)) = (x + |x| erf(|x|/sqrt 2)) / 2, erf odd: no branch on the sign, so
+    // C2 vectorizes the loop (the form with erf's sign test ran 9x slower, scalar); one index
+    // expression for both arrays (the callers pass off == dOff), as C2 17 needs when they may alias
+    if (off != dOff) {
+      float[] t = new float[len];
+      System.arraycopy(src, off, t, 0, len);
+      gelu(t, 0, len, t, 0);
+      System.arraycopy(t, 0, dst, dOff, len);
+      return;
+    }
+    for (int i = off, end = off + len; i < end; i++) {
+      float x = src[i];
+      float ax = Math.abs(x);
+      float t = ax * SQRT_HALF;
+      float p = 1f + t * (ERF_A1 + t * (ERF_A2 + t * (ERF_A3 + t * (ERF_A4 + t * (ERF_A5 + t * ERF_A6)))));
+      p *= p;
+      p *= p;
+      p *= p;
+      p *= p;
+      dst[i] = 0.5f * (x + ax * (1f - 1f / p));
     }
   }
 

@@ -8,21 +8,31 @@ import java.util.Arrays;
  * the loop runs a few hundred iterations (its unrolled vector body alone takes 128 floats with
  * AVX-512; shorter loops run in the scalar pre- and post-loops). So the weight is decoded, a wide
  * tile of up to {@value #WIDE} columns at a time, into one 0-based {@code float[]} per element of
- * {@code k}, and each row of {@code x} is multiplied as {@code acc[j] += a * row[j]} into 0-based
- * accumulators, four rows of {@code x} sharing each load of the weight row: measured 10-16
- * GFLOP/s per thread on a loaded AVX-512 machine against 3-4 for the register-blocked scalar loops.
+ * {@code k}, and each row of {@code x} is multiplied four elements of {@code k} at a time as
+ * {@code acc[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j]} into a 0-based accumulator
+ * per row: one load and one store of the accumulator per four multiply-adds (the store port, not
+ * the arithmetic, bounds these loops; measured 32-37 GFLOP/s per thread against 26 for four rows
+ * sharing one weight row, and 11 for the shapes C2 17 leaves scalar, such as eight weight rows or
+ * two rows of {@code x} with four weight rows). The depth runs in chunks of {@value #K_CHUNK} so
+ * the chunk of the tile the rows pass over stays in L2 whatever {@code k} is (a whole {@code 1536
+ * x 512} tile, 3 MB, halved the speed), and the columns are split so each thread decodes only its
+ * own.
  */
 final class ScalarMatMul {
-  /** Columns of a tile: longer vector loops, and still an L2-sized tile ({@code k * WIDE} floats). */
+  /** Columns of a tile at most: long vector loops, and a {@code K_CHUNK x WIDE} chunk in L2. */
   static final int WIDE = 512;
-  /** Per-thread buffers: the tile's rows, four accumulators, a decoded panel. */
+  /** Elements of {@code k} whose tile rows one pass of the rows of {@code x} reads. */
+  static final int K_CHUNK = 128;
+  /** Rows of {@code x} whose accumulators are live together (at most {@code 64 x WIDE} floats). */
+  static final int ROW_BLOCK = 64;
+  /** Per-thread buffers: the tile's rows, the row accumulators, a decoded panel. */
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private ScalarMatMul() {}
 
   private static final class Scratch {
     float[][] rows = new float[0][];
-    final float[][] acc = new float[4][WIDE];
+    final float[][] acc = new float[ROW_BLOCK][WIDE];
     float[] panel = new float[0];
     final float[] scale = new float[QuantMatrix.PANEL];
     final float[] bias = new float[QuantMatrix.PANEL];
@@ -42,12 +52,25 @@ final class ScalarMatMul {
     }
   }
 
+  /**
+   * Columns per task for {@code n} columns: at most {@value #WIDE}, a multiple of the panel, and
+   * as many tasks as a multiple of the threads where the columns allow (each thread decodes only
+   * its columns, none waits for a last odd tile).
+   */
+  static int tileWidth(int n) {
+    int p = QuantMatrix.PANEL;
+    int threads = Math.max(1, KernelThreads.threads());
+    int tasks = threads * ((n + threads * WIDE - 1) / (threads * WIDE));
+    int w = ((n + tasks - 1) / tasks + p - 1) / p * p;
+    return Math.max(p, Math.min(WIDE, w));
+  }
+
   /** {@code y = x * W + bias} for a quantized weight in the column-panel layout. */
   static void multiplyPanels(float[] x, int xOff, int m, QuantMatrix q, float[] bias, float[] y, int yOff) {
     int n = q.rows();
     int k = q.cols();
     int p = QuantMatrix.PANEL;
-    int w = Math.min(WIDE, (n + p - 1) / p * p);
+    int w = tileWidth(n);
     int colTiles = (n + w - 1) / w;
     int rowBlocks = rowBlocks(m, colTiles);
     int rowsPer = (m + rowBlocks - 1) / rowBlocks;
@@ -66,14 +89,14 @@ final class ScalarMatMul {
           System.arraycopy(panel, kk * p, rows[kk], c, cols);
         }
       }
-      gemm(x, xOff, i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOff + j0, n, bias, j0, s.acc);
+      gemm(x, xOff, i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOff + j0, n, bias, j0);
     });
   }
 
   /** The batched dense products of {@link MatMul#multiplyDense}: rows of {@code b} copied into the tile. */
   static void multiplyDense(float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs, int n, float[] y,
       int[] yOffs, float[] bias) {
-    int w = Math.min(WIDE, n);
+    int w = xOffs.length > 1 ? Math.min(WIDE, n) : tileWidth(n);
     int colTiles = (n + w - 1) / w;
     int per = colTiles * xOffs.length;
     int rowBlocks = rowBlocks(m, per);
@@ -88,7 +111,7 @@ final class ScalarMatMul {
       for (int kk = 0; kk < k; kk++) {
         System.arraycopy(b, bOffs[batch] + kk * n + j0, rows[kk], 0, nb);
       }
-      gemm(x, xOffs[batch], i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOffs[batch] + j0, n, bias, j0, s.acc);
+      gemm(x, xOffs[batch], i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOffs[batch] + j0, n, bias, j0);
     });
   }
 
@@ -103,52 +126,53 @@ final class ScalarMatMul {
 
   /**
    * {@code y[yOff + i*ldy + j] = bias[bOff + j] + sum_kk x[xOff + i*k + kk] * rows[kk][j]} for
-   * {@code i} in {@code [i0, i1)}, {@code j < nb}: four rows of {@code x} at a time, every loop over
-   * {@code j} on 0-based arrays (so C2 vectorizes it).
+   * {@code i} in {@code [i0, i1)}, {@code j < nb} ({@code bias} null: none), with this thread's
+   * accumulators: blocks of {@value #ROW_BLOCK} rows of {@code x}, the depth in chunks of
+   * {@value #K_CHUNK}, four elements of {@code k} per pass over a 0-based accumulator row (so C2
+   * vectorizes it). {@code rows[kk]} must hold at least {@code nb} values, {@code nb <= WIDE}.
    */
   static void gemm(float[] x, int xOff, int i0, int i1, int k, float[][] rows, int nb, float[] y, int yOff, int ldy,
-      float[] bias, int bOff, float[][] acc) {
-    float[] c0 = acc[0];
-    float[] c1 = acc[1];
-    float[] c2 = acc[2];
-    float[] c3 = acc[3];
-    int i = i0;
-    for (; i + 3 < i1; i += 4) {
-      start(c0, nb, bias, bOff);
-      start(c1, nb, bias, bOff);
-      start(c2, nb, bias, bOff);
-      start(c3, nb, bias, bOff);
-      int x0 = xOff + i * k;
-      for (int kk = 0; kk < k; kk++) {
-        float a0 = x[x0 + kk];
-        float a1 = x[x0 + k + kk];
-        float a2 = x[x0 + 2 * k + kk];
-        float a3 = x[x0 + 3 * k + kk];
-        float[] r = rows[kk];
-        for (int j = 0; j < nb; j++) {
-          float v = r[j];
-          c0[j] += a0 * v;
-          c1[j] += a1 * v;
-          c2[j] += a2 * v;
-          c3[j] += a3 * v;
+      float[] bias, int bOff) {
+    float[][] acc = SCRATCH.get().acc;
+    for (int ib = i0; ib < i1; ib += ROW_BLOCK) {
+      int ie = Math.min(i1, ib + ROW_BLOCK);
+      for (int i = ib; i < ie; i++) {
+        start(acc[i - ib], nb, bias, bOff);
+      }
+      for (int k0 = 0; k0 < k; k0 += K_CHUNK) {
+        int k1 = Math.min(k, k0 + K_CHUNK);
+        for (int i = ib; i < ie; i++) {
+          accumulate(x, xOff + i * k, k0, k1, rows, nb, acc[i - ib]);
         }
       }
-      System.arraycopy(c0, 0, y, yOff + i * ldy, nb);
-      System.arraycopy(c1, 0, y, yOff + (i + 1) * ldy, nb);
-      System.arraycopy(c2, 0, y, yOff + (i + 2) * ldy, nb);
-      System.arraycopy(c3, 0, y, yOff + (i + 3) * ldy, nb);
+      for (int i = ib; i < ie; i++) {
+        System.arraycopy(acc[i - ib], 0, y, yOff + i * ldy, nb);
+      }
     }
-    for (; i < i1; i++) {
-      start(c0, nb, bias, bOff);
-      int x0 = xOff + i * k;
-      for (int kk = 0; kk < k; kk++) {
-        float a0 = x[x0 + kk];
-        float[] r = rows[kk];
-        for (int j = 0; j < nb; j++) {
-          c0[j] += a0 * r[j];
-        }
+  }
+
+  /** {@code c[j] += sum_{k0 <= kk < k1} x[xr + kk] * rows[kk][j]} for {@code j < nb}, four {@code kk} per pass. */
+  private static void accumulate(float[] x, int xr, int k0, int k1, float[][] rows, int nb, float[] c) {
+    int kk = k0;
+    for (; kk + 3 < k1; kk += 4) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float a2 = x[xr + kk + 2];
+      float a3 = x[xr + kk + 3];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      float[] r2 = rows[kk + 2];
+      float[] r3 = rows[kk + 3];
+      for (int j = 0; j < nb; j++) {
+        c[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
       }
-      System.arraycopy(c0, 0, y, yOff + i * ldy, nb);
+    }
+    for (; kk < k1; kk++) {
+      float a = x[xr + kk];
+      float[] r = rows[kk];
+      for (int j = 0; j < nb; j++) {
+        c[j] += a * r[j];
+      }
     }
   }
 
