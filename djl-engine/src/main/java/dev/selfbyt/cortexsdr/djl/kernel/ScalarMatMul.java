@@ -25,7 +25,7 @@ final class ScalarMatMul {
   static final int K_CHUNK = 128;
   /** Rows of {@code x} whose accumulators are live together (at most {@code 64 x WIDE} floats). */
   static final int ROW_BLOCK = 64;
-  /** Per-thread buffers: the tile's rows, the row accumulators, a decoded panel. */
+  /** Per-thread buffers: the tile's rows, the row accumulators, a panel's group constants. */
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private ScalarMatMul() {}
@@ -33,7 +33,6 @@ final class ScalarMatMul {
   private static final class Scratch {
     float[][] rows = new float[0][];
     final float[][] acc = new float[ROW_BLOCK][WIDE];
-    float[] panel = new float[0];
     final float[] scale = new float[QuantMatrix.PANEL];
     final float[] bias = new float[QuantMatrix.PANEL];
 
@@ -42,13 +41,6 @@ final class ScalarMatMul {
         rows = new float[k][WIDE];
       }
       return rows;
-    }
-
-    float[] panel(int size) {
-      if (panel.length < size) {
-        panel = new float[size];
-      }
-      return panel;
     }
   }
 
@@ -80,14 +72,8 @@ final class ScalarMatMul {
       int nb = Math.min(w, n - j0);
       Scratch s = SCRATCH.get();
       float[][] rows = s.rows(k);
-      float[] panel = s.panel(k * p);
       for (int t = j0 / p; t * p < j0 + nb; t++) {
-        q.decodePanelTile(Kernels.scalar(), t, panel, s.scale, s.bias);
-        int c = t * p - j0;
-        int cols = Math.min(p, nb - c);
-        for (int kk = 0; kk < k; kk++) {
-          System.arraycopy(panel, kk * p, rows[kk], c, cols);
-        }
+        q.decodePanelTileInto(t, rows, t * p - j0, s.scale, s.bias); // j0 and w are multiples of p
       }
       gemm(x, xOff, i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOff + j0, n, bias, j0);
     });
@@ -151,8 +137,29 @@ final class ScalarMatMul {
     }
   }
 
+  /**
+   * Whether C2 compiles {@link Math#fma} to the CPU's fused multiply-add (HotSpot's {@code UseFMA},
+   * true on x86 since Haswell and on aarch64); without it {@code Math.fma} is a slow exact
+   * library call, so the loops then multiply and add.
+   */
+  static final boolean FMA = hardwareFma();
+
+  private static boolean hardwareFma() {
+    try {
+      var vm = java.lang.management.ManagementFactory.getPlatformMXBean(
+          com.sun.management.HotSpotDiagnosticMXBean.class);
+      return vm != null && "true".equals(vm.getVMOption("UseFMA").getValue());
+    } catch (RuntimeException | LinkageError e) {
+      return false; // another JVM, or no jdk.management: the plain loops
+    }
+  }
+
   /** {@code c[j] += sum_{k0 <= kk < k1} x[xr + kk] * rows[kk][j]} for {@code j < nb}, four {@code kk} per pass. */
   private static void accumulate(float[] x, int xr, int k0, int k1, float[][] rows, int nb, float[] c) {
+    if (FMA) {
+      accumulateFused(x, xr, k0, k1, rows, nb, c);
+      return;
+    }
     int kk = k0;
     for (; kk + 3 < k1; kk += 4) {
       float a0 = x[xr + kk];
@@ -172,6 +179,34 @@ final class ScalarMatMul {
       float[] r = rows[kk];
       for (int j = 0; j < nb; j++) {
         c[j] += a * r[j];
+      }
+    }
+  }
+
+  /**
+   * {@link #accumulate} with {@link Math#fma}: half the vector instructions of a multiply and an
+   * add (measured 10-15% faster on JDK 17 and 25), and one rounding per step instead of two.
+   */
+  private static void accumulateFused(float[] x, int xr, int k0, int k1, float[][] rows, int nb, float[] c) {
+    int kk = k0;
+    for (; kk + 3 < k1; kk += 4) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float a2 = x[xr + kk + 2];
+      float a3 = x[xr + kk + 3];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      float[] r2 = rows[kk + 2];
+      float[] r3 = rows[kk + 3];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a3, r3[j], Math.fma(a2, r2[j], Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]))));
+      }
+    }
+    for (; kk < k1; kk++) {
+      float a = x[xr + kk];
+      float[] r = rows[kk];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a, r[j], c[j]);
       }
     }
   }
