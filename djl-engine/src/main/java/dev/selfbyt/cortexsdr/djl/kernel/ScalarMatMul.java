@@ -8,21 +8,23 @@ import java.util.Arrays;
  * the loop runs a few hundred iterations (its unrolled vector body alone takes 128 floats with
  * AVX-512; shorter loops run in the scalar pre- and post-loops). So the weight is decoded, a wide
  * tile of up to {@value #WIDE} columns at a time, into one 0-based {@code float[]} per element of
- * {@code k}, and each row of {@code x} is multiplied four elements of {@code k} at a time as
- * {@code acc[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j]} into a 0-based accumulator
- * per row: one load and one store of the accumulator per four multiply-adds (the store port, not
- * the arithmetic, bounds these loops; measured 32-37 GFLOP/s per thread against 26 for four rows
- * sharing one weight row, and 11 for the shapes C2 17 leaves scalar, such as eight weight rows or
- * two rows of {@code x} with four weight rows). The depth runs in chunks of {@value #K_CHUNK} so
- * the chunk of the tile the rows pass over stays in L2 whatever {@code k} is (a whole {@code 1536
- * x 512} tile, 3 MB, halved the speed), and the columns are split so each thread decodes only its
+ * {@code k}, and each row of {@code x} is multiplied several elements of {@code k} at a time into
+ * a 0-based accumulator row, {@code acc[j] = fma(a1, r1[j], fma(a0, r0[j], acc[j]))...}: one load
+ * and one store of the accumulator per several multiply-adds (the store port, not the
+ * arithmetic, bounds the loop of four rows of {@code x} sharing one weight row, 26 GFLOP/s per
+ * thread). Measured per thread on JDK 17 (AVX-512, loaded machine): six weight rows with {@code
+ * Math.fma} 40 GFLOP/s, four 36, four with multiply and add 32; eight weight rows, or two rows of
+ * {@code x} sharing four weight rows, C2 17 leaves scalar (11-16); JDK 25 vectorizes the latter
+ * at 52 and gets it ({@link #TWO_ROWS}). The depth runs in chunks of {@value #K_CHUNK} so the
+ * chunk of the tile the rows pass over stays in L2 whatever {@code k} is (a whole {@code 1536 x
+ * 512} tile, 3 MB, ran at half speed), and the columns are split so each thread decodes only its
  * own.
  */
 final class ScalarMatMul {
   /** Columns of a tile at most: long vector loops, and a {@code K_CHUNK x WIDE} chunk in L2. */
   static final int WIDE = 512;
-  /** Elements of {@code k} whose tile rows one pass of the rows of {@code x} reads. */
-  static final int K_CHUNK = 128;
+  /** Elements of {@code k} whose tile rows one pass of the rows of {@code x} reads (a multiple of 4 and 6). */
+  static final int K_CHUNK = 192;
   /** Rows of {@code x} whose accumulators are live together (at most {@code 64 x WIDE} floats). */
   static final int ROW_BLOCK = 64;
   /** Per-thread buffers: the tile's rows, the row accumulators, a panel's group constants. */
@@ -127,7 +129,13 @@ final class ScalarMatMul {
       }
       for (int k0 = 0; k0 < k; k0 += K_CHUNK) {
         int k1 = Math.min(k, k0 + K_CHUNK);
-        for (int i = ib; i < ie; i++) {
+        int i = ib;
+        if (FMA && TWO_ROWS) {
+          for (; i + 1 < ie; i += 2) {
+            accumulateTwoRows(x, xOff + i * k, k, k0, k1, rows, nb, acc[i - ib], acc[i + 1 - ib]);
+          }
+        }
+        for (; i < ie; i++) {
           accumulate(x, xOff + i * k, k0, k1, rows, nb, acc[i - ib]);
         }
       }
@@ -184,22 +192,36 @@ final class ScalarMatMul {
   }
 
   /**
-   * {@link #accumulate} with {@link Math#fma}: half the vector instructions of a multiply and an
-   * add (measured 10-15% faster on JDK 17 and 25), and one rounding per step instead of two.
+   * Whether C2 vectorizes two rows of {@code x} sharing four weight rows in one loop ({@link
+   * #accumulateTwoRows}): JDK 25 does (measured 52 GFLOP/s per thread against 40 for {@link
+   * #accumulateFused}); JDK 17 leaves that loop scalar (16).
+   */
+  static final boolean TWO_ROWS = Runtime.version().feature() >= 25;
+
+  /**
+   * {@link #accumulate} with {@link Math#fma}, six elements of {@code k} per pass: half the vector
+   * instructions of a multiply and an add and one rounding per step instead of two; six weight
+   * rows are the most C2 17 still vectorizes in one loop (measured per thread: 40 GFLOP/s, four
+   * rows 36, eight rows scalar at 14).
    */
   private static void accumulateFused(float[] x, int xr, int k0, int k1, float[][] rows, int nb, float[] c) {
     int kk = k0;
-    for (; kk + 3 < k1; kk += 4) {
+    for (; kk + 5 < k1; kk += 6) {
       float a0 = x[xr + kk];
       float a1 = x[xr + kk + 1];
       float a2 = x[xr + kk + 2];
       float a3 = x[xr + kk + 3];
+      float a4 = x[xr + kk + 4];
+      float a5 = x[xr + kk + 5];
       float[] r0 = rows[kk];
       float[] r1 = rows[kk + 1];
       float[] r2 = rows[kk + 2];
       float[] r3 = rows[kk + 3];
+      float[] r4 = rows[kk + 4];
+      float[] r5 = rows[kk + 5];
       for (int j = 0; j < nb; j++) {
-        c[j] = Math.fma(a3, r3[j], Math.fma(a2, r2[j], Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]))));
+        c[j] = Math.fma(a5, r5[j], Math.fma(a4, r4[j],
+            Math.fma(a3, r3[j], Math.fma(a2, r2[j], Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]))))));
       }
     }
     for (; kk < k1; kk++) {
@@ -207,6 +229,47 @@ final class ScalarMatMul {
       float[] r = rows[kk];
       for (int j = 0; j < nb; j++) {
         c[j] = Math.fma(a, r[j], c[j]);
+      }
+    }
+  }
+
+  /**
+   * {@link #accumulateFused} for rows {@code xr} and {@code xr + k} of {@code x} together, four
+   * elements of {@code k} per pass: each weight row loaded once for both ({@link #TWO_ROWS} JVMs).
+   */
+  private static void accumulateTwoRows(float[] x, int xr, int k, int k0, int k1, float[][] rows, int nb, float[] c,
+      float[] d) {
+    int xs = xr + k;
+    int kk = k0;
+    for (; kk + 3 < k1; kk += 4) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float a2 = x[xr + kk + 2];
+      float a3 = x[xr + kk + 3];
+      float b0 = x[xs + kk];
+      float b1 = x[xs + kk + 1];
+      float b2 = x[xs + kk + 2];
+      float b3 = x[xs + kk + 3];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      float[] r2 = rows[kk + 2];
+      float[] r3 = rows[kk + 3];
+      for (int j = 0; j < nb; j++) {
+        float v0 = r0[j];
+        float v1 = r1[j];
+        float v2 = r2[j];
+        float v3 = r3[j];
+        c[j] = Math.fma(a3, v3, Math.fma(a2, v2, Math.fma(a1, v1, Math.fma(a0, v0, c[j]))));
+        d[j] = Math.fma(b3, v3, Math.fma(b2, v2, Math.fma(b1, v1, Math.fma(b0, v0, d[j]))));
+      }
+    }
+    for (; kk < k1; kk++) {
+      float a = x[xr + kk];
+      float b = x[xs + kk];
+      float[] r = rows[kk];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a, r[j], c[j]);
+        d[j] = Math.fma(b, r[j], d[j]);
       }
     }
   }
