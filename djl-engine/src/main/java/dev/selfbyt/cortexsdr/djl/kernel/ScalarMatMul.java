@@ -224,7 +224,17 @@ final class ScalarMatMul {
             Math.fma(a3, r3[j], Math.fma(a2, r2[j], Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]))))));
       }
     }
-    for (; kk < k1; kk++) {
+    // the rest of the depth (attention heads of 32, 128 keys: 2 of them) two at a time
+    for (; kk + 1 < k1; kk += 2) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]));
+      }
+    }
+    if (kk < k1) {
       float a = x[xr + kk];
       float[] r = rows[kk];
       for (int j = 0; j < nb; j++) {
