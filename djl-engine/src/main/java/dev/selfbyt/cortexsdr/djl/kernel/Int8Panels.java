@@ -248,7 +248,7 @@ public final class Int8Panels {
   /** {@link #multiplyAsFloats} for the scalar kernels: wide 0-based tiles ({@link ScalarMatMul}). */
   private void multiplyAsFloatsWide(Quantized a, float[][] xc, int chunks, int m, float[] bias, float[] y, int yOff) {
     int p = QuantMatrix.PANEL;
-    int w = Math.min(ScalarMatMul.WIDE, (n + p - 1) / p * p);
+    int w = ScalarMatMul.tileWidth(n);
     int tiles = (n + w - 1) / w;
     KernelThreads.forEach(tiles, (long) m * n * k, t -> {
       int j0 = t * w;
@@ -261,14 +261,13 @@ public final class Int8Panels {
           rows[kk][j] = codes[base + (kk >> 2) * p * 4 + (kk & 3)];
         }
       }
-      float[][] acc4 = new float[4][nb];
       int[] acc = new int[m * nb];
       float[] part = new float[m * nb];
       for (int c = 0; c < chunks; c++) {
         int k0 = c * EXACT_CHUNK;
         int kc = Math.min(EXACT_CHUNK, k - k0);
-        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, java.util.Arrays.copyOfRange(rows, k0, k0 + kc), nb, part, 0, nb, null, 0,
-            acc4);
+        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, java.util.Arrays.copyOfRange(rows, k0, k0 + kc), nb, part, 0, nb, null,
+            0);
         for (int i = 0; i < acc.length; i++) {
           acc[i] += (int) part[i];
         }

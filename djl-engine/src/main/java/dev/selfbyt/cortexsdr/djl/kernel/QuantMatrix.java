@@ -199,6 +199,45 @@ public final class QuantMatrix implements WeightRows {
   }
 
   /**
+   * Decodes panel {@code t} straight into the scalar kernels' tile: element {@code kk} of its row
+   * {@code j} goes to {@code rows[kk][c + j]} for all {@value #PANEL} rows (padding rows decode to
+   * 0), so {@code rows[kk]} must hold {@code c + PANEL} values. {@code scale} and {@code bias} are
+   * scratch of {@value #PANEL}.
+   */
+  void decodePanelTileInto(int t, float[][] rows, int c, float[] scale, float[] bias) {
+    int p = PANEL;
+    int h = p / 2;
+    int perK = bits == 8 ? p : h;
+    float offset = bits == 8 ? 128f : 0f; // 8-bit codes are read as q - 128
+    for (int g = 0; g < groupsPerRow; g++) {
+      int start = perTensor ? 0 : g * groupLength;
+      int end = perTensor ? cols : Math.min(cols, start + groupLength);
+      int so = (t * groupsPerRow + g) * p;
+      for (int j = 0; j < p; j++) {
+        float sc = panelScales[so + j];
+        float z = panelZeros == null ? commonZero : panelZeros[so + j] & 0xff;
+        scale[j] = sc;
+        bias[j] = (offset - z) * sc;
+      }
+      for (int kk = start; kk < end; kk++) {
+        float[] row = rows[kk];
+        int o = (t * cols + kk) * perK;
+        if (bits == 8) {
+          for (int j = 0; j < p; j++) {
+            row[c + j] = (byte) (panelCodes[o + j] ^ 0x80) * scale[j] + bias[j];
+          }
+        } else {
+          for (int j = 0; j < h; j++) {
+            int b = panelCodes[o + j];
+            row[c + j] = (b & 0xf) * scale[j] + bias[j];
+            row[c + j + h] = ((b >> 4) & 0xf) * scale[j + h] + bias[j + h];
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * {@code y = x * W + bias} for the columns of panels {@code t0 .. t1-1}, each decoded into {@code
    * buf} and multiplied in one native call ({@link NativeKernels#gemmQuant}); column-panel layout only.
    */

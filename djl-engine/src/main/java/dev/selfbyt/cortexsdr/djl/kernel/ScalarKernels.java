@@ -182,6 +182,54 @@ final class ScalarKernels extends Kernels {
     return s;
   }
 
+  /** Per-thread row buffers of {@link #softmaxRows}: the exponent's polynomial, its power of two. */
+  private static final ThreadLocal<float[][]> SOFTMAX = ThreadLocal.withInitial(() -> new float[2][0]);
+
+  /**
+   * The softmax of {@link Kernels#softmaxRows} with the exponential in two loops over 0-based
+   * row buffers: first the reduction {@code x = k ln2 + r} (k rounded by adding and subtracting
+   * 1.5 * 2^23) and the polynomial of {@link #exp}, in float only, which C2 vectorizes; then the
+   * scaling by {@code 2^k}, whose float-to-int conversion JDK 17 does not vectorize, as a short
+   * scalar loop. The same values as {@link #exp} to within a unit in the last place.
+   */
+  @Override
+  public void softmaxRows(float[] x, int r0, int r1, int cols, float scale, float[] m, int[] maskRow, int mStep,
+      float[] y) {
+    float[][] buf = SOFTMAX.get();
+    if (buf[0].length < cols) {
+      buf[0] = new float[cols];
+      buf[1] = new float[cols];
+    }
+    float[] p = buf[0];
+    float[] kf = buf[1];
+    for (int r = r0; r < r1; r++) {
+      int o = r * cols;
+      float max = affineMax(x, o, scale, m, m == null ? 0 : maskRow[r], mStep, p, 0, cols);
+      expReduced(p, kf, cols, max);
+      float sum = 0;
+      for (int i = 0; i < cols; i++) {
+        float e = p[i] * Float.intBitsToFloat(((int) kf[i] + 127) << 23);
+        p[i] = e;
+        sum += e;
+      }
+      float inv = (float) (1.0 / sum);
+      for (int i = 0; i < cols; i++) {
+        y[o + i] = p[i] * inv;
+      }
+    }
+  }
+
+  /** {@code p[i] = e^r}, {@code kf[i] = k} with {@code p[i] - max = k ln2 + r} (clamped as {@link #exp}), {@code i < n}. */
+  private static void expReduced(float[] p, float[] kf, int n, float max) {
+    for (int i = 0; i < n; i++) {
+      float v = Math.max(p[i] - max, -87.3f);
+      float k = (v * LOG2E + 12582912f) - 12582912f; // round to nearest: 1.5 * 2^23
+      float r = v - k * LN2_HI - k * LN2_LO;
+      p[i] = 1f + r * (1f + r * (0.5f + r * (1f / 6 + r * (1f / 24 + r * (1f / 120 + r * (1f / 720))))));
+      kf[i] = k;
+    }
+  }
+
   @Override
   public void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len) {
     for (int i = 0; i < len; i++) {
@@ -213,9 +261,26 @@ final class ScalarKernels extends Kernels {
 
   @Override
   public void gelu(float[] src, int off, int len, float[] dst, int dOff) {
-    for (int i = 0; i < len; i++) {
-      float x = src[off + i];
-      dst[dOff + i] = 0.5f * x * (1f + erf(x * SQRT_HALF));
+    // x/2 (1 + erf(x/sqrt 2)) = (x + |x| erf(|x|/sqrt 2)) / 2, erf odd: no branch on the sign, so
+    // C2 vectorizes the loop (the form with erf's sign test ran 9x slower, scalar); one index
+    // expression for both arrays (the callers pass off == dOff), as C2 17 needs when they may alias
+    if (off != dOff) {
+      float[] t = new float[len];
+      System.arraycopy(src, off, t, 0, len);
+      gelu(t, 0, len, t, 0);
+      System.arraycopy(t, 0, dst, dOff, len);
+      return;
+    }
+    for (int i = off, end = off + len; i < end; i++) {
+      float x = src[i];
+      float ax = Math.abs(x);
+      float t = ax * SQRT_HALF;
+      float p = 1f + t * (ERF_A1 + t * (ERF_A2 + t * (ERF_A3 + t * (ERF_A4 + t * (ERF_A5 + t * ERF_A6)))));
+      p *= p;
+      p *= p;
+      p *= p;
+      p *= p;
+      dst[i] = 0.5f * (x + ax * (1f - 1f / p));
     }
   }
 

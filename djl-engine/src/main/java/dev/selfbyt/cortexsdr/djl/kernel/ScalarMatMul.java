@@ -8,22 +8,33 @@ import java.util.Arrays;
  * the loop runs a few hundred iterations (its unrolled vector body alone takes 128 floats with
  * AVX-512; shorter loops run in the scalar pre- and post-loops). So the weight is decoded, a wide
  * tile of up to {@value #WIDE} columns at a time, into one 0-based {@code float[]} per element of
- * {@code k}, and each row of {@code x} is multiplied as {@code acc[j] += a * row[j]} into 0-based
- * accumulators, four rows of {@code x} sharing each load of the weight row: measured 10-16
- * GFLOP/s per thread on a loaded AVX-512 machine against 3-4 for the register-blocked scalar loops.
+ * {@code k}, and each row of {@code x} is multiplied several elements of {@code k} at a time into
+ * a 0-based accumulator row, {@code acc[j] = fma(a1, r1[j], fma(a0, r0[j], acc[j]))...}: one load
+ * and one store of the accumulator per several multiply-adds (the store port, not the
+ * arithmetic, bounds the loop of four rows of {@code x} sharing one weight row, 26 GFLOP/s per
+ * thread). Measured per thread on JDK 17 (AVX-512, loaded machine): six weight rows with {@code
+ * Math.fma} 40 GFLOP/s, four 36, four with multiply and add 32; eight weight rows, or two rows of
+ * {@code x} sharing four weight rows, C2 17 leaves scalar (11-16); JDK 25 vectorizes the latter
+ * at 52 and gets it ({@link #TWO_ROWS}). The depth runs in chunks of {@value #K_CHUNK} so the
+ * chunk of the tile the rows pass over stays in L2 whatever {@code k} is (a whole {@code 1536 x
+ * 512} tile, 3 MB, ran at half speed), and the columns are split so each thread decodes only its
+ * own.
  */
 final class ScalarMatMul {
-  /** Columns of a tile: longer vector loops, and still an L2-sized tile ({@code k * WIDE} floats). */
+  /** Columns of a tile at most: long vector loops, and a {@code K_CHUNK x WIDE} chunk in L2. */
   static final int WIDE = 512;
-  /** Per-thread buffers: the tile's rows, four accumulators, a decoded panel. */
+  /** Elements of {@code k} whose tile rows one pass of the rows of {@code x} reads (a multiple of 4 and 6). */
+  static final int K_CHUNK = 192;
+  /** Rows of {@code x} whose accumulators are live together (at most {@code 64 x WIDE} floats). */
+  static final int ROW_BLOCK = 64;
+  /** Per-thread buffers: the tile's rows, the row accumulators, a panel's group constants. */
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private ScalarMatMul() {}
 
   private static final class Scratch {
     float[][] rows = new float[0][];
-    final float[][] acc = new float[4][WIDE];
-    float[] panel = new float[0];
+    final float[][] acc = new float[ROW_BLOCK][WIDE];
     final float[] scale = new float[QuantMatrix.PANEL];
     final float[] bias = new float[QuantMatrix.PANEL];
 
@@ -33,13 +44,19 @@ final class ScalarMatMul {
       }
       return rows;
     }
+  }
 
-    float[] panel(int size) {
-      if (panel.length < size) {
-        panel = new float[size];
-      }
-      return panel;
-    }
+  /**
+   * Columns per task for {@code n} columns: at most {@value #WIDE}, a multiple of the panel, and
+   * as many tasks as a multiple of the threads where the columns allow (each thread decodes only
+   * its columns, none waits for a last odd tile).
+   */
+  static int tileWidth(int n) {
+    int p = QuantMatrix.PANEL;
+    int threads = Math.max(1, KernelThreads.threads());
+    int tasks = threads * ((n + threads * WIDE - 1) / (threads * WIDE));
+    int w = ((n + tasks - 1) / tasks + p - 1) / p * p;
+    return Math.max(p, Math.min(WIDE, w));
   }
 
   /** {@code y = x * W + bias} for a quantized weight in the column-panel layout. */
@@ -47,7 +64,7 @@ final class ScalarMatMul {
     int n = q.rows();
     int k = q.cols();
     int p = QuantMatrix.PANEL;
-    int w = Math.min(WIDE, (n + p - 1) / p * p);
+    int w = tileWidth(n);
     int colTiles = (n + w - 1) / w;
     int rowBlocks = rowBlocks(m, colTiles);
     int rowsPer = (m + rowBlocks - 1) / rowBlocks;
@@ -57,23 +74,17 @@ final class ScalarMatMul {
       int nb = Math.min(w, n - j0);
       Scratch s = SCRATCH.get();
       float[][] rows = s.rows(k);
-      float[] panel = s.panel(k * p);
       for (int t = j0 / p; t * p < j0 + nb; t++) {
-        q.decodePanelTile(Kernels.scalar(), t, panel, s.scale, s.bias);
-        int c = t * p - j0;
-        int cols = Math.min(p, nb - c);
-        for (int kk = 0; kk < k; kk++) {
-          System.arraycopy(panel, kk * p, rows[kk], c, cols);
-        }
+        q.decodePanelTileInto(t, rows, t * p - j0, s.scale, s.bias); // j0 and w are multiples of p
       }
-      gemm(x, xOff, i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOff + j0, n, bias, j0, s.acc);
+      gemm(x, xOff, i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOff + j0, n, bias, j0);
     });
   }
 
   /** The batched dense products of {@link MatMul#multiplyDense}: rows of {@code b} copied into the tile. */
   static void multiplyDense(float[] x, int[] xOffs, int m, int k, float[] b, int[] bOffs, int n, float[] y,
       int[] yOffs, float[] bias) {
-    int w = Math.min(WIDE, n);
+    int w = xOffs.length > 1 ? Math.min(WIDE, n) : tileWidth(n);
     int colTiles = (n + w - 1) / w;
     int per = colTiles * xOffs.length;
     int rowBlocks = rowBlocks(m, per);
@@ -88,7 +99,7 @@ final class ScalarMatMul {
       for (int kk = 0; kk < k; kk++) {
         System.arraycopy(b, bOffs[batch] + kk * n + j0, rows[kk], 0, nb);
       }
-      gemm(x, xOffs[batch], i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOffs[batch] + j0, n, bias, j0, s.acc);
+      gemm(x, xOffs[batch], i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOffs[batch] + j0, n, bias, j0);
     });
   }
 
@@ -103,52 +114,173 @@ final class ScalarMatMul {
 
   /**
    * {@code y[yOff + i*ldy + j] = bias[bOff + j] + sum_kk x[xOff + i*k + kk] * rows[kk][j]} for
-   * {@code i} in {@code [i0, i1)}, {@code j < nb}: four rows of {@code x} at a time, every loop over
-   * {@code j} on 0-based arrays (so C2 vectorizes it).
+   * {@code i} in {@code [i0, i1)}, {@code j < nb} ({@code bias} null: none), with this thread's
+   * accumulators: blocks of {@value #ROW_BLOCK} rows of {@code x}, the depth in chunks of
+   * {@value #K_CHUNK}, four elements of {@code k} per pass over a 0-based accumulator row (so C2
+   * vectorizes it). {@code rows[kk]} must hold at least {@code nb} values, {@code nb <= WIDE}.
    */
   static void gemm(float[] x, int xOff, int i0, int i1, int k, float[][] rows, int nb, float[] y, int yOff, int ldy,
-      float[] bias, int bOff, float[][] acc) {
-    float[] c0 = acc[0];
-    float[] c1 = acc[1];
-    float[] c2 = acc[2];
-    float[] c3 = acc[3];
-    int i = i0;
-    for (; i + 3 < i1; i += 4) {
-      start(c0, nb, bias, bOff);
-      start(c1, nb, bias, bOff);
-      start(c2, nb, bias, bOff);
-      start(c3, nb, bias, bOff);
-      int x0 = xOff + i * k;
-      for (int kk = 0; kk < k; kk++) {
-        float a0 = x[x0 + kk];
-        float a1 = x[x0 + k + kk];
-        float a2 = x[x0 + 2 * k + kk];
-        float a3 = x[x0 + 3 * k + kk];
-        float[] r = rows[kk];
-        for (int j = 0; j < nb; j++) {
-          float v = r[j];
-          c0[j] += a0 * v;
-          c1[j] += a1 * v;
-          c2[j] += a2 * v;
-          c3[j] += a3 * v;
+      float[] bias, int bOff) {
+    float[][] acc = SCRATCH.get().acc;
+    for (int ib = i0; ib < i1; ib += ROW_BLOCK) {
+      int ie = Math.min(i1, ib + ROW_BLOCK);
+      for (int i = ib; i < ie; i++) {
+        start(acc[i - ib], nb, bias, bOff);
+      }
+      for (int k0 = 0; k0 < k; k0 += K_CHUNK) {
+        int k1 = Math.min(k, k0 + K_CHUNK);
+        int i = ib;
+        if (FMA && TWO_ROWS) {
+          for (; i + 1 < ie; i += 2) {
+            accumulateTwoRows(x, xOff + i * k, k, k0, k1, rows, nb, acc[i - ib], acc[i + 1 - ib]);
+          }
+        }
+        for (; i < ie; i++) {
+          accumulate(x, xOff + i * k, k0, k1, rows, nb, acc[i - ib]);
         }
       }
-      System.arraycopy(c0, 0, y, yOff + i * ldy, nb);
-      System.arraycopy(c1, 0, y, yOff + (i + 1) * ldy, nb);
-      System.arraycopy(c2, 0, y, yOff + (i + 2) * ldy, nb);
-      System.arraycopy(c3, 0, y, yOff + (i + 3) * ldy, nb);
+      for (int i = ib; i < ie; i++) {
+        System.arraycopy(acc[i - ib], 0, y, yOff + i * ldy, nb);
+      }
     }
-    for (; i < i1; i++) {
-      start(c0, nb, bias, bOff);
-      int x0 = xOff + i * k;
-      for (int kk = 0; kk < k; kk++) {
-        float a0 = x[x0 + kk];
-        float[] r = rows[kk];
-        for (int j = 0; j < nb; j++) {
-          c0[j] += a0 * r[j];
-        }
+  }
+
+  /**
+   * Whether C2 compiles {@link Math#fma} to the CPU's fused multiply-add (HotSpot's {@code UseFMA},
+   * true on x86 since Haswell and on aarch64); without it {@code Math.fma} is a slow exact
+   * library call, so the loops then multiply and add.
+   */
+  static final boolean FMA = hardwareFma();
+
+  private static boolean hardwareFma() {
+    try {
+      var vm = java.lang.management.ManagementFactory.getPlatformMXBean(
+          com.sun.management.HotSpotDiagnosticMXBean.class);
+      return vm != null && "true".equals(vm.getVMOption("UseFMA").getValue());
+    } catch (RuntimeException | LinkageError e) {
+      return false; // another JVM, or no jdk.management: the plain loops
+    }
+  }
+
+  /** {@code c[j] += sum_{k0 <= kk < k1} x[xr + kk] * rows[kk][j]} for {@code j < nb}, four {@code kk} per pass. */
+  private static void accumulate(float[] x, int xr, int k0, int k1, float[][] rows, int nb, float[] c) {
+    if (FMA) {
+      accumulateFused(x, xr, k0, k1, rows, nb, c);
+      return;
+    }
+    int kk = k0;
+    for (; kk + 3 < k1; kk += 4) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float a2 = x[xr + kk + 2];
+      float a3 = x[xr + kk + 3];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      float[] r2 = rows[kk + 2];
+      float[] r3 = rows[kk + 3];
+      for (int j = 0; j < nb; j++) {
+        c[j] += a0 * r0[j] + a1 * r1[j] + a2 * r2[j] + a3 * r3[j];
       }
-      System.arraycopy(c0, 0, y, yOff + i * ldy, nb);
+    }
+    for (; kk < k1; kk++) {
+      float a = x[xr + kk];
+      float[] r = rows[kk];
+      for (int j = 0; j < nb; j++) {
+        c[j] += a * r[j];
+      }
+    }
+  }
+
+  /**
+   * Whether C2 vectorizes two rows of {@code x} sharing four weight rows in one loop ({@link
+   * #accumulateTwoRows}): JDK 25 does (measured 52 GFLOP/s per thread against 40 for {@link
+   * #accumulateFused}); JDK 17 leaves that loop scalar (16).
+   */
+  static final boolean TWO_ROWS = Runtime.version().feature() >= 25;
+
+  /**
+   * {@link #accumulate} with {@link Math#fma}, six elements of {@code k} per pass: half the vector
+   * instructions of a multiply and an add and one rounding per step instead of two; six weight
+   * rows are the most C2 17 still vectorizes in one loop (measured per thread: 40 GFLOP/s, four
+   * rows 36, eight rows scalar at 14).
+   */
+  private static void accumulateFused(float[] x, int xr, int k0, int k1, float[][] rows, int nb, float[] c) {
+    int kk = k0;
+    for (; kk + 5 < k1; kk += 6) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float a2 = x[xr + kk + 2];
+      float a3 = x[xr + kk + 3];
+      float a4 = x[xr + kk + 4];
+      float a5 = x[xr + kk + 5];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      float[] r2 = rows[kk + 2];
+      float[] r3 = rows[kk + 3];
+      float[] r4 = rows[kk + 4];
+      float[] r5 = rows[kk + 5];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a5, r5[j], Math.fma(a4, r4[j],
+            Math.fma(a3, r3[j], Math.fma(a2, r2[j], Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]))))));
+      }
+    }
+    // the rest of the depth (attention heads of 32, 128 keys: 2 of them) two at a time
+    for (; kk + 1 < k1; kk += 2) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a1, r1[j], Math.fma(a0, r0[j], c[j]));
+      }
+    }
+    if (kk < k1) {
+      float a = x[xr + kk];
+      float[] r = rows[kk];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a, r[j], c[j]);
+      }
+    }
+  }
+
+  /**
+   * {@link #accumulateFused} for rows {@code xr} and {@code xr + k} of {@code x} together, four
+   * elements of {@code k} per pass: each weight row loaded once for both ({@link #TWO_ROWS} JVMs).
+   */
+  private static void accumulateTwoRows(float[] x, int xr, int k, int k0, int k1, float[][] rows, int nb, float[] c,
+      float[] d) {
+    int xs = xr + k;
+    int kk = k0;
+    for (; kk + 3 < k1; kk += 4) {
+      float a0 = x[xr + kk];
+      float a1 = x[xr + kk + 1];
+      float a2 = x[xr + kk + 2];
+      float a3 = x[xr + kk + 3];
+      float b0 = x[xs + kk];
+      float b1 = x[xs + kk + 1];
+      float b2 = x[xs + kk + 2];
+      float b3 = x[xs + kk + 3];
+      float[] r0 = rows[kk];
+      float[] r1 = rows[kk + 1];
+      float[] r2 = rows[kk + 2];
+      float[] r3 = rows[kk + 3];
+      for (int j = 0; j < nb; j++) {
+        float v0 = r0[j];
+        float v1 = r1[j];
+        float v2 = r2[j];
+        float v3 = r3[j];
+        c[j] = Math.fma(a3, v3, Math.fma(a2, v2, Math.fma(a1, v1, Math.fma(a0, v0, c[j]))));
+        d[j] = Math.fma(b3, v3, Math.fma(b2, v2, Math.fma(b1, v1, Math.fma(b0, v0, d[j]))));
+      }
+    }
+    for (; kk < k1; kk++) {
+      float a = x[xr + kk];
+      float b = x[xs + kk];
+      float[] r = rows[kk];
+      for (int j = 0; j < nb; j++) {
+        c[j] = Math.fma(a, r[j], c[j]);
+        d[j] = Math.fma(b, r[j], d[j]);
+      }
     }
   }
 

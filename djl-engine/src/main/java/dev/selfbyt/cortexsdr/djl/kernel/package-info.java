@@ -21,7 +21,10 @@
  *       Aarch64KernelTest} with src/test/c/kernel_check.c, as a JVM does not load there), {@code
  *       VectorKernels} (Java Vector API) when {@code jdk.incubator.vector} is in the JVM, else
  *       {@code ScalarKernels}, whose products {@code ScalarMatMul} lays out in wide 0-based
- *       tiles that C2 auto-vectorizes; each choice (the JVM's, and any other a model's settings ask
+ *       tiles that C2 auto-vectorizes (each row of {@code x} four elements of {@code k} per pass
+ *       over a 0-based accumulator, {@code Math.fma} where HotSpot has the instruction, the depth
+ *       in L2-sized chunks, the columns split per thread; {@code ScalarAttention} runs an
+ *       attention head in the same loops); each choice (the JVM's, and any other a model's settings ask
  *       for) logs one line naming it. The vector
  *       class is only ever loaded by reflection, so a JVM without the module never sees it.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.Int8Panels}: a MatMul weight that computes with
@@ -36,8 +39,9 @@
  *       thread's scope (workers take their caller's), the JVM's defaults outside any.
  *   <li>{@link dev.selfbyt.cortexsdr.djl.kernel.FusedKernels}: the native forms of the graph's
  *       fused operators (one head of multi-head attention per call; layer norm with the residual
- *       sum and the smoothing scale), C in {@code fused_ops.c} in the same library; they run only
- *       with the native kernels, the graph package runs the Java forms otherwise.
+ *       sum and the smoothing scale), C in {@code fused_ops.c} in the same library; they run
+ *       with the native kernels (the attention head also with the scalar ones, {@code
+ *       ScalarAttention}), the graph package runs the Java forms otherwise.
  * </ul>
  */
 package dev.selfbyt.cortexsdr.djl.kernel;

@@ -68,6 +68,7 @@ class FusedAttentionTest {
       "2, 33, 33, 1, 64, 64, true",
       "2, 5, 9, 3, 8, 11, false",
       "4, 1, 1, 2, 3, 3, true",
+      "1, 3, 601, 2, 5, 7, false",
   })
   void attentionRunsFusedWithTheUnfusedResults(int batch, int sq, int sk, int heads, int d, int dv, boolean twoK)
       throws Exception {

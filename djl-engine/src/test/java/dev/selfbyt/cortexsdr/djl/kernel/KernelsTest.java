@@ -179,6 +179,26 @@ class KernelsTest {
   }
 
   @Test
+  void geluReadsAndWritesAtDifferentOffsets() {
+    Random r = new Random(10);
+    float[] src = new float[41];
+    for (int i = 0; i < src.length; i++) {
+      src[i] = (float) (r.nextGaussian() * 2.5);
+    }
+    for (Kernels k : both()) {
+      float[] same = new float[src.length];
+      k.gelu(src, 0, src.length, same, 0);
+      float[] dst = new float[src.length + 5];
+      k.gelu(src, 3, 31, dst, 5);
+      for (int i = 0; i < 31; i++) {
+        assertEquals(same[3 + i], dst[5 + i], k.name() + " gelu at " + i);
+      }
+      assertEquals(0f, dst[4], k.name() + " writes only its range");
+      assertEquals(0f, dst[36], k.name() + " writes only its range");
+    }
+  }
+
+  @Test
   void layerNormRowNormalizesThenScalesAndShifts() {
     Random r = new Random(10);
     for (int len : new int[] {1, 16, 21, 384}) {

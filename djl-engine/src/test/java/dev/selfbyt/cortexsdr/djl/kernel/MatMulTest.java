@@ -27,7 +27,10 @@ class MatMulTest {
         Arguments.of(128, 96, 40), Arguments.of(9, 1, 7), Arguments.of(17, 130, 21), Arguments.of(3, 70, 1),
         Arguments.of(17, 100, 33), Arguments.of(13, 64, 40), Arguments.of(25, 33, 96), Arguments.of(200, 48, 40),
         // rows enough for the native product to decode a run of panels once and reuse it by chunks of rows
-        Arguments.of(300, 520, 70));
+        Arguments.of(300, 520, 70),
+        // the scalar kernels' tiles: depth past a chunk and not a multiple of 4, columns past a
+        // tile (and split over threads), rows past a block of accumulators
+        Arguments.of(70, 261, 547), Arguments.of(131, 515, 65));
   }
 
   /** Scalar, Vector API, and the native kernels at each instruction set this CPU runs, in turn. */

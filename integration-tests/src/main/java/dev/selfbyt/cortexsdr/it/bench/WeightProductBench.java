@@ -49,7 +49,9 @@ import java.util.Random;
  * fastest and the median time and the ratios of the medians. A busy machine (other processes on
  * the cores) inflates the medians of all alike; the fastest times are what the code can do.
  *
- * <p>Usage: {@code WeightProductBench [m=128] [threads=2] [rounds=60]}. Run against an older
+ * <p>Usage: {@code WeightProductBench [m=128] [threads=2] [rounds=60] [kernels=native]} ({@code
+ * kernels}: a comma-separated list of {@code native}, {@code vector}, {@code scalar}; each runs the
+ * three weight formats, {@code vector} only when the JVM has {@code jdk.incubator.vector}). Run against an older
  * engine by putting its jar first on the class path (this class uses only API that it has too).
  */
 public final class WeightProductBench {
@@ -96,11 +98,20 @@ public final class WeightProductBench {
     for (int i = 0; i < SHAPES.length; i++) {
       ys[i] = new float[m * SHAPES[i][1]];
     }
-    Kernels nat = Kernels.nativeKernels();
-    if (nat == null) {
-      throw new IllegalStateException("no native kernels: " + Kernels.nativeFailure());
+    List<Kernels> kernelSets = new ArrayList<>();
+    for (String kind : a.getOrDefault("kernels", "native").split(",")) {
+      Kernels kern = switch (kind) {
+        case "native" -> Kernels.nativeKernels();
+        case "vector" -> Kernels.vector();
+        case "scalar" -> Kernels.scalar();
+        default -> throw new IllegalArgumentException("kernels: native, vector or scalar, not " + kind);
+      };
+      if (kern == null) {
+        throw new IllegalStateException("no " + kind + " kernels in this JVM"
+            + (kind.equals("native") ? ": " + Kernels.nativeFailure() : " (--add-modules jdk.incubator.vector)"));
+      }
+      kernelSets.add(kern);
     }
-    KernelScope scope = new KernelScope(nat, KernelThreads.pool(threads, 100));
     Map<String, Runner> runners = new LinkedHashMap<>();
     OrtEnvironment env = OrtEnvironments.get();
     List<OrtSession> fp32 = new ArrayList<>();
@@ -119,18 +130,21 @@ public final class WeightProductBench {
         ort(env, twin.get(i), xs[SHAPES[i][0] == D ? 0 : 1], m, SHAPES[i][0], ys[i]);
       }
     });
-    for (String f : List.of("int8", "int4", "w8a8")) {
-      List<QuantMatrix> q = new ArrayList<>();
-      for (int i = 0; i < SHAPES.length; i++) {
-        q.add(engineWeight(f, weights.get(i), SHAPES[i][0], SHAPES[i][1]));
+    for (Kernels kern : kernelSets) {
+      KernelScope scope = new KernelScope(kern, KernelThreads.pool(threads, 100));
+      for (String f : List.of("int8", "int4", "w8a8")) {
+        List<QuantMatrix> q = new ArrayList<>();
+        for (int i = 0; i < SHAPES.length; i++) {
+          q.add(engineWeight(f, weights.get(i), SHAPES[i][0], SHAPES[i][1]));
+        }
+        runners.put("CortexSDR " + kern.name() + ", " + f + (f.equals("w8a8") ? " (int8 activations)" : " weights"),
+            () -> scope.call(() -> {
+              for (int i = 0; i < SHAPES.length; i++) {
+                MatMul.multiply(kern, xs[SHAPES[i][0] == D ? 0 : 1], 0, m, q.get(i), biases.get(i), ys[i], 0);
+              }
+              return null;
+            }));
       }
-      runners.put("CortexSDR " + nat.name() + ", " + f + (f.equals("w8a8") ? " (int8 activations)" : " weights"),
-          () -> scope.call(() -> {
-            for (int i = 0; i < SHAPES.length; i++) {
-              MatMul.multiply(nat, xs[SHAPES[i][0] == D ? 0 : 1], 0, m, q.get(i), biases.get(i), ys[i], 0);
-            }
-            return null;
-          }));
     }
     for (Runner r : runners.values()) { // warm up: the JIT, ONNX Runtime's first runs
       for (int i = 0; i < 10; i++) {
