@@ -54,7 +54,8 @@
  *       such sessions, weight tensors made once, each group running only the nodes between
  *       activations kept from earlier groups and its input; {@code SuffixRuns}: measuring a weight's effect
  *       by running only the nodes downstream of it, from cached activations; {@code
- *       CalibrationClock}: wall time per phase, for benchmarks); {@code RareRows}: embedding rows by how often the
+ *       CalibrationClock}: wall time per phase, for benchmarks; {@code CalibrationFailure}: the
+ *       error a run on worker threads reports); {@code RareRows}: embedding rows by how often the
  *       calibration inputs read them (rows never read take fewer bits, a tiered codec);
  *       {@code Int8FastCalibrator}: {@code int8-fast}'s smoothing of
  *       activation outliers into the weights and its weight-only fallback for the MatMuls that

@@ -8,7 +8,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
-import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -163,14 +162,8 @@ final class GroupGrams implements AutoCloseable {
         }
       }
       CalibrationClock.since(CalibrationClock.GPTQ_RUNS, t0);
-    } catch (OrtException e) {
-      throw new CaiException(source.location(), weight, "calibration run failed: " + e.getMessage(), e);
-    } catch (java.util.concurrent.ExecutionException e) {
-      Throwable cause = e.getCause();
-      throw new CaiException(source.location(), weight, "calibration run failed: " + cause.getMessage(), cause);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CaiException(source.location(), weight, "calibration interrupted", e);
+    } catch (OrtException | java.util.concurrent.ExecutionException | InterruptedException e) {
+      throw CalibrationFailure.of(source.location(), weight, e);
     } finally {
       pool.shutdownNow();
       for (OnnxTensor[] row : kept) {

@@ -376,14 +376,8 @@ public final class OnnxCalibrator {
           }
           CalibrationClock.since(CalibrationClock.GPTQ_RUNS, t0);
         }
-      } catch (OrtException e) {
-        throw new CaiException(source.location(), weight, "calibration run failed: " + e.getMessage(), e);
-      } catch (java.util.concurrent.ExecutionException e) {
-        Throwable cause = e.getCause();
-        throw new CaiException(source.location(), weight, "calibration run failed: " + cause.getMessage(), cause);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CaiException(source.location(), weight, "calibration interrupted", e);
+      } catch (OrtException | java.util.concurrent.ExecutionException | InterruptedException e) {
+        throw CalibrationFailure.of(source.location(), weight, e);
       } finally {
         pool.shutdownNow();
       }
