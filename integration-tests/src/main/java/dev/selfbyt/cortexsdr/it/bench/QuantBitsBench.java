@@ -183,10 +183,8 @@ public final class QuantBitsBench {
           }
           for (String step : tableSteps) { // counted tables entropy-coded (table-steps=0.5,0.58), the rest as planned
             var entropy = dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec.of(Double.parseDouble(step));
-            CompressionOptions.Builder b = CompressionOptions.builder().preset(Preset.INT4).threads(threads);
-            counts.keySet().stream().filter(t -> plan.codec(t) != null) // planned tables only; the first override wins
-                .forEach(t -> b.override(java.util.regex.Pattern.quote(t), entropy));
-            plan.options(b);
+            CompressionOptions.Builder b = plan.options(CompressionOptions.builder().preset(Preset.INT4)
+                .threads(threads), counts.keySet(), entropy);
             Path ent = dir.resolve(tag + "-entropy-" + step + ".cai");
             CortexSdr.compress(calibrated, ent, b.build());
             rows.add(evaluate(model, "mixed + GPTQ + tables entropy-coded, step " + step + " x rms, measure " + measure,
