@@ -48,8 +48,8 @@ import java.nio.ByteOrder;
  * per fiber ceil(R * bits / 8) bytes of codes, LSB first (4 bits: element 2i in the low nibble)
  * </pre>
  *
- * <p>The parameters and the payload layout they give a tensor are {@link QuantParams}; the writer
- * is {@link QuantEncoder}; {@link #unpack} reads a payload into a {@link
+ * <p>The parameters and the payload layout they give a tensor are {@code QuantParams}; the writer
+ * is {@code QuantEncoder}; {@link #unpack} reads a payload into a {@link
  * dev.selfbyt.cortexsdr.core.codec.QuantizedTensor}, which decodes it; codes are packed by {@link
  * PackedCodes}.
  */
