@@ -4,7 +4,7 @@ import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
-import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.QuantizedTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -37,7 +37,7 @@ final class OlderRuntimeForms {
    * and zero points packed over the whole tensor (ONNX's int4 layout: element {@code i} in the low
    * nibble of byte {@code i / 2} when {@code i} is even).
    */
-  static NodeProto gatherBlockQuantizedUint4(NodeProto gather, String name, QuantCodec.QuantizedTensor qt,
+  static NodeProto gatherBlockQuantizedUint4(NodeProto gather, String name, QuantizedTensor qt,
       List<TensorProto> added) {
     int rows = qt.fibers();
     int d = qt.fiberLength();
@@ -73,7 +73,7 @@ final class OlderRuntimeForms {
    *
    * @param opset the model's default-domain opset: from 10 {@code Slice} takes inputs
    */
-  static List<NodeProto> gatherThenDequantize(NodeProto gather, String name, QuantCodec.QuantizedTensor qt,
+  static List<NodeProto> gatherThenDequantize(NodeProto gather, String name, QuantizedTensor qt,
       long opset, List<TensorProto> added) {
     int rows = qt.fibers();
     int d = qt.fiberLength();
@@ -136,7 +136,7 @@ final class OlderRuntimeForms {
    * block, N]}, reshaped to {@code [blocks * block, N]} (and sliced to {@code K} rows when padded),
    * feeding {@code mm} in place of the weight.
    */
-  static List<NodeProto> dequantizeLinearMatMul(NodeProto mm, String name, QuantCodec.QuantizedTensor qt,
+  static List<NodeProto> dequantizeLinearMatMul(NodeProto mm, String name, QuantizedTensor qt,
       long opset, List<TensorProto> added) {
     int n = qt.fibers();
     int k = qt.fiberLength();
