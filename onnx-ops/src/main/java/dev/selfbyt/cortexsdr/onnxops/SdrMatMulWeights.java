@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.QuantizedTensor;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
@@ -131,7 +132,7 @@ public final class SdrMatMulWeights {
       return ofFloats(k, n, s.positions(), s.values());
     }
     SdrCodec.QuantizedSparse q = sdr.unpackQuantized(info, st.payload());
-    QuantCodec.QuantizedTensor qt = q.values();
+    QuantizedTensor qt = q.values();
     int nnz = q.positions().length;
     int bits = qt.codec().bits() <= 4 ? 4 : 8;
     byte[] c = nnz == 0 ? new byte[0] : qt.codes(0);

@@ -3,7 +3,8 @@ package dev.selfbyt.cortexsdr.converters.onnx;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
+import dev.selfbyt.cortexsdr.core.codec.QuantizedTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -36,24 +37,21 @@ final class OlderRuntimeForms {
    * and zero points packed over the whole tensor (ONNX's int4 layout: element {@code i} in the low
    * nibble of byte {@code i / 2} when {@code i} is even).
    */
-  static NodeProto gatherBlockQuantizedUint4(NodeProto gather, String name, QuantCodec.QuantizedTensor qt,
+  static NodeProto gatherBlockQuantizedUint4(NodeProto gather, String name, QuantizedTensor qt,
       List<TensorProto> added) {
     int rows = qt.fibers();
     int d = qt.fiberLength();
     int block = qt.codec().blockSize();
     int blocks = (d + block - 1) / block;
-    byte[] data = new byte[(rows * d + 1) / 2];
+    byte[] codes = new byte[rows * d]; // packed over the whole tensor: a row may start mid-byte
     for (int r = 0; r < rows; r++) {
-      byte[] c = qt.codes(r);
-      for (int i = 0; i < d; i++) {
-        putNibble(data, (long) r * d + i, c[i]);
-      }
+      System.arraycopy(qt.codes(r), 0, codes, r * d, d);
     }
+    byte[] data = new byte[(int) PackedCodes.bytes(codes.length, 4)];
+    PackedCodes.pack(codes, 0, codes.length, 4, data, 0);
     int[] zps = qt.zeroPoints();
-    byte[] zp = new byte[(rows * blocks + 1) / 2];
-    for (int i = 0; i < zps.length; i++) {
-      putNibble(zp, i, zps[i]);
-    }
+    byte[] zp = new byte[(int) PackedCodes.bytes(zps.length, 4)];
+    PackedCodes.packInts(zps, 4, zp, 0);
     String base = name + "_GatherBlockQuantized";
     added.add(QuantizedOnnxExporter.tensor(base + "_data", TensorProto.DataType.UINT4_VALUE, data, rows, d));
     added.add(QuantizedOnnxExporter.floats(base + "_scales", qt.scales(), rows, blocks));
@@ -75,7 +73,7 @@ final class OlderRuntimeForms {
    *
    * @param opset the model's default-domain opset: from 10 {@code Slice} takes inputs
    */
-  static List<NodeProto> gatherThenDequantize(NodeProto gather, String name, QuantCodec.QuantizedTensor qt,
+  static List<NodeProto> gatherThenDequantize(NodeProto gather, String name, QuantizedTensor qt,
       long opset, List<TensorProto> added) {
     int rows = qt.fibers();
     int d = qt.fiberLength();
@@ -138,7 +136,7 @@ final class OlderRuntimeForms {
    * block, N]}, reshaped to {@code [blocks * block, N]} (and sliced to {@code K} rows when padded),
    * feeding {@code mm} in place of the weight.
    */
-  static List<NodeProto> dequantizeLinearMatMul(NodeProto mm, String name, QuantCodec.QuantizedTensor qt,
+  static List<NodeProto> dequantizeLinearMatMul(NodeProto mm, String name, QuantizedTensor qt,
       long opset, List<TensorProto> added) {
     int n = qt.fibers();
     int k = qt.fiberLength();
@@ -198,10 +196,6 @@ final class OlderRuntimeForms {
     }
     return NodeProto.newBuilder(node(name, "Slice", List.of(in), List.of(out)))
         .addAttribute(ints("starts", 0)).addAttribute(ints("ends", end)).addAttribute(ints("axes", axis)).build();
-  }
-
-  private static void putNibble(byte[] packed, long i, int v) {
-    packed[(int) (i >> 1)] |= (byte) ((v & 0xf) << ((i & 1) * 4));
   }
 
   private static boolean allEqual(int[] v) {

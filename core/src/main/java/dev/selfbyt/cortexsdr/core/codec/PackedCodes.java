@@ -50,23 +50,17 @@ public final class PackedCodes {
     packInts(v, 0, v.length, bits, out, off);
   }
 
-  /** Packs {@code v[from .. from + n)} (each below {@code 2^bits}). */
+  /**
+   * Packs {@code v[from .. from + n)} (each below {@code 2^bits}). Zero points and tier indices
+   * are one per group or fiber, few next to the codes: they go through a byte copy to {@link
+   * #pack} rather than a bit loop of their own.
+   */
   public static void packInts(int[] v, int from, int n, int bits, byte[] out, int off) {
-    long acc = 0;
-    int nb = 0;
-    int p = off;
-    for (int i = from; i < from + n; i++) {
-      acc |= (long) v[i] << nb;
-      nb += bits;
-      while (nb >= 8) {
-        out[p++] = (byte) acc;
-        acc >>>= 8;
-        nb -= 8;
-      }
+    byte[] b = new byte[n];
+    for (int i = 0; i < n; i++) {
+      b[i] = (byte) v[from + i];
     }
-    if (nb > 0) {
-      out[p] = (byte) acc;
-    }
+    pack(b, 0, n, bits, out, off);
   }
 
   /** Unpacks {@code n} codes from {@code in} at {@code off} into {@code codes[to ..]}, one per byte. */

@@ -431,6 +431,7 @@ public final class SdrCodec implements TensorCodec {
   }
 
   /** Kept positions (fiber-major, ascending) with the quantized codes of their values. */
+  @SuppressWarnings("deprecation") // the deprecated alias, so that callers naming it still compile
   public record QuantizedSparse(int[] positions, QuantCodec.QuantizedTensor values) {}
 
   /**

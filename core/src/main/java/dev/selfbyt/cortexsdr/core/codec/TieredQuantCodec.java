@@ -17,7 +17,7 @@ import java.util.Objects;
  * <p>Needs contiguous fibers (the reduction axis is the last one) and tiers that are per-channel
  * or block-wise. When every tier's group length divides the smallest one's multiple (same block,
  * or blocks that nest), {@link #widened} gives the whole tensor as one {@link
- * QuantCodec.QuantizedTensor} at the widest tier's bits, exactly: a code of fewer bits keeps its
+ * QuantizedTensor} at the widest tier's bits, exactly: a code of fewer bits keeps its
  * value under the same scale and zero point. Kernels and the quantized ONNX export use that view.
  *
  * <p>Params: {@code u8 version (1), u8 tier count T (1 to 16), T x (varint length, QuantCodec
@@ -288,7 +288,7 @@ public final class TieredQuantCodec implements TensorCodec {
     for (int t = 0; t < tiers.size(); t++) {
       TensorInfo sub = rows(info, p.count()[t], r);
       if (tiers.get(t) instanceof QuantCodec q) {
-        QuantCodec.QuantizedTensor qt = q.unpack(sub, p.payloads().get(t));
+        QuantizedTensor qt = q.unpack(sub, p.payloads().get(t));
         float[] d = new float[qt.fibers() * r];
         qt.dequantizeInto(d);
         decoded.add(d);
@@ -308,25 +308,26 @@ public final class TieredQuantCodec implements TensorCodec {
    * group length, holding exactly the values {@link #decode} gives (asymmetric form: every group
    * keeps its own zero point); null when the tiers' groups do not nest or a tier is a codebook.
    */
+  @SuppressWarnings("deprecation") // returns the deprecated alias so that callers naming it still compile
   public QuantCodec.QuantizedTensor widened(TensorInfo info, ByteBuffer payload) {
     if (!uniform()) {
       return null;
     }
     int r = FiberLayout.fiberLength(info);
     Parsed parsed = parse(info, payload);
-    List<QuantCodec.QuantizedTensor> qts = new ArrayList<>();
+    List<QuantizedTensor> qts = new ArrayList<>();
     for (int t = 0; t < tiers.size(); t++) {
       qts.add(((QuantCodec) tiers.get(t)).unpack(rows(info, parsed.count()[t], r), parsed.payloads().get(t)));
     }
-    record Unpacked(int[] tierOf, List<QuantCodec.QuantizedTensor> tiers) {}
+    record Unpacked(int[] tierOf, List<QuantizedTensor> tiers) {}
     Unpacked p = new Unpacked(parsed.tierOf(), qts);
     int bits = 0;
     int gl = Integer.MAX_VALUE;
-    for (QuantCodec.QuantizedTensor q : p.tiers()) {
+    for (QuantizedTensor q : p.tiers()) {
       bits = Math.max(bits, q.codec().bits());
       gl = Math.min(gl, q.groupLength());
     }
-    for (QuantCodec.QuantizedTensor q : p.tiers()) {
+    for (QuantizedTensor q : p.tiers()) {
       if (q.groupLength() % gl != 0 && q.groupLength() != r) {
         return null;
       }
@@ -341,7 +342,7 @@ public final class TieredQuantCodec implements TensorCodec {
     int[] next = new int[tiers.size()];
     for (int f = 0; f < fibers; f++) {
       int t = p.tierOf()[f];
-      QuantCodec.QuantizedTensor q = p.tiers().get(t);
+      QuantizedTensor q = p.tiers().get(t);
       int sf = next[t]++;
       byte[] codes = q.codes(sf);
       PackedCodes.pack(codes, 0, r, bits, data, f * fiberBytes);

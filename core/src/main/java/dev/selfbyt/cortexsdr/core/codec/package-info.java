@@ -10,7 +10,10 @@
  *       asymmetric (integer zero point, as ONNX DequantizeLinear and MatMulNBits use), per
  *       tensor, per channel or in blocks along the reduction axis, fp16 scales, or super-block
  *       scales (an fp16 per 8 blocks and a byte per block; their arithmetic in {@code
- *       SuperScales}).
+ *       SuperScales}). Its parameters and payload layout are {@code QuantParams}, its writer
+ *       {@code QuantEncoder}; {@link dev.selfbyt.cortexsdr.core.codec.QuantCodec#unpack} gives a
+ *       payload as a {@link dev.selfbyt.cortexsdr.core.codec.QuantizedTensor} (scales, zero
+ *       points, packed codes) for kernels and ONNX export.
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec}: fibers in tiers of different
  *       widths (an embedding table's rarely read rows at fewer bits), each tier a {@code
  *       QuantCodec} or a {@code CodebookQuantCodec}; its widened view (quant tiers only) is one

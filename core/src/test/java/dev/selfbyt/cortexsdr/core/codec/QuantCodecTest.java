@@ -50,7 +50,7 @@ class QuantCodecTest {
       ByteBuffer payload = codec.encode(data);
       QuantCodec stored = (QuantCodec) Codecs.fromStored(CodecId.QUANT, codec.params());
       float[] y = stored.decode(info, payload.duplicate()).floats();
-      QuantCodec.QuantizedTensor q = stored.unpack(info, payload.duplicate());
+      QuantizedTensor q = stored.unpack(info, payload.duplicate());
       float[] scales = q.scales();
       int r = (int) info.fiberLength();
       int inner = (int) info.inner();
@@ -258,7 +258,7 @@ class QuantCodecTest {
         QuantCodec stored = (QuantCodec) Codecs.fromStored(CodecId.QUANT, sup.params());
         assertEquals(sup, stored);
         float[] y = stored.decode(info, payload.duplicate()).floats();
-        QuantCodec.QuantizedTensor q = stored.unpack(info, payload.duplicate());
+        QuantizedTensor q = stored.unpack(info, payload.duplicate());
         int r = (int) info.fiberLength();
         int inner = (int) info.inner();
         int fibers = (int) (info.numel() / r);

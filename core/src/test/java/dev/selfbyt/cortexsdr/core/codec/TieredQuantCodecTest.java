@@ -77,7 +77,7 @@ class TieredQuantCodecTest {
     float[] x = table(3);
     TieredQuantCodec c = TieredQuantCodec.of(List.of(FREQUENT, QuantCodec.blockwise(3, true, 96))).assign(tiers());
     ByteBuffer payload = c.encode(TensorData.ofFloats(TABLE, x));
-    QuantCodec.QuantizedTensor view = c.widened(TABLE, payload.duplicate());
+    QuantizedTensor view = c.widened(TABLE, payload.duplicate());
     assertEquals(4, view.codec().bits());
     assertEquals(32, view.groupLength());
     float[] viewed = new float[x.length];
