@@ -331,7 +331,14 @@ public final class EntropyQuantCodec implements TensorCodec {
     byte[] codes = new byte[Math.toIntExact(total)];
     long bit = 0;
     long limit = 8L * bits.length;
+    int[] lookup = lookup(length);
     for (int i = 0; i < codes.length; i++) {
+      int hit = lookup[peek(bits, bit)];
+      if (hit != 0 && bit + (hit & 0xff) <= limit) { // codes of up to LOOKUP_BITS bits in one step
+        codes[i] = (byte) (hit >>> 8);
+        bit += hit & 0xff;
+        continue;
+      }
       int code = 0;
       int first = 0;
       int index = 0;
@@ -356,6 +363,34 @@ public final class EntropyQuantCodec implements TensorCodec {
           + total + " values take " + (bit + 7) / 8);
     }
     return new Parsed(steps, codes);
+  }
+
+  /** Codes up to this long are decoded by one table lookup; longer ones bit by bit. */
+  static final int LOOKUP_BITS = 11;
+
+  /**
+   * For every {@value #LOOKUP_BITS}-bit prefix of the stream, {@code symbol << 8 | length} of the
+   * code it starts with, or 0 when that code is longer.
+   */
+  private static int[] lookup(int[] length) {
+    int[] table = new int[1 << LOOKUP_BITS];
+    int[] code = canonical(length);
+    for (int v = 0; v < 256; v++) {
+      int len = length[v];
+      if (len > 0 && len <= LOOKUP_BITS) {
+        int from = code[v] << (LOOKUP_BITS - len);
+        java.util.Arrays.fill(table, from, from + (1 << (LOOKUP_BITS - len)), v << 8 | len);
+      }
+    }
+    return table;
+  }
+
+  /** The {@value #LOOKUP_BITS} bits of the stream from {@code bit} on, MSB first, 0 past its end. */
+  private static int peek(byte[] bits, long bit) {
+    int at = (int) (bit >>> 3);
+    int w = (at < bits.length ? (bits[at] & 0xff) << 16 : 0) | (at + 1 < bits.length ? (bits[at + 1] & 0xff) << 8 : 0)
+        | (at + 2 < bits.length ? bits[at + 2] & 0xff : 0);
+    return (w >>> (24 - (int) (bit & 7) - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1);
   }
 
   @Override

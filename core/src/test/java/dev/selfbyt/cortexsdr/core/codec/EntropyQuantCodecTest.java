@@ -37,9 +37,16 @@ class EntropyQuantCodecTest {
   @Test
   void decodesToStepTimesCodeWithinHalfAStep() {
     float[] x = CodebookQuantCodecTest.gaussian(96 * 40, 2);
-    EntropyQuantCodec c = EntropyQuantCodec.of(0.5);
+    EntropyQuantCodec c = EntropyQuantCodec.of(0.1); // fine steps: rare codes longer than the lookup table
     ByteBuffer p = c.encode(TensorData.ofFloats(MATMUL, x));
     assertTrue(p.remaining() <= c.maxPayloadBytes(MATMUL));
+    ByteBuffer symbols = p.duplicate().position(40 * 2);
+    int longest = 0;
+    for (int i = 0, n = symbols.get() & 0xff; i < n; i++) {
+      symbols.get();
+      longest = Math.max(longest, symbols.get() & 0xff);
+    }
+    assertTrue(longest > EntropyQuantCodec.LOOKUP_BITS, "longest code " + longest);
     float[] back = c.decode(MATMUL, p.duplicate()).floats();
     ByteBuffer b = p.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
     for (int n = 0; n < 40; n++) { // fibers of a [K, N] weight run down its columns
