@@ -5,6 +5,7 @@ import dev.selfbyt.cortexsdr.core.CompressionStats;
 import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.TensorStats;
+import dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.converters.onnx.CalibrationOptions;
 import dev.selfbyt.cortexsdr.converters.onnx.Int8FastCalibrator;
@@ -14,6 +15,7 @@ import dev.selfbyt.cortexsdr.converters.onnx.ModelTrial;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.converters.onnx.OutputCheck;
 import dev.selfbyt.cortexsdr.converters.onnx.RandomInputs;
+import dev.selfbyt.cortexsdr.converters.onnx.RareRows;
 import dev.selfbyt.cortexsdr.core.format.Json;
 import dev.selfbyt.cortexsdr.core.pipeline.CompressionPipeline;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
@@ -103,6 +105,19 @@ final class CompressCommand implements Callable<Integer> {
           + "and a byte per block instead of an fp16 per block; files need a reader of quant params version 2)")
   boolean superScales;
 
+  @Option(names = "--table-step", paramLabel = "S",
+      description = "with --target-cosine: embedding tables that a Gather indexes by a model input store each "
+          + "row at a step of S times its root mean square, the codes Huffman-coded (codec entropy), instead of "
+          + "their planned width; 0.58 gives about 3-bit block error at 2.9 bits per value (files need a reader "
+          + "of codec id 6)")
+  Double tableStep;
+
+  @Option(names = "--rare-rows", paramLabel = "BITS",
+      description = "with --target-cosine: rows of those tables that the calibration data never reads take BITS "
+          + "(at the planned block) instead of the planned width (codec tiered); real calibration text, not "
+          + "random inputs, decides which rows are read")
+  Integer rareRowBits;
+
   @Option(names = "--activation-scaling",
       description = "with --calibrate: scale each MatMul, Conv, Gemm and LSTM/GRU input (W) per channel by its "
           + "activation size before rounding (AWQ-style; a Mul by the inverse is added to the graph) where that "
@@ -161,6 +176,21 @@ final class CompressCommand implements Callable<Integer> {
     if (superScales && (targetCosine == null || options.preset() == Preset.INT8_FAST)) {
       throw new CommandLine.ParameterException(spec.commandLine(),
           "--super-scales offers mixed precision (--target-cosine, not int8-fast) more candidates; give --target-cosine");
+    }
+    if ((tableStep != null || rareRowBits != null) && (targetCosine == null || options.preset() == Preset.INT8_FAST)) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--table-step and --rare-rows change mixed precision's tables (--target-cosine, not int8-fast); give "
+              + "--target-cosine");
+    }
+    if (tableStep != null && rareRowBits != null) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--table-step and --rare-rows both set a table's codec; give one");
+    }
+    if (tableStep != null && !(tableStep > 0 && tableStep <= 4)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--table-step must be in (0, 4], got " + tableStep);
+    }
+    if (rareRowBits != null && (rareRowBits < 2 || rareRowBits > 8)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--rare-rows takes 2 to 8 bits, got " + rareRowBits);
     }
     CalibrationInputs.Loaded loaded = null;
     OutputCheck.Report check = null;
@@ -235,7 +265,19 @@ final class CompressCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
           }
           source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit, bar::note);
-          options = plan.options(builder()).build();
+          if (tableStep != null || rareRowBits != null) {
+            Map<String, long[]> counts = RareRows.counts(onnx, inputs);
+            options = (tableStep != null ? plan.options(builder(), counts.keySet(), EntropyQuantCodec.of(tableStep))
+                : plan.options(builder(), counts, rareRowBits)).build();
+            if (!json) {
+              counts.forEach((t, c) -> err.printf(Locale.ROOT, "table %s: %s%n", t, plan.codec(t) == null
+                  ? "not planned, left as it is" : tableStep != null ? "entropy-coded, step " + tableStep + " x rms"
+                  : String.format(Locale.ROOT, "%,d of %,d rows read by the calibration data keep %s, the others "
+                      + "%d bits", RareRows.frequentRows(c, 1), c.length, plan.codec(t).describe(), rareRowBits)));
+            }
+          } else {
+            options = plan.options(builder()).build();
+          }
         } else {
           source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads()).onProgress(bar::note)
               .activationScaling(activationScaling).refit(refit).errorCompensation(!noErrorCompensation)

@@ -205,6 +205,44 @@ class CortexSdrCommandTest {
     assertEquals(2, bad.code());
   }
 
+  /**
+   * --table-step entropy-codes the vocabulary table of a mixed-precision plan, --rare-rows narrows
+   * the rows the calibration text never reads; each needs --target-cosine, and they exclude each other.
+   */
+  @Test
+  void tableStepAndRareRowsChangeThePlannedVocabulary() throws IOException {
+    try (InputStream in = CortexSdrCommandTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
+      Files.copy(in, shared.resolve("all-minilm-l6-v2-tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+    }
+    Path text = dir.resolve("table-text.txt");
+    Files.writeString(text, String.join("\n",
+        "Call me Ishmael.",
+        "Some years ago, never mind how long precisely, I thought I would sail about a little.",
+        "It is a way I have of driving off the spleen and regulating the circulation.",
+        "There now is your insular city of the Manhattoes, belted round by wharves."));
+    Path entropy = dir.resolve("table-step.cai");
+    Run e = cortexsdr("compress", miniLm.toString(), "-o", entropy.toString(), "--preset", "int4", "--calibrate",
+        text.toString(), "--calibration-samples", "4", "--target-cosine", "0.98", "--table-step", "0.58");
+    assertEquals(0, e.code(), e.err());
+    assertTrue(e.err().contains("table embeddings.word_embeddings.weight: entropy-coded, step 0.58"), e.err());
+    assertTrue(cortexsdr("inspect", entropy.toString(), "--tensor", "embeddings\\.word.*").out()
+        .contains("entropy-coded step 0.58"), "the table's codec");
+    Path rare = dir.resolve("rare-rows.cai");
+    Run r = cortexsdr("compress", miniLm.toString(), "-o", rare.toString(), "--preset", "int4", "--calibrate",
+        text.toString(), "--calibration-samples", "4", "--target-cosine", "0.98", "--rare-rows", "2");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().matches("(?s).*table embeddings.word_embeddings.weight: [0-9,]+ of 30,522 rows read.*"),
+        r.err());
+    assertTrue(cortexsdr("inspect", rare.toString(), "--tensor", "embeddings\\.word.*").out().contains("tiered"),
+        "the table is tiered");
+    Run alone = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("z.cai").toString(), "--table-step", "0.5");
+    assertEquals(2, alone.code(), alone.err());
+    Run both = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("z.cai").toString(), "--target-cosine",
+        "0.98", "--table-step", "0.5", "--rare-rows", "2");
+    assertEquals(2, both.code(), both.err());
+    assertTrue(both.err().contains("give one"), both.err());
+  }
+
   /** A higher output target buys more bits: the file grows, and the plan is reported. */
   @Test
   void mixedPrecisionFollowsTheTarget() throws IOException {

@@ -96,6 +96,25 @@ public final class MixedPrecision {
     }
 
     /**
+     * {@link #options(CompressionOptions.Builder)}, but each planned weight among {@code tables}
+     * (for example the keys of {@link RareRows#counts}: tables a Gather indexes by a model input)
+     * takes {@code tableCodec} instead. For {@link dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec}:
+     * a table has no Hessian to round against, and steps per row with Huffman-coded codes give a
+     * block-wise plan's error in fewer bytes, or less error in the same bytes (on all-MiniLM-L6-v2
+     * at target 0.98, relative step 0.58: 8.14x at mean cosine 0.9915 and worst sentence 0.9838,
+     * where the plan's 3-bit table gave 8.11x at 0.9864 / 0.9682; docs/benchmarks.md).
+     */
+    public CompressionOptions.Builder options(CompressionOptions.Builder base, java.util.Collection<String> tables,
+        TensorCodec tableCodec) {
+      for (String t : tables) { // before the plan's overrides: the first matching override wins
+        if (codecs.containsKey(t)) {
+          base.override(Pattern.quote(t), tableCodec);
+        }
+      }
+      return options(base);
+    }
+
+    /**
      * {@link #options(CompressionOptions.Builder)}, but each counted table ({@link RareRows#counts})
      * planned wider than {@code rareBits} keeps its planned codec only for the rows read at least
      * once; the other rows take {@code rareBits} at the same block ({@link RareRows#tiered}).

@@ -7,6 +7,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.PackedCodes;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec.Granularity;
@@ -207,8 +208,10 @@ public final class QuantizedOnnxExporter {
       }
       CaiReader.StoredTensor stored = isQuantizedFloat32(e) ? cai.readStored(name) : null;
       // a tiered table exports as its widened view: one width and block for all rows, the same values
+      // an entropy-coded table likewise, as int8 codes with a scale per row (ONNX has no Huffman decoder)
       QuantCodec.QuantizedTensor view = stored != null && stored.codec() instanceof TieredQuantCodec t
-          ? t.widened(e.info(), stored.payload()) : null;
+          ? t.widened(e.info(), stored.payload()) : stored != null && stored.codec() instanceof EntropyQuantCodec h
+          ? h.widened(e.info(), stored.payload()) : null;
       QuantCodec q = view != null ? view.codec() : stored != null && stored.codec() instanceof QuantCodec c ? c : null;
       if (q == null) {
         // codebook levels (a table lookup) have no ONNX operator; float32 is the exact form
@@ -219,7 +222,8 @@ public final class QuantizedOnnxExporter {
             : "codec has no ONNX operator"));
         continue;
       }
-      String tiered = view == null ? "" : ", " + stored.codec().describe() + " widened to one width";
+      String tiered = view == null ? "" : stored.codec() instanceof EntropyQuantCodec
+          ? ", Huffman codes widened to 8 bits per value" : ", " + stored.codec().describe() + " widened to one width";
       if (q.granularity() == Granularity.CHANNEL && users.size() == 1 && e.info().dtype() == DType.FLOAT32) {
         NodeProto user = users.get(0);
         String why = IntegerMatMul.problem(user, name, e.info(), q);
@@ -227,7 +231,7 @@ public final class QuantizedOnnxExporter {
           QuantCodec.QuantizedTensor qt = view != null ? view : q.unpack(e.info(), stored.payload());
           if (user.getOpType().equals("Gather")) {
             replaced.put(user, IntegerMatMul.gatherRows(user, name, qt, added));
-            forms.put(name, new Form(name, "Gather int8 per-row", ""));
+            forms.put(name, new Form(name, "Gather int8 per-row", tiered.replaceFirst("^, ", "")));
             continue;
           }
           boolean dynamic = int8Activations.contains(name) && opset >= 11; // DynamicQuantizeLinear's opset
@@ -457,7 +461,8 @@ public final class QuantizedOnnxExporter {
 
   private static boolean isQuantizedFloat32(CaiEntry e) {
     return (e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.QUANT
-        || e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.TIERED) && e.info().dtype() == DType.FLOAT32;
+        || e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.TIERED
+        || e.codec() == dev.selfbyt.cortexsdr.core.codec.CodecId.ENTROPY) && e.info().dtype() == DType.FLOAT32;
   }
 
   private static boolean isQuantized(Map<String, Form> forms, String name) {

@@ -11,7 +11,9 @@ public enum CodecId {
   SDR(3),
   TIERED(4),
   /** Non-uniform levels from a per-tensor table ({@link CodebookQuantCodec}). */
-  CODEBOOK(5);
+  CODEBOOK(5),
+  /** Uniform steps per fiber, Huffman-coded codes ({@link EntropyQuantCodec}). */
+  ENTROPY(6);
 
   private final int code;
 

@@ -23,6 +23,7 @@ public final class Codecs {
         case SDR -> SdrCodec.fromParams(p);
         case TIERED -> TieredQuantCodec.fromParams(p);
         case CODEBOOK -> CodebookQuantCodec.fromParams(p);
+        case ENTROPY -> EntropyQuantCodec.fromParams(p);
       };
     } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
       throw new MalformedPayloadException(

@@ -21,6 +21,10 @@
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec}: block scales and codes that
  *       index a per-tensor table of non-uniform levels fitted by k-means (normal-float style),
  *       decoded by table lookup; more accurate than the uniform grid at 2 and 3 bits.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec}: one step per fiber (a
+ *       multiple of its root mean square) and Huffman-coded integer codes: a block codec's error
+ *       in fewer bits where no Hessian shapes the rounding (embedding tables); its widened view is
+ *       symmetric 8-bit codes with one scale per fiber.
  *   <li>{@link dev.selfbyt.cortexsdr.core.codec.SdrCodec}: keeps the significant weights only,
  *       positions (delta+varint or a bitmap, whichever is smaller; bitmap or absolute u32 when
  *       delta coding is off) plus values (fp32, fp16 or quantized).

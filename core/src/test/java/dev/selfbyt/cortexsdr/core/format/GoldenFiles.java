@@ -1,5 +1,6 @@
 package dev.selfbyt.cortexsdr.core.format;
 
+import dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantGrid;
 import dev.selfbyt.cortexsdr.core.codec.RawCodec;
@@ -187,6 +188,12 @@ public final class GoldenFiles {
         QuantCodec.perChannel(8, true), QuantCodec.blockwise(3, false, 8), QuantCodec.blockwise(5, true, 16)))
         .assign(three)));
     f.put("tiered-v1.cai", tiered);
+
+    // entropy (codec id 6): steps per row, Huffman-coded codes; a table, and a weight whose fibers are strided
+    List<Item> entropy = new ArrayList<>();
+    entropy.add(new Item(floats(embedding("entropy.table"), 71), EntropyQuantCodec.of(0.58)));
+    entropy.add(new Item(floats(matmul("entropy.matmul"), 72), EntropyQuantCodec.of(0.3)));
+    f.put("entropy-v1.cai", entropy);
 
     List<Item> sdr = new ArrayList<>();
     sdr.add(new Item(floats(matmul("sdr.delta.fp32"), 51), SdrCodec.builder().sparsity(0.9).build()));

@@ -99,7 +99,7 @@ class GoldenFilesTest {
     String all = String.join("\n", describe);
     for (String family : new String[] {"raw", "raw shuffled", "rle", "quant int8 sym per-tensor",
         "quant int8 asym per-channel", "quant int4 sym block32", "quant int4 asym block32", "sdr", "values fp16",
-        "values int4", "|x|>"}) {
+        "values int4", "|x|>", "entropy-coded"}) {
       assertTrue(all.contains(family), "no golden tensor is stored as '" + family + "':\n" + all);
     }
     assertEquals(java.util.EnumSet.allOf(dev.selfbyt.cortexsdr.core.tensor.DType.class), dtypes);

@@ -90,6 +90,7 @@ class SpecAgreementTest {
         case SDR -> Integer.toString(SdrCodec.PARAMS_VERSION_CURRENT);
         case TIERED -> Integer.toString(TieredQuantCodec.PARAMS_VERSION_CURRENT);
         case CODEBOOK -> Integer.toString(dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec.PARAMS_VERSION_CURRENT);
+        case ENTROPY -> Integer.toString(dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec.PARAMS_VERSION_CURRENT);
         default -> "none";
       };
       assertEquals(version, r[3], "params version of " + r[1]);
@@ -100,6 +101,7 @@ class SpecAgreementTest {
         case SDR -> SdrCodec.builder().build().isLossless();
         case TIERED -> TieredQuantCodec.of(java.util.List.of(QuantCodec.perChannel(4, false))).isLossless();
         case CODEBOOK -> dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec.blockwise(3, 32).isLossless();
+        case ENTROPY -> dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec.of(0.58).isLossless();
       };
       assertEquals(lossless, r[2].equals("yes"), "lossless " + r[1]);
     }

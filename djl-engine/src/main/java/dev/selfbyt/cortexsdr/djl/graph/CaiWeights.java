@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.SdrCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
@@ -54,6 +55,12 @@ public final class CaiWeights {
       }
       if (info.dtype().isFloating() && s.codec() instanceof TieredQuantCodec t && !int8Activations(cai, name)) {
         QuantCodec.QuantizedTensor view = t.widened(info, s.payload()); // one width for all rows, same values
+        if (view != null) {
+          return Value.ofQuantized(info, QuantMatrix.of(view));
+        }
+      }
+      if (info.dtype().isFloating() && s.codec() instanceof EntropyQuantCodec h && !int8Activations(cai, name)) {
+        QuantCodec.QuantizedTensor view = h.widened(info, s.payload()); // int8 codes, a scale per row: same values
         if (view != null) {
           return Value.ofQuantized(info, QuantMatrix.of(view));
         }

@@ -37,7 +37,7 @@ import java.util.Map;
  * <pre>
  * java -Xmx4g -Dai.djl.offline=true -cp ... dev.selfbyt.cortexsdr.it.bench.QuantBitsBench \
  *     [models=minilm,bge] [targets=0.99,0.995] [measure=full,parallel,anchors2,super-anchors2] [rare-bits=2,3] \
- *     [rare-codecs=c2/32s,q2/32s] \
+ *     [rare-codecs=c2/32s,q2/32s] [table-steps=0.5,0.58] \
  *     [calibration=128] [frequency-text=3000] [work=DIR]
  * </pre>
  *
@@ -75,6 +75,7 @@ public final class QuantBitsBench {
       rareBits.add(Integer.parseInt(r));
     }
     rareCodecs = a.containsKey("rare-codecs") ? List.of(a.get("rare-codecs").split(",")) : List.of();
+    tableSteps = a.containsKey("table-steps") ? List.of(a.get("table-steps").split(",")) : List.of();
     int calibration = Integer.parseInt(a.getOrDefault("calibration", "128"));
     int frequencyText = Integer.parseInt(a.getOrDefault("frequency-text", "3000"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
@@ -180,6 +181,16 @@ public final class QuantBitsBench {
                 dir, tag + "-rare" + rareBits, fp32Bytes, reference, eval, threads, measureSec, gptqSec, hist));
           }
           }
+          for (String step : tableSteps) { // counted tables entropy-coded (table-steps=0.5,0.58), the rest as planned
+            var entropy = dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec.of(Double.parseDouble(step));
+            CompressionOptions.Builder b = plan.options(CompressionOptions.builder().preset(Preset.INT4)
+                .threads(threads), counts.keySet(), entropy);
+            Path ent = dir.resolve(tag + "-entropy-" + step + ".cai");
+            CortexSdr.compress(calibrated, ent, b.build());
+            rows.add(evaluate(model, "mixed + GPTQ + tables entropy-coded, step " + step + " x rms, measure " + measure,
+                target, ent, dir, tag + "-entropy-" + step, fp32Bytes, reference, eval, threads, measureSec, gptqSec,
+                hist));
+          }
           for (String rc : rareCodecs) { // rare rows under a given codec (rare-codecs=c2/32s: a 2-bit codebook)
             var rareCodec = VocabCodecBench.codec(rc);
             Path rare = dir.resolve(tag + "-rare-" + rc.replace('/', '-') + ".cai");
@@ -198,6 +209,12 @@ public final class QuantBitsBench {
 
   /** Codecs for the rare rows of counted tables ({@code rare-codecs=c2/32s,q2/32s}, see {@link VocabCodecBench#codec}). */
   static List<String> rareCodecs = List.of();
+
+  /**
+   * Relative steps for the counted (directly indexed) tables under {@link
+   * dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec} ({@code table-steps=0.5,0.58}): one file per step.
+   */
+  static List<String> tableSteps = List.of();
 
   /** Reuse effects measured by an earlier run in the same work folder ({@code reuse=true}); its time is reported. */
   static boolean reuse = false;

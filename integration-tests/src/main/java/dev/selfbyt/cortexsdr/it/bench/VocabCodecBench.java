@@ -10,6 +10,8 @@ import dev.selfbyt.cortexsdr.core.CortexSdr;
 import dev.selfbyt.cortexsdr.core.Preset;
 import dev.selfbyt.cortexsdr.core.codec.CodebookQuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.Codecs;
+import dev.selfbyt.cortexsdr.core.codec.EntropyQuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.RawCodec;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.codec.TieredQuantCodec;
@@ -53,7 +55,7 @@ import java.util.regex.Pattern;
  * bytes), {@code all:C} (the whole table under C) or {@code rare:C} / {@code rare:C1+C2} (rows the
  * frequency text reads keep the planned codec, or C1; the others take C or C2). C is {@code
  * qB/K} (uniform, asymmetric) or {@code cB/K} (codebook), B bits, block K, {@code s} suffix for
- * super-block scales.
+ * super-block scales; {@code eS} (entropy-coded, relative step S) or {@code fp32}.
  */
 public final class VocabCodecBench {
   private VocabCodecBench() {}
@@ -106,8 +108,17 @@ public final class VocabCodecBench {
     System.out.println(QuantBitsBench.markdown(rows));
   }
 
-  /** A codec from {@code qB/K[s]} or {@code cB/K[s]}. */
+  /**
+   * A codec from {@code qB/K[s]} or {@code cB/K[s]}; {@code eS} is {@link EntropyQuantCodec} at
+   * relative step S, {@code fp32} the table unquantized (to see what the rest of the file loses).
+   */
   static TensorCodec codec(String s) {
+    if (s.equals("fp32")) {
+      return RawCodec.plain();
+    }
+    if (s.startsWith("e")) {
+      return EntropyQuantCodec.of(Double.parseDouble(s.substring(1)));
+    }
     boolean sup = s.endsWith("s");
     String[] f = (sup ? s.substring(0, s.length() - 1) : s).substring(1).split("/");
     int bits = Integer.parseInt(f[0]);
