@@ -68,7 +68,7 @@ final class ScalarMatMul {
    * {@link #tileWidth(int)} for a product of {@code m} rows that may also be split by rows: when
    * splitting the columns among the threads leaves tiles narrower than {@value #NARROW} and the
    * widest tiles ({@value #WIDE} at most) divide among the threads, those, each thread taking a
-   * block of rows (and decoding the tile itself). Measured per thread on JDK 17, {@code k} 384 and
+   * block of rows of the tile they decode together. Measured per thread on JDK 17, {@code k} 384 and
    * 1536: 192 columns 49-50 GFLOP/s, 384 64-65, 512 69-70; decoding a panel element costs about a
    * fifth of its multiply-adds over 64 rows, so a {@code 384 x 384} product on two threads runs
    * about an eighth faster with the rows split than with 192 columns each.
@@ -93,6 +93,18 @@ final class ScalarMatMul {
     int colTiles = (n + w - 1) / w;
     int rowBlocks = rowBlocks(m, colTiles);
     int rowsPer = (m + rowBlocks - 1) / rowBlocks;
+    if (colTiles == 1 && rowBlocks > 1) {
+      // one tile, the rows split: the threads decode its panels together into the caller's tile,
+      // then share it (decoding it whole on each thread had cost a tenth of the model's time)
+      float[][] tile = SCRATCH.get().rows(k);
+      KernelThreads.forEach((n + p - 1) / p, (long) n * k, t -> {
+        Scratch s = SCRATCH.get();
+        q.decodePanelTileInto(t, tile, t * p, s.scale, s.bias);
+      });
+      KernelThreads.forEach(rowBlocks, (long) m * n * k,
+          b -> gemm(x, xOff, b * rowsPer, Math.min(m, (b + 1) * rowsPer), k, tile, n, y, yOff, n, bias, 0));
+      return;
+    }
     KernelThreads.forEach(colTiles * rowBlocks, (long) m * n * k, task -> {
       int j0 = (task % colTiles) * w;
       int i0 = (task / colTiles) * rowsPer;
