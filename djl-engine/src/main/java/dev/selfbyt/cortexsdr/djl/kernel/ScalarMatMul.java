@@ -69,9 +69,10 @@ final class ScalarMatMul {
    * splitting the columns among the threads leaves tiles narrower than {@value #NARROW} and the
    * widest tiles ({@value #WIDE} at most) divide among the threads, those, each thread taking a
    * block of rows of the tile they decode together. Measured per thread on JDK 17, {@code k} 384 and
-   * 1536: 192 columns 49-50 GFLOP/s, 384 64-65, 512 69-70; decoding a panel element costs about a
-   * fifth of its multiply-adds over 64 rows, so a {@code 384 x 384} product on two threads runs
-   * about an eighth faster with the rows split than with 192 columns each.
+   * 1536: 192 columns 49-50 GFLOP/s, 384 64-65, 512 69-70; decoding a panel element (0.45 ns)
+   * costs about a fifth of its multiply-adds over 64 rows, so by these figures a {@code 384 x 384}
+   * product on two threads runs about an eighth faster with the rows split even if each thread
+   * decoded the whole tile (an estimate; the threads share the decode, see {@link #multiplyPanels}).
    */
   static int tileWidth(int n, int m) {
     int w = tileWidth(n);
