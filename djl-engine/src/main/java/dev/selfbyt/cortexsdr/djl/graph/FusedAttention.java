@@ -97,14 +97,7 @@ final class FusedAttention {
     for (int j0 = 0; j0 < sk; j0 += panel) {
       kern.gemmPanel(qh, 0, sq, d, kt, j0, sk, Math.min(panel, sk - j0), s, j0, sk);
     }
-    int[] maskRow = null;
-    if (m != null) {
-      maskRow = new int[sq];
-      for (int i = 0; i < sq; i++) {
-        maskRow[i] = mOff + i * mRow;
-      }
-    }
-    kern.softmaxRows(s, 0, sq, sk, scale, m, maskRow, mStep, s);
+    kern.softmaxRows(s, 0, sq, sk, scale, m, Kernels.maskRows(m, mOff, mRow, sq), mStep, s);
     for (int j0 = 0; j0 < dv; j0 += panel) {
       kern.gemmPanel(s, 0, sq, sk, v, vOff + j0, ldv, Math.min(panel, dv - j0), out, oOff + j0, ldv);
     }

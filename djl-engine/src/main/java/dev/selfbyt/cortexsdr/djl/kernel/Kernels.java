@@ -255,6 +255,22 @@ public abstract class Kernels {
   }
 
   /**
+   * The {@code maskRow} argument of {@link #softmaxRows} for {@code rows} rows whose mask row
+   * {@code r} starts at {@code m[mOff + r * mRow]} ({@code mRow} 0: all rows share one); null
+   * when {@code m} is null (no mask).
+   */
+  public static int[] maskRows(float[] m, int mOff, int mRow, int rows) {
+    if (m == null) {
+      return null;
+    }
+    int[] maskRow = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      maskRow[r] = mOff + r * mRow;
+    }
+    return maskRow;
+  }
+
+  /**
    * The error function, by Abramowitz and Stegun 7.1.28: {@code erf(x) = 1 - (1 + a1 x + ... + a6
    * x^6)^-16} for {@code x >= 0}, absolute error at most 3e-7; odd. No call to {@code exp}, so a
    * loop of it vectorizes.

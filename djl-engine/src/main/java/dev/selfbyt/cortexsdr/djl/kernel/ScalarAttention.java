@@ -30,14 +30,7 @@ final class ScalarAttention {
       ScalarMatMul.gemm(qh, 0, 0, sq, d, j0 == 0 ? kt : shifted(kt, j0, Math.min(ScalarMatMul.WIDE, sk - j0)),
           Math.min(ScalarMatMul.WIDE, sk - j0), s, j0, sk, null, 0);
     }
-    int[] maskRow = null;
-    if (m != null) {
-      maskRow = new int[sq];
-      for (int i = 0; i < sq; i++) {
-        maskRow[i] = mOff + i * mRow;
-      }
-    }
-    kern.softmaxRows(s, 0, sq, sk, scale, m, maskRow, mStep, s);
+    kern.softmaxRows(s, 0, sq, sk, scale, m, Kernels.maskRows(m, mOff, mRow, sq), mStep, s);
     float[][] vr = new float[sk][];
     for (int j = 0; j < sk; j++) {
       vr[j] = new float[Math.min(dv, ScalarMatMul.WIDE)];

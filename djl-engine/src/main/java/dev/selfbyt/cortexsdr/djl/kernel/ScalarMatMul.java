@@ -15,16 +15,18 @@ import java.util.Arrays;
  * thread). Measured per thread on JDK 17 (AVX-512, loaded machine): six weight rows with {@code
  * Math.fma} 40 GFLOP/s, four 36, four with multiply and add 32; eight weight rows, or two rows of
  * {@code x} sharing four weight rows, C2 17 leaves scalar (11-16); JDK 25 vectorizes the latter
- * at 52 and gets it ({@link #TWO_ROWS}). The depth runs in chunks of {@value #K_CHUNK} so the
- * chunk of the tile the rows pass over stays in L2 whatever {@code k} is (a whole {@code 1536 x
- * 512} tile, 3 MB, ran at half speed), and the columns are split so each thread decodes only its
- * own.
+ * at 52 and gets it ({@link #TWO_ROWS}). The depth runs in chunks of {@value #K_CHUNK}, so the
+ * chunk of the tile all rows of a block pass over ({@code 12 x 512} floats, 24 KB) stays in L1
+ * and only the accumulator row moves: measured per thread on JDK 17 (Sapphire Rapids, 48 KB L1,
+ * load average 4-6), {@code k} 384 and 1536, 512 columns: chunks of 192 (L2) 49-51 GFLOP/s, 24
+ * 62, 12 and 18 70-72, 6 67-70 (a whole {@code 1536 x 512} tile, 3 MB, had run at half the
+ * speed of 192). The columns are split so each thread decodes only its own.
  */
 final class ScalarMatMul {
-  /** Columns of a tile at most: long vector loops, and a {@code K_CHUNK x WIDE} chunk in L2. */
+  /** Columns of a tile at most: long vector loops, and a {@code K_CHUNK x WIDE} chunk in L1. */
   static final int WIDE = 512;
-  /** Elements of {@code k} whose tile rows one pass of the rows of {@code x} reads (a multiple of 4 and 6). */
-  static final int K_CHUNK = 192;
+  /** Elements of {@code k} whose tile rows one pass of the rows of {@code x} reads (a multiple of 4 and 6; L1). */
+  static final int K_CHUNK = 12;
   /** Rows of {@code x} whose accumulators are live together (at most {@code 64 x WIDE} floats). */
   static final int ROW_BLOCK = 64;
   /** Per-thread buffers: the tile's rows, the row accumulators, a panel's group constants. */
@@ -59,15 +61,51 @@ final class ScalarMatMul {
     return Math.max(p, Math.min(WIDE, w));
   }
 
+  /** Tiles narrower than this run the loops slowly enough that splitting the rows of {@code x} pays instead. */
+  static final int NARROW = 384;
+
+  /**
+   * {@link #tileWidth(int)} for a product of {@code m} rows that may also be split by rows: when
+   * splitting the columns among the threads leaves tiles narrower than {@value #NARROW} and the
+   * widest tiles ({@value #WIDE} at most) divide among the threads, those, each thread taking a
+   * block of rows of the tile they decode together. Measured per thread on JDK 17, {@code k} 384 and
+   * 1536: 192 columns 49-50 GFLOP/s, 384 64-65, 512 69-70; decoding a panel element (0.45 ns)
+   * costs about a fifth of its multiply-adds over 64 rows, so by these figures a {@code 384 x 384}
+   * product on two threads runs about an eighth faster with the rows split even if each thread
+   * decoded the whole tile (an estimate; the threads share the decode, see {@link #multiplyPanels}).
+   */
+  static int tileWidth(int n, int m) {
+    int w = tileWidth(n);
+    int threads = Math.max(1, KernelThreads.threads());
+    int tiles = (n + WIDE - 1) / WIDE;
+    if (w < NARROW && tiles < threads && threads % tiles == 0 && m >= 8 * threads) {
+      int p = QuantMatrix.PANEL;
+      return ((n + tiles - 1) / tiles + p - 1) / p * p;
+    }
+    return w;
+  }
+
   /** {@code y = x * W + bias} for a quantized weight in the column-panel layout. */
   static void multiplyPanels(float[] x, int xOff, int m, QuantMatrix q, float[] bias, float[] y, int yOff) {
     int n = q.rows();
     int k = q.cols();
     int p = QuantMatrix.PANEL;
-    int w = tileWidth(n);
+    int w = tileWidth(n, m);
     int colTiles = (n + w - 1) / w;
     int rowBlocks = rowBlocks(m, colTiles);
     int rowsPer = (m + rowBlocks - 1) / rowBlocks;
+    if (colTiles == 1 && rowBlocks > 1) {
+      // one tile, the rows split: the threads decode its panels together into the caller's tile,
+      // then share it (decoding it whole on each thread had cost a tenth of the model's time)
+      float[][] tile = SCRATCH.get().rows(k);
+      KernelThreads.forEach((n + p - 1) / p, (long) n * k, t -> {
+        Scratch s = SCRATCH.get();
+        q.decodePanelTileInto(t, tile, t * p, s.scale, s.bias);
+      });
+      KernelThreads.forEach(rowBlocks, (long) m * n * k,
+          b -> gemm(x, xOff, b * rowsPer, Math.min(m, (b + 1) * rowsPer), k, tile, n, y, yOff, n, bias, 0));
+      return;
+    }
     KernelThreads.forEach(colTiles * rowBlocks, (long) m * n * k, task -> {
       int j0 = (task % colTiles) * w;
       int i0 = (task / colTiles) * rowsPer;

@@ -411,6 +411,32 @@ class KernelsTest {
   }
 
   @Test
+  void scalarDenormalCheckFindsEachDenormalAnywhereInLongActivations() {
+    Kernels kern = Kernels.scalar();
+    int off = 5;
+    int len = 256 * 5 + 37; // whole blocks of the lane-wise check, then a tail
+    float[] x = gaussians(new Random(17), off + len + 9);
+    x[off + 20] = 0f;
+    x[off + 21] = Float.MIN_NORMAL;
+    x[off + 22] = -Float.MIN_NORMAL;
+    x[off + 23] = Float.POSITIVE_INFINITY;
+    x[off + 24] = -Float.MAX_VALUE;
+    x[2] = Float.MIN_VALUE; // outside the range asked for
+    assertTrue(kern.withoutDenormals(x, off, len) == x, "zero, the smallest normals and infinities are not denormal");
+    for (int at : new int[] {off, off + 255, off + 256, off + 600, off + 256 * 5 - 1, off + 256 * 5, off + len - 1}) {
+      for (float v : new float[] {Float.MIN_VALUE, -Float.MIN_VALUE, Math.nextDown(Float.MIN_NORMAL), -1e-40f}) {
+        float[] d = x.clone();
+        d[at] = v;
+        float[] f = kern.withoutDenormals(d, off, len);
+        assertTrue(f != d, v + " at " + at + " found");
+        for (int i = 0; i < d.length; i++) {
+          assertEquals(i == at ? 0f : d[i], f[i], v + " at " + at + ": element " + i);
+        }
+      }
+    }
+  }
+
+  @Test
   void nativeKernelsRejectRangesOutsideTheirArraysInsteadOfWritingPastThem() {
     for (Kernels kern : AllKernels.natives()) {
       float[] x = new float[3 * 8];

@@ -30,7 +30,9 @@ class MatMulTest {
         Arguments.of(300, 520, 70),
         // the scalar kernels' tiles: depth past a chunk and not a multiple of 4, columns past a
         // tile (and split over threads), rows past a block of accumulators
-        Arguments.of(70, 261, 547), Arguments.of(131, 515, 65));
+        Arguments.of(70, 261, 547), Arguments.of(131, 515, 65),
+        // one tile as wide as all columns, the rows split over the threads instead
+        Arguments.of(48, 97, 384));
   }
 
   /** Scalar, Vector API, and the native kernels at each instruction set this CPU runs, in turn. */
