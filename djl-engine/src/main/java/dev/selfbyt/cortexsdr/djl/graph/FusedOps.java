@@ -48,6 +48,16 @@ final class FusedOps {
           return Ops.one(gelu ? gelu(y, in.length > 3 ? in[3] : null, true) : y);
         };
       }
+      case "MatMulGroup" -> in -> {
+        int products = (in.length - 1) / 2;
+        Value[] w = new Value[products];
+        float[][] bias = new float[products][];
+        for (int i = 0; i < products; i++) {
+          w[i] = in[1 + 2 * i];
+          bias[i] = in[2 + 2 * i] == null ? null : in[2 + 2 * i].floats();
+        }
+        return ProductOps.matMulGroup(in[0], w, bias);
+      };
       case "ScaledMaskedSoftmax" -> {
         float scale = a.f("scale", 1f);
         long axis = a.i("axis", opset < 13 ? 1 : -1);
