@@ -28,16 +28,22 @@ static inline __attribute__((always_inline)) FV FF(sel)(FI m, FV a, FV b) {
   return (FV)(((FI)a & m) | ((FI)b & ~m));
 }
 
+/* the lanes' sum as a tree (halves added, log2 VW steps deep; a chain of VW - 1 adds took as long
+   as the exponentials of a 128-key softmax row) */
 static inline __attribute__((always_inline)) float FF(hsum)(FV v) {
-  float s = 0;
-  for (int i = 0; i < VW; i++) s += v[i];
-  return s;
+  float t[VW];
+  memcpy(t, &v, sizeof v);
+  for (int w = VW / 2; w >= 1; w /= 2)
+    for (int i = 0; i < w; i++) t[i] += t[i + w];
+  return t[0];
 }
 
 static inline __attribute__((always_inline)) float FF(hmax)(FV v) {
-  float m = v[0];
-  for (int i = 1; i < VW; i++) m = v[i] > m ? v[i] : m;
-  return m;
+  float t[VW];
+  memcpy(t, &v, sizeof v);
+  for (int w = VW / 2; w >= 1; w /= 2)
+    for (int i = 0; i < w; i++) t[i] = t[i + w] > t[i] ? t[i + w] : t[i];
+  return t[0];
 }
 
 /* e^x as the other kernels compute it: x = k ln2 + r, a degree-6 polynomial for e^r, 2^k in the exponent bits */
@@ -65,8 +71,24 @@ static inline float FF(sexp)(float x) {
   return p * two;
 }
 
-#define ATT_RB 4 /* query rows per block */
-#define ATT_JB 4 /* vectors of keys (or of value columns) per block */
+/*
+ * Register blocks of the attention head: ATT_RB query rows at a time; the scores in blocks of
+ * ATT_QJ vectors of keys, the output in blocks of ATT_PJ vectors of value columns. With 32 vector
+ * registers (AVX-512) 8 rows x 2 vectors: 16 sums, and per step two loads and eight broadcasts
+ * (memory operands) for sixteen multiply-adds; with 16 registers (AVX2, SSE) 4 x 3.
+ */
+#if VW >= 16
+#define ATT_RB 8
+#define ATT_QJ 2
+#define ATT_PJ 2
+#else
+#define ATT_RB 4
+#define ATT_QJ 3
+#define ATT_PJ 3
+#endif
+
+/* a value broadcast to every lane: -0 + x is x exactly (+0 + x is not, for x = -0), so it folds to one broadcast */
+static inline __attribute__((always_inline)) FV FF(bcast)(float x) { return -(FV){0} + x; }
 
 /*
  * rows x (nv vectors) of scores: s[r][j] = sum_c q[r*ld + c] * kt[c*skp + j], kt the head's keys
@@ -75,14 +97,14 @@ static inline float FF(sexp)(float x) {
  */
 static inline __attribute__((always_inline)) void FF(qk_block)(int rows, int nv, const float* q, int ld, int d,
                                                                const float* kt, int skp, float* s) {
-  FV acc[ATT_RB][ATT_JB];
+  FV acc[ATT_RB][ATT_QJ];
   for (int r = 0; r < rows; r++)
     for (int v = 0; v < nv; v++) acc[r][v] = (FV){0};
   for (int c = 0; c < d; c++) {
-    FV b[ATT_JB];
+    FV b[ATT_QJ];
     for (int v = 0; v < nv; v++) b[v] = FF(ld)(kt + (size_t)c * skp + v * VW);
     for (int r = 0; r < rows; r++) {
-      FV a = FF(splat)(q[(size_t)r * ld + c]);
+      FV a = FF(bcast)(q[(size_t)r * ld + c]);
       for (int v = 0; v < nv; v++) acc[r][v] += a * b[v];
     }
   }
@@ -90,28 +112,50 @@ static inline __attribute__((always_inline)) void FF(qk_block)(int rows, int nv,
     for (int v = 0; v < nv; v++) FF(st)(s + (size_t)r * skp + v * VW, acc[r][v]);
 }
 
-/* rows x (nv vectors) of output: o[r][c] = sum_j p[r*skp + j] * vp[j*dvp + c], stored into acc */
+/*
+ * rows x (nv vectors) of output: o[r][c] = inv[r] * sum_j p[r*skp + j] * v[j*ldv + c], stored to
+ * o (rows ldo apart; only the first dv - c0 columns of a vector past dv). v is read in place (rows
+ * ldv apart, each holding nv whole vectors from here).
+ */
 static inline __attribute__((always_inline)) void FF(pv_block)(int rows, int nv, const float* p, int skp, int sk,
-                                                               const float* vp, int dvp, FV acc[ATT_RB][ATT_JB]) {
+                                                               const float* v, size_t ldv, const float* inv,
+                                                               float* o, size_t ldo, int cols) {
+  FV acc[ATT_RB][ATT_PJ];
   for (int r = 0; r < rows; r++)
-    for (int v = 0; v < nv; v++) acc[r][v] = (FV){0};
+    for (int u = 0; u < nv; u++) acc[r][u] = (FV){0};
   for (int j = 0; j < sk; j++) {
-    FV b[ATT_JB];
-    for (int v = 0; v < nv; v++) b[v] = FF(ld)(vp + (size_t)j * dvp + v * VW);
+    FV b[ATT_PJ];
+    for (int u = 0; u < nv; u++) b[u] = FF(ld)(v + (size_t)j * ldv + u * VW);
     for (int r = 0; r < rows; r++) {
-      FV a = FF(splat)(p[(size_t)r * skp + j]);
-      for (int v = 0; v < nv; v++) acc[r][v] += a * b[v];
+      FV a = FF(bcast)(p[(size_t)r * skp + j]);
+      for (int u = 0; u < nv; u++) acc[r][u] += a * b[u];
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    FV f = FF(bcast)(inv[r]);
+    float* orow = o + (size_t)r * ldo;
+    for (int u = 0; u < nv; u++) {
+      if ((u + 1) * VW <= cols) {
+        FF(st)(orow + u * VW, acc[r][u] * f);
+      } else {
+        FV t = acc[r][u] * f;
+        for (int c = 0; u * VW + c < cols; c++) orow[u * VW + c] = t[c];
+      }
     }
   }
 }
 
-/* one row of the scaled, masked softmax over sk scores in place (m: the mask row, step 0 or 1; NULL: none) */
-static void FF(softmax_row)(float* y, int sk, float scale, const float* m, int mstep) {
+/*
+ * One row of the scaled, masked softmax over sk scores in place, left unnormalized: y = e^(x *
+ * scale + m - max); returns 1 / sum y (m: the mask row, step 0 or 1; NULL: none).
+ */
+static float FF(softmax_row)(float* y, int sk, float scale, const float* m, int mstep) {
   int j = 0;
   FV vmax = FF(splat)(-INFINITY);
+  FV vsc = FF(bcast)(scale);
   for (; j + VW <= sk; j += VW) {
-    FV x = FF(ld)(y + j) * scale;
-    if (m) x += mstep ? FF(ld)(m + j) : FF(splat)(m[0]);
+    FV x = FF(ld)(y + j) * vsc;
+    if (m) x += mstep ? FF(ld)(m + j) : FF(bcast)(m[0]);
     FF(st)(y + j, x);
     vmax = FF(sel)(x > vmax, x, vmax);
   }
@@ -122,7 +166,7 @@ static void FF(softmax_row)(float* y, int sk, float scale, const float* m, int m
     max = x > max ? x : max;
   }
   FV vs = (FV){0};
-  FV vm = FF(splat)(max);
+  FV vm = FF(bcast)(max);
   for (j = 0; j + VW <= sk; j += VW) {
     FV e = FF(vexp)(FF(ld)(y + j) - vm);
     FF(st)(y + j, e);
@@ -133,65 +177,69 @@ static void FF(softmax_row)(float* y, int sk, float scale, const float* m, int m
     y[j] = FF(sexp)(y[j] - max);
     sum += y[j];
   }
-  float inv = (float)(1.0 / (double)sum);
-  for (j = 0; j + VW <= sk; j += VW) FF(st)(y + j, FF(ld)(y + j) * inv);
-  for (; j < sk; j++) y[j] *= inv;
+  return sk > 0 ? (float)(1.0 / (double)sum) : 1.f; /* no keys: the sums are 0, and stay 0 */
+}
+
+/* scores, softmax and output of rows (at most ATT_RB) query rows from qi; s: ATT_RB * skp scratch */
+static inline __attribute__((always_inline)) void FF(attention_rows)(int rows, const float* qi, int ld, int d,
+                                                                     const float* kt, int skp, int sk,
+                                                                     const float* vb, size_t ldvb, int dv, float scale,
+                                                                     const float* m, int mrow, int mstep, float* o,
+                                                                     int ldv, float* s) {
+  int nk = skp / VW;
+  int v0 = 0;
+  for (; v0 + ATT_QJ <= nk; v0 += ATT_QJ) FF(qk_block)(rows, ATT_QJ, qi, ld, d, kt + v0 * VW, skp, s + v0 * VW);
+  for (; v0 < nk; v0++) FF(qk_block)(rows, 1, qi, ld, d, kt + v0 * VW, skp, s + v0 * VW);
+  float inv[ATT_RB];
+  for (int r = 0; r < rows; r++)
+    inv[r] = FF(softmax_row)(s + (size_t)r * skp, sk, scale, m ? m + (size_t)r * mrow : NULL, mstep);
+  int nd = (dv + VW - 1) / VW;
+  int u0 = 0;
+  for (; u0 + ATT_PJ <= nd; u0 += ATT_PJ)
+    FF(pv_block)(rows, ATT_PJ, s, skp, sk, vb + u0 * VW, ldvb, inv, o + u0 * VW, ldv, dv - u0 * VW);
+  for (; u0 < nd; u0++) FF(pv_block)(rows, 1, s, skp, sk, vb + u0 * VW, ldvb, inv, o + u0 * VW, ldv, dv - u0 * VW);
 }
 
 /*
  * One head of attention: out[i*ldv + c] = sum_j softmax_j(q_i . k_j * scale + mask[i][j]) v[j*ldv + c]
  * for i < sq, c < dv; q and k rows ld apart, v and out rows ldv apart (the heads interleaved, as
  * [batch, seq, heads, dim] lays them out). The mask row of query i starts at m + i*mrow. Scratch:
- * kt (d * skp), vp (sk * dvp), s (ATT_RB * skp) with skp, dvp rounded up to VW.
+ * kt (d * skp), vp (sk * dvp), s (ATT_RB * skp) with skp, dvp rounded up to VW. Query rows go
+ * ATT_RB at a time: their scores by register blocks against the transposed keys, the softmax
+ * left unnormalized, then the product with the value rows (read in place when dv is a whole
+ * number of vectors, else from the padded copy vp) with each row's 1 / sum applied to its sums.
  */
 static void FF(attention_head)(const float* q, const float* k, const float* v, int sq, int sk, int ld, int ldv,
                                int d, int dv, float scale, const float* m, int mrow, int mstep, float* out,
                                float* kt, float* vp, float* s) {
   int skp = (sk + VW - 1) / VW * VW;
   int dvp = (dv + VW - 1) / VW * VW;
-  memset(kt, 0, sizeof(float) * (size_t)d * skp);
-  for (int j = 0; j < sk; j++)
-    for (int c = 0; c < d; c++) kt[(size_t)c * skp + j] = k[(size_t)j * ld + c];
+  /* keys transposed a key at a time: each key's row read once, contiguously (the rows are ld
+     apart, a stride at which a head's keys overflow their L1 sets when read a column at a time) */
   for (int j = 0; j < sk; j++) {
-    memcpy(vp + (size_t)j * dvp, v + (size_t)j * ldv, sizeof(float) * dv);
-    for (int c = dv; c < dvp; c++) vp[(size_t)j * dvp + c] = 0.f;
+    const float* kj = k + (size_t)j * ld;
+    for (int c = 0; c < d; c++) kt[(size_t)c * skp + j] = kj[c];
   }
-  int nk = skp / VW;
-  int nd = dvp / VW;
-  for (int i0 = 0; i0 < sq; i0 += ATT_RB) {
-    int rows = sq - i0 < ATT_RB ? sq - i0 : ATT_RB;
-    const float* qi = q + (size_t)i0 * ld;
-    for (int v0 = 0; v0 < nk; v0 += ATT_JB) {
-      int nv = nk - v0 < ATT_JB ? nk - v0 : ATT_JB;
-      if (rows == ATT_RB && nv == ATT_JB)
-        FF(qk_block)(ATT_RB, ATT_JB, qi, ld, d, kt + v0 * VW, skp, s + v0 * VW);
-      else
-        FF(qk_block)(rows, nv, qi, ld, d, kt + v0 * VW, skp, s + v0 * VW);
+  for (int c = 0; c < d; c++)
+    for (int j = sk; j < skp; j++) kt[(size_t)c * skp + j] = 0.f;
+  const float* vb = v;
+  size_t ldvb = (size_t)ldv;
+  if (dv != dvp) {
+    for (int j = 0; j < sk; j++) {
+      memcpy(vp + (size_t)j * dvp, v + (size_t)j * ldv, sizeof(float) * dv);
+      for (int c = dv; c < dvp; c++) vp[(size_t)j * dvp + c] = 0.f;
     }
-    for (int r = 0; r < rows; r++)
-      FF(softmax_row)(s + (size_t)r * skp, sk, scale, m ? m + (size_t)(i0 + r) * mrow : NULL, mstep);
-    for (int v0 = 0; v0 < nd; v0 += ATT_JB) {
-      int nv = nd - v0 < ATT_JB ? nd - v0 : ATT_JB;
-      FV acc[ATT_RB][ATT_JB];
-      if (rows == ATT_RB && nv == 2)
-        FF(pv_block)(ATT_RB, 2, s, skp, sk, vp + v0 * VW, dvp, acc);
-      else if (rows == ATT_RB && nv == ATT_JB)
-        FF(pv_block)(ATT_RB, ATT_JB, s, skp, sk, vp + v0 * VW, dvp, acc);
-      else
-        FF(pv_block)(rows, nv, s, skp, sk, vp + v0 * VW, dvp, acc);
-      for (int r = 0; r < rows; r++) {
-        float* o = out + (size_t)(i0 + r) * ldv + v0 * VW;
-        for (int vv = 0; vv < nv; vv++) {
-          int c0 = (v0 + vv) * VW;
-          if (c0 + VW <= dv) {
-            FF(st)(o + vv * VW, acc[r][vv]);
-          } else {
-            for (int c = 0; c0 + c < dv; c++) o[vv * VW + c] = acc[r][vv][c];
-          }
-        }
-      }
-    }
+    vb = vp;
+    ldvb = (size_t)dvp;
   }
+  /* padded keys score 0 in qk_block but are never read: the softmax and the product stop at sk */
+  int i0 = 0;
+  for (; i0 + ATT_RB <= sq; i0 += ATT_RB)
+    FF(attention_rows)(ATT_RB, q + (size_t)i0 * ld, ld, d, kt, skp, sk, vb, ldvb, dv, scale,
+                       m ? m + (size_t)i0 * mrow : NULL, mrow, mstep, out + (size_t)i0 * ldv, ldv, s);
+  for (; i0 < sq; i0++)
+    FF(attention_rows)(1, q + (size_t)i0 * ld, ld, d, kt, skp, sk, vb, ldvb, dv, scale,
+                       m ? m + (size_t)i0 * mrow : NULL, mrow, mstep, out + (size_t)i0 * ldv, ldv, s);
 }
 
 /*
@@ -258,6 +306,9 @@ static void FF(skip_layer_norm_rows)(const float* x, const float* skip, int rows
   }
 }
 
+#undef ATT_RB
+#undef ATT_QJ
+#undef ATT_PJ
 #undef FCAT_
 #undef FCAT
 #undef FF

@@ -68,7 +68,7 @@ JNIEXPORT jint JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nAtte
   int vw = VW_OF(isa);
   size_t skp = ((size_t)sk + vw - 1) / vw * vw;
   size_t dvp = ((size_t)dv + vw - 1) / vw * vw;
-  size_t n = (size_t)d * skp + (size_t)sk * dvp + 4 * skp + 16;
+  size_t n = (size_t)d * skp + (size_t)sk * dvp + 8 * skp + 16; /* s: up to 8 query rows (ATT_RB) */
   float* scratch = malloc(sizeof(float) * n);
   if (!scratch) return 1;
   float* kt = scratch;

@@ -51,9 +51,11 @@ final class FusedAttention {
     float[] ka = k.floats();
     float[] va = v.floats();
     float[] m = mask == null ? null : mask.floats();
-    float[] out = new float[batch * sq * heads * dv];
-    int[] st = mst;
     Kernels kern = Kernels.get();
+    // every head writes all its rows and columns: an array of this run may be reused (sq, dv > 0)
+    int size = batch * sq * heads * dv;
+    float[] out = sk > 0 ? ArrayRecycler.floats(size) : new float[size];
+    int[] st = mst;
     long work = (long) batch * heads * sq * sk * (d + dv);
     KernelThreads.forEach(batch * heads, work, t -> {
       int b = t / heads;

@@ -35,7 +35,8 @@ final class FusedOps {
             o = ShapeOps.reshape(o, in[4].longs(), false);
           }
           if (in.length > 5 && in[5] != null) {
-            o = in.length > 4 && in[4] != null ? scaled(o, in[5]) : scaledFlat(o, in[5]);
+            // the attention's output is this node's own array, read by no one yet: scaled in place
+            o = in.length > 4 && in[4] != null ? scaled(o, in[5], true) : scaledFlat(o, in[5], true);
           }
           return Ops.one(o);
         };
@@ -47,6 +48,16 @@ final class FusedOps {
           return Ops.one(gelu ? gelu(y, in.length > 3 ? in[3] : null, true) : y);
         };
       }
+      case "MatMulGroup" -> in -> {
+        int products = (in.length - 1) / 2;
+        Value[] w = new Value[products];
+        float[][] bias = new float[products][];
+        for (int i = 0; i < products; i++) {
+          w[i] = in[1 + 2 * i];
+          bias[i] = in[2 + 2 * i] == null ? null : in[2 + 2 * i].floats();
+        }
+        return ProductOps.matMulGroup(in[0], w, bias);
+      };
       case "ScaledMaskedSoftmax" -> {
         float scale = a.f("scale", 1f);
         long axis = a.i("axis", opset < 13 ? 1 : -1);
@@ -101,26 +112,34 @@ final class FusedOps {
    * Mul} by {@code scale} after a {@code Reshape} whose last dimension is its length. Left as is
    * when the size is not a multiple (that Reshape then fails as it would have).
    */
-  static Value scaledFlat(Value y, Value scale) {
+  static Value scaledFlat(Value y, Value scale, boolean inPlace) {
     float[] s = scale.floats();
     float[] src = y.floats();
     if (s.length == 0 || src.length % s.length != 0) {
       return y;
     }
-    float[] dst = new float[src.length];
+    float[] dst = inPlace ? src : ArrayRecycler.floats(src.length); // every value written below
     scaleRows(src, 0, src.length, s, dst);
     return Value.ofFloats(y.shapeRef(), dst);
   }
 
   /** {@code y * scale} as the {@code Mul} node computes it, in one pass when {@code scale} runs along the last axis. */
   static Value scaled(Value y, Value scale) {
+    return scaled(y, scale, false);
+  }
+
+  /**
+   * {@link #scaled(Value, Value)}, written over {@code y}'s array when {@code inPlace} (an array the
+   * caller made and no one else reads).
+   */
+  static Value scaled(Value y, Value scale, boolean inPlace) {
     long[] shape = y.shapeRef();
     int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
     if (scale.rank() != 1 || scale.size() != cols || cols == 0 || !y.isFloating()) {
       return Arith.binary(Arith.MUL, y, scale);
     }
     float[] src = y.floats();
-    float[] dst = new float[src.length];
+    float[] dst = inPlace ? src : ArrayRecycler.floats(src.length); // every value written below
     scaleRows(src, 0, src.length, scale.floats(), dst);
     return Value.ofFloats(shape, dst);
   }

@@ -46,6 +46,10 @@ import java.util.Set;
  * scale)} and {@code Attention(q, k, v, mask, shape, scale)} the scaled output (with no {@code
  * shape}, when {@code Shape} nodes also read the attention's output, the scale goes by flat index
  * modulo its length, which the {@code Reshape} after it, ending in that constant, makes the Mul's).
+ *
+ * <p>Last, {@code MatMulBias} nodes that read the same activation (the query, key and value
+ * projections) are grouped into one {@code MatMulGroup(x, W1, b1, W2, b2, ...)} with one output
+ * per product, run as one job (one quantization of {@code x} for int8 activations).
  */
 final class Fusion {
   static final String DOMAIN = "dev.selfbyt.cortexsdr.fused";
@@ -120,7 +124,58 @@ final class Fusion {
         out.add(n);
       }
     }
-    return geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs);
+    return groupProducts(geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs), constants);
+  }
+
+  /**
+   * {@code MatMulBias} nodes (no epilogue) reading the same activation with constant weights of
+   * the same depth, as the query, key and value projections of an attention layer, become one
+   * {@code MatMulGroup(x, W1, b1, W2, b2, ...)} with their outputs, in place of the first of them
+   * (its inputs are ready there): the products then run as one job, and int8 activations are
+   * quantized once for all of them ({@link ProductOps#matMulGroup}). The same products, so the
+   * same results.
+   */
+  private static List<NodeProto> groupProducts(List<NodeProto> nodes, Constants constants) {
+    Map<String, List<NodeProto>> byInput = new HashMap<>();
+    for (NodeProto n : nodes) {
+      if (n.getDomain().equals(DOMAIN) && n.getOpType().equals("MatMulBias") && n.getInputCount() == 3
+          && n.getAttributeCount() == 0 && constants.get(n.getInput(1)) != null) {
+        byInput.computeIfAbsent(n.getInput(0), k -> new ArrayList<>()).add(n);
+      }
+    }
+    Map<NodeProto, NodeProto> first = new IdentityHashMap<>();
+    Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
+    for (List<NodeProto> group : byInput.values()) {
+      long depth = constants.get(group.get(0).getInput(1)).dim(0);
+      List<NodeProto> same = new ArrayList<>();
+      for (NodeProto n : group) {
+        if (constants.get(n.getInput(1)).dim(0) == depth) {
+          same.add(n);
+        }
+      }
+      if (same.size() < 2) {
+        continue;
+      }
+      NodeProto.Builder b = node("MatMulGroup", same.get(0).getName() + "/group").addInput(same.get(0).getInput(0));
+      for (NodeProto n : same) {
+        b.addInput(n.getInput(1)).addInput(n.getInput(2)).addOutput(n.getOutput(0));
+        dropped.put(n, Boolean.TRUE);
+      }
+      first.put(same.get(0), b.build());
+    }
+    if (dropped.isEmpty()) {
+      return nodes;
+    }
+    List<NodeProto> out = new ArrayList<>(nodes.size());
+    for (NodeProto n : nodes) {
+      NodeProto g = first.get(n);
+      if (g != null) {
+        out.add(g);
+      } else if (!dropped.containsKey(n)) {
+        out.add(n);
+      }
+    }
+    return out;
   }
 
   /** True when every node of {@code readers} but {@code except} is a {@code Shape} (which reads no values). */

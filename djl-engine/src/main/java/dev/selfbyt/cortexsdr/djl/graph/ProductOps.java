@@ -5,6 +5,7 @@ import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.djl.kernel.MatMul;
+import dev.selfbyt.cortexsdr.djl.kernel.QuantMatrix;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -88,6 +89,56 @@ final class ProductOps {
     out[batch.length] = m;
     out[batch.length + 1] = n;
     return Value.ofFloats(squeezeVectors(out, aVec, bVec), y);
+  }
+
+  /**
+   * Products of one activation {@code a} with several 2-D weights, each with its bias ({@code
+   * MatMulGroup}): {@code [a * w[0] + bias[0], a * w[1] + bias[1], ...]}. Compressed weights of the
+   * same depth run as one job ({@link MatMul#multiplyGroup}: one meeting of the threads, one
+   * quantization of {@code a} for int8 activations); anything else product by product.
+   */
+  static Value[] matMulGroup(Value a, Value[] w, float[][] bias) {
+    long[] as = a.shapeRef();
+    QuantMatrix[] q = new QuantMatrix[w.length];
+    boolean together = as.length >= 2 && a.isFloating();
+    for (int i = 0; i < w.length && together; i++) {
+      long[] bs = w[i].shapeRef();
+      together = bs.length == 2 && bs[0] == as[as.length - 1] && writesEveryOutput(w[i])
+          && (bias[i] == null || bias[i].length == bs[1]);
+      q[i] = together ? w[i].quantized() : null;
+    }
+    if (together && m(a) > 0 && MatMul.groups(Kernels.get(), q)) {
+      int k = (int) as[as.length - 1];
+      float[] x = a.floats();
+      int m = x.length / Math.max(k, 1);
+      float[][] y = new float[w.length][];
+      for (int i = 0; i < w.length; i++) {
+        y[i] = ArrayRecycler.floats(m * (int) w[i].shapeRef()[1]); // every output written
+      }
+      MatMul.multiplyGroup(Kernels.get(), x, 0, m, q, bias, y);
+      Value[] out = new Value[w.length];
+      for (int i = 0; i < w.length; i++) {
+        long[] s = as.clone();
+        s[s.length - 1] = w[i].shapeRef()[1];
+        out[i] = Value.ofFloats(s, y[i]);
+      }
+      return out;
+    }
+    Value[] out = new Value[w.length];
+    for (int i = 0; i < w.length; i++) {
+      out[i] = matMul(a, w[i], bias[i]);
+    }
+    return out;
+  }
+
+  /** Rows of {@code a} as a product's left operand (all axes but the last). */
+  private static int m(Value a) {
+    long[] as = a.shapeRef();
+    long m = 1;
+    for (int i = 0; i < as.length - 1; i++) {
+      m *= as[i];
+    }
+    return (int) m;
   }
 
   private static long[] squeezeVectors(long[] out, boolean aVec, boolean bVec) {

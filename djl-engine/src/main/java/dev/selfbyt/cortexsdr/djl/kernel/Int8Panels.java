@@ -106,22 +106,44 @@ public final class Int8Panels {
     } else {
       a = quantize(x, xOff, m, k, kp);
     }
-    int panels = (n + p - 1) / p;
     if (!(kern instanceof NativeKernels)) {
       multiplyAsFloats(kern, a, m, bias, y, yOff);
       return;
     }
     // runs of consecutive panels, one native call each (AMX takes a run in one pass): two per
     // thread, so a thread the machine descheduled leaves half its share to the others
-    int runs = Math.min(panels, 2 * KernelThreads.threads());
-    KernelThreads.forEach(runs, (long) m * n * k / 4, t -> {
-      int t0 = (int) ((long) panels * t / runs);
-      int t1 = (int) ((long) panels * (t + 1) / runs);
-      int j0 = t0 * p;
-      int nb = Math.min(t1 * p, n) - j0;
-      kern.gemmU8S8(a.codes, 0, m, kp, codes, t0 * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
-          yOff + j0, n, bias, j0);
-    });
+    int runs = runs();
+    KernelThreads.forEach(runs, (long) m * n * k / 4, t -> multiplyRun(kern, a, m, runs, t, bias, y, yOff));
+  }
+
+  /** Runs of consecutive panels {@link #multiply} splits the product into, one native call each. */
+  int runs() {
+    return Math.min(panels(), 2 * KernelThreads.threads());
+  }
+
+  private int panels() {
+    return (n + QuantMatrix.PANEL - 1) / QuantMatrix.PANEL;
+  }
+
+  /** Run {@code t} of {@code runs} of the product on activations quantized already ({@link #quantizeOnce}). */
+  void multiplyRun(Kernels kern, Quantized a, int m, int runs, int t, float[] bias, float[] y, int yOff) {
+    int p = QuantMatrix.PANEL;
+    int panels = panels();
+    int t0 = (int) ((long) panels * t / runs);
+    int t1 = (int) ((long) panels * (t + 1) / runs);
+    int j0 = t0 * p;
+    int nb = Math.min(t1 * p, n) - j0;
+    kern.gemmU8S8(a.codes, 0, m, kp, codes, t0 * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
+        yOff + j0, n, bias, j0);
+  }
+
+  /**
+   * {@code DynamicQuantizeLinear} of {@code m} rows of {@code x} as {@link #multiply} makes them
+   * with native kernels, for several products on the same {@code x} whose weights have this one's
+   * depth: the codes live in the calling thread's buffer until its next quantization.
+   */
+  Quantized quantizeOnce(NativeKernels nat, float[] x, int xOff, int m) {
+    return quantizeNative(nat, x, xOff, m);
   }
 
   /** Values to quantize below which both passes run on the caller (a few microseconds). */

@@ -105,6 +105,77 @@ public final class MatMul {
     }
   }
 
+  /**
+   * Several products of the same {@code x [m, k]}, {@code y[i] = x * w[i] + bias[i]} ({@code bias[i]}
+   * null: none), as one job on the kernel threads, so the threads meet once instead of once per
+   * product, and with int8-activation weights {@code x} is quantized once for all (the codes,
+   * scale and zero point depend on {@code x} alone). Runs with the native kernels when every
+   * weight has depth {@code k} and all compute with int8 activations, or all are weight-only in
+   * the column-panel layout ({@link #groups}); each output is then what {@link #multiply} gives.
+   * Returns false, having done nothing, otherwise (the caller multiplies one by one).
+   */
+  public static boolean multiplyGroup(Kernels kern, float[] x, int xOff, int m, QuantMatrix[] w, float[][] bias,
+      float[][] y) {
+    if (!groups(kern, w) || m <= 0) {
+      return false;
+    }
+    NativeKernels nk = (NativeKernels) kern;
+    int k = w[0].cols();
+    boolean int8 = w[0].int8Activations() != null;
+    int[] first = new int[w.length + 1];
+    long work = 0;
+    for (int i = 0; i < w.length; i++) {
+      first[i + 1] = first[i] + (int8 ? w[i].int8Activations().runs() : Math.min(w[i].panels(),
+          2 * KernelThreads.threads()));
+      work += (long) m * w[i].rows() * k;
+    }
+    int tasks = first[w.length];
+    if (int8) {
+      Int8Panels.Quantized a = w[0].int8Activations().quantizeOnce(nk, x, xOff, m);
+      KernelThreads.forEach(tasks, work / 4, task -> {
+        int i = product(first, task);
+        w[i].int8Activations().multiplyRun(nk, a, m, first[i + 1] - first[i], task - first[i], bias[i], y[i], 0);
+      });
+      return true;
+    }
+    float[] xf = kern.withoutDenormals(x, xOff, m * k);
+    KernelThreads.forEach(tasks, work, task -> {
+      int i = product(first, task);
+      QuantMatrix q = w[i];
+      int panels = q.panels();
+      int runs = first[i + 1] - first[i];
+      int t = task - first[i];
+      int held = m >= REUSE_ROWS ? (panels + runs - 1) / runs : 1;
+      q.multiplyPanels(nk, xf, xOff, m, (int) ((long) panels * t / runs), (int) ((long) panels * (t + 1) / runs),
+          bias[i], y[i], 0, scratch(PANEL, k * TILE * held));
+    });
+    return true;
+  }
+
+  /** Whether {@link #multiplyGroup} runs these weights together with {@code kern}. */
+  public static boolean groups(Kernels kern, QuantMatrix[] w) {
+    if (!(kern instanceof NativeKernels) || w.length == 0) {
+      return false;
+    }
+    int k = w[0].cols();
+    boolean int8 = w[0].int8Activations() != null;
+    for (QuantMatrix q : w) {
+      if (q == null || q.cols() != k || (q.int8Activations() != null) != int8 || !int8 && !q.isPanels()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The product a task of {@link #multiplyGroup} belongs to: {@code first[i] <= task < first[i + 1]}. */
+  private static int product(int[] first, int task) {
+    int i = 0;
+    while (task >= first[i + 1]) {
+      i++;
+    }
+    return i;
+  }
+
   private static void multiplyPanels(Kernels kern, float[] x, int xOff, int m, QuantMatrix q, float[] bias,
       float[] y, int yOff) {
     if (kern instanceof ScalarKernels) {
