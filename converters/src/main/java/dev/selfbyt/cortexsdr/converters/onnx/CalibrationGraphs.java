@@ -61,7 +61,8 @@ final class CalibrationGraphs {
   static ModelProto withOutlierChannels(ModelProto model, String activation, String channels, int count,
       Map<String, TensorInfo> rows) {
     GraphProto g = model.getGraph();
-    String gathered = uniqueName(g, activation + "_cortexsdr_outliers");
+    // names from the (short) weight names, not the activation's path: they add bytes to every file
+    String gathered = uniqueName(g, rows.keySet().iterator().next() + "_outlier_in");
     GraphProto.Builder gb = g.toBuilder().clearNode();
     boolean gatherAdded = false;
     for (NodeProto n : g.getNodeList()) {
@@ -78,12 +79,12 @@ final class CalibrationGraphs {
         gatherAdded = true;
       }
       String y = n.getOutput(0);
-      String main = uniqueName(g, y + "_cortexsdr_int8_part");
-      String side = uniqueName(g, y + "_cortexsdr_outlier_part");
+      String main = uniqueName(g, weight + "_int8_out");
+      String side = uniqueName(g, weight + "_outlier_out");
       gb.addNode(n.toBuilder().setOutput(0, main).build());
       gb.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(side).addInput(gathered).addInput(rowsInfo.name())
           .addOutput(side));
-      gb.addNode(NodeProto.newBuilder().setOpType("Add").setName(y + "_cortexsdr_outlier_add").addInput(main)
+      gb.addNode(NodeProto.newBuilder().setOpType("Add").setName(uniqueName(g, weight + "_outlier_add")).addInput(main)
           .addInput(side).addOutput(y));
       gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(rowsInfo.name())
           .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(count)

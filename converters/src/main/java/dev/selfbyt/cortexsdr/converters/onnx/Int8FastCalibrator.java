@@ -469,7 +469,7 @@ public final class Int8FastCalibrator {
             System.arraycopy(e.getValue(), split[r] * n, rows, r * n, n);
             java.util.Arrays.fill(scaled, split[r] * n, (split[r] + 1) * n, 0f);
           }
-          String rowsName = CalibrationGraphs.uniqueName(current.getGraph(), e.getKey() + "_cortexsdr_outliers");
+          String rowsName = CalibrationGraphs.uniqueName(current.getGraph(), e.getKey() + "_outlier_rows");
           TensorInfo rowsInfo = new TensorInfo(rowsName, DType.FLOAT32, new long[] {split.length, n},
               TensorRole.MATMUL_WEIGHT, 0);
           added.put(rowsName, rowsInfo);
@@ -486,7 +486,7 @@ public final class Int8FastCalibrator {
       values.put(inv, inverse);
       current = OnnxCalibrator.withInputScaled(current, g, activation, inv, k);
       if (split.length > 0) {
-        String idx = CalibrationGraphs.uniqueName(current.getGraph(), activation + "_cortexsdr_outlier_channels");
+        String idx = CalibrationGraphs.uniqueName(current.getGraph(), g.get(0) + "_outlier_channels");
         long[] at = new long[split.length];
         for (int r = 0; r < split.length; r++) {
           at[r] = split[r];
