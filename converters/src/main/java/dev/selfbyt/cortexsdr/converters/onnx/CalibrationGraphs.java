@@ -51,6 +51,50 @@ final class CalibrationGraphs {
     return model.toBuilder().setGraph(gb).build();
   }
 
+  /**
+   * {@code model} with the channels {@code channels} (an int64 vector of {@code count} indices, an
+   * initializer) of {@code activation} split off each MatMul in {@code rows} (weight -> its {@code
+   * [count, N]} rows for those channels, an initializer): {@code Y = MatMul(x', W)} becomes {@code Y
+   * = Add(MatMul(x', W), MatMul(Gather(activation, channels, axis=-1), rows))}. Standard ONNX;
+   * the caller zeroes the channels in {@code x'} (the smoothing scale) and in {@code W}.
+   */
+  static ModelProto withOutlierChannels(ModelProto model, String activation, String channels, int count,
+      Map<String, TensorInfo> rows) {
+    GraphProto g = model.getGraph();
+    // names from the (short) weight names, not the activation's path: they add bytes to every file
+    String gathered = uniqueName(g, rows.keySet().iterator().next() + "_outlier_in");
+    GraphProto.Builder gb = g.toBuilder().clearNode();
+    boolean gatherAdded = false;
+    for (NodeProto n : g.getNodeList()) {
+      String weight = n.getOpType().equals("MatMul") && n.getInputCount() == 2 ? n.getInput(1) : null;
+      TensorInfo rowsInfo = weight == null ? null : rows.get(weight);
+      if (rowsInfo == null) {
+        gb.addNode(n);
+        continue;
+      }
+      if (!gatherAdded) {
+        gb.addNode(NodeProto.newBuilder().setOpType("Gather").setName(gathered).addInput(activation).addInput(channels)
+            .addOutput(gathered).addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("axis")
+                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INT).setI(-1)));
+        gatherAdded = true;
+      }
+      String y = n.getOutput(0);
+      String main = uniqueName(g, weight + "_int8_out");
+      String side = uniqueName(g, weight + "_outlier_out");
+      gb.addNode(n.toBuilder().setOutput(0, main).build());
+      gb.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(side).addInput(gathered).addInput(rowsInfo.name())
+          .addOutput(side));
+      gb.addNode(NodeProto.newBuilder().setOpType("Add").setName(uniqueName(g, weight + "_outlier_add")).addInput(main)
+          .addInput(side).addOutput(y));
+      gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(rowsInfo.name())
+          .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(count)
+          .addDims(rowsInfo.shape()[1]));
+    }
+    gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(channels)
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(count));
+    return model.toBuilder().setGraph(gb).build();
+  }
+
   /** {@code base}, or {@code base_2}, ... whichever names nothing in the graph yet. */
   static String uniqueName(GraphProto g, String base) {
     java.util.Set<String> used = new java.util.HashSet<>();

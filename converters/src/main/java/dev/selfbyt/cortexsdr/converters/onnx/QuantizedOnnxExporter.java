@@ -340,11 +340,12 @@ public final class QuantizedOnnxExporter {
       if (isQuantized(forms, t.getName())) {
         continue;
       }
-      float[] half = decodedInline && decoded.contains(t.getName()) ? halfExactVector(t) : null;
+      float[] half = decodedInline && decoded.contains(t.getName()) ? halfExact(t) : null;
       if (half != null) {
-        // a vector of fp16 numbers (such as int8-fast's smoothing factors) at half the bytes, exactly
+        // fp16 numbers (such as int8-fast's smoothing factors and split-off outlier rows) at half
+        // the bytes, exactly
         String h = t.getName() + "_fp16";
-        gb.addInitializer(IntegerMatMul.halves(h, half, half.length));
+        gb.addInitializer(IntegerMatMul.halves(h, half, t.getDimsList().stream().mapToLong(Long::longValue).toArray()));
         casts.add(IntegerMatMul.cast(h + "_cast", h, t.getName()));
       } else {
         gb.addInitializer(t);
@@ -412,13 +413,17 @@ public final class QuantizedOnnxExporter {
     return gb.build();
   }
 
-  /** The values of a rank-1 fp32 tensor of at least 64 fp16 numbers (not all zero), else null. */
-  private static float[] halfExactVector(TensorProto t) {
-    if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE || t.getDimsCount() != 1 || t.getDims(0) < 64
-        || t.getRawData().size() != 4 * t.getDims(0)) {
+  /** The values of an fp32 tensor of at least 64 fp16 numbers (not all zero), else null. */
+  private static float[] halfExact(TensorProto t) {
+    long n = 1;
+    for (long d : t.getDimsList()) {
+      n *= d;
+    }
+    if (t.getDataType() != TensorProto.DataType.FLOAT_VALUE || t.getDimsCount() == 0 || n < 64
+        || t.getRawData().size() != 4 * n) {
       return null;
     }
-    float[] v = new float[(int) t.getDims(0)];
+    float[] v = new float[(int) n];
     t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
     boolean nonZero = false;
     for (float x : v) {

@@ -153,6 +153,118 @@ class Int8FastExportTest {
     }
   }
 
+  /**
+   * The form {@link Int8FastCalibrator} gives a MatMul whose input has outlier channels: the
+   * channels are zeroed in the smoothing scale (and in the weight's rows), gathered from the
+   * unscaled input and multiplied in fp32 by their own rows, and the two products added. Exported,
+   * the rest stays one {@code DynamicQuantizeLinear + MatMulInteger} whose per-tensor range no
+   * longer holds the outliers; checked against that arithmetic done in Java.
+   */
+  @Test
+  void outlierChannelsSplitOffComputeInFp32BesideTheInt8Product() throws Exception {
+    int[] split = {3, 40, 77}; // the input's widest channels, as in transformers' FFN activations
+    float[] w1 = OnnxTestModels.weights(K * N, 11);
+    float[] inverse = new float[K];
+    float[] scaled = new float[K * N];
+    float[] rows = new float[split.length * N];
+    for (int k = 0; k < K; k++) {
+      inverse[k] = k % 2 == 0 ? 1f : 0.75f; // exact in fp16, as the calibrator stores it
+    }
+    for (int r = 0; r < split.length; r++) {
+      System.arraycopy(w1, split[r] * N, rows, r * N, N);
+      inverse[split[r]] = 0f;
+    }
+    for (int i = 0; i < rows.length; i++) {
+      rows[i] = dev.selfbyt.cortexsdr.core.tensor.Fp16.toFloat(dev.selfbyt.cortexsdr.core.tensor.Fp16.fromFloat(rows[i]));
+    }
+    for (int k = 0; k < K; k++) {
+      for (int n = 0; n < N; n++) {
+        scaled[k * N + n] = inverse[k] == 0 ? 0f : w1[k * N + n] / inverse[k];
+      }
+    }
+    ModelProto m = CalibrationGraphs.withInputScaled(model(), List.of("W1"), "X", "X_smoothing", K);
+    m = CalibrationGraphs.withOutlierChannels(m, "X", "X_outlier_channels", split.length, Map.of("W1",
+        new dev.selfbyt.cortexsdr.core.tensor.TensorInfo("W1_outliers", dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32,
+            new long[] {split.length, N}, dev.selfbyt.cortexsdr.core.tensor.TensorRole.MATMUL_WEIGHT, 0)));
+    GraphProto.Builder g = m.getGraph().toBuilder().clearInitializer();
+    for (TensorProto t : m.getGraph().getInitializerList()) {
+      switch (t.getName()) {
+        case "W1" -> g.addInitializer(floats("W1", scaled, K, N));
+        case "X_smoothing" -> g.addInitializer(floats("X_smoothing", inverse, K));
+        case "W1_outliers" -> g.addInitializer(floats("W1_outliers", rows, split.length, N));
+        case "X_outlier_channels" -> g.addInitializer(TensorProto.newBuilder().setName(t.getName())
+            .setDataType(TensorProto.DataType.INT64_VALUE).addDims(split.length).addInt64Data(split[0])
+            .addInt64Data(split[1]).addInt64Data(split[2]));
+        default -> g.addInitializer(t);
+      }
+    }
+    Path onnx = dir.resolve("split.onnx");
+    Files.write(onnx, m.toBuilder().setGraph(g).build().toByteArray());
+    Path cai = dir.resolve("split.cai");
+    try (OnnxModelReader r = OnnxModelReader.open(onnx)) {
+      CortexSdr.compress(r, cai, CompressionOptions.builder().preset(Preset.INT8_FAST).threads(1).build());
+    }
+    Path out = dir.resolve("split-quantized.onnx");
+    try (CaiReader r = CaiReader.open(cai)) {
+      // the split-off rows are too small to quantize: exact fp32, fp32 activations
+      assertEquals(List.of("W1", "W2"), r.manifest().get("int8Activations"));
+      QuantizedOnnxExporter.export(r, out, 0);
+    }
+    ModelProto exported = ModelProto.parseFrom(Files.readAllBytes(out));
+    assertEquals(2, count(exported, "MatMulInteger"));
+    assertEquals(1, count(exported, "Gather"));
+    // fp16 numbers: written at half the bytes, exactly, and widened by a Cast
+    assertTrue(exported.getGraph().getInitializerList().stream().anyMatch(t -> t.getName().equals("W1_outliers_fp16")
+        && t.getDataType() == TensorProto.DataType.FLOAT16_VALUE), "the split-off rows as fp16");
+
+    SplittableRandom rnd = new SplittableRandom(7);
+    float[] x = new float[M * K];
+    for (int i = 0; i < x.length; i++) {
+      int k = i % K;
+      x[i] = (float) rnd.nextGaussian() + (k == split[0] || k == split[1] || k == split[2] ? 12f : 0f);
+    }
+    float[] smoothed = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      smoothed[i] = x[i] * inverse[i % K];
+    }
+    float[][] y = run(out, x);
+    try (CaiReader r = CaiReader.open(cai)) {
+      float[] bias = r.read("B").floats();
+      float[] int8Part = reference(smoothed, unpack(r, "W1"), 1f);
+      float[] fp32Rows = r.read("W1_outliers").floats();
+      org.junit.jupiter.api.Assertions.assertArrayEquals(rows, fp32Rows, 0f, "the split-off rows are stored losslessly");
+      for (int i = 0; i < M; i++) {
+        for (int n = 0; n < N; n++) {
+          double outliers = 0;
+          for (int r2 = 0; r2 < split.length; r2++) {
+            outliers += (double) x[i * K + split[r2]] * fp32Rows[r2 * N + n];
+          }
+          double want = int8Part[i * N + n] + outliers + bias[n];
+          assertEquals(want, y[0][i * N + n], 1e-4 * Math.max(1, Math.abs(want)), "Y1[" + i + "," + n + "]");
+        }
+      }
+    }
+    // the outliers no longer set the int8 step: closer to the fp32 product than without the split
+    float[] plain;
+    try (CaiReader r = CaiReader.open(compress(CompressionOptions.builder().preset(Preset.INT8_FAST).threads(1)
+        .build()))) {
+      plain = reference(x, unpack(r, "W1"), 1f);
+    }
+    double errSplit = 0;
+    double errPlain = 0;
+    for (int i = 0; i < M; i++) {
+      for (int n = 0; n < N; n++) {
+        double exact = 0;
+        for (int k = 0; k < K; k++) {
+          exact += (double) x[i * K + k] * w1[k * N + n];
+        }
+        errSplit += Math.pow(y[0][i * N + n] - OnnxTestModels.weights(N, 12)[n] - exact, 2);
+        errPlain += Math.pow(plain[i * N + n] - exact, 2);
+      }
+    }
+    assertTrue(errSplit < errPlain / 2, "split " + errSplit + ", plain " + errPlain);
+  }
+
   @Test
   void otherPresetsListNoInt8Activations() throws Exception {
     Path cai = compress(CompressionOptions.builder().preset(Preset.INT8).threads(1).build());

@@ -4,6 +4,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxCalibrator;
+import dev.selfbyt.cortexsdr.converters.onnx.OrtVersion;
 import dev.selfbyt.cortexsdr.converters.onnx.OnnxModelReader;
 import dev.selfbyt.cortexsdr.converters.onnx.OrtEnvironments;
 import dev.selfbyt.cortexsdr.converters.onnx.QuantizedOnnxExporter;
@@ -64,7 +65,7 @@ final class Int8Table {
     variants.add(new Variant("fp32 original", fp32, false));
     variants.add(new Variant("ONNX Runtime int8 twin", twin, false));
     variants.add(new Variant(".cai int8 -> quantized .onnx", export(compress(fp32, dir, "int8", Preset.INT8, null), dir), false));
-    Path fastDefault = compress(fp32, dir, "int8-fast", Preset.INT8_FAST, random(fp32));
+    Path fastDefault = compress(fp32, dir, "int8-fast", Preset.INT8_FAST, Int8FastFiles.randomInputs());
     variants.add(new Variant(".cai int8-fast (CLI default: random calibration) -> quantized .onnx", export(fastDefault, dir), false));
     Path fastText = Int8FastFiles.textCalibrated(model, dir);
     variants.add(new Variant(".cai int8-fast, calibrated on 64 sentences -> quantized .onnx", export(fastText, dir), false));
@@ -156,30 +157,13 @@ final class Int8Table {
   private static Path export(Path cai, Path dir) throws Exception {
     Path out = dir.resolve(cai.getFileName().toString().replace(".cai", "-quantized.onnx"));
     try (CaiReader r = CaiReader.open(cai)) {
-      QuantizedOnnxExporter.export(r, out, 0);
+      // for the runtime this JVM runs, as `export-onnx --ort-version` would (the int8 file's 8-bit
+      // MatMulNBits needs 1.23; run with an older onnxruntime jar first on the class path)
+      QuantizedOnnxExporter.export(r, out, 0, OrtVersion.ofRuntime(OrtEnvironments.get().getVersion()));
     }
     return out;
   }
 
-  /** What {@code compress --preset int8-fast} calibrates on without {@code --calibrate}: 256 seeded random inputs. */
-  private static List<Map<String, OnnxCalibrator.Input>> random(Path fp32) throws Exception {
-    // the CLI's CalibrationInputs.random: ids below 1000, 32 tokens, seed 42
-    java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
-    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
-    for (int i = 0; i < 256; i++) {
-      long[] ids = new long[32];
-      for (int j = 0; j < ids.length; j++) {
-        ids[j] = rnd.nextInt(1000);
-      }
-      long[] mask = new long[32];
-      Arrays.fill(mask, 1);
-      long[] shape = {1, 32};
-      out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
-          "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
-          "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[32])));
-    }
-    return out;
-  }
 
   private static double mean(float[][] a, float[][] ref) {
     double s = 0;

@@ -166,7 +166,7 @@ public final class DjlEngineReport {
   }
 
   /** The row label of the W8A8 file ({@link #caiW8a8}). */
-  static final String W8A8 = "int8-fast (W8A8)";
+  public static final String W8A8 = "int8-fast (W8A8)";
 
   /**
    * The model's {@code --preset int8-fast} {@code .cai} (per-channel int8 MatMul weights that compute
@@ -183,7 +183,7 @@ public final class DjlEngineReport {
   }
 
   /** A DJL model folder {@code name} beside the model's files: {@code file} as {@code fileName}, and the tokenizer. */
-  static Path folder(RealModel model, Path work, String name, Path file, String fileName) throws IOException {
+  public static Path folder(RealModel model, Path work, String name, Path file, String fileName) throws IOException {
     Path dir = work.resolve(model.name().toLowerCase(Locale.ROOT));
     Path f = Files.createDirectories(dir.resolve(name));
     Files.copy(file, f.resolve(fileName), StandardCopyOption.REPLACE_EXISTING);

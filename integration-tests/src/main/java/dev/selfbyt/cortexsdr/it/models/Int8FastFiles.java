@@ -49,6 +49,41 @@ public final class Int8FastFiles {
     return cai;
   }
 
+  /**
+   * The int8-fast {@code .cai} of {@code model} in {@code dir} as {@code compress --preset
+   * int8-fast} makes it without {@code --calibrate} (on {@link #randomInputs}), made once.
+   */
+  public static Path randomCalibrated(RealModel model, Path dir) throws Exception {
+    Path cai = dir.resolve("int8-fast.cai");
+    if (!Files.exists(cai)) {
+      compress(model.onnx(dir), cai, randomInputs());
+    }
+    return cai;
+  }
+
+  /**
+   * What {@code compress --preset int8-fast} calibrates a text encoder on without {@code
+   * --calibrate}: the CLI's {@code CalibrationInputs.random}, 256 inputs of 32 token ids below 1000,
+   * seed 42.
+   */
+  public static List<Map<String, OnnxCalibrator.Input>> randomInputs() {
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
+    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
+    for (int i = 0; i < 256; i++) {
+      long[] ids = new long[32];
+      for (int j = 0; j < ids.length; j++) {
+        ids[j] = rnd.nextInt(1000);
+      }
+      long[] mask = new long[32];
+      java.util.Arrays.fill(mask, 1);
+      long[] shape = {1, 32};
+      out.add(Map.of("input_ids", OnnxCalibrator.Input.ofLongs(shape, ids),
+          "attention_mask", OnnxCalibrator.Input.ofLongs(shape, mask),
+          "token_type_ids", OnnxCalibrator.Input.ofLongs(shape, new long[32])));
+    }
+    return out;
+  }
+
   /** Compresses {@code fp32} at int8-fast, calibrated on {@code calibration} (2 threads), temp file then rename. */
   public static void compress(Path fp32, Path cai, List<Map<String, OnnxCalibrator.Input>> calibration)
       throws Exception {
@@ -57,6 +92,7 @@ public final class Int8FastFiles {
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
       long t0 = System.nanoTime();
       Int8FastCalibrator.Result r = new Int8FastCalibrator(onnx, b.build(), 2).outputMask("attention_mask")
+          .onProgress(s -> System.err.println("  " + s))
           .calibrate(calibration, b);
       CortexSdr.compress(r.source(), tmp, r.options());
       System.err.printf(Locale.ROOT, "%s -> %s: %d weight-only %s, calibration cosine %.5f / %.5f, %.0f s%n",
