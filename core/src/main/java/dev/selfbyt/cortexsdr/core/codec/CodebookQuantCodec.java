@@ -163,10 +163,7 @@ public final class CodebookQuantCodec implements TensorCodec {
   @Override
   public ByteBuffer encode(TensorData data) {
     TensorInfo info = data.info();
-    if (!info.dtype().isFloating()) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "' is " + info.dtype()
-          + "; codebook quantization needs a floating type");
-    }
+    FiberLayout.requireFloating(info, "codebook quantization");
     FiberLayout.checkIndexable(info);
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);

@@ -134,10 +134,7 @@ public final class EntropyQuantCodec implements TensorCodec {
   @Override
   public ByteBuffer encode(TensorData data) {
     TensorInfo info = data.info();
-    if (!info.dtype().isFloating()) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "' is " + info.dtype()
-          + "; entropy quantization needs a floating type");
-    }
+    FiberLayout.requireFloating(info, "entropy quantization");
     FiberLayout.checkIndexable(info);
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);

@@ -72,6 +72,14 @@ final class FiberLayout {
   }
 
   /** Fails with a message naming the tensor when it is too large for one array. */
+  /** Refuses a tensor that is not floating point, naming it and what {@code codec} would have done. */
+  static void requireFloating(TensorInfo info, String codec) {
+    if (!info.dtype().isFloating()) {
+      throw new IllegalArgumentException(
+          "tensor '" + info.name() + "' is " + info.dtype() + "; " + codec + " needs a floating type");
+    }
+  }
+
   static void checkIndexable(TensorInfo info) {
     if (info.numel() > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(

@@ -133,10 +133,7 @@ final class QuantEncoder {
   /** Encodes; with {@code measure}, also measures (not for a grid, nor strided per-tensor). */
   MeasuredPayload encode(TensorData data, boolean measure) {
     TensorInfo info = data.info();
-    if (!info.dtype().isFloating()) {
-      throw new IllegalArgumentException(
-          "tensor '" + info.name() + "' is " + info.dtype() + "; quantization needs a floating type");
-    }
+    FiberLayout.requireFloating(info, "quantization");
     FiberLayout.checkIndexable(info);
     float[] x = data.floats();
     float[] ref = measure ? data.reference() : null;

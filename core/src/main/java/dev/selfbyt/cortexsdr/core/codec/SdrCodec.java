@@ -125,10 +125,7 @@ public final class SdrCodec implements TensorCodec {
   @Override
   public ByteBuffer encode(TensorData data) {
     TensorInfo info = data.info();
-    if (!info.dtype().isFloating()) {
-      throw new IllegalArgumentException(
-          "tensor '" + info.name() + "' is " + info.dtype() + "; sparsification needs a floating type");
-    }
+    FiberLayout.requireFloating(info, "sparsification");
     FiberLayout.checkIndexable(info);
     float[] x = FiberLayout.toFiberMajor(data.floats(), info);
     for (int i = 0; i < x.length; i++) {

@@ -187,9 +187,7 @@ public final class TieredQuantCodec implements TensorCodec {
   @Override
   public ByteBuffer encode(TensorData data) {
     TensorInfo info = data.info();
-    if (!info.dtype().isFloating()) {
-      throw new IllegalArgumentException("tensor '" + info.name() + "' is " + info.dtype() + "; quantization needs a floating type");
-    }
+    FiberLayout.requireFloating(info, "quantization");
     checkContiguous(info);
     int r = FiberLayout.fiberLength(info);
     int fibers = FiberLayout.fiberCount(info);
