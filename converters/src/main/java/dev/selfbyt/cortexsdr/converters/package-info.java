@@ -24,7 +24,10 @@
  *       int8 per-channel weights ({@code int8-fast}: {@code DynamicQuantizeLinear + MatMulInteger}
  *       for weights in the manifest's {@code int8Activations}, {@code Cast + Mul} otherwise, per-row
  *       Gather tables); {@code NBitsAccuracy}: MatMulNBits {@code accuracy_level} 0 or 4 per
- *       weight shape, by timing both.
+ *       weight shape, by timing both; {@code LayerNormFusion}: a residual {@code Add} + layer
+ *       normalization written as {@code com.microsoft.SkipLayerNormalization} where {@code
+ *       SymbolicShapes} (shapes in terms of the inputs' dimensions, shape arithmetic followed by
+ *       value) proves both operands the same shape.
  *   <li>{@code OrtVersion}: the ONNX Runtime release an export targets and what it has (measured
  *       per release: {@code MatMulNBits} 8-bit and {@code GatherBlockQuantized bits} from 1.23,
  *       {@code GatherBlockQuantized} with uint4 data from 1.20); {@code OlderRuntimeForms}: the

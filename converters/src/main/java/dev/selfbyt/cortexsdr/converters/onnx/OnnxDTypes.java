@@ -80,4 +80,68 @@ final class OnnxDTypes {
     DataType t = DataType.forNumber(onnxType);
     return t == null ? "type " + onnxType : t.name();
   }
+
+  /**
+   * The values of a small constant tensor (float, float16, double, int32 or int64, its data in the
+   * tensor) as floats, or null for another type or data kept elsewhere.
+   */
+  static float[] smallFloats(ai.onnx.proto.OnnxMl.TensorProto t) {
+    long numel = 1;
+    for (long d : t.getDimsList()) {
+      numel *= d;
+    }
+    if (numel > 4096) {
+      return null;
+    }
+    int n = (int) numel;
+    float[] v = new float[n];
+    java.nio.ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    boolean hasRaw = !t.getRawData().isEmpty();
+    switch (t.getDataType()) {
+      case 1 -> { // FLOAT
+        if (hasRaw ? raw.remaining() != 4L * n : t.getFloatDataCount() != n) {
+          return null;
+        }
+        for (int i = 0; i < n; i++) {
+          v[i] = hasRaw ? raw.getFloat() : t.getFloatData(i);
+        }
+      }
+      case 10 -> { // FLOAT16: raw, or one per int32_data element
+        if (hasRaw ? raw.remaining() != 2L * n : t.getInt32DataCount() != n) {
+          return null;
+        }
+        for (int i = 0; i < n; i++) {
+          v[i] = dev.selfbyt.cortexsdr.core.tensor.Fp16.toFloat((short) (hasRaw ? raw.getShort() : t.getInt32Data(i)));
+        }
+      }
+      case 11 -> { // DOUBLE
+        if (hasRaw ? raw.remaining() != 8L * n : t.getDoubleDataCount() != n) {
+          return null;
+        }
+        for (int i = 0; i < n; i++) {
+          v[i] = (float) (hasRaw ? raw.getDouble() : t.getDoubleData(i));
+        }
+      }
+      case 6 -> { // INT32
+        if (hasRaw ? raw.remaining() != 4L * n : t.getInt32DataCount() != n) {
+          return null;
+        }
+        for (int i = 0; i < n; i++) {
+          v[i] = hasRaw ? raw.getInt() : t.getInt32Data(i);
+        }
+      }
+      case 7 -> { // INT64
+        if (hasRaw ? raw.remaining() != 8L * n : t.getInt64DataCount() != n) {
+          return null;
+        }
+        for (int i = 0; i < n; i++) {
+          v[i] = hasRaw ? raw.getLong() : t.getInt64Data(i);
+        }
+      }
+      default -> {
+        return null;
+      }
+    }
+    return v;
+  }
 }

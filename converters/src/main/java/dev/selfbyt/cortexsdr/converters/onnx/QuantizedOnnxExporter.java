@@ -358,6 +358,17 @@ public final class QuantizedOnnxExporter {
     }
     gb.addAllInitializer(lifted);
     gb.addAllInitializer(added);
+    // residual Add + layer normalization as one SkipLayerNormalization, where provably safe
+    List<LayerNormFusion.Fusion> norms = LayerNormFusion.plan(g, name -> {
+      try {
+        return cai.contains(name) ? cai.read(name).bytes() : null;
+      } catch (IOException | RuntimeException e) {
+        return null; // not a float constant: no fusion
+      }
+    });
+    if (!norms.isEmpty() && LayerNormFusion.apply(gb, norms) > 0) {
+      opsets.add(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1).build());
+    }
     ModelProto.Builder mb = model.toBuilder().setGraph(gb);
     for (OperatorSetIdProto o : opsets) {
       boolean has = mb.getOpsetImportList().stream().anyMatch(x -> x.getDomain().equals(o.getDomain()));
