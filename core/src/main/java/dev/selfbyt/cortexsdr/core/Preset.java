@@ -15,9 +15,11 @@ public enum Preset {
   /** 4-bit asymmetric quantization in blocks of 32 (GGUF Q4_1-like cost, ONNX-exportable). */
   INT4,
   /**
-   * 8-bit symmetric, fast on integer kernels: MatMul/Gemm weights get one scale per output
-   * channel and compute with int8 activations (listed in the manifest's {@code int8Activations});
-   * embedding tables get one scale per row; other large weights are stored as under {@link #INT8}.
+   * Fast on integer kernels: MatMul/Gemm weights get 7-bit symmetric codes (int8 values in [-63,
+   * 63], exact in ONNX Runtime on every x86 CPU; see {@link CompressionOptions#integerMatMulBits()})
+   * with one scale per output channel and compute with int8 activations (listed in the manifest's
+   * {@code int8Activations}); embedding tables get the same codes with one scale per row; other
+   * large weights are stored as under {@link #INT8}.
    */
   INT8_FAST,
   /** 50% magnitude sparsity per fiber, kept values in 4 bits (blocks of 32). */

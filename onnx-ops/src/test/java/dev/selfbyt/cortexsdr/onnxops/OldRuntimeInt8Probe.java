@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * Runs an exported all-MiniLM-L6-v2 file on one fixed input in whatever ONNX Runtime is on the
- * class path and prints {@code OK <version> <sum of squares of the output>}: run by {@link
- * OldRuntimeTest} with ONNX Runtime 1.16.3 in place of 1.29.0.
+ * class path and prints {@code OK <version> <sum of squares of the output>}, and writes the output
+ * to the file given second: run by {@link OldRuntimeTest} with ONNX Runtime 1.16.3 in place of
+ * 1.29.0.
  */
 public final class OldRuntimeInt8Probe {
   private OldRuntimeInt8Probe() {}
@@ -19,12 +20,22 @@ public final class OldRuntimeInt8Probe {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         OrtSession s = env.createSession(args[0], o)) {
-      System.out.println("OK " + env.getVersion() + " " + sumOfSquares(env, s));
+      float[] out = output(env, s);
+      if (args.length > 1) { // the output itself, little-endian floats, for the caller to compare
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * out.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(out);
+        java.nio.file.Files.write(java.nio.file.Path.of(args[1]), b.array());
+      }
+      double sum = 0;
+      for (float v : out) {
+        sum += (double) v * v;
+      }
+      System.out.println("OK " + env.getVersion() + " " + sum);
     }
   }
 
-  /** The fixed input: 128 token ids, [CLS] first and [SEP] last. */
-  static double sumOfSquares(OrtEnvironment env, OrtSession s) throws Exception {
+  /** The output on the fixed input: 128 token ids, [CLS] first and [SEP] last. */
+  static float[] output(OrtEnvironment env, OrtSession s) throws Exception {
     long[] ids = new long[128];
     long[] mask = new long[128];
     for (int i = 0; i < ids.length; i++) {
@@ -39,12 +50,9 @@ public final class OldRuntimeInt8Probe {
         OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[128]), shape);
         OrtSession.Result r = s.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
       FloatBuffer f = ((OnnxTensor) r.get(0)).getFloatBuffer();
-      double sum = 0;
-      while (f.hasRemaining()) {
-        float v = f.get();
-        sum += (double) v * v;
-      }
-      return sum;
+      float[] out = new float[f.remaining()];
+      f.get(out);
+      return out;
     }
   }
 }

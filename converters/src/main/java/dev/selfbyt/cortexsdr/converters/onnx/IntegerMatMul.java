@@ -35,8 +35,8 @@ final class IntegerMatMul {
 
   /** Why {@code user} cannot take an integer form for this weight, or null when it can. */
   static String problem(NodeProto user, String weight, TensorInfo info, QuantCodec q) {
-    if (q.granularity() != QuantCodec.Granularity.CHANNEL || q.bits() != 8 || !q.symmetric()) {
-      return q.describe() + " (the integer form needs int8 symmetric per output channel)";
+    if (q.granularity() != QuantCodec.Granularity.CHANNEL || q.bits() < 7 || q.bits() > 8 || !q.symmetric()) {
+      return q.describe() + " (the integer form needs 7- or 8-bit symmetric codes per output channel)";
     }
     if (info.rank() != 2) {
       return "rank " + info.rank();
@@ -193,13 +193,17 @@ final class IntegerMatMul {
     return nodes;
   }
 
-  /** int8 {@code [K, N]}: element {@code (k, n)} is code {@code k} of fiber (output channel) {@code n}, minus 128. */
+  /**
+   * int8 {@code [K, N]}: element {@code (k, n)} is code {@code k} of fiber (output channel) {@code
+   * n}, minus the symmetric zero point ({@code 2^(bits - 1)}: 128 for 8-bit codes, 64 for 7-bit).
+   */
   private static TensorProto codesKxN(String name, QuantCodec.QuantizedTensor qt, int k, int n) {
     byte[] b = new byte[k * n];
+    int zero = 1 << (qt.codec().bits() - 1);
     for (int f = 0; f < n; f++) {
       byte[] c = qt.codes(f);
       for (int i = 0; i < k; i++) {
-        b[i * n + f] = (byte) ((c[i] & 0xff) - 128);
+        b[i * n + f] = (byte) ((c[i] & 0xff) - zero);
       }
     }
     return QuantizedOnnxExporter.tensor(name, TensorProto.DataType.INT8_VALUE, b, k, n);
@@ -208,10 +212,11 @@ final class IntegerMatMul {
   /** int8 {@code [N, K]}: one row per output channel. */
   private static TensorProto codesNxK(String name, QuantCodec.QuantizedTensor qt, int k, int n) {
     byte[] b = new byte[k * n];
+    int zero = 1 << (qt.codec().bits() - 1);
     for (int f = 0; f < n; f++) {
       byte[] c = qt.codes(f);
       for (int i = 0; i < k; i++) {
-        b[f * k + i] = (byte) ((c[i] & 0xff) - 128);
+        b[f * k + i] = (byte) ((c[i] & 0xff) - zero);
       }
     }
     return QuantizedOnnxExporter.tensor(name, TensorProto.DataType.INT8_VALUE, b, n, k);

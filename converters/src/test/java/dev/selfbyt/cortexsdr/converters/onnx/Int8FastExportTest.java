@@ -273,8 +273,11 @@ class Int8FastExportTest {
     }
   }
 
-  /** Output channel n's int8 codes (stored code - 128, K of them) and scale, for W [K, N] or [N, K]. */
-  record Weight(byte[][] codes, float[] scales) {}
+  /**
+   * Output channel n's stored codes (K of them; the int8 value is the code minus {@code zero}, 2^(bits
+   * - 1)) and scale, for W [K, N] or [N, K].
+   */
+  record Weight(byte[][] codes, float[] scales, int zero) {}
 
   static Weight unpack(CaiReader r, String name) throws Exception {
     CaiReader.StoredTensor st = r.readStored(name);
@@ -285,7 +288,7 @@ class Int8FastExportTest {
     for (int f = 0; f < codes.length; f++) {
       codes[f] = qt.codes(f);
     }
-    return new Weight(codes, qt.scales());
+    return new Weight(codes, qt.scales(), 1 << (q.bits() - 1));
   }
 
   /** ONNX DynamicQuantizeLinear, MatMulInteger, then Cast and Mul by (a_scale * alpha * w_scale). */
@@ -307,7 +310,7 @@ class Int8FastExportTest {
       for (int n = 0; n < N; n++) {
         int acc = 0;
         for (int k = 0; k < K; k++) {
-          acc += (q[i * K + k] - zp) * ((w.codes()[n][k] & 0xff) - 128);
+          acc += (q[i * K + k] - zp) * ((w.codes()[n][k] & 0xff) - w.zero());
         }
         y[i * N + n] = acc * (scale * (w.scales()[n] * alpha));
       }

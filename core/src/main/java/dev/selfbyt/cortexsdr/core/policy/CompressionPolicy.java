@@ -40,7 +40,7 @@ public final class CompressionPolicy {
     this.options = options;
     this.presetCodec = options.preset() == Preset.LOSSLESS ? null : presetCodec(options);
     this.matMulCodec = options.preset() == Preset.INT8_FAST && options.sparsity() == 0
-        ? QuantCodec.perChannel(options.bits(), options.symmetric()) : presetCodec;
+        ? QuantCodec.perChannel(options.integerMatMulBits(), options.symmetric()) : presetCodec;
     this.budgetCandidates = budgetCandidates(options.symmetric());
   }
 
@@ -145,14 +145,14 @@ public final class CompressionPolicy {
 
   /**
    * The weights of {@code tensors} that compute with int8 activations under these options: the
-   * fp32 2-D MatMul/Gemm weights {@link Preset#INT8_FAST} plans per output channel at 8 bits,
-   * symmetric, minus {@link CompressionOptions#weightOnly()}. Empty under every other preset. This
+   * fp32 2-D MatMul/Gemm weights {@link Preset#INT8_FAST} plans per output channel at 7 or 8 bits
+   * ({@link CompressionOptions#integerMatMulBits()}), symmetric, minus {@link CompressionOptions#weightOnly()}. Empty under every other preset. This
    * is the manifest's {@code int8Activations}.
    */
   public List<String> int8Activations(List<TensorInfo> tensors) {
     List<String> out = new ArrayList<>();
-    if (options.preset() != Preset.INT8_FAST || !(matMulCodec instanceof QuantCodec q) || q.bits() != 8
-        || !q.symmetric()) {
+    if (options.preset() != Preset.INT8_FAST || !(matMulCodec instanceof QuantCodec q) || q.bits() < 7
+        || q.bits() > 8 || !q.symmetric()) {
       return out;
     }
     java.util.Set<String> excluded = new java.util.HashSet<>(options.weightOnly());

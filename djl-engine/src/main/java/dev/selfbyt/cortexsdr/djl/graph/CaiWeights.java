@@ -43,10 +43,10 @@ public final class CaiWeights {
     try {
       if (info.dtype().isFloating() && s.codec() instanceof QuantCodec q) {
         if (int8Activations(cai, name)) {
-          if (q.bits() != 8 || !q.symmetric() || q.granularity() == QuantCodec.Granularity.BLOCK
+          if (q.bits() < 7 || q.bits() > 8 || !q.symmetric() || q.granularity() == QuantCodec.Granularity.BLOCK
               || info.rank() != 2 || info.reductionAxis() != 0) {
             throw new CorruptCaiException(cai.path().toString(), name, "listed in the manifest's " + INT8_ACTIVATIONS
-                + ", which needs a 2-D MatMul weight [K, N] with 8-bit symmetric per-channel codes, but it is "
+                + ", which needs a 2-D MatMul weight [K, N] with 7- or 8-bit symmetric per-channel codes, but it is "
                 + java.util.Arrays.toString(info.shape()) + " stored as " + q.describe());
           }
           return Value.ofQuantized(info, QuantMatrix.withInt8Activations(q.unpack(info, s.payload())));

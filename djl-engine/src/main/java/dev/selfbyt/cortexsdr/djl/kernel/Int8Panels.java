@@ -31,7 +31,7 @@ public final class Int8Panels {
   }
 
   /**
-   * The W8A8 form of a stored quantized tensor: 8-bit symmetric codes with one scale per fiber
+   * The W8A8 form of a stored quantized tensor: 7- or 8-bit symmetric codes with one scale per fiber
    * (per channel, or one for the whole tensor). Anything else throws an {@link
    * IllegalArgumentException} saying what the tensor holds instead.
    */
@@ -39,10 +39,11 @@ public final class Int8Panels {
     QuantCodec c = q.codec();
     boolean perFiber = c.granularity() == QuantCodec.Granularity.CHANNEL
         || c.granularity() == QuantCodec.Granularity.TENSOR || q.groupLength() >= q.fiberLength();
-    if (c.bits() != 8 || !c.symmetric() || !perFiber) {
-      throw new IllegalArgumentException("int8 activations need 8-bit symmetric codes with one scale per output "
-          + "channel, not " + c.describe());
+    if (c.bits() < 7 || c.bits() > 8 || !c.symmetric() || !perFiber) {
+      throw new IllegalArgumentException("int8 activations need 7- or 8-bit symmetric codes with one scale per "
+          + "output channel, not " + c.describe());
     }
+    boolean bytes = c.bits() == 8; // one code per byte: read in place; 7-bit codes are unpacked per fiber
     int n = q.fibers();
     int k = q.fiberLength();
     int kp = (k + 3) & ~3;
@@ -59,9 +60,11 @@ public final class Int8Panels {
       int t = j / p;
       int jj = j % p;
       int base = base0 + j * q.fiberBytes();
+      byte[] unpacked = bytes ? null : q.codes(j);
       int sum = 0;
       for (int kk = 0; kk < k; kk++) {
-        int code = (packed.get(base + kk) & 0xff) - 128; // symmetric: zero point 2^7, codes 1..255
+        // symmetric: zero point 2^(bits - 1), codes 1 .. 2^bits - 1
+        int code = bytes ? (packed.get(base + kk) & 0xff) - 128 : (unpacked[kk] & 0xff) - 64;
         out[t * kp * p + ((kk >> 2) * p + jj) * 4 + (kk & 3)] = (byte) code;
         sum += code;
       }

@@ -35,23 +35,31 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class Int8ActivationsVsOnnxRuntimeTest {
   static List<Arguments> shapes() {
-    return List.of(Arguments.of(1, 64, 32), Arguments.of(3, 70, 7), Arguments.of(17, 130, 33),
-        Arguments.of(128, 384, 96), Arguments.of(5, 1, 1), Arguments.of(26, 33, 65),
-        Arguments.of(9, 1100, 40), // k over 512: the Java kernels sum in exact float chunks
-        // 270,000 values: both quantization passes split over the threads; over 256 rows: AMX in chunks of rows
-        Arguments.of(300, 900, 70));
+    List<Arguments> out = new java.util.ArrayList<>();
+    for (int bits : new int[] {7, 8}) { // 7: int8-fast's default; 8: with --bits 8
+      out.addAll(List.of(Arguments.of(1, 64, 32, bits), Arguments.of(3, 70, 7, bits), Arguments.of(17, 130, 33, bits),
+          Arguments.of(128, 384, 96, bits), Arguments.of(5, 1, 1, bits), Arguments.of(26, 33, 65, bits),
+          Arguments.of(9, 1100, 40, bits), // k over 512: the Java kernels sum in exact float chunks
+          // 270,000 values: both quantization passes split over the threads; over 256 rows: AMX in chunks of rows
+          Arguments.of(300, 900, 70, bits)));
+    }
+    return out;
   }
 
   @ParameterizedTest
   @MethodSource("shapes")
-  void matchesDynamicQuantizeLinearAndMatMulInteger(int m, int k, int n) throws Exception {
+  void matchesDynamicQuantizeLinearAndMatMulInteger(int m, int k, int n, int bits) throws Exception {
+    // ONNX Runtime's uint8 x int8 product is exact for 8-bit codes only with VNNI: on AVX2 its
+    // 16-bit pair sums saturate (255 * 127 * 2 > 32767), which is why int8-fast writes 7-bit codes
+    org.junit.jupiter.api.Assumptions.assumeTrue(bits == 7 || !ortSaturates(),
+        "ONNX Runtime saturates uint8 x int8 pair sums on this CPU (no VNNI): 8-bit codes are not exact there");
     Random rnd = new Random(17L * m + 5L * k + n);
     float[] w = new float[k * n];
     for (int i = 0; i < w.length; i++) {
       w[i] = (float) rnd.nextGaussian() * 0.05f;
     }
     TensorInfo info = new TensorInfo("w", DType.FLOAT32, new long[] {k, n}, TensorRole.MATMUL_WEIGHT, 0);
-    QuantCodec codec = QuantCodec.perChannel(8, true);
+    QuantCodec codec = QuantCodec.perChannel(bits, true);
     ByteBuffer payload = codec.encode(TensorData.ofFloats(info, w));
     QuantCodec.QuantizedTensor qt = codec.unpack(info, payload.duplicate());
     QuantMatrix q = QuantMatrix.withInt8Activations(qt);
@@ -69,7 +77,7 @@ class Int8ActivationsVsOnnxRuntimeTest {
       for (Kernels kern : AllKernels.list()) {
         float[] y = new float[m * n];
         MatMul.multiply(kern, x, 0, m, q, bias, y, 0);
-        String what = kern.name() + " m=" + m + " k=" + k + " n=" + n + (positive ? " x >= 0" : "");
+        String what = kern.name() + " " + bits + " bits m=" + m + " k=" + k + " n=" + n + (positive ? " x >= 0" : "");
         double cos = cosine(ort, y);
         assertTrue(cos > 1 - 1e-6, what + ": cosine " + cos);
         for (int i = 0; i < y.length; i++) {
@@ -83,12 +91,12 @@ class Int8ActivationsVsOnnxRuntimeTest {
   private static float[] ort(float[] x, int m, int k, int n, QuantCodec.QuantizedTensor qt, float[] bias)
       throws Exception {
     byte[] wq = new byte[k * n];
-    ByteBuffer codes = qt.packedCodes().duplicate();
-    int base = codes.position();
     float[] ws = new float[n];
+    int zero = 1 << (qt.codec().bits() - 1);
     for (int j = 0; j < n; j++) {
+      byte[] codes = qt.codes(j);
       for (int kk = 0; kk < k; kk++) {
-        wq[kk * n + j] = (byte) ((codes.get(base + j * qt.fiberBytes() + kk) & 0xff) - 128);
+        wq[kk * n + j] = (byte) ((codes[kk] & 0xff) - zero);
       }
       ws[j] = qt.scales()[j];
     }
@@ -122,6 +130,24 @@ class Int8ActivationsVsOnnxRuntimeTest {
         }
         return flat;
       }
+    }
+  }
+
+  /** Whether ONNX Runtime's MatMulInteger saturates 255 * 127 + 255 * 127 (x86 without VNNI). */
+  private static boolean ortSaturates() throws Exception {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("saturation").addInput(input("a", 2))
+        .addInitializer(TensorProto.newBuilder().setName("b").setDataType(3).addDims(2).addDims(1)
+            .setRawData(ByteString.copyFrom(new byte[] {127, 127})))
+        .addNode(node("MatMulInteger", List.of("a", "b"), List.of("y")))
+        .addOutput(ValueInfoProto.newBuilder().setName("y"));
+    byte[] model = ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13)).build().toByteArray();
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    try (OrtSession s = env.createSession(model, new OrtSession.SessionOptions());
+        OnnxTensor in = OnnxTensor.createTensor(env, ByteBuffer.wrap(new byte[] {(byte) 255, (byte) 255}),
+            new long[] {1, 2}, ai.onnxruntime.OnnxJavaType.UINT8);
+        OrtSession.Result r = s.run(Map.of("a", in))) {
+      return ((int[][]) r.get(0).getValue())[0][0] != 2 * 255 * 127;
     }
   }
 
