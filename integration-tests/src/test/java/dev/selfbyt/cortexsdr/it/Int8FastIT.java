@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * all-MiniLM-L6-v2 under {@code --preset int8-fast}, calibrated on 64 Moby-Dick sentences the
+ * all-MiniLM-L6-v2 under {@code --preset int8-fast}, calibrated on 256 Moby-Dick sentences the
  * evaluation never sees (and on padded batches of them): the exported file is no larger than ONNX Runtime's own int8 model, keeps
  * int8 activations in most MatMuls, holds the fidelity target on 200 other sentences (one at a time
  * and in padded batches of 32), and opened
@@ -48,7 +48,7 @@ class Int8FastIT {
     Path dir = Files.createDirectories(work.resolve("minilm")); // where DjlEngineReport finds the same file
     Path fp32 = model.onnx(dir);
     Path twin = model.int8Twin(dir);
-    Path cai = Int8FastFiles.textCalibrated(model, dir); // padded batches of 16, then 64 sentences
+    Path cai = Int8FastFiles.textCalibrated(model, dir); // padded batches of 16, then 256 sentences
     Path exported = dir.resolve("minilm-int8-fast.onnx");
     List<QuantizedOnnxExporter.Form> forms;
     try (CaiReader r = CaiReader.open(cai)) {

@@ -68,8 +68,8 @@ final class Int8Table {
     Path fastDefault = compress(fp32, dir, "int8-fast", Preset.INT8_FAST, Int8FastFiles.randomInputs());
     variants.add(new Variant(".cai int8-fast (CLI default: random calibration) -> quantized .onnx", export(fastDefault, dir), false));
     Path fastText = Int8FastFiles.textCalibrated(model, dir);
-    variants.add(new Variant(".cai int8-fast, calibrated on 64 sentences -> quantized .onnx", export(fastText, dir), false));
-    variants.add(new Variant(".cai int8-fast, calibrated on 64 sentences, via CaiOrt", fastText, true));
+    variants.add(new Variant(".cai int8-fast, calibrated on " + Int8FastFiles.CALIBRATION_SENTENCES + " sentences -> quantized .onnx", export(fastText, dir), false));
+    variants.add(new Variant(".cai int8-fast, calibrated on " + Int8FastFiles.CALIBRATION_SENTENCES + " sentences, via CaiOrt", fastText, true));
     variants.add(new Variant(".cai int4 -> quantized .onnx", export(compress(fp32, dir, "int4", Preset.INT4, null), dir), false));
 
     OrtEnvironment env = OrtEnvironments.get();
