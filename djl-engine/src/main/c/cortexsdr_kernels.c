@@ -186,13 +186,21 @@ JNIEXPORT jstring JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nI
  */
 static void gemm_u8s8_panels(int isa, const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp,
                              const int32_t* colsum, float ascale, const float* wscale, const float* bias, float* y,
-                             int ldy) {
+                             int ldy, int narrow) {
+  (void)narrow; /* used by x86's AVX2 path only */
 #if defined(__x86_64__)
   if (isa == ISA_AMX && gemm_u8s8_amx(x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy) == 0) return;
   /* (out of memory for AMX's padded rows: the VNNI path below, which needs none) */
 #endif
   for (int j0 = 0; j0 < nb; j0 += PANEL) {
     int n = nb - j0 < PANEL ? nb - j0 : PANEL;
+#if defined(__x86_64__)
+    if (narrow && isa == ISA_AVX2) { /* codes in [-64, 64]: vpmaddubsw is exact */
+      gemm_u8s7_avx2(x, m, kp, w + (size_t)j0 * kp, n, zp, colsum + j0, ascale, wscale + j0, bias ? bias + j0 : NULL,
+                     y + j0, ldy);
+      continue;
+    }
+#endif
     DISPATCH(isa, gemm_u8s8, x, m, kp, w + (size_t)j0 * kp, n, zp, colsum + j0, ascale, wscale + j0,
              bias ? bias + j0 : NULL, y + j0, ldy);
   }
@@ -455,7 +463,7 @@ JNIEXPORT jfloat JNICALL Java_dev_selfbyt_cortexsdr_djl_kernel_NativeKernels_nDo
 
 JFN(nGemmU8S8)(JNIEnv* env, jclass c, jint isa, jbyteArray xa, jint xOff, jint m, jint kp, jbyteArray wa,
                jint wOff, jint nb, jint zp, jintArray ca, jint cOff, jfloat ascale, jfloatArray sa, jint sOff,
-               jfloatArray ya, jint yOff, jint ldy, jfloatArray ba, jint bOff) {
+               jfloatArray ya, jint yOff, jint ldy, jfloatArray ba, jint bOff, jboolean narrow) {
   (void)c;
   uint8_t* x = PIN(uint8_t, xa);
   int8_t* w = PIN(int8_t, wa);
@@ -465,7 +473,7 @@ JFN(nGemmU8S8)(JNIEnv* env, jclass c, jint isa, jbyteArray xa, jint xOff, jint m
   float* b = PIN(float, ba);
   FpMode f = ftz_on();
   gemm_u8s8_panels(isa, x + xOff, m, kp, w + wOff, nb, zp, cs + cOff, ascale, s + sOff, b ? b + bOff : NULL,
-                   y + yOff, ldy);
+                   y + yOff, ldy, narrow);
   ftz_off(f);
   UNPIN(ba, b, JNI_ABORT);
   UNPIN(ya, y, 0);

@@ -561,6 +561,50 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
     FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy);
   }
 }
+
+/*
+ * The same for weight codes in [-64, 64] (int8-fast's 7-bit codes), where vpmaddubsw cannot
+ * saturate (255 * 64 * 2 = 32640): uint8 x int8 pairs into 16 bits, then pairs of those into 32
+ * bits (vpmaddwd by ones), as VNNI's vpdpbusd does in one step; one weight load per group of four
+ * along k serves `rows` rows.
+ */
+static inline __attribute__((always_inline)) void FN(block_s7)(int rows, const uint8_t* x, int kp, const int8_t* w,
+                                                               int nb, int zp, const int32_t* colsum, float ascale,
+                                                               const float* wscale, const float* bias, float* y,
+                                                               int ldy) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[MR][4];
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < 4; c++) acc[r][c] = _mm256_setzero_si256();
+  for (int q = 0; q < kp / 4; q++) {
+    const int8_t* wq = w + (size_t)q * 128;
+    __m256i a[MR];
+    for (int r = 0; r < rows; r++) {
+      int32_t a4;
+      memcpy(&a4, x + (size_t)r * kp + 4 * q, 4);
+      a[r] = _mm256_set1_epi32(a4);
+    }
+    for (int c = 0; c < 4; c++) {
+      __m256i b = _mm256_loadu_si256((const __m256i*)(wq + 32 * c));
+      for (int r = 0; r < rows; r++)
+        acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(_mm256_maddubs_epi16(a[r], b), ones));
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    int32_t s[PANEL];
+    for (int c = 0; c < 4; c++) _mm256_storeu_si256((__m256i*)(s + 8 * c), acc[r][c]);
+    FN(store_s8)(s, nb, zp, colsum, ascale, wscale, bias, y + (size_t)r * ldy);
+  }
+}
+
+static void FN(gemm_u8s7)(const uint8_t* x, int m, int kp, const int8_t* w, int nb, int zp, const int32_t* colsum,
+                          float ascale, const float* wscale, const float* bias, float* y, int ldy) {
+  int i = 0;
+  for (; i + MR <= m; i += MR)
+    FN(block_s7)(MR, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+  for (; i < m; i++)
+    FN(block_s7)(1, x + (size_t)i * kp, kp, w, nb, zp, colsum, ascale, wscale, bias, y + (size_t)i * ldy, ldy);
+}
 #elif defined(__aarch64__)
 /*
  * NEON has no exact uint8 x int8 dot product before USDOT (Armv8.6 i8mm), so two paths, the CPU's

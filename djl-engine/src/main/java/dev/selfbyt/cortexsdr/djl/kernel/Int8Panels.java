@@ -21,6 +21,9 @@ public final class Int8Panels {
   private final int[] colSums;
   private final float[] scales;
 
+  /** Every code in [-64, 64] (7-bit codes): the native AVX2 product may pair them in 16 bits. */
+  private final boolean narrow;
+
   private Int8Panels(int k, int n, byte[] codes, int[] colSums, float[] scales) {
     this.k = k;
     this.n = n;
@@ -28,6 +31,11 @@ public final class Int8Panels {
     this.codes = codes;
     this.colSums = colSums;
     this.scales = scales;
+    boolean within = true;
+    for (byte c : codes) {
+      within &= c >= -64 && c <= 64;
+    }
+    this.narrow = within;
   }
 
   /**
@@ -137,7 +145,7 @@ public final class Int8Panels {
     int j0 = t0 * p;
     int nb = Math.min(t1 * p, n) - j0;
     kern.gemmU8S8(a.codes, 0, m, kp, codes, t0 * kp * p, nb, a.zeroPoint, colSums, j0, a.scale, scales, j0, y,
-        yOff + j0, n, bias, j0);
+        yOff + j0, n, bias, j0, narrow);
   }
 
   /**

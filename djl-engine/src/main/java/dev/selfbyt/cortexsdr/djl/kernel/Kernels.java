@@ -305,6 +305,17 @@ public abstract class Kernels {
    */
   public void gemmU8S8(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp, int[] colSums,
       int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff) {
+    gemmU8S8(xq, xOff, m, kp, w, wOff, nb, zp, colSums, cOff, aScale, wScale, sOff, y, yOff, ldy, bias, bOff, false);
+  }
+
+  /**
+   * {@link #gemmU8S8}, told whether every weight code lies in [-64, 64] ({@code narrow}: 7-bit
+   * codes, int8-fast's default), where the native AVX2 kernel may add uint8 x int8 products in
+   * 16-bit pairs (they cannot overflow there). The results are the same either way.
+   */
+  public void gemmU8S8(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp, int[] colSums,
+      int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff,
+      boolean narrow) {
     int p = QuantMatrix.PANEL;
     for (int j0 = 0; j0 < nb; j0 += p) {
       gemmU8S8Panel(xq, xOff, m, kp, w, wOff + j0 * kp, Math.min(p, nb - j0), zp, colSums, cOff + j0, aScale, wScale,

@@ -366,7 +366,8 @@ final class NativeKernels extends Kernels {
 
   @Override
   public void gemmU8S8(byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb, int zp, int[] colSums,
-      int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff) {
+      int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy, float[] bias, int bOff,
+      boolean narrow) {
     if (m == 0 || nb == 0) {
       return;
     }
@@ -382,7 +383,8 @@ final class NativeKernels extends Kernels {
     if ((kp & 3) != 0) {
       throw new IllegalArgumentException("k padded to a multiple of 4, not " + kp);
     }
-    nGemmU8S8(isa, xq, xOff, m, kp, w, wOff, nb, zp, colSums, cOff, aScale, wScale, sOff, y, yOff, ldy, bias, bOff);
+    nGemmU8S8(isa, xq, xOff, m, kp, w, wOff, nb, zp, colSums, cOff, aScale, wScale, sOff, y, yOff, ldy, bias, bOff,
+        narrow);
   }
 
   /**
@@ -504,7 +506,7 @@ final class NativeKernels extends Kernels {
 
   private static native void nGemmU8S8(int isa, byte[] xq, int xOff, int m, int kp, byte[] w, int wOff, int nb,
       int zp, int[] colSums, int cOff, float aScale, float[] wScale, int sOff, float[] y, int yOff, int ldy,
-      float[] bias, int bOff);
+      float[] bias, int bOff, boolean narrow);
 
   // ---- fused graph operators (fused_ops.c) ----
 

@@ -325,10 +325,17 @@ class KernelsTest {
   /**
    * The W8A8 product against a 64-bit integer reference, at every kernel set and native
    * instruction set (AMX included where the CPU has it): rows past blocks of 12 and 32, depths
-   * with a tail past a multiple of 64, several panels in one call.
+   * with a tail past a multiple of 64, several panels in one call; 8-bit codes, and 7-bit codes
+   * told as such (the AVX2 path then pairs products in 16 bits).
    */
   @Test
   void integerProductIsExactBeforeItsScales() {
+    for (boolean narrow : new boolean[] {false, true}) {
+      integerProductIsExact(narrow);
+    }
+  }
+
+  private static void integerProductIsExact(boolean narrow) {
     Random r = new Random(15);
     int p = QuantMatrix.PANEL;
     for (int m : new int[] {1, 3, 12, 17, 30, 33, 70}) {
@@ -343,7 +350,8 @@ class KernelsTest {
           for (int j = 0; j < nb; j++) {
             for (int kk = 0; kk < k; kk++) {
               int at = at(j, kk, kp);
-              w[at] = (byte) (r.nextInt(255) - 127); // symmetric codes
+              // symmetric codes: 8-bit, or 7-bit with the extremes -64 and 64 a narrow kernel must take
+              w[at] = (byte) (narrow ? r.nextInt(129) - 64 : r.nextInt(255) - 127);
               colSums[j] += w[at];
             }
           }
@@ -356,7 +364,7 @@ class KernelsTest {
           float as = 0.02f;
           for (Kernels kern : both()) {
             float[] y = new float[m * nb];
-            kern.gemmU8S8(xq, 0, m, kp, w, 0, nb, zp, colSums, 0, as, ws, 0, y, 0, nb, bias, 0);
+            kern.gemmU8S8(xq, 0, m, kp, w, 0, nb, zp, colSums, 0, as, ws, 0, y, 0, nb, bias, 0, narrow);
             for (int i = 0; i < m; i++) {
               for (int j = 0; j < nb; j++) {
                 long acc = 0;
@@ -365,7 +373,7 @@ class KernelsTest {
                 }
                 float e = (float) acc * (as * ws[j]) + bias[j];
                 assertEquals(e, y[i * nb + j], 1e-6f * (1 + Math.abs(e)),
-                    kern.name() + " m=" + m + " k=" + k + " nb=" + nb + " at " + i + "," + j);
+                    kern.name() + (narrow ? " 7-bit" : "") + " m=" + m + " k=" + k + " nb=" + nb + " at " + i + "," + j);
               }
             }
           }
