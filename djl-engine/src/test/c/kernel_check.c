@@ -567,6 +567,10 @@ static void w8a8_cases(int isa) {
         int zp = (int)params[1];
         int8_t* w = malloc((size_t)kp * np);
         for (int i = 0; i < kp * np; i++) w[i] = (int8_t)next();
+        /* every other case 7-bit codes in [-64, 64], told as such: AVX2 then pairs products in 16 bits */
+        int narrow = (int)(next() & 1);
+        if (narrow)
+          for (int i = 0; i < kp * np; i++) w[i] = (int8_t)(w[i] % 65);
 #define W_AT(j, kk) w[(size_t)((j) / PANEL) * kp * PANEL + ((kk) / 4 * PANEL + (j) % PANEL) * 4 + (kk) % 4]
         int32_t* colsum = malloc(sizeof(int32_t) * np);
         float *ones = malloc(sizeof(float) * np), *wscale = malloc(sizeof(float) * np),
@@ -590,7 +594,7 @@ static void w8a8_cases(int isa) {
         for (int i = 0; i < m * ldy; i++) y[i] = SENTINEL;
         {
           FpMode fm = ftz_on();
-          gemm_u8s8_panels(isa, x, m, kp, w, nb, zp, colsum, 1.f, ones, NULL, y, ldy);
+          gemm_u8s8_panels(isa, x, m, kp, w, nb, zp, colsum, 1.f, ones, NULL, y, ldy, narrow);
           ftz_off(fm);
         }
         for (int i = 0; i < m; i++)
@@ -604,7 +608,7 @@ static void w8a8_cases(int isa) {
         float ascale = params[0];
         {
           FpMode fm = ftz_on();
-          gemm_u8s8_panels(isa, x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy);
+          gemm_u8s8_panels(isa, x, m, kp, w, nb, zp, colsum, ascale, wscale, bias, y, ldy, narrow);
           ftz_off(fm);
         }
         for (int i = 0; i < m; i++)
