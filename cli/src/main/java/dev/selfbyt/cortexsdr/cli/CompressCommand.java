@@ -51,7 +51,8 @@ final class CompressCommand implements Callable<Integer> {
       + "activations on integer kernels; calibrates, on seeded random inputs unless --calibrate), int4 or sdr")
   String preset = "int8";
 
-  @Option(names = "--bits", paramLabel = "N", description = "quantization bits, 2 to 8 (default: the preset's)")
+  @Option(names = "--bits", paramLabel = "N", description = "quantization bits, 2 to 8 (default: the preset's; int8-fast: 7 for its integer "
+      + "MatMul weights, exact in ONNX Runtime on x86 without VNNI, 8 for VNNI or ARM targets)")
   Integer bits;
 
   @Option(names = "--block", paramLabel = "N", description = "values per scale along the reduction axis; 0 = per channel")

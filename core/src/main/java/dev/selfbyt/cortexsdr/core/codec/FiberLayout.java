@@ -71,7 +71,6 @@ final class FiberLayout {
     }
   }
 
-  /** Fails with a message naming the tensor when it is too large for one array. */
   /** Refuses a tensor that is not floating point, naming it and what {@code codec} would have done. */
   static void requireFloating(TensorInfo info, String codec) {
     if (!info.dtype().isFloating()) {
@@ -80,6 +79,7 @@ final class FiberLayout {
     }
   }
 
+  /** Fails with a message naming the tensor when it is too large for one array. */
   static void checkIndexable(TensorInfo info) {
     if (info.numel() > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(
