@@ -45,11 +45,11 @@ final class IntegerMatMul {
     if (plain && user.getOpType().equals("MatMul") && user.getInput(1).equals(weight) && info.reductionAxis() == 0) {
       return null;
     }
-    if (plain && user.getOpType().equals("Gemm") && user.getInput(1).equals(weight) && intAttr(user, "transA", 0) == 0
-        && info.reductionAxis() == (intAttr(user, "transB", 0) != 0 ? 1 : 0)) {
+    if (plain && user.getOpType().equals("Gemm") && user.getInput(1).equals(weight) && OnnxAttributes.intAttr(user, "transA", 0) == 0
+        && info.reductionAxis() == (OnnxAttributes.intAttr(user, "transB", 0) != 0 ? 1 : 0)) {
       return null;
     }
-    if (plain && user.getOpType().equals("Gather") && user.getInput(0).equals(weight) && intAttr(user, "axis", 0) == 0
+    if (plain && user.getOpType().equals("Gather") && user.getInput(0).equals(weight) && OnnxAttributes.intAttr(user, "axis", 0) == 0
         && info.reductionAxis() == 1) {
       return null;
     }
@@ -224,15 +224,6 @@ final class IntegerMatMul {
 
   private static NodeProto node(String name, String op, List<String> in, List<String> out) {
     return NodeProto.newBuilder().setName(name).setOpType(op).addAllInput(in).addAllOutput(out).build();
-  }
-
-  private static long intAttr(NodeProto n, String name, long dflt) {
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals(name)) {
-        return a.getI();
-      }
-    }
-    return dflt;
   }
 
   private static float floatAttr(NodeProto n, String name, float dflt) {

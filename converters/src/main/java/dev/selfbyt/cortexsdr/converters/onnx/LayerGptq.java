@@ -179,7 +179,7 @@ final class LayerGptq {
         }
         case "Gemm" -> {
           TensorInfo w = usable(infos, uses, n.getInput(1));
-          if (w != null && w.rank() == 2 && w.reductionAxis() == (intAttr(n, "transB", 0) != 0 ? 1 : 0)) {
+          if (w != null && w.rank() == 2 && w.reductionAxis() == (OnnxAttributes.intAttr(n, "transB", 0) != 0 ? 1 : 0)) {
             out.add(new Target(n, "Gemm", List.of(w.name())));
           }
         }
@@ -312,8 +312,8 @@ final class LayerGptq {
             }
           }
           float[] corrected = t.kind().equals("Conv")
-              ? BiasCorrection.conv(b, w, effective, mean, (int) intAttr(t.node(), "group", 1))
-              : t.kind().equals("Gemm") ? BiasCorrection.gemm(b, w, effective, mean, intAttr(t.node(), "transB", 0) != 0)
+              ? BiasCorrection.conv(b, w, effective, mean, (int) OnnxAttributes.intAttr(t.node(), "group", 1))
+              : t.kind().equals("Gemm") ? BiasCorrection.gemm(b, w, effective, mean, OnnxAttributes.intAttr(t.node(), "transB", 0) != 0)
               : recurrentBias(t, name, info, b, w, effective, mean);
           if (corrected != null) {
             results.put(bias, new Gptq.Result(corrected, null)); // stored as the policy stores the bias
@@ -345,7 +345,7 @@ final class LayerGptq {
       TensorInfo any = w != null ? w : infos.get(n.getInput(2));
       expected = any == null ? -1 : 2 * any.shape()[0] * any.shape()[1];
     } else {
-      expected = t.kind().equals("Conv") ? w.shape()[0] : w.shape()[intAttr(n, "transB", 0) != 0 ? 0 : 1];
+      expected = t.kind().equals("Conv") ? w.shape()[0] : w.shape()[OnnxAttributes.intAttr(n, "transB", 0) != 0 ? 0 : 1];
     }
     if (b == null || b.dtype() != DType.FLOAT32 || b.numel() != expected) {
       return null;
@@ -377,7 +377,7 @@ final class LayerGptq {
       means[d] = java.util.Arrays.copyOfRange(mean, from, from + k);
     }
     // GRU without linear_before_reset multiplies R_h by r * h, not h: its rows are left as they are
-    int skipFrom = isR && t.kind().equals("GRU") && intAttr(n, "linear_before_reset", 0) == 0 ? 2 * gh / 3 : gh;
+    int skipFrom = isR && t.kind().equals("GRU") && OnnxAttributes.intAttr(n, "linear_before_reset", 0) == 0 ? 2 * gh / 3 : gh;
     return BiasCorrection.recurrent(b, w, wq, means, isR, skipFrom);
   }
 
@@ -468,7 +468,7 @@ final class LayerGptq {
     switch (t.kind()) {
       case "Conv" -> {
         TensorInfo w = infos.get(t.weights().get(0));
-        int groups = (int) intAttr(n, "group", 1);
+        int groups = (int) OnnxAttributes.intAttr(n, "group", 1);
         int cg = (int) w.shape()[1];
         int c = cg * groups;
         int s = 1;
@@ -513,7 +513,7 @@ final class LayerGptq {
         TensorInfo w = infos.get(t.weights().get(0));
         int k = (int) w.shape()[w.reductionAxis()];
         String a = x;
-        if (intAttr(n, "transA", 0) != 0) {
+        if (OnnxAttributes.intAttr(n, "transA", 0) != 0) {
           nodes.add(transpose(x, new long[] {1, 0}, P + "a"));
           a = P + "a";
         }
@@ -528,8 +528,8 @@ final class LayerGptq {
         TensorInfo wInfo = infos.get(n.getInput(1));
         TensorInfo rInfo = infos.get(n.getInput(2));
         int in = wInfo != null ? (int) wInfo.shape()[2] : -1;
-        int hidden = (int) (rInfo != null ? rInfo.shape()[2] : intAttr(n, "hidden_size", 0));
-        boolean batchFirst = intAttr(n, "layout", 0) != 0;
+        int hidden = (int) (rInfo != null ? rInfo.shape()[2] : OnnxAttributes.intAttr(n, "hidden_size", 0));
+        boolean batchFirst = OnnxAttributes.intAttr(n, "layout", 0) != 0;
         Map<String, Hessian[]> by = new HashMap<>();
         List<String> outs = new ArrayList<>();
         List<Hessian[]> all = new ArrayList<>();
@@ -636,14 +636,5 @@ final class LayerGptq {
     nodes.add(transpose(rows, new long[] {1, 0}, out + "_t"));
     nodes.add(NodeProto.newBuilder().setOpType("MatMul").setName(out).addInput(out + "_t").addInput(rows)
         .addOutput(out).build());
-  }
-
-  private static long intAttr(NodeProto n, String name, long dflt) {
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals(name)) {
-        return a.getI();
-      }
-    }
-    return dflt;
   }
 }

@@ -1,6 +1,5 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
-import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
@@ -42,7 +41,7 @@ final class LayerScaling {
     switch (kind) {
       case "Conv" -> {
         int cg = (int) weight.shape()[1];
-        int groups = (int) intAttr(node, "group", 1);
+        int groups = (int) OnnxAttributes.intAttr(node, "group", 1);
         if (cg < 2) {
           return null;
         }
@@ -53,7 +52,7 @@ final class LayerScaling {
         return new FiberScaling.Layout(cg * groups, span, cg);
       }
       case "Gemm" -> {
-        if (intAttr(node, "transA", 0) != 0) {
+        if (OnnxAttributes.intAttr(node, "transA", 0) != 0) {
           return null;
         }
         return new FiberScaling.Layout((int) weight.shape()[weight.reductionAxis()], 1, 0);
@@ -176,14 +175,5 @@ final class LayerScaling {
     }
     gb.addInitializer(t);
     return model.toBuilder().setGraph(gb).build();
-  }
-
-  private static long intAttr(NodeProto n, String name, long dflt) {
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals(name)) {
-        return a.getI();
-      }
-    }
-    return dflt;
   }
 }

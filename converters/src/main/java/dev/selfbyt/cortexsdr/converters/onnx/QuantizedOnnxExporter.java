@@ -276,7 +276,7 @@ public final class QuantizedOnnxExporter {
               + OrtVersion.EIGHT_BIT_BLOCKS + ", the target is " + runtime + widened));
         }
       } else if (plainDomain && twoInputs && user.getOpType().equals("Gather") && user.getInput(0).equals(name)
-          && intAttr(user, "axis", 0) == 0 && e.info().rank() == 2 && e.info().reductionAxis() == 1) {
+          && OnnxAttributes.intAttr(user, "axis", 0) == 0 && e.info().rank() == 2 && e.info().reductionAxis() == 1) {
         if (runtime.hasGatherBlockQuantizedBits()) {
           replaced.put(user, List.of(gatherBlockQuantized(user, name, e.info(), qt, bits, added)));
           forms.put(name, new Form(name, "GatherBlockQuantized int" + bits + block, widened.isEmpty() ? "" : widened.substring(2)));
@@ -598,14 +598,5 @@ public final class QuantizedOnnxExporter {
 
   private static AttributeProto intAttr(String name, long v) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
-  }
-
-  private static long intAttr(NodeProto n, String name, long dflt) {
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals(name)) {
-        return a.getI();
-      }
-    }
-    return dflt;
   }
 }

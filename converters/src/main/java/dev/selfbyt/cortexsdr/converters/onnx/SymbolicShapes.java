@@ -170,7 +170,7 @@ final class SymbolicShapes {
       case "Reshape": {
         List<String> a = shape(n.getInput(0));
         List<String> target = value(n.getInput(1));
-        if (target == null || attr(n, "allowzero", 0) != 0) {
+        if (target == null || OnnxAttributes.intAttr(n, "allowzero", 0) != 0) {
           return null;
         }
         List<String> out = new ArrayList<>();
@@ -215,7 +215,7 @@ final class SymbolicShapes {
         if (data == null || idx == null) {
           return null;
         }
-        int axis = (int) attr(n, "axis", 0);
+        int axis = (int) OnnxAttributes.intAttr(n, "axis", 0);
         axis = axis < 0 ? axis + data.size() : axis;
         if (axis < 0 || axis >= data.size()) {
           return null;
@@ -230,7 +230,7 @@ final class SymbolicShapes {
       case "ReduceMax": {
         List<String> a = shape(n.getInput(0));
         List<Long> axes = axes(n);
-        if (a == null || axes == null || attr(n, "keepdims", 1) != 1) {
+        if (a == null || axes == null || OnnxAttributes.intAttr(n, "keepdims", 1) != 1) {
           return null;
         }
         List<String> out = new ArrayList<>(a);
@@ -317,7 +317,7 @@ final class SymbolicShapes {
         List<String> data = value(n.getInput(0));
         List<String> idx = value(n.getInput(1));
         List<String> idxShape = shape(n.getInput(1));
-        if (data == null || idx == null || idxShape == null || idxShape.size() > 1 || attr(n, "axis", 0) != 0) {
+        if (data == null || idx == null || idxShape == null || idxShape.size() > 1 || OnnxAttributes.intAttr(n, "axis", 0) != 0) {
           return null;
         }
         List<String> out = new ArrayList<>();
@@ -408,15 +408,6 @@ final class SymbolicShapes {
       }
     }
     return null;
-  }
-
-  private static long attr(NodeProto n, String name, long dflt) {
-    for (AttributeProto a : n.getAttributeList()) {
-      if (a.getName().equals(name)) {
-        return a.getI();
-      }
-    }
-    return dflt;
   }
 
   /** The elements of an int32/int64 constant of at most 16 elements as numbers, else null. */
