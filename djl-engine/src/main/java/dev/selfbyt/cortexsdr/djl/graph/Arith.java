@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 
 /** Element-wise operators with broadcasting, on floats or (for shape arithmetic) on longs. */
@@ -55,11 +56,78 @@ final class Arith {
       }
       return Value.ofFloats(out, z);
     }
+    if (code <= DIV && x.length == z.length && y.length > 0 && z.length % y.length == 0
+        && trailing(b.shapeRef(), out)) {
+      return Value.ofFloats(out, rowsOf(code, x, y, z.length));
+    }
     int[][] st = {Broadcast.strides(a.shapeRef(), out), Broadcast.strides(b.shapeRef(), out)};
     int sa = out.length == 0 ? 0 : st[0][out.length - 1];
     int sb = out.length == 0 ? 0 : st[1][out.length - 1];
     Broadcast.rows(out, st, (o, oo, len) -> apply(code, x, o[0], sa, y, o[1], sb, z, oo, len));
     return Value.ofFloats(out, z);
+  }
+
+  /** Below this many values a fast element-wise pass runs on the caller's thread alone. */
+  private static final int PARALLEL_MIN = 1 << 15;
+
+  /**
+   * True when a tensor of shape {@code b} broadcast to {@code out} repeats whole: {@code b} without
+   * its leading ones is the end of {@code out} (the same shape, a vector along the last axis, a
+   * scalar, a {@code [seq, hidden]} table added to every batch row).
+   */
+  private static boolean trailing(long[] b, long[] out) {
+    int lead = 0;
+    while (lead < b.length && b[lead] == 1) {
+      lead++;
+    }
+    int rest = b.length - lead;
+    if (rest > out.length) {
+      return false;
+    }
+    for (int i = 0; i < rest; i++) {
+      if (b[lead + i] != out[out.length - rest + i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * {@code z = x op y} for {@code x} of {@code n} values and {@code y} repeated over it (its length
+   * divides {@code n}), into an array of the run (every value is written). In a graph run, in
+   * chunks of whole repeats on the engine threads once it is large; outside one (an NDArray
+   * operation of a translator, say) on the calling thread alone, leaving the pools to the models.
+   */
+  private static float[] rowsOf(int code, float[] x, float[] y, int n) {
+    float[] z = ArrayRecycler.floats(n);
+    int len = y.length;
+    if (ArrayRecycler.current() == null) {
+      if (len == n || len == 1) {
+        apply(code, x, 0, 1, y, 0, len == 1 ? 0 : 1, z, 0, n);
+      } else {
+        for (int r = 0; r < n; r += len) {
+          apply(code, x, r, 1, y, 0, 1, z, r, len);
+        }
+      }
+      return z;
+    }
+    if (len == n || len == 1) {
+      // the same shape, or a scalar: contiguous chunks
+      int chunk = 1 << 14;
+      KernelThreads.forEach((n + chunk - 1) / chunk, n >= PARALLEL_MIN ? Long.MAX_VALUE : 0, t -> {
+        int from = t * chunk;
+        apply(code, x, from, 1, y, len == 1 ? 0 : from, len == 1 ? 0 : 1, z, from, Math.min(chunk, n - from));
+      });
+      return z;
+    }
+    int per = Math.max(1, (1 << 14) / len); // whole repeats of y per chunk
+    int rows = n / len;
+    KernelThreads.forEach((rows + per - 1) / per, n >= PARALLEL_MIN ? Long.MAX_VALUE : 0, t -> {
+      for (int r = t * per, end = Math.min(rows, r + per); r < end; r++) {
+        apply(code, x, r * len, 1, y, 0, 1, z, r * len, len);
+      }
+    });
+    return z;
   }
 
   private static void apply(int code, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] z, int zo,
