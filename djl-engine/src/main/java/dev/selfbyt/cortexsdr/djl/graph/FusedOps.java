@@ -20,7 +20,10 @@ final class FusedOps {
   static Ops.Op compile(NodeProto n, int opset) {
     Attrs a = new Attrs(n);
     return switch (n.getOpType()) {
-      case "Gelu" -> in -> Ops.one(gelu(in[0], in.length > 1 ? in[1] : null, false));
+      case "Gelu" -> {
+        boolean both = n.getOutputCount() > 1;
+        yield in -> gelu(in[0], in.length > 1 ? in[1] : null, false, both);
+      }
       case "LayerNorm" -> {
         float eps = a.f("epsilon", 1e-5f);
         boolean both = n.getOutputCount() > 1;
@@ -43,9 +46,15 @@ final class FusedOps {
       }
       case "MatMulBias" -> {
         boolean gelu = a.i("gelu", 0) != 0;
+        boolean both = n.getOutputCount() > 1;
+        boolean plus = a.i("plus", 0) != 0;
         yield in -> {
           Value y = ProductOps.matMul(in[0], in[1], in[2].floats());
-          return Ops.one(gelu ? gelu(y, in.length > 3 ? in[3] : null, true) : y);
+          if (plus) {
+            y = plusProduct(gelu ? gelu(y, in[3], true, false)[0] : y, in[4], in[5]);
+            return Ops.one(y);
+          }
+          return gelu ? gelu(y, in.length > 3 ? in[3] : null, true, both) : Ops.one(y);
         };
       }
       case "MatMulGroup" -> in -> {
@@ -68,20 +77,22 @@ final class FusedOps {
   }
 
   static Value gelu(Value x) {
-    return gelu(x, null, false);
+    return gelu(x, null, false, false)[0];
   }
 
   /**
    * GELU, then (when {@code scale} is not null) {@code Mul} by it: a vector along the last axis is
    * applied to each chunk while it is in cache, any other shape as the {@code Mul} node would;
-   * {@code inPlace}: written over {@code x}, a dense tensor the caller made and no one else reads.
+   * {@code inPlace}: written over {@code x}, a dense tensor the caller made and no one else reads;
+   * {@code both}: the GELU and its scaled copy (two outputs), else the one or the other.
    */
-  static Value gelu(Value x, Value scale, boolean inPlace) {
+  static Value[] gelu(Value x, Value scale, boolean inPlace, boolean both) {
     float[] src = x.floats();
-    float[] dst = inPlace ? src : new float[src.length];
+    float[] dst = inPlace ? src : ArrayRecycler.floats(src.length); // every value written below
     long[] shape = x.shapeRef();
     int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
     float[] s = scale != null && scale.rank() == 1 && scale.size() == cols && cols > 0 ? scale.floats() : null;
+    float[] scaledDst = s == null ? null : both ? ArrayRecycler.floats(src.length) : dst;
     Kernels k = Kernels.get();
     int chunk = cols > 0 && s != null ? Math.max(1, (1 << 14) / cols) * cols : 1 << 14;
     int tasks = (src.length + chunk - 1) / chunk;
@@ -90,11 +101,61 @@ final class FusedOps {
       int len = Math.min(chunk, src.length - from);
       k.gelu(src, from, len, dst, from);
       if (s != null) {
-        scaleRows(dst, from, len, s, dst);
+        scaleRows(dst, from, len, s, scaledDst);
       }
     });
     Value y = Value.ofFloats(shape, dst);
-    return scale != null && s == null ? Arith.binary(Arith.MUL, y, scale) : y;
+    if (scale == null) {
+      return new Value[] {y};
+    }
+    Value ys = s == null ? Arith.binary(Arith.MUL, y, scale) : Value.ofFloats(shape, scaledDst);
+    return both ? new Value[] {y, ys} : new Value[] {ys};
+  }
+
+  /** Channels of the second product up to which {@link #plusProduct} sums it in place itself. */
+  private static final int PLUS_INLINE_MAX = 16;
+
+  /**
+   * {@code y + MatMul(g, r)} as the {@code Add} of the two products computes it, written over {@code
+   * y} (a dense tensor the caller made and no one else reads): for a few channels ({@code r} of
+   * {@code [c, N]}, {@code c} small) each row's product {@code sum_c g[i, c] r[c, :]} is made in a
+   * row buffer and added; otherwise, or when the shapes ask for broadcasting, by the two nodes'
+   * own code.
+   */
+  static Value plusProduct(Value y, Value g, Value r) {
+    long[] ys = y.shapeRef();
+    long[] gs = g.shapeRef();
+    int c = r.rank() == 2 ? (int) r.dim(0) : -1;
+    int n = r.rank() == 2 ? (int) r.dim(1) : -1;
+    boolean inPlace = c > 0 && c <= PLUS_INLINE_MAX && n > 0 && g.isFloating() && y.isFloating()
+        && gs.length == ys.length && gs.length > 0 && gs[gs.length - 1] == c && ys[ys.length - 1] == n
+        && Arrays.equals(Arrays.copyOf(gs, gs.length - 1), Arrays.copyOf(ys, ys.length - 1));
+    if (!inPlace) {
+      return Arith.binary(Arith.ADD, y, ProductOps.matMul(g, r));
+    }
+    float[] dst = y.floats();
+    float[] gv = g.floats();
+    float[] rv = r.floats();
+    int rows = dst.length / n;
+    inRowChunks(rows, dst.length, (r0, r1) -> {
+      float[] side = new float[n];
+      for (int i = r0; i < r1; i++) {
+        float g0 = gv[i * c];
+        for (int j = 0; j < n; j++) {
+          side[j] = g0 * rv[j];
+        }
+        for (int q = 1; q < c; q++) {
+          float gq = gv[i * c + q];
+          for (int j = 0; j < n; j++) {
+            side[j] += gq * rv[q * n + j];
+          }
+        }
+        for (int j = 0, o = i * n; j < n; j++) {
+          dst[o + j] += side[j];
+        }
+      }
+    });
+    return y;
   }
 
   /** {@code dst[i] = src[i] * s[i % s.length]} over {@code len} values from {@code off}, a multiple of rows. */

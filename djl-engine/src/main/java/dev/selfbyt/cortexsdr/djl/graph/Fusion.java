@@ -42,14 +42,16 @@ import java.util.Set;
  * <p>Then a {@code Mul} by a constant vector (the smoothing of a W8A8 export) is folded into the
  * fused {@code LayerNorm}, {@code Gelu} or {@code Attention} (with its {@code Reshape}) that
  * produces its operand: {@code LayerNorm(x, gamma, beta, skip, scale)} gives {@code y} and {@code y
- * * scale} (the second output, or the only one when {@code y} has no other reader), {@code Gelu(x,
- * scale)} and {@code Attention(q, k, v, mask, shape, scale)} the scaled output (with no {@code
+ * * scale} (the second output, or the only one when {@code y} has no other reader), so does {@code
+ * Gelu(x, scale)}, and {@code Attention(q, k, v, mask, shape, scale)} gives the scaled output (with no {@code
  * shape}, when {@code Shape} nodes also read the attention's output, the scale goes by flat index
  * modulo its length, which the {@code Reshape} after it, ending in that constant, makes the Mul's).
  *
  * <p>Last, {@code MatMulBias} nodes that read the same activation (the query, key and value
  * projections) are grouped into one {@code MatMulGroup(x, W1, b1, W2, b2, ...)} with one output
- * per product, run as one job (one quantization of {@code x} for int8 activations).
+ * per product, run as one job (one quantization of {@code x} for int8 activations), and a {@code
+ * MatMulBias} whose output is added to a product with a constant weight takes that product in
+ * ({@code plus=1}, {@link #productSums}).
  */
 final class Fusion {
   static final String DOMAIN = "dev.selfbyt.cortexsdr.fused";
@@ -124,7 +126,68 @@ final class Fusion {
         out.add(n);
       }
     }
-    return groupProducts(geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs), constants);
+    return productSums(groupProducts(geluAfterBias(foldScales(out, constants, graphOutputs), graphOutputs),
+        constants), constants, graphOutputs);
+  }
+
+  /**
+   * {@code Add(MatMulBias(x, W, b, ...), MatMul(g, R))} with a constant 2-D {@code R}, each product
+   * read by nothing but the {@code Add}, becomes {@code MatMulBias(x, W, b, scale?, g, R)} with
+   * {@code plus=1}: the second product is added into the first one's output row by row while it
+   * is in cache, with no tensor of its own and no pass of the {@code Add}. A smoothed int8 export
+   * writes this where it keeps a few outlier channels of a MatMul's input in fp32 ({@code g} their
+   * values, {@code R} their rows of the weight).
+   */
+  private static List<NodeProto> productSums(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
+    Map<String, NodeProto> producer = new HashMap<>();
+    Map<String, Integer> readers = new HashMap<>();
+    for (NodeProto n : nodes) {
+      n.getOutputList().forEach(o -> producer.put(o, n));
+      n.getInputList().stream().distinct().forEach(i -> readers.merge(i, 1, Integer::sum));
+    }
+    Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
+    Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
+    for (NodeProto add : nodes) {
+      if (!add.getDomain().isEmpty() || !add.getOpType().equals("Add") || add.getInputCount() != 2
+          || add.getInput(0).equals(add.getInput(1))) {
+        continue;
+      }
+      for (int i = 0; i < 2; i++) {
+        NodeProto mm = producer.get(add.getInput(i));
+        NodeProto side = producer.get(add.getInput(1 - i));
+        if (mm == null || side == null || !mm.getDomain().equals(DOMAIN) || !mm.getOpType().equals("MatMulBias")
+            || mm.getOutputCount() != 1 || mm.getInputCount() > 4 || new Attrs(mm).i("plus", 0) != 0
+            || !side.getDomain().isEmpty() || !side.getOpType().equals("MatMul") || side.getInputCount() != 2
+            || dropped.containsKey(mm) || dropped.containsKey(side)) {
+          continue;
+        }
+        Value r = constants.get(side.getInput(1));
+        if (r == null || !r.isFloating() || r.rank() != 2 || constants.get(side.getInput(0)) != null
+            || readers.getOrDefault(mm.getOutput(0), 0) != 1 || readers.getOrDefault(side.getOutput(0), 0) != 1
+            || graphOutputs.contains(mm.getOutput(0)) || graphOutputs.contains(side.getOutput(0))) {
+          continue;
+        }
+        NodeProto.Builder b = mm.toBuilder().setOutput(0, add.getOutput(0)).addAttribute(intAttr("plus", 1));
+        while (b.getInputCount() < 4) {
+          b.addInput("");
+        }
+        b.addInput(side.getInput(0)).addInput(side.getInput(1));
+        rewritten.put(add, b.build()); // where the Add was: g and every input of the product are ready there
+        dropped.put(mm, Boolean.TRUE);
+        dropped.put(side, Boolean.TRUE);
+        break;
+      }
+    }
+    if (dropped.isEmpty()) {
+      return nodes;
+    }
+    List<NodeProto> out = new ArrayList<>(nodes.size());
+    for (NodeProto n : nodes) {
+      if (!dropped.containsKey(n)) {
+        out.add(rewritten.getOrDefault(n, n));
+      }
+    }
+    return out;
   }
 
   /**
@@ -213,7 +276,8 @@ final class Fusion {
   /**
    * A fused {@code Gelu} (scaled or not) whose input is a {@code MatMulBias} output read by nothing
    * else becomes that node's epilogue ({@code MatMulBias} with {@code gelu=1}, the scale as a fourth
-   * input): the activation runs in place on the product, with no tensor of its own.
+   * input, and its scaled copy as a second output when it has one): the activation runs in place
+   * on the product, with no tensor of its own.
    */
   private static List<NodeProto> geluAfterBias(List<NodeProto> nodes, Set<String> graphOutputs) {
     Map<String, NodeProto> producer = new HashMap<>();
@@ -238,6 +302,9 @@ final class Fusion {
       if (g.getInputCount() > 1) {
         b.addInput(g.getInput(1));
       }
+      if (g.getOutputCount() > 1) {
+        b.addOutput(g.getOutput(1)); // the scaled copy beside the plain output
+      }
       rewritten.put(mm, b.build());
       dropped.put(g, Boolean.TRUE);
     }
@@ -257,8 +324,9 @@ final class Fusion {
    * The per-channel {@code Mul} by a constant vector that a smoothed (SmoothQuant) export puts
    * before an int8 MatMul, folded into the fused node whose output it scales, so it costs no pass
    * and no tensor of its own: a {@code LayerNorm} gains the scaled copy as a second output (its
-   * plain output still feeds the residual path), a {@code Gelu} scales what it writes, an {@code
-   * Attention} followed by its {@code Reshape} takes the reshape and the scale in. The products
+   * plain output still feeds the residual path), a {@code Gelu} likewise (one output, scaled, when
+   * the {@code Mul} is its only reader), an {@code Attention} followed by its {@code Reshape} takes
+   * the reshape and the scale in. The products
    * are the {@code Mul}'s own (each value rounded to float, then multiplied), so results do not
    * change.
    */
@@ -291,8 +359,15 @@ final class Fusion {
         boolean sole = readers.getOrDefault(y, 0) == 1;
         NodeProto.Builder b = null;
         NodeProto reshape = null;
-        if (p.getDomain().equals(DOMAIN) && p.getOpType().equals("Gelu") && sole) {
-          b = p.toBuilder().addInput(scale).setOutput(0, mul.getOutput(0));
+        if (p.getDomain().equals(DOMAIN) && p.getOpType().equals("Gelu") && p.getInputCount() == 1) {
+          // read by others too (the outlier channels split off a smoothed product): the plain
+          // output stays, the scaled copy is written in the same pass
+          b = p.toBuilder().addInput(scale);
+          if (sole) {
+            b.setOutput(0, mul.getOutput(0));
+          } else {
+            b.addOutput(mul.getOutput(0));
+          }
         } else if (p.getDomain().equals(DOMAIN) && p.getOpType().equals("LayerNorm") && p.getOutputCount() == 1) {
           b = p.toBuilder();
           while (b.getInputCount() < 4) {

@@ -114,6 +114,55 @@ class FusionTest {
     }
   }
 
+  /**
+   * A smoothed int8 export's feed-forward block with an outlier channel split off in fp32: the
+   * GELU's output is read by the smoothing Mul and by a Gather of that channel, and the split-off
+   * product is added after the bias. Fused, no Mul, Add or MatMul of its own remains: the GELU
+   * writes its scaled copy beside its plain output, and the second product takes the split-off one
+   * in; the results are ONNX Runtime's.
+   */
+  @Test
+  void smoothedProductWithAnOutlierChannelRunsAsTwoFusedProducts() throws Exception {
+    input("x", 2, 5, 16);
+    constant("sqrt2", (float) Math.sqrt(2));
+    constant("one", 1f);
+    constant("half", 0.5f);
+    initializer("w1", new long[] {16, 24});
+    initializer("b1", new long[] {24});
+    initializer("smoothing", new long[] {24});
+    initializer("w2", new long[] {24, 8});
+    initializer("b2", new long[] {8});
+    initializer("rows", new long[] {2, 8});
+    g.addInitializer(TensorProto.newBuilder().setName("channels").setDataType(7).addDims(2).addInt64Data(3)
+        .addInt64Data(17));
+    node("MatMul", List.of("x", "w1"), "xw");
+    node("Add", List.of("xw", "b1"), "u");
+    node("Div", List.of("u", "sqrt2"), "a");
+    node("Erf", List.of("a"), "e");
+    node("Add", List.of("e", "one"), "p");
+    node("Mul", List.of("u", "p"), "m");
+    node("Mul", List.of("m", "half"), "gelu");
+    node("Mul", List.of("gelu", "smoothing"), "scaled");
+    node("Gather", List.of("gelu", "channels"), "outliers", List.of(AttributeProto.newBuilder().setName("axis")
+        .setType(AttributeProto.AttributeType.INT).setI(-1).build()));
+    node("MatMul", List.of("scaled", "w2"), "main0");
+    node("Add", List.of("main0", "b2"), "main");
+    node("MatMul", List.of("outliers", "rows"), "side");
+    node("Add", List.of("main", "side"), "y");
+    g.addOutput(ValueInfoProto.newBuilder().setName("y"));
+    ModelProto model = model();
+
+    GraphExecutor fused = new GraphExecutor(model, name -> null, true);
+    List<String> ops = fused.operatorTypes();
+    assertEquals(2, Collections.frequency(ops, FUSED + "MatMulBias"), ops.toString());
+    assertFalse(ops.contains("Mul") || ops.contains("Add") || ops.contains("MatMul") || ops.contains("Erf"),
+        ops.toString());
+    Map<String, Value> in = Map.of("x", random(2, 5, 16));
+    float[] ort = onnxRuntime(model, in).get("y");
+    assertClose(ort, fused.run(in).get("y").floats(), "fused");
+    assertClose(ort, new GraphExecutor(model, name -> null, false).run(in).get("y").floats(), "unfused");
+  }
+
   @Test
   void chainsWhoseMiddleIsReadElsewhereStayAsTheyAre() throws Exception {
     input("x", 3, 8);
