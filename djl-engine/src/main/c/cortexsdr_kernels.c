@@ -47,19 +47,28 @@ static int have_dotprod(void) {
 #undef SUFFIX
 #undef VW
 #undef MR
+#undef BV
+#undef MR_DEEP
+#undef MR_S7
 
 #if defined(__x86_64__)
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define SUFFIX avx2
 #define VW 8
-#define MR 3
+#define MR 6
+#define BV 2
+#define MR_DEEP 3
+#define MR_S7 2
 #define HAVE_AVX2_INT 1
 #include "kernels_impl.h"
 #undef HAVE_AVX2_INT
 #undef SUFFIX
 #undef VW
 #undef MR
+#undef BV
+#undef MR_DEEP
+#undef MR_S7
 #pragma GCC pop_options
 
 #pragma GCC push_options
@@ -73,6 +82,9 @@ static int have_dotprod(void) {
 #undef SUFFIX
 #undef VW
 #undef MR
+#undef BV
+#undef MR_DEEP
+#undef MR_S7
 #pragma GCC pop_options
 
 #pragma GCC push_options

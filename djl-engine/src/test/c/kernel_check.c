@@ -96,11 +96,12 @@ static void check_untouched(Family* f, int isa, const float* y, int m, int nb, i
 }
 
 static void gemm_panel_cases(int isa) {
-  static const int ms[] = {1, 2, 3, 4, 7, 13}, ks[] = {1, 5, 31, 64, 97}, nbs[] = {1, 7, 31, 32};
+  /* m: every tail of 6-, 3- and 12-row blocks; k = 1100: the deep form (past BV_MAX_K) */
+  static const int ms[] = {1, 2, 3, 4, 7, 9, 11, 13}, ks[] = {1, 5, 31, 64, 97, 1100}, nbs[] = {1, 7, 31, 32};
   Family f = {"gemm_panel", 1e-5, 0, 0};
-  for (size_t a = 0; a < 6; a++)
-    for (size_t b = 0; b < 5; b++)
-      for (size_t c = 0; c < 4; c++) {
+  for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
+    for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++)
+      for (size_t c = 0; c < sizeof nbs / sizeof nbs[0]; c++) {
         int m = ms[a], k = ks[b], nb = nbs[c], ldp = (a + b) & 1 ? 32 : 40, ldy = nb + 3 + (int)a;
         int withBias = (a + c) & 1;
         float* x = malloc(sizeof(float) * (size_t)m * k);
