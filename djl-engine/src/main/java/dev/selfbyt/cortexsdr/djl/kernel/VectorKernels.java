@@ -13,6 +13,8 @@ final class VectorKernels extends Kernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int L = S.length();
   private static final int PANEL = QuantMatrix.PANEL;
+  /** 512-bit vectors (AVX-512: 32 registers) take the 12- and 8-row blocks; narrower ones 6 rows. */
+  private static final boolean WIDE = S.vectorBitSize() >= 512;
   /** As many bytes as {@link #S} has floats. */
   private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class,
       jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, S.length() * 8)));
@@ -35,13 +37,17 @@ final class VectorKernels extends Kernels {
     int j = 0;
     for (; j + 2 * L <= nb; j += 2 * L) {
       int i = 0;
-      if (ldp == PANEL) {
+      if (ldp == PANEL && WIDE) {
         // the engine's products hand in packed panels: the large register blocks
         for (; i + 11 < m; i += 12) {
           block12x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy, bias, bOff + j);
         }
         for (; i + 7 < m; i += 8) {
           block8x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy, bias, bOff + j);
+        }
+      } else if (ldp == PANEL) {
+        for (; i + 5 < m; i += 6) {
+          block6x2(x, xOff + i * k, k, p, pOff + j, y, yOff + i * ldy + j, ldy, bias, bOff + j);
         }
       }
       for (; i + 3 < m; i += 4) {
@@ -159,6 +165,54 @@ final class VectorKernels extends Kernels {
     c101.intoArray(y, y0 + 10 * ldy + L);
     c110.intoArray(y, y0 + 11 * ldy);
     c111.intoArray(y, y0 + 11 * ldy + L);
+  }
+
+  /**
+   * Six rows by two vectors of a packed panel: the 12 accumulators, two panel vectors and a
+   * broadcast fit the 16 registers of AVX2, where the 24 of {@link #block12x2} cannot.
+   */
+  private static void block6x2(float[] x, int x0, int k, float[] p, int p0, float[] y, int y0, int ldy,
+      float[] bias, int bo) {
+    FloatVector z0 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo);
+    FloatVector z1 = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, bo + L);
+    FloatVector c00 = z0, c01 = z1, c10 = z0, c11 = z1, c20 = z0, c21 = z1;
+    FloatVector c30 = z0, c31 = z1, c40 = z0, c41 = z1, c50 = z0, c51 = z1;
+    for (int kk = 0, pk = p0; kk < k; kk++, pk += PANEL) {
+      FloatVector b0 = FloatVector.fromArray(S, p, pk);
+      FloatVector b1 = FloatVector.fromArray(S, p, pk + L);
+      int xi = x0 + kk;
+      FloatVector a = FloatVector.broadcast(S, x[xi]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, x[xi += k]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, x[xi += k]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, x[xi += k]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      a = FloatVector.broadcast(S, x[xi += k]);
+      c40 = a.fma(b0, c40);
+      c41 = a.fma(b1, c41);
+      a = FloatVector.broadcast(S, x[xi + k]);
+      c50 = a.fma(b0, c50);
+      c51 = a.fma(b1, c51);
+    }
+    int yy = y0;
+    c00.intoArray(y, yy);
+    c01.intoArray(y, yy + L);
+    c10.intoArray(y, yy += ldy);
+    c11.intoArray(y, yy + L);
+    c20.intoArray(y, yy += ldy);
+    c21.intoArray(y, yy + L);
+    c30.intoArray(y, yy += ldy);
+    c31.intoArray(y, yy + L);
+    c40.intoArray(y, yy += ldy);
+    c41.intoArray(y, yy + L);
+    c50.intoArray(y, yy += ldy);
+    c51.intoArray(y, yy + L);
   }
 
   /** Eight rows by two vectors of a packed panel, for what is left of twelve-row blocks. */
