@@ -304,8 +304,8 @@ final class ShapeOps {
     QuantMatrix q = data.quantized();
     TensorInfo st = data.storedInfo();
     if (q != null && ax == 0 && st.inner() == 1 && q.rows() == n && q.cols() == inner) {
-      // rows of a quantized table: decode only the rows asked for
-      float[] f = new float[idx.length * inner];
+      // rows of a quantized table: decode only the rows asked for (each written whole: an array of the run)
+      float[] f = ArrayRecycler.floats(idx.length * inner);
       for (int i = 0; i < idx.length; i++) {
         q.decodeRow(rowsAt[i], f, i * inner);
       }

@@ -519,8 +519,29 @@ public final class QuantMatrix implements WeightRows {
     }
   }
 
+  /**
+   * Codes of any width up to 8 (least significant bit first, as {@link PackedCodes} packs them):
+   * eight at a time from the {@code bits} bytes that hold them, read as one little-endian word.
+   */
   private void decodeBits(int base, int start, int end, float s, float z, float[] dst, int off) {
-    for (int i = start; i < end; i++) {
+    int i = start;
+    if (bits <= 8) {
+      for (; i < end && (i & 7) != 0; i++) {
+        dst[off + i] = (PackedCodes.get(packed, base, i, bits) - z) * s;
+      }
+      int mask = (1 << bits) - 1;
+      for (; i + 8 <= end; i += 8) {
+        int p = base + (i >> 3) * bits;
+        long w = 0;
+        for (int b = 0; b < bits; b++) {
+          w |= (packed[p + b] & 0xffL) << (8 * b);
+        }
+        for (int q = 0; q < 8; q++) {
+          dst[off + i + q] = (((int) (w >>> (q * bits)) & mask) - z) * s;
+        }
+      }
+    }
+    for (; i < end; i++) {
       dst[off + i] = (PackedCodes.get(packed, base, i, bits) - z) * s;
     }
   }

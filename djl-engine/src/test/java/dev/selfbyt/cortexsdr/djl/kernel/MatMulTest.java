@@ -75,6 +75,10 @@ class MatMulTest {
         q.decodeRow(r, row, 0);
         panels.decodeRow(r, rowP, 0);
         assertArrayEquals(row, rowP, codec.describe() + " row " + r);
+        for (int i = 0; i < k; i++) { // fiber r is column r of the [k, n] weight
+          float v = decoded[i * n + r];
+          assertEquals(v, row[i], 1e-6 * (1 + Math.abs(v)), codec.describe() + " row " + r + " at " + i);
+        }
       }
       if (n % QuantMatrix.PANEL == 0 && k % 2 == 0) { // odd k: 4-bit rows pad their last byte, panels do not
         assertEquals(q.residentBytes(), panels.residentBytes(), "the panel layout holds the same bytes");
