@@ -99,6 +99,22 @@ int main(int argc, char** argv) {
           printf("gemm_quant%d  %-8s m=%d k=%d n=%d: %8.1f us %6.0f GFLOP/s\n", bits, NAMES[isa], m, k, n, t * 1e6,
                  flop / t / 1e9);
         }
+        {
+          /* int4's default layout: asymmetric, blocks of 32 along k, a zero point per block */
+          int g32 = (k + 31) / 32;
+          float* sc32 = malloc(sizeof(float) * (size_t)panels * g32 * PANEL);
+          uint8_t* z32 = malloc((size_t)panels * g32 * PANEL);
+          for (int i = 0; i < panels * g32 * PANEL; i++) {
+            sc32[i] = 0.01f;
+            z32[i] = (uint8_t)(i % 16);
+          }
+          t = BEST(30, DISPATCH(isa, gemm_quant, x, m, k, codes, 4, sc32, z32, 0.f, 32, g32, 0, panels, n, y, n,
+                                NULL, buf, panels));
+          printf("gemm_q4a32   %-8s m=%d k=%d n=%d: %8.1f us %6.0f GFLOP/s\n", NAMES[isa], m, k, n, t * 1e6,
+                 flop / t / 1e9);
+          free(sc32);
+          free(z32);
+        }
         float params[2];
         t = BEST(30, DISPATCH(isa, quantize_u8, x, m, k, k, xq, params));
         printf("quantize_u8  %-8s m=%d k=%d:       %8.1f us\n", NAMES[isa], m, k, t * 1e6);
