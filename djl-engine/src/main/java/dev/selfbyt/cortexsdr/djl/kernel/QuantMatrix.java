@@ -206,6 +206,8 @@ public final class QuantMatrix implements WeightRows {
    * take the conversion form (not measured here: only JDK 17 and 25 were at hand).
    */
   static final boolean CONVERSIONS_VECTORIZE = Runtime.version().feature() >= 21;
+  /** Per-thread room for the codes of one group or row ({@link #decodeBits}). */
+  private static final ThreadLocal<byte[]> CODE_BUFFER = ThreadLocal.withInitial(() -> new byte[1024]);
   /** The float of every 8-bit code read as {@code q - 128}: a load instead of a scalar conversion. */
   private static final float[] CODE_FLOAT = new float[256];
   /** Both nibbles of every byte as floats, low then high: {@code [2 * b]}, {@code [2 * b + 1]}. */
@@ -520,29 +522,23 @@ public final class QuantMatrix implements WeightRows {
   }
 
   /**
-   * Codes of any width up to 8 (least significant bit first, as {@link PackedCodes} packs them):
-   * eight at a time from the {@code bits} bytes that hold them, read as one little-endian word.
+   * Codes of widths other than 4 and 8: a run that starts on a byte is unpacked by {@link
+   * PackedCodes#unpack} (one pass over its bytes) into a buffer, then scaled; an unaligned start
+   * reads code by code.
    */
   private void decodeBits(int base, int start, int end, float s, float z, float[] dst, int off) {
-    int i = start;
-    if (bits <= 8) {
-      for (; i < end && (i & 7) != 0; i++) {
+    if (((long) start * bits & 7) != 0) {
+      for (int i = start; i < end; i++) {
         dst[off + i] = (PackedCodes.get(packed, base, i, bits) - z) * s;
       }
-      int mask = (1 << bits) - 1;
-      for (; i + 8 <= end; i += 8) {
-        int p = base + (i >> 3) * bits;
-        long w = 0;
-        for (int b = 0; b < bits; b++) {
-          w |= (packed[p + b] & 0xffL) << (8 * b);
-        }
-        for (int q = 0; q < 8; q++) {
-          dst[off + i + q] = (((int) (w >>> (q * bits)) & mask) - z) * s;
-        }
-      }
+      return;
     }
-    for (; i < end; i++) {
-      dst[off + i] = (PackedCodes.get(packed, base, i, bits) - z) * s;
+    int n = end - start;
+    byte[] codes = n <= 1024 ? CODE_BUFFER.get() : new byte[n];
+    PackedCodes.unpack(packed, base + (int) ((long) start * bits >>> 3), n, bits, codes, 0);
+    for (int i = 0; i < n; i++) {
+      dst[off + start + i] = ((codes[i] & 0xff) - z) * s;
     }
   }
+
 }
