@@ -294,122 +294,122 @@ public class CaiNDArray extends CaiNDArrayOperators {
 
   @Override
   public NDArray add(Number n) {
-    return wrap(ValueOps.binary("Add", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.ADD, value(), scalar(n)));
   }
 
   @Override
   public NDArray add(NDArray other) {
-    return result(ValueOps.binary("Add", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.ADD, value(), other(other)), other);
   }
 
   @Override
   public NDArray sub(Number n) {
-    return wrap(ValueOps.binary("Sub", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.SUB, value(), scalar(n)));
   }
 
   @Override
   public NDArray sub(NDArray other) {
-    return result(ValueOps.binary("Sub", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.SUB, value(), other(other)), other);
   }
 
   @Override
   public NDArray mul(Number n) {
-    return wrap(ValueOps.binary("Mul", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.MUL, value(), scalar(n)));
   }
 
   @Override
   public NDArray mul(NDArray other) {
-    return result(ValueOps.binary("Mul", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.MUL, value(), other(other)), other);
   }
 
   @Override
   public NDArray div(Number n) {
-    return wrap(ValueOps.binary("Div", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.DIV, value(), scalar(n)));
   }
 
   @Override
   public NDArray div(NDArray other) {
-    return result(ValueOps.binary("Div", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.DIV, value(), other(other)), other);
   }
 
   @Override
   public NDArray pow(Number n) {
-    return wrap(ValueOps.binary("Pow", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.POW, value(), scalar(n)));
   }
 
   @Override
   public NDArray pow(NDArray other) {
-    return result(ValueOps.binary("Pow", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.POW, value(), other(other)), other);
   }
 
   @Override
   public NDArray maximum(NDArray other) {
-    return result(ValueOps.binary("Max", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.MAX, value(), other(other)), other);
   }
 
   @Override
   public NDArray minimum(NDArray other) {
-    return result(ValueOps.binary("Min", value(), other(other)), other);
+    return result(ValueOps.binary(ValueOps.Binary.MIN, value(), other(other)), other);
   }
 
   @Override
   public NDArray maximum(Number n) {
-    return wrap(ValueOps.binary("Max", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.MAX, value(), scalar(n)));
   }
 
   @Override
   public NDArray minimum(Number n) {
-    return wrap(ValueOps.binary("Min", value(), scalar(n)));
+    return wrap(ValueOps.binary(ValueOps.Binary.MIN, value(), scalar(n)));
   }
 
   @Override
   public NDArray neq(NDArray other) {
-    return wrap(ValueOps.compare("!=", value(), other(other)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.NOT_EQUAL, value(), other(other)));
   }
 
   @Override
   public NDArray neq(Number n) {
-    return wrap(ValueOps.compare("!=", value(), scalar(n)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.NOT_EQUAL, value(), scalar(n)));
   }
 
   @Override
   public NDArray gt(NDArray other) {
-    return wrap(ValueOps.compare(">", value(), other(other)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.GREATER, value(), other(other)));
   }
 
   @Override
   public NDArray gt(Number n) {
-    return wrap(ValueOps.compare(">", value(), scalar(n)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.GREATER, value(), scalar(n)));
   }
 
   @Override
   public NDArray gte(NDArray other) {
-    return wrap(ValueOps.compare(">=", value(), other(other)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.GREATER_OR_EQUAL, value(), other(other)));
   }
 
   @Override
   public NDArray gte(Number n) {
-    return wrap(ValueOps.compare(">=", value(), scalar(n)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.GREATER_OR_EQUAL, value(), scalar(n)));
   }
 
   @Override
   public NDArray lt(NDArray other) {
-    return wrap(ValueOps.compare("<", value(), other(other)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.LESS, value(), other(other)));
   }
 
   @Override
   public NDArray lt(Number n) {
-    return wrap(ValueOps.compare("<", value(), scalar(n)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.LESS, value(), scalar(n)));
   }
 
   @Override
   public NDArray lte(NDArray other) {
-    return wrap(ValueOps.compare("<=", value(), other(other)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.LESS_OR_EQUAL, value(), other(other)));
   }
 
   @Override
   public NDArray lte(Number n) {
-    return wrap(ValueOps.compare("<=", value(), scalar(n)));
+    return wrap(ValueOps.compare(ValueOps.Comparison.LESS_OR_EQUAL, value(), scalar(n)));
   }
 
   /** PyTorch-style gather (ONNX GatherElements): the output has {@code index}'s shape. */
@@ -430,37 +430,37 @@ public class CaiNDArray extends CaiNDArrayOperators {
 
   @Override
   public NDArray sqrt() {
-    return wrap(ValueOps.unary("Sqrt", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.SQRT, value()));
   }
 
   @Override
   public NDArray exp() {
-    return wrap(ValueOps.unary("Exp", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.EXP, value()));
   }
 
   @Override
   public NDArray log() {
-    return wrap(ValueOps.unary("Log", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.LOG, value()));
   }
 
   @Override
   public NDArray neg() {
-    return wrap(ValueOps.unary("Neg", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.NEG, value()));
   }
 
   @Override
   public NDArray abs() {
-    return wrap(ValueOps.unary("Abs", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.ABS, value()));
   }
 
   @Override
   public NDArray erf() {
-    return wrap(ValueOps.unary("Erf", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.ERF, value()));
   }
 
   @Override
   public NDArray tanh() {
-    return wrap(ValueOps.unary("Tanh", value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.TANH, value()));
   }
 
   @Override
@@ -498,11 +498,11 @@ public class CaiNDArray extends CaiNDArrayOperators {
   public NDArray normalize(double exponent, long dim, double eps) {
     Value v = value();
     int ax = (int) (dim < 0 ? dim + v.rank() : dim);
-    Value p = ValueOps.binary("Pow", ValueOps.unary("Abs", v), Value.ofFloats(new long[0], new float[] {(float) exponent}));
-    Value norm = ValueOps.binary("Pow", ValueOps.reduce(p, new long[] {ax}, true, false),
+    Value p = ValueOps.binary(ValueOps.Binary.POW, ValueOps.unary(ValueOps.Unary.ABS, v), Value.ofFloats(new long[0], new float[] {(float) exponent}));
+    Value norm = ValueOps.binary(ValueOps.Binary.POW, ValueOps.reduce(p, new long[] {ax}, true, false),
         Value.ofFloats(new long[0], new float[] {(float) (1 / exponent)}));
-    norm = ValueOps.binary("Max", norm, Value.ofFloats(new long[0], new float[] {(float) eps}));
-    return wrap(ValueOps.binary("Div", v, norm));
+    norm = ValueOps.binary(ValueOps.Binary.MAX, norm, Value.ofFloats(new long[0], new float[] {(float) eps}));
+    return wrap(ValueOps.binary(ValueOps.Binary.DIV, v, norm));
   }
 
   /** In double ({@link ElementWise#softmax}): DJL's fill-mask and classification translators take it over whole vocabularies. */

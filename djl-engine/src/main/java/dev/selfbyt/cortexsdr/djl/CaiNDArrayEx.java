@@ -74,17 +74,17 @@ final class CaiNDArrayEx implements NDArrayEx {
 
   @Override
   public NDArray relu() {
-    return wrap(ValueOps.unary("Relu", array.value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.RELU, array.value()));
   }
 
   @Override
   public NDArray sigmoid() {
-    return wrap(ValueOps.unary("Sigmoid", array.value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.SIGMOID, array.value()));
   }
 
   @Override
   public NDArray tanh() {
-    return wrap(ValueOps.unary("Tanh", array.value()));
+    return wrap(ValueOps.unary(ValueOps.Unary.TANH, array.value()));
   }
 
   @Override
@@ -316,7 +316,7 @@ final class CaiNDArrayEx implements NDArrayEx {
 
   @Override
   public NDArray rdivi(NDArray b) {
-    return wrap(ValueOps.binary("Div", v(b), array.value()));
+    return wrap(ValueOps.binary(ValueOps.Binary.DIV, v(b), array.value()));
   }
 
   @Override
@@ -326,7 +326,7 @@ final class CaiNDArrayEx implements NDArrayEx {
 
   @Override
   public NDArray rpowi(Number n) {
-    return wrap(ValueOps.binary("Pow", Value.ofFloats(new long[0], new float[] {n.floatValue()}), array.value()));
+    return wrap(ValueOps.binary(ValueOps.Binary.POW, Value.ofFloats(new long[0], new float[] {n.floatValue()}), array.value()));
   }
 
   // ---- training and image operators: the alternative engine ----

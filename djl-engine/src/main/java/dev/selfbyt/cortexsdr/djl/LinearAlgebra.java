@@ -161,7 +161,7 @@ final class LinearAlgebra {
       long[] all = new long[] {a};
       Value hi = ValueOps.slice(cur, new long[] {1}, new long[] {len}, all, null);
       Value lo = ValueOps.slice(cur, new long[] {0}, new long[] {len - 1}, all, null);
-      cur = ValueOps.binary("Sub", hi, lo);
+      cur = ValueOps.binary(ValueOps.Binary.SUB, hi, lo);
     }
     return cur;
   }

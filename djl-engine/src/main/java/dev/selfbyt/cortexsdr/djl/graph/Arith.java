@@ -1,46 +1,17 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import dev.selfbyt.cortexsdr.core.tensor.DType;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Binary;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Comparison;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Unary;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 
 /** Element-wise operators with broadcasting, on floats or (for shape arithmetic) on longs. */
 final class Arith {
-  static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6;
-  static final int SQRT = 0, ERF = 1, RELU = 2, TANH = 3, SIGMOID = 4, NEG = 5, EXP = 6, LOG = 7, ABS = 8, RECIP = 9;
-
   private Arith() {}
 
-  static int code(String op) {
-    return switch (op) {
-      case "Add" -> ADD;
-      case "Sub" -> SUB;
-      case "Mul" -> MUL;
-      case "Div" -> DIV;
-      case "Pow" -> POW;
-      case "Max" -> MAX;
-      case "Min" -> MIN;
-      default -> throw new IllegalArgumentException(op);
-    };
-  }
-
-  static int unaryCode(String op) {
-    return switch (op) {
-      case "Sqrt" -> SQRT;
-      case "Erf" -> ERF;
-      case "Relu" -> RELU;
-      case "Tanh" -> TANH;
-      case "Sigmoid" -> SIGMOID;
-      case "Neg" -> NEG;
-      case "Exp" -> EXP;
-      case "Log" -> LOG;
-      case "Abs" -> ABS;
-      case "Reciprocal" -> RECIP;
-      default -> throw new IllegalArgumentException(op);
-    };
-  }
-
-  static Value binary(int code, Value a, Value b) {
+  static Value binary(Binary code, Value a, Value b) {
     long[] out = Broadcast.shape(a.shapeRef(), b.shapeRef());
     if (!a.isFloating() && !b.isFloating()) {
       return binaryLongs(code, a, b, out);
@@ -48,7 +19,7 @@ final class Arith {
     float[] x = a.floats();
     float[] y = b.floats();
     float[] z = new float[Broadcast.size(out)];
-    if (code == POW && y.length == 1 && (y[0] == 2f || y[0] == 0.5f)) {
+    if (code == Binary.POW && y.length == 1 && (y[0] == 2f || y[0] == 0.5f)) {
       float[] xs = Broadcast.expand(x, a.shapeRef(), out);
       boolean square = y[0] == 2f;
       for (int i = 0; i < z.length; i++) {
@@ -56,7 +27,7 @@ final class Arith {
       }
       return Value.ofFloats(out, z);
     }
-    if (code <= DIV && x.length == z.length && y.length > 0 && z.length % y.length == 0
+    if (code.basic() && x.length == z.length && y.length > 0 && z.length % y.length == 0
         && trailing(b.shapeRef(), out)) {
       return Value.ofFloats(out, rowsOf(code, x, y, z.length));
     }
@@ -98,7 +69,7 @@ final class Arith {
    * chunks of whole repeats on the engine threads once it is large; outside one (an NDArray
    * operation of a translator, say) on the calling thread alone, leaving the pools to the models.
    */
-  private static float[] rowsOf(int code, float[] x, float[] y, int n) {
+  private static float[] rowsOf(Binary code, float[] x, float[] y, int n) {
     float[] z = ArrayRecycler.floats(n);
     int len = y.length;
     if (ArrayRecycler.current() == null) {
@@ -130,9 +101,9 @@ final class Arith {
     return z;
   }
 
-  private static void apply(int code, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] z, int zo,
+  private static void apply(Binary code, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] z, int zo,
       int len) {
-    if (xs == 1 && ys == 1 && code <= DIV) {
+    if (xs == 1 && ys == 1 && code.basic()) {
       // contiguous operands: plain loops the JIT vectorizes
       switch (code) {
         case ADD -> {
@@ -158,7 +129,7 @@ final class Arith {
       }
       return;
     }
-    if (xs == 1 && ys == 0 && code <= DIV) {
+    if (xs == 1 && ys == 0 && code.basic()) {
       float b = y[yo];
       switch (code) {
         case ADD -> {
@@ -223,7 +194,7 @@ final class Arith {
     }
   }
 
-  private static Value binaryLongs(int code, Value a, Value b, long[] out) {
+  private static Value binaryLongs(Binary code, Value a, Value b, long[] out) {
     long[] x = Broadcast.expand(a.longs(), a.shapeRef(), out);
     long[] y = Broadcast.expand(b.longs(), b.shapeRef(), out);
     long[] z = new long[x.length];
@@ -240,19 +211,19 @@ final class Arith {
         }
         case POW -> (long) Math.pow(x[i], y[i]);
         case MAX -> Math.max(x[i], y[i]);
-        default -> Math.min(x[i], y[i]);
+        case MIN -> Math.min(x[i], y[i]);
       };
     }
     DType t = a.dtype() == DType.BOOL ? b.dtype() : a.dtype();
     return Value.ofLongs(t, out, z);
   }
 
-  static Value unary(int code, Value a) {
-    if (!a.isFloating() && (code == NEG || code == ABS || code == RELU)) {
+  static Value unary(Unary code, Value a) {
+    if (!a.isFloating() && (code == Unary.NEG || code == Unary.ABS || code == Unary.RELU)) {
       long[] x = a.longs();
       long[] z = new long[x.length];
       for (int i = 0; i < z.length; i++) {
-        z[i] = code == NEG ? -x[i] : code == ABS ? Math.abs(x[i]) : Math.max(0, x[i]);
+        z[i] = code == Unary.NEG ? -x[i] : code == Unary.ABS ? Math.abs(x[i]) : Math.max(0, x[i]);
       }
       return Value.ofLongs(a.dtype(), a.shapeRef(), z);
     }
@@ -318,25 +289,12 @@ final class Arith {
     return Kernels.erf(x);
   }
 
-  static final int EQ = 0, NE = 1, GT = 2, GE = 3, LT = 4, LE = 5;
-
-  static int compareCode(String op) {
-    return switch (op) {
-      case "Equal" -> EQ;
-      case "Greater" -> GT;
-      case "GreaterOrEqual" -> GE;
-      case "Less" -> LT;
-      case "LessOrEqual" -> LE;
-      default -> throw new IllegalArgumentException("not a comparison: " + op);
-    };
-  }
-
   static Value equal(Value a, Value b) {
-    return compare(EQ, a, b);
+    return compare(Comparison.EQUAL, a, b);
   }
 
   /** Element-wise comparison (broadcast) as a BOOL tensor of 0/1. */
-  static Value compare(int code, Value a, Value b) {
+  static Value compare(Comparison code, Value a, Value b) {
     long[] out = Broadcast.shape(a.shapeRef(), b.shapeRef());
     long[] z = new long[Broadcast.size(out)];
     if (a.isFloating() || b.isFloating()) {
@@ -355,17 +313,17 @@ final class Arith {
     return Value.ofLongs(DType.BOOL, out, z);
   }
 
-  private static boolean test(int code, int cmp, boolean eq, boolean nan) {
+  private static boolean test(Comparison code, int cmp, boolean eq, boolean nan) {
     if (nan) {
-      return code == NE; // every comparison with NaN is false, except "not equal"
+      return code == Comparison.NOT_EQUAL; // every comparison with NaN is false, except "not equal"
     }
     return switch (code) {
-      case EQ -> eq;
-      case NE -> !eq;
-      case GT -> cmp > 0 && !eq;
-      case GE -> cmp >= 0 || eq;
-      case LT -> cmp < 0 && !eq;
-      default -> cmp <= 0 || eq;
+      case EQUAL -> eq;
+      case NOT_EQUAL -> !eq;
+      case GREATER -> cmp > 0 && !eq;
+      case GREATER_OR_EQUAL -> cmp >= 0 || eq;
+      case LESS -> cmp < 0 && !eq;
+      case LESS_OR_EQUAL -> cmp <= 0 || eq;
     };
   }
 

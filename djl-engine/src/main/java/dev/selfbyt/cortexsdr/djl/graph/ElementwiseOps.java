@@ -1,6 +1,9 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Binary;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Comparison;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Unary;
 import java.util.Map;
 
 /**
@@ -14,20 +17,19 @@ final class ElementwiseOps {
   private ElementwiseOps() {}
 
   static void register(Map<String, Ops.Factory> ops) {
-    for (String name : new String[] {"Add", "Sub", "Mul", "Div", "Pow"}) {
-      int code = Arith.code(name);
-      ops.put(name, (a, n, o) -> in -> Ops.one(Arith.binary(code, in[0], in[1])));
+    for (Binary op : new Binary[] {Binary.ADD, Binary.SUB, Binary.MUL, Binary.DIV, Binary.POW}) {
+      ops.put(op.onnxName(), (a, n, o) -> in -> Ops.one(Arith.binary(op, in[0], in[1])));
     }
     // variadic: every input, broadcast together
-    ops.put("Max", (a, n, o) -> in -> Ops.one(fold(Arith.MAX, in)));
-    ops.put("Min", (a, n, o) -> in -> Ops.one(fold(Arith.MIN, in)));
-    ops.put("Sum", (a, n, o) -> in -> Ops.one(fold(Arith.ADD, in)));
+    ops.put("Max", (a, n, o) -> in -> Ops.one(fold(Binary.MAX, in)));
+    ops.put("Min", (a, n, o) -> in -> Ops.one(fold(Binary.MIN, in)));
+    ops.put("Sum", (a, n, o) -> in -> Ops.one(fold(Binary.ADD, in)));
     ops.put("Mean", (a, n, o) -> in -> {
       int count = 0;
       for (Value v : in) {
         count += v == null ? 0 : 1;
       }
-      return Ops.one(Arith.binary(Arith.DIV, fold(Arith.ADD, in), Value.ofFloats(new long[0],
+      return Ops.one(Arith.binary(Binary.DIV, fold(Binary.ADD, in), Value.ofFloats(new long[0],
           new float[] {count})));
     });
     ops.put("Floor", (a, n, o) -> in -> Ops.one(map(in[0], x -> (float) Math.floor(x))));
@@ -55,15 +57,14 @@ final class ElementwiseOps {
         return out;
       };
     });
-    for (String name : new String[] {"Sqrt", "Erf", "Relu", "Tanh", "Sigmoid", "Neg", "Exp", "Log", "Abs",
-        "Reciprocal"}) {
-      int code = Arith.unaryCode(name);
-      ops.put(name, (a, n, o) -> in -> Ops.one(Arith.unary(code, in[0])));
+    for (Unary op : Unary.values()) {
+      ops.put(op.onnxName(), (a, n, o) -> in -> Ops.one(Arith.unary(op, in[0])));
     }
     ops.put("Identity", (a, n, o) -> in -> Ops.one(in[0]));
-    for (String name : new String[] {"Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual"}) {
-      int code = Arith.compareCode(name);
-      ops.put(name, (a, n, o) -> in -> Ops.one(Arith.compare(code, in[0], in[1])));
+    for (Comparison op : Comparison.values()) {
+      if (op.onnxName() != null) {
+        ops.put(op.onnxName(), (a, n, o) -> in -> Ops.one(Arith.compare(op, in[0], in[1])));
+      }
     }
     ops.put("Where", (a, n, o) -> in -> Ops.one(Arith.where(in[0], in[1], in[2])));
     ops.put("Clip", ElementwiseOps::clip);
@@ -168,7 +169,7 @@ final class ElementwiseOps {
     return Value.ofFloats(x.shapeRef(), dst);
   }
 
-  private static Value fold(int code, Value[] in) {
+  private static Value fold(Binary code, Value[] in) {
     Value acc = null;
     for (Value v : in) {
       if (v != null) {

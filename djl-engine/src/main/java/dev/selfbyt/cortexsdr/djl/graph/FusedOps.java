@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.djl.graph;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Binary;
 import dev.selfbyt.cortexsdr.djl.kernel.FusedKernels;
 import dev.selfbyt.cortexsdr.djl.kernel.KernelThreads;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
@@ -108,7 +109,7 @@ final class FusedOps {
     if (scale == null) {
       return new Value[] {y};
     }
-    Value ys = s == null ? Arith.binary(Arith.MUL, y, scale) : Value.ofFloats(shape, scaledDst);
+    Value ys = s == null ? Arith.binary(Binary.MUL, y, scale) : Value.ofFloats(shape, scaledDst);
     return both ? new Value[] {y, ys} : new Value[] {ys};
   }
 
@@ -131,7 +132,7 @@ final class FusedOps {
         && gs.length == ys.length && gs.length > 0 && gs[gs.length - 1] == c && ys[ys.length - 1] == n
         && Arrays.equals(Arrays.copyOf(gs, gs.length - 1), Arrays.copyOf(ys, ys.length - 1));
     if (!inPlace) {
-      return Arith.binary(Arith.ADD, y, ProductOps.matMul(g, r));
+      return Arith.binary(Binary.ADD, y, ProductOps.matMul(g, r));
     }
     float[] dst = y.floats();
     float[] gv = g.floats();
@@ -197,7 +198,7 @@ final class FusedOps {
     long[] shape = y.shapeRef();
     int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
     if (scale.rank() != 1 || scale.size() != cols || cols == 0 || !y.isFloating()) {
-      return Arith.binary(Arith.MUL, y, scale);
+      return Arith.binary(Binary.MUL, y, scale);
     }
     float[] src = y.floats();
     float[] dst = inPlace ? src : ArrayRecycler.floats(src.length); // every value written below
@@ -215,7 +216,7 @@ final class FusedOps {
     int cols = shape.length == 0 ? 1 : (int) shape[shape.length - 1];
     boolean fused = skip == null || Arrays.equals(shape, skip.shapeRef()) && x.isFloating() && skip.isFloating()
         && shape.length > 0;
-    Value sum = fused ? x : Arith.binary(Arith.ADD, x, skip);
+    Value sum = fused ? x : Arith.binary(Binary.ADD, x, skip);
     float[] s = scale != null && scale.rank() == 1 && scale.size() == cols && cols > 0 ? scale.floats() : null;
     if (scale != null && s == null || !fused) {
       Value y = layerNorm(sum, fused ? skip : null, gamma, beta, null, eps, false)[0];
@@ -293,9 +294,9 @@ final class FusedOps {
     if (s.length == 0 || ax != s.length - 1 || !Arrays.equals(out, s)) {
       // outside the fused form: the original nodes' operators
       Value t = scale == 1f ? scores
-          : Arith.binary(Arith.MUL, scores, Value.ofFloats(new long[0], new float[] {scale}));
+          : Arith.binary(Binary.MUL, scores, Value.ofFloats(new long[0], new float[] {scale}));
       if (mask != null) {
-        t = Arith.binary(Arith.ADD, t, mask);
+        t = Arith.binary(Binary.ADD, t, mask);
       }
       return NormOps.softmax(t, axis, flattenFromAxis);
     }

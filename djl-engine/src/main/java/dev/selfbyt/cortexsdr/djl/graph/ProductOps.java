@@ -2,6 +2,7 @@ package dev.selfbyt.cortexsdr.djl.graph;
 
 import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
+import dev.selfbyt.cortexsdr.djl.graph.ValueOps.Binary;
 import dev.selfbyt.cortexsdr.djl.kernel.DenseRows;
 import dev.selfbyt.cortexsdr.djl.kernel.Kernels;
 import dev.selfbyt.cortexsdr.djl.kernel.MatMul;
@@ -223,7 +224,7 @@ final class ProductOps {
     long[] out = xs.clone();
     out[out.length - 1] = n;
     Value r = Value.ofFloats(out, y);
-    return bias == null ? r : Arith.binary(Arith.ADD, r, bias);
+    return bias == null ? r : Arith.binary(Binary.ADD, r, bias);
   }
 
   private static Ops.Op gemm(Attrs at, NodeProto node, int opset) {
@@ -251,8 +252,8 @@ final class ProductOps {
       }
       Value out = Value.ofFloats(new long[] {m, n}, y);
       if (in.length > 2 && in[2] != null) {
-        Value c = beta == 1f ? in[2] : Arith.binary(Arith.MUL, in[2], Value.ofFloats(new long[0], new float[] {beta}));
-        out = Arith.binary(Arith.ADD, out, c);
+        Value c = beta == 1f ? in[2] : Arith.binary(Binary.MUL, in[2], Value.ofFloats(new long[0], new float[] {beta}));
+        out = Arith.binary(Binary.ADD, out, c);
       }
       return Ops.one(out);
     };

@@ -9,32 +9,76 @@ import dev.selfbyt.cortexsdr.core.tensor.DType;
 public final class ValueOps {
   private ValueOps() {}
 
-  /** {@code "Add"}, {@code "Sub"}, {@code "Mul"}, {@code "Div"}, {@code "Pow"}, {@code "Max"}, {@code "Min"}. */
-  public static Value binary(String onnxOp, Value a, Value b) {
-    return Arith.binary(Arith.code(onnxOp), a, b);
+  /** Element-wise operators of two operands (broadcast), by their ONNX names. */
+  public enum Binary {
+    ADD("Add"), SUB("Sub"), MUL("Mul"), DIV("Div"), POW("Pow"), MAX("Max"), MIN("Min");
+
+    private final String onnx;
+
+    Binary(String onnx) {
+      this.onnx = onnx;
+    }
+
+    /** The ONNX operator's name. */
+    public String onnxName() {
+      return onnx;
+    }
+
+    /** True for the four operators {@code Arith} has plain contiguous loops for. */
+    boolean basic() {
+      return ordinal() <= DIV.ordinal();
+    }
   }
 
-  /** {@code "Sqrt"}, {@code "Erf"}, {@code "Relu"}, {@code "Tanh"}, {@code "Sigmoid"}, {@code "Neg"}, {@code "Exp"}, {@code "Log"}, {@code "Abs"}. */
-  public static Value unary(String onnxOp, Value a) {
-    return Arith.unary(Arith.unaryCode(onnxOp), a);
+  /** Element-wise operators of one operand, by their ONNX names. */
+  public enum Unary {
+    SQRT("Sqrt"), ERF("Erf"), RELU("Relu"), TANH("Tanh"), SIGMOID("Sigmoid"), NEG("Neg"), EXP("Exp"), LOG("Log"),
+    ABS("Abs"), RECIPROCAL("Reciprocal");
+
+    private final String onnx;
+
+    Unary(String onnx) {
+      this.onnx = onnx;
+    }
+
+    /** The ONNX operator's name. */
+    public String onnxName() {
+      return onnx;
+    }
+  }
+
+  /** Element-wise comparisons; ONNX has no "not equal" operator ({@code Not(Equal)}). */
+  public enum Comparison {
+    EQUAL("Equal"), NOT_EQUAL(null), GREATER("Greater"), GREATER_OR_EQUAL("GreaterOrEqual"), LESS("Less"),
+    LESS_OR_EQUAL("LessOrEqual");
+
+    private final String onnx;
+
+    Comparison(String onnx) {
+      this.onnx = onnx;
+    }
+
+    /** The ONNX operator's name, or null for {@link #NOT_EQUAL}. */
+    public String onnxName() {
+      return onnx;
+    }
+  }
+
+  public static Value binary(Binary op, Value a, Value b) {
+    return Arith.binary(op, a, b);
+  }
+
+  public static Value unary(Unary op, Value a) {
+    return Arith.unary(op, a);
   }
 
   public static Value equal(Value a, Value b) {
     return Arith.equal(a, b);
   }
 
-  /** {@code "=="}, {@code "!="}, {@code ">"}, {@code ">="}, {@code "<"}, {@code "<="}, broadcast, as a BOOL tensor. */
-  public static Value compare(String op, Value a, Value b) {
-    int code = switch (op) {
-      case "==" -> Arith.EQ;
-      case "!=" -> Arith.NE;
-      case ">" -> Arith.GT;
-      case ">=" -> Arith.GE;
-      case "<" -> Arith.LT;
-      case "<=" -> Arith.LE;
-      default -> throw new IllegalArgumentException("not a comparison: " + op);
-    };
-    return Arith.compare(code, a, b);
+  /** Broadcast, as a BOOL tensor of 0/1. */
+  public static Value compare(Comparison op, Value a, Value b) {
+    return Arith.compare(op, a, b);
   }
 
   /** ONNX GatherElements, DJL's and PyTorch's {@code gather(index, axis)}. */
