@@ -178,16 +178,7 @@ final class Fusion {
         break;
       }
     }
-    if (dropped.isEmpty()) {
-      return nodes;
-    }
-    List<NodeProto> out = new ArrayList<>(nodes.size());
-    for (NodeProto n : nodes) {
-      if (!dropped.containsKey(n)) {
-        out.add(rewritten.getOrDefault(n, n));
-      }
-    }
-    return out;
+    return edited(nodes, rewritten, dropped);
   }
 
   /**
@@ -226,19 +217,7 @@ final class Fusion {
       }
       first.put(same.get(0), b.build());
     }
-    if (dropped.isEmpty()) {
-      return nodes;
-    }
-    List<NodeProto> out = new ArrayList<>(nodes.size());
-    for (NodeProto n : nodes) {
-      NodeProto g = first.get(n);
-      if (g != null) {
-        out.add(g);
-      } else if (!dropped.containsKey(n)) {
-        out.add(n);
-      }
-    }
-    return out;
+    return edited(nodes, first, dropped);
   }
 
   /** True when every node of {@code readers} but {@code except} is a {@code Shape} (which reads no values). */
@@ -308,16 +287,7 @@ final class Fusion {
       rewritten.put(mm, b.build());
       dropped.put(g, Boolean.TRUE);
     }
-    if (dropped.isEmpty()) {
-      return nodes;
-    }
-    List<NodeProto> out = new ArrayList<>(nodes.size());
-    for (NodeProto n : nodes) {
-      if (!dropped.containsKey(n)) {
-        out.add(rewritten.getOrDefault(n, n));
-      }
-    }
-    return out;
+    return edited(nodes, rewritten, dropped);
   }
 
   /**
@@ -412,19 +382,31 @@ final class Fusion {
         }
       }
     }
-    if (dropped.isEmpty()) {
+    return edited(nodes, rewritten, dropped);
+  }
+
+  // ---- helpers ----
+
+  /**
+   * {@code nodes} in order with each node of {@code rewritten} replaced by its rewrite and those
+   * of {@code dropped} (not rewritten) left out; {@code nodes} itself when a pass changed nothing.
+   */
+  private static List<NodeProto> edited(List<NodeProto> nodes, Map<NodeProto, NodeProto> rewritten,
+      Map<NodeProto, Boolean> dropped) {
+    if (rewritten.isEmpty() && dropped.isEmpty()) {
       return nodes;
     }
     List<NodeProto> out = new ArrayList<>(nodes.size());
     for (NodeProto n : nodes) {
-      if (!dropped.containsKey(n)) {
-        out.add(rewritten.getOrDefault(n, n));
+      NodeProto r = rewritten.get(n);
+      if (r != null) {
+        out.add(r);
+      } else if (!dropped.containsKey(n)) {
+        out.add(n);
       }
     }
     return out;
   }
-
-  // ---- helpers ----
 
   /** The one node reading {@code name}, when exactly one does and it is not a graph output. */
   private NodeProto soleConsumer(String name, String opType) {
