@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Codes of every width from 1 to 8 bits, of counts that are and are not whole groups of eight,
- * packed and read back by {@link PackedCodes#unpack} and {@link PackedCodes#get}, from a run that
- * does not start at byte 0.
+ * packed and read back by {@link PackedCodes#unpack}, {@link PackedCodes#unpackScaled} and {@link
+ * PackedCodes#get}, from a run that does not start at byte 0.
  */
 class PackedCodesTest {
   @Test
@@ -29,8 +29,11 @@ class PackedCodesTest {
         byte[] got = new byte[n];
         System.arraycopy(back, 2, got, 0, n);
         assertArrayEquals(codes, got, bits + " bits, " + n + " codes");
+        float[] scaled = new float[n + 1];
+        PackedCodes.unpackScaled(packed, off, n, bits, 3f, 0.25f, scaled, 1);
         for (int i = 0; i < n; i++) {
           assertEquals(codes[i] & 0xff, PackedCodes.get(packed, off, i, bits), bits + " bits, code " + i);
+          assertEquals(((codes[i] & 0xff) - 3f) * 0.25f, scaled[1 + i], 0f, bits + " bits, scaled code " + i);
         }
       }
     }

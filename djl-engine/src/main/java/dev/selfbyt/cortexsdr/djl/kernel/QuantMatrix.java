@@ -206,8 +206,6 @@ public final class QuantMatrix implements WeightRows {
    * take the conversion form (not measured here: only JDK 17 and 25 were at hand).
    */
   static final boolean CONVERSIONS_VECTORIZE = Runtime.version().feature() >= 21;
-  /** Per-thread room for the codes of one group or row ({@link #decodeBits}). */
-  private static final ThreadLocal<byte[]> CODE_BUFFER = ThreadLocal.withInitial(() -> new byte[1024]);
   /** The float of every 8-bit code read as {@code q - 128}: a load instead of a scalar conversion. */
   private static final float[] CODE_FLOAT = new float[256];
   /** Both nibbles of every byte as floats, low then high: {@code [2 * b]}, {@code [2 * b + 1]}. */
@@ -522,9 +520,8 @@ public final class QuantMatrix implements WeightRows {
   }
 
   /**
-   * Codes of widths other than 4 and 8: a run that starts on a byte is unpacked by {@link
-   * PackedCodes#unpack} (one pass over its bytes) into a buffer, then scaled; an unaligned start
-   * reads code by code.
+   * Codes of widths other than 4 and 8: a run that starts on a byte is decoded by {@link
+   * PackedCodes#unpackScaled} (eight codes per word read); an unaligned start code by code.
    */
   private void decodeBits(int base, int start, int end, float s, float z, float[] dst, int off) {
     if (((long) start * bits & 7) != 0) {
@@ -533,12 +530,9 @@ public final class QuantMatrix implements WeightRows {
       }
       return;
     }
-    int n = end - start;
-    byte[] codes = n <= 1024 ? CODE_BUFFER.get() : new byte[n];
-    PackedCodes.unpack(packed, base + (int) ((long) start * bits >>> 3), n, bits, codes, 0);
-    for (int i = 0; i < n; i++) {
-      dst[off + start + i] = ((codes[i] & 0xff) - z) * s;
-    }
+    PackedCodes.unpackScaled(packed, base + (int) ((long) start * bits >>> 3), end - start, bits, z, s, dst,
+        off + start);
   }
+
 
 }
