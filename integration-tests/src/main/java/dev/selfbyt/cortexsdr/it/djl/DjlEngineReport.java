@@ -313,12 +313,35 @@ public final class DjlEngineReport {
       return times.get(runtime).stream().mapToLong(Long::longValue).min().orElse(0) / 1e6;
     }
 
+    /**
+     * The median over turns of {@code runtime}'s median call in a turn over {@code anchor}'s in the
+     * same turn. The runtimes take turns a few hundred milliseconds apart, so a stretch in which
+     * the shared machine runs slow falls on both sides of each ratio; the ratio of the overall
+     * medians (the other column) compares calls made at different times. NaN when the two have
+     * no whole turn.
+     */
+    public double turnRatio(String runtime, String anchor) {
+      List<Long> a = times.get(runtime);
+      List<Long> b = times.get(anchor);
+      List<Double> ratios = new ArrayList<>();
+      for (int t = 0; (t + 1) * BLOCK <= Math.min(a.size(), b.size()); t++) {
+        ratios.add(DjlEngineReport.median(a.subList(t * BLOCK, (t + 1) * BLOCK))
+            / DjlEngineReport.median(b.subList(t * BLOCK, (t + 1) * BLOCK)));
+      }
+      if (ratios.isEmpty()) {
+        return Double.NaN;
+      }
+      java.util.Collections.sort(ratios);
+      return ratios.get(ratios.size() / 2);
+    }
+
     /** The latency table of this run, with its conditions. */
     public String markdown(RealModel model, int threads) {
       double base = median(ORT_FP32);
       StringBuilder sb = new StringBuilder();
       sb.append(String.format(Locale.ROOT, "%n%s, batch %d, %d tokens%s, %d threads, median of %d calls each "
-          + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; "
+          + "(in turns of %d per runtime, each turn after a %d ms pause and one untimed call; \"per turn\": "
+          + "the median over turns of the ratio of the two runtimes' medians in the same turn; "
           + "all rows: tokenizing, the model, pooling; DJL engines through Predictor.predict(String), "
           + "batchPredict(List) for batches); "
           + "machine load average %.1f before, %.1f after%n%n",
@@ -326,14 +349,15 @@ public final class DjlEngineReport {
           times.get(ORT_FP32).size(), BLOCK,
           BLOCK_PAUSE_MS, loadBefore, loadAfter));
       boolean twin = times.containsKey(ORT_TWIN);
-      sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 |" + (twin ? " vs int8 twin |" : "")
-          + (batchSize > 1 ? " sentences/s |" : "") + "\n|---|---|---|---|" + (twin ? "---|" : "")
-          + (batchSize > 1 ? "---|" : "") + "\n");
+      sb.append("| runtime | median ms | fastest ms | median vs ONNX Runtime fp32 | per turn |"
+          + (twin ? " vs int8 twin | per turn |" : "") + (batchSize > 1 ? " sentences/s |" : "")
+          + "\n|---|---|---|---|---|" + (twin ? "---|---|" : "") + (batchSize > 1 ? "---|" : "") + "\n");
       for (String k : times.keySet()) {
         double ms = median(k);
-        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx |", k, ms, fastest(k), ms / base));
+        sb.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2fx | %.2fx |", k, ms, fastest(k), ms / base,
+            turnRatio(k, ORT_FP32)));
         if (twin) {
-          sb.append(String.format(Locale.ROOT, " %.2fx |", ms / median(ORT_TWIN)));
+          sb.append(String.format(Locale.ROOT, " %.2fx | %.2fx |", ms / median(ORT_TWIN), turnRatio(k, ORT_TWIN)));
         }
         if (batchSize > 1) {
           sb.append(String.format(Locale.ROOT, " %.0f |", batchSize / (ms / 1000)));

@@ -48,8 +48,8 @@ final class KernelModes {
     childArgs.addAll(List.of("--child", "true"));
     StringBuilder sb = new StringBuilder();
     sb.append("| model | CortexSDR kernels | JVM | runtime | median ms | fastest ms | median vs ONNX Runtime fp32 "
-        + "(same JVM) | median vs ONNX Runtime int8 twin | load average before / after |\n"
-        + "|---|---|---|---|---|---|---|---|---|\n");
+        + "(same JVM) | per turn | median vs ONNX Runtime int8 twin | per turn | load average before / after |\n"
+        + "|---|---|---|---|---|---|---|---|---|---|---|\n");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (String id : modes) {
       Mode mode = Mode.parse(id.trim());
@@ -68,8 +68,9 @@ final class KernelModes {
           }
           if (line.startsWith(TAG)) {
             String[] f = line.split("\t");
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", f[1],
-                f[2].startsWith("ONNX Runtime") ? "-" : kernels, mode.label(), f[2], f[3], f[4], f[5], f[6], f[7]));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", f[1],
+                f[2].startsWith("ONNX Runtime") ? "-" : kernels, mode.label(), f[2], f[3], f[4], f[5], f[6], f[7],
+                f[8], f[9]));
           } else {
             System.out.println("  [" + mode.id() + "] " + line);
           }
@@ -90,9 +91,10 @@ final class KernelModes {
     StringBuilder sb = new StringBuilder();
     for (String k : t.times().keySet()) {
       String vsTwin = twin ? String.format(Locale.ROOT, "%.2fx", t.median(k) / t.median(DjlEngineReport.ORT_TWIN)) : "-";
-      sb.append(String.format(Locale.ROOT, "%s\t%s, batch 1, %d tokens\t%s\t%.2f\t%.2f\t%.2fx\t%s\t%.1f / %.1f%n",
-          TAG, model.displayName(), t.tokens(), k, t.median(k), t.fastest(k), t.median(k) / base, vsTwin,
-          t.loadBefore(), t.loadAfter()));
+      String turnTwin = twin ? String.format(Locale.ROOT, "%.2fx", t.turnRatio(k, DjlEngineReport.ORT_TWIN)) : "-";
+      sb.append(String.format(Locale.ROOT, "%s\t%s, batch 1, %d tokens\t%s\t%.2f\t%.2f\t%.2fx\t%.2fx\t%s\t%s\t%.1f / %.1f%n",
+          TAG, model.displayName(), t.tokens(), k, t.median(k), t.fastest(k), t.median(k) / base,
+          t.turnRatio(k, DjlEngineReport.ORT_FP32), vsTwin, turnTwin, t.loadBefore(), t.loadAfter()));
     }
     return sb.toString().stripTrailing();
   }
