@@ -139,12 +139,9 @@ final class Fusion {
    * values, {@code R} their rows of the weight).
    */
   private static List<NodeProto> productSums(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
-    Map<String, NodeProto> producer = new HashMap<>();
-    Map<String, Integer> readers = new HashMap<>();
-    for (NodeProto n : nodes) {
-      n.getOutputList().forEach(o -> producer.put(o, n));
-      n.getInputList().stream().distinct().forEach(i -> readers.merge(i, 1, Integer::sum));
-    }
+    Links links = Links.of(nodes);
+    Map<String, NodeProto> producer = links.producer();
+    Map<String, Integer> readers = links.readers();
     Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
     Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
     for (NodeProto add : nodes) {
@@ -259,12 +256,9 @@ final class Fusion {
    * on the product, with no tensor of its own.
    */
   private static List<NodeProto> geluAfterBias(List<NodeProto> nodes, Set<String> graphOutputs) {
-    Map<String, NodeProto> producer = new HashMap<>();
-    Map<String, Integer> readers = new HashMap<>();
-    for (NodeProto n : nodes) {
-      n.getOutputList().forEach(o -> producer.put(o, n));
-      n.getInputList().stream().distinct().forEach(i -> readers.merge(i, 1, Integer::sum));
-    }
+    Links links = Links.of(nodes);
+    Map<String, NodeProto> producer = links.producer();
+    Map<String, Integer> readers = links.readers();
     Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
     Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
     for (NodeProto g : nodes) {
@@ -301,16 +295,10 @@ final class Fusion {
    * change.
    */
   private static List<NodeProto> foldScales(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
-    Map<String, NodeProto> producer = new HashMap<>();
-    Map<String, Integer> readers = new HashMap<>();
-    Map<String, List<NodeProto>> readerNodes = new HashMap<>();
-    for (NodeProto n : nodes) {
-      n.getOutputList().forEach(o -> producer.put(o, n));
-      n.getInputList().stream().distinct().forEach(i -> {
-        readers.merge(i, 1, Integer::sum);
-        readerNodes.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
-      });
-    }
+    Links links = Links.of(nodes);
+    Map<String, NodeProto> producer = links.producer();
+    Map<String, Integer> readers = links.readers();
+    Map<String, List<NodeProto>> readerNodes = links.readerNodes();
     Map<NodeProto, NodeProto> rewritten = new IdentityHashMap<>();
     Map<NodeProto, Boolean> dropped = new IdentityHashMap<>();
     for (NodeProto mul : nodes) {
@@ -386,6 +374,24 @@ final class Fusion {
   }
 
   // ---- helpers ----
+
+  /** Over a list of nodes: the node that produces each value, and the nodes that read it (and how many). */
+  private record Links(Map<String, NodeProto> producer, Map<String, Integer> readers,
+      Map<String, List<NodeProto>> readerNodes) {
+    static Links of(List<NodeProto> nodes) {
+      Map<String, NodeProto> producer = new HashMap<>();
+      Map<String, Integer> readers = new HashMap<>();
+      Map<String, List<NodeProto>> readerNodes = new HashMap<>();
+      for (NodeProto n : nodes) {
+        n.getOutputList().forEach(o -> producer.put(o, n));
+        n.getInputList().stream().distinct().forEach(i -> {
+          readers.merge(i, 1, Integer::sum);
+          readerNodes.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+        });
+      }
+      return new Links(producer, readers, readerNodes);
+    }
+  }
 
   /**
    * {@code nodes} in order with each node of {@code rewritten} replaced by its rewrite and those
