@@ -18,7 +18,11 @@ final class Arith {
     }
     float[] x = a.floats();
     float[] y = b.floats();
-    float[] z = new float[Broadcast.size(out)];
+    int size = Broadcast.size(out);
+    if (code.basic() && x.length == size && y.length > 0 && size % y.length == 0 && trailing(b.shapeRef(), out)) {
+      return Value.ofFloats(out, rowsOf(code, x, y, size));
+    }
+    float[] z = new float[size];
     if (code == Binary.POW && y.length == 1 && (y[0] == 2f || y[0] == 0.5f)) {
       float[] xs = Broadcast.expand(x, a.shapeRef(), out);
       boolean square = y[0] == 2f;
@@ -26,10 +30,6 @@ final class Arith {
         z[i] = square ? xs[i] * xs[i] : (float) Math.sqrt(xs[i]);
       }
       return Value.ofFloats(out, z);
-    }
-    if (code.basic() && x.length == z.length && y.length > 0 && z.length % y.length == 0
-        && trailing(b.shapeRef(), out)) {
-      return Value.ofFloats(out, rowsOf(code, x, y, z.length));
     }
     int[][] st = {Broadcast.strides(a.shapeRef(), out), Broadcast.strides(b.shapeRef(), out)};
     int sa = out.length == 0 ? 0 : st[0][out.length - 1];
