@@ -59,7 +59,6 @@ static int have_dotprod(void) {
 #define MR 6
 #define BV 2
 #define MR_DEEP 3
-#define MR_S7 2
 #define HAVE_AVX2_INT 1
 #include "kernels_impl.h"
 #undef HAVE_AVX2_INT

@@ -604,12 +604,6 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
 }
 
 /*
- * The same for weight codes in [-64, 64] (int8-fast's 7-bit codes), where vpmaddubsw cannot
- * saturate (255 * 64 * 2 = 32640): uint8 x int8 pairs into 16 bits, then pairs of those into 32
- * bits (vpmaddwd by ones), as VNNI's vpdpbusd does in one step; one weight load per group of four
- * along k serves `rows` rows.
- */
-/*
  * Rows per block of the 7-bit product: 2 rows x 32 columns keep their 8 sums, the broadcasts, the
  * ones and a weight vector in AVX2's 16 registers; at 3 rows GCC kept 9 of the 12 sums in memory,
  * and kernel_bench measured 156-166 GOP/s per core against 188-197 for 2 rows.
@@ -617,6 +611,13 @@ static void FN(gemm_u8s8)(const uint8_t* x, int m, int kp, const int8_t* w, int 
 #ifndef MR_S7
 #define MR_S7 2
 #endif
+
+/*
+ * The same for weight codes in [-64, 64] (int8-fast's 7-bit codes), where vpmaddubsw cannot
+ * saturate (255 * 64 * 2 = 32640): uint8 x int8 pairs into 16 bits, then pairs of those into 32
+ * bits (vpmaddwd by ones), as VNNI's vpdpbusd does in one step; one weight load per group of four
+ * along k serves `rows` rows.
+ */
 static inline __attribute__((always_inline)) void FN(block_s7)(int rows, const uint8_t* x, int kp, const int8_t* w,
                                                                int nb, int zp, const int32_t* colsum, float ascale,
                                                                const float* wscale, const float* bias, float* y,

@@ -42,10 +42,11 @@ import java.util.Set;
  * <p>Then a {@code Mul} by a constant vector (the smoothing of a W8A8 export) is folded into the
  * fused {@code LayerNorm}, {@code Gelu} or {@code Attention} (with its {@code Reshape}) that
  * produces its operand: {@code LayerNorm(x, gamma, beta, skip, scale)} gives {@code y} and {@code y
- * * scale} (the second output, or the only one when {@code y} has no other reader), so does {@code
- * Gelu(x, scale)}, and {@code Attention(q, k, v, mask, shape, scale)} gives the scaled output (with no {@code
- * shape}, when {@code Shape} nodes also read the attention's output, the scale goes by flat index
- * modulo its length, which the {@code Reshape} after it, ending in that constant, makes the Mul's).
+ * * scale} (the second output, or the only one when {@code y} has no other reader), so does
+ * {@code Gelu(x, scale)}, and {@code Attention(q, k, v, mask, shape, scale)} gives the scaled
+ * output (with no {@code shape}, when {@code Shape} nodes also read the attention's output, the
+ * scale goes by flat index modulo its length, which the {@code Reshape} after it, ending in that
+ * constant, makes the Mul's).
  *
  * <p>Last, {@code MatMulBias} nodes that read the same activation (the query, key and value
  * projections) are grouped into one {@code MatMulGroup(x, W1, b1, W2, b2, ...)} with one output
@@ -153,7 +154,7 @@ final class Fusion {
         NodeProto mm = producer.get(add.getInput(i));
         NodeProto side = producer.get(add.getInput(1 - i));
         if (mm == null || side == null || !mm.getDomain().equals(DOMAIN) || !mm.getOpType().equals("MatMulBias")
-            || mm.getOutputCount() != 1 || mm.getInputCount() > 4 || new Attrs(mm).i("plus", 0) != 0
+            || mm.getOutputCount() != 1 || mm.getInputCount() > 4 // a plus=1 node has 6 inputs
             || !side.getDomain().isEmpty() || !side.getOpType().equals("MatMul") || side.getInputCount() != 2
             || dropped.containsKey(mm) || dropped.containsKey(side)) {
           continue;
@@ -290,9 +291,8 @@ final class Fusion {
    * and no tensor of its own: a {@code LayerNorm} gains the scaled copy as a second output (its
    * plain output still feeds the residual path), a {@code Gelu} likewise (one output, scaled, when
    * the {@code Mul} is its only reader), an {@code Attention} followed by its {@code Reshape} takes
-   * the reshape and the scale in. The products
-   * are the {@code Mul}'s own (each value rounded to float, then multiplied), so results do not
-   * change.
+   * the reshape and the scale in. The products are the {@code Mul}'s own (each value rounded to
+   * float, then multiplied), so results do not change.
    */
   private static List<NodeProto> foldScales(List<NodeProto> nodes, Constants constants, Set<String> graphOutputs) {
     Links links = Links.of(nodes);
