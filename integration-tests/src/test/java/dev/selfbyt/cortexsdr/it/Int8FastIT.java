@@ -60,6 +60,11 @@ class Int8FastIT {
     assertTrue(int8 == 36, int8 + " of 36 MatMuls on int8 activations");
     assertTrue(Files.size(exported) <= Files.size(twin), "exported " + Files.size(exported) + " bytes, the twin "
         + Files.size(twin));
+    // 24 smoothed inputs, one per layer an attention's context: those 6 divide the value
+    // projection's columns instead of running a Mul
+    long smoothingMuls = ModelProto.parseFrom(Files.readAllBytes(exported)).getGraph().getNodeList().stream()
+        .filter(n -> n.getOpType().equals("Mul") && n.getOutput(0).endsWith("_cortexsdr_scaled")).count();
+    assertTrue(smoothingMuls == 18, smoothingMuls + " smoothing Muls");
 
     List<Encoding> eval = Embedder.encodeAll(model.tokenizer(dir), 128, MobyDick.sentences(200, 0));
     float[][] reference;

@@ -46,7 +46,10 @@ import java.util.function.Consumer;
  *       a_j}: largest |activation| of channel j on the calibration data, {@code w_j}: largest
  *       |weight| in row j of the weights reading it), kept at 1 or more ({@link #smoothingScales}),
  *       and the weights' rows multiplied by it. The division is a {@code Mul} inserted into the
- *       stored graph, so every runtime runs it.
+ *       stored graph, so every runtime runs it; where the input is an attention's context, the
+ *       division goes into the value projection's columns instead, exactly and with no node
+ *       ({@link AttentionValues}): in a BERT-style encoder, one of the four smoothed inputs per
+ *       layer.
  *   <li>Weight-only fallback: the effect on the model's first output of giving each MatMul int8
  *       activations alone is measured in ONNX Runtime; the weights with the largest effects compute
  *       with fp32 activations ({@link CompressionOptions#weightOnly()}) until the estimated output
@@ -433,6 +436,9 @@ public final class Int8FastCalibrator {
     Map<String, long[]> indices = new LinkedHashMap<>();
     Map<String, TensorInfo> added = new LinkedHashMap<>();
     Map<String, TensorInfo> infos = sm.infos();
+    Set<String> splitWeights = new HashSet<>();
+    outliers.keySet().forEach(gi -> splitWeights.addAll(sm.groups().get(gi)));
+    Map<AttentionValues.Projection, float[]> folds = new LinkedHashMap<>();
     for (int gi = 0; gi < sm.groups().size(); gi++) {
       List<String> g = sm.groups().get(gi);
       int k = (int) infos.get(g.get(0)).shape()[0];
@@ -487,6 +493,13 @@ public final class Int8FastCalibrator {
       for (int c : split) {
         inverse[c] = 0f;
       }
+      AttentionValues.Projection value = split.length > 0 ? null
+          : AttentionValues.of(SymbolicShapes.withSmallData(current.getGraph(), name -> smallData(infos, name)),
+              activation, new HashSet<>(g), infos::containsKey);
+      if (value != null && !splitWeights.contains(value.weight()) && foldable(infos, value)) {
+        folds.put(value, inverse); // the context's factors go into the value projection's columns
+        continue;
+      }
       String inv = activation + "_cortexsdr_smoothing";
       added.put(inv, new TensorInfo(inv, DType.FLOAT32, new long[] {k}, TensorRole.OTHER, -1));
       values.put(inv, inverse);
@@ -502,12 +515,53 @@ public final class Int8FastCalibrator {
         current = CalibrationGraphs.withOutlierChannels(current, activation, idx, split.length, outlierWeights);
       }
     }
+    for (Map.Entry<AttentionValues.Projection, float[]> f : folds.entrySet()) {
+      String w = f.getKey().weight();
+      float[] columns = f.getValue();
+      float[] scaled = values.containsKey(w) ? values.get(w) : source.read(infos.get(w)).floats().clone();
+      for (int i = 0; i < scaled.length; i++) {
+        scaled[i] *= columns[i % columns.length];
+      }
+      values.put(w, scaled);
+      String b = f.getKey().bias();
+      if (b != null) {
+        float[] bias = source.read(infos.get(b)).floats().clone();
+        for (int i = 0; i < bias.length; i++) {
+          bias[i] *= columns[i];
+        }
+        values.put(b, bias);
+      }
+    }
     log.accept("smoothed the inputs of " + sm.groups().size() + " MatMul groups, alpha " + alpha
+        + (folds.isEmpty() ? "" : ", " + folds.size() + " of them folded into attention value projections")
         + (outliers.isEmpty() ? "" : ", outlier channels split off in " + outliers.size() + ": " + outliers.values()));
-    String note = "smoothing (SmoothQuant) alpha " + alpha + " on " + sm.groups().size() + " MatMul inputs, " + samples
+    String note = "smoothing (SmoothQuant) alpha " + alpha + " on " + sm.groups().size() + " MatMul inputs ("
+        + folds.size() + " folded into attention value projections), " + samples
         + " samples" + (outliers.isEmpty() ? "" : "; outlier channels computed in fp32 on " + outliers.size()
         + " inputs " + outliers.values());
     return new SmoothedSource(source, current, values, indices, added, note);
+  }
+
+  /** The bytes of a stored tensor of at most 16 elements (shapes are computed from them), or null. */
+  private java.nio.ByteBuffer smallData(Map<String, TensorInfo> infos, String name) {
+    TensorInfo t = infos.get(name);
+    if (t == null || t.numel() > 16) {
+      return null;
+    }
+    try {
+      return source.read(t).bytes();
+    } catch (IOException | RuntimeException e) {
+      return null; // unreadable here: the shape stays unproven, nothing is folded
+    }
+  }
+
+  /** Whether the projection's weight and bias are stored fp32 tensors of the shapes a fold scales. */
+  private static boolean foldable(Map<String, TensorInfo> infos, AttentionValues.Projection p) {
+    TensorInfo w = infos.get(p.weight());
+    TensorInfo b = p.bias() == null ? null : infos.get(p.bias());
+    return w != null && w.dtype() == DType.FLOAT32 && w.shape().length == 2
+        && (p.bias() == null || b != null && b.dtype() == DType.FLOAT32 && b.shape().length == 1
+            && b.shape()[0] == w.shape()[1]);
   }
 
   /**

@@ -5,7 +5,6 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,7 +48,7 @@ final class LayerNormFusion {
    */
   static List<Fusion> plan(GraphProto g, Function<String, ByteBuffer> data) {
     if (data != null) {
-      g = withSmallData(g, data);
+      g = SymbolicShapes.withSmallData(g, data);
     }
     Map<String, List<NodeProto>> consumers = new HashMap<>();
     Map<String, NodeProto> producer = new HashMap<>();
@@ -329,43 +328,5 @@ final class LayerNormFusion {
       }
       return OnnxDTypes.smallFloats(t);
     }
-  }
-
-  /** {@code g} with the data of its small data-less initializers and constants filled in from {@code data}. */
-  private static GraphProto withSmallData(GraphProto g, Function<String, ByteBuffer> data) {
-    GraphProto.Builder b = g.toBuilder();
-    for (int i = 0; i < b.getInitializerCount(); i++) {
-      TensorProto t = b.getInitializer(i);
-      ByteString raw = missing(t) ? bytes(data, t.getName()) : null;
-      if (raw != null) {
-        b.setInitializer(i, t.toBuilder().setRawData(raw));
-      }
-    }
-    for (int i = 0; i < b.getNodeCount(); i++) {
-      NodeProto n = b.getNode(i);
-      if (n.getOpType().equals("Constant") && n.getAttributeCount() == 1 && n.getOutputCount() == 1
-          && n.getAttribute(0).hasT() && missing(n.getAttribute(0).getT())) {
-        ByteString raw = bytes(data, n.getOutput(0));
-        if (raw != null) {
-          b.setNode(i, n.toBuilder().setAttribute(0, n.getAttribute(0).toBuilder()
-              .setT(n.getAttribute(0).getT().toBuilder().setRawData(raw))));
-        }
-      }
-    }
-    return b.build();
-  }
-
-  private static boolean missing(TensorProto t) {
-    long numel = 1;
-    for (long d : t.getDimsList()) {
-      numel *= d;
-    }
-    return numel <= 16 && t.getRawData().isEmpty() && t.getFloatDataCount() == 0 && t.getInt64DataCount() == 0
-        && t.getInt32DataCount() == 0 && t.getDoubleDataCount() == 0;
-  }
-
-  private static ByteString bytes(Function<String, ByteBuffer> data, String name) {
-    ByteBuffer b = data.apply(name);
-    return b == null ? null : ByteString.copyFrom(b.duplicate());
   }
 }

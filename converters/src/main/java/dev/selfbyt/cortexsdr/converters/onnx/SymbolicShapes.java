@@ -6,6 +6,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Shapes of a graph's values in terms of its inputs' dimensions, as far as they can be proven
@@ -449,5 +451,48 @@ final class SymbolicShapes {
   private static int parse(String d) {
     long v = Long.parseLong(d);
     return v > Integer.MAX_VALUE ? Integer.MAX_VALUE : v < Integer.MIN_VALUE ? Integer.MIN_VALUE : (int) v;
+  }
+
+  /**
+   * {@code g} with the data of its small data-less initializers and constants filled in from {@code
+   * data} (a stored graph leaves weights' data out, and shapes are computed from the small ones).
+   *
+   * @param data the little-endian bytes of a tensor of at most 16 elements, or null when unknown
+   */
+  static GraphProto withSmallData(GraphProto g, Function<String, ByteBuffer> data) {
+    GraphProto.Builder b = g.toBuilder();
+    for (int i = 0; i < b.getInitializerCount(); i++) {
+      TensorProto t = b.getInitializer(i);
+      ByteString raw = missing(t) ? bytes(data, t.getName()) : null;
+      if (raw != null) {
+        b.setInitializer(i, t.toBuilder().setRawData(raw));
+      }
+    }
+    for (int i = 0; i < b.getNodeCount(); i++) {
+      NodeProto n = b.getNode(i);
+      if (n.getOpType().equals("Constant") && n.getAttributeCount() == 1 && n.getOutputCount() == 1
+          && n.getAttribute(0).hasT() && missing(n.getAttribute(0).getT())) {
+        ByteString raw = bytes(data, n.getOutput(0));
+        if (raw != null) {
+          b.setNode(i, n.toBuilder().setAttribute(0, n.getAttribute(0).toBuilder()
+              .setT(n.getAttribute(0).getT().toBuilder().setRawData(raw))));
+        }
+      }
+    }
+    return b.build();
+  }
+
+  private static boolean missing(TensorProto t) {
+    long numel = 1;
+    for (long d : t.getDimsList()) {
+      numel *= d;
+    }
+    return numel <= 16 && t.getRawData().isEmpty() && t.getFloatDataCount() == 0 && t.getInt64DataCount() == 0
+        && t.getInt32DataCount() == 0 && t.getDoubleDataCount() == 0;
+  }
+
+  private static ByteString bytes(Function<String, ByteBuffer> data, String name) {
+    ByteBuffer b = data.apply(name);
+    return b == null ? null : ByteString.copyFrom(b.duplicate());
   }
 }
