@@ -92,8 +92,8 @@ final class KernelModes {
     for (String k : t.times().keySet()) {
       String vsTwin = twin ? String.format(Locale.ROOT, "%.2fx", t.median(k) / t.median(DjlEngineReport.ORT_TWIN)) : "-";
       String turnTwin = twin ? String.format(Locale.ROOT, "%.2fx", t.turnRatio(k, DjlEngineReport.ORT_TWIN)) : "-";
-      sb.append(String.format(Locale.ROOT, "%s\t%s, batch 1, %d tokens\t%s\t%.2f\t%.2f\t%.2fx\t%.2fx\t%s\t%s\t%.1f / %.1f%n",
-          TAG, model.displayName(), t.tokens(), k, t.median(k), t.fastest(k), t.median(k) / base,
+      sb.append(String.format(Locale.ROOT, "%s\t%s, batch %d, %d tokens\t%s\t%.2f\t%.2f\t%.2fx\t%.2fx\t%s\t%s\t%.1f / %.1f%n",
+          TAG, model.displayName(), DjlEngineReport.batchSize, t.tokens(), k, t.median(k), t.fastest(k), t.median(k) / base,
           t.turnRatio(k, DjlEngineReport.ORT_FP32), vsTwin, turnTwin, t.loadBefore(), t.loadAfter()));
     }
     return sb.toString().stripTrailing();
