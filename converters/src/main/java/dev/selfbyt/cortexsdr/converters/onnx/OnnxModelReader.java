@@ -70,6 +70,9 @@ public final class OnnxModelReader implements TensorSource {
       metadata.put("producer", model.getProducerName() + " " + model.getProducerVersion());
     }
     metadata.put("graph", g.getName());
+    // what cortexsdr itself changed in the model before compressing it (HadamardRotation)
+    model.getMetadataPropsList().stream().filter(p -> p.getKey().startsWith("cortexsdr_"))
+        .forEach(p -> metadata.put(p.getKey(), p.getValue()));
   }
 
   /**

@@ -6,6 +6,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.converters.onnx.HadamardRotation;
 import dev.selfbyt.cortexsdr.it.models.Embedder;
 import dev.selfbyt.cortexsdr.it.models.MobyDick;
 import dev.selfbyt.cortexsdr.it.models.RealModel;
@@ -29,6 +30,7 @@ import java.util.Set;
  * along the input axis per output column, asymmetric, the same quantizer for both), once plain and
  * once rotated for each R, and prints the relative weight error and the pooled-embedding cosine to
  * fp32 on Moby-Dick sentences (mean and worst). Embedding tables stay fp32; no calibration.
+ * {@code compress --rotate} writes the rotated model itself ({@link HadamardRotation}).
  *
  * <pre>
  * java -Xmx4g -Dai.djl.offline=true -cp integration-tests/target/benchmarks.jar \
@@ -104,10 +106,10 @@ public final class RotationBench {
       FloatBuffer fb = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
       float[] w = new float[fb.remaining()];
       fb.get(w);
-      float[] d = r == 0 ? w.clone() : rotate(w, k, n, r);
+      float[] d = r == 0 ? w.clone() : HadamardRotation.rotateRows(w, k, n, r);
       roundToNearest(d, k, n, bits);
       if (r != 0) {
-        d = rotate(d, k, n, r); // H is its own inverse
+        d = HadamardRotation.rotateRows(d, k, n, r); // H is its own inverse
       }
       for (int j = 0; j < w.length; j++) {
         err[0] += (double) (w[j] - d[j]) * (w[j] - d[j]);
@@ -118,34 +120,6 @@ public final class RotationBench {
       b.setInitializer(i, t.toBuilder().setRawData(ByteString.copyFrom(out)));
     }
     return m.toBuilder().setGraph(b).build();
-  }
-
-  /** Orthonormal Walsh-Hadamard transform over blocks of {@code r} rows of each column (fast, in place on a copy). */
-  static float[] rotate(float[] w, int k, int n, int r) {
-    float[] o = w.clone();
-    float[] v = new float[r];
-    float norm = (float) (1 / Math.sqrt(r));
-    for (int col = 0; col < n; col++) {
-      for (int k0 = 0; k0 < k; k0 += r) {
-        for (int i = 0; i < r; i++) {
-          v[i] = o[(k0 + i) * n + col];
-        }
-        for (int h = 1; h < r; h *= 2) {
-          for (int i = 0; i < r; i += 2 * h) {
-            for (int j = i; j < i + h; j++) {
-              float x = v[j];
-              float y = v[j + h];
-              v[j] = x + y;
-              v[j + h] = x - y;
-            }
-          }
-        }
-        for (int i = 0; i < r; i++) {
-          o[(k0 + i) * n + col] = v[i] * norm;
-        }
-      }
-    }
-    return o;
   }
 
   /** Asymmetric round-to-nearest in blocks of {@link #BLOCK} rows per column, in place. */
