@@ -144,8 +144,9 @@ final class CompressCommand implements Callable<Integer> {
   @Option(names = "--rotate",
       description = "rotate each MatMul input by a block Hadamard transform (blocks of "
           + HadamardRotation.DEFAULT_BLOCK + ", folded into the weights; one small product per input at run time) "
-          + "before rounding: less 4-bit error on models whose weight columns hold a few large values (compare "
-          + "the output fidelity line); ONNX models with their weights inside the file, not with int8-fast")
+          + "before rounding; with --calibrate (GPTQ) less 4-bit error on models whose weight columns hold a few "
+          + "large values (compare the output fidelity line); ONNX models with their weights inside the file, not "
+          + "with int8-fast")
   boolean rotate;
 
   @Option(names = "--tokenizer", paramLabel = "PATH",

@@ -206,9 +206,9 @@ class CortexSdrCommandTest {
   }
 
   /**
-   * --rotate: the same 4-bit codec on Hadamard-rotated MatMul inputs keeps the output closer to
-   * fp32 on MiniLM (the output check's own measure), the rotated copy of the model does not stay
-   * behind, and int8-fast refuses it.
+   * --rotate: the same 4-bit codec on Hadamard-rotated MatMul inputs, the output check's seeded
+   * random inputs closer to fp32 on MiniLM (on text the gain needs --calibrate: docs/benchmarks.md),
+   * the rotated copy of the model does not stay behind, and int8-fast refuses it.
    */
   @Test
   void rotatedInputsLowerTheFourBitError() throws IOException {

@@ -11,13 +11,9 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -142,29 +138,10 @@ class AttentionValuesTest {
   }
 
   private static Map<String, float[]> run(ModelProto m, List<String> names) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    int batch = 2;
-    int len = 11;
-    long[] ids = new long[batch * len];
-    long[] mask = new long[ids.length];
-    SplittableRandom rnd = new SplittableRandom(3);
-    for (int i = 0; i < ids.length; i++) {
-      ids[i] = 1000 + rnd.nextInt(20000);
-      mask[i] = i < 18 ? 1 : 0;
-    }
+    List<float[]> values = OnnxTestModels.runText(m.toByteArray(), 2, 11, 18, 3, names);
     Map<String, float[]> out = new HashMap<>();
-    try (OrtSession s = env.createSession(m.toByteArray(), new OrtSession.SessionOptions());
-        OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, len});
-        OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, len});
-        OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), new long[] {batch, len});
-        OrtSession.Result r = s.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c),
-            Set.copyOf(names))) {
-      for (String name : names) {
-        FloatBuffer f = ((OnnxTensor) r.get(name).orElseThrow()).getFloatBuffer();
-        float[] v = new float[f.remaining()];
-        f.get(v);
-        out.put(name, v);
-      }
+    for (int i = 0; i < names.size(); i++) {
+      out.put(names.get(i), values.get(i));
     }
     return out;
   }

@@ -6,14 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,25 +96,6 @@ class HadamardRotationTest {
   }
 
   private static float[] run(Path model) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    int batch = 2;
-    int len = 9;
-    long[] ids = new long[batch * len];
-    long[] mask = new long[ids.length];
-    SplittableRandom rnd = new SplittableRandom(5);
-    for (int i = 0; i < ids.length; i++) {
-      ids[i] = 1000 + rnd.nextInt(20000);
-      mask[i] = i < 14 ? 1 : 0;
-    }
-    try (OrtSession s = env.createSession(model.toString(), new OrtSession.SessionOptions());
-        OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, len});
-        OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, len});
-        OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), new long[] {batch, len});
-        OrtSession.Result r = s.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
-      FloatBuffer f = ((OnnxTensor) r.get(0)).getFloatBuffer();
-      float[] v = new float[f.remaining()];
-      f.get(v);
-      return v;
-    }
+    return OnnxTestModels.runText(Files.readAllBytes(model), 2, 9, 14, 5, java.util.List.of()).get(0);
   }
 }

@@ -18,6 +18,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /** Real and hand-built ONNX models for converter tests. */
@@ -116,5 +117,50 @@ final class OnnxTestModels {
     g.addNode(NodeProto.newBuilder().setOpType("Conv").addInput("R").addInput("C2").addOutput("Y").setName("conv2"));
     return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
         .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
+  }
+
+  /**
+   * Runs a text encoder with BERT's three inputs on a seeded {@code batch x len} batch of token ids
+   * whose first {@code valid} positions (row-major) are kept by the attention mask, the rest padding,
+   * and returns the named outputs in that order (the first output alone when none are named),
+   * flattened.
+   */
+  static List<float[]> runText(byte[] model, int batch, int len, int valid, long seed, List<String> names)
+      throws ai.onnxruntime.OrtException {
+    ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+    long[] ids = new long[batch * len];
+    long[] mask = new long[ids.length];
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = 1000 + rnd.nextInt(20000);
+      mask[i] = i < valid ? 1 : 0;
+    }
+    long[] shape = {batch, len};
+    List<float[]> out = new java.util.ArrayList<>();
+    try (ai.onnxruntime.OrtSession s = env.createSession(model, new ai.onnxruntime.OrtSession.SessionOptions());
+        ai.onnxruntime.OnnxTensor a = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(ids), shape);
+        ai.onnxruntime.OnnxTensor b = ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(mask), shape);
+        ai.onnxruntime.OnnxTensor c = ai.onnxruntime.OnnxTensor.createTensor(env,
+            java.nio.LongBuffer.wrap(new long[ids.length]), shape);
+        ai.onnxruntime.OrtSession.Result r = names.isEmpty()
+            ? s.run(java.util.Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))
+            : s.run(java.util.Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c),
+                new java.util.HashSet<>(names))) {
+      List<ai.onnxruntime.OnnxValue> values = new java.util.ArrayList<>();
+      if (names.isEmpty()) {
+        values.add(r.get(0));
+      } else {
+        for (String n : names) {
+          values.add(r.get(n).orElseThrow());
+        }
+      }
+      for (ai.onnxruntime.OnnxValue v : values) {
+        java.nio.FloatBuffer f = ((ai.onnxruntime.OnnxTensor) v).getFloatBuffer();
+        float[] x = new float[f.remaining()];
+        f.get(x);
+        out.add(x);
+      }
+    }
+    return out;
   }
 }
