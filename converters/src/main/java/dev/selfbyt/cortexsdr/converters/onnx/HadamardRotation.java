@@ -35,8 +35,9 @@ import java.util.Set;
  * The cost at run time: one {@code [*, block] x [block, block]} product per rotated input.
  *
  * <p>A weight is rotated when it is a 2-D fp32 initializer of the top-level graph whose row count is
- * a multiple of {@code block} and every reader is a MatMul taking it as its second input, on a first
- * input that is computed (not a constant).
+ * a multiple of {@code block}, every reader is a top-level MatMul taking it as its second input on a
+ * first input that is computed (not a constant), and no subgraph ({@code If}, {@code Loop}, {@code
+ * Scan}) reads it.
  */
 public final class HadamardRotation {
   private HadamardRotation() {}
@@ -99,9 +100,12 @@ public final class HadamardRotation {
     }
     g.getInputList().forEach(v -> names.add(v.getName()));
     g.getOutputList().forEach(v -> names.add(v.getName()));
+    Set<String> inSubgraphs = new HashSet<>();
+    g.getNodeList().forEach(n -> subgraphInputs(n, inSubgraphs));
     Set<String> weights = new HashSet<>();
     for (TensorProto t : g.getInitializerList()) {
-      if (rotatable(t, block, readers.getOrDefault(t.getName(), List.of()), init)) {
+      if (!inSubgraphs.contains(t.getName())
+          && rotatable(t, block, readers.getOrDefault(t.getName(), List.of()), init)) {
         weights.add(t.getName());
       }
     }
@@ -202,6 +206,22 @@ public final class HadamardRotation {
       }
     }
     return true;
+  }
+
+  /** Every value a subgraph of {@code n} (If, Loop, Scan bodies, at any depth) reads: those stay as they are. */
+  private static void subgraphInputs(NodeProto n, Set<String> into) {
+    for (ai.onnx.proto.OnnxMl.AttributeProto a : n.getAttributeList()) {
+      List<GraphProto> graphs = new ArrayList<>(a.getGraphsList());
+      if (a.hasG()) {
+        graphs.add(a.getG());
+      }
+      for (GraphProto sub : graphs) {
+        for (NodeProto m : sub.getNodeList()) {
+          into.addAll(m.getInputList());
+          subgraphInputs(m, into);
+        }
+      }
+    }
   }
 
   private static void checkBlock(int block) {

@@ -95,6 +95,27 @@ class HadamardRotationTest {
     }
   }
 
+  @Test
+  void aWeightASubgraphAlsoReadsStaysAsItIs() {
+    // U is read inside the If's else branch; a top-level MatMul on the If's output reads it too
+    ModelProto m = ControlFlowModels.ifBranches(32);
+    ModelProto.Builder b = m.toBuilder();
+    b.getGraphBuilder().addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("Y").addInput("U")
+        .addOutput("Z")).addOutput(OnnxTestModels.floatInput("Z", 1, 32));
+    HadamardRotation.Rotated r = HadamardRotation.rotate(b.build(), 32);
+    assertEquals(1, r.weights(), "only the top-level weight no subgraph reads");
+    for (ai.onnx.proto.OnnxMl.TensorProto t : r.model().getGraph().getInitializerList()) {
+      ai.onnx.proto.OnnxMl.TensorProto before = m.getGraph().getInitializerList().stream()
+          .filter(x -> x.getName().equals(t.getName())).findFirst().orElse(null);
+      if (t.getName().equals("U")) {
+        assertEquals(before, t, "U is read inside the branch: unchanged");
+      } else if (t.getName().equals(ControlFlowModels.COLLIDING)) {
+        assertTrue(!before.getRawData().equals(t.getRawData()) || !before.getFloatDataList().equals(t.getFloatDataList()),
+            "the top-level weight is rotated");
+      }
+    }
+  }
+
   private static float[] run(Path model) throws Exception {
     return OnnxTestModels.runText(Files.readAllBytes(model), 2, 9, 14, 5, java.util.List.of()).get(0);
   }
