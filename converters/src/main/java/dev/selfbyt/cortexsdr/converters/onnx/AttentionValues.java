@@ -29,7 +29,30 @@ import java.util.Set;
  * {@code Shape} (a graph output included), so the scaling reaches {@code A}'s readers only.
  */
 final class AttentionValues {
-  private AttentionValues() {}
+  private final Map<String, NodeProto> producer = new HashMap<>();
+  private final Map<String, List<NodeProto>> readers = new HashMap<>();
+  private final Set<String> outputs = new HashSet<>();
+  private final SymbolicShapes shapes;
+  private final java.util.function.Predicate<String> isTensor;
+
+  /**
+   * The index of {@code g} the questions are answered from (built once per graph).
+   *
+   * @param isTensor whether a name is a stored tensor (weight or bias) rather than a computed value
+   */
+  AttentionValues(GraphProto g, java.util.function.Predicate<String> isTensor) {
+    for (NodeProto n : g.getNodeList()) {
+      n.getOutputList().forEach(o -> producer.put(o, n));
+      for (String i : n.getInputList()) {
+        readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+      }
+    }
+    for (ValueInfoProto v : g.getOutputList()) {
+      outputs.add(v.getName());
+    }
+    this.shapes = new SymbolicShapes(g);
+    this.isTensor = isTensor;
+  }
 
   /** The value projection: its weight ({@code [k, channels]}) and bias ({@code [channels]}, or null). */
   record Projection(String weight, String bias) {}
@@ -40,28 +63,13 @@ final class AttentionValues {
    *
    * @param scaledReaders the weights of the MatMuls reading {@code activation} that expect it
    *     scaled; any other reader (but {@code Shape}) means no projection
-   * @param isTensor whether a name is a stored tensor (weight or bias) rather than a computed value
    */
-  static Projection of(GraphProto g, String activation, Set<String> scaledReaders,
-      java.util.function.Predicate<String> isTensor) {
-    Map<String, NodeProto> producer = new HashMap<>();
-    Map<String, List<NodeProto>> readers = new HashMap<>();
-    for (NodeProto n : g.getNodeList()) {
-      n.getOutputList().forEach(o -> producer.put(o, n));
-      for (String i : n.getInputList()) {
-        readers.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
-      }
-    }
-    Set<String> outputs = new HashSet<>();
-    for (ValueInfoProto v : g.getOutputList()) {
-      outputs.add(v.getName());
-    }
-    SymbolicShapes shapes = new SymbolicShapes(g);
-    NodeProto merge = node(producer, activation, "Reshape");
-    NodeProto back = merge == null ? null : node(producer, merge.getInput(0), "Transpose");
-    NodeProto product = back == null ? null : node(producer, back.getInput(0), "MatMul");
-    NodeProto heads = product == null ? null : node(producer, product.getInput(1), "Transpose");
-    NodeProto split = heads == null ? null : node(producer, heads.getInput(0), "Reshape");
+  Projection of(String activation, Set<String> scaledReaders) {
+    NodeProto merge = node(activation, "Reshape");
+    NodeProto back = merge == null ? null : node(merge.getInput(0), "Transpose");
+    NodeProto product = back == null ? null : node(back.getInput(0), "MatMul");
+    NodeProto heads = product == null ? null : node(product.getInput(1), "Transpose");
+    NodeProto split = heads == null ? null : node(heads.getInput(0), "Reshape");
     if (split == null) {
       return null;
     }
@@ -105,12 +113,12 @@ final class AttentionValues {
     }
     // V = x W (+ b)
     String projected = split.getInput(0);
-    NodeProto add = node(producer, projected, "Add");
+    NodeProto add = node(projected, "Add");
     NodeProto matmul;
     String bias = null;
     if (add != null && add.getInputCount() == 2) {
-      NodeProto first = node(producer, add.getInput(0), "MatMul");
-      NodeProto second = node(producer, add.getInput(1), "MatMul");
+      NodeProto first = node(add.getInput(0), "MatMul");
+      NodeProto second = node(add.getInput(1), "MatMul");
       matmul = first != null && isTensor.test(add.getInput(1)) ? first
           : second != null && isTensor.test(add.getInput(0)) ? second : null;
       bias = matmul == null ? null : add.getInput(matmul == first ? 1 : 0);
@@ -119,7 +127,7 @@ final class AttentionValues {
         return null;
       }
     } else {
-      matmul = node(producer, projected, "MatMul");
+      matmul = node(projected, "MatMul");
     }
     if (matmul == null || matmul.getInputCount() != 2 || !isTensor.test(matmul.getInput(1))) {
       return null;
@@ -138,7 +146,7 @@ final class AttentionValues {
       next.add(0, add);
     }
     for (int i = 0; i < chain.size(); i++) {
-      if (!onlyReadBy(readers, outputs, chain.get(i), next.get(i))) {
+      if (!onlyReadBy(chain.get(i), next.get(i))) {
         return null;
       }
     }
@@ -152,21 +160,20 @@ final class AttentionValues {
         return null; // a reader that expects the unscaled context
       }
     }
-    if (!onlyReadBy(readers, outputs, weight, matmul) || bias != null && !onlyReadBy(readers, outputs, bias, add)) {
+    if (!onlyReadBy(weight, matmul) || bias != null && !onlyReadBy(bias, add)) {
       return null;
     }
     return new Projection(weight, bias);
   }
 
-  private static NodeProto node(Map<String, NodeProto> producer, String value, String op) {
+  private NodeProto node(String value, String op) {
     NodeProto n = producer.get(value);
     return n != null && n.getOpType().equals(op) && (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx"))
         && n.getOutputCount() == 1 ? n : null;
   }
 
   /** Read by {@code reader} (and by {@code Shape} nodes, which the scaling does not change) only, not an output. */
-  private static boolean onlyReadBy(Map<String, List<NodeProto>> readers, Set<String> outputs, String value,
-      NodeProto reader) {
+  private boolean onlyReadBy(String value, NodeProto reader) {
     if (outputs.contains(value)) {
       return false;
     }

@@ -386,9 +386,12 @@ public final class Int8FastCalibrator {
     return out;
   }
 
-  /** The smoothable MatMul groups of the source, their activations and channel maxima (measured once). */
+  /**
+   * The smoothable MatMul groups of the source, their activations and channel maxima (measured
+   * once), and per group the attention value projection its factors fold into, or null.
+   */
   private record Smoothing(List<List<String>> groups, List<String> activations, float[][] maxima,
-      Map<String, TensorInfo> infos) {
+      Map<String, TensorInfo> infos, List<AttentionValues.Projection> values) {
     /** The group index holding {@code weight}, or -1. */
     int groupOf(String weight) {
       for (int i = 0; i < groups.size(); i++) {
@@ -419,7 +422,14 @@ public final class Int8FastCalibrator {
     }
     float[][] maxima = groups.isEmpty() ? new float[0][]
         : activationMaxima(stripped, activations, groups, infos, samples);
-    return new Smoothing(groups, activations, maxima, infos);
+    AttentionValues attention = new AttentionValues(
+        SymbolicShapes.withSmallData(stripped.getGraph(), name -> smallData(infos, name)), infos::containsKey);
+    List<AttentionValues.Projection> values = new ArrayList<>();
+    for (int gi = 0; gi < groups.size(); gi++) {
+      AttentionValues.Projection p = attention.of(activations.get(gi), new HashSet<>(groups.get(gi)));
+      values.add(p != null && foldable(infos, p) ? p : null);
+    }
+    return new Smoothing(groups, activations, maxima, infos, values);
   }
 
   /**
@@ -493,10 +503,10 @@ public final class Int8FastCalibrator {
       for (int c : split) {
         inverse[c] = 0f;
       }
-      AttentionValues.Projection value = split.length > 0 ? null
-          : AttentionValues.of(SymbolicShapes.withSmallData(current.getGraph(), name -> smallData(infos, name)),
-              activation, new HashSet<>(g), infos::containsKey);
-      if (value != null && !splitWeights.contains(value.weight()) && foldable(infos, value)) {
+      // decided on the source graph: the smoothing and splits of other groups leave the chain from
+      // the value projection to this context as it was, except a split of the projection itself
+      AttentionValues.Projection value = split.length > 0 ? null : sm.values().get(gi);
+      if (value != null && !splitWeights.contains(value.weight())) {
         folds.put(value, inverse); // the context's factors go into the value projection's columns
         continue;
       }

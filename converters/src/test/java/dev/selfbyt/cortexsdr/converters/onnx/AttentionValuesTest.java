@@ -42,11 +42,11 @@ class AttentionValuesTest {
     Map<String, AttentionValues.Projection> found = new LinkedHashMap<>();
     Map<String, String> readers = new HashMap<>();
     int products = 0;
+    AttentionValues attention = new AttentionValues(g, weights::containsKey);
     for (NodeProto n : g.getNodeList()) {
       if (n.getOpType().equals("MatMul") && weights.containsKey(n.getInput(1))) {
         products++;
-        AttentionValues.Projection p = AttentionValues.of(g, n.getInput(0), Set.of(n.getInput(1)),
-            weights::containsKey);
+        AttentionValues.Projection p = attention.of(n.getInput(0), Set.of(n.getInput(1)));
         if (p != null) {
           found.put(n.getInput(0), p);
           readers.put(p.weight(), n.getInput(1));
@@ -111,6 +111,7 @@ class AttentionValuesTest {
     Set<String> names = new java.util.HashSet<>();
     g.getInitializerList().forEach(t -> names.add(t.getName()));
     int checked = 0;
+    AttentionValues attention = new AttentionValues(g, names::contains);
     for (NodeProto n : g.getNodeList()) {
       if (!n.getOpType().equals("MatMul") || !names.contains(n.getInput(1))) {
         continue;
@@ -119,11 +120,11 @@ class AttentionValuesTest {
       NodeProto producer = g.getNodeList().stream().filter(p -> p.getOutputList().contains(x)).findFirst().orElseThrow();
       if (!producer.getOpType().equals("Reshape")) {
         // layer norm outputs (query/key/value, FFN input) and the GELU (FFN output projection)
-        assertNull(AttentionValues.of(g, x, Set.of(n.getInput(1)), names::contains), x);
+        assertNull(attention.of(x, Set.of(n.getInput(1))), x);
         checked++;
       } else {
         // the context, but its reader is not among the ones that expect it scaled
-        assertNull(AttentionValues.of(g, x, Set.of(), names::contains), x);
+        assertNull(attention.of(x, Set.of()), x);
       }
     }
     assertEquals(30, checked);
