@@ -108,12 +108,13 @@ final class CompressCommand implements Callable<Integer> {
           + "and a byte per block instead of an fp16 per block; files need a reader of quant params version 2)")
   boolean superScales;
 
-  @Option(names = "--table-step", paramLabel = "S",
+  @Option(names = "--table-step", paramLabel = "S|auto",
       description = "with --target-cosine: embedding tables that a Gather indexes by a model input store each "
           + "row at a step of S times its root mean square, the codes Huffman-coded (codec entropy), instead of "
-          + "their planned width; 0.58 gives about 3-bit block error at 2.9 bits per value (files need a reader "
-          + "of codec id 6)")
-  Double tableStep;
+          + "their planned width; 0.58 gives about 3-bit block error at 2.9 bits per value. auto: the plan measures "
+          + "steps 0.3 to 1.3 beside the block-wise widths and takes a step only where it buys more fidelity per "
+          + "byte (files need a reader of codec id 6)")
+  String tableStep;
 
   @Option(names = "--rare-rows", paramLabel = "BITS",
       description = "with --target-cosine: rows of those tables that the calibration data never reads take BITS "
@@ -197,8 +198,17 @@ final class CompressCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(),
           "--table-step and --rare-rows both set a table's codec; give one");
     }
-    if (tableStep != null && !(tableStep > 0 && tableStep <= 4)) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--table-step must be in (0, 4], got " + tableStep);
+    Double fixedTableStep = null;
+    if (tableStep != null && !tableStep.equals("auto")) {
+      try {
+        fixedTableStep = Double.valueOf(tableStep);
+      } catch (NumberFormatException e) {
+        fixedTableStep = Double.NaN;
+      }
+      if (!(fixedTableStep > 0 && fixedTableStep <= 4)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--table-step takes auto or a step in (0, 4], got "
+            + tableStep);
+      }
     }
     if (rareRowBits != null && (rareRowBits < 2 || rareRowBits > 8)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--rare-rows takes 2 to 8 bits, got " + rareRowBits);
@@ -293,20 +303,25 @@ final class CompressCommand implements Callable<Integer> {
         }
         if (targetCosine != null) {
           double min = targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine);
-          MixedPrecision.Plan plan = MixedPrecision.plan(onnx, options, inputs, targetCosine, min, options.threads(),
-              superScales, bar::note);
+          MixedPrecision.Calibrated calibrated = MixedPrecision.planAndCalibrate(onnx, options, inputs, targetCosine, min,
+              options.threads(), superScales, fixedTableStep == null && tableStep != null, activationScaling, refit,
+              bar::note);
+          MixedPrecision.Plan plan = calibrated.plan();
           if (!json) {
-            spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n", plan.histogram());
+            spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n  %s%n", plan.histogram(),
+                calibrated.note());
             spec.commandLine().getErr().flush();
           }
-          source = plan.calibrate(onnx, inputs, options.threads(), activationScaling, refit, bar::note);
+          source = calibrated.source();
           if (tableStep != null || rareRowBits != null) {
             Map<String, long[]> counts = RareRows.counts(onnx, inputs);
-            options = (tableStep != null ? plan.options(builder(), counts.keySet(), EntropyQuantCodec.of(tableStep))
-                : plan.options(builder(), counts, rareRowBits)).build();
+            Double step = fixedTableStep;
+            options = (step != null ? plan.options(builder(), counts.keySet(), EntropyQuantCodec.of(step))
+                : tableStep != null ? plan.options(builder()) : plan.options(builder(), counts, rareRowBits)).build();
             if (!json) {
               counts.forEach((t, c) -> err.printf(Locale.ROOT, "table %s: %s%n", t, plan.codec(t) == null
-                  ? "not planned, left as it is" : tableStep != null ? "entropy-coded, step " + tableStep + " x rms"
+                  ? "not planned, left as it is" : step != null ? "entropy-coded, step " + step + " x rms"
+                  : tableStep != null ? "planned " + MixedPrecision.Plan.label(plan.codec(t))
                   : String.format(Locale.ROOT, "%,d of %,d rows read by the calibration data keep %s, the others "
                       + "%d bits", RareRows.frequentRows(c, 1), c.length, plan.codec(t).describe(), rareRowBits)));
             }

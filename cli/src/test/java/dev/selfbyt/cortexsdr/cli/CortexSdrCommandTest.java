@@ -240,8 +240,9 @@ class CortexSdrCommandTest {
   }
 
   /**
-   * --table-step entropy-codes the vocabulary table of a mixed-precision plan, --rare-rows narrows
-   * the rows the calibration text never reads; each needs --target-cosine, and they exclude each other.
+   * --table-step entropy-codes the vocabulary table of a mixed-precision plan (auto: the plan measures
+   * steps beside the block-wise widths and picks), --rare-rows narrows the rows the calibration text
+   * never reads; each needs --target-cosine, and they exclude each other.
    */
   @Test
   void tableStepAndRareRowsChangeThePlannedVocabulary() throws IOException {
@@ -269,6 +270,22 @@ class CortexSdrCommandTest {
         r.err());
     assertTrue(cortexsdr("inspect", rare.toString(), "--tensor", "embeddings\\.word.*").out().contains("tiered"),
         "the table is tiered");
+    Path auto = dir.resolve("table-auto.cai");
+    Run a = cortexsdr("compress", miniLm.toString(), "-o", auto.toString(), "--preset", "int4", "--calibrate",
+        text.toString(), "--calibration-samples", "4", "--target-cosine", "0.98", "--table-step", "auto");
+    assertEquals(0, a.code(), a.err());
+    java.util.regex.Matcher planned = java.util.regex.Pattern
+        .compile("table embeddings.word_embeddings.weight: planned (entropy (\\S+)|\\S+)").matcher(a.err());
+    assertTrue(planned.find(), a.err());
+    assertTrue(a.err().contains("plan 1: output loss") && a.err().contains("GPTQ factor"),
+        "the plan's correction for GPTQ is reported: " + a.err());
+    String stored = cortexsdr("inspect", auto.toString(), "--tensor", "embeddings\\.word.*").out();
+    assertTrue(planned.group(2) == null || stored.contains("entropy-coded step " + Float.parseFloat(planned.group(2))),
+        planned.group() + " is what the file holds: " + stored);
+    Run bad = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("z.cai").toString(), "--target-cosine",
+        "0.98", "--table-step", "often");
+    assertEquals(2, bad.code(), bad.err());
+    assertTrue(bad.err().contains("--table-step takes auto or a step in (0, 4], got often"), bad.err());
     Run alone = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("z.cai").toString(), "--table-step", "0.5");
     assertEquals(2, alone.code(), alone.err());
     Run both = cortexsdr("compress", miniLm.toString(), "-o", dir.resolve("z.cai").toString(), "--target-cosine",

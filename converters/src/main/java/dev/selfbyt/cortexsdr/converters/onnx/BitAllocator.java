@@ -12,6 +12,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.core.calibrate.Metrics;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
@@ -46,6 +47,7 @@ import java.util.function.Consumer;
 public final class BitAllocator {
   private final OnnxModelReader source;
   private final List<QuantCodec> candidates;
+  private Map<String, List<TensorCodec>> extra = Map.of();
   private final int threads;
   private Consumer<String> log = s -> {};
   private boolean parallelSamples = true;
@@ -77,6 +79,18 @@ public final class BitAllocator {
     return this;
   }
 
+  /**
+   * Codecs offered to some weights besides the common candidates, each always run (never
+   * predicted from the common candidates' anchors), for example entropy-coded steps for an
+   * embedding table ({@link MixedPrecision#tableCandidates}).
+   */
+  public BitAllocator extraCandidates(Map<String, ? extends List<? extends TensorCodec>> extra) {
+    Map<String, List<TensorCodec>> m = new HashMap<>();
+    extra.forEach((w, c) -> m.put(w, List.copyOf(c)));
+    this.extra = m;
+    return this;
+  }
+
   public BitAllocator onProgress(Consumer<String> log) {
     this.log = log;
     return this;
@@ -86,9 +100,9 @@ public final class BitAllocator {
    * Measured effect of one weight under one codec: payload bytes, and 1 - cosine of the output per
    * sample ({@code distortion} is their mean).
    */
-  public record Effect(String tensor, QuantCodec codec, long bytes, double distortion, double[] perSample) {
+  public record Effect(String tensor, TensorCodec codec, long bytes, double distortion, double[] perSample) {
     /** An effect that is the same on every sample (for planning by the mean alone). */
-    public static Effect uniform(String tensor, QuantCodec codec, long bytes, double distortion) {
+    public static Effect uniform(String tensor, TensorCodec codec, long bytes, double distortion) {
       return new Effect(tensor, codec, bytes, distortion, new double[] {distortion});
     }
   }
@@ -149,17 +163,22 @@ public final class BitAllocator {
           TensorInfo info = infos.get(w);
           TensorData data = source.read(info);
           float[] x = data.floats();
-          int n = candidates.size();
+          List<TensorCodec> codecs = new ArrayList<>(candidates);
+          codecs.addAll(extra.getOrDefault(w, List.of()));
+          int n = codecs.size();
+          int common = candidates.size();
           long[] bytes = new long[n];
           double[] sse = new double[n];
           float[][] decoded = new float[n][];
           for (int c = 0; c < n; c++) {
-            ByteBuffer payload = candidates.get(c).encode(data);
+            ByteBuffer payload = codecs.get(c).encode(data);
             bytes[c] = payload.remaining();
-            decoded[c] = candidates.get(c).decode(info, payload.duplicate()).floats();
+            decoded[c] = codecs.get(c).decode(info, payload.duplicate()).floats();
             sse[c] = sse(x, decoded[c]);
           }
-          boolean[] measured = anchorsOf(sse, anchors);
+          // anchors among the common candidates; every extra one is run
+          boolean[] measured = java.util.Arrays.copyOf(anchorsOf(java.util.Arrays.copyOf(sse, common), anchors), n);
+          java.util.Arrays.fill(measured, common, n, true);
           t0 = CalibrationClock.since(CalibrationClock.MEASURE_ENCODE, t0);
           SuffixRuns.Suffix suffix = suffixes != null ? suffixes.open(env, w, workers > 1 ? 1 : threads) : null;
           t0 = CalibrationClock.since(CalibrationClock.MEASURE_SESSION, t0);
@@ -182,9 +201,11 @@ public final class BitAllocator {
             suffix.close();
           }
           t0 = CalibrationClock.since(CalibrationClock.MEASURE_RUNS, t0);
-          predict(per, sse, measured);
+          double[][] perCommon = java.util.Arrays.copyOf(per, common); // predicted from their own anchors only
+          predict(perCommon, java.util.Arrays.copyOf(sse, common), java.util.Arrays.copyOf(measured, common));
+          System.arraycopy(perCommon, 0, per, 0, common);
           for (int c = 0; c < n; c++) {
-            out.add(new Effect(w, candidates.get(c), bytes[c], mean(per[c]), per[c]));
+            out.add(new Effect(w, codecs.get(c), bytes[c], mean(per[c]), per[c]));
           }
           done++;
           log.accept(String.format(java.util.Locale.ROOT, "measured %d of %d weights (%,d model runs), last %s",

@@ -13,6 +13,7 @@ import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
 import dev.selfbyt.cortexsdr.core.calibrate.Refit;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import dev.selfbyt.cortexsdr.core.codec.TensorCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiException;
 import dev.selfbyt.cortexsdr.core.policy.CompressionPolicy;
 import dev.selfbyt.cortexsdr.core.policy.TensorPlan;
@@ -94,6 +95,7 @@ public final class OnnxCalibrator {
 
   private final OnnxModelReader source;
   private final java.util.function.Function<String, QuantCodec> codecs;
+  private java.util.function.Function<String, ? extends TensorCodec> storedCodecs;
   private final double damping;
   private final int threads;
   private Consumer<String> log = s -> {};
@@ -144,6 +146,16 @@ public final class OnnxCalibrator {
       }
     }
     return new OnnxCalibrator(source, planned::get, damping, threads);
+  }
+
+  /**
+   * The codec each weight that no group calibrates will be stored with, where that is not the
+   * block-wise one {@code codecs} gives (an entropy-coded embedding table, say): later groups see
+   * such a weight rounded by it. Default: {@code codecs}.
+   */
+  public OnnxCalibrator storedCodecs(java.util.function.Function<String, ? extends TensorCodec> stored) {
+    this.storedCodecs = stored;
+    return this;
   }
 
   public OnnxCalibrator onProgress(Consumer<String> log) {
@@ -284,7 +296,7 @@ public final class OnnxCalibrator {
     /** Weights the codecs round that no group calibrates (embedding tables, say): every group sees them rounded. */
     void roundUngrouped() throws IOException {
       for (TensorInfo t : source.tensors()) {
-        QuantCodec codec = codecs.apply(t.name());
+        TensorCodec codec = storedCodecs != null ? storedCodecs.apply(t.name()) : codecs.apply(t.name());
         if (codec != null && !grouped.contains(t.name()) && t.dtype() == DType.FLOAT32) {
           quantized.put(t.name(), codec.decode(t, codec.encode(source.read(t))).floats());
         }

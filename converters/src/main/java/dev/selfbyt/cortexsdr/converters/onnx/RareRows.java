@@ -32,6 +32,33 @@ public final class RareRows {
    * one count per row. Indices out of range are not counted (the model would refuse them).
    */
   public static Map<String, long[]> counts(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples) {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    tables(onnx).forEach((index, t) -> {
+      for (String table : t) {
+        TensorInfo info = onnx.tensors().stream().filter(x -> x.name().equals(table)).findFirst().orElseThrow();
+        long[] c = out.computeIfAbsent(table, k -> new long[Math.toIntExact(info.shape()[0])]);
+        for (Map<String, OnnxCalibrator.Input> s : samples) {
+          OnnxCalibrator.Input in = s.get(index);
+          if (in == null || in.int64() == null) {
+            continue;
+          }
+          for (long id : in.int64()) {
+            long row = id < 0 ? id + c.length : id; // Gather takes negative indices from the end
+            if (row >= 0 && row < c.length) {
+              c[(int) row]++;
+            }
+          }
+        }
+      }
+    });
+    return out;
+  }
+
+  /**
+   * The directly indexed tables: graph input name to the stored rank-2 tables a {@code Gather}
+   * (axis 0) of the main graph reads by it, in node order.
+   */
+  public static Map<String, List<String>> tables(OnnxModelReader onnx) {
     GraphProto g = onnx.strippedModel().getGraph();
     Set<String> inputs = g.getInputList().stream().map(ValueInfoProto::getName).collect(Collectors.toSet());
     Map<String, TensorInfo> tables = new HashMap<>();
@@ -40,7 +67,7 @@ public final class RareRows {
         tables.put(t.name(), t);
       }
     }
-    Map<String, long[]> out = new LinkedHashMap<>();
+    Map<String, List<String>> out = new LinkedHashMap<>();
     for (NodeProto n : g.getNodeList()) {
       if (!n.getOpType().equals("Gather") || n.getInputCount() != 2 || axis(n) != 0) {
         continue;
@@ -49,18 +76,9 @@ public final class RareRows {
       if (t == null || !inputs.contains(n.getInput(1)) || tables.containsKey(n.getInput(1))) {
         continue;
       }
-      long[] c = out.computeIfAbsent(t.name(), k -> new long[Math.toIntExact(t.shape()[0])]);
-      for (Map<String, OnnxCalibrator.Input> s : samples) {
-        OnnxCalibrator.Input in = s.get(n.getInput(1));
-        if (in == null || in.int64() == null) {
-          continue;
-        }
-        for (long id : in.int64()) {
-          long row = id < 0 ? id + c.length : id; // Gather takes negative indices from the end
-          if (row >= 0 && row < c.length) {
-            c[(int) row]++;
-          }
-        }
+      List<String> read = out.computeIfAbsent(n.getInput(1), k -> new java.util.ArrayList<>());
+      if (!read.contains(t.name())) {
+        read.add(t.name());
       }
     }
     return out;

@@ -139,7 +139,8 @@ public final class CalibrationTimeBench {
         Map<String, Double> gptq;
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
           // what MixedPrecision.Plan.calibrate does, with the procedure chosen
-          calibrated = new OnnxCalibrator(onnx, plan::codec, 0.01, threads).smallSessions(after).onProgress(log)
+          calibrated = new OnnxCalibrator(onnx, plan::blockCodec, 0.01, threads).storedCodecs(plan::codec)
+              .smallSessions(after).onProgress(log)
               .calibrate(calib);
           gptqSec = (System.nanoTime() - t1) / 1e9;
           gptq = CalibrationClock.seconds();

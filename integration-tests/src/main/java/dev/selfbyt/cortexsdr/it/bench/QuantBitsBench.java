@@ -172,8 +172,8 @@ public final class QuantBitsBench {
           rows.add(evaluate(model, "mixed + GPTQ, measure " + measure, target, cai, dir, tag, fp32Bytes, reference,
               eval, threads, measureSec, gptqSec, hist));
           for (int rareBits : rareBitsList) {
-          if (rareBits > 0 && counts.keySet().stream().anyMatch(t -> plan.codec(t) != null
-              && plan.codec(t).bits() > rareBits)) {
+          if (rareBits > 0 && counts.keySet().stream().anyMatch(t -> plan.blockCodec(t) != null
+              && plan.blockCodec(t).bits() > rareBits)) {
             Path rare = dir.resolve(tag + "-rare" + rareBits + ".cai");
             CortexSdr.compress(calibrated, rare, plan.options(CompressionOptions.builder().preset(Preset.INT4)
                 .threads(threads), counts, rareBits).build());
@@ -225,8 +225,11 @@ public final class QuantBitsBench {
   static void save(Path p, List<BitAllocator.Effect> effects, double seconds) throws java.io.IOException {
     StringBuilder b = new StringBuilder(seconds + "\n");
     for (BitAllocator.Effect e : effects) {
-      b.append(e.tensor()).append('\t').append(e.codec().bits()).append('\t').append(e.codec().symmetric())
-          .append('\t').append(e.codec().blockSize()).append(e.codec().superScales() ? "s" : "").append('\t')
+      if (!(e.codec() instanceof QuantCodec c)) {
+        continue; // the saved form holds block-wise candidates only
+      }
+      b.append(e.tensor()).append('\t').append(c.bits()).append('\t').append(c.symmetric())
+          .append('\t').append(c.blockSize()).append(c.superScales() ? "s" : "").append('\t')
           .append(e.bytes());
       for (double d : e.perSample()) {
         b.append('\t').append(d);

@@ -267,8 +267,11 @@ public final class ModelReport {
     Path cai = dir.resolve(String.format(Locale.ROOT, "mixed-%.4f.cai", target));
     MixedPrecision.Plan plan;
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-      plan = MixedPrecision.plan(effects, target, MixedPrecision.defaultMinCosine(target));
-      CortexSdr.compress(plan.calibrate(onnx, calib, threads, mixedScaling, mixedRefit), cai,
+      // as compress --target-cosine does: planned, GPTQ, and planned again for what GPTQ gained
+      MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, calib, target,
+          MixedPrecision.defaultMinCosine(target), threads, mixedScaling, mixedRefit, s -> {});
+      plan = c.plan();
+      CortexSdr.compress(c.source(), cai,
           plan.options(CompressionOptions.builder().preset(Preset.INT4).threads(threads)).build());
     }
     double secs = (System.nanoTime() - t0) / 1e9;

@@ -1,0 +1,93 @@
+package dev.selfbyt.cortexsdr.converters.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.selfbyt.cortexsdr.core.CompressionOptions;
+import dev.selfbyt.cortexsdr.core.Preset;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mixed precision corrected for GPTQ: the effects are measured with plain rounding, GPTQ rounds
+ * better, so the first plan lands well inside its target; {@link MixedPrecision#calibrate}
+ * measures by how much, plans again, and keeps a smaller plan only where it still meets the
+ * target after GPTQ.
+ */
+class MixedPrecisionCalibrateTest {
+  @TempDir Path dir;
+
+  @Test
+  void theReplannedFileIsSmallerAndStillMeetsItsTargetAfterGptq() throws Exception {
+    Path model = dir.resolve("mlp.onnx");
+    OnnxExporter.write(mlp(), model);
+    List<Map<String, OnnxCalibrator.Input>> samples = samples(16);
+    double target = 0.999;
+    double min = 0.998;
+    List<String> log = new ArrayList<>();
+    try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+      CompressionOptions options = CompressionOptions.builder().preset(Preset.INT4).blockSize(32).build();
+      List<BitAllocator.Effect> effects = MixedPrecision.measure(onnx, options, samples, 2, s -> {});
+      MixedPrecision.Plan first = MixedPrecision.plan(effects, target, min);
+      MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, samples, target, min, 2, false, false,
+          log::add);
+      assertTrue(c.note().startsWith("plan 1: output loss"), c.note());
+      assertTrue(c.note().contains("plan 2 (factor"), "GPTQ gained, so the model was planned again: " + c.note());
+      double[] real = OutputLoss.of(onnx, 2, samples).loss(c.source(), c.plan());
+      assertTrue(real[0] <= 1 - target && real[1] <= 1 - min, "the kept plan meets both targets: " + c.note());
+      assertTrue(bytes(effects, c.plan()) < bytes(effects, first), "and is smaller than the first: " + c.note());
+      assertTrue(log.contains(c.note()), "the note is logged");
+    }
+  }
+
+  static final int ROWS = 16;
+  static final int K = 256;
+  static final int H = 128;
+  static final int N = 64;
+
+  /** Y = relu(X W1) W2, weights large enough to be quantized. */
+  static ModelProto mlp() {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
+        .addInput(OnnxTestModels.floatInput("X", ROWS, K))
+        .addOutput(OnnxTestModels.floatInput("Y", ROWS, N));
+    g.addInitializer(TensorProto.newBuilder().setName("W1").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(K).addDims(H).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(K * H, 21))));
+    g.addInitializer(TensorProto.newBuilder().setName("W2").setDataType(TensorProto.DataType.FLOAT_VALUE)
+        .addDims(H).addDims(N).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(H * N, 22))));
+    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("W1").addOutput("A").setName("mm1"));
+    g.addNode(NodeProto.newBuilder().setOpType("Relu").addInput("A").addOutput("R").setName("relu"));
+    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("R").addInput("W2").addOutput("Y").setName("mm2"));
+    return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
+  }
+
+  /** Inputs whose channels are correlated in pairs, a few of them wide: GPTQ's Hessian is far from the identity. */
+  static List<Map<String, OnnxCalibrator.Input>> samples(int count) {
+    SplittableRandom r = new SplittableRandom(5);
+    List<Map<String, OnnxCalibrator.Input>> out = new ArrayList<>();
+    for (int s = 0; s < count; s++) {
+      float[] x = new float[ROWS * K];
+      for (int i = 0; i < x.length; i += 2) {
+        double shared = r.nextGaussian() * (i % K < 16 ? 8 : 1);
+        x[i] = (float) shared;
+        x[i + 1] = (float) (shared + 0.1 * r.nextGaussian());
+      }
+      out.add(Map.of("X", OnnxCalibrator.Input.ofFloats(new long[] {ROWS, K}, x)));
+    }
+    return out;
+  }
+
+  private static long bytes(List<BitAllocator.Effect> effects, MixedPrecision.Plan plan) {
+    return effects.stream().filter(e -> e.codec().equals(plan.codec(e.tensor()))).mapToLong(BitAllocator.Effect::bytes)
+        .sum();
+  }
+}
