@@ -338,6 +338,7 @@ public final class MixedPrecision {
     OutputLoss loss = OutputLoss.of(onnx, threads, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
     Plan first = plan(effects, targetCosine, minCosine);
     Calibrated kept = null;
+    boolean keptMeets = false;
     Plan plan = first;
     double rho = 1;
     StringBuilder note = new StringBuilder();
@@ -347,9 +348,9 @@ public final class MixedPrecision {
       TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, log);
       double[] real = loss.loss(source, plan);
       boolean meets = real[0] <= 1 - targetCosine && real[1] <= 1 - minCosine;
-      long bytes = bytes(effects, plan);
-      if (round == 0 || meets && (kept == null || kept.plan() == first || bytes < bytes(effects, kept.plan()))) {
+      if (round == 0 || meets && (!keptMeets || bytes(effects, plan) < bytes(effects, kept.plan()))) {
         kept = new Calibrated(plan, source, null);
+        keptMeets = meets;
       }
       // the rounded weights' part of this plan's estimate, unscaled, and the tables' part
       double rounded = 0;
