@@ -371,19 +371,7 @@ public final class Int8FastCalibrator {
   }
 
   private List<float[]> outputs(ModelProto m, List<Map<String, OnnxCalibrator.Input>> samples) throws IOException {
-    OrtEnvironment env = OrtEnvironments.get();
-    List<float[]> out = new ArrayList<>();
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-      o.setIntraOpNumThreads(threads);
-      try (OrtSession s = env.createSession(m.toByteArray(), o)) {
-        for (Map<String, OnnxCalibrator.Input> sample : samples) {
-          out.add(OnnxCalibrator.runFirstOutput(env, s, sample));
-        }
-      }
-    } catch (OrtException e) {
-      throw new CaiException(source.location(), null, "int8-fast calibration run failed: " + e.getMessage(), e);
-    }
-    return out;
+    return OutputLoss.outputs(source.location(), m, threads, samples, "int8-fast calibration run");
   }
 
   /**

@@ -453,29 +453,4 @@ public final class MixedPrecision {
     });
     return out;
   }
-
-  /** {@link #measure}, then {@link #plan(List, double, double)}. */
-  public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
-      double targetCosine, double minCosine, int threads, Consumer<String> log) throws IOException {
-    return plan(onnx, options, samples, targetCosine, minCosine, threads, false, log);
-  }
-
-  /** As above; with {@code superScales}, every candidate also under super-block scales. */
-  public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
-      double targetCosine, double minCosine, int threads, boolean superScales, Consumer<String> log)
-      throws IOException {
-    return plan(onnx, options, samples, targetCosine, minCosine, threads, superScales, false, log);
-  }
-
-  /**
-   * As above; with {@code tableSteps}, embedding tables are also offered entropy-coded steps
-   * ({@link #tableCandidates}; files need a reader of codec id 6).
-   */
-  public static Plan plan(OnnxModelReader onnx, CompressionOptions options, List<Map<String, OnnxCalibrator.Input>> samples,
-      double targetCosine, double minCosine, int threads, boolean superScales, boolean tableSteps, Consumer<String> log)
-      throws IOException {
-    plan(List.of(), targetCosine, minCosine); // checks the targets before the long part
-    return plan(measure(onnx, options, samples, threads, log, MEASURE_ANCHORS, true, superScales, MEASURE_SAMPLES, true,
-        tableSteps ? tableCandidates(onnx, options) : Map.of()), targetCosine, minCosine);
-  }
 }

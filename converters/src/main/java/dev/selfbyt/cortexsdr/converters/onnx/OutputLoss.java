@@ -39,7 +39,8 @@ final class OutputLoss {
   static OutputLoss of(OnnxModelReader onnx, int threads, List<Map<String, OnnxCalibrator.Input>> samples)
       throws IOException {
     ModelProto original = CalibrationGraphs.modelWith(onnx.strippedModel(), onnx, Map.of());
-    return new OutputLoss(onnx.location(), threads, samples, run(onnx.location(), original, threads, samples));
+    return new OutputLoss(onnx.location(), threads, samples, outputs(onnx.location(), original, threads, samples,
+        "running the original model"));
   }
 
   /**
@@ -59,7 +60,7 @@ final class OutputLoss {
       TensorCodec c = plan.codec(name);
       return c == null ? d.bytes() : c.decode(t, c.encode(d)).bytes();
     });
-    List<float[]> out = run(location, m, threads, samples);
+    List<float[]> out = outputs(location, m, threads, samples, "measuring the planned model's output");
     double mean = 0;
     double worst = 0;
     for (int i = 0; i < out.size(); i++) {
@@ -70,8 +71,9 @@ final class OutputLoss {
     return new double[] {mean, worst};
   }
 
-  private static List<float[]> run(String location, ModelProto m, int threads,
-      List<Map<String, OnnxCalibrator.Input>> samples) throws CaiException {
+  /** The first output of {@code m} on each sample, in one session of {@code threads} threads; {@code what} names a failure. */
+  static List<float[]> outputs(String location, ModelProto m, int threads,
+      List<Map<String, OnnxCalibrator.Input>> samples, String what) throws CaiException {
     OrtEnvironment env = OrtEnvironments.get();
     List<float[]> out = new ArrayList<>();
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
@@ -82,7 +84,7 @@ final class OutputLoss {
         }
       }
     } catch (OrtException e) {
-      throw new CaiException(location, null, "measuring the planned model's output failed: " + e.getMessage(), e);
+      throw new CaiException(location, null, what + " failed: " + e.getMessage(), e);
     }
     return out;
   }

@@ -2,11 +2,6 @@ package dev.selfbyt.cortexsdr.converters.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnx.proto.OnnxMl.GraphProto;
-import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.Preset;
 import java.nio.file.Path;
@@ -29,7 +24,7 @@ class MixedPrecisionCalibrateTest {
   @Test
   void theReplannedFileIsSmallerAndStillMeetsItsTargetAfterGptq() throws Exception {
     Path model = dir.resolve("mlp.onnx");
-    OnnxExporter.write(mlp(), model);
+    OnnxExporter.write(OnnxCalibratorTest.mlp(K, H, N), model); // weights large enough to be quantized
     List<Map<String, OnnxCalibrator.Input>> samples = samples(16);
     double target = 0.999;
     double min = 0.998;
@@ -49,26 +44,10 @@ class MixedPrecisionCalibrateTest {
     }
   }
 
-  static final int ROWS = 16;
+  static final int ROWS = OnnxCalibratorTest.ROWS;
   static final int K = 256;
   static final int H = 128;
   static final int N = 64;
-
-  /** Y = relu(X W1) W2, weights large enough to be quantized. */
-  static ModelProto mlp() {
-    GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
-        .addInput(OnnxTestModels.floatInput("X", ROWS, K))
-        .addOutput(OnnxTestModels.floatInput("Y", ROWS, N));
-    g.addInitializer(TensorProto.newBuilder().setName("W1").setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .addDims(K).addDims(H).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(K * H, 21))));
-    g.addInitializer(TensorProto.newBuilder().setName("W2").setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .addDims(H).addDims(N).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(H * N, 22))));
-    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("W1").addOutput("A").setName("mm1"));
-    g.addNode(NodeProto.newBuilder().setOpType("Relu").addInput("A").addOutput("R").setName("relu"));
-    g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("R").addInput("W2").addOutput("Y").setName("mm2"));
-    return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
-        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
-  }
 
   /** Inputs whose channels are correlated in pairs, a few of them wide: GPTQ's Hessian is far from the identity. */
   static List<Map<String, OnnxCalibrator.Input>> samples(int count) {

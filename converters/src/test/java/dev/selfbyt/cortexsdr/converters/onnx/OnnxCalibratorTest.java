@@ -45,19 +45,25 @@ class OnnxCalibratorTest {
 
   /** Y = relu(X W1) W2, weights as initializers. */
   static ModelProto mlp() {
+    return mlp(K, H, N);
+  }
+
+  /** Y = relu(X W1) W2 with X of {@value #ROWS} x k, W1 k x h, W2 h x n. */
+  static ModelProto mlp(int k, int h, int n) {
     GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
-        .addInput(OnnxTestModels.floatInput("X", ROWS, K))
-        .addOutput(OnnxTestModels.floatInput("Y", ROWS, N));
+        .addInput(OnnxTestModels.floatInput("X", ROWS, k))
+        .addOutput(OnnxTestModels.floatInput("Y", ROWS, n));
     g.addInitializer(TensorProto.newBuilder().setName("W1").setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .addDims(K).addDims(H).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(K * H, 11))));
+        .addDims(k).addDims(h).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(k * h, 11))));
     g.addInitializer(TensorProto.newBuilder().setName("W2").setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .addDims(H).addDims(N).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(H * N, 12))));
+        .addDims(h).addDims(n).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(h * n, 12))));
     g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("W1").addOutput("A").setName("mm1"));
     g.addNode(NodeProto.newBuilder().setOpType("Relu").addInput("A").addOutput("R").setName("relu"));
     g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("R").addInput("W2").addOutput("Y").setName("mm2"));
     return ModelProto.newBuilder().setIrVersion(8).setProducerName("cortexsdr-test")
         .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(g).build();
   }
+
 
   /** Inputs whose channels 0, 7, 21 and 40 are 10x louder than the rest. */
   static List<Map<String, OnnxCalibrator.Input>> samples(int count, long seed) {
