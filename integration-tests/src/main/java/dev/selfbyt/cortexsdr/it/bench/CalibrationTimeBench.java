@@ -34,20 +34,26 @@ import java.util.Map;
  * <pre>
  * java -Xmx3g -Dai.djl.offline=true -cp integration-tests/target/benchmarks.jar \
  *     dev.selfbyt.cortexsdr.it.bench.CalibrationTimeBench [models=minilm,bge] [targets=0.99,0.995] \
- *     [procedures=before,after] [calibration=128] [samples=32] [anchors=2] [super=false] [threads=2] [work=DIR]
+ *     [procedures=before,after,corrected] [calibration=128] [samples=32] [anchors=2] [super=false]
+ *     [tables=false] [threads=2] [work=DIR]
  * </pre>
  *
  * {@code before} is the procedure of main at 26994b9 (the measuring runs the whole model for every
  * weight; GPTQ makes each group's session from the whole model filled with the weights so far);
  * {@code after} runs each weight's measuring from its node onwards on cached activations and
- * collects GPTQ's statistics in small sessions with the weights fed as inputs.
+ * collects GPTQ's statistics in small sessions with the weights fed as inputs; {@code corrected} is
+ * what {@code compress --target-cosine} runs now: {@code after}'s measuring (with the vocabulary
+ * tables' entropy steps as candidates when {@code tables=true}, as {@code --table-step auto}), then
+ * {@link MixedPrecision#calibrate}, which plans again while GPTQ gains much over plain rounding
+ * (one to three plans, each with its own GPTQ pass; its "GPTQ s" are all of them and the output
+ * loss runs between them, its "plans" column how many it made).
  */
 public final class CalibrationTimeBench {
   private CalibrationTimeBench() {}
 
   record Row(String model, String procedure, double target, Map<String, Double> measure, double measureSec,
       Map<String, Double> gptq, double gptqSec, double compressSec, long bytes, double ratio, double mean, double min,
-      String codecs, Map<String, String> plan) {}
+      String codecs, Map<String, String> plan, int plans) {}
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = new LinkedHashMap<>();
@@ -66,28 +72,30 @@ public final class CalibrationTimeBench {
     for (String t : a.getOrDefault("targets", "0.99,0.995").split(",")) {
       targets.add(Double.parseDouble(t));
     }
-    List<String> procedures = List.of(a.getOrDefault("procedures", "before,after").split(","));
+    List<String> procedures = List.of(a.getOrDefault("procedures", "before,after,corrected").split(","));
     for (String p : procedures) {
-      if (!p.equals("before") && !p.equals("after")) {
-        throw new IllegalArgumentException("procedures are before and after, not " + p);
+      if (!List.of("before", "after", "corrected").contains(p)) {
+        throw new IllegalArgumentException("procedures are before, after and corrected, not " + p);
       }
     }
     int calibration = Integer.parseInt(a.getOrDefault("calibration", "128"));
     int samples = Integer.parseInt(a.getOrDefault("samples", "32"));
     int anchors = Integer.parseInt(a.getOrDefault("anchors", "2"));
     boolean sup = Boolean.parseBoolean(a.getOrDefault("super", "false"));
+    boolean tables = Boolean.parseBoolean(a.getOrDefault("tables", "false"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     Path work = Files.createDirectories(Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir")
         + "/cortexsdr-calibration-time")));
     double load0 = load();
     List<Row> rows = new ArrayList<>();
     for (RealModel m : models) {
-      rows.addAll(run(m, targets, procedures, calibration, samples, anchors, sup, threads, work));
+      rows.addAll(run(m, targets, procedures, calibration, samples, anchors, sup, tables, threads, work));
       System.err.println(markdown(rows));
     }
     System.out.printf(Locale.ROOT, "%n200 Moby-Dick sentences, pooled-embedding cosine vs fp32; %d calibration "
-        + "sentences, %d measuring samples, %d anchors%s; %d threads; load average %.2f at start, %.2f at end%n%n",
-        calibration, samples, anchors, sup ? ", super-block candidates" : "", threads, load0, load());
+        + "sentences, %d measuring samples, %d anchors%s%s; %d threads; load average %.2f at start, %.2f at end%n%n",
+        calibration, samples, anchors, sup ? ", super-block candidates" : "",
+        tables ? ", vocabulary steps (corrected only)" : "", threads, load0, load());
     System.out.println(markdown(rows));
   }
 
@@ -96,7 +104,7 @@ public final class CalibrationTimeBench {
   }
 
   static List<Row> run(RealModel model, List<Double> targets, List<String> procedures, int calibration, int samples,
-      int anchors, boolean sup, int threads, Path work) throws Exception {
+      int anchors, boolean sup, boolean tables, int threads, Path work) throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     Path fp32 = model.onnx(dir);
     long fp32Bytes = Files.size(fp32);
@@ -117,14 +125,16 @@ public final class CalibrationTimeBench {
     CompressionOptions base = CompressionOptions.builder().preset(Preset.INT4).threads(threads).build();
     List<Row> rows = new ArrayList<>();
     for (String procedure : procedures) {
-      boolean after = procedure.equals("after");
+      boolean after = !procedure.equals("before");
+      boolean corrected = procedure.equals("corrected");
       long t0 = System.nanoTime();
       java.util.function.Consumer<String> log = s -> System.err.printf(Locale.ROOT, "  %s %s %.0f s (load %.1f): %s%n",
           model.displayName(), procedure, (System.nanoTime() - t0) / 1e9, load(), s);
       CalibrationClock.reset();
       List<BitAllocator.Effect> effects;
       try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-        effects = MixedPrecision.measure(onnx, base, calib, threads, log, anchors, true, sup, samples, after);
+        effects = MixedPrecision.measure(onnx, base, calib, threads, log, anchors, true, sup, samples, after,
+            corrected && tables ? MixedPrecision.tableCandidates(onnx, base) : Map.of());
       }
       double measureSec = (System.nanoTime() - t0) / 1e9;
       Map<String, Double> measure = CalibrationClock.seconds();
@@ -137,11 +147,21 @@ public final class CalibrationTimeBench {
         double gptqSec;
         double compressSec;
         Map<String, Double> gptq;
+        int plans = 1;
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
-          // what MixedPrecision.Plan.calibrate does, with the procedure chosen
-          calibrated = new OnnxCalibrator(onnx, plan::blockCodec, 0.01, threads).storedCodecs(plan::codec)
-              .smallSessions(after).onProgress(log)
-              .calibrate(calib);
+          if (corrected) {
+            // what compress --target-cosine does since the plan is corrected for GPTQ (one to three plans)
+            MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, calib, target,
+                MixedPrecision.defaultMinCosine(target), threads, false, false, log);
+            plan = c.plan();
+            calibrated = c.source();
+            plans = c.note().split("GPTQ factor", -1).length - 1;
+          } else {
+            // what MixedPrecision.Plan.calibrate does, with the procedure chosen
+            calibrated = new OnnxCalibrator(onnx, plan::blockCodec, 0.01, threads).storedCodecs(plan::codec)
+                .smallSessions(after).onProgress(log)
+                .calibrate(calib);
+          }
           gptqSec = (System.nanoTime() - t1) / 1e9;
           gptq = CalibrationClock.seconds();
           long t2 = System.nanoTime();
@@ -152,7 +172,7 @@ public final class CalibrationTimeBench {
         QuantBitsBench.Row r = QuantBitsBench.evaluate(model, procedure, target, cai, dir, procedure + "-" + target,
             fp32Bytes, reference, eval, threads, measureSec, gptqSec, "");
         rows.add(new Row(model.displayName(), procedure, target, measure, measureSec, gptq, gptqSec, compressSec,
-            r.bytes(), r.ratio(), r.mean(), r.min(), plan.histogram().toString(), plan.labels()));
+            r.bytes(), r.ratio(), r.mean(), r.min(), plan.histogram().toString(), plan.labels(), plans));
         System.err.println(markdown(rows));
       }
     }
@@ -161,9 +181,9 @@ public final class CalibrationTimeBench {
 
   static String markdown(List<Row> rows) {
     StringBuilder b = new StringBuilder("| model | procedure | target (mean / min) | measuring s (encode / sessions / "
-        + "runs) | GPTQ s (sessions / runs / solve) | compress s | total s | after / before | bytes | smaller than "
+        + "runs) | plans | GPTQ s (sessions / runs / solve) | compress s | total s | after / before | bytes | smaller than "
         + "fp32 | mean cosine | min cosine | same plan as before | codecs |\n"
-        + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Row r : rows) {
       Row before = rows.stream().filter(x -> x.model().equals(r.model()) && x.target() == r.target()
           && x.procedure().equals("before")).findFirst().orElse(null);
@@ -171,10 +191,11 @@ public final class CalibrationTimeBench {
       String ratio = before == null || before == r ? "" : String.format(Locale.ROOT, "%.2fx faster",
           (before.measureSec() + before.gptqSec() + before.compressSec()) / total);
       String same = before == null || before == r ? "" : before.plan().equals(r.plan()) ? "yes" : "no";
-      b.append(String.format(Locale.ROOT, "| %s | %s | %.3f / %.3f | %.0f (%.0f / %.0f / %.0f) | %.0f (%.0f / %.0f / "
+      b.append(String.format(Locale.ROOT, "| %s | %s | %.3f / %.3f | %.0f (%.0f / %.0f / %.0f) | %d | %.0f (%.0f / %.0f / "
           + "%.0f) | %.0f | %.0f | %s | %,d | %.2fx | %.4f | %.4f | %s | %s |%n", r.model(), r.procedure(), r.target(),
           MixedPrecision.defaultMinCosine(r.target()), r.measureSec(), s(r.measure(), CalibrationClock.MEASURE_ENCODE),
-          s(r.measure(), CalibrationClock.MEASURE_SESSION), s(r.measure(), CalibrationClock.MEASURE_RUNS), r.gptqSec(),
+          s(r.measure(), CalibrationClock.MEASURE_SESSION), s(r.measure(), CalibrationClock.MEASURE_RUNS), r.plans(),
+          r.gptqSec(),
           s(r.gptq(), CalibrationClock.GPTQ_SESSION), s(r.gptq(), CalibrationClock.GPTQ_RUNS),
           s(r.gptq(), CalibrationClock.GPTQ_SOLVE), r.compressSec(), total, ratio, r.bytes(), r.ratio(), r.mean(),
           r.min(), same, r.codecs()));
