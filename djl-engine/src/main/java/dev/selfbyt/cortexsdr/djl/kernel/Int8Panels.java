@@ -111,16 +111,11 @@ public final class Int8Panels {
    */
   void multiply(Kernels kern, float[] x, int xOff, int m, float[] bias, float[] y, int yOff) {
     int p = QuantMatrix.PANEL;
-    Quantized a;
-    if (kern instanceof NativeKernels nat) {
-      a = quantizeNative(nat, x, xOff, m);
-    } else {
-      a = quantize(x, xOff, m, k, kp);
-    }
-    if (!(kern instanceof NativeKernels)) {
-      multiplyAsFloats(kern, a, m, bias, y, yOff);
+    if (!(kern instanceof NativeKernels nat)) {
+      multiplyAsFloats(kern, x, xOff, m, bias, y, yOff);
       return;
     }
+    Quantized a = quantizeNative(nat, x, xOff, m);
     // runs of consecutive panels, one native call each (AMX takes a run in one pass): two per
     // thread, so a thread the machine descheduled leaves half its share to the others
     int runs = runs();
@@ -223,43 +218,60 @@ public final class Int8Panels {
   static final int EXACT_CHUNK = 512;
 
   /**
-   * The same integer product with the Java kernels' float GEMM, exact: the codes as floats, the
-   * depth in chunks of {@value #EXACT_CHUNK} whose float sums are exact integers, added up in
-   * {@code int} (Java has no fast 8-bit dot product; its float products run at vector speed).
+   * The same integer product with the Java kernels' float GEMM, exact: the activations' codes less
+   * their zero point as floats ({@link Kernels#quantizeCentered}, integers in [-255, 255]), each
+   * panel's codes as floats ({@link Kernels#decodeS8Panel}), the depth in chunks of {@value
+   * #EXACT_CHUNK} whose float sums are exact integers, added up in {@code int} when there are
+   * several (Java has no fast 8-bit dot product; its float products run at vector speed). The
+   * result is {@code (sum - zp * colSum) * (xScale * wScale) + bias} as the native kernels give it.
    */
-  private void multiplyAsFloats(Kernels kern, Quantized a, int m, float[] bias, float[] y, int yOff) {
-    int p = QuantMatrix.PANEL;
+  private void multiplyAsFloats(Kernels kern, float[] x, int xOff, int m, float[] bias, float[] y, int yOff) {
+    float[] range = new float[2];
+    kern.rangeF32(x, xOff, m * k, range);
+    float scale = range[1] == range[0] ? 1f : (range[1] - range[0]) / 255f;
+    float z = 0f - range[0] / scale;
+    z = z > 0f ? (z < 255f ? z : 255f) : 0f;
+    int zp = (int) Math.rint(z);
+    float[] xq = scratch(CENTERED, m * k);
+    kern.quantizeCentered(x, xOff, m * k, scale, zp, xq, 0);
     int chunks = (k + EXACT_CHUNK - 1) / EXACT_CHUNK;
     float[][] xc = new float[chunks][];
-    for (int c = 0; c < chunks; c++) {
-      int k0 = c * EXACT_CHUNK;
-      int kc = Math.min(EXACT_CHUNK, k - k0);
-      float[] f = new float[m * kc];
-      for (int i = 0; i < m; i++) {
-        for (int kk = 0; kk < kc; kk++) {
-          f[i * kc + kk] = a.codes[i * kp + k0 + kk] & 0xff;
+    if (chunks == 1) {
+      xc[0] = xq;
+    } else {
+      for (int c = 0; c < chunks; c++) {
+        int k0 = c * EXACT_CHUNK;
+        int kc = Math.min(EXACT_CHUNK, k - k0);
+        float[] f = new float[m * kc];
+        for (int i = 0; i < m; i++) {
+          System.arraycopy(xq, i * k + k0, f, i * kc, kc);
         }
+        xc[c] = f;
       }
-      xc[c] = f;
     }
-    int panels = (n + p - 1) / p;
     if (kern instanceof ScalarKernels) {
-      multiplyAsFloatsWide(a, xc, chunks, m, bias, y, yOff);
+      multiplyAsFloatsWide(scale, xc, m, bias, y, yOff);
       return;
     }
+    int p = QuantMatrix.PANEL;
+    int panels = (n + p - 1) / p;
     KernelThreads.forEach(panels, (long) m * n * k, t -> {
       int j0 = t * p;
       int nb = Math.min(p, n - j0);
-      float[] panel = new float[k * p];
-      int base = t * kp * p;
-      for (int kk = 0; kk < k; kk++) {
-        int src = base + (kk >> 2) * p * 4 + (kk & 3);
-        for (int j = 0; j < p; j++) {
-          panel[kk * p + j] = codes[src + 4 * j];
+      float[] panel = scratch(PANEL_FLOATS, kp * p);
+      kern.decodeS8Panel(codes, t * kp * p, kp, panel, 0);
+      float[] part = scratch(SUMS, m * p);
+      if (chunks == 1) {
+        kern.gemmPanel(xc[0], 0, m, k, panel, 0, p, p, part, 0, p);
+        for (int i = 0; i < m; i++) {
+          for (int j = 0; j < nb; j++) {
+            float v = part[i * p + j] * (scale * scales[j0 + j]);
+            y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
+          }
         }
+        return;
       }
       int[] acc = new int[m * p];
-      float[] part = new float[m * p];
       for (int c = 0; c < chunks; c++) {
         int k0 = c * EXACT_CHUNK;
         int kc = Math.min(EXACT_CHUNK, k - k0);
@@ -268,10 +280,9 @@ public final class Int8Panels {
           acc[i] += (int) part[i];
         }
       }
-      float s = a.scale;
       for (int i = 0; i < m; i++) {
         for (int j = 0; j < nb; j++) {
-          float v = (float) (acc[i * p + j] - a.zeroPoint * colSums[j0 + j]) * (s * scales[j0 + j]);
+          float v = (float) acc[i * p + j] * (scale * scales[j0 + j]);
           y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
         }
       }
@@ -279,69 +290,57 @@ public final class Int8Panels {
   }
 
   /** {@link #multiplyAsFloats} for the scalar kernels: wide 0-based tiles ({@link ScalarMatMul}). */
-  private void multiplyAsFloatsWide(Quantized a, float[][] xc, int chunks, int m, float[] bias, float[] y, int yOff) {
+  private void multiplyAsFloatsWide(float scale, float[][] xc, int m, float[] bias, float[] y, int yOff) {
     int p = QuantMatrix.PANEL;
     int w = ScalarMatMul.tileWidth(n);
     int tiles = (n + w - 1) / w;
     KernelThreads.forEach(tiles, (long) m * n * k, t -> {
       int j0 = t * w;
       int nb = Math.min(w, n - j0);
-      float[][] rows = new float[k][nb];
-      for (int j = 0; j < nb; j++) {
-        int col = j0 + j;
-        int base = (col / p) * kp * p + (col % p) * 4;
-        for (int kk = 0; kk < k; kk++) {
-          rows[kk][j] = codes[base + (kk >> 2) * p * 4 + (kk & 3)];
-        }
-      }
-      int[] acc = new int[m * nb];
+      int[] acc = xc.length == 1 ? null : new int[m * nb];
       float[] part = new float[m * nb];
-      for (int c = 0; c < chunks; c++) {
+      for (int c = 0; c < xc.length; c++) {
         int k0 = c * EXACT_CHUNK;
         int kc = Math.min(EXACT_CHUNK, k - k0);
-        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, java.util.Arrays.copyOfRange(rows, k0, k0 + kc), nb, part, 0, nb, null,
-            0);
-        for (int i = 0; i < acc.length; i++) {
-          acc[i] += (int) part[i];
+        float[][] rows = new float[kc][nb];
+        for (int j = 0; j < nb; j++) {
+          int col = j0 + j;
+          int base = (col / p) * kp * p + (col % p) * 4;
+          for (int kk = 0; kk < kc; kk++) {
+            int d = k0 + kk;
+            rows[kk][j] = codes[base + (d >> 2) * p * 4 + (d & 3)];
+          }
+        }
+        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, rows, nb, part, 0, nb, null, 0);
+        if (acc != null) {
+          for (int i = 0; i < acc.length; i++) {
+            acc[i] += (int) part[i];
+          }
         }
       }
       for (int i = 0; i < m; i++) {
         for (int j = 0; j < nb; j++) {
-          float v = (float) (acc[i * nb + j] - a.zeroPoint * colSums[j0 + j]) * (a.scale * scales[j0 + j]);
+          float v = (acc == null ? part[i * nb + j] : (float) acc[i * nb + j]) * (scale * scales[j0 + j]);
           y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
         }
       }
     });
   }
 
+  /** Per-thread buffers of {@link #multiplyAsFloats}, reused from call to call. */
+  private static final ThreadLocal<float[][]> FLOATS = ThreadLocal.withInitial(() -> new float[3][0]);
+  private static final int CENTERED = 0;
+  private static final int PANEL_FLOATS = 1;
+  private static final int SUMS = 2;
+
+  private static float[] scratch(int slot, int size) {
+    float[][] b = FLOATS.get();
+    if (b[slot].length < size) {
+      b[slot] = new float[size];
+    }
+    return b[slot];
+  }
+
   /** Activations as {@code DynamicQuantizeLinear} makes them: codes {@code [m, kp]}, scale, zero point. */
   record Quantized(byte[] codes, float scale, int zeroPoint) {}
-
-  /**
-   * ONNX {@code DynamicQuantizeLinear}: {@code scale = (max(0, max x) - min(0, min x)) / 255}
-   * (1 when that range is 0, as ONNX Runtime does), {@code zp = saturate(round(-min / scale))},
-   * {@code q = saturate(round(x / scale) + zp)}, rounding half to even, in float.
-   */
-  static Quantized quantize(float[] x, int xOff, int m, int k, int kp) {
-    float min = 0f;
-    float max = 0f;
-    for (int i = xOff, end = xOff + m * k; i < end; i++) {
-      float v = x[i];
-      min = v < min ? v : min;
-      max = v > max ? v : max;
-    }
-    float scale = max == min ? 1f : (max - min) / 255f;
-    float z = Math.max(0f, Math.min(255f, 0f - min / scale));
-    int zp = (int) Math.rint(z);
-    byte[] q = new byte[m * kp];
-    for (int i = 0; i < m; i++) {
-      int xr = xOff + i * k;
-      int qr = i * kp;
-      for (int kk = 0; kk < k; kk++) {
-        float r = (float) Math.rint(x[xr + kk] / scale) + zp;
-        q[qr + kk] = (byte) (r < 0f ? 0 : r > 255f ? 255 : (int) r);
-      }
-    }
-    return new Quantized(q, scale, zp);
-  }
 }

@@ -350,6 +350,62 @@ public abstract class Kernels {
     }
   }
 
+  /**
+   * The first pass of ONNX {@code DynamicQuantizeLinear} over {@code len} values from {@code off}:
+   * {@code mm[0] = min(0, min x)}, {@code mm[1] = max(0, max x)}, NaN ignored. Parts of a tensor
+   * combine by min and max into the whole tensor's range.
+   */
+  void rangeF32(float[] x, int off, int len, float[] mm) {
+    float min = 0f;
+    float max = 0f;
+    for (int i = off, end = off + len; i < end; i++) {
+      float v = x[i];
+      min = v < min ? v : min;
+      max = v > max ? v : max;
+    }
+    mm[0] = min;
+    mm[1] = max;
+  }
+
+  /** {@code 1.5 * 2^23}: {@code (v + R) - R} rounds a float of magnitude up to 2^22 half to even. */
+  static final float ROUND_HALF_EVEN = 12582912f;
+
+  /**
+   * The second pass of ONNX {@code DynamicQuantizeLinear}, less the zero point, as floats: {@code
+   * dst[dOff + i] = saturate(rint(x[off + i] / scale) + zp) - zp} (saturated to [0, 255], rounding
+   * half to even, NaN to code 0): the integers in [-255, 255] that the native kernels multiply as
+   * {@code code - zp}. The quotient is clamped to [-512, 512] first (it saturates beyond), so the
+   * rounding by {@link #ROUND_HALF_EVEN} is exact.
+   */
+  public void quantizeCentered(float[] x, int off, int len, float scale, int zp, float[] dst, int dOff) {
+    float z = zp;
+    for (int i = 0; i < len; i++) {
+      float v = x[off + i] / scale;
+      v = v < -512f ? -512f : (v > 512f ? 512f : v);
+      float r = (v + ROUND_HALF_EVEN) - ROUND_HALF_EVEN + z;
+      float q = r < 0f ? 0f : (r > 255f ? 255f : r);
+      dst[dOff + i] = (q == q ? q : 0f) - z;
+    }
+  }
+
+  /**
+   * One panel of W8A8 weight codes ({@link Int8Panels}: {@code kp / 4} groups of four depths by 32
+   * columns, {@code codes[off + (q * 32 + j) * 4 + u]} is depth {@code 4q + u} of column {@code j})
+   * as floats in the fp32 panel layout: {@code dst[dOff + d * 32 + j]} for {@code d < kp}.
+   */
+  public void decodeS8Panel(byte[] codes, int off, int kp, float[] dst, int dOff) {
+    int p = QuantMatrix.PANEL;
+    for (int q = 0; q < kp / 4; q++) {
+      int src = off + q * 4 * p;
+      for (int u = 0; u < 4; u++) {
+        int d = dOff + (4 * q + u) * p;
+        for (int j = 0; j < p; j++) {
+          dst[d + j] = codes[src + 4 * j + u];
+        }
+      }
+    }
+  }
+
   /** {@code y[yOff + i] += a * x[xOff + i]} for {@code i < len}. */
   public abstract void axpy(float a, float[] x, int xOff, float[] y, int yOff, int len);
 

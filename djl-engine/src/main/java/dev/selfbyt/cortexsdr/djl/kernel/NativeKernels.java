@@ -392,6 +392,7 @@ final class NativeKernels extends Kernels {
    * min(0, min x)}, {@code mm[1] = max(0, max x)}, NaN ignored. Parts of a tensor combine by min
    * and max into the whole tensor's range.
    */
+  @Override
   void rangeF32(float[] x, int off, int len, float[] mm) {
     need(x, off, len);
     need(mm, 0, 2);
@@ -414,7 +415,8 @@ final class NativeKernels extends Kernels {
 
   /**
    * ONNX {@code DynamicQuantizeLinear} of {@code m} rows of {@code k} into {@code out} ({@code kp}
-   * apart, padding 0), as {@code Int8Panels.quantize} computes it; returns {scale, zero point}.
+   * apart, padding 0), as {@link Kernels#rangeF32} and {@link Kernels#quantizeCentered} compute it
+   * (plus the zero point); returns {scale, zero point}.
    */
   float[] quantizeU8(float[] x, int xOff, int m, int k, int kp, byte[] out) {
     need(x, xOff, (long) m * k);

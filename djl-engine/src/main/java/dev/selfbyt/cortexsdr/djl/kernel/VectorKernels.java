@@ -2,6 +2,7 @@ package dev.selfbyt.cortexsdr.djl.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -429,6 +430,69 @@ final class VectorKernels extends Kernels {
     }
     for (; i < len; i++) {
       dst[dOff + i] = ((codes[off + i] & 0xff) - zero) * scale;
+    }
+  }
+
+  /** As many bytes as {@link #S} has bytes: four per float lane, read as one int per lane. */
+  private static final VectorSpecies<Byte> B4 = VectorSpecies.of(byte.class, S.vectorShape());
+
+  @Override
+  void rangeF32(float[] x, int off, int len, float[] mm) {
+    int lv = len - len % L;
+    FloatVector min = FloatVector.zero(S);
+    FloatVector max = FloatVector.zero(S);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector v = FloatVector.fromArray(S, x, off + i);
+      v = v.blend(0f, v.test(VectorOperators.IS_NAN)); // NaN ignored: 0 is inside the range already
+      min = min.min(v);
+      max = max.max(v);
+    }
+    float mn = min.reduceLanes(VectorOperators.MIN);
+    float mx = max.reduceLanes(VectorOperators.MAX);
+    for (; i < len; i++) {
+      float v = x[off + i];
+      mn = v < mn ? v : mn;
+      mx = v > mx ? v : mx;
+    }
+    mm[0] = mn;
+    mm[1] = mx;
+  }
+
+  @Override
+  public void quantizeCentered(float[] x, int off, int len, float scale, int zp, float[] dst, int dOff) {
+    int lv = len - len % L;
+    float z = zp;
+    FloatVector sv = FloatVector.broadcast(S, scale);
+    int i = 0;
+    for (; i < lv; i += L) {
+      FloatVector v = FloatVector.fromArray(S, x, off + i).div(sv).max(-512f).min(512f);
+      FloatVector r = v.add(ROUND_HALF_EVEN).sub(ROUND_HALF_EVEN).add(z).max(0f).min(255f);
+      r.blend(0f, r.test(VectorOperators.IS_NAN)).sub(z).intoArray(dst, dOff + i);
+    }
+    if (i < len) {
+      super.quantizeCentered(x, off + i, len - i, scale, zp, dst, dOff + i);
+    }
+  }
+
+  @Override
+  public void decodeS8Panel(byte[] codes, int off, int kp, float[] dst, int dOff) {
+    int p = QuantMatrix.PANEL;
+    if (p % L != 0) {
+      super.decodeS8Panel(codes, off, kp, dst, dOff);
+      return;
+    }
+    for (int q = 0; q < kp / 4; q++) {
+      int src = off + q * 4 * p;
+      int d = dOff + 4 * q * p;
+      for (int j = 0; j < p; j += L) {
+        // one int per column: its four bytes are the group's four depths, little-endian
+        IntVector g = ByteVector.fromArray(B4, codes, src + 4 * j).reinterpretAsInts();
+        for (int u = 0; u < 4; u++) {
+          ((FloatVector) g.lanewise(VectorOperators.LSHL, 24 - 8 * u).lanewise(VectorOperators.ASHR, 24)
+              .convert(VectorOperators.I2F, 0)).intoArray(dst, d + u * p + j);
+        }
+      }
     }
   }
 

@@ -389,6 +389,83 @@ class KernelsTest {
   }
 
   @Test
+  void dynamicQuantizationGivesOnnxCodesLessTheZeroPointInEveryImplementation() {
+    Random r = new Random(21);
+    for (int len : new int[] {1, 7, 8, 16, 33, 384, 1001}) {
+      float[] x = new float[len + 2];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) (r.nextGaussian() * 3 + 0.5);
+      }
+      // edges: a tie at .5 after the division, the range's ends, NaN (ignored by the range, code 0),
+      // a denormal and an exact zero
+      if (len > 6) {
+        x[3] = Float.NaN;
+        x[4] = Float.MIN_VALUE;
+        x[5] = -0f;
+      }
+      for (Kernels k : both()) {
+        float[] mm = {Float.NaN, Float.NaN};
+        k.rangeF32(x, 2, len, mm);
+        float min = 0f;
+        float max = 0f;
+        for (int i = 2; i < 2 + len; i++) {
+          if (!Float.isNaN(x[i])) {
+            min = Math.min(min, x[i]);
+            max = Math.max(max, x[i]);
+          }
+        }
+        assertEquals(min, mm[0], 0.0, k.name() + " min, len " + len); // a delta: -0 and 0 alike
+        assertEquals(max, mm[1], 0.0, k.name() + " max, len " + len);
+        if (k instanceof NativeKernels) {
+          continue; // the native kernels write byte codes (quantizeU8, compared with ONNX Runtime elsewhere)
+        }
+        float scale = max == min ? 1f : (max - min) / 255f;
+        int zp = (int) Math.rint(Math.max(0f, Math.min(255f, 0f - min / scale)));
+        // a quotient that is exactly k + 0.5: rounds to the even neighbour
+        x[len + 1] = 2.5f * scale;
+        float[] got = new float[len + 3];
+        k.quantizeCentered(x, 2, len, scale, zp, got, 1);
+        for (int i = 0; i < len; i++) {
+          float v = x[2 + i];
+          // ONNX DynamicQuantizeLinear: saturate(round_half_even(x / scale) + zp); NaN as a cast gives it: 0
+          double q = Float.isNaN(v) ? 0 : Math.max(0, Math.min(255, Math.rint(v / scale) + zp));
+          assertEquals(q - zp, got[1 + i], 0.0, k.name() + " code at " + i + " of " + len + " (x = " + v + ")");
+        }
+      }
+    }
+    for (Kernels k : both()) {
+      if (k instanceof NativeKernels) {
+        continue;
+      }
+      // infinities saturate, a zero scale (all values equal and tiny) gives 0 or 255, never NaN
+      float[] got = new float[4];
+      k.quantizeCentered(new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e-40f, -1e-40f}, 0, 4, 1e-45f,
+          128, got, 0);
+      assertArrayEquals(new float[] {127f, -128f, 127f, -128f}, got, k.name());
+    }
+  }
+
+  @Test
+  void int8PanelCodesDecodeToTheirValuesInThePanelLayout() {
+    Random r = new Random(8);
+    int p = QuantMatrix.PANEL;
+    for (int kp : new int[] {4, 12, 388}) {
+      byte[] codes = new byte[3 + kp * p];
+      r.nextBytes(codes);
+      for (Kernels k : both()) {
+        float[] dst = new float[1 + kp * p];
+        k.decodeS8Panel(codes, 3, kp, dst, 1);
+        for (int d = 0; d < kp; d++) {
+          for (int j = 0; j < p; j++) {
+            assertEquals(codes[3 + ((d >> 2) * p + j) * 4 + (d & 3)], dst[1 + d * p + j], 0.0,
+                k.name() + " depth " + d + " column " + j + " of " + kp);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void denormalActivationsAreFlushedBeforeJavaProductsAndLeftToTheHardwareInNativeOnes() {
     Random r = new Random(16);
     float[] x = gaussians(r, 70);
