@@ -212,18 +212,12 @@ public final class Int8Panels {
   }
 
   /**
-   * Depth of a float chunk: integer products of uint8 and int8 codes (at most 255 * 128 = 32640)
-   * summed over 512 stay below 2^24, so float sums of a chunk are exact integers.
-   */
-  static final int EXACT_CHUNK = 512;
-
-  /**
-   * The same integer product with the Java kernels' float GEMM, exact: the activations' codes less
-   * their zero point as floats ({@link Kernels#quantizeCentered}, integers in [-255, 255]), each
-   * panel's codes as floats ({@link Kernels#decodeS8Panel}), the depth in chunks of {@value
-   * #EXACT_CHUNK} whose float sums are exact integers, added up in {@code int} when there are
-   * several (Java has no fast 8-bit dot product; its float products run at vector speed). The
-   * result is {@code (sum - zp * colSum) * (xScale * wScale) + bias} as the native kernels give it.
+   * The same product with the Java kernels' float GEMM: the activations' codes less their zero
+   * point as floats ({@link Kernels#quantizeCentered}, integers in [-255, 255]) times the weight
+   * codes decoded with both scales ({@code code * xScale * wScale}, {@link Kernels#decodeS8Panel}),
+   * the bias in the sums: what the native kernels compute, {@code (sum - zp * colSum) * (xScale *
+   * wScale) + bias}, to float rounding (Java has no fast 8-bit dot product; its float products run
+   * at vector speed, through the same paths as weight-only products).
    */
   private void multiplyAsFloats(Kernels kern, float[] x, int xOff, int m, float[] bias, float[] y, int yOff) {
     float[] range = new float[2];
@@ -234,104 +228,54 @@ public final class Int8Panels {
     int zp = (int) Math.rint(z);
     float[] xq = scratch(CENTERED, m * k);
     kern.quantizeCentered(x, xOff, m * k, scale, zp, xq, 0);
-    int chunks = (k + EXACT_CHUNK - 1) / EXACT_CHUNK;
-    float[][] xc = new float[chunks][];
-    if (chunks == 1) {
-      xc[0] = xq;
-    } else {
-      for (int c = 0; c < chunks; c++) {
-        int k0 = c * EXACT_CHUNK;
-        int kc = Math.min(EXACT_CHUNK, k - k0);
-        float[] f = new float[m * kc];
-        for (int i = 0; i < m; i++) {
-          System.arraycopy(xq, i * k + k0, f, i * kc, kc);
-        }
-        xc[c] = f;
-      }
-    }
+    int p = QuantMatrix.PANEL;
     if (kern instanceof ScalarKernels) {
-      multiplyAsFloatsWide(scale, xc, m, bias, y, yOff);
+      ScalarMatMul.multiplyPanels(xq, 0, m, n, k, (t, rows, c, sc, unused) -> {
+        for (int j = 0; j < p; j++) {
+          sc[j] = scale * scales[t * p + j];
+        }
+        decodeTileInto(t, rows, c, sc);
+      }, bias, y, yOff);
       return;
     }
-    int p = QuantMatrix.PANEL;
     int panels = (n + p - 1) / p;
     KernelThreads.forEach(panels, (long) m * n * k, t -> {
       int j0 = t * p;
-      int nb = Math.min(p, n - j0);
+      float[] cs = scratch(COLUMN_SCALES, p);
+      for (int j = 0; j < p; j++) {
+        cs[j] = scale * scales[j0 + j];
+      }
       float[] panel = scratch(PANEL_FLOATS, kp * p);
-      kern.decodeS8Panel(codes, t * kp * p, kp, panel, 0);
-      float[] part = scratch(SUMS, m * p);
-      if (chunks == 1) {
-        kern.gemmPanel(xc[0], 0, m, k, panel, 0, p, p, part, 0, p);
-        for (int i = 0; i < m; i++) {
-          for (int j = 0; j < nb; j++) {
-            float v = part[i * p + j] * (scale * scales[j0 + j]);
-            y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
-          }
-        }
-        return;
-      }
-      int[] acc = new int[m * p];
-      for (int c = 0; c < chunks; c++) {
-        int k0 = c * EXACT_CHUNK;
-        int kc = Math.min(EXACT_CHUNK, k - k0);
-        kern.gemmPanel(xc[c], 0, m, kc, panel, k0 * p, p, p, part, 0, p);
-        for (int i = 0; i < acc.length; i++) {
-          acc[i] += (int) part[i];
-        }
-      }
-      for (int i = 0; i < m; i++) {
-        for (int j = 0; j < nb; j++) {
-          float v = (float) acc[i * p + j] * (scale * scales[j0 + j]);
-          y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
-        }
-      }
+      kern.decodeS8Panel(codes, t * kp * p, kp, cs, panel, 0);
+      kern.gemmPanel(xq, 0, m, k, panel, 0, p, Math.min(p, n - j0), y, yOff + j0, n, bias, j0);
     });
   }
 
-  /** {@link #multiplyAsFloats} for the scalar kernels: wide 0-based tiles ({@link ScalarMatMul}). */
-  private void multiplyAsFloatsWide(float scale, float[][] xc, int m, float[] bias, float[] y, int yOff) {
+  /**
+   * Panel {@code t}'s first {@code k} depths times the column scales {@code cs} into {@code
+   * rows[d][c .. c + 32)}, four depths per read of a column's group ({@link ScalarMatMul}'s tile).
+   */
+  private void decodeTileInto(int t, float[][] rows, int c, float[] cs) {
     int p = QuantMatrix.PANEL;
-    int w = ScalarMatMul.tileWidth(n);
-    int tiles = (n + w - 1) / w;
-    KernelThreads.forEach(tiles, (long) m * n * k, t -> {
-      int j0 = t * w;
-      int nb = Math.min(w, n - j0);
-      int[] acc = xc.length == 1 ? null : new int[m * nb];
-      float[] part = new float[m * nb];
-      for (int c = 0; c < xc.length; c++) {
-        int k0 = c * EXACT_CHUNK;
-        int kc = Math.min(EXACT_CHUNK, k - k0);
-        float[][] rows = new float[kc][nb];
-        for (int j = 0; j < nb; j++) {
-          int col = j0 + j;
-          int base = (col / p) * kp * p + (col % p) * 4;
-          for (int kk = 0; kk < kc; kk++) {
-            int d = k0 + kk;
-            rows[kk][j] = codes[base + (d >> 2) * p * 4 + (d & 3)];
-          }
-        }
-        ScalarMatMul.gemm(xc[c], 0, 0, m, kc, rows, nb, part, 0, nb, null, 0);
-        if (acc != null) {
-          for (int i = 0; i < acc.length; i++) {
-            acc[i] += (int) part[i];
-          }
+    int base = t * kp * p;
+    for (int q = 0; q < kp / 4; q++) {
+      int d = 4 * q;
+      int src = base + q * 4 * p;
+      int left = Math.min(4, k - d);
+      for (int u = 0; u < left; u++) {
+        float[] row = rows[d + u];
+        for (int j = 0; j < p; j++) {
+          row[c + j] = codes[src + 4 * j + u] * cs[j];
         }
       }
-      for (int i = 0; i < m; i++) {
-        for (int j = 0; j < nb; j++) {
-          float v = (acc == null ? part[i * nb + j] : (float) acc[i * nb + j]) * (scale * scales[j0 + j]);
-          y[yOff + i * n + j0 + j] = bias == null ? v : v + bias[j0 + j];
-        }
-      }
-    });
+    }
   }
 
   /** Per-thread buffers of {@link #multiplyAsFloats}, reused from call to call. */
   private static final ThreadLocal<float[][]> FLOATS = ThreadLocal.withInitial(() -> new float[3][0]);
   private static final int CENTERED = 0;
   private static final int PANEL_FLOATS = 1;
-  private static final int SUMS = 2;
+  private static final int COLUMN_SCALES = 2;
 
   private static float[] scratch(int slot, int size) {
     float[][] b = FLOATS.get();

@@ -391,16 +391,17 @@ public abstract class Kernels {
   /**
    * One panel of W8A8 weight codes ({@link Int8Panels}: {@code kp / 4} groups of four depths by 32
    * columns, {@code codes[off + (q * 32 + j) * 4 + u]} is depth {@code 4q + u} of column {@code j})
-   * as floats in the fp32 panel layout: {@code dst[dOff + d * 32 + j]} for {@code d < kp}.
+   * times its column's scale, in the fp32 panel layout: {@code dst[dOff + d * 32 + j] = code *
+   * scale[j]} for {@code d < kp}.
    */
-  public void decodeS8Panel(byte[] codes, int off, int kp, float[] dst, int dOff) {
+  public void decodeS8Panel(byte[] codes, int off, int kp, float[] scale, float[] dst, int dOff) {
     int p = QuantMatrix.PANEL;
     for (int q = 0; q < kp / 4; q++) {
       int src = off + q * 4 * p;
       for (int u = 0; u < 4; u++) {
         int d = dOff + (4 * q + u) * p;
         for (int j = 0; j < p; j++) {
-          dst[d + j] = codes[src + 4 * j + u];
+          dst[d + j] = codes[src + 4 * j + u] * scale[j];
         }
       }
     }

@@ -87,8 +87,22 @@ final class ScalarMatMul {
 
   /** {@code y = x * W + bias} for a quantized weight in the column-panel layout. */
   static void multiplyPanels(float[] x, int xOff, int m, QuantMatrix q, float[] bias, float[] y, int yOff) {
-    int n = q.rows();
-    int k = q.cols();
+    multiplyPanels(x, xOff, m, q.rows(), q.cols(), q::decodePanelTileInto, bias, y, yOff);
+  }
+
+  /**
+   * Decodes panel {@code t} of a {@code [k, n]} weight (columns {@code 32t ..}) into {@code
+   * rows[kk][c .. c + 32)} for every {@code kk < k}, with this thread's 32-float buffers {@code
+   * scale} and {@code bias} for its constants.
+   */
+  @FunctionalInterface
+  interface PanelDecoder {
+    void decodeInto(int t, float[][] rows, int c, float[] scale, float[] bias);
+  }
+
+  /** {@code y = x * W + bias} for a {@code [k, n]} weight whose panels {@code panels} decodes. */
+  static void multiplyPanels(float[] x, int xOff, int m, int n, int k, PanelDecoder panels, float[] bias, float[] y,
+      int yOff) {
     int p = QuantMatrix.PANEL;
     int w = tileWidth(n, m);
     int colTiles = (n + w - 1) / w;
@@ -100,7 +114,7 @@ final class ScalarMatMul {
       float[][] tile = SCRATCH.get().rows(k);
       KernelThreads.forEach((n + p - 1) / p, (long) n * k, t -> {
         Scratch s = SCRATCH.get();
-        q.decodePanelTileInto(t, tile, t * p, s.scale, s.bias);
+        panels.decodeInto(t, tile, t * p, s.scale, s.bias);
       });
       KernelThreads.forEach(rowBlocks, (long) m * n * k,
           b -> gemm(x, xOff, b * rowsPer, Math.min(m, (b + 1) * rowsPer), k, tile, n, y, yOff, n, bias, 0));
@@ -113,7 +127,7 @@ final class ScalarMatMul {
       Scratch s = SCRATCH.get();
       float[][] rows = s.rows(k);
       for (int t = j0 / p; t * p < j0 + nb; t++) {
-        q.decodePanelTileInto(t, rows, t * p - j0, s.scale, s.bias); // j0 and w are multiples of p
+        panels.decodeInto(t, rows, t * p - j0, s.scale, s.bias); // j0 and w are multiples of p
       }
       gemm(x, xOff, i0, Math.min(m, i0 + rowsPer), k, rows, nb, y, yOff + j0, n, bias, j0);
     });

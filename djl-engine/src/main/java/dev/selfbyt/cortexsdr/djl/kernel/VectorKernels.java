@@ -476,21 +476,21 @@ final class VectorKernels extends Kernels {
   }
 
   @Override
-  public void decodeS8Panel(byte[] codes, int off, int kp, float[] dst, int dOff) {
+  public void decodeS8Panel(byte[] codes, int off, int kp, float[] scale, float[] dst, int dOff) {
     int p = QuantMatrix.PANEL;
     if (p % L != 0) {
-      super.decodeS8Panel(codes, off, kp, dst, dOff);
+      super.decodeS8Panel(codes, off, kp, scale, dst, dOff);
       return;
     }
-    for (int q = 0; q < kp / 4; q++) {
-      int src = off + q * 4 * p;
-      int d = dOff + 4 * q * p;
-      for (int j = 0; j < p; j += L) {
+    for (int j = 0; j < p; j += L) {
+      FloatVector sv = FloatVector.fromArray(S, scale, j);
+      for (int q = 0; q < kp / 4; q++) {
+        int d = dOff + 4 * q * p + j;
         // one int per column: its four bytes are the group's four depths, little-endian
-        IntVector g = ByteVector.fromArray(B4, codes, src + 4 * j).reinterpretAsInts();
+        IntVector g = ByteVector.fromArray(B4, codes, off + q * 4 * p + 4 * j).reinterpretAsInts();
         for (int u = 0; u < 4; u++) {
           ((FloatVector) g.lanewise(VectorOperators.LSHL, 24 - 8 * u).lanewise(VectorOperators.ASHR, 24)
-              .convert(VectorOperators.I2F, 0)).intoArray(dst, d + u * p + j);
+              .convert(VectorOperators.I2F, 0)).mul(sv).intoArray(dst, d + u * p);
         }
       }
     }

@@ -39,7 +39,7 @@ class Int8ActivationsVsOnnxRuntimeTest {
     for (int bits : new int[] {7, 8}) { // 7: int8-fast's default; 8: with --bits 8
       out.addAll(List.of(Arguments.of(1, 64, 32, bits), Arguments.of(3, 70, 7, bits), Arguments.of(17, 130, 33, bits),
           Arguments.of(128, 384, 96, bits), Arguments.of(5, 1, 1, bits), Arguments.of(26, 33, 65, bits),
-          Arguments.of(9, 1100, 40, bits), // k over 512: the Java kernels sum in exact float chunks
+          Arguments.of(9, 1100, 40, bits), // a long depth: the Java kernels sum both scales into float sums
           // 270,000 values: both quantization passes split over the threads; over 256 rows: AMX in chunks of rows
           Arguments.of(300, 900, 70, bits)));
     }

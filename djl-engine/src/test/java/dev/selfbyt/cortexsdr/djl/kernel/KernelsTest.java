@@ -446,18 +446,22 @@ class KernelsTest {
   }
 
   @Test
-  void int8PanelCodesDecodeToTheirValuesInThePanelLayout() {
+  void int8PanelCodesDecodeToTheirValuesTimesTheirColumnsScaleInThePanelLayout() {
     Random r = new Random(8);
     int p = QuantMatrix.PANEL;
+    float[] scale = new float[p];
+    for (int j = 0; j < p; j++) {
+      scale[j] = (float) Math.abs(r.nextGaussian() * 0.01);
+    }
     for (int kp : new int[] {4, 12, 388}) {
       byte[] codes = new byte[3 + kp * p];
       r.nextBytes(codes);
       for (Kernels k : both()) {
         float[] dst = new float[1 + kp * p];
-        k.decodeS8Panel(codes, 3, kp, dst, 1);
+        k.decodeS8Panel(codes, 3, kp, scale, dst, 1);
         for (int d = 0; d < kp; d++) {
           for (int j = 0; j < p; j++) {
-            assertEquals(codes[3 + ((d >> 2) * p + j) * 4 + (d & 3)], dst[1 + d * p + j], 0.0,
+            assertEquals(codes[3 + ((d >> 2) * p + j) * 4 + (d & 3)] * scale[j], dst[1 + d * p + j], 0.0,
                 k.name() + " depth " + d + " column " + j + " of " + kp);
           }
         }
