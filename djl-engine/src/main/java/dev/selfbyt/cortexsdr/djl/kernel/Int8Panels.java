@@ -226,7 +226,7 @@ public final class Int8Panels {
     float z = 0f - range[0] / scale;
     z = z > 0f ? (z < 255f ? z : 255f) : 0f;
     int zp = (int) Math.rint(z);
-    float[] xq = scratch(CENTERED, m * k);
+    float[] xq = MatMul.scratch(MatMul.ACTIVATIONS, m * k);
     kern.quantizeCentered(x, xOff, m * k, scale, zp, xq, 0);
     int p = QuantMatrix.PANEL;
     if (kern instanceof ScalarKernels) {
@@ -241,11 +241,11 @@ public final class Int8Panels {
     int panels = (n + p - 1) / p;
     KernelThreads.forEach(panels, (long) m * n * k, t -> {
       int j0 = t * p;
-      float[] cs = scratch(COLUMN_SCALES, p);
+      float[] cs = MatMul.scratch(MatMul.SCALES, p);
       for (int j = 0; j < p; j++) {
         cs[j] = scale * scales[j0 + j];
       }
-      float[] panel = scratch(PANEL_FLOATS, kp * p);
+      float[] panel = MatMul.scratch(MatMul.PANEL, kp * p);
       kern.decodeS8Panel(codes, t * kp * p, kp, cs, panel, 0);
       kern.gemmPanel(xq, 0, m, k, panel, 0, p, Math.min(p, n - j0), y, yOff + j0, n, bias, j0);
     });
@@ -269,20 +269,6 @@ public final class Int8Panels {
         }
       }
     }
-  }
-
-  /** Per-thread buffers of {@link #multiplyAsFloats}, reused from call to call. */
-  private static final ThreadLocal<float[][]> FLOATS = ThreadLocal.withInitial(() -> new float[3][0]);
-  private static final int CENTERED = 0;
-  private static final int PANEL_FLOATS = 1;
-  private static final int COLUMN_SCALES = 2;
-
-  private static float[] scratch(int slot, int size) {
-    float[][] b = FLOATS.get();
-    if (b[slot].length < size) {
-      b[slot] = new float[size];
-    }
-    return b[slot];
   }
 
   /** Activations as {@code DynamicQuantizeLinear} makes them: codes {@code [m, kp]}, scale, zero point. */

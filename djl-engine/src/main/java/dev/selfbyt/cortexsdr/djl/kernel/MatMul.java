@@ -27,16 +27,18 @@ public final class MatMul {
   static final boolean ROWS_FORM = !dev.selfbyt.cortexsdr.djl.EngineSettings.panelGemmOnly();
   /**
    * Per-thread buffers, reused so a tile makes no garbage: {@link #ROWS} decoded weight rows,
-   * {@link #PANEL} a packed panel, {@link #SCALES} and {@link #BIASES} a panel's group constants.
+   * {@link #PANEL} a packed panel, {@link #SCALES} and {@link #BIASES} a panel's group constants,
+   * {@link #ACTIVATIONS} the quantized activations of a W8A8 product ({@link Int8Panels}).
    */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][0]);
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
   private static final int ROWS = 0;
-  private static final int PANEL = 1;
-  private static final int SCALES = 2;
+  static final int PANEL = 1;
+  static final int SCALES = 2;
   private static final int BIASES = 3;
+  static final int ACTIVATIONS = 4;
 
   /** This thread's buffer {@code slot}, at least {@code size} long. */
-  private static float[] scratch(int slot, int size) {
+  static float[] scratch(int slot, int size) {
     float[][] buf = SCRATCH.get();
     if (buf[slot].length < size) {
       buf[slot] = new float[size];
