@@ -90,54 +90,88 @@ public final class Gptq {
     return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps, supers));
   }
 
-  /** Rounds columns {@code [c0, c1)} of {@code wd} row by row, updating the rows below (see the class comment). */
+  /** Rows of {@code W} whose updates of the rows below are gathered before they are applied (about 128). */
+  static int lazyRows(int block) {
+    return block * Math.max(1, 128 / block);
+  }
+
+  /** Columns of a pass of the gathered updates: their errors ({@code lazyRows x 64} doubles) stay in L2. */
+  static final int UPDATE_COLUMNS = 64;
+
+  /**
+   * Rounds columns {@code [c0, c1)} of {@code wd} row by row, updating the rows below (see the
+   * class comment). The updates are gathered ("lazy batch" updates, as the GPTQ paper does): a run
+   * of {@link #lazyRows} rows (whole quantization blocks, so a block's range is read after all the
+   * updates that reach it) updates only its own rows as it goes, and then all rows below it in one
+   * pass, a tile of columns at a time, while their errors are in cache; with the row-by-row order
+   * the whole rest of {@code W} streamed from memory once per row. Every element receives the
+   * same subtractions in the same order as row by row, so the result is the same to the bit.
+   */
   private static void round(double[] wd, double[] u, int k, int n, int c0, int c1, QuantCodec codec, int block,
       int groupsPerFiber, float[] supers, float[] scales, int[] zps, float[] values) {
     int bits = codec.bits();
     int maxq = (1 << bits) - 1;
     int lo = codec.symmetric() ? 1 : 0;
-    double[] err = new double[n];
-    for (int i = 0; i < k; i++) {
-      int j = i / block;
-      if (i % block == 0) {
-        int end = Math.min(k, i + block);
-        for (int c = c0; c < c1; c++) {
-          float mn = Float.POSITIVE_INFINITY;
-          float mx = Float.NEGATIVE_INFINITY;
-          for (int r = i; r < end; r++) {
-            float v = (float) wd[r * n + c];
-            mn = Math.min(mn, v);
-            mx = Math.max(mx, v);
+    int lazy = lazyRows(block);
+    double[][] err = new double[lazy][n];
+    for (int i1 = 0; i1 < k; i1 += lazy) {
+      int i2 = Math.min(k, i1 + lazy);
+      for (int i = i1; i < i2; i++) {
+        int j = i / block;
+        if (i % block == 0) {
+          int end = Math.min(k, i + block);
+          for (int c = c0; c < c1; c++) {
+            float mn = Float.POSITIVE_INFINITY;
+            float mx = Float.NEGATIVE_INFINITY;
+            for (int r = i; r < end; r++) {
+              float v = (float) wd[r * n + c];
+              mn = Math.min(mn, v);
+              mx = Math.max(mx, v);
+            }
+            float[] sz = supers == null ? codec.scaleAndZeroPoint(mn, mx)
+                : codec.scaleAndZeroPoint(mn, mx, supers[(c * groupsPerFiber + j) / QuantCodec.SUPER_BLOCK]);
+            scales[c * groupsPerFiber + j] = sz[0];
+            zps[c * groupsPerFiber + j] = (int) sz[1];
           }
-          float[] sz = supers == null ? codec.scaleAndZeroPoint(mn, mx)
-              : codec.scaleAndZeroPoint(mn, mx, supers[(c * groupsPerFiber + j) / QuantCodec.SUPER_BLOCK]);
-          scales[c * groupsPerFiber + j] = sz[0];
-          zps[c * groupsPerFiber + j] = (int) sz[1];
         }
-      }
-      double pivot = u[i * k + i];
-      for (int c = c0; c < c1; c++) {
-        int g = c * groupsPerFiber + j;
-        float s = scales[g];
-        int z = zps[g];
-        float x = (float) wd[i * n + c];
-        values[i * n + c] = x;
-        // the same float arithmetic as QuantCodec, so the codec reproduces these codes
-        float inv = s == 0f ? 0f : 1f / s;
-        int q = Math.max(lo, Math.min(maxq, (int) (x * inv + (z + 0.5f))));
-        float deq = (q - z) * s;
-        err[c] = (x - deq) / pivot;
-      }
-      for (int r = i + 1; r < k; r++) {
-        double f = u[i * k + r];
-        if (f == 0) {
-          continue;
-        }
-        int row = r * n;
+        double pivot = u[i * k + i];
+        double[] e = err[i - i1];
         for (int c = c0; c < c1; c++) {
-          wd[row + c] -= f * err[c];
+          int g = c * groupsPerFiber + j;
+          float s = scales[g];
+          int z = zps[g];
+          float x = (float) wd[i * n + c];
+          values[i * n + c] = x;
+          // the same float arithmetic as QuantCodec, so the codec reproduces these codes
+          float inv = s == 0f ? 0f : 1f / s;
+          int q = Math.max(lo, Math.min(maxq, (int) (x * inv + (z + 0.5f))));
+          float deq = (q - z) * s;
+          e[c] = (x - deq) / pivot;
+        }
+        // the rows of this run at once: the next row's values must be final when it is rounded
+        for (int r = i + 1; r < i2; r++) {
+          subtract(wd, r * n, u[i * k + r], e, c0, c1);
         }
       }
+      // the rows below the run: each receives the run's rows' updates in their order, as above
+      for (int t0 = c0; t0 < c1; t0 += UPDATE_COLUMNS) {
+        int t1 = Math.min(c1, t0 + UPDATE_COLUMNS);
+        for (int r = i2; r < k; r++) {
+          for (int i = i1; i < i2; i++) {
+            subtract(wd, r * n, u[i * k + r], err[i - i1], t0, t1);
+          }
+        }
+      }
+    }
+  }
+
+  /** {@code wd[row + c] -= f * e[c]} for {@code c} in {@code [c0, c1)}; nothing when {@code f} is 0. */
+  private static void subtract(double[] wd, int row, double f, double[] e, int c0, int c1) {
+    if (f == 0) {
+      return;
+    }
+    for (int c = c0; c < c1; c++) {
+      wd[row + c] -= f * e[c];
     }
   }
 

@@ -129,6 +129,81 @@ class GptqTest {
   }
 
   @Test
+  void gatheredUpdatesRoundToTheBitAsRowByRowUpdates() {
+    // deeper than one run of gathered rows (128), ending inside a quantization block
+    int k = 300;
+    int n = 70;
+    SplittableRandom r = new SplittableRandom(11);
+    float[] w = new float[k * n];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (float) (r.nextGaussian() * 0.05);
+    }
+    int samples = 400;
+    float[] x = new float[samples * k];
+    for (int s = 0; s < samples; s++) {
+      double common = r.nextGaussian();
+      for (int i = 0; i < k; i++) {
+        x[s * k + i] = (float) (common * Math.sin(i) + 0.3 * r.nextGaussian());
+      }
+    }
+    Hessian h = new Hessian(k);
+    h.add(x, 0, samples);
+    for (QuantCodec codec : new QuantCodec[] {QuantCodec.blockwise(4, false, 32), QuantCodec.blockwise(3, true, 64),
+        QuantCodec.blockwise(4, false, 256)}) {
+      Gptq.Result g = Gptq.quantize(w, k, n, codec, h, 0.01);
+      assertArrayEquals(rowByRow(w, k, n, codec, h, 0.01), g.values(), codec.describe());
+    }
+  }
+
+  /** GPTQ's definition, each row's error subtracted from every row below before the next row is rounded. */
+  private static float[] rowByRow(float[] w, int k, int n, QuantCodec codec, Hessian hessian, double damping) {
+    double[] h = hessian.matrix();
+    double[] wd = new double[k * n];
+    for (int i = 0; i < wd.length; i++) {
+      wd[i] = w[i];
+    }
+    double mean = 0;
+    for (int i = 0; i < k; i++) {
+      mean += h[i * k + i];
+    }
+    mean /= k;
+    for (int i = 0; i < k; i++) {
+      h[i * k + i] += damping * mean;
+    }
+    double[] u = Linalg.upperCholeskyOfInverse(h, k);
+    int block = Math.min(codec.blockSize(), k);
+    int maxq = (1 << codec.bits()) - 1;
+    int lo = codec.symmetric() ? 1 : 0;
+    float[] values = new float[k * n];
+    float[] scale = new float[n];
+    int[] zero = new int[n];
+    for (int i = 0; i < k; i++) {
+      for (int c = 0; c < n; c++) {
+        if (i % block == 0) {
+          float mn = Float.POSITIVE_INFINITY;
+          float mx = Float.NEGATIVE_INFINITY;
+          for (int q = i; q < Math.min(k, i + block); q++) {
+            mn = Math.min(mn, (float) wd[q * n + c]);
+            mx = Math.max(mx, (float) wd[q * n + c]);
+          }
+          float[] sz = codec.scaleAndZeroPoint(mn, mx);
+          scale[c] = sz[0];
+          zero[c] = (int) sz[1];
+        }
+        float v = (float) wd[i * n + c];
+        values[i * n + c] = v;
+        float inv = scale[c] == 0f ? 0f : 1f / scale[c];
+        int q = Math.max(lo, Math.min(maxq, (int) (v * inv + (zero[c] + 0.5f))));
+        double err = (v - (q - zero[c]) * scale[c]) / u[i * k + i];
+        for (int below = i + 1; below < k; below++) {
+          wd[below * n + c] -= u[i * k + below] * err;
+        }
+      }
+    }
+    return values;
+  }
+
+  @Test
   void withUncorrelatedUnitInputsItIsPlainRounding() {
     float[] w = weights(3);
     Hessian identity = new Hessian(K);
