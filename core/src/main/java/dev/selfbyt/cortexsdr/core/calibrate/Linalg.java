@@ -8,11 +8,8 @@ final class Linalg {
   static double[] cholesky(double[] a, int k) {
     double[] l = new double[k * k];
     for (int j = 0; j < k; j++) {
-      double d = a[j * k + j];
       int rj = j * k;
-      for (int p = 0; p < j; p++) {
-        d -= l[rj + p] * l[rj + p];
-      }
+      double d = a[rj + j] - dot(l, rj, rj, j);
       if (!(d > 0)) {
         throw new ArithmeticException("matrix is not positive definite at row " + j + " (raise the damping)");
       }
@@ -20,14 +17,32 @@ final class Linalg {
       l[rj + j] = ljj;
       for (int i = j + 1; i < k; i++) {
         int ri = i * k;
-        double s = a[ri + j];
-        for (int p = 0; p < j; p++) {
-          s -= l[ri + p] * l[rj + p];
-        }
-        l[ri + j] = s / ljj;
+        l[ri + j] = (a[ri + j] - dot(l, ri, rj, j)) / ljj;
       }
     }
     return l;
+  }
+
+  /**
+   * {@code sum_p x[a + p] * x[b + p]} for {@code p < len}, in four interleaved partial sums (four
+   * independent chains of multiply-adds instead of one: the factorizations' inner loops).
+   */
+  private static double dot(double[] x, int a, int b, int len) {
+    double s0 = 0;
+    double s1 = 0;
+    double s2 = 0;
+    double s3 = 0;
+    int p = 0;
+    for (; p + 3 < len; p += 4) {
+      s0 += x[a + p] * x[b + p];
+      s1 += x[a + p + 1] * x[b + p + 1];
+      s2 += x[a + p + 2] * x[b + p + 2];
+      s3 += x[a + p + 3] * x[b + p + 3];
+    }
+    for (; p < len; p++) {
+      s0 += x[a + p] * x[b + p];
+    }
+    return (s0 + s1) + (s2 + s3);
   }
 
   /**
@@ -61,65 +76,77 @@ final class Linalg {
     }
   }
 
+  /** Rows of {@link #invertLower} that take the finished rows above them in one pass. */
+  private static final int INVERT_ROWS = 64;
+
   /**
    * Inverse of a lower triangular matrix, row by row: row i of the inverse is a combination of
-   * the rows above it, so every inner loop runs along a contiguous row.
+   * the rows above it, so every inner loop runs along a contiguous row. The rows go in blocks of
+   * {@value #INVERT_ROWS}: each finished row above a block is read once for all of the block's
+   * rows (while it is in L1) instead of once per row; each row still receives its terms in the
+   * same order, so the result is that of one row at a time to the bit.
    */
   static double[] invertLower(double[] l, int k) {
-    double[] inv = new double[k * k];
-    for (int i = 0; i < k; i++) {
-      int ri = i * k;
-      for (int p = 0; p < i; p++) {
-        double f = l[ri + p];
-        if (f == 0) {
-          continue;
-        }
-        int rp = p * k;
-        for (int j = 0; j <= p; j++) {
-          inv[ri + j] -= f * inv[rp + j];
+    double[][] inv = new double[k][]; // one array per row, so the JIT vectorizes the row updates
+    for (int i0 = 0; i0 < k; i0 += INVERT_ROWS) {
+      int i1 = Math.min(k, i0 + INVERT_ROWS);
+      for (int i = i0; i < i1; i++) {
+        inv[i] = new double[i + 1];
+      }
+      for (int p = 0; p < i0; p++) {
+        for (int i = i0; i < i1; i++) {
+          subtractRow(l[i * k + p], inv[p], inv[i], p);
         }
       }
-      double d = 1 / l[ri + i];
-      for (int j = 0; j < i; j++) {
-        inv[ri + j] *= d;
+      for (int i = i0; i < i1; i++) {
+        double[] row = inv[i];
+        for (int p = i0; p < i; p++) {
+          subtractRow(l[i * k + p], inv[p], row, p);
+        }
+        double d = 1 / l[i * k + i];
+        for (int j = 0; j < i; j++) {
+          row[j] *= d;
+        }
+        row[i] = d;
       }
-      inv[ri + i] = d;
     }
-    return inv;
+    double[] out = new double[k * k];
+    for (int i = 0; i < k; i++) {
+      System.arraycopy(inv[i], 0, out, i * k, i + 1);
+    }
+    return out;
+  }
+
+  /** {@code to[j] -= f * from[j]} for {@code j <= last}; nothing when {@code f} is 0. */
+  private static void subtractRow(double f, double[] from, double[] to, int last) {
+    if (f == 0) {
+      return;
+    }
+    for (int j = 0; j <= last; j++) {
+      to[j] -= f * from[j];
+    }
   }
 
   /**
-   * The upper triangular U with {@code U^T U = a^-1}: what GPTQ walks row by row. Computed as
-   * the transposed lower Cholesky factor of {@code a^-1 = L^-T L^-1}.
+   * The upper triangular U with {@code U^T U = a^-1}: what GPTQ walks row by row. With {@code J}
+   * the reversal of rows and columns, the lower Cholesky factor {@code M} of {@code J a J} gives
+   * {@code a = R R^T} with {@code R = J M J} upper, so {@code a^-1 = (R^-1)^T R^-1} and {@code U =
+   * R^-1 = J M^-1 J}: one factorization and one triangular inverse (the factor of {@code a^-1} is
+   * unique, so this is the same U as factoring the inverse, in half the work).
    */
   static double[] upperCholeskyOfInverse(double[] a, int k) {
-    double[] linv = invertLower(cholesky(a, k), k);
-    double[] inv = new double[k * k]; // L^-T L^-1 = sum over rows p of linv[p]^T linv[p]; lower half
-    for (int p = 0; p < k; p++) {
-      int rp = p * k;
-      for (int i = 0; i <= p; i++) {
-        double f = linv[rp + i];
-        if (f == 0) {
-          continue;
-        }
-        int ri = i * k;
-        for (int j = 0; j <= i; j++) {
-          inv[ri + j] += f * linv[rp + j];
-        }
-      }
-    }
+    return reversed(invertLower(cholesky(reversed(a, k), k), k), k);
+  }
+
+  /** {@code J a J}: {@code out[i][j] = a[k-1-i][k-1-j]}. */
+  private static double[] reversed(double[] a, int k) {
+    double[] out = new double[k * k];
     for (int i = 0; i < k; i++) {
-      for (int j = 0; j < i; j++) {
-        inv[j * k + i] = inv[i * k + j];
+      int src = (k - 1 - i) * k;
+      for (int j = 0; j < k; j++) {
+        out[i * k + j] = a[src + k - 1 - j];
       }
     }
-    double[] l2 = cholesky(inv, k);
-    double[] u = new double[k * k];
-    for (int i = 0; i < k; i++) {
-      for (int j = 0; j <= i; j++) {
-        u[j * k + i] = l2[i * k + j];
-      }
-    }
-    return u;
+    return out;
   }
 }
