@@ -107,10 +107,10 @@ public final class Int8Panels {
   /**
    * {@code y = x * W + bias} as ONNX Runtime computes {@code DynamicQuantizeLinear(x)}, {@code
    * MatMulInteger}, then the scales: {@code x} quantized per tensor (all {@code m} rows) to
-   * unsigned 8 bits, 32-bit integer sums, {@code (sum - zp * colSum) * (xScale * wScale)}.
+   * unsigned 8 bits, 32-bit integer sums, {@code (sum - zp * colSum) * (xScale * wScale)}; the
+   * Java kernels give the same to float rounding ({@link #multiplyAsFloats}).
    */
   void multiply(Kernels kern, float[] x, int xOff, int m, float[] bias, float[] y, int yOff) {
-    int p = QuantMatrix.PANEL;
     if (!(kern instanceof NativeKernels nat)) {
       multiplyAsFloats(kern, x, xOff, m, bias, y, yOff);
       return;

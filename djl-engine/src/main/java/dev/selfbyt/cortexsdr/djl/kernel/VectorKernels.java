@@ -433,7 +433,7 @@ final class VectorKernels extends Kernels {
     }
   }
 
-  /** As many bytes as {@link #S} has bytes: four per float lane, read as one int per lane. */
+  /** Bytes of a vector the size of {@link #S}: four per float lane, read as one int per lane. */
   private static final VectorSpecies<Byte> B4 = VectorSpecies.of(byte.class, S.vectorShape());
 
   @Override
