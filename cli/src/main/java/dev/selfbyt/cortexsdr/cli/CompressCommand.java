@@ -143,11 +143,11 @@ final class CompressCommand implements Callable<Integer> {
   Double smoothing;
 
   @Option(names = "--rotate",
-      description = "rotate each MatMul input by a block Hadamard transform (blocks of "
-          + HadamardRotation.DEFAULT_BLOCK + ", folded into the weights; one small product per input at run time) "
-          + "before rounding; with --calibrate (GPTQ) less 4-bit error on models whose weight columns hold a few "
-          + "large values (compare the output fidelity line); ONNX models with their weights inside the file, not "
-          + "with int8-fast")
+      description = "rotate MatMul inputs by a block Hadamard transform (blocks of "
+          + HadamardRotation.DEFAULT_BLOCK + ", folded into the weights; one small product per rotated input at run "
+          + "time); with --calibrate or --target-cosine (GPTQ) each input is rotated only where that lowers its "
+          + "weights' output error on the calibration data by 2% or more, without them every input is; ONNX models "
+          + "with their weights inside the file, not with int8-fast")
   boolean rotate;
 
   @Option(names = "--tokenizer", paramLabel = "PATH",
@@ -219,6 +219,8 @@ final class CompressCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     Path model = in;
     Path rotated = null;
+    // with GPTQ the calibration decides input by input; without it, every input is rotated up front
+    boolean measuredRotation = rotate && (calibrate != null || targetCosine != null) && !noErrorCompensation;
     if (rotate) {
       if (options.preset() == Preset.INT8_FAST) {
         throw new CommandLine.ParameterException(spec.commandLine(),
@@ -227,6 +229,8 @@ final class CompressCommand implements Callable<Integer> {
       if (!in.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--rotate needs an ONNX model, got " + in);
       }
+    }
+    if (rotate && !measuredRotation) {
       Path dir = out.toAbsolutePath().getParent();
       rotated = Files.createTempFile(dir, "." + out.getFileName(), ".rotated.onnx");
       try {
@@ -305,7 +309,7 @@ final class CompressCommand implements Callable<Integer> {
           double min = targetMinCosine != null ? targetMinCosine : MixedPrecision.defaultMinCosine(targetCosine);
           MixedPrecision.Calibrated calibrated = MixedPrecision.planAndCalibrate(onnx, options, inputs, targetCosine, min,
               options.threads(), superScales, fixedTableStep == null && tableStep != null, activationScaling, refit,
-              bar::note);
+              measuredRotation, bar::note);
           MixedPrecision.Plan plan = calibrated.plan();
           if (!json) {
             spec.commandLine().getErr().printf("plan (bits/block: weights): %s%n  %s%n", plan.histogram(),
@@ -331,8 +335,11 @@ final class CompressCommand implements Callable<Integer> {
         } else {
           source = OnnxCalibrator.forOptions(onnx, options, 0.01, options.threads()).onProgress(bar::note)
               .activationScaling(activationScaling).refit(refit).errorCompensation(!noErrorCompensation)
-              .calibrate(inputs);
+              .rotation(measuredRotation).calibrate(inputs);
         }
+      }
+      if (measuredRotation && !json && source.metadata().containsKey("rotation")) {
+        err.println("rotation: " + source.metadata().get("rotation"));
       }
       if (calibrating) {
         bar.stage("compressing");

@@ -100,7 +100,7 @@ final class InspectCommand implements Callable<Integer> {
       o.printf(Locale.ROOT, "  source: %s%n", src instanceof Map<?, ?> s ? s.get("format") : "?");
       o.printf(Locale.ROOT, "  preset: %s%n", opts instanceof Map<?, ?> p ? p.get("preset") : "?");
       if (src instanceof Map<?, ?> s && s.get("metadata") instanceof Map<?, ?> meta) {
-        for (String key : List.of("calibration", "activation scaling", "mixed precision")) {
+        for (String key : List.of("calibration", "activation scaling", "rotation", "mixed precision")) {
           if (meta.get(key) != null) {
             o.printf(Locale.ROOT, "  %s: %s%n", key, meta.get(key));
           }

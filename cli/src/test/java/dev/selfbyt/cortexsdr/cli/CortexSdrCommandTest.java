@@ -244,17 +244,45 @@ class CortexSdrCommandTest {
    * steps beside the block-wise widths and picks), --rare-rows narrows the rows the calibration text
    * never reads; each needs --target-cosine, and they exclude each other.
    */
-  @Test
-  void tableStepAndRareRowsChangeThePlannedVocabulary() throws IOException {
+  /** Four sentences of calibration text for MiniLM, its tokenizer beside it. */
+  private Path fourSentences() throws IOException {
     try (InputStream in = CortexSdrCommandTest.class.getResourceAsStream("/all-minilm-l6-v2-tokenizer.json")) {
       Files.copy(in, shared.resolve("all-minilm-l6-v2-tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
     }
-    Path text = dir.resolve("table-text.txt");
+    Path text = dir.resolve("four-sentences.txt");
     Files.writeString(text, String.join("\n",
         "Call me Ishmael.",
         "Some years ago, never mind how long precisely, I thought I would sail about a little.",
         "It is a way I have of driving off the spleen and regulating the circulation.",
         "There now is your insular city of the Manhattoes, belted round by wharves."));
+    return text;
+  }
+
+  /**
+   * --rotate with --calibrate: each MatMul input is rotated only where GPTQ's output error falls, the
+   * command says how many, and the file records it in its manifest.
+   */
+  @Test
+  void calibratedRotationIsDecidedInputByInput() throws IOException {
+    Path out = dir.resolve("measured.cai");
+    Run r = cortexsdr("compress", miniLm.toString(), "-o", out.toString(), "--preset", "int4", "--rotate",
+        "--calibrate", fourSentences().toString(), "--calibration-samples", "4");
+    assertEquals(0, r.code(), r.err());
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("rotation: .*, (\\d+) of (\\d+) MatMul inputs rotated")
+        .matcher(r.err());
+    assertTrue(m.find(), r.err());
+    int rotated = Integer.parseInt(m.group(1));
+    // MiniLM: 6 layers of query/key/value, attention output, intermediate and output inputs
+    assertEquals(24, Integer.parseInt(m.group(2)));
+    assertTrue(rotated > 0 && rotated < 24, "some inputs gain, some do not (2026-12-05: 19 with 256 sentences): "
+        + rotated);
+    assertFalse(r.err().contains("rotated the inputs of"), "no up-front rotation of every input: " + r.err());
+    assertTrue(cortexsdr("inspect", out.toString()).out().contains(rotated + " of 24 MatMul inputs rotated"));
+  }
+
+  @Test
+  void tableStepAndRareRowsChangeThePlannedVocabulary() throws IOException {
+    Path text = fourSentences();
     Path entropy = dir.resolve("table-step.cai");
     Run e = cortexsdr("compress", miniLm.toString(), "-o", entropy.toString(), "--preset", "int4", "--calibrate",
         text.toString(), "--calibration-samples", "4", "--target-cosine", "0.98", "--table-step", "0.58");

@@ -20,6 +20,7 @@ final class CalibratedSource extends EditedOnnxSource {
   private final Map<String, float[]> scales;
   private final Map<String, float[]> addedValues;
   private Map<String, float[]> references = Map.of();
+  private Map<String, long[]> integers = Map.of();
 
   CalibratedSource(OnnxModelReader base, ModelProto graph, Map<String, Gptq.Result> results,
       Map<String, float[]> scales, Map<String, TensorInfo> added, Map<String, float[]> addedValues,
@@ -39,11 +40,21 @@ final class CalibratedSource extends EditedOnnxSource {
     return this;
   }
 
+  /** The values of the int64 tensors calibration added (a reshape's shape, say). */
+  CalibratedSource withIntegers(Map<String, long[]> integers) {
+    this.integers = integers;
+    return this;
+  }
+
   @Override
   public TensorData read(TensorInfo tensor) throws IOException {
     float[] a = addedValues.get(tensor.name());
     if (a != null) {
       return TensorData.ofFloats(tensor, a);
+    }
+    long[] ints = integers.get(tensor.name());
+    if (ints != null) {
+      return longs(tensor, ints);
     }
     Gptq.Result r = results.get(tensor.name());
     if (r == null) {

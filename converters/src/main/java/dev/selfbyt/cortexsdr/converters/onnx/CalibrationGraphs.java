@@ -52,6 +52,49 @@ final class CalibrationGraphs {
   }
 
   /**
+   * The graph with the input of the group's {@code MatMul}s ({@code activation}, whose last axis is a
+   * multiple of {@code block}) rotated by the block Walsh-Hadamard matrix: the nodes of {@link
+   * HadamardRotation#rotationNodes}, placed before the first of the group's {@code MatMul}s, which
+   * then read the rotated input. Their initializers are added when the graph lacks them: {@code h}
+   * ({@code [block, block]}, data stripped, to be filled as the other weights are) and {@code rows}
+   * (the int64 shape {@code [-1, block]}, its data inline). The group's weights must be stored
+   * rotated ({@code H W}) for the graph to compute what it did.
+   */
+  static ModelProto withInputRotated(ModelProto model, List<String> group, String activation, String h, String rows,
+      int block) {
+    GraphProto g = model.getGraph();
+    String rotated = uniqueName(g, activation + "_cortexsdr_rotated");
+    java.util.Set<String> taken = new java.util.HashSet<>(List.of(rotated));
+    List<NodeProto> nodes = HadamardRotation.rotationNodes(activation, rotated, h, rows, base -> {
+      String n = uniqueName(g, base);
+      for (int i = 2; taken.contains(n); i++) {
+        n = uniqueName(g, base + "_" + i);
+      }
+      taken.add(n);
+      return n;
+    });
+    GraphProto.Builder gb = g.toBuilder().clearNode();
+    boolean inserted = false;
+    for (NodeProto n : g.getNodeList()) {
+      boolean ours = n.getOpType().equals("MatMul") && n.getInputCount() == 2 && group.contains(n.getInput(1))
+          && n.getInput(0).equals(activation);
+      if (ours && !inserted) {
+        gb.addAllNode(nodes);
+        inserted = true;
+      }
+      gb.addNode(ours ? n.toBuilder().setInput(0, rotated).build() : n);
+    }
+    if (g.getInitializerList().stream().noneMatch(t -> t.getName().equals(h))) {
+      gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(h)
+          .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(block).addDims(block));
+      gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(rows)
+          .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.INT64_VALUE).addDims(2).addInt64Data(-1)
+          .addInt64Data(block));
+    }
+    return model.toBuilder().setGraph(gb).build();
+  }
+
+  /**
    * {@code model} with the channels {@code channels} (an int64 vector of {@code count} indices, an
    * initializer) of {@code activation} split off each MatMul in {@code rows} (weight -> its {@code
    * [count, N]} rows for those channels, an initializer): {@code Y = MatMul(x', W)} becomes {@code Y

@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.selfbyt.cortexsdr.core.tensor.TensorData;
 import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.util.ArrayList;
@@ -46,6 +47,15 @@ abstract class EditedOnnxSource implements TensorSource {
   @Override
   public byte[] graph() {
     return graph.toByteArray();
+  }
+
+  /** An int64 tensor's values as its data (little-endian). */
+  static TensorData longs(TensorInfo tensor, long[] values) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(values.length * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    for (long x : values) {
+      b.putLong(x);
+    }
+    return TensorData.ofBytes(tensor, b.flip());
   }
 
   @Override

@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
+import dev.selfbyt.cortexsdr.core.calibrate.Hadamard;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -122,14 +123,7 @@ public final class HadamardRotation {
         String x = n.getInput(0);
         String y = unique(names, x + "_rotated");
         rotated.put(x, y);
-        String flat = unique(names, y + "_rows");
-        String turned = unique(names, y + "_h");
-        String shape = unique(names, y + "_shape");
-        b.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(flat).addInput(x).addInput(rows).addOutput(flat));
-        b.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(turned).addInput(flat).addInput(h)
-            .addOutput(turned));
-        b.addNode(NodeProto.newBuilder().setOpType("Shape").setName(shape).addInput(x).addOutput(shape));
-        b.addNode(NodeProto.newBuilder().setOpType("Reshape").setName(y).addInput(turned).addInput(shape).addOutput(y));
+        rotationNodes(x, y, h, rows, base -> unique(names, base)).forEach(b::addNode);
       }
       b.addNode(ours ? n.toBuilder().setInput(0, rotated.get(n.getInput(0))).build() : n);
     }
@@ -142,12 +136,8 @@ public final class HadamardRotation {
         b.addInitializer(t);
       }
     }
-    float[] identity = new float[block * block];
-    for (int i = 0; i < block; i++) {
-      identity[i * block + i] = 1f;
-    }
     b.addInitializer(TensorProto.newBuilder().setName(h).setDataType(TensorProto.DataType.FLOAT_VALUE).addDims(block)
-        .addDims(block).setRawData(raw(rotateRows(identity, block, block, block))));
+        .addDims(block).setRawData(raw(matrix(block))));
     b.addInitializer(TensorProto.newBuilder().setName(rows).setDataType(TensorProto.DataType.INT64_VALUE).addDims(2)
         .addInt64Data(-1).addInt64Data(block));
     // the manifest of the compressed file says how its graph differs from the original's
@@ -155,6 +145,34 @@ public final class HadamardRotation {
         .newBuilder().setKey("cortexsdr_rotation").setValue("Walsh-Hadamard, blocks of " + block + " rows, "
             + weights.size() + " MatMul weights, " + rotated.size() + " inputs"));
     return new Rotated(mb.build(), weights.size());
+  }
+
+  /**
+   * The nodes that compute {@code y = x H} for an input {@code x} of any rank whose last axis is a
+   * multiple of the block: {@code Reshape} to {@code rows} ({@code [-1, block]}, an int64 tensor
+   * named so), {@code MatMul} by {@code h} ({@code [block, block]}), {@code Reshape} back to {@code
+   * Shape(x)}; {@code unique} makes each fresh name from a base.
+   */
+  static List<NodeProto> rotationNodes(String x, String y, String h, String rows,
+      java.util.function.UnaryOperator<String> unique) {
+    String flat = unique.apply(y + "_rows");
+    String turned = unique.apply(y + "_h");
+    String shape = unique.apply(y + "_shape");
+    return List.of(
+        NodeProto.newBuilder().setOpType("Reshape").setName(flat).addInput(x).addInput(rows).addOutput(flat).build(),
+        NodeProto.newBuilder().setOpType("MatMul").setName(turned).addInput(flat).addInput(h).addOutput(turned)
+            .build(),
+        NodeProto.newBuilder().setOpType("Shape").setName(shape).addInput(x).addOutput(shape).build(),
+        NodeProto.newBuilder().setOpType("Reshape").setName(y).addInput(turned).addInput(shape).addOutput(y).build());
+  }
+
+  /** The orthonormal block Walsh-Hadamard matrix of one block, row-major {@code [block, block]}. */
+  static float[] matrix(int block) {
+    float[] identity = new float[block * block];
+    for (int i = 0; i < block; i++) {
+      identity[i * block + i] = 1f;
+    }
+    return rotateRows(identity, block, block, block);
   }
 
   /**
@@ -167,30 +185,7 @@ public final class HadamardRotation {
       throw new IllegalArgumentException("a [" + k + ", " + n + "] matrix of " + w.length + " values does not split "
           + "into blocks of " + block + " rows");
     }
-    float[] o = w.clone();
-    float[] v = new float[block];
-    float norm = (float) (1 / Math.sqrt(block));
-    for (int col = 0; col < n; col++) {
-      for (int k0 = 0; k0 < k; k0 += block) {
-        for (int i = 0; i < block; i++) {
-          v[i] = o[(k0 + i) * n + col];
-        }
-        for (int half = 1; half < block; half *= 2) {
-          for (int i = 0; i < block; i += 2 * half) {
-            for (int j = i; j < i + half; j++) {
-              float a = v[j];
-              float c = v[j + half];
-              v[j] = a + c;
-              v[j + half] = a - c;
-            }
-          }
-        }
-        for (int i = 0; i < block; i++) {
-          o[(k0 + i) * n + col] = v[i] * norm;
-        }
-      }
-    }
-    return o;
+    return Hadamard.rotateRows(w, k, n, block);
   }
 
   private static boolean rotatable(TensorProto t, int block, List<NodeProto> readers, Map<String, TensorProto> init) {

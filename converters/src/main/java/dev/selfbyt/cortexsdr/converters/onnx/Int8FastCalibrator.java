@@ -668,11 +668,7 @@ public final class Int8FastCalibrator {
       }
       long[] at = indices.get(tensor.name());
       if (at != null) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(at.length * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        for (long x : at) {
-          b.putLong(x);
-        }
-        return TensorData.ofBytes(tensor, b.flip());
+        return longs(tensor, at);
       }
       return base.read(tensor);
     }

@@ -129,14 +129,17 @@ public final class MixedPrecision {
      */
     public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
         boolean scaling, boolean refit) throws IOException {
-      return calibrate(onnx, samples, threads, scaling, refit, s -> {});
+      return calibrate(onnx, samples, threads, scaling, refit, false, s -> {});
     }
 
-    /** {@link #calibrate(OnnxModelReader, List, int, boolean, boolean)}, reporting each calibrated group to {@code log}. */
+    /**
+     * {@link #calibrate(OnnxModelReader, List, int, boolean, boolean)}, with {@code rotation} ({@link
+     * OnnxCalibrator#rotation}), reporting each calibrated group to {@code log}.
+     */
     public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
-        boolean scaling, boolean refit, Consumer<String> log) throws IOException {
+        boolean scaling, boolean refit, boolean rotation, Consumer<String> log) throws IOException {
       return new OnnxCalibrator(onnx, this::blockCodec, 0.01, threads).storedCodecs(this::codec)
-          .activationScaling(scaling).refit(refit).onProgress(log)
+          .activationScaling(scaling).refit(refit).rotation(rotation).onProgress(log)
           .describe("mixed precision", String.format(java.util.Locale.ROOT, "target cosine %.4f, min %.4f: %s",
               targetCosine, minCosine, histogram()))
           .calibrate(samples);
@@ -333,7 +336,7 @@ public final class MixedPrecision {
    */
   public static Calibrated calibrate(OnnxModelReader onnx, List<BitAllocator.Effect> effects,
       List<Map<String, OnnxCalibrator.Input>> samples, double targetCosine, double minCosine, int threads,
-      boolean scaling, boolean refit, Consumer<String> log) throws IOException {
+      boolean scaling, boolean refit, boolean rotation, Consumer<String> log) throws IOException {
     java.util.Set<String> tables = gatheredOnly(onnx);
     OutputLoss loss = OutputLoss.of(onnx, threads, samples.subList(0, Math.min(MEASURE_SAMPLES, samples.size())));
     Plan first = plan(effects, targetCosine, minCosine);
@@ -345,7 +348,7 @@ public final class MixedPrecision {
     List<Map<String, TensorCodec>> tried = new ArrayList<>();
     for (int round = 0; round < MAX_PLANS && !tried.contains(plan.codecs()); round++) {
       tried.add(plan.codecs());
-      TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, log);
+      TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, rotation, log);
       double[] real = loss.loss(source, plan);
       boolean meets = real[0] <= 1 - targetCosine && real[1] <= 1 - minCosine;
       if (round == 0 || meets && (!keptMeets || bytes(effects, plan) < bytes(effects, kept.plan()))) {
@@ -422,11 +425,12 @@ public final class MixedPrecision {
    */
   public static Calibrated planAndCalibrate(OnnxModelReader onnx, CompressionOptions options,
       List<Map<String, OnnxCalibrator.Input>> samples, double targetCosine, double minCosine, int threads,
-      boolean superScales, boolean tableSteps, boolean scaling, boolean refit, Consumer<String> log) throws IOException {
+      boolean superScales, boolean tableSteps, boolean scaling, boolean refit, boolean rotation, Consumer<String> log)
+      throws IOException {
     plan(List.of(), targetCosine, minCosine); // checks the targets before the long part
     List<BitAllocator.Effect> effects = measure(onnx, options, samples, threads, log, MEASURE_ANCHORS, true, superScales,
         MEASURE_SAMPLES, true, tableSteps ? tableCandidates(onnx, options) : Map.of());
-    return calibrate(onnx, effects, samples, targetCosine, minCosine, threads, scaling, refit, log);
+    return calibrate(onnx, effects, samples, targetCosine, minCosine, threads, scaling, refit, rotation, log);
   }
 
   /** Below this GPTQ factor {@link #calibrate} plans again. */

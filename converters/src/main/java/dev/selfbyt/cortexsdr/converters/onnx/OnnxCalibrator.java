@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
 import dev.selfbyt.cortexsdr.core.calibrate.Gptq;
+import dev.selfbyt.cortexsdr.core.calibrate.Hadamard;
 import dev.selfbyt.cortexsdr.core.calibrate.Refit;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
@@ -105,6 +106,7 @@ public final class OnnxCalibrator {
   private boolean refit;
   private boolean biasCorrection = true;
   private boolean smallSessions = true;
+  private boolean rotation;
   /** The original model's filled graph, for re-fitting; built on first use. */
   private GraphProto fp32Graph;
   /** Re-fit damping relative to the mean of diag(X^T X): heavy, a few hundred samples are little data. */
@@ -217,6 +219,25 @@ public final class OnnxCalibrator {
     return this;
   }
 
+  /**
+   * A block Walsh-Hadamard rotation of MatMul inputs ({@link HadamardRotation}'s, blocks of {@value
+   * #ROTATION_BLOCK}), decided per input: each group of weights sharing an input is rounded by GPTQ
+   * both as it is and rotated ({@code H W} against {@code H X^T X H}), and the rotation is kept only
+   * where it lowers the group's output error {@code tr(dW^T X^T X dW)} on the calibration data by
+   * at least {@value #ROTATION_MIN_GAIN} of it (each rotated input costs one small product at run
+   * time). The graph then rotates those inputs and stores their weights rotated. Needs error
+   * compensation; inputs whose width is not a multiple of the block stay as they are.
+   */
+  public OnnxCalibrator rotation(boolean on) {
+    this.rotation = on;
+    return this;
+  }
+
+  /** The rotation's block: {@link HadamardRotation#DEFAULT_BLOCK}. */
+  static final int ROTATION_BLOCK = HadamardRotation.DEFAULT_BLOCK;
+  /** The share of a group's output error the rotation must remove to be kept. */
+  static final double ROTATION_MIN_GAIN = 0.02;
+
   /** Adds a line to the metadata of the calibrated source (stored in the manifest, shown by inspect). */
   public OnnxCalibrator describe(String key, String value) {
     metadata.put(key, value);
@@ -275,6 +296,11 @@ public final class OnnxCalibrator {
     ModelProto current = stripped;
     int done;
     int scaledGroups;
+    int rotatedGroups;
+    int rotationCandidates;
+    /** The rotation matrix's initializer and the int64 row shape its nodes use, once some input is rotated. */
+    String rotationMatrix;
+    String rotationRows;
     int correctedBiases;
     /** The small sessions' statistics ({@link #smallSessions}), or null. */
     final GroupGrams grams;
@@ -327,9 +353,14 @@ public final class OnnxCalibrator {
         h = h.dividedBy(scales);
         scaledGroups++;
       }
-      for (String name : group) {
-        if (codecs.apply(name) != null) {
-          round(name, originals.get(name), k, h, scales, cross);
+      if (rotation && errorCompensation && Hadamard.fits(k, ROTATION_BLOCK)
+          && group.stream().allMatch(name -> codecs.apply(name) != null)) {
+        roundRotatedOrNot(group, originals, k, h, scales);
+      } else {
+        for (String name : group) {
+          if (codecs.apply(name) != null) {
+            round(name, originals.get(name), k, h, scales, cross);
+          }
         }
       }
       log.accept("calibrated " + done + " weights (" + String.join(", ", group) + ")");
@@ -420,11 +451,84 @@ public final class OnnxCalibrator {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
       }
+      record(name, r, decoded(name, r));
+      CalibrationClock.since(CalibrationClock.GPTQ_SOLVE, t0);
+    }
+
+    /** The weight GPTQ gave, as its codec will decode it. */
+    float[] decoded(String name, Gptq.Result r) {
+      QuantCodec codec = codecs.apply(name);
+      TensorInfo info = infos.get(name);
+      return codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid()))).floats();
+    }
+
+    /** A rounded weight: its result, and what later groups see (the weight as the codec decodes it). */
+    void record(String name, Gptq.Result r, float[] decoded) {
       results.put(name, r);
-      // what later groups see: this weight as the codec will decode it
-      quantized.put(name, codec.decode(info, codec.encode(TensorData.ofFloats(info, r.values()).withGrid(r.grid())))
-          .floats());
+      quantized.put(name, decoded);
       done++;
+    }
+
+    /**
+     * The group rounded by GPTQ as it is and with its input rotated ({@link #rotation}), the one
+     * with the lower output error kept (the rotation only when it gains {@value
+     * #ROTATION_MIN_GAIN}); {@code scales}: the activation scaling already in the graph, or null.
+     */
+    void roundRotatedOrNot(List<String> group, Map<String, float[]> originals, int k, Hessian h,
+        float[] scales) throws IOException {
+      long t0 = System.nanoTime();
+      Hessian turned = h.rotated(ROTATION_BLOCK);
+      Map<String, Gptq.Result[]> rounded = new LinkedHashMap<>();
+      Map<String, float[][]> decodedOf = new HashMap<>();
+      Map<String, float[]> rotatedWeights = new HashMap<>();
+      double plainError = 0;
+      double rotatedError = 0;
+      for (String name : group) {
+        int n = (int) infos.get(name).shape()[1];
+        float[] w = scales == null ? originals.get(name) : ActivationScaling.scaleRows(originals.get(name), k, n, scales);
+        float[] wr = Hadamard.rotateRows(w, k, n, ROTATION_BLOCK);
+        Gptq.Result plain;
+        Gptq.Result rot;
+        try {
+          plain = Gptq.quantize(w, k, n, codecs.apply(name), h, damping, threads);
+          rot = Gptq.quantize(wr, k, n, codecs.apply(name), turned, damping, threads);
+        } catch (ArithmeticException e) {
+          throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
+        }
+        float[] qp = decoded(name, plain);
+        float[] qr = decoded(name, rot);
+        plainError += h.outputError(w, qp, n);
+        rotatedError += turned.outputError(wr, qr, n);
+        rounded.put(name, new Gptq.Result[] {plain, rot});
+        decodedOf.put(name, new float[][] {qp, qr});
+        rotatedWeights.put(name, wr);
+      }
+      rotationCandidates++;
+      boolean rotate = rotatedError < (1 - ROTATION_MIN_GAIN) * plainError;
+      log.accept(String.format(java.util.Locale.ROOT, "%s input of %s: output error %.4g as it is, %.4g rotated",
+          rotate ? "rotated" : "kept the", group, plainError, rotatedError));
+      if (rotate) {
+        if (rotationMatrix == null) {
+          rotationMatrix = CalibrationGraphs.uniqueName(current.getGraph(), "cortexsdr_rotation_h");
+          rotationRows = CalibrationGraphs.uniqueName(current.getGraph(), "cortexsdr_rotation_rows");
+          added.put(rotationMatrix, new TensorInfo(rotationMatrix, DType.FLOAT32,
+              new long[] {ROTATION_BLOCK, ROTATION_BLOCK}, TensorRole.MATMUL_WEIGHT, 0));
+          quantized.put(rotationMatrix, HadamardRotation.matrix(ROTATION_BLOCK));
+        }
+        String input = CalibrationGraphs.consumerInput(current.getGraph(), group.get(0)); // after any scaling
+        current = CalibrationGraphs.withInputRotated(current, group, input, rotationMatrix, rotationRows,
+            ROTATION_BLOCK);
+        rotatedGroups++;
+      }
+      for (String name : group) {
+        int pick = rotate ? 1 : 0;
+        if (rotate) {
+          references.put(name, rotatedWeights.get(name)); // errors are measured against H (s W)
+        } else if (scales != null) {
+          scalesOf.put(name, scales);
+        }
+        record(name, rounded.get(name)[pick], decodedOf.get(name)[pick]);
+      }
       CalibrationClock.since(CalibrationClock.GPTQ_SOLVE, t0);
     }
 
@@ -449,6 +553,11 @@ public final class OnnxCalibrator {
         meta.put("calibration subgraphs", note);
         log.accept(note);
       }
+      if (rotation) {
+        meta.put("rotation", "Walsh-Hadamard, blocks of " + ROTATION_BLOCK + ", " + rotatedGroups + " of "
+            + rotationCandidates + " MatMul inputs rotated (kept where GPTQ's output error fell by "
+            + Math.round(ROTATION_MIN_GAIN * 100) + "% or more)");
+      }
       if (activationScaling) {
         meta.put("activation scaling", scaledGroups + " of " + groups.size() + " MatMul inputs scaled"
             + (layerScaling[1] > 0 ? ", " + layerScaling[0] + " of " + layerScaling[1] + " Conv/Gemm/recurrent inputs"
@@ -457,8 +566,14 @@ public final class OnnxCalibrator {
       meta.putAll(metadata);
       Map<String, float[]> addedValues = new LinkedHashMap<>();
       added.keySet().forEach(n -> addedValues.put(n, quantized.get(n)));
-      return new CalibratedSource(source, current, results, scalesOf, added, addedValues, meta)
-          .withReferences(references);
+      Map<String, TensorInfo> all = new LinkedHashMap<>(added);
+      Map<String, long[]> integers = new LinkedHashMap<>();
+      if (rotationRows != null) { // inline in the graph while calibrating (the probes keep it), a tensor of the file
+        all.put(rotationRows, new TensorInfo(rotationRows, DType.INT64, new long[] {2}, TensorRole.OTHER, -1));
+        integers.put(rotationRows, new long[] {-1, ROTATION_BLOCK});
+      }
+      return new CalibratedSource(source, current, results, scalesOf, all, addedValues, meta)
+          .withReferences(references).withIntegers(integers);
     }
   }
 

@@ -33,7 +33,7 @@ class MixedPrecisionCalibrateTest {
       CompressionOptions options = CompressionOptions.builder().preset(Preset.INT4).blockSize(32).build();
       List<BitAllocator.Effect> effects = MixedPrecision.measure(onnx, options, samples, 2, s -> {});
       MixedPrecision.Plan first = MixedPrecision.plan(effects, target, min);
-      MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, samples, target, min, 2, false, false,
+      MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, samples, target, min, 2, false, false, false,
           log::add);
       assertTrue(c.note().startsWith("plan 1: output loss"), c.note());
       assertTrue(c.note().contains("plan 2 (factor"), "GPTQ gained, so the model was planned again: " + c.note());

@@ -50,11 +50,16 @@ class OnnxCalibratorTest {
 
   /** Y = relu(X W1) W2 with X of {@value #ROWS} x k, W1 k x h, W2 h x n. */
   static ModelProto mlp(int k, int h, int n) {
+    return mlp(k, h, n, OnnxTestModels.weights(k * h, 11));
+  }
+
+  /** The same with the given {@code W1}. */
+  static ModelProto mlp(int k, int h, int n, float[] w1) {
     GraphProto.Builder g = GraphProto.newBuilder().setName("mlp")
         .addInput(OnnxTestModels.floatInput("X", ROWS, k))
         .addOutput(OnnxTestModels.floatInput("Y", ROWS, n));
     g.addInitializer(TensorProto.newBuilder().setName("W1").setDataType(TensorProto.DataType.FLOAT_VALUE)
-        .addDims(k).addDims(h).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(k * h, 11))));
+        .addDims(k).addDims(h).setRawData(OnnxTestModels.raw(w1)));
     g.addInitializer(TensorProto.newBuilder().setName("W2").setDataType(TensorProto.DataType.FLOAT_VALUE)
         .addDims(h).addDims(n).setRawData(OnnxTestModels.raw(OnnxTestModels.weights(h * n, 12))));
     g.addNode(NodeProto.newBuilder().setOpType("MatMul").addInput("X").addInput("W1").addOutput("A").setName("mm1"));
@@ -162,8 +167,64 @@ class OnnxCalibratorTest {
     assertFalse(Double.isNaN(both));
   }
 
+  /**
+   * A Hadamard rotation of W1's input where it pays: W1's columns each hold one large value among
+   * small ones (as transformer weights do), which sets its 4-bit block's step; rotated, the block's
+   * values are even. The calibration keeps the rotation for W1 (W2's 48-wide input does not split
+   * into blocks of 32), the rotated graph computes the original function before rounding, and the
+   * compressed model's output error falls.
+   */
+  @Test
+  void rotationIsKeptWhereItLowersTheLayersErrorAndComputesTheSameFunction() throws Exception {
+    float[] w1 = OnnxTestModels.weights(K * H, 11);
+    SplittableRandom r = new SplittableRandom(5);
+    for (int c = 0; c < H; c++) {
+      w1[r.nextInt(K) * H + c] = (float) (r.nextBoolean() ? 2.5 : -2.5);
+    }
+    ModelProto spiky = mlp(K, H, N, w1);
+    Path model = dir.resolve("spiky.onnx");
+    OnnxExporter.write(spiky, model);
+    List<Map<String, OnnxCalibrator.Input>> calib = samples(16, 3);
+    List<Map<String, OnnxCalibrator.Input>> eval = samples(8, 4);
+    CompressionOptions int4 = CompressionOptions.builder().preset(Preset.INT4).minLossyElements(1).build();
+    try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+      List<String> log = new ArrayList<>();
+      TensorSource rotated = OnnxCalibrator.forOptions(onnx, int4, 0.01, 1).rotation(true).onProgress(log::add)
+          .calibrate(calib);
+      assertTrue(rotated.metadata().get("rotation").contains("1 of 1 MatMul inputs rotated"), rotated.metadata()
+          .toString());
+      assertTrue(log.stream().anyMatch(l -> l.startsWith("rotated input of [W1]")), log.toString());
+      // before rounding: H W1 behind the rotated input is W1 behind the input
+      ModelProto graph = ModelProto.parseFrom(rotated.graph());
+      float[] h = HadamardRotation.matrix(OnnxCalibrator.ROTATION_BLOCK);
+      ModelProto exact = OnnxExporter.withWeights(graph, name -> name.equals("W1")
+          ? bytes(HadamardRotation.rotateRows(w1, K, H, OnnxCalibrator.ROTATION_BLOCK))
+          : name.equals("W2") ? bytes(OnnxTestModels.weights(H * N, 12)) : name.contains("rotation_h") ? bytes(h)
+          : null);
+      for (Map<String, OnnxCalibrator.Input> s : eval) {
+        float[] want = run(spiky, s);
+        float scale = 0;
+        for (float v : want) {
+          scale = Math.max(scale, Math.abs(v));
+        }
+        assertArrayEquals(want, run(exact, s), 1e-5f * scale);
+      }
+      double with = outputError(rotated, spiky, eval, int4, "rotated");
+      double without = outputError(OnnxCalibrator.forOptions(onnx, int4, 0.01, 1).calibrate(calib), spiky, eval, int4,
+          "gptq");
+      System.out.printf("spiky W1, output error: gptq %.4g, gptq rotated %.4g%n", without, with);
+      assertTrue(with < 0.8 * without, "rotated " + with + " vs " + without);
+    }
+  }
+
   /** Squared output error of the compressed model against the original, summed over samples. */
   private double outputError(TensorSource source, List<Map<String, OnnxCalibrator.Input>> eval,
+      CompressionOptions options, String tag) throws Exception {
+    return outputError(source, mlp(), eval, options, tag);
+  }
+
+  /** Squared output error of the compressed model against {@code original}, summed over samples. */
+  private double outputError(TensorSource source, ModelProto original, List<Map<String, OnnxCalibrator.Input>> eval,
       CompressionOptions options, String tag) throws Exception {
     Path cai = dir.resolve(tag + ".cai");
     Path decoded = dir.resolve(tag + ".onnx");
@@ -174,7 +235,7 @@ class OnnxCalibratorTest {
     ModelProto m = ModelProto.parseFrom(Files.readAllBytes(decoded));
     double e = 0;
     for (Map<String, OnnxCalibrator.Input> s : eval) {
-      float[] want = run(mlp(), s);
+      float[] want = run(original, s);
       float[] got = run(m, s);
       for (int i = 0; i < want.length; i++) {
         e += (double) (want[i] - got[i]) * (want[i] - got[i]);

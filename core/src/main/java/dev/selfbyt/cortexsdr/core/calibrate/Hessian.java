@@ -114,6 +114,75 @@ public final class Hessian {
     return h;
   }
 
+  /**
+   * The statistics of the input rotated by the block Walsh-Hadamard matrix {@code H} ({@code x H},
+   * {@link Hadamard}): {@code H X^T X H}, what a weight stored as {@code H W} sees.
+   */
+  public Hessian rotated(int block) {
+    double[] m = matrix();
+    Hadamard.rotateRows(m, k, k, block); // H G
+    transposeInPlace(m, k);
+    Hadamard.rotateRows(m, k, k, block); // H (H G)^T = H G H (G and H symmetric)
+    Hessian h = new Hessian(k);
+    for (int i = 0; i < k; i++) {
+      for (int j = i; j < k; j++) {
+        h.sum[i * k + j] = 0.5 * (m[i * k + j] + m[j * k + i]);
+      }
+    }
+    synchronized (this) {
+      h.rows = rows;
+    }
+    return h;
+  }
+
+  /**
+   * {@code tr(D^T X^T X D)} for {@code D = w - q} (row-major {@code [K, n]}): the summed squared
+   * error of the outputs {@code X w} against {@code X q} over the rows added, what rounding {@code
+   * w} to {@code q} costs this layer on the calibration data.
+   */
+  public double outputError(float[] w, float[] q, int n) {
+    if (w.length != (long) k * n || q.length != w.length) {
+      throw new IllegalArgumentException("[" + k + ", " + n + "] weights of " + w.length + " and " + q.length
+          + " values");
+    }
+    double[] g = matrix();
+    double[] d = new double[w.length];
+    for (int i = 0; i < d.length; i++) {
+      d[i] = (double) w[i] - q[i];
+    }
+    double[] t = new double[n];
+    double total = 0;
+    for (int i = 0; i < k; i++) {
+      java.util.Arrays.fill(t, 0);
+      int row = i * k;
+      for (int l = 0; l < k; l++) {
+        double gil = g[row + l];
+        if (gil == 0) {
+          continue;
+        }
+        int dl = l * n;
+        for (int c = 0; c < n; c++) {
+          t[c] += gil * d[dl + c];
+        }
+      }
+      int di = i * n;
+      for (int c = 0; c < n; c++) {
+        total += d[di + c] * t[c];
+      }
+    }
+    return total;
+  }
+
+  private static void transposeInPlace(double[] m, int k) {
+    for (int i = 0; i < k; i++) {
+      for (int j = i + 1; j < k; j++) {
+        double a = m[i * k + j];
+        m[i * k + j] = m[j * k + i];
+        m[j * k + i] = a;
+      }
+    }
+  }
+
   /** Rows added so far. */
   public synchronized long rows() {
     return rows;

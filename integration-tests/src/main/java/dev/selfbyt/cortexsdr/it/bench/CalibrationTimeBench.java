@@ -152,7 +152,7 @@ public final class CalibrationTimeBench {
           if (corrected) {
             // what compress --target-cosine does since the plan is corrected for GPTQ (one to three plans)
             MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, calib, target,
-                MixedPrecision.defaultMinCosine(target), threads, false, false, log);
+                MixedPrecision.defaultMinCosine(target), threads, false, false, false, log);
             plan = c.plan();
             calibrated = c.source();
             plans = c.note().split("GPTQ factor", -1).length - 1;

@@ -161,7 +161,7 @@ public final class QuantBitsBench {
         TensorSource calibrated;
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
           long tg = System.nanoTime();
-          calibrated = plan.calibrate(onnx, calib, threads, false, false, s -> System.err.printf(Locale.ROOT,
+          calibrated = plan.calibrate(onnx, calib, threads, false, false, false, s -> System.err.printf(Locale.ROOT,
               "  GPTQ %.0f s: %s%n", (System.nanoTime() - tg) / 1e9, s));
           String tag = String.format(Locale.ROOT, "%s-%.4f", measure, target);
           Path cai = dir.resolve(tag + ".cai");

@@ -269,7 +269,7 @@ public final class ModelReport {
     try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
       // as compress --target-cosine does: planned, GPTQ, and planned again for what GPTQ gained
       MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, calib, target,
-          MixedPrecision.defaultMinCosine(target), threads, mixedScaling, mixedRefit, s -> {});
+          MixedPrecision.defaultMinCosine(target), threads, mixedScaling, mixedRefit, false, s -> {});
       plan = c.plan();
       CortexSdr.compress(c.source(), cai,
           plan.options(CompressionOptions.builder().preset(Preset.INT4).threads(threads)).build());
