@@ -497,8 +497,8 @@ public final class OnnxCalibrator {
         }
         float[] qp = decoded(name, plain);
         float[] qr = decoded(name, rot);
-        plainError += h.outputError(w, qp, n);
-        rotatedError += turned.outputError(wr, qr, n);
+        plainError += plain.outputError();
+        rotatedError += rot.outputError();
         rounded.put(name, new Gptq.Result[] {plain, rot});
         decodedOf.put(name, new float[][] {qp, qr});
         rotatedWeights.put(name, wr);

@@ -25,8 +25,16 @@ public final class Gptq {
   /**
    * The values as they were when rounded (row-major {@code [K, N]}) and the grid they were
    * rounded on; {@code TensorData.ofFloats(info, values).withGrid(grid)} encodes to GPTQ's codes.
+   * {@code outputError}: what the rounding costs the layer, {@code tr(D^T X^T X D)} for {@code D =
+   * W - Q} ({@link Hessian#outputError}), from GPTQ's own scaled errors (their squares sum to the
+   * damped objective, less {@code lambda |D|^2}), so without a {@code K^2 N} product.
    */
-  public record Result(float[] values, QuantGrid grid) {}
+  public record Result(float[] values, QuantGrid grid, double outputError) {
+    /** A result whose output error was not measured (NaN). */
+    public Result(float[] values, QuantGrid grid) {
+      this(values, grid, Double.NaN);
+    }
+  }
 
   /**
    * @param w the weight, row-major {@code [K, N]}
@@ -62,8 +70,10 @@ public final class Gptq {
       mean += h[i * k + i];
     }
     mean /= k;
+    boolean[] dead = new boolean[k];
     for (int i = 0; i < k; i++) {
       if (h[i * k + i] == 0) { // an input that never fires: its weights cannot matter
+        dead[i] = true;
         h[i * k + i] = 1;
         for (int c = 0; c < n; c++) {
           wd[i * n + c] = 0;
@@ -71,6 +81,7 @@ public final class Gptq {
       }
       h[i * k + i] += damping * (mean == 0 ? 1 : mean);
     }
+    double lambda = damping * (mean == 0 ? 1 : mean);
     double[] u = Linalg.upperCholeskyOfInverse(h, k);
 
     int bits = codec.bits();
@@ -81,13 +92,23 @@ public final class Gptq {
     float[] values = new float[k * n];
     float[] supers = codec.superScales() ? superScales(wd, k, n, block, groupsPerFiber, codec) : null;
     int parts = Math.max(1, Math.min(threads, n / 64)); // narrow weights: not worth a thread
+    double[][] sums = new double[parts][];
     if (parts == 1) {
-      round(wd, u, k, n, 0, n, codec, block, groupsPerFiber, supers, scales, zps, values);
+      sums[0] = round(wd, u, k, n, 0, n, codec, block, groupsPerFiber, supers, scales, zps, values, w, dead);
     } else {
-      java.util.stream.IntStream.range(0, parts).parallel().forEach(p -> round(wd, u, k, n, n * p / parts,
-          n * (p + 1) / parts, codec, block, groupsPerFiber, supers, scales, zps, values));
+      java.util.stream.IntStream.range(0, parts).parallel().forEach(p -> sums[p] = round(wd, u, k, n, n * p / parts,
+          n * (p + 1) / parts, codec, block, groupsPerFiber, supers, scales, zps, values, w, dead));
     }
-    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps, supers));
+    // OBS: the summed squared scaled errors are the damped objective tr(D^T (X^T X + lambda I) D)
+    // for D = W - Q; less lambda |D|^2, the layer's output error on the calibration data
+    double damped = 0;
+    double squared = 0;
+    for (double[] part : sums) {
+      damped += part[0];
+      squared += part[1];
+    }
+    return new Result(values, new QuantGrid(bits, codec.symmetric(), codec.blockSize(), scales, zps, supers),
+        Math.max(0, damped - lambda * squared));
   }
 
   /** Rows of {@code W} whose updates of the rows below are gathered before they are applied (about 128). */
@@ -107,8 +128,10 @@ public final class Gptq {
    * the whole rest of {@code W} streamed from memory once per row. Every element receives the
    * same subtractions in the same order as row by row, so the result is the same to the bit.
    */
-  private static void round(double[] wd, double[] u, int k, int n, int c0, int c1, QuantCodec codec, int block,
-      int groupsPerFiber, float[] supers, float[] scales, int[] zps, float[] values) {
+  private static double[] round(double[] wd, double[] u, int k, int n, int c0, int c1, QuantCodec codec, int block,
+      int groupsPerFiber, float[] supers, float[] scales, int[] zps, float[] values, float[] w, boolean[] dead) {
+    double damped = 0; // sum of the scaled errors squared
+    double squared = 0; // sum of (w - q)^2 over the inputs that fire
     int bits = codec.bits();
     int maxq = (1 << bits) - 1;
     int lo = codec.symmetric() ? 1 : 0;
@@ -147,6 +170,11 @@ public final class Gptq {
           int q = Math.max(lo, Math.min(maxq, (int) (x * inv + (z + 0.5f))));
           float deq = (q - z) * s;
           e[c] = (x - deq) / pivot;
+          damped += e[c] * e[c];
+          if (!dead[i]) {
+            double d = w[i * n + c] - (double) deq;
+            squared += d * d;
+          }
         }
         // the rows of this run at once: the next row's values must be final when it is rounded
         for (int r = i + 1; r < i2; r++) {
@@ -163,6 +191,7 @@ public final class Gptq {
         }
       }
     }
+    return new double[] {damped, squared};
   }
 
   /** {@code wd[row + c] -= f * e[c]} for {@code c} in {@code [c0, c1)}; nothing when {@code f} is 0. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -78,6 +79,32 @@ class HessianTest {
     }
     assertEquals(want, h.outputError(w, q, n), 1e-9 * want);
     assertEquals(0, h.outputError(w, w, n));
+  }
+
+  /** GPTQ's own account of its error is the layer's output error, measured directly. */
+  @Test
+  void gptqReportsTheOutputErrorItLeaves() {
+    int n = 80;
+    float[] x = gaussian(ROWS * 4 * K, 5, 1);
+    for (int i = 0; i < ROWS * 4; i++) {
+      x[i * K + 9] *= 8; // a loud channel
+      x[i * K + 17] = 0; // one that never fires
+    }
+    float[] w = gaussian(K * n, 6, 0.1);
+    Hessian h = new Hessian(K);
+    h.add(x, 0, ROWS * 4);
+    for (dev.selfbyt.cortexsdr.core.codec.QuantCodec codec : List.of(
+        dev.selfbyt.cortexsdr.core.codec.QuantCodec.blockwise(4, false, 32),
+        dev.selfbyt.cortexsdr.core.codec.QuantCodec.blockwise(3, true, 16))) {
+      Gptq.Result r = Gptq.quantize(w, K, n, codec, h, 0.01, 2);
+      dev.selfbyt.cortexsdr.core.tensor.TensorInfo info = new dev.selfbyt.cortexsdr.core.tensor.TensorInfo("w",
+          dev.selfbyt.cortexsdr.core.tensor.DType.FLOAT32, new long[] {K, n},
+          dev.selfbyt.cortexsdr.core.tensor.TensorRole.MATMUL_WEIGHT, 0);
+      float[] q = codec.decode(info, codec.encode(dev.selfbyt.cortexsdr.core.tensor.TensorData.ofFloats(info,
+          r.values()).withGrid(r.grid()))).floats();
+      double measured = h.outputError(w, q, n);
+      assertEquals(measured, r.outputError(), 1e-6 * measured, codec.describe());
+    }
   }
 
   @Test
