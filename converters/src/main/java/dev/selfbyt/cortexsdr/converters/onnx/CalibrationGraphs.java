@@ -34,21 +34,32 @@ final class CalibrationGraphs {
   static ModelProto withInputScaled(ModelProto model, List<String> group, String activation, String inverse, int k) {
     GraphProto g = model.getGraph();
     String scaled = uniqueName(g, activation + "_cortexsdr_scaled");
+    GraphProto.Builder gb = withGroupInput(g, group, activation, scaled, List.of(NodeProto.newBuilder()
+        .setOpType("Mul").setName(scaled).addInput(activation).addInput(inverse).addOutput(scaled).build()));
+    gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(inverse)
+        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(k));
+    return model.toBuilder().setGraph(gb).build();
+  }
+
+  /**
+   * {@code g}'s nodes with {@code nodes} (computing {@code input} from {@code activation}) placed
+   * before the first of the group's {@code MatMul}s on {@code activation}, and those {@code
+   * MatMul}s reading {@code input} instead.
+   */
+  private static GraphProto.Builder withGroupInput(GraphProto g, List<String> group, String activation, String input,
+      List<NodeProto> nodes) {
     GraphProto.Builder gb = g.toBuilder().clearNode();
     boolean inserted = false;
     for (NodeProto n : g.getNodeList()) {
       boolean ours = n.getOpType().equals("MatMul") && n.getInputCount() == 2 && group.contains(n.getInput(1))
           && n.getInput(0).equals(activation);
       if (ours && !inserted) {
-        gb.addNode(NodeProto.newBuilder().setOpType("Mul").setName(scaled).addInput(activation).addInput(inverse)
-            .addOutput(scaled));
+        gb.addAllNode(nodes);
         inserted = true;
       }
-      gb.addNode(ours ? n.toBuilder().setInput(0, scaled).build() : n);
+      gb.addNode(ours ? n.toBuilder().setInput(0, input).build() : n);
     }
-    gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(inverse)
-        .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(k));
-    return model.toBuilder().setGraph(gb).build();
+    return gb;
   }
 
   /**
@@ -73,17 +84,7 @@ final class CalibrationGraphs {
       taken.add(n);
       return n;
     });
-    GraphProto.Builder gb = g.toBuilder().clearNode();
-    boolean inserted = false;
-    for (NodeProto n : g.getNodeList()) {
-      boolean ours = n.getOpType().equals("MatMul") && n.getInputCount() == 2 && group.contains(n.getInput(1))
-          && n.getInput(0).equals(activation);
-      if (ours && !inserted) {
-        gb.addAllNode(nodes);
-        inserted = true;
-      }
-      gb.addNode(ours ? n.toBuilder().setInput(0, rotated).build() : n);
-    }
+    GraphProto.Builder gb = withGroupInput(g, group, activation, rotated, nodes);
     if (g.getInitializerList().stream().noneMatch(t -> t.getName().equals(h))) {
       gb.addInitializer(ai.onnx.proto.OnnxMl.TensorProto.newBuilder().setName(h)
           .setDataType(ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT_VALUE).addDims(block).addDims(block));
