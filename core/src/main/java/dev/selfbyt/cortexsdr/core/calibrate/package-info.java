@@ -18,6 +18,10 @@
  *       dev.selfbyt.cortexsdr.core.calibrate.FiberScaling}: the same for any fiber layout (a
  *       convolution's input channel covers {@code prod(kernel)} fiber positions; recurrent
  *       directions share their input's channels), its alpha checked with GPTQ against GPTQ alone.
+ *   <li>{@link dev.selfbyt.cortexsdr.core.calibrate.Hadamard}: the block Walsh-Hadamard transform
+ *       ({@code x W = (x H)(H W)}); {@link dev.selfbyt.cortexsdr.core.calibrate.Hessian#rotated}
+ *       gives the statistics of a rotated input, and GPTQ's {@code outputError} tells whether
+ *       rounding {@code H W} beats rounding {@code W}.
  * </ul>
  *
  * Framework-free: collecting activations (running the model) is the converters' job.
