@@ -479,7 +479,6 @@ public final class OnnxCalibrator {
       long t0 = System.nanoTime();
       Hessian turned = h.rotated(ROTATION_BLOCK);
       Map<String, Gptq.Result[]> rounded = new LinkedHashMap<>();
-      Map<String, float[][]> decodedOf = new HashMap<>();
       Map<String, float[]> rotatedWeights = new HashMap<>();
       double plainError = 0;
       double rotatedError = 0;
@@ -495,12 +494,9 @@ public final class OnnxCalibrator {
         } catch (ArithmeticException e) {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
-        float[] qp = decoded(name, plain);
-        float[] qr = decoded(name, rot);
         plainError += plain.outputError();
         rotatedError += rot.outputError();
         rounded.put(name, new Gptq.Result[] {plain, rot});
-        decodedOf.put(name, new float[][] {qp, qr});
         rotatedWeights.put(name, wr);
       }
       rotationCandidates++;
@@ -521,13 +517,13 @@ public final class OnnxCalibrator {
         rotatedGroups++;
       }
       for (String name : group) {
-        int pick = rotate ? 1 : 0;
+        Gptq.Result kept = rounded.get(name)[rotate ? 1 : 0];
         if (rotate) {
           references.put(name, rotatedWeights.get(name)); // errors are measured against H (s W)
         } else if (scales != null) {
           scalesOf.put(name, scales);
         }
-        record(name, rounded.get(name)[pick], decodedOf.get(name)[pick]);
+        record(name, kept, decoded(name, kept)); // only the kept candidate is decoded
       }
       CalibrationClock.since(CalibrationClock.GPTQ_SOLVE, t0);
     }
