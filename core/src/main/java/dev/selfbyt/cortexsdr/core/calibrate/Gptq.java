@@ -185,7 +185,11 @@ public final class Gptq {
       for (int t0 = c0; t0 < c1; t0 += UPDATE_COLUMNS) {
         int t1 = Math.min(c1, t0 + UPDATE_COLUMNS);
         for (int r = i2; r < k; r++) {
-          for (int i = i1; i < i2; i++) {
+          int i = i1;
+          for (; i + 3 < i2; i += 4) { // four rows' updates in one pass: the same subtractions in the same order
+            subtractFour(wd, r * n, u, k, r, i, err, i - i1, t0, t1);
+          }
+          for (; i < i2; i++) {
             subtract(wd, r * n, u[i * k + r], err[i - i1], t0, t1);
           }
         }
@@ -201,6 +205,27 @@ public final class Gptq {
     }
     for (int c = c0; c < c1; c++) {
       wd[row + c] -= f * e[c];
+    }
+  }
+
+  /**
+   * {@code wd[row + c] -= U[i + q][r] e[q][c]} for {@code q = 0..3} in that order, {@code e} the
+   * errors of rows {@code i .. i+3} (at {@code err[e0 ..]}), {@code c} in {@code [c0, c1)}: each
+   * element receives the same subtractions in the same order as from four {@link #subtract}s
+   * (Java neither fuses nor reorders them; a zero factor subtracts a zero).
+   */
+  private static void subtractFour(double[] wd, int row, double[] u, int k, int r, int i, double[][] err, int e0,
+      int c0, int c1) {
+    double f0 = u[i * k + r];
+    double f1 = u[(i + 1) * k + r];
+    double f2 = u[(i + 2) * k + r];
+    double f3 = u[(i + 3) * k + r];
+    double[] a0 = err[e0];
+    double[] a1 = err[e0 + 1];
+    double[] a2 = err[e0 + 2];
+    double[] a3 = err[e0 + 3];
+    for (int c = c0; c < c1; c++) {
+      wd[row + c] = wd[row + c] - f0 * a0[c] - f1 * a1[c] - f2 * a2[c] - f3 * a3[c];
     }
   }
 

@@ -4,45 +4,100 @@ package dev.selfbyt.cortexsdr.core.calibrate;
 final class Linalg {
   private Linalg() {}
 
-  /** Lower Cholesky factor L of a symmetric positive definite {@code a} (k x k): a = L L^T. */
+  /** Rows of the upper factor {@link #cholesky} finishes together (each finished row above is read once for them). */
+  private static final int CHOLESKY_ROWS = 64;
+
+  /** Columns of a tile of {@link #cholesky}'s block: 64 rows of 256 doubles stay in L2. */
+  private static final int CHOLESKY_COLUMNS = 256;
+
+  /**
+   * Lower Cholesky factor L of a symmetric positive definite {@code a} (k x k): a = L L^T, read
+   * from {@code a}'s upper triangle. It is computed as its transpose R = L^T, row by row: row j of
+   * R is row j of {@code a} less {@code R[p][j]} times each row p above it, divided by the root of
+   * its pivot, so every inner loop is a multiply-subtract along rows at the same column index,
+   * which the JIT vectorizes (the dot products of the column-by-column form it does not). The rows
+   * go in blocks of {@value #CHOLESKY_ROWS}, as in {@link #invertLower}: the rows above a block are
+   * read once for all of its rows, four at a time and a tile of columns at a time, while the tile
+   * is in L2; each element still receives its terms in the same order.
+   */
   static double[] cholesky(double[] a, int k) {
-    double[] l = new double[k * k];
-    for (int j = 0; j < k; j++) {
-      int rj = j * k;
-      double d = a[rj + j] - dot(l, rj, rj, j);
-      if (!(d > 0)) {
-        throw new ArithmeticException("matrix is not positive definite at row " + j + " (raise the damping)");
+    double[][] r = new double[k][]; // row j of R, whole; its columns from j on are the factor's
+    for (int j0 = 0; j0 < k; j0 += CHOLESKY_ROWS) {
+      int j1 = Math.min(k, j0 + CHOLESKY_ROWS);
+      for (int j = j0; j < j1; j++) {
+        r[j] = java.util.Arrays.copyOfRange(a, j * k, j * k + k);
       }
-      double ljj = Math.sqrt(d);
-      l[rj + j] = ljj;
-      for (int i = j + 1; i < k; i++) {
-        int ri = i * k;
-        l[ri + j] = (a[ri + j] - dot(l, ri, rj, j)) / ljj;
+      for (int c0 = j0; c0 < k; c0 += CHOLESKY_COLUMNS) {
+        int c1 = Math.min(k, c0 + CHOLESKY_COLUMNS);
+        int p = 0;
+        for (; p + 3 < j0; p += 4) {
+          for (int j = j0; j < Math.min(j1, c1); j++) {
+            subtractFour(r, p, j, Math.max(c0, j), c1);
+          }
+        }
+        for (; p < j0; p++) {
+          for (int j = j0; j < Math.min(j1, c1); j++) {
+            subtract(r[p][j], r[p], r[j], Math.max(c0, j), c1);
+          }
+        }
+      }
+      for (int j = j0; j < j1; j++) {
+        double[] rj = r[j];
+        for (int p = j0; p < j; p++) {
+          subtract(r[p][j], r[p], rj, j, k);
+        }
+        double d = rj[j];
+        if (!(d > 0)) {
+          throw new ArithmeticException("matrix is not positive definite at row " + j + " (raise the damping)");
+        }
+        double root = Math.sqrt(d);
+        rj[j] = root;
+        for (int c = j + 1; c < k; c++) {
+          rj[c] /= root;
+        }
+      }
+    }
+    double[] l = new double[k * k];
+    for (int i0 = 0; i0 < k; i0 += 32) { // transposed in tiles: neither side strides through memory for long
+      for (int j0 = 0; j0 <= i0; j0 += 32) {
+        for (int i = i0; i < Math.min(k, i0 + 32); i++) {
+          for (int j = j0; j < Math.min(i + 1, j0 + 32); j++) {
+            l[i * k + j] = r[j][i];
+          }
+        }
       }
     }
     return l;
   }
 
   /**
-   * {@code sum_p x[a + p] * x[b + p]} for {@code p < len}, in four interleaved partial sums (four
-   * independent chains of multiply-adds instead of one: the factorizations' inner loops).
+   * {@code R[j][c] -= R[p + i][j] R[p + i][c]} for {@code i = 0..3} in that order, for columns
+   * {@code c} in {@code [from, to)}: four rows' terms in one pass, each element's the same
+   * subtractions in the same order as four passes (Java does not fuse or reorder them).
    */
-  private static double dot(double[] x, int a, int b, int len) {
-    double s0 = 0;
-    double s1 = 0;
-    double s2 = 0;
-    double s3 = 0;
-    int p = 0;
-    for (; p + 3 < len; p += 4) {
-      s0 += x[a + p] * x[b + p];
-      s1 += x[a + p + 1] * x[b + p + 1];
-      s2 += x[a + p + 2] * x[b + p + 2];
-      s3 += x[a + p + 3] * x[b + p + 3];
+  private static void subtractFour(double[][] r, int p, int j, int from, int to) {
+    double[] a0 = r[p];
+    double[] a1 = r[p + 1];
+    double[] a2 = r[p + 2];
+    double[] a3 = r[p + 3];
+    double f0 = a0[j];
+    double f1 = a1[j];
+    double f2 = a2[j];
+    double f3 = a3[j];
+    double[] rj = r[j];
+    for (int c = from; c < to; c++) {
+      rj[c] = rj[c] - f0 * a0[c] - f1 * a1[c] - f2 * a2[c] - f3 * a3[c];
     }
-    for (; p < len; p++) {
-      s0 += x[a + p] * x[b + p];
+  }
+
+  /** {@code to[c] -= f * from[c]} for {@code c} in {@code [c0, c1)}; nothing when {@code f} is 0. */
+  private static void subtract(double f, double[] from, double[] to, int c0, int c1) {
+    if (f == 0) {
+      return;
     }
-    return (s0 + s1) + (s2 + s3);
+    for (int c = c0; c < c1; c++) {
+      to[c] -= f * from[c];
+    }
   }
 
   /**
@@ -100,8 +155,8 @@ final class Linalg {
       }
       for (int i = i0; i < i1; i++) {
         double[] row = inv[i];
-        for (int p = i0; p < i; p++) {
-          subtractRow(l[i * k + p], inv[p], row, p);
+        for (int q = i0; q < i; q++) {
+          subtractRow(l[i * k + q], inv[q], row, q);
         }
         double d = 1 / l[i * k + i];
         for (int j = 0; j < i; j++) {

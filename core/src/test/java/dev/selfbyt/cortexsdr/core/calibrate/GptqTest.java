@@ -1,6 +1,8 @@
 package dev.selfbyt.cortexsdr.core.calibrate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
@@ -218,6 +220,45 @@ class GptqTest {
     ByteBuffer viaGptq = codec.encode(TensorData.ofFloats(W, g.values()).withGrid(g.grid()));
     ByteBuffer plain = codec.encode(TensorData.ofFloats(W, w));
     assertArrayEquals(bytes(plain), bytes(viaGptq));
+  }
+
+  @Test
+  void theCholeskyFactorIsLowerAndMultipliesBackAcrossItsBlocksAndTiles() {
+    int k = 331; // six row blocks of 64 and two column tiles of 256, none of them full
+    SplittableRandom r = new SplittableRandom(11);
+    double[] m = new double[k * k];
+    for (int i = 0; i < m.length; i++) {
+      m[i] = r.nextGaussian() * (1 + i % 5);
+    }
+    double[] a = new double[k * k];
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j <= i; j++) {
+        double s = i == j ? 0.5 : 0;
+        for (int p = 0; p < k; p++) {
+          s += m[i * k + p] * m[j * k + p];
+        }
+        a[i * k + j] = s;
+        a[j * k + i] = s;
+      }
+    }
+    double[] l = Linalg.cholesky(a, k);
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < k; j++) {
+        if (j > i) {
+          assertEquals(0.0, l[i * k + j], "above the diagonal at (" + i + "," + j + ")");
+          continue;
+        }
+        double s = 0;
+        for (int p = 0; p <= j; p++) {
+          s += l[i * k + p] * l[j * k + p];
+        }
+        double scale = Math.sqrt(a[i * k + i] * a[j * k + j]);
+        assertTrue(Math.abs(s - a[i * k + j]) <= 1e-12 * scale, "(" + i + "," + j + "): " + s + " vs " + a[i * k + j]);
+      }
+    }
+    a[200 * k + 200] = -1; // no longer positive definite from row 200 on
+    ArithmeticException e = assertThrows(ArithmeticException.class, () -> Linalg.cholesky(a, k));
+    assertTrue(e.getMessage().contains("at row 200"), e.getMessage());
   }
 
   @Test
