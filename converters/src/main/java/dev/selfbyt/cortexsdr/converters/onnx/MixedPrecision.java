@@ -138,8 +138,19 @@ public final class MixedPrecision {
      */
     public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
         boolean scaling, boolean refit, boolean rotation, Consumer<String> log) throws IOException {
+      return calibrate(onnx, samples, threads, scaling, refit, rotation, null, log);
+    }
+
+    /**
+     * As {@link #calibrate(OnnxModelReader, List, int, boolean, boolean, boolean, Consumer)}, taking
+     * the rotation decisions of earlier plans from {@code choices} where the codecs are the same
+     * ({@link OnnxCalibrator#rotationChoices}); null: every group decided anew.
+     */
+    public TensorSource calibrate(OnnxModelReader onnx, List<Map<String, OnnxCalibrator.Input>> samples, int threads,
+        boolean scaling, boolean refit, boolean rotation, RotationChoices choices, Consumer<String> log)
+        throws IOException {
       return new OnnxCalibrator(onnx, this::blockCodec, 0.01, threads).storedCodecs(this::codec)
-          .activationScaling(scaling).refit(refit).rotation(rotation).onProgress(log)
+          .activationScaling(scaling).refit(refit).rotation(rotation).rotationChoices(choices).onProgress(log)
           .describe("mixed precision", String.format(java.util.Locale.ROOT, "target cosine %.4f, min %.4f: %s",
               targetCosine, minCosine, histogram()))
           .calibrate(samples);
@@ -330,7 +341,9 @@ public final class MixedPrecision {
    * rounded weights' effects are scaled by it and planned again (at most {@value #MAX_PLANS} plans
    * in all, each with GPTQ), the factor measured anew on each plan that misses the target, each
    * re-plan aimed a little inside the budgets ({@link #REPLAN_MARGIN}). The smallest plan whose real
-   * loss meets both targets on the measuring samples is kept, else the first.
+   * loss meets both targets on the measuring samples is kept, else the first. With {@code
+   * rotation}, a group whose codecs a later plan keeps keeps the first decision on its input's
+   * rotation ({@link RotationChoices}), so later plans round it once instead of twice.
    *
    * @param effects from {@link #measure} on the first {@value #MEASURE_SAMPLES} of {@code samples}
    */
@@ -346,9 +359,10 @@ public final class MixedPrecision {
     double rho = 1;
     StringBuilder note = new StringBuilder();
     List<Map<String, TensorCodec>> tried = new ArrayList<>();
+    RotationChoices choices = rotation ? new RotationChoices() : null; // a group keeps its decision while its codecs do
     for (int round = 0; round < MAX_PLANS && !tried.contains(plan.codecs()); round++) {
       tried.add(plan.codecs());
-      TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, rotation, log);
+      TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, rotation, choices, log);
       double[] real = loss.loss(source, plan);
       boolean meets = real[0] <= 1 - targetCosine && real[1] <= 1 - minCosine;
       if (round == 0 || meets && (!keptMeets || bytes(effects, plan) < bytes(effects, kept.plan()))) {
@@ -382,6 +396,9 @@ public final class MixedPrecision {
     }
     note.append(kept.plan() == first ? "; the first plan is kept" : "; plan " + (tried.indexOf(kept.plan().codecs())
         + 1) + " is kept");
+    if (choices != null && tried.size() > 1) {
+      note.append("; ").append(choices.reused()).append(" rotation decisions taken from an earlier plan (same codecs)");
+    }
     log.accept(note.toString());
     return new Calibrated(kept.plan(), kept.source(), note.toString());
   }

@@ -107,6 +107,7 @@ public final class OnnxCalibrator {
   private boolean biasCorrection = true;
   private boolean smallSessions = true;
   private boolean rotation;
+  private RotationChoices rotationChoices;
   /** The original model's filled graph, for re-fitting; built on first use. */
   private GraphProto fp32Graph;
   /** Re-fit damping relative to the mean of diag(X^T X): heavy, a few hundred samples are little data. */
@@ -230,6 +231,16 @@ public final class OnnxCalibrator {
    */
   public OnnxCalibrator rotation(boolean on) {
     this.rotation = on;
+    return this;
+  }
+
+  /**
+   * Decisions of earlier passes over the same model to take, and to add this pass's to: a group
+   * rounded under the same codecs as when its rotation was decided is rounded only the way decided
+   * ({@link RotationChoices}). Null (the default): every group is decided by rounding it both ways.
+   */
+  public OnnxCalibrator rotationChoices(RotationChoices choices) {
+    this.rotationChoices = choices;
     return this;
   }
 
@@ -473,11 +484,17 @@ public final class OnnxCalibrator {
      * The group rounded by GPTQ as it is and with its input rotated ({@link #rotation}), the one
      * with the lower output error kept (the rotation only when it gains {@value
      * #ROTATION_MIN_GAIN}); {@code scales}: the activation scaling already in the graph, or null.
+     * A group an earlier pass decided under the same codecs ({@link #rotationChoices}) is rounded
+     * only the way it decided.
      */
     void roundRotatedOrNot(List<String> group, Map<String, float[]> originals, int k, Hessian h,
         float[] scales) throws IOException {
       long t0 = System.nanoTime();
-      Hessian turned = h.rotated(ROTATION_BLOCK);
+      Map<String, QuantCodec> groupCodecs = new LinkedHashMap<>();
+      group.forEach(name -> groupCodecs.put(name, codecs.apply(name)));
+      Boolean before = rotationChoices == null ? null : rotationChoices.decided(group, groupCodecs);
+      boolean both = before == null;
+      Hessian turned = both || before ? h.rotated(ROTATION_BLOCK) : null;
       Map<String, Gptq.Result[]> rounded = new LinkedHashMap<>();
       Map<String, float[]> rotatedWeights = new HashMap<>();
       double plainError = 0;
@@ -485,24 +502,38 @@ public final class OnnxCalibrator {
       for (String name : group) {
         int n = (int) infos.get(name).shape()[1];
         float[] w = scales == null ? originals.get(name) : ActivationScaling.scaleRows(originals.get(name), k, n, scales);
-        float[] wr = Hadamard.rotateRows(w, k, n, ROTATION_BLOCK);
-        Gptq.Result plain;
-        Gptq.Result rot;
+        float[] wr = turned == null ? null : Hadamard.rotateRows(w, k, n, ROTATION_BLOCK);
+        Gptq.Result plain = null;
+        Gptq.Result rot = null;
         try {
-          plain = Gptq.quantize(w, k, n, codecs.apply(name), h, damping, threads);
-          rot = Gptq.quantize(wr, k, n, codecs.apply(name), turned, damping, threads);
+          if (both || !before) {
+            plain = Gptq.quantize(w, k, n, codecs.apply(name), h, damping, threads);
+            plainError += plain.outputError();
+          }
+          if (turned != null) {
+            rot = Gptq.quantize(wr, k, n, codecs.apply(name), turned, damping, threads);
+            rotatedError += rot.outputError();
+          }
         } catch (ArithmeticException e) {
           throw new CaiException(source.location(), name, "GPTQ failed: " + e.getMessage(), e);
         }
-        plainError += plain.outputError();
-        rotatedError += rot.outputError();
         rounded.put(name, new Gptq.Result[] {plain, rot});
         rotatedWeights.put(name, wr);
       }
       rotationCandidates++;
-      boolean rotate = rotatedError < (1 - ROTATION_MIN_GAIN) * plainError;
-      log.accept(String.format(java.util.Locale.ROOT, "%s input of %s: output error %.4g as it is, %.4g rotated",
-          rotate ? "rotated" : "kept the", group, plainError, rotatedError));
+      boolean rotate;
+      if (both) {
+        rotate = rotatedError < (1 - ROTATION_MIN_GAIN) * plainError;
+        if (rotationChoices != null) {
+          rotationChoices.record(group, groupCodecs, rotate);
+        }
+        log.accept(String.format(java.util.Locale.ROOT, "%s input of %s: output error %.4g as it is, %.4g rotated",
+            rotate ? "rotated" : "kept the", group, plainError, rotatedError));
+      } else {
+        rotate = before;
+        log.accept((rotate ? "rotated" : "kept the") + " input of " + group + " as an earlier pass decided under "
+            + "the same codecs");
+      }
       if (rotate) {
         if (rotationMatrix == null) {
           rotationMatrix = CalibrationGraphs.uniqueName(current.getGraph(), "cortexsdr_rotation_h");

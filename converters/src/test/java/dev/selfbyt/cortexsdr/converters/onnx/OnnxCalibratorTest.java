@@ -1,6 +1,7 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,6 +19,7 @@ import dev.selfbyt.cortexsdr.core.calibrate.ActivationScaling;
 import dev.selfbyt.cortexsdr.core.calibrate.Hessian;
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import dev.selfbyt.cortexsdr.core.format.CaiReader;
+import dev.selfbyt.cortexsdr.core.tensor.TensorInfo;
 import dev.selfbyt.cortexsdr.core.tensor.TensorSource;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -176,11 +178,7 @@ class OnnxCalibratorTest {
    */
   @Test
   void rotationIsKeptWhereItLowersTheLayersErrorAndComputesTheSameFunction() throws Exception {
-    float[] w1 = OnnxTestModels.weights(K * H, 11);
-    SplittableRandom r = new SplittableRandom(5);
-    for (int c = 0; c < H; c++) {
-      w1[r.nextInt(K) * H + c] = (float) (r.nextBoolean() ? 2.5 : -2.5);
-    }
+    float[] w1 = spikyW1();
     ModelProto spiky = mlp(K, H, N, w1);
     Path model = dir.resolve("spiky.onnx");
     OnnxExporter.write(spiky, model);
@@ -215,6 +213,57 @@ class OnnxCalibratorTest {
       System.out.printf("spiky W1, output error: gptq %.4g, gptq rotated %.4g%n", without, with);
       assertTrue(with < 0.8 * without, "rotated " + with + " vs " + without);
     }
+  }
+
+  /** The first layer's weight with one large entry per output column: what a rotation spreads. */
+  private static float[] spikyW1() {
+    float[] w1 = OnnxTestModels.weights(K * H, 11);
+    SplittableRandom r = new SplittableRandom(5);
+    for (int c = 0; c < H; c++) {
+      w1[r.nextInt(K) * H + c] = (float) (r.nextBoolean() ? 2.5 : -2.5);
+    }
+    return w1;
+  }
+
+  @Test
+  void aLaterPassUnderTheSameCodecsTakesTheRotationDecidedBeforeAndRoundsAlike() throws Exception {
+    Path model = dir.resolve("spiky-twice.onnx");
+    OnnxExporter.write(mlp(K, H, N, spikyW1()), model);
+    List<Map<String, OnnxCalibrator.Input>> calib = samples(16, 3);
+    CompressionOptions int4 = CompressionOptions.builder().preset(Preset.INT4).minLossyElements(1).build();
+    CompressionOptions int8 = CompressionOptions.builder().preset(Preset.INT8).minLossyElements(1).build();
+    try (OnnxModelReader onnx = OnnxModelReader.open(model)) {
+      RotationChoices choices = new RotationChoices();
+      List<String> first = new ArrayList<>();
+      TensorSource a = OnnxCalibrator.forOptions(onnx, int4, 0.01, 1).rotation(true).rotationChoices(choices)
+          .onProgress(first::add).calibrate(calib);
+      assertEquals(0, choices.reused());
+      assertTrue(first.stream().anyMatch(l -> l.startsWith("rotated input of [W1]: output error")), first.toString());
+
+      List<String> second = new ArrayList<>();
+      TensorSource b = OnnxCalibrator.forOptions(onnx, int4, 0.01, 1).rotation(true).rotationChoices(choices)
+          .onProgress(second::add).calibrate(calib);
+      assertEquals(1, choices.reused());
+      assertTrue(second.contains("rotated input of [W1] as an earlier pass decided under the same codecs"),
+          second.toString());
+      assertEquals(a.metadata().get("rotation"), b.metadata().get("rotation"));
+      assertArrayEquals(weight(a, "W1"), weight(b, "W1"), 0f); // rounded the one way, as the first pass kept it
+
+      List<String> third = new ArrayList<>(); // other codecs: decided anew
+      OnnxCalibrator.forOptions(onnx, int8, 0.01, 1).rotation(true).rotationChoices(choices).onProgress(third::add)
+          .calibrate(calib);
+      assertEquals(1, choices.reused());
+      assertTrue(third.stream().anyMatch(l -> l.contains("input of [W1]: output error")), third.toString());
+    }
+  }
+
+  private static float[] weight(TensorSource source, String name) throws Exception {
+    for (TensorInfo t : source.tensors()) {
+      if (t.name().equals(name)) {
+        return source.read(t).floats();
+      }
+    }
+    throw new AssertionError(name + " not in " + source.tensors());
   }
 
   /** Squared output error of the compressed model against the original, summed over samples. */

@@ -35,7 +35,7 @@ import java.util.Map;
  * java -Xmx3g -Dai.djl.offline=true -cp integration-tests/target/benchmarks.jar \
  *     dev.selfbyt.cortexsdr.it.bench.CalibrationTimeBench [models=minilm,bge] [targets=0.99,0.995] \
  *     [procedures=before,after,corrected] [calibration=128] [samples=32] [anchors=2] [super=false]
- *     [tables=false] [threads=2] [work=DIR]
+ *     [tables=false] [rotation=false] [min=M] [threads=2] [work=DIR]
  * </pre>
  *
  * {@code before} is the procedure of main at 26994b9 (the measuring runs the whole model for every
@@ -46,12 +46,14 @@ import java.util.Map;
  * tables' entropy steps as candidates when {@code tables=true}, as {@code --table-step auto}), then
  * {@link MixedPrecision#calibrate}, which plans again while GPTQ gains much over plain rounding
  * (one to three plans, each with its own GPTQ pass; its "GPTQ s" are all of them and the output
- * loss runs between them, its "plans" column how many it made).
+ * loss runs between them, its "plans" column how many it made). {@code rotation=true} is {@code
+ * --rotate} ({@code corrected} only), {@code min=M} the worst-sample target ({@code
+ * --target-min-cosine}; default: the command's).
  */
 public final class CalibrationTimeBench {
   private CalibrationTimeBench() {}
 
-  record Row(String model, String procedure, double target, Map<String, Double> measure, double measureSec,
+  record Row(String model, String procedure, double target, double minCosine, Map<String, Double> measure, double measureSec,
       Map<String, Double> gptq, double gptqSec, double compressSec, long bytes, double ratio, double mean, double min,
       String codecs, Map<String, String> plan, int plans) {}
 
@@ -83,19 +85,23 @@ public final class CalibrationTimeBench {
     int anchors = Integer.parseInt(a.getOrDefault("anchors", "2"));
     boolean sup = Boolean.parseBoolean(a.getOrDefault("super", "false"));
     boolean tables = Boolean.parseBoolean(a.getOrDefault("tables", "false"));
+    boolean rotation = Boolean.parseBoolean(a.getOrDefault("rotation", "false"));
+    double min = Double.parseDouble(a.getOrDefault("min", "NaN"));
     int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
     Path work = Files.createDirectories(Path.of(a.getOrDefault("work", System.getProperty("java.io.tmpdir")
         + "/cortexsdr-calibration-time")));
     double load0 = load();
     List<Row> rows = new ArrayList<>();
     for (RealModel m : models) {
-      rows.addAll(run(m, targets, procedures, calibration, samples, anchors, sup, tables, threads, work));
+      rows.addAll(run(m, targets, procedures, calibration, samples, anchors, sup, tables, rotation, min, threads,
+          work));
       System.err.println(markdown(rows));
     }
     System.out.printf(Locale.ROOT, "%n200 Moby-Dick sentences, pooled-embedding cosine vs fp32; %d calibration "
-        + "sentences, %d measuring samples, %d anchors%s%s; %d threads; load average %.2f at start, %.2f at end%n%n",
+        + "sentences, %d measuring samples, %d anchors%s%s%s; %d threads; load average %.2f at start, %.2f at end%n%n",
         calibration, samples, anchors, sup ? ", super-block candidates" : "",
-        tables ? ", vocabulary steps (corrected only)" : "", threads, load0, load());
+        tables ? ", vocabulary steps (corrected only)" : "", rotation ? ", inputs rotated where GPTQ gains (corrected "
+        + "only)" : "", threads, load0, load());
     System.out.println(markdown(rows));
   }
 
@@ -104,7 +110,8 @@ public final class CalibrationTimeBench {
   }
 
   static List<Row> run(RealModel model, List<Double> targets, List<String> procedures, int calibration, int samples,
-      int anchors, boolean sup, boolean tables, int threads, Path work) throws Exception {
+      int anchors, boolean sup, boolean tables, boolean rotation, double min, int threads, Path work)
+      throws Exception {
     Path dir = Files.createDirectories(work.resolve(model.name().toLowerCase(Locale.ROOT)));
     Path fp32 = model.onnx(dir);
     long fp32Bytes = Files.size(fp32);
@@ -139,7 +146,8 @@ public final class CalibrationTimeBench {
       double measureSec = (System.nanoTime() - t0) / 1e9;
       Map<String, Double> measure = CalibrationClock.seconds();
       for (double target : targets) {
-        MixedPrecision.Plan plan = MixedPrecision.plan(effects, target, MixedPrecision.defaultMinCosine(target));
+        double minCosine = Double.isNaN(min) ? MixedPrecision.defaultMinCosine(target) : min;
+        MixedPrecision.Plan plan = MixedPrecision.plan(effects, target, minCosine);
         CalibrationClock.reset();
         long t1 = System.nanoTime();
         TensorSource calibrated;
@@ -151,8 +159,8 @@ public final class CalibrationTimeBench {
         try (OnnxModelReader onnx = OnnxModelReader.open(fp32)) {
           if (corrected) {
             // what compress --target-cosine does since the plan is corrected for GPTQ (one to three plans)
-            MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, calib, target,
-                MixedPrecision.defaultMinCosine(target), threads, false, false, false, log);
+            MixedPrecision.Calibrated c = MixedPrecision.calibrate(onnx, effects, calib, target, minCosine, threads,
+                false, false, rotation, log);
             plan = c.plan();
             calibrated = c.source();
             plans = c.note().split("GPTQ factor", -1).length - 1;
@@ -171,7 +179,7 @@ public final class CalibrationTimeBench {
         }
         QuantBitsBench.Row r = QuantBitsBench.evaluate(model, procedure, target, cai, dir, procedure + "-" + target,
             fp32Bytes, reference, eval, threads, measureSec, gptqSec, "");
-        rows.add(new Row(model.displayName(), procedure, target, measure, measureSec, gptq, gptqSec, compressSec,
+        rows.add(new Row(model.displayName(), procedure, target, minCosine, measure, measureSec, gptq, gptqSec, compressSec,
             r.bytes(), r.ratio(), r.mean(), r.min(), plan.histogram().toString(), plan.labels(), plans));
         System.err.println(markdown(rows));
       }
@@ -193,7 +201,7 @@ public final class CalibrationTimeBench {
       String same = before == null || before == r ? "" : before.plan().equals(r.plan()) ? "yes" : "no";
       b.append(String.format(Locale.ROOT, "| %s | %s | %.3f / %.3f | %.0f (%.0f / %.0f / %.0f) | %d | %.0f (%.0f / %.0f / "
           + "%.0f) | %.0f | %.0f | %s | %,d | %.2fx | %.4f | %.4f | %s | %s |%n", r.model(), r.procedure(), r.target(),
-          MixedPrecision.defaultMinCosine(r.target()), r.measureSec(), s(r.measure(), CalibrationClock.MEASURE_ENCODE),
+          r.minCosine(), r.measureSec(), s(r.measure(), CalibrationClock.MEASURE_ENCODE),
           s(r.measure(), CalibrationClock.MEASURE_SESSION), s(r.measure(), CalibrationClock.MEASURE_RUNS), r.plans(),
           r.gptqSec(),
           s(r.gptq(), CalibrationClock.GPTQ_SESSION), s(r.gptq(), CalibrationClock.GPTQ_RUNS),
