@@ -338,7 +338,8 @@ public final class MixedPrecision {
    * its target, and prices the rounded weights' bits against the tables' too high. A plan's real
    * output loss on the measuring samples gives the factor {@code rho = (real - tables' part) /
    * rounded weights' part} of its additive estimate; while it is under {@value #REPLAN_BELOW}, the
-   * rounded weights' effects are scaled by it and planned again (at most {@value #MAX_PLANS} plans
+   * rounded weights' effects are scaled by it (each sample's by that sample's own factor, so that
+   * the worst sample's estimate holds too) and planned again (at most {@value #MAX_PLANS} plans
    * in all, each with GPTQ), the factor measured anew on each plan that misses the target, each
    * re-plan aimed a little inside the budgets ({@link #REPLAN_MARGIN}). The smallest plan whose real
    * loss meets both targets on the measuring samples is kept, else the first. With {@code
@@ -363,27 +364,42 @@ public final class MixedPrecision {
     for (int round = 0; round < MAX_PLANS && !tried.contains(plan.codecs()); round++) {
       tried.add(plan.codecs());
       TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, rotation, choices, log);
-      double[] real = loss.loss(source, plan);
+      double[] each = loss.perSample(source, plan);
+      double[] real = {java.util.Arrays.stream(each).average().orElse(0), java.util.Arrays.stream(each).max().orElse(0)};
       boolean meets = real[0] <= 1 - targetCosine && real[1] <= 1 - minCosine;
       if (round == 0 || meets && (!keptMeets || bytes(effects, plan) < bytes(effects, kept.plan()))) {
         kept = new Calibrated(plan, source, null);
         keptMeets = meets;
       }
-      // the rounded weights' part of this plan's estimate, unscaled, and the tables' part
+      // the rounded weights' part of this plan's estimate, unscaled, and the tables' part: in all and per sample
       double rounded = 0;
       double other = 0;
+      double[] roundedAt = new double[each.length];
+      double[] otherAt = new double[each.length];
       for (BitAllocator.Effect e : chosen(effects, plan)) {
-        if (tables.contains(e.tensor())) {
+        boolean table = tables.contains(e.tensor());
+        if (table) {
           other += e.distortion();
         } else {
           rounded += e.distortion();
         }
+        double[] per = e.perSample();
+        double[] into = table ? otherAt : roundedAt;
+        for (int i = 0; i < each.length; i++) {
+          into[i] += per.length == each.length ? per[i] : e.distortion();
+        }
       }
-      double measuredRho = rounded > 0 ? Math.max(0.05, Math.min(1, (real[0] - other) / rounded)) : 1;
+      double measuredRho = rounded > 0 ? factor((real[0] - other) / rounded) : 1;
+      double[] rhoAt = new double[each.length];
+      for (int i = 0; i < each.length; i++) {
+        rhoAt[i] = roundedAt[i] > 0 ? factor((each[i] - otherAt[i]) / roundedAt[i]) : measuredRho;
+      }
       note.append(String.format(java.util.Locale.ROOT, "%splan %d%s: output loss %.5f after GPTQ (worst sample "
-          + "%.5f), %.5f estimated from plain rounding; GPTQ factor %.2f", round == 0 ? "" : "; ", round + 1,
+          + "%.5f), %.5f estimated from plain rounding; GPTQ factor %.2f (per sample %.2f to %.2f)",
+          round == 0 ? "" : "; ", round + 1,
           round == 0 ? "" : String.format(java.util.Locale.ROOT, " (factor %.2f, %s)", rho, plan.histogram()), real[0],
-          real[1], rounded + other, measuredRho));
+          real[1], rounded + other, measuredRho, java.util.Arrays.stream(rhoAt).min().orElse(1),
+          java.util.Arrays.stream(rhoAt).max().orElse(1)));
       if (meets && round > 0 || measuredRho >= REPLAN_BELOW) {
         break;
       }
@@ -391,8 +407,8 @@ public final class MixedPrecision {
       // aimed a little inside the targets, more so each round: a plan's real loss lands within a few
       // percent of its scaled estimate (plan 2: 0.93x to 1.04x on MiniLM and bge), and GPTQ's rounding moves it
       double margin = Math.pow(REPLAN_MARGIN, round + 1);
-      plan = new Plan(plan(scaled(effects, tables, rho), 1 - margin * (1 - targetCosine), 1 - margin * (1 - minCosine))
-          .codecs(), targetCosine, minCosine); // the plan records the user's targets
+      plan = new Plan(plan(scaled(effects, tables, rho, rhoAt), 1 - margin * (1 - targetCosine),
+          1 - margin * (1 - minCosine)).codecs(), targetCosine, minCosine); // the plan records the user's targets
     }
     note.append(kept.plan() == first ? "; the first plan is kept" : "; plan " + (tried.indexOf(kept.plan().codecs())
         + 1) + " is kept");
@@ -418,9 +434,19 @@ public final class MixedPrecision {
     return chosen(effects, plan).stream().mapToLong(BitAllocator.Effect::bytes).sum();
   }
 
-  /** The effects with those of every weight but the tables scaled by {@code rho}. */
-  private static List<BitAllocator.Effect> scaled(List<BitAllocator.Effect> effects, java.util.Set<String> tables,
-      double rho) {
+  /** A measured GPTQ factor, kept within [0.05, 1]. */
+  private static double factor(double rho) {
+    return Math.max(0.05, Math.min(1, rho));
+  }
+
+  /**
+   * The effects with those of every weight but the tables scaled: each sample's value by that
+   * sample's factor {@code rhoAt[i]} (GPTQ gains more on some samples than on others, and the
+   * worst sample decides the minimum cosine), the mean by as much as that moves it; an effect
+   * measured on other samples by the overall factor {@code rho}.
+   */
+  static List<BitAllocator.Effect> scaled(List<BitAllocator.Effect> effects, java.util.Set<String> tables,
+      double rho, double[] rhoAt) {
     List<BitAllocator.Effect> out = new ArrayList<>();
     for (BitAllocator.Effect e : effects) {
       if (tables.contains(e.tensor())) {
@@ -428,10 +454,24 @@ public final class MixedPrecision {
         continue;
       }
       double[] per = e.perSample().clone();
-      for (int i = 0; i < per.length; i++) {
-        per[i] *= rho;
+      double distortion = e.distortion() * rho;
+      if (per.length == rhoAt.length) {
+        double before = 0;
+        double after = 0;
+        for (int i = 0; i < per.length; i++) {
+          before += per[i];
+          per[i] *= rhoAt[i];
+          after += per[i];
+        }
+        if (before > 0) {
+          distortion = e.distortion() * after / before;
+        }
+      } else {
+        for (int i = 0; i < per.length; i++) {
+          per[i] *= rho;
+        }
       }
-      out.add(new BitAllocator.Effect(e.tensor(), e.codec(), e.bytes(), e.distortion() * rho, per));
+      out.add(new BitAllocator.Effect(e.tensor(), e.codec(), e.bytes(), distortion, per));
     }
     return out;
   }

@@ -48,6 +48,18 @@ final class OutputLoss {
    * GPTQ's result) with each planned weight encoded and decoded by its codec.
    */
   double[] loss(TensorSource weights, MixedPrecision.Plan plan) throws IOException {
+    double[] each = perSample(weights, plan);
+    double mean = 0;
+    double worst = 0;
+    for (double l : each) {
+      mean += l / each.length;
+      worst = Math.max(worst, l);
+    }
+    return new double[] {mean, worst};
+  }
+
+  /** The loss on each sample, in order, of {@code weights} stored as {@code plan} says (see {@link #loss}). */
+  double[] perSample(TensorSource weights, MixedPrecision.Plan plan) throws IOException {
     Map<String, TensorInfo> infos = new HashMap<>();
     weights.tensors().forEach(t -> infos.put(t.name(), t));
     ModelProto stored = ModelProto.parseFrom(weights.graph());
@@ -61,14 +73,11 @@ final class OutputLoss {
       return c == null ? d.bytes() : c.decode(t, c.encode(d)).bytes();
     });
     List<float[]> out = outputs(location, m, threads, samples, "measuring the planned model's output");
-    double mean = 0;
-    double worst = 0;
+    double[] each = new double[out.size()];
     for (int i = 0; i < out.size(); i++) {
-      double l = Math.max(0, 1 - Metrics.cosine(reference.get(i), out.get(i)));
-      mean += l / out.size();
-      worst = Math.max(worst, l);
+      each[i] = Math.max(0, 1 - Metrics.cosine(reference.get(i), out.get(i)));
     }
-    return new double[] {mean, worst};
+    return each;
   }
 
   /** The first output of {@code m} on each sample, in one session of {@code threads} threads; {@code what} names a failure. */

@@ -1,9 +1,11 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.selfbyt.cortexsdr.core.CompressionOptions;
 import dev.selfbyt.cortexsdr.core.Preset;
+import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +44,43 @@ class MixedPrecisionCalibrateTest {
       assertTrue(bytes(effects, c.plan()) < bytes(effects, first), "and is smaller than the first: " + c.note());
       assertTrue(log.contains(c.note()), "the note is logged");
     }
+  }
+
+  @Test
+  void eachSampleIsScaledByItsOwnGptqFactorSoThePlansWorstSampleIsEstimatedAsMeasured() {
+    QuantCodec int4 = QuantCodec.blockwise(4, false, 32);
+    QuantCodec int8 = QuantCodec.blockwise(8, false, 32);
+    // two rounded weights and a table, three samples; the plan chose A at 4 bits, B at 8, the table
+    List<BitAllocator.Effect> effects = List.of(
+        new BitAllocator.Effect("A", int4, 100, 0.004, new double[] {0.002, 0.004, 0.006}),
+        new BitAllocator.Effect("A", int8, 200, 0.0004, new double[] {0.0002, 0.0004, 0.0006}),
+        new BitAllocator.Effect("B", int8, 200, 0.001, new double[] {0.0005, 0.001, 0.0015}),
+        new BitAllocator.Effect("T", int8, 50, 0.0002, new double[] {0.0001, 0.0002, 0.0003}));
+    double[] measured = {0.0006, 0.0012, 0.0045}; // after GPTQ; the third sample gained least
+    double[] tables = {0.0001, 0.0002, 0.0003};
+    double[] rhoAt = new double[3];
+    double rounded = 0;
+    double real = 0;
+    for (int i = 0; i < 3; i++) {
+      double estimate = effects.get(0).perSample()[i] + effects.get(2).perSample()[i];
+      rhoAt[i] = (measured[i] - tables[i]) / estimate;
+      rounded += estimate / 3;
+      real += (measured[i] - tables[i]) / 3;
+    }
+    List<BitAllocator.Effect> scaled = MixedPrecision.scaled(effects, java.util.Set.of("T"), real / rounded, rhoAt);
+    for (int i = 0; i < 3; i++) {
+      double estimate = scaled.get(0).perSample()[i] + scaled.get(2).perSample()[i] + scaled.get(3).perSample()[i];
+      assertEquals(measured[i], estimate, 1e-12, "sample " + i);
+    }
+    assertEquals(0.0002, scaled.get(3).distortion(), 0, "the table keeps its measured effect");
+    for (BitAllocator.Effect e : scaled) {
+      assertEquals(java.util.Arrays.stream(e.perSample()).average().orElseThrow(), e.distortion(), 1e-15,
+          e.tensor() + " " + e.codec().describe() + ": the mean is the mean of the samples");
+    }
+    // an effect measured on other samples (one value) takes the overall factor
+    BitAllocator.Effect uniform = BitAllocator.Effect.uniform("C", int4, 10, 0.01);
+    assertEquals(0.01 * 0.5, MixedPrecision.scaled(List.of(uniform), java.util.Set.of(), 0.5, rhoAt).get(0)
+        .distortion(), 1e-15);
   }
 
   static final int ROWS = OnnxCalibratorTest.ROWS;
