@@ -39,7 +39,9 @@
  *       13, {@code com.microsoft.DequantizeLinear} below; the model's opset is never raised).
  *   <li>{@code OnnxCalibrator}: runs the model in ONNX Runtime on calibration inputs and rounds
  *       MatMul weights with GPTQ ({@code CalibrationGraphs}: its graph edits, the weight groups and
- *       the Gram probe; {@code CalibratedSource}: the source it returns); {@code LayerGptq}: GPTQ
+ *       the Gram probe; {@code ProbeStatistics}: the probe run over the samples where the small
+ *       sessions do not apply; {@code RotationChoices}: which inputs a pass rotated, kept for the
+ *       later passes of mixed precision; {@code CalibratedSource}: the source it returns); {@code LayerGptq}: GPTQ
  *       for Conv (Hessians of the im2col patches, one per convolution group, computed in ONNX
  *       Runtime by a one-hot depthwise convolution), Gemm and LSTM/GRU/RNN weights ({@code W} and
  *       {@code R}), called by {@code OnnxCalibrator} before its MatMul groups, optionally with

@@ -345,7 +345,7 @@ public final class OnnxCalibrator {
       String activation = CalibrationGraphs.consumerInput(current.getGraph(), group.get(0));
       int k = (int) infos.get(group.get(0)).shape()[0];
       boolean cross = refit && !quantized.isEmpty(); // before anything is rounded X = Xq: nothing to re-fit
-      Statistics st = statistics(group.get(0), activation, k, cross);
+      ProbeStatistics.Statistics st = statistics(group.get(0), activation, k, cross);
       Hessian h = st.gram();
       Map<String, float[]> originals = new HashMap<>();
       for (String name : group) {
@@ -378,64 +378,13 @@ public final class OnnxCalibrator {
     }
 
     /** {@code X^T X} of the activation over the samples (and {@code Xq^T X} when re-fitting), run in ONNX Runtime. */
-    Statistics statistics(String weight, String activation, int k, boolean cross) throws IOException {
+    ProbeStatistics.Statistics statistics(String weight, String activation, int k, boolean cross) throws IOException {
       if (grams != null && !cross) {
-        return new Statistics(grams.gram(current, quantized, added, activation, k, samples, weight), null);
+        return new ProbeStatistics.Statistics(grams.gram(current, quantized, added, activation, k, samples, weight), null);
       }
       long t0 = System.nanoTime();
-      Hessian h = new Hessian(k);
-      double[] c = cross ? new double[k * k] : null;
       ModelProto m = probe(current, quantized, activation, k, cross);
-      OrtEnvironment env = OrtEnvironments.get();
-      // samples on all threads at once, one ONNX Runtime thread each: faster than one sample on all
-      // threads for short inputs (as BitAllocator measures). Worker w sums samples w, w + W, ... in
-      // order into its own sums, added up in worker order: the same result on every run.
-      int workers = Math.max(1, Math.min(threads, samples.size()));
-      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(workers, r -> {
-        Thread t = new Thread(r, "cortexsdr-calibrate");
-        t.setDaemon(true);
-        return t;
-      });
-      try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-        o.setIntraOpNumThreads(workers > 1 ? 1 : threads);
-        try (OrtSession s = env.createSession(m.toByteArray(), o)) {
-          t0 = CalibrationClock.since(CalibrationClock.GPTQ_SESSION, t0);
-          List<java.util.concurrent.Future<Statistics>> parts = new ArrayList<>();
-          for (int w = 0; w < workers; w++) {
-            int first = w;
-            parts.add(pool.submit(() -> {
-              Hessian hw = new Hessian(k);
-              double[] cw = cross ? new double[k * k] : null;
-              for (int i = first; i < samples.size(); i += workers) {
-                List<float[]> out = runOutputs(env, s, samples.get(i));
-                hw.addGram(out.get(0), 1);
-                if (cross) {
-                  float[] x = out.get(1);
-                  for (int j = 0; j < cw.length; j++) {
-                    cw[j] += x[j];
-                  }
-                }
-              }
-              return new Statistics(hw, cw);
-            }));
-          }
-          for (java.util.concurrent.Future<Statistics> f : parts) {
-            Statistics part = f.get();
-            h.add(part.gram());
-            if (cross) {
-              for (int j = 0; j < c.length; j++) {
-                c[j] += part.cross()[j];
-              }
-            }
-          }
-          CalibrationClock.since(CalibrationClock.GPTQ_RUNS, t0);
-        }
-      } catch (OrtException | java.util.concurrent.ExecutionException | InterruptedException e) {
-        throw CalibrationFailure.of(source.location(), weight, e);
-      } finally {
-        pool.shutdownNow();
-      }
-      return new Statistics(h, c);
+      return ProbeStatistics.run(source.location(), weight, m, k, cross, samples, threads, t0);
     }
 
     /** Rounds one weight (GPTQ, or plain after scaling or re-fitting) and records what later groups see. */
@@ -603,9 +552,6 @@ public final class OnnxCalibrator {
           .withReferences(references).withIntegers(integers);
     }
   }
-
-  /** What the calibration runs collect for one group: {@code X^T X}, and {@code Xq^T X} when re-fitting (else null). */
-  private record Statistics(Hessian gram, double[] cross) {}
 
   /**
    * Scales for the weights of a group that will be quantized, or null where scaling does not lower
