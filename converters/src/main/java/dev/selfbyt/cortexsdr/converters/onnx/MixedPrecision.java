@@ -365,7 +365,7 @@ public final class MixedPrecision {
       tried.add(plan.codecs());
       TensorSource source = plan.calibrate(onnx, samples, threads, scaling, refit, rotation, choices, log);
       double[] each = loss.perSample(source, plan);
-      double[] real = {java.util.Arrays.stream(each).average().orElse(0), java.util.Arrays.stream(each).max().orElse(0)};
+      double[] real = OutputLoss.meanAndWorst(each);
       boolean meets = real[0] <= 1 - targetCosine && real[1] <= 1 - minCosine;
       if (round == 0 || meets && (!keptMeets || bytes(effects, plan) < bytes(effects, kept.plan()))) {
         kept = new Calibrated(plan, source, null);

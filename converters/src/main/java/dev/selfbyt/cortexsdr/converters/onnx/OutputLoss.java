@@ -48,7 +48,11 @@ final class OutputLoss {
    * GPTQ's result) with each planned weight encoded and decoded by its codec.
    */
   double[] loss(TensorSource weights, MixedPrecision.Plan plan) throws IOException {
-    double[] each = perSample(weights, plan);
+    return meanAndWorst(perSample(weights, plan));
+  }
+
+  /** The mean and the largest of per-sample losses. */
+  static double[] meanAndWorst(double[] each) {
     double mean = 0;
     double worst = 0;
     for (double l : each) {

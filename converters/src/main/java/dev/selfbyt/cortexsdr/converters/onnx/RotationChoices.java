@@ -1,9 +1,9 @@
 package dev.selfbyt.cortexsdr.converters.onnx;
 
 import dev.selfbyt.cortexsdr.core.codec.QuantCodec;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Which MatMul inputs an {@link OnnxCalibrator} pass rotated ({@link OnnxCalibrator#rotation}),
@@ -18,7 +18,7 @@ public final class RotationChoices {
   /** One group's decision and the codecs it was made under. */
   record Choice(Map<String, QuantCodec> codecs, boolean rotated) {}
 
-  private final Map<List<String>, Choice> choices = new ConcurrentHashMap<>();
+  private final Map<List<String>, Choice> choices = new HashMap<>(); // the passes run one after another
   private int reused;
 
   /** The decision for {@code group} under {@code codecs}, or null when none was made under them. */
@@ -27,9 +27,7 @@ public final class RotationChoices {
     if (c == null || !c.codecs().equals(codecs)) {
       return null;
     }
-    synchronized (this) {
-      reused++;
-    }
+    reused++;
     return c.rotated();
   }
 
@@ -39,7 +37,7 @@ public final class RotationChoices {
   }
 
   /** How many decisions were taken from an earlier pass instead of measured. */
-  public synchronized int reused() {
+  public int reused() {
     return reused;
   }
 }

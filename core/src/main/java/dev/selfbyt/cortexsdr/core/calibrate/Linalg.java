@@ -155,8 +155,8 @@ final class Linalg {
       }
       for (int i = i0; i < i1; i++) {
         double[] row = inv[i];
-        for (int q = i0; q < i; q++) {
-          subtractRow(l[i * k + q], inv[q], row, q);
+        for (int p = i0; p < i; p++) {
+          subtractRow(l[i * k + p], inv[p], row, p);
         }
         double d = 1 / l[i * k + i];
         for (int j = 0; j < i; j++) {

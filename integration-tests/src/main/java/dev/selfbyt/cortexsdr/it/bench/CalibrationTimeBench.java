@@ -53,8 +53,8 @@ import java.util.Map;
 public final class CalibrationTimeBench {
   private CalibrationTimeBench() {}
 
-  record Row(String model, String procedure, double target, double minCosine, Map<String, Double> measure, double measureSec,
-      Map<String, Double> gptq, double gptqSec, double compressSec, long bytes, double ratio, double mean, double min,
+  record Row(String model, String procedure, double target, double minCosine, Map<String, Double> measure,
+      double measureSec, Map<String, Double> gptq, double gptqSec, double compressSec, long bytes, double ratio, double mean, double min,
       String codecs, Map<String, String> plan, int plans) {}
 
   public static void main(String[] args) throws Exception {
